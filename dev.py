@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""The README's two commands, on a fresh machine with only Python >= 3.11 and git.
+
+    python3 dev.py demo    # a simulated trading day on the embedded default (no credentials, no network)
+    python3 dev.py test    # the whole test suite
+
+Both create `.venv` on first use and install the project into it (standard library only here).
+Extra arguments go to the command (`python3 dev.py test -k calendar`, `python3 dev.py demo --days 2`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("HANTU_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+STAMP = VENV / ".hantu-installed"
+
+
+def ensure_venv(extras: str) -> None:
+    """Create the venv and (re)install the project when pyproject.toml changed or extras are missing."""
+    if sys.version_info < (3, 11):
+        sys.exit("Python 3.11 or newer is needed")
+    if not PYTHON.exists():
+        print(f"creating {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    mtime = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    installed_extras, _, installed_mtime = (STAMP.read_text() if STAMP.exists() else "").partition("|")
+    if installed_mtime == mtime and extras in ("", installed_extras):
+        return
+    print("installing the project (first run takes a minute) ...", flush=True)
+    subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+    target = f"{ROOT}[{extras}]" if extras else str(ROOT)
+    subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", "-e", target], check=True)
+    STAMP.write_text(f"{extras}|{mtime}")
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("demo", "test"):
+        print(__doc__)
+        return 2
+    command, rest = argv[0], argv[1:]
+    if command == "demo":
+        ensure_venv("")
+        return subprocess.call([str(BIN / "hantu"), "demo", *rest])
+    ensure_venv("dev")
+    return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

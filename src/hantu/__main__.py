@@ -1,0 +1,3 @@
+from hantu.cli.main import run
+
+run()

@@ -1,0 +1,70 @@
+"""Helpers every command shares: JSON output, errors with exit codes, the console, the database."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from hantu.store.db import Database
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+_console: Console | None = None
+
+
+def console() -> Console:
+    global _console
+    if _console is None:
+        from rich.console import Console
+
+        _console = Console(stderr=False)
+    return _console
+
+
+def print_json(payload: Any) -> None:
+    """Machine-readable output on stdout, UTF-8, dates as ISO strings."""
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(value)
+    return str(value)
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    """Print a clear error to stderr and exit with `code`."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def open_database(upgrade: bool = True) -> Database:
+    """The configured database, schema brought up to date (commands need the tables to exist)."""
+    from hantu.store.db import get_database
+    from hantu.store.migrate import ensure_schema
+
+    database = get_database()
+    if upgrade:
+        ensure_schema(database)
+    return database
+
+
+def init_cli_logging() -> None:
+    """Console logging for a CLI command, with secrets masked (no file: commands are short)."""
+    from hantu.log import setup_from_settings
+
+    setup_from_settings("cli", to_file=False)

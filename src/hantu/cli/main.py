@@ -1,0 +1,36 @@
+"""The `hantu` command: one entry point, one group per area."""
+
+from __future__ import annotations
+
+import typer
+
+from hantu import __version__
+from hantu.cli import config_cmd, db_cmd
+
+app = typer.Typer(
+    name="hantu",
+    help="Hantu Quant: automated trading for KOSPI/KOSDAQ through the KIS Open API.\n\n"
+    "Start with `hantu demo` (a simulated trading day, no credentials) or `hantu config check`.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(db_cmd.app, name="db")
+
+
+@app.command("version")
+def version() -> None:
+    """Print the installed version."""
+    typer.echo(f"hantu {__version__}")
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    run()

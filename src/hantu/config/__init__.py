@@ -1,0 +1,5 @@
+"""Configuration: the settings model, `.pgpass` lookup and the configuration check."""
+
+from hantu.config.settings import Settings, get_settings, load_settings, reset_settings_cache
+
+__all__ = ["Settings", "get_settings", "load_settings", "reset_settings_cache"]

@@ -1,0 +1,187 @@
+"""The settings model: one place that reads the environment and `.env`.
+
+Key names follow the deployment guide the users already have (`APP_KEY`, `ACCOUNT_NUMBER`, `SERVER`, ...);
+the `KIS_*` spellings used by the deployment scripts are accepted as aliases.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ACCOUNT_RE = re.compile(r"^(\d{8})-?(\d{2})$")
+
+
+def env_file_path() -> Path:
+    """The `.env` file read by every process: `$HANTU_ENV_FILE`, else `./.env`."""
+    return Path(os.environ.get("HANTU_ENV_FILE", ".env"))
+
+
+class Settings(BaseSettings):
+    """Everything a process needs to know about its environment.
+
+    Secrets are `SecretStr` so that printing the model never shows them.
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=None,  # set per instance by `load_settings` so tests can point elsewhere
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        case_sensitive=False,
+    )
+
+    # --- KIS ---------------------------------------------------------------------------------------
+    app_key: SecretStr | None = Field(None, validation_alias=AliasChoices("APP_KEY", "KIS_APP_KEY"))
+    app_secret: SecretStr | None = Field(None, validation_alias=AliasChoices("APP_SECRET", "KIS_APP_SECRET"))
+    account_number: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("ACCOUNT_NUMBER", "KIS_ACCOUNT_NO")
+    )
+    server: Literal["virtual", "prod"] = Field("virtual", validation_alias=AliasChoices("SERVER", "KIS_SERVER"))
+    kis_hts_id: str | None = Field(None, validation_alias=AliasChoices("KIS_HTS_ID", "HTS_ID"))
+    kis_base_url: str | None = Field(None, validation_alias="KIS_BASE_URL")
+    kis_ws_url: str | None = Field(None, validation_alias="KIS_WS_URL")
+    kis_rate_limit: float | None = Field(None, validation_alias="KIS_RATE_LIMIT", gt=0)
+
+    # --- trading ----------------------------------------------------------------------------------
+    trading_mode: Literal["paper", "kis"] = Field("paper", validation_alias="TRADING_MODE")
+    real_trading_enabled: bool = Field(False, validation_alias="REAL_TRADING_ENABLED")
+    strategy: str = Field("momentum", validation_alias="HANTU_STRATEGY")
+
+    # --- Telegram ---------------------------------------------------------------------------------
+    telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_chat_id: str | None = Field(None, validation_alias="TELEGRAM_CHAT_ID")
+    telegram_api_base: str = Field("https://api.telegram.org", validation_alias="TELEGRAM_API_BASE")
+    language: Literal["ko", "en"] = Field("ko", validation_alias="HANTU_LANGUAGE")
+
+    # --- API server -------------------------------------------------------------------------------
+    api_host: str = Field("127.0.0.1", validation_alias="API_HOST")
+    api_port: int = Field(8000, validation_alias="API_PORT", ge=1, le=65535)
+    api_server_key: SecretStr | None = Field(None, validation_alias="API_SERVER_KEY")
+    api_cors_origins: str = Field("", validation_alias="API_CORS_ORIGINS")
+
+    # --- storage and logging ----------------------------------------------------------------------
+    hantu_home: Path = Field(Path("./data"), validation_alias="HANTU_HOME")
+    database_url: SecretStr | None = Field(None, validation_alias="DATABASE_URL")
+    db_host: str | None = Field(None, validation_alias="DB_HOST")
+    db_port: int = Field(5432, validation_alias="DB_PORT", ge=1, le=65535)
+    db_user: str | None = Field(None, validation_alias="DB_USER")
+    db_name: str | None = Field(None, validation_alias="DB_NAME")
+    db_password: SecretStr | None = Field(None, validation_alias="DB_PASSWORD")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", validation_alias="LOG_LEVEL"
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("server", mode="before")
+    @classmethod
+    def _server_alias(cls, value: object) -> object:
+        """Accept the spellings KIS itself uses (`real`, `vps`) besides ours."""
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            return {"real": "prod", "vps": "virtual", "paper": "virtual"}.get(lowered, lowered)
+        return value
+
+    @field_validator("account_number", mode="before")
+    @classmethod
+    def _normalise_account(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        match = ACCOUNT_RE.match(raw.strip())
+        if not match:
+            raise ValueError("must be 8 digits + 2 digits, as 12345678-01 or 1234567801")
+        return SecretStr(match.group(1) + match.group(2))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_means_unset(cls, values: object) -> object:
+        """`KEY=""` in `.env` (as `.env.example` ships) means "not set": the default applies."""
+        if isinstance(values, dict):
+            return {k: v for k, v in values.items() if not (isinstance(v, str) and not v.strip())}
+        return values
+
+    # --- derived values ---------------------------------------------------------------------------
+    @property
+    def cano(self) -> str | None:
+        """The 8-digit account number (`CANO`)."""
+        acct = self.account_number.get_secret_value() if self.account_number else None
+        return acct[:8] if acct else None
+
+    @property
+    def account_product_code(self) -> str | None:
+        """The 2-digit product code (`ACNT_PRDT_CD`)."""
+        acct = self.account_number.get_secret_value() if self.account_number else None
+        return acct[8:] if acct else None
+
+    @property
+    def is_real_money(self) -> bool:
+        """Orders reach a real account only with both `SERVER=prod` and the explicit opt-in."""
+        return self.trading_mode == "kis" and self.server == "prod" and self.real_trading_enabled
+
+    @property
+    def uses_postgres(self) -> bool:
+        url = self.database_url.get_secret_value() if self.database_url else ""
+        return url.startswith("postgresql") or (not url and self.db_host is not None)
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """`DATABASE_URL`, else one built from `DB_*` and `.pgpass`, else SQLite in `HANTU_HOME`."""
+        from hantu.config.database_url import build_database_url
+
+        return build_database_url(self)
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.hantu_home / "logs"
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for the log masking filter."""
+        values: list[str] = []
+        for name in ("app_key", "app_secret", "account_number", "telegram_bot_token", "api_server_key",
+                     "db_password"):
+            secret = getattr(self, name)
+            if secret is not None:
+                values.append(secret.get_secret_value())
+        from hantu.config.database_url import url_password
+
+        password = url_password(self.resolved_database_url)
+        if password:
+            values.append(password)
+        acct = self.cano
+        if acct:
+            values.append(acct)
+        return [v for v in values if len(v) >= 4]
+
+
+def load_settings(env_file: Path | None = None, **overrides: object) -> Settings:
+    """Build settings from the environment and the `.env` file (environment wins)."""
+    path = env_file if env_file is not None else env_file_path()
+    return Settings(_env_file=path if path.exists() else None, **overrides)  # type: ignore[call-arg]
+
+
+_cached: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings, loaded once."""
+    global _cached
+    if _cached is None:
+        _cached = load_settings()
+    return _cached
+
+
+def reset_settings_cache() -> None:
+    """Forget the cached settings (tests and `hantu demo` change the environment)."""
+    global _cached
+    _cached = None

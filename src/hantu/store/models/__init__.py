@@ -1,0 +1,9 @@
+"""Every table, imported in one place so that Alembic and the schema test see the whole metadata.
+
+Each area keeps its tables in its own module here and adds one import line below.
+"""
+
+from hantu.store.base import Base
+from hantu.store.models.core import AuditEntry, Instrument, JobRun, KeyValue
+
+__all__ = ["AuditEntry", "Base", "Instrument", "JobRun", "KeyValue"]
