@@ -1,0 +1,1 @@
+"""Brokers: the protocol the trading engine speaks, the paper broker and the KIS broker."""

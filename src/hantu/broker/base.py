@@ -1,0 +1,153 @@
+"""The broker protocol and its value types: what the trading engine needs from any broker.
+
+Prices are integer won, quantities integer shares, money integer won. Times are aware datetimes in Asia/Seoul.
+KIS has no client order ids, so `BrokerOrder.client_order_id` is only filled where a broker keeps one
+(the paper broker); the engine matches KIS orders to its own intents on reconciliation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderType(StrEnum):
+    LIMIT = "limit"
+    MARKET = "market"
+
+
+class OrderStatus(StrEnum):
+    NEW = "new"  # intent written, not yet sent
+    SUBMITTED = "submitted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"  # sent, fate not known yet (timeout, crash): resolved by lookup
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    client_order_id: str
+    code: str
+    side: Side
+    quantity: int
+    order_type: OrderType = OrderType.LIMIT
+    limit_price: int | None = None  # required for LIMIT
+
+
+@dataclass(frozen=True)
+class BrokerOrder:
+    broker_order_id: str
+    code: str
+    side: Side
+    quantity: int
+    order_type: OrderType
+    limit_price: int | None
+    filled_quantity: int
+    avg_fill_price: float
+    status: OrderStatus
+    placed_at: datetime | None = None
+    client_order_id: str | None = None
+    message: str = ""
+
+    @property
+    def remaining(self) -> int:
+        return self.quantity - self.filled_quantity
+
+
+@dataclass(frozen=True)
+class Fill:
+    fill_id: str  # unique per broker: the key that makes recording a fill idempotent
+    broker_order_id: str
+    code: str
+    side: Side
+    quantity: int
+    price: int
+    filled_at: datetime
+    commission: int = 0
+    tax: int = 0
+
+
+@dataclass(frozen=True)
+class BrokerPosition:
+    code: str
+    quantity: int
+    avg_price: float
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class CashBalance:
+    cash: int  # deposit (예수금)
+    orderable: int  # what can be spent on a buy now
+    equity: int | None = None  # cash + holdings at market, when the broker reports it
+
+
+@dataclass(frozen=True)
+class Quote:
+    code: str
+    price: int
+    at: datetime
+    open: int | None = None
+    high: int | None = None
+    low: int | None = None
+    volume: int = 0
+    upper_limit: int | None = None
+    lower_limit: int | None = None
+    halted: bool = False
+
+
+class BrokerError(Exception):
+    """A broker refused or failed a request; `retryable` says whether a read may be retried."""
+
+    retryable = False
+
+
+class OrderRejected(BrokerError):
+    """The broker answered and refused the order (no order exists)."""
+
+
+class OrderStateUnknown(BrokerError):
+    """The order may or may not exist (lost response): resolve it by lookup, never by re-sending."""
+
+
+@runtime_checkable
+class Broker(Protocol):
+    """What the trading engine needs from a broker. Implementations: PaperBroker, KisBroker."""
+
+    name: str
+
+    def quote(self, code: str) -> Quote: ...
+
+    def place(self, request: OrderRequest) -> BrokerOrder:
+        """Send one order once. Raises OrderRejected, or OrderStateUnknown when its fate is unknown."""
+        ...
+
+    def cancel(self, order: BrokerOrder) -> BrokerOrder: ...
+
+    def orders(self, day: date) -> list[BrokerOrder]:
+        """Every order of `day` (open and closed), from the broker's own records."""
+        ...
+
+    def open_orders(self) -> list[BrokerOrder]: ...
+
+    def fills(self, day: date) -> list[Fill]:
+        """Every fill of `day`, each with a stable `fill_id`."""
+        ...
+
+    def positions(self) -> list[BrokerPosition]: ...
+
+    def cash(self) -> CashBalance: ...

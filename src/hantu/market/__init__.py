@@ -1,0 +1,1 @@
+"""Market data: the KRX calendar, market rules, the daily store, data sources and the sample market."""
