@@ -1,0 +1,1 @@
+"""The trading engine: orders, positions, risk, reconciliation and the session loop."""
