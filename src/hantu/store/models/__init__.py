@@ -4,6 +4,7 @@ Each area keeps its tables in its own module here and adds one import line below
 """
 
 from hantu.store.base import Base
+from hantu.store.models.backtest import BacktestRun, BacktestTrade
 from hantu.store.models.core import AuditEntry, Instrument, JobRun, KeyValue
 
-__all__ = ["AuditEntry", "Base", "Instrument", "JobRun", "KeyValue"]
+__all__ = ["AuditEntry", "BacktestRun", "BacktestTrade", "Base", "Instrument", "JobRun", "KeyValue"]
