@@ -6,5 +6,18 @@ Each area keeps its tables in its own module here and adds one import line below
 from hantu.store.base import Base
 from hantu.store.models.backtest import BacktestRun, BacktestTrade
 from hantu.store.models.core import AuditEntry, Instrument, JobRun, KeyValue
+from hantu.store.models.trading import (
+    PaperAccount,
+    PaperFill,
+    PaperHolding,
+    PaperOrder,
+    Reconciliation,
+    TradeAccount,
+    TradeFill,
+    TradeOrder,
+    TradePosition,
+)
 
-__all__ = ["AuditEntry", "BacktestRun", "BacktestTrade", "Base", "Instrument", "JobRun", "KeyValue"]
+__all__ = ["AuditEntry", "BacktestRun", "BacktestTrade", "Base", "Instrument", "JobRun", "KeyValue", "PaperAccount", "PaperFill",
+           "PaperHolding", "PaperOrder", "Reconciliation", "TradeAccount", "TradeFill", "TradeOrder",
+           "TradePosition"]
