@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "INFO", validation_alias="LOG_LEVEL"
     )
+    # --- operations ------------------------------------------------------------------------------
+    min_available_mb: int = Field(800, validation_alias="HANTU_MIN_AVAILABLE_MB", ge=0)
 
     @field_validator("log_level", mode="before")
     @classmethod
