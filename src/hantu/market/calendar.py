@@ -1,0 +1,280 @@
+"""The KRX trading calendar and daily session times, in Asia/Seoul whatever the OS timezone.
+
+Sources, in order:
+1. `holidays.financial_holidays("XKRX")` — public, lunar, substitute and election holidays, Labor Day and the
+   2026 special closures (2026-06-03, 2026-07-17).
+2. The year-end closing day (Dec 31, or the last weekday before it), computed here as well so that a
+   `holidays` release that forgets it cannot open the market on that day.
+3. A local override file, `$HANTU_HOME/calendar_overrides.toml` (or `.json`), for closures announced at
+   short notice and for late-open days not yet in `EXAM_DAYS`:
+
+   ```toml
+   closed = ["2027-03-03"]        # extra closures
+   open = ["2027-05-03"]          # force a day open that the holiday data closes (a data error)
+   late_open = ["2028-01-03"]     # opens at 10:00, normal 15:30 close
+   exam_day = ["2027-11-18"]      # 수능: opens at 10:00, closes at 16:30
+   ```
+
+Late opens: the first trading day of every year opens at 10:00 (opening auction 09:30-10:00) and closes at
+15:30 as usual; on the college entrance exam day (수능, `EXAM_DAYS`) the market opens at 10:00 and closes at
+16:30 (closing auction 16:20-16:30).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from hantu.clock import KST
+
+# 수능 (college scholastic ability test) days: the market opens at 10:00 and closes at 16:30.
+# One dated table; later years go here (or into the override file's `exam_day` as soon as announced).
+EXAM_DAYS: frozenset[date] = frozenset({
+    date(2020, 12, 3),   # 2021학년도 (postponed by COVID-19)
+    date(2021, 11, 18),  # 2022학년도
+    date(2022, 11, 17),  # 2023학년도
+    date(2023, 11, 16),  # 2024학년도
+    date(2024, 11, 14),  # 2025학년도
+    date(2025, 11, 13),  # 2026학년도
+    date(2026, 11, 19),  # 2027학년도
+})
+
+
+@dataclass(frozen=True)
+class SessionSchedule:
+    """Times of one kind of trading day (naive wall-clock times in KST)."""
+
+    pre_open: time
+    open: time
+    close_auction: time
+    close: time
+
+
+# The timetable: one source of truth for every session time.
+NORMAL_SCHEDULE = SessionSchedule(time(8, 30), time(9, 0), time(15, 20), time(15, 30))
+LATE_OPEN_SCHEDULE = SessionSchedule(time(9, 30), time(10, 0), time(15, 20), time(15, 30))
+EXAM_DAY_SCHEDULE = SessionSchedule(time(9, 30), time(10, 0), time(16, 20), time(16, 30))
+
+OVERRIDE_FILE_NAMES = ("calendar_overrides.toml", "calendar_overrides.json")
+
+
+@dataclass(frozen=True)
+class SessionTimes:
+    """One trading day's session, aware datetimes in Asia/Seoul.
+
+    `pre_open` starts the opening single-price auction, `open` continuous trading, `close_auction` the closing
+    single-price auction, which is matched at `close`.
+    """
+
+    day: date
+    pre_open: datetime
+    open: datetime
+    close_auction: datetime
+    close: datetime
+
+    @property
+    def is_late_open(self) -> bool:
+        return self.open.time() != NORMAL_SCHEDULE.open
+
+    @property
+    def continuous_minutes(self) -> int:
+        """Minutes of continuous trading (380 on a normal day)."""
+        return int((self.close_auction - self.open).total_seconds() // 60)
+
+
+@dataclass(frozen=True)
+class CalendarOverrides:
+    """Local corrections to the calendar (see the module docstring for the file format)."""
+
+    closed: frozenset[date] = field(default_factory=frozenset)
+    open: frozenset[date] = field(default_factory=frozenset)
+    late_open: frozenset[date] = field(default_factory=frozenset)
+    exam_day: frozenset[date] = field(default_factory=frozenset)
+    source: Path | None = None
+
+
+_EMPTY = CalendarOverrides()
+
+
+def _parse_dates(raw: object, key: str, path: Path) -> frozenset[date]:
+    if raw is None:
+        return frozenset()
+    if not isinstance(raw, list):
+        raise ValueError(f"{path}: `{key}` must be a list of dates")
+    out: set[date] = set()
+    for item in raw:
+        if isinstance(item, datetime):
+            out.add(item.date())
+        elif isinstance(item, date):
+            out.add(item)
+        else:
+            try:
+                out.add(date.fromisoformat(str(item).strip()))
+            except ValueError as error:
+                raise ValueError(f"{path}: `{key}` has an invalid date {item!r}") from error
+    return frozenset(out)
+
+
+def load_calendar_overrides(path: Path) -> CalendarOverrides:
+    """Read an override file (`.toml` or `.json`); a missing file means no overrides."""
+    if not path.exists():
+        return _EMPTY
+    text = path.read_text(encoding="utf-8")
+    data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a table of date lists")
+    unknown = set(data) - {"closed", "open", "late_open", "exam_day"}
+    if unknown:
+        raise ValueError(f"{path}: unknown keys {sorted(unknown)} (use closed, open, late_open, exam_day)")
+    return CalendarOverrides(
+        closed=_parse_dates(data.get("closed"), "closed", path),
+        open=_parse_dates(data.get("open"), "open", path),
+        late_open=_parse_dates(data.get("late_open"), "late_open", path),
+        exam_day=_parse_dates(data.get("exam_day"), "exam_day", path),
+        source=path,
+    )
+
+
+def override_file_path() -> Path | None:
+    """The override file in `$HANTU_HOME` that exists (toml first), else None."""
+    from hantu.config.settings import get_settings
+
+    home = Path(get_settings().hantu_home)
+    for name in OVERRIDE_FILE_NAMES:
+        candidate = home / name
+        if candidate.exists():
+            return candidate
+    return None
+
+
+_lock = threading.Lock()
+_cache: dict[tuple[str, float], CalendarOverrides] = {}
+_forced: CalendarOverrides | None = None
+
+
+def current_overrides() -> CalendarOverrides:
+    """The overrides in effect: the ones set by `use_overrides`, else the file in `$HANTU_HOME` (re-read when
+    it changes)."""
+    if _forced is not None:
+        return _forced
+    path = override_file_path()
+    if path is None:
+        return _EMPTY
+    key = (str(path), os.stat(path).st_mtime)
+    with _lock:
+        cached = _cache.get(key)
+        if cached is None:
+            cached = load_calendar_overrides(path)
+            _cache.clear()
+            _cache[key] = cached
+        return cached
+
+
+def use_overrides(overrides: CalendarOverrides | None) -> None:
+    """Pin the overrides (tests, the sandbox); None goes back to the file in `$HANTU_HOME`."""
+    global _forced
+    _forced = overrides
+
+
+@lru_cache(maxsize=64)
+def _exchange_holidays(year: int) -> frozenset[date]:
+    import holidays
+
+    days = set(holidays.financial_holidays("XKRX", years=year).keys())
+    days.add(year_end_closing_day(year))
+    return frozenset(days)
+
+
+def year_end_closing_day(year: int) -> date:
+    """Dec 31, or the last weekday before it."""
+    day = date(year, 12, 31)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+def _is_trading_day(d: date, ov: CalendarOverrides) -> bool:
+    if d in ov.closed:
+        return False
+    if d in ov.open:
+        return True
+    return d.weekday() < 5 and d not in _exchange_holidays(d.year)
+
+
+def is_trading_day(d: date) -> bool:
+    """Whether KRX trades on `d` (weekends, holidays, the year-end closing day and overrides closed)."""
+    return _is_trading_day(_as_date(d), current_overrides())
+
+
+def next_trading_day(d: date) -> date:
+    """The first trading day strictly after `d`."""
+    ov = current_overrides()
+    day = _as_date(d) + timedelta(days=1)
+    for _ in range(60):
+        if _is_trading_day(day, ov):
+            return day
+        day += timedelta(days=1)
+    raise RuntimeError(f"no trading day within 60 days after {d}")
+
+
+def previous_trading_day(d: date) -> date:
+    """The last trading day strictly before `d`."""
+    ov = current_overrides()
+    day = _as_date(d) - timedelta(days=1)
+    for _ in range(60):
+        if _is_trading_day(day, ov):
+            return day
+        day -= timedelta(days=1)
+    raise RuntimeError(f"no trading day within 60 days before {d}")
+
+
+def trading_days(start: date, end: date) -> list[date]:
+    """Every trading day from `start` to `end`, both inclusive, ascending."""
+    ov = current_overrides()
+    day, last = _as_date(start), _as_date(end)
+    out: list[date] = []
+    while day <= last:
+        if _is_trading_day(day, ov):
+            out.append(day)
+        day += timedelta(days=1)
+    return out
+
+
+def _is_first_trading_day_of_year(d: date, ov: CalendarOverrides) -> bool:
+    day = date(d.year, 1, 1)
+    while not _is_trading_day(day, ov):
+        day += timedelta(days=1)
+    return day == d
+
+
+def session(d: date) -> SessionTimes:
+    """The session times of trading day `d`; `ValueError` on a non-trading day."""
+    day = _as_date(d)
+    ov = current_overrides()
+    if not _is_trading_day(day, ov):
+        raise ValueError(f"{day} is not a KRX trading day")
+    if day in EXAM_DAYS or day in ov.exam_day:
+        schedule = EXAM_DAY_SCHEDULE
+    elif day in ov.late_open or _is_first_trading_day_of_year(day, ov):
+        schedule = LATE_OPEN_SCHEDULE
+    else:
+        schedule = NORMAL_SCHEDULE
+
+    def at(t: time) -> datetime:
+        return datetime.combine(day, t, tzinfo=KST)
+
+    return SessionTimes(day=day, pre_open=at(schedule.pre_open), open=at(schedule.open),
+                        close_auction=at(schedule.close_auction), close=at(schedule.close))
+
+
+def _as_date(d: date) -> date:
+    """Accept a datetime too (its KST date), never silently the OS-local date."""
+    if isinstance(d, datetime):
+        return (d.replace(tzinfo=KST) if d.tzinfo is None else d.astimezone(KST)).date()
+    return d

@@ -1,0 +1,203 @@
+"""KRX price and cost rules: tick sizes, price limits, the sell-tax schedule and the commission.
+
+Every number lives in one dated table below (facts: `krx-market-rules.md`); nothing else in the code
+repeats them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_FLOOR, Decimal
+from typing import Literal
+
+import numpy as np
+
+from hantu.broker.base import Side
+
+MARKETS = ("KOSPI", "KOSDAQ", "KONEX")
+# Markets accepted as aliases of the three above (KRX's files name KOSDAQ's global segment separately).
+MARKET_ALIASES = {"KOSDAQ GLOBAL": "KOSDAQ", "KOSDAQGLOBAL": "KOSDAQ", "KSQ": "KOSDAQ", "KQ": "KOSDAQ",
+                  "KS": "KOSPI", "STK": "KOSPI", "KNX": "KONEX"}
+
+INF = math.inf
+
+# A tick ladder: ((upper bound exclusive, tick), ...) ascending; the last bound is infinity.
+Ladder = tuple[tuple[float, int], ...]
+
+_LADDER_2023 = ((2_000, 1), (5_000, 5), (20_000, 10), (50_000, 50), (200_000, 100), (500_000, 500),
+                (INF, 1_000))
+_LADDER_OLD_KOSPI = ((1_000, 1), (5_000, 5), (10_000, 10), (50_000, 50), (100_000, 100), (500_000, 500),
+                     (INF, 1_000))
+_LADDER_OLD_KOSDAQ = ((1_000, 1), (5_000, 5), (10_000, 10), (50_000, 50), (INF, 100))
+_LADDER_ETF = ((INF, 5),)
+
+# Dated tick tables, newest first: (effective from, {market: ladder}).
+# Before 2023-01-25 KONEX followed KOSDAQ's table (its rules derive from KOSDAQ's).
+TICK_TABLES: tuple[tuple[date, dict[str, Ladder]], ...] = (
+    (date(2023, 1, 25), {"KOSPI": _LADDER_2023, "KOSDAQ": _LADDER_2023, "KONEX": _LADDER_2023,
+                         "ETF": _LADDER_ETF}),
+    (date.min, {"KOSPI": _LADDER_OLD_KOSPI, "KOSDAQ": _LADDER_OLD_KOSDAQ, "KONEX": _LADDER_OLD_KOSDAQ,
+                "ETF": _LADDER_ETF}),
+)
+
+# Daily price limit as a fraction of the base price (normally the previous close).
+PRICE_LIMIT = Decimal("0.30")
+
+# Sell-side tax (transaction tax + rural special tax for KOSPI), newest first: (from, {market: rate}).
+# Dates before the first row use the first row's rates (older history is out of this table's scope).
+SELL_TAX_TABLE: tuple[tuple[date, dict[str, Decimal]], ...] = (
+    (date(2026, 1, 1), {"KOSPI": Decimal("0.0020"), "KOSDAQ": Decimal("0.0020"), "KONEX": Decimal("0.0010")}),
+    (date(2025, 1, 1), {"KOSPI": Decimal("0.0015"), "KOSDAQ": Decimal("0.0015"), "KONEX": Decimal("0.0010")}),
+    (date(2024, 1, 1), {"KOSPI": Decimal("0.0018"), "KOSDAQ": Decimal("0.0018"), "KONEX": Decimal("0.0010")}),
+    (date(2023, 1, 1), {"KOSPI": Decimal("0.0020"), "KOSDAQ": Decimal("0.0020"), "KONEX": Decimal("0.0010")}),
+    (date.min, {"KOSPI": Decimal("0.0023"), "KOSDAQ": Decimal("0.0023"), "KONEX": Decimal("0.0010")}),
+)
+
+DEFAULT_COMMISSION_RATE = 0.00015  # 0.015 % per side; `HANTU_COMMISSION_RATE` overrides it
+
+
+def normalize_market(market: str) -> str:
+    """KOSPI / KOSDAQ / KONEX (or ETF) from any accepted spelling; `ValueError` for an unknown market."""
+    key = market.strip().upper()
+    key = MARKET_ALIASES.get(key, key)
+    if key not in (*MARKETS, "ETF"):
+        raise ValueError(f"unknown market {market!r} (expected KOSPI, KOSDAQ, KOSDAQ GLOBAL or KONEX)")
+    return key
+
+
+def _dated(table, on: date):  # type: ignore[no-untyped-def]
+    for start, value in table:
+        if on >= start:
+            return value
+    return table[-1][1]
+
+
+def tick_ladder(on: date, market: str) -> Ladder:
+    """The tick ladder in force on `on` for `market`."""
+    return _dated(TICK_TABLES, on)[normalize_market(market)]
+
+
+def tick_size(price: float, on: date, market: str) -> int:
+    """The tick (호가가격단위) for an order at `price` won."""
+    for bound, tick in tick_ladder(on, market):
+        if price < bound:
+            return tick
+    raise AssertionError("unreachable: the last bound is infinite")
+
+
+def tick_sizes(prices: np.ndarray, on: date, market: str) -> np.ndarray:
+    """`tick_size` for an array of prices at once (NaN gives the smallest tick)."""
+    ladder = tick_ladder(on, market)
+    bounds = np.array([b for b, _ in ladder[:-1]], dtype=np.float64)
+    ticks = np.array([t for _, t in ladder], dtype=np.int64)
+    return ticks[np.searchsorted(bounds, np.nan_to_num(prices), side="right")]
+
+
+_EPS = 1e-9
+
+
+def round_to_tick(price: float, direction: Literal["up", "down", "nearest"], on: date, market: str) -> int:
+    """The valid order price next to `price`: at or above (`up`), at or below (`down`) or the closer of the
+    two (`nearest`, ties go up). Band edges are multiples of the lower band's tick, so rounding within the
+    band of `price` always lands on a valid price."""
+    if not math.isfinite(price) or price <= 0:
+        raise ValueError(f"price must be positive and finite, got {price!r}")
+    tick = tick_size(math.floor(price + _EPS), on, market)
+    units = price / tick
+    down = math.floor(units + _EPS) * tick
+    up = math.ceil(units - _EPS) * tick
+    if direction == "down":
+        return max(int(down), 1)
+    if direction == "up":
+        return int(up)
+    if direction == "nearest":
+        return int(up) if (up - price) <= (price - down) + _EPS else max(int(down), 1)
+    raise ValueError(f"direction must be up, down or nearest, got {direction!r}")
+
+
+def round_to_ticks(prices: np.ndarray, on: date, market: str) -> np.ndarray:
+    """Nearest valid tick prices for an array (float in, float out; NaN stays NaN). Vectorised
+    `round_to_tick(..., "nearest", ...)` for generators; the tick is taken at the rounded-down price."""
+    p = np.asarray(prices, dtype=np.float64)
+    ticks = tick_sizes(np.floor(p + _EPS), on, market)
+    down = np.floor(p / ticks + _EPS) * ticks
+    up = np.ceil(p / ticks - _EPS) * ticks
+    out = np.where(up - p <= p - down + _EPS, up, down)
+    return np.maximum(out, 1.0)
+
+
+def limit_prices(base: int, on: date, market: str) -> tuple[int, int]:
+    """(lower, upper) price limits: base ∓ 30 %, rounded to the tick inward (lower up, upper down)."""
+    if base <= 0:
+        raise ValueError(f"base price must be positive, got {base}")
+    upper_raw = int((Decimal(base) * (1 + PRICE_LIMIT)).to_integral_value(ROUND_FLOOR))
+    lower_exact = Decimal(base) * (1 - PRICE_LIMIT)
+    lower_raw = int(-((-lower_exact).to_integral_value(ROUND_FLOOR)))
+    return round_to_tick(lower_raw, "up", on, market), round_to_tick(upper_raw, "down", on, market)
+
+
+def limit_bounds(base: np.ndarray, on: date, market: str) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised `limit_prices` (float arrays) for generators and checks; NaN base gives NaN bounds."""
+    b = np.asarray(base, dtype=np.float64)
+    factor = float(PRICE_LIMIT)
+    upper_raw = np.floor(b * (1 + factor) + _EPS)
+    lower_raw = np.ceil(b * (1 - factor) - _EPS)
+    t_up = tick_sizes(upper_raw, on, market)
+    t_lo = tick_sizes(lower_raw, on, market)
+    upper = np.floor(upper_raw / t_up + _EPS) * t_up
+    lower = np.ceil(lower_raw / t_lo - _EPS) * t_lo
+    return lower, upper
+
+
+def sell_tax_rate_decimal(on: date, market: str) -> Decimal:
+    return _dated(SELL_TAX_TABLE, on)[_tax_market(market)]
+
+
+def _tax_market(market: str) -> str:
+    key = normalize_market(market)
+    return "KOSPI" if key == "ETF" else key
+
+
+def sell_tax_rate(on: date, market: str) -> float:
+    """Tax on the sell amount (transaction tax + rural special tax), as a fraction (0.002 = 0.20 %)."""
+    return float(sell_tax_rate_decimal(on, market))
+
+
+def commission_rate() -> float:
+    """Broker commission per side as a fraction (default 0.00015 = 0.015 %; `HANTU_COMMISSION_RATE`)."""
+    from hantu.config.settings import get_settings
+
+    value = get_settings().commission_rate
+    return DEFAULT_COMMISSION_RATE if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Integer won costs of one trade."""
+
+    commission: int
+    tax: int
+    total: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "total", self.commission + self.tax)
+
+
+def costs(side: Side | str, amount: int, market: str, on: date, rate: float | None = None) -> Costs:
+    """Commission (both sides) and sell tax (sells only) on a trade of `amount` won.
+
+    Rounding: each component is computed exactly (Decimal) and truncated to the won below (원 미만 절사),
+    as KIS and the tax office do; `total` is the sum of the two truncated components.
+    `rate` overrides the configured commission rate.
+    """
+    side = Side(str(side).lower())
+    if amount < 0:
+        raise ValueError(f"amount must be non-negative, got {amount}")
+    commission_frac = Decimal(repr(commission_rate() if rate is None else rate))
+    commission = int((Decimal(amount) * commission_frac).to_integral_value(ROUND_FLOOR))
+    tax = 0
+    if side is Side.SELL:
+        tax = int((Decimal(amount) * sell_tax_rate_decimal(on, market)).to_integral_value(ROUND_FLOOR))
+    return Costs(commission=commission, tax=tax)
