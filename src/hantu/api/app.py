@@ -1,0 +1,131 @@
+"""The FastAPI application factory.
+
+`create_app()` is what every entry point serves: `hantu api`, `python api-server/main.py` and systemd's
+`uvicorn --factory hantu.api.app:create_app`. It reads the database and the scheduler's published state only.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.security import APIKeyHeader
+
+from hantu import __version__
+from hantu.api.context import ApiContext
+from hantu.api.metrics import ApiMetrics
+from hantu.api.middleware import ApiKeyMiddleware, MetricsMiddleware
+from hantu.api.schemas import ErrorOut
+from hantu.clock import Clock, SystemClock
+from hantu.config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+# Declared for the OpenAPI document (clients see the header they must send); enforced by ApiKeyMiddleware.
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API_SERVER_KEY")
+
+
+def cors_origins(settings: Settings) -> list[str]:
+    return [origin.strip() for origin in settings.api_cors_origins.split(",") if origin.strip()]
+
+
+def _schema_present(ctx: ApiContext) -> bool:
+    from sqlalchemy import inspect
+
+    try:
+        return inspect(ctx.database.engine).has_table("kv_settings")
+    except Exception:
+        return False
+
+
+def _migrate_in_child() -> None:
+    """Bring a fresh database's schema up in a child process: Alembic stays out of this lean process."""
+    import subprocess
+    import sys
+
+    log.info("database has no schema yet: running `hantu db upgrade`")
+    subprocess.run([sys.executable, "-m", "hantu", "db", "upgrade"], check=False, timeout=120)
+
+
+def _lifespan(ctx: ApiContext) -> Any:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
+        if not _schema_present(ctx):
+            _migrate_in_child()
+        yield
+        ctx.database.dispose()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    """Build the app for `settings` (default: the configured ones) on `clock` (default: the system clock)."""
+    from hantu.config import get_settings
+    from hantu.log import register_secrets
+    from hantu.store.db import get_database
+
+    settings = settings or get_settings()
+    register_secrets(settings.secret_values())
+    ctx = ApiContext(settings=settings, clock=clock or SystemClock(),
+                     database=get_database(settings.resolved_database_url), metrics=ApiMetrics())
+    app = FastAPI(title="Hantu Quant API", version=__version__, lifespan=_lifespan(ctx), redoc_url=None,
+                  description="Read-only views of the trading system and a few audited controls. "
+                  "Send the API key as `X-API-Key` when the server has one.")
+    app.state.ctx = ctx
+    _mount_routes(app)
+    _observe_state(ctx)
+
+    origins = cors_origins(settings)
+    if origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                           allow_headers=["X-API-Key", "Content-Type"])
+    app.add_middleware(ApiKeyMiddleware, key=ctx.api_key)
+    app.add_middleware(MetricsMiddleware, metrics=ctx.metrics, paths=lambda: route_paths(app))
+    return app
+
+
+def route_paths(app: FastAPI) -> list[str]:
+    """Every path the app serves: the OpenAPI paths plus the ones kept out of the document."""
+    return [*app.openapi()["paths"], *HIDDEN_PATHS]
+
+
+HIDDEN_PATHS = ("/", "/openapi.json", "/docs", "/docs/oauth2-redirect")
+
+
+def _mount_routes(app: FastAPI) -> None:
+    from fastapi import Security
+
+    from hantu.api import dashboard
+    from hantu.api.routes import controls, jobs, logs, status, system
+
+    v1 = APIRouter(prefix=API_PREFIX, dependencies=[Security(api_key_header)],
+                   responses={401: {"model": ErrorOut, "description": "missing or wrong X-API-Key"},
+                              503: {"model": ErrorOut, "description": "database unavailable"}})
+    for module in (status, jobs, logs, controls):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    app.include_router(system.router)
+    app.include_router(dashboard.router)
+
+
+def _observe_state(ctx: ApiContext) -> None:
+    """Gauges that read the database at scrape time (scrapes are rare; requests stay cheap)."""
+    from hantu.api.heartbeat import read_heartbeat
+    from hantu.trading.halt import is_halted
+
+    def refresh() -> None:
+        try:
+            with ctx.database.session() as session:
+                ctx.metrics.halted.set(1 if is_halted(session) else 0)
+                heartbeat = read_heartbeat(session)
+                age = heartbeat.age_seconds(ctx.clock.now()) if heartbeat else None
+                ctx.metrics.heartbeat_age.set(-1 if age is None else age)
+        except Exception:
+            log.warning("metrics refresh failed", exc_info=True)
+
+    ctx.metrics.on_scrape(refresh)

@@ -1,0 +1,49 @@
+"""What every route needs, built once per app: settings, clock, database, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.orm import Session
+
+from hantu.api.metrics import ApiMetrics
+from hantu.clock import Clock
+from hantu.config.settings import Settings
+from hantu.store.db import Database
+
+
+@dataclass
+class ApiContext:
+    settings: Settings
+    clock: Clock
+    database: Database
+    metrics: ApiMetrics
+
+    @property
+    def api_key(self) -> str | None:
+        key = self.settings.api_server_key
+        return key.get_secret_value() if key is not None else None
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for one request; a missing table or unreachable database is a 503, not a 500."""
+        try:
+            with self.database.session() as session:
+                yield session
+        except (OperationalError, ProgrammingError) as error:
+            raise HTTPException(503, "database unavailable or not migrated (run `hantu db upgrade`): "
+                                f"{type(error.orig).__name__ if error.orig else 'error'}") from None
+
+
+def get_ctx(request: Request) -> ApiContext:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+def actor_of(request: Request) -> str:
+    """How a control action is attributed in the audit log (source `api`): the client address, never the key."""
+    client = request.client
+    return client.host if client else "unknown"

@@ -1,0 +1,62 @@
+"""Dashboard labels: Korean by default, English with `HANTU_LANGUAGE=en`. One table, both languages."""
+
+from __future__ import annotations
+
+LABELS: dict[str, tuple[str, str]] = {  # key: (ko, en)
+    "title": ("한투 퀀트 대시보드", "Hantu Quant dashboard"),
+    "mode": ("모드", "Mode"),
+    "mode_paper": ("모의(페이퍼)", "paper"),
+    "mode_virtual": ("KIS 모의투자", "KIS virtual"),
+    "mode_real": ("실전투자", "REAL MONEY"),
+    "clock": ("시각", "Time"),
+    "scheduler": ("스케줄러", "Scheduler"),
+    "alive": ("정상", "alive"),
+    "stale": ("응답 없음", "not responding"),
+    "never": ("실행 기록 없음", "never ran"),
+    "trading": ("매매", "Trading"),
+    "halted": ("중지됨", "halted"),
+    "running": ("진행 중", "running"),
+    "halt": ("매매 중지", "Halt trading"),
+    "resume": ("매매 재개", "Resume trading"),
+    "confirm_halt": ("신규 주문을 중지할까요?", "Stop new orders?"),
+    "confirm_resume": ("매매를 재개할까요?", "Resume trading?"),
+    "api_key": ("API 키", "API key"),
+    "save": ("저장", "Save"),
+    "need_key": ("API 키가 필요합니다", "An API key is needed"),
+    "equity": ("총 평가금액", "Equity"),
+    "cash": ("예수금", "Cash"),
+    "day_pnl": ("당일 손익", "Today's P&L"),
+    "drawdown": ("낙폭", "Drawdown"),
+    "max_drawdown": ("최대 낙폭", "Max drawdown"),
+    "total_return": ("누적 수익률", "Total return"),
+    "equity_chart": ("평가금액 추이", "Equity"),
+    "drawdown_chart": ("낙폭 추이", "Drawdown"),
+    "positions": ("보유 종목", "Positions"),
+    "code": ("종목코드", "Code"),
+    "name": ("종목명", "Name"),
+    "quantity": ("수량", "Qty"),
+    "avg_price": ("평균단가", "Avg price"),
+    "last_price": ("현재가", "Last"),
+    "market_value": ("평가금액", "Value"),
+    "pnl": ("평가손익", "P&L"),
+    "pnl_pct": ("수익률", "Return"),
+    "picks": ("오늘의 선정 종목", "Today's picks"),
+    "rank": ("순위", "Rank"),
+    "score": ("점수", "Score"),
+    "reasons": ("선정 사유", "Reasons"),
+    "jobs": ("작업 일정", "Job timeline"),
+    "job": ("작업", "Job"),
+    "status": ("상태", "Status"),
+    "started": ("시작", "Started"),
+    "duration": ("소요", "Took"),
+    "next_jobs": ("예정 작업", "Next jobs"),
+    "none": ("없음", "none"),
+    "error": ("오류", "error"),
+    "updated": ("갱신", "Updated"),
+    "no_data": ("데이터 없음", "no data"),
+}
+
+
+def labels(language: str) -> dict[str, str]:
+    index = 1 if language == "en" else 0
+    return {key: pair[index] for key, pair in LABELS.items()}

@@ -1,0 +1,82 @@
+"""Read-side queries the routes share; each takes a session and returns plain values or response models.
+
+Tables owned by other areas are read through their models; nothing here writes except the control helpers in
+`hantu.api.controls`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from hantu.api.schemas import JobRequestOut, JobRunOut, RiskHalt
+from hantu.store.kv import kv_get
+from hantu.store.models import JobRun
+
+T = TypeVar("T")
+
+JOB_REQUESTS_KEY = "scheduler.requests"
+CANCEL_REQUESTS_KEY = "trading.cancel_requests"
+
+
+def paged(session: Session, query: Select[Any], limit: int, offset: int) -> tuple[list[Any], int]:
+    """Rows `offset`..`offset+limit` of `query` and the total count (one extra COUNT query)."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = list(session.scalars(query.limit(limit).offset(offset)))
+    return rows, int(total)
+
+
+def job_runs(session: Session, job: str | None, status: str | None, limit: int, offset: int
+             ) -> tuple[list[JobRunOut], int]:
+    query = select(JobRun)
+    if job:
+        query = query.where(JobRun.job == job)
+    if status:
+        query = query.where(JobRun.status == status)
+    rows, total = paged(session, query.order_by(JobRun.started_at.desc(), JobRun.id.desc()), limit, offset)
+    out = []
+    for row in rows:
+        item = JobRunOut.model_validate(row)
+        if row.finished_at is not None:
+            item.duration_seconds = round((row.finished_at - row.started_at).total_seconds(), 3)
+        out.append(item)
+    return out, total
+
+
+def job_requests(session: Session) -> list[JobRequestOut]:
+    raw = kv_get(session, JOB_REQUESTS_KEY) or []
+    out = []
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            out.append(JobRequestOut.model_validate(item))
+        except ValueError:
+            continue
+    return out
+
+
+def risk_halts(session: Session) -> list[RiskHalt]:
+    """Risk-limit halts published by the trading area (empty until it publishes any)."""
+    return []
+
+
+def known_jobs(session: Session) -> set[str]:
+    """Job names the scheduler announced or ran (empty before it ever ran: then any valid name is accepted)."""
+    from hantu.api.heartbeat import read_heartbeat
+
+    names = set(session.scalars(select(JobRun.job).distinct()))
+    heartbeat = read_heartbeat(session)
+    if heartbeat is not None:
+        names.update(job["job"] for job in heartbeat.next_jobs)
+        names.update(heartbeat.running)
+    return names
+
+
+def find_order(session: Session, order_id: str) -> Any | None:
+    """The order row for `order_id` (client order id or broker order number), None when absent."""
+    return None
+
+
+def order_is_open(order: Any) -> bool:
+    return False

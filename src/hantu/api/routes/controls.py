@@ -1,0 +1,66 @@
+"""Controls: halt and resume trading, ask the scheduler to run a job, ask the engine to cancel an order."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+
+from hantu.api import controls
+from hantu.api.context import ApiContext, actor_of, get_ctx
+from hantu.api.queries import find_order, order_is_open
+from hantu.api.schemas import CancelRequestOut, ErrorOut, HaltInfo, HaltRequest, JobRequestOut, JobRunRequest
+from hantu.trading.halt import set_halt
+
+router = APIRouter(prefix="/controls", tags=["controls"])
+
+JOB_NAME = r"^[a-z][a-z0-9_.\-]{0,63}$"
+
+
+@router.post("/halt", response_model=HaltInfo, summary="Halt new orders (the kill switch)")
+async def halt(body: HaltRequest, request: Request, ctx: ApiContext = Depends(get_ctx)) -> HaltInfo:
+    with ctx.read() as session:
+        state = set_halt(session, True, body.reason or "halted from the API", source="api",
+                         actor=actor_of(request), now=ctx.clock.now())
+    return HaltInfo(halted=state.halted, reason=state.reason, by=state.by, at=state.at)
+
+
+@router.post("/resume", response_model=HaltInfo, summary="Resume trading after a halt")
+async def resume(body: HaltRequest, request: Request, ctx: ApiContext = Depends(get_ctx)) -> HaltInfo:
+    with ctx.read() as session:
+        state = set_halt(session, False, body.reason or "resumed from the API", source="api",
+                         actor=actor_of(request), now=ctx.clock.now())
+    return HaltInfo(halted=state.halted, reason=state.reason, by=state.by, at=state.at)
+
+
+@router.post("/jobs/{job}/run", response_model=JobRequestOut, status_code=202,
+             summary="Ask the scheduler to run a job (it picks the request up; the API runs nothing)",
+             responses={404: {"model": ErrorOut}})
+async def run_job(request: Request, body: JobRunRequest | None = None,
+                  job: str = Path(..., pattern=JOB_NAME, description="Job name, as in /jobs"),
+                  ctx: ApiContext = Depends(get_ctx)) -> JobRequestOut:
+    from hantu.api.queries import known_jobs
+
+    with ctx.read() as session:
+        known = known_jobs(session)
+        if known and job not in known:
+            raise HTTPException(404, f"unknown job {job!r}; known jobs: {', '.join(sorted(known))}")
+        item = controls.request_job_run(session, job, body.date if body else None, actor_of(request),
+                                        ctx.clock.now())
+    return JobRequestOut.model_validate(item)
+
+
+@router.post("/orders/{order_id}/cancel", response_model=CancelRequestOut, status_code=202,
+             summary="Ask the trading engine to cancel an open order (the API never calls the broker)",
+             responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}})
+async def cancel_order(request: Request, order_id: str = Path(..., min_length=1, max_length=64,
+                                                              pattern=r"^[A-Za-z0-9_.:\-]+$"),
+                       ctx: ApiContext = Depends(get_ctx)) -> CancelRequestOut:
+    with ctx.read() as session:
+        order = find_order(session, order_id)
+        if order is None:
+            raise HTTPException(404, f"no order {order_id!r}")
+        if not order_is_open(order):
+            raise HTTPException(409, f"order {order_id!r} is not open")
+        item = controls.request_cancel(session, order_id, actor_of(request), ctx.clock.now())
+    return CancelRequestOut.model_validate(item)
+
+
