@@ -1,0 +1,122 @@
+"""Where a daily bar's prices were touched during the day: the backtest's intraday model.
+
+A day is walked along four anchors — the open, the first extreme, the second extreme, the close (the path
+every daily-bar backtester assumes): an up day (close >= open) goes open → low → high → close, a down day
+open → high → low → close, so a stop below and a target above are never both favourable in one bar. Between
+anchors the price moves linearly, so a level inside the day's range is crossed at a known point and time.
+Anchor times split the continuous session in thirds; the close is the last minute before the closing auction,
+as on the paper broker's minute paths (`hantu.market.intraday`).
+
+Strategy hooks are called at the anchors; when one fires between two anchors the crossing point is found by
+bisection on the tick grid, so a breakout trigger or a stop fires at its level, not at the day's extreme.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TypeVar
+
+from hantu.market import rules
+
+T = TypeVar("T")
+LAST = 3.0  # position of the close on the path
+_BISECT_STEPS = 16
+
+
+@dataclass(frozen=True)
+class DayPath:
+    day: date
+    market: str
+    prices: tuple[float, float, float, float]
+    times: tuple[datetime, datetime, datetime, datetime]
+
+    @classmethod
+    def from_bar(cls, day: date, market: str, open_: float, high: float, low: float, close: float,
+                 session_open: datetime, last_minute: datetime) -> DayPath:
+        high = max(high, open_, close)
+        low = min(low, open_, close)
+        first, second = (low, high) if close >= open_ else (high, low)
+        span = (last_minute - session_open) / 3
+        times = (session_open, session_open + span, session_open + 2 * span, last_minute)
+        return cls(day, market, (open_, first, second, close), times)
+
+    @property
+    def open(self) -> float:
+        return self.prices[0]
+
+    def raw_price(self, s: float) -> float:
+        k = min(int(s), 2)
+        frac = s - k
+        a, b = self.prices[k], self.prices[k + 1]
+        return a + (b - a) * frac
+
+    def price(self, s: float) -> int:
+        """The traded (tick-valid) price at point `s` of the path."""
+        raw = self.raw_price(s)
+        if s == int(s) or raw <= 0:
+            return round(raw)
+        return rules.round_to_tick(raw, "nearest", self.day, self.market)
+
+    def time(self, s: float) -> datetime:
+        k = min(int(s), 2)
+        frac = s - k
+        start, end = self.times[k], self.times[k + 1]
+        moment = start + (end - start) * frac
+        return moment - timedelta(microseconds=moment.microsecond)
+
+    def high_between(self, s0: float, s1: float) -> float:
+        """The highest price touched on [s0, s1]."""
+        inside = [self.prices[k] for k in range(4) if s0 < k < s1]
+        return max([self.raw_price(s0), self.raw_price(s1), *inside])
+
+    def low_between(self, s0: float, s1: float) -> float:
+        inside = [self.prices[k] for k in range(4) if s0 < k < s1]
+        return min([self.raw_price(s0), self.raw_price(s1), *inside])
+
+    def crossing(self, level: float, from_above: bool, after: float) -> float | None:
+        """The first point >= `after` where the price is at or below `level` (`from_above`) or at or above it."""
+        def hit(price: float) -> bool:
+            return price <= level if from_above else price >= level
+
+        if hit(self.raw_price(after)):
+            return after
+        start = after
+        for k in range(int(after) + 1, 4):
+            a, b = self.raw_price(start), self.prices[k]
+            if hit(b):
+                frac = (level - a) / (b - a) if b != a else 1.0
+                return start + (k - start) * min(max(frac, 0.0), 1.0)
+            start = float(k)
+        return None
+
+    def first_firing(self, after: float, fire: Callable[[float], T | None],
+                     include_start: bool = True) -> tuple[float, T] | None:
+        """The earliest point >= `after` (> `after` unless `include_start`) where `fire(s)` returns a value.
+
+        `fire` is evaluated at the anchors; between the last anchor where it did not fire and the first where it
+        did, the point is narrowed by bisection until both ends show the same price within a minute."""
+        if include_start:
+            value = fire(after)
+            if value is not None:
+                return after, value
+        lo = after
+        for k in range(int(after) + 1, 4):
+            value = fire(float(k))
+            if value is None:
+                lo = float(k)
+                continue
+            hi, found = float(k), value
+            for _ in range(_BISECT_STEPS):
+                same_price = self.price(lo) == self.price(hi)
+                if (same_price and (self.time(hi) - self.time(lo)).total_seconds() <= 60) or hi - lo < 1e-9:
+                    break
+                mid = (lo + hi) / 2
+                probe = fire(mid)
+                if probe is None:
+                    lo = mid
+                else:
+                    hi, found = mid, probe
+            return hi, found
+        return None

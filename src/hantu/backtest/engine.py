@@ -1,0 +1,366 @@
+"""The daily backtest engine: the live strategy's own screening, selection, entry and exit code, replayed day
+by day with the paper broker's fill model (`hantu.trading.fill_model`: fills, slippage, volume share, fees,
+taxes, ticks).
+
+The timeline of one trading day `t`, as in live trading:
+1. the candidates were selected after the close of `t-1` from data up to `t-1` only;
+2. during `t`, each held stock and each candidate walks its day path (`daypath.DayPath`): the strategy's
+   `exit_reason` and `on_price` are asked at the open, the day's extremes and the close, and where they fire in
+   between, at the crossing point; orders fill through the fill model on the rest of the day's bar;
+   events of all stocks are processed in time order, so cash and position limits see the real sequence;
+3. after the close, positions are marked, equity recorded, and the strategy screens and selects for `t+1`
+   from `panel` rows up to `t` (views, no copies: nothing after `t` is reachable).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time as _time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from hantu.backtest.benchmark import equal_weight_index
+from hantu.backtest.daypath import LAST, DayPath
+from hantu.backtest.metrics import compute_metrics, monthly_returns, return_figures
+from hantu.backtest.result import BacktestOutcome, FillRecord, Trade
+from hantu.backtest.screens import ScreenSource, screen_source_for
+from hantu.broker.base import OrderType, Side
+from hantu.clock import KST
+from hantu.market import rules
+from hantu.market.panel import DailyPanel
+from hantu.strategy.base import Candidate, Decision, HeldPosition, Strategy
+from hantu.trading.fill_model import Bar, FillParams, buy_cash_needed, match
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    """Account and risk settings of a backtest (the live risk manager's limits, applied the same way)."""
+
+    initial_cash: int = 100_000_000
+    max_positions: int = 10
+    max_new_entries_per_day: int = 5
+    max_weight: float = 0.2  # cap of one position's cost as a share of equity
+    fill: FillParams = field(default_factory=FillParams)
+
+
+@dataclass
+class _Position:
+    code: str
+    col: int
+    market: str
+    quantity: int
+    cost: int  # won paid for the shares held (without costs)
+    entry_date: date
+    stop_price: int | None
+    target_price: int | None
+    high_since_entry: float
+    atr: float
+    trade: Trade
+
+    def held(self) -> HeldPosition:
+        return HeldPosition(code=self.code, quantity=self.quantity, avg_price=self.cost / self.quantity,
+                            entry_date=self.entry_date, stop_price=self.stop_price, target_price=self.target_price,
+                            high_since_entry=self.high_since_entry, atr=self.atr)
+
+
+def _session_bounds(day: date) -> tuple[datetime, datetime]:
+    """Continuous trading of `day`: its open and its last minute (calendar's session; 09:00–15:19 otherwise)."""
+    from hantu.market.calendar import session
+
+    try:
+        times = session(day)
+        return times.open, times.close_auction - timedelta(minutes=1)
+    except ValueError:  # synthetic panels may hold days the KRX calendar does not
+        return (datetime(day.year, day.month, day.day, 9, 0, tzinfo=KST),
+                datetime(day.year, day.month, day.day, 15, 19, tzinfo=KST))
+
+
+def _market_of(raw: str) -> str:
+    try:
+        return rules.normalize_market(str(raw))
+    except ValueError:
+        return "KOSPI"
+
+
+class BacktestEngine:
+    """Runs one strategy over one panel; `run(start, end)` returns the outcome (not yet stored)."""
+
+    def __init__(self, strategy: Strategy, panel: DailyPanel, config: BacktestConfig | None = None,
+                 screens: ScreenSource | None = None, progress: Progress | None = None) -> None:
+        self.strategy = strategy
+        self.panel = panel
+        self.config = config or BacktestConfig()
+        self.screens = screens or screen_source_for(strategy, panel)
+        self.progress = progress
+        self._markets = [_market_of(m) for m in panel.markets]
+        self._columns = {str(code): col for col, code in enumerate(panel.codes)}
+        # last traded close on or before each day (marks positions on days without a trade)
+        self._mark = _carry_forward(panel.close)
+
+    # --- the run ---------------------------------------------------------------------------------------
+
+    def run(self, start: date, end: date) -> BacktestOutcome:
+        began = _time.perf_counter()
+        panel = self.panel
+        first = int(np.searchsorted(panel.dates, np.datetime64(start, "D"), side="left"))
+        last = int(np.searchsorted(panel.dates, np.datetime64(end, "D"), side="right")) - 1
+        if first > last:
+            raise ValueError(f"no trading day of the panel lies in {start} … {end}")
+        self.cash = self.config.initial_cash
+        self.positions: dict[int, _Position] = {}
+        self.fills: list[FillRecord] = []
+        self.trades: list[Trade] = []
+        days = last - first + 1
+        equity = np.zeros(days)
+        cash = np.zeros(days)
+        holdings = np.zeros(days)
+        candidates = self.screens.candidates_after(first - 1) if first > 0 else []
+        for i, row in enumerate(range(first, last + 1)):
+            self._trade_day(row, candidates)
+            holdings[i] = self._holdings_value(row)
+            cash[i] = self.cash
+            equity[i] = self.cash + holdings[i]
+            for position in self.positions.values():
+                high = panel.high[row, position.col]
+                if math.isfinite(high):
+                    position.high_since_entry = max(position.high_since_entry, float(high))
+            candidates = self.screens.candidates_after(row) if row < last else []
+            if self.progress is not None:
+                self.progress(i + 1, days)
+        for trade in self.trades:
+            trade._end_row = last
+            if not trade.closed:
+                trade.mark_price = float(self._mark[last, self._columns[trade.code]])
+        return self._outcome(start, end, first, last, equity, cash, holdings, began)
+
+    def _outcome(self, start: date, end: date, first: int, last: int, equity: np.ndarray, cash: np.ndarray,
+                 holdings: np.ndarray, began: float) -> BacktestOutcome:
+        panel = self.panel
+        initial = self.config.initial_cash
+        bench = equal_weight_index(panel, first, last, initial)
+        dates = [panel.date_at(r) for r in range(first, last + 1)]
+        fees = sum(f.commission for f in self.fills)
+        taxes = sum(f.tax for f in self.fills)
+        traded = float(sum(f.amount for f in self.fills))
+        outcome = BacktestOutcome(
+            strategy=self.strategy.name, params=dict(self.strategy.params), start=start, end=end,
+            initial_cash=initial, stocks=int(panel.shape[1]), dates=dates, equity=equity, cash=cash,
+            holdings_value=holdings, benchmark=bench, fills=self.fills, trades=self.trades)
+        outcome.metrics = compute_metrics(equity=equity, holdings_value=holdings, initial_cash=initial,
+                                          trades=self.trades, traded_value=traded, fees=fees, taxes=taxes)
+        outcome.benchmark_metrics = return_figures(bench, initial)
+        outcome.monthly = monthly_returns(dates, equity, initial)
+        outcome.elapsed_s = _time.perf_counter() - began
+        return outcome
+
+    def _holdings_value(self, row: int) -> float:
+        return float(sum(p.quantity * self._mark[row, p.col] for p in self.positions.values()))
+
+    # --- one trading day -------------------------------------------------------------------------------
+
+    def _day_path(self, row: int, col: int, bounds: tuple[datetime, datetime]) -> DayPath | None:
+        panel = self.panel
+        o, h, lo, c, v = (panel.open[row, col], panel.high[row, col], panel.low[row, col],
+                          panel.close[row, col], panel.volume[row, col])
+        if not (v > 0 and math.isfinite(o) and math.isfinite(h) and math.isfinite(lo) and math.isfinite(c)):
+            return None  # no trade that day: nothing can fill
+        return DayPath.from_bar(panel.date_at(row), self._markets[col], float(o), float(h), float(lo), float(c),
+                                *bounds)
+
+    def _trade_day(self, row: int, candidates: list[Candidate]) -> None:
+        day = self.panel.date_at(row)
+        bounds = _session_bounds(day)
+        self._paths: dict[int, DayPath | None] = {}
+        self._used_volume: dict[int, int] = {}
+        self._entries_today = 0
+        self._equity_at_open = self.cash + (self._holdings_value(row - 1) if row > 0 else 0.0)
+        events: list[tuple[datetime, int, str, int, float, Any]] = []
+        seq = 0
+
+        def path(col: int) -> DayPath | None:
+            if col not in self._paths:
+                self._paths[col] = self._day_path(row, col, bounds)
+            return self._paths[col]
+
+        def push_exit(col: int, after: float, include_start: bool) -> None:
+            nonlocal seq
+            p = path(col)
+            if p is None or col not in self.positions:
+                return
+            found = self._next_exit(self.positions[col], p, after, include_start)
+            if found is not None:
+                s, reason = found
+                seq += 1
+                heapq.heappush(events, (p.time(s), seq, "exit", col, s, reason))
+
+        for col in list(self.positions):
+            push_exit(col, 0.0, True)
+        for candidate in candidates:
+            col = self._columns.get(candidate.code)
+            if col is None:
+                continue
+            p = path(col)
+            if col in self.positions or p is None:
+                continue
+            found = p.first_firing(0.0, lambda s, c=candidate, p=p: self._entry_decision(c, p, s))
+            if found is not None:
+                s, decision = found
+                seq += 1
+                heapq.heappush(events, (p.time(s), seq, "entry", col, s, (candidate, decision)))
+
+        while events:
+            _, _, kind, col, s, payload = heapq.heappop(events)
+            p = self._paths[col]
+            assert p is not None
+            if kind == "exit":
+                self._sell(row, col, p, s, payload)
+            else:
+                candidate, decision = payload
+                filled_at = self._buy(row, col, p, s, candidate, decision)
+                if filled_at is not None:
+                    push_exit(col, filled_at, False)
+
+    # --- decisions ------------------------------------------------------------------------------------
+
+    def _entry_decision(self, candidate: Candidate, p: DayPath, s: float) -> Decision | None:
+        decision = self.strategy.on_price(candidate, p.price(s), p.time(s), p.open)
+        return decision if decision is not None and decision.action == "buy" else None
+
+    def _next_exit(self, position: _Position, p: DayPath, after: float,
+                   include_start: bool) -> tuple[float, str] | None:
+        start_high = position.high_since_entry
+
+        def fire(s: float) -> str | None:
+            position.high_since_entry = max(start_high, p.high_between(after, s))
+            return self.strategy.exit_reason(position.held(), p.price(s), p.time(s), p.open)
+
+        try:
+            return p.first_firing(after, fire, include_start)
+        finally:
+            position.high_since_entry = start_high
+
+    # --- orders through the fill model ----------------------------------------------------------------
+
+    def _rest_of_day(self, row: int, col: int, p: DayPath, s: float) -> Bar:
+        volume = int(self.panel.volume[row, col])
+        return Bar(open=p.price(s), high=round(p.high_between(s, LAST)),
+                   low=round(p.low_between(s, LAST)), close=round(p.prices[3]), volume=volume)
+
+    def _volume_left(self, row: int, col: int) -> int:
+        """Shares our orders may still take in this stock today (the fill model's volume share of the day)."""
+        cap = math.floor(float(self.panel.volume[row, col]) * self.config.fill.volume_share)
+        return max(cap - self._used_volume.get(col, 0), 0)
+
+    def _price_limits(self, row: int, col: int, day: date) -> tuple[int, int] | None:
+        if row == 0:
+            return None
+        base = self._mark[row - 1, col]
+        if not math.isfinite(base) or base <= 0:
+            return None
+        return rules.limit_prices(int(base), day, self._markets[col])
+
+    def _record(self, row: int, col: int, p: DayPath, s: float, side: Side, quantity: int, price: int,
+                commission: int, tax: int, reason: str) -> FillRecord:
+        fill = FillRecord(day=p.day, at=p.time(s), code=str(self.panel.codes[col]), side=side.value,
+                          quantity=quantity, price=price, commission=commission, tax=tax, reason=reason)
+        self.fills.append(fill)
+        self.cash += fill.cash_flow
+        self._used_volume[col] = self._used_volume.get(col, 0) + quantity
+        return fill
+
+    def _buy(self, row: int, col: int, p: DayPath, s: float, candidate: Candidate,
+             decision: Decision) -> float | None:
+        """Place the entry; returns the path point where it filled, or None."""
+        config = self.config
+        if len(self.positions) >= config.max_positions or self._entries_today >= config.max_new_entries_per_day:
+            return None
+        market = self._markets[col]
+        day = p.day
+        order_type = OrderType.MARKET if decision.limit_price is None else OrderType.LIMIT
+        fill_point = s
+        if order_type is OrderType.LIMIT:
+            crossed = p.crossing(float(decision.limit_price), from_above=True, after=s)
+            if crossed is None:
+                return None  # the day order never reaches its limit: it expires at the close
+            fill_point = crossed
+        bar = self._rest_of_day(row, col, p, fill_point)
+        probe = match(Side.BUY, order_type, 1, decision.limit_price, bar, day, market, config.fill,
+                      self._price_limits(row, col, day))
+        if probe is None:
+            return None
+        price = probe.price
+        if decision.quantity is not None:
+            wanted = int(decision.quantity)
+        else:
+            weight = min(max(candidate.weight, 0.0), config.max_weight)
+            wanted = int(self._equity_at_open * weight // price)
+        unit = buy_cash_needed(1, price, day, market, config.fill)
+        affordable = int(self.cash // unit) if unit > 0 else 0
+        while affordable > 0 and buy_cash_needed(affordable, price, day, market, config.fill) > self.cash:
+            affordable -= 1
+        quantity = min(wanted, affordable, self._volume_left(row, col))
+        if quantity <= 0:
+            return None
+        result = match(Side.BUY, order_type, quantity, decision.limit_price, bar, day, market, config.fill,
+                       self._price_limits(row, col, day))
+        if result is None or result.quantity <= 0:
+            return None
+        trade = Trade(code=str(self.panel.codes[col]), name=str(self.panel.names[col]), entry_date=day,
+                      entry_row=row)
+        self.trades.append(trade)
+        fill = self._record(row, col, p, fill_point, Side.BUY, result.quantity, result.price, result.commission,
+                            result.tax, decision.reason)
+        trade.quantity += fill.quantity
+        trade.entry_cost += fill.amount
+        trade.fees += fill.commission
+        self.positions[col] = _Position(
+            code=trade.code, col=col, market=market, quantity=fill.quantity, cost=fill.amount, entry_date=day,
+            stop_price=candidate.stop_price, target_price=candidate.target_price,
+            high_since_entry=float(fill.price), atr=candidate.atr, trade=trade)
+        self._entries_today += 1
+        return fill_point
+
+    def _sell(self, row: int, col: int, p: DayPath, s: float, reason: str) -> None:
+        position = self.positions.get(col)
+        if position is None:
+            return
+        quantity = min(position.quantity, self._volume_left(row, col))
+        if quantity <= 0:
+            return  # the day's volume share is used up: try again tomorrow
+        bar = self._rest_of_day(row, col, p, s)
+        result = match(Side.SELL, OrderType.MARKET, quantity, None, bar, p.day, position.market, self.config.fill,
+                       self._price_limits(row, col, p.day))
+        if result is None:
+            return
+        fill = self._record(row, col, p, s, Side.SELL, result.quantity, result.price, result.commission,
+                            result.tax, reason)
+        trade = position.trade
+        trade.exit_quantity += fill.quantity
+        trade.exit_proceeds += fill.amount
+        trade.fees += fill.commission
+        trade.taxes += fill.tax
+        position.cost -= round(position.cost * fill.quantity / position.quantity)
+        position.quantity -= fill.quantity
+        if position.quantity == 0:
+            trade.exit_date = p.day
+            trade.exit_row = row
+            trade.exit_reason = reason
+            del self.positions[col]
+
+
+def _carry_forward(close: np.ndarray) -> np.ndarray:
+    """Each day's last known close (NaN before a stock's first trade)."""
+    out = close.astype(float, copy=True)
+    for t in range(1, out.shape[0]):
+        row = out[t]
+        missing = np.isnan(row)
+        if missing.any():
+            row[missing] = out[t - 1][missing]
+    return out
