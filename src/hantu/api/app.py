@@ -18,6 +18,7 @@ from hantu.api.context import ApiContext
 from hantu.api.metrics import ApiMetrics
 from hantu.api.middleware import ApiKeyMiddleware, MetricsMiddleware
 from hantu.api.schemas import ErrorOut
+from hantu.api.security import check_bind
 from hantu.clock import Clock, SystemClock
 from hantu.config.settings import Settings
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from hantu.store.db import get_database
 
     settings = settings or get_settings()
+    check_bind(settings.api_host, settings.api_server_key.get_secret_value() if settings.api_server_key else None)
     register_secrets(settings.secret_values())
     ctx = ApiContext(settings=settings, clock=clock or SystemClock(),
                      database=get_database(settings.resolved_database_url), metrics=ApiMetrics())
@@ -101,12 +103,12 @@ def _mount_routes(app: FastAPI) -> None:
     from fastapi import Security
 
     from hantu.api import dashboard
-    from hantu.api.routes import controls, jobs, logs, status, system
+    from hantu.api.routes import controls, jobs, logs, status, system, trading
 
     v1 = APIRouter(prefix=API_PREFIX, dependencies=[Security(api_key_header)],
                    responses={401: {"model": ErrorOut, "description": "missing or wrong X-API-Key"},
                               503: {"model": ErrorOut, "description": "database unavailable"}})
-    for module in (status, jobs, logs, controls):
+    for module in (status, trading, jobs, logs, controls):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(system.router)

@@ -39,8 +39,11 @@ def request_job_run(session: Session, job: str, run_date: date | None, actor: st
     return item
 
 
-def request_cancel(session: Session, order_id: str, actor: str, now: datetime) -> dict[str, Any]:
-    item = {"order_id": order_id, "by": actor, "at": now.isoformat()}
+def request_cancel(session: Session, order: Any, actor: str, now: datetime) -> dict[str, Any]:
+    """Queue a cancel for `order` (a `TradeOrder`), named by its client order id, for the engine."""
+    item = {"order_id": order.client_order_id, "id": order.id, "broker_order_id": order.broker_order_id,
+            "by": actor, "at": now.isoformat()}
     _append(session, CANCEL_REQUESTS_KEY, item, now)
-    audit(session, "api", actor, "cancel_order", {"order_id": order_id}, at=now)
+    audit(session, "api", actor, "cancel_order", {"order_id": order.client_order_id, "code": order.code},
+          at=now)
     return item

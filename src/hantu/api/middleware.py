@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hantu.api.security import PUBLIC_PATHS, host_is_loopback, key_matches, presented_key
+from hantu.config.check import is_loopback
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -41,6 +42,10 @@ class ApiKeyMiddleware:
             return
         headers = _headers(scope)
         if self.key is None:
+            server = scope.get("server")
+            if server and server[0] and not is_loopback(str(server[0])):
+                await _reply(send, 403, "this server has no API_SERVER_KEY and answers on loopback only")
+                return
             if not host_is_loopback(headers.get("host")):
                 await _reply(send, 400, "this server has no API_SERVER_KEY and answers loopback host names only")
                 return

@@ -74,9 +74,13 @@ def known_jobs(session: Session) -> set[str]:
 
 
 def find_order(session: Session, order_id: str) -> Any | None:
-    """The order row for `order_id` (client order id or broker order number), None when absent."""
-    return None
+    """The order row for `order_id` (client order id, broker order number or row id), None when absent."""
+    from hantu.api.trading_views import find_order as find
+
+    return find(session, order_id)
 
 
 def order_is_open(order: Any) -> bool:
-    return False
+    from hantu.api.trading_views import OPEN_STATUSES
+
+    return order.status in OPEN_STATUSES

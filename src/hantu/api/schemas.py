@@ -154,3 +154,87 @@ class ControlResult(Model):
 
 
 JobsOut.model_rebuild()
+
+
+# --- trading -------------------------------------------------------------------------------------------------
+class Account(Model):
+    broker: str | None = Field(None, description="paper | kis; None before the engine first saw an account")
+    cash: float = 0
+    positions_value: float = 0
+    equity: float = 0
+    day_pnl: float | None = Field(None, description="Equity now minus the last close's equity, when known")
+    as_of: datetime | None = None
+    positions: int = 0
+    priced: bool = Field(True, description="False when some position has no market price (valued at cost)")
+
+
+class Position(Model):
+    code: str
+    name: str | None = None
+    quantity: int
+    avg_price: float
+    last_price: float | None = None
+    market_value: float
+    unrealized_pnl: float
+    unrealized_pnl_pct: float | None = None
+    entry_date: date | None = None
+    stop_price: float | None = None
+    target_price: float | None = None
+
+
+class PositionsOut(Model):
+    broker: str | None
+    items: list[Position]
+
+
+class Order(Model):
+    id: int
+    client_order_id: str
+    broker: str
+    broker_order_id: str | None
+    trading_date: date
+    code: str
+    name: str | None = None
+    side: str
+    order_type: str
+    quantity: int
+    limit_price: int | None
+    status: str
+    filled_quantity: int
+    avg_fill_price: float
+    purpose: str
+    reason: str
+    source: str
+    message: str
+    created_at: datetime
+    sent_at: datetime | None
+    updated_at: datetime
+    is_open: bool = False
+    cancel_requested: bool = False
+
+
+class FillOut(Model):
+    id: int
+    broker: str
+    fill_id: str
+    broker_order_id: str
+    order_id: int | None
+    trading_date: date
+    code: str
+    name: str | None = None
+    side: str
+    quantity: int
+    price: int
+    commission: int
+    tax: int
+    filled_at: datetime
+
+
+class ReconciliationOut(Model):
+    id: int
+    at: datetime
+    broker: str
+    kind: str
+    code: str | None
+    details: dict[str, Any] | None
+    action: str

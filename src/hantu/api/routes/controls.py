@@ -60,7 +60,7 @@ async def cancel_order(request: Request, order_id: str = Path(..., min_length=1,
             raise HTTPException(404, f"no order {order_id!r}")
         if not order_is_open(order):
             raise HTTPException(409, f"order {order_id!r} is not open")
-        item = controls.request_cancel(session, order_id, actor_of(request), ctx.clock.now())
+        item = controls.request_cancel(session, order, actor_of(request), ctx.clock.now())
     return CancelRequestOut.model_validate(item)
 
 

@@ -1,0 +1,67 @@
+"""Account, positions, orders, fills and reconciliation differences, from the engine's tables."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Query
+
+from hantu.api import trading_views as views
+from hantu.api.context import ApiContext, get_ctx
+from hantu.api.prices import latest_prices, previous_equity
+from hantu.api.schemas import Account, FillOut, Order, Page, PositionsOut, ReconciliationOut
+
+router = APIRouter(tags=["trading"])
+
+CODE = r"^[0-9A-Z]{6,12}$"
+
+
+@router.get("/account", response_model=Account, summary="Cash, positions value, equity and today's P&L")
+async def account(ctx: ApiContext = Depends(get_ctx)) -> Account:
+    with ctx.read() as session:
+        broker = views.current_broker(session, ctx.settings.trading_mode)
+        return views.account(session, broker, latest_prices, previous_equity)
+
+
+@router.get("/positions", response_model=PositionsOut, summary="Held positions, valued at the latest price")
+async def positions(ctx: ApiContext = Depends(get_ctx)) -> PositionsOut:
+    with ctx.read() as session:
+        broker = views.current_broker(session, ctx.settings.trading_mode)
+        return PositionsOut(broker=broker, items=views.positions(session, broker, latest_prices))
+
+
+@router.get("/orders", response_model=Page[Order], summary="Orders, newest first, filtered and paginated")
+async def orders(trading_date: date | None = Query(None, alias="date", description="One trading date"),
+                 since: date | None = Query(None, alias="from"), until: date | None = Query(None, alias="to"),
+                 code: str | None = Query(None, pattern=CODE),
+                 side: str | None = Query(None, pattern="^(buy|sell)$"),
+                 status: str | None = Query(None, pattern=f"^({'|'.join(views.ALL_STATUSES)})$"),
+                 open_only: bool = Query(False, alias="open", description="Only orders not yet final"),
+                 limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000),
+                 ctx: ApiContext = Depends(get_ctx)) -> Page[Order]:
+    query = views.order_query(trading_date=trading_date, since=since, until=until, code=code, side=side,
+                              status=status, open_only=open_only)
+    with ctx.read() as session:
+        items, total = views.orders(session, query, limit, offset)
+    return Page[Order](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/fills", response_model=Page[FillOut], summary="Executions, newest first")
+async def fills(trading_date: date | None = Query(None, alias="date"),
+                since: date | None = Query(None, alias="from"), until: date | None = Query(None, alias="to"),
+                code: str | None = Query(None, pattern=CODE),
+                limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000),
+                ctx: ApiContext = Depends(get_ctx)) -> Page[FillOut]:
+    with ctx.read() as session:
+        items, total = views.fills(session, trading_date=trading_date, since=since, until=until, code=code,
+                                   limit=limit, offset=offset)
+    return Page[FillOut](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/reconciliations", response_model=Page[ReconciliationOut],
+            summary="Differences found between the database and the broker, newest first")
+async def reconciliations(limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000),
+                          ctx: ApiContext = Depends(get_ctx)) -> Page[ReconciliationOut]:
+    with ctx.read() as session:
+        items, total = views.reconciliations(session, limit, offset)
+    return Page[ReconciliationOut](items=items, total=total, limit=limit, offset=offset)
