@@ -6,6 +6,7 @@ Each area keeps its tables in its own module here and adds one import line below
 from hantu.store.base import Base
 from hantu.store.models.backtest import BacktestRun, BacktestTrade
 from hantu.store.models.core import AuditEntry, Instrument, JobRun, KeyValue
+from hantu.store.models.notify import OutboxMessage
 from hantu.store.models.trading import (
     PaperAccount,
     PaperFill,
@@ -18,6 +19,6 @@ from hantu.store.models.trading import (
     TradePosition,
 )
 
-__all__ = ["AuditEntry", "BacktestRun", "BacktestTrade", "Base", "Instrument", "JobRun", "KeyValue", "PaperAccount", "PaperFill",
+__all__ = ["AuditEntry", "BacktestRun", "BacktestTrade", "Base", "Instrument", "JobRun", "KeyValue", "OutboxMessage", "PaperAccount", "PaperFill",
            "PaperHolding", "PaperOrder", "Reconciliation", "TradeAccount", "TradeFill", "TradeOrder",
            "TradePosition"]
