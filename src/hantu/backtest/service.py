@@ -1,0 +1,263 @@
+"""Run, store and report backtests: what the CLI, the scheduler and the API call.
+
+`run_backtest(db, store, strategy_name, start, end, params)` is the one call for a stored single run (the
+scheduler refreshes the running strategy's backtest with it every evening); `run_grid` and `run_walk_forward`
+build on the same pieces. A panel is loaded once per call, with a warm-up of history before `start` so that
+the strategy's indicators are ready on the first day.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time as _time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hantu.backtest.engine import BacktestConfig, BacktestEngine, Progress
+from hantu.backtest.metrics import compute_metrics, monthly_returns, return_figures
+from hantu.backtest.report import write_report
+from hantu.backtest.result import BacktestOutcome
+from hantu.backtest.storage import save_outcome, set_report_path
+from hantu.market.panel import DailyPanel
+from hantu.store.db import Database
+
+WARMUP_CALENDAR_DAYS = 400  # ~270 trading days of history before `start` (indicators up to a year)
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """A stored backtest: its id, its figures and where its report is."""
+
+    id: int
+    strategy: str
+    params: dict[str, Any]
+    start: date
+    end: date
+    metrics: dict[str, Any]
+    benchmark: dict[str, Any]
+    final_equity: float
+    report_path: str | None
+    json_path: str | None
+    elapsed_s: float
+    kind: str = "single"
+    members: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "strategy": self.strategy, "params": self.params,
+                "start": self.start.isoformat(), "end": self.end.isoformat(), "final_equity": self.final_equity,
+                "metrics": self.metrics, "benchmark": self.benchmark, "report_path": self.report_path,
+                "json_path": self.json_path, "elapsed_s": self.elapsed_s, "members": self.members}
+
+
+def reports_dir() -> Path:
+    """`$HANTU_HOME/reports`: where report files live (the database keeps their paths)."""
+    from hantu.config import get_settings
+
+    return Path(get_settings().hantu_home) / "reports"
+
+
+def make_strategy(name: str, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+    """A registered strategy (entry-point group `hantu.strategies`) with `params` over its defaults."""
+    from hantu.strategy.registry import create_strategy
+
+    return create_strategy(name, params or {})
+
+
+def load_panel(store: Any, start: date, end: date, warmup_days: int = WARMUP_CALENDAR_DAYS) -> DailyPanel:
+    """The store's days from `start - warmup_days` to `end` (a `MarketStore` or a ready `DailyPanel`)."""
+    if isinstance(store, DailyPanel):
+        return store
+    return store.load_range(start - timedelta(days=warmup_days), end)
+
+
+def run_on_panel(strategy_name: str, panel: DailyPanel, start: date, end: date,
+                 params: dict[str, Any] | None = None, config: BacktestConfig | None = None,
+                 progress: Progress | None = None) -> BacktestOutcome:
+    """One backtest, not stored."""
+    strategy = make_strategy(strategy_name, params)
+    return BacktestEngine(strategy, panel, config, progress=progress).run(start, end)
+
+
+def _store(db: Database, outcome: BacktestOutcome, *, kind: str = "single", parent_id: int | None = None,
+           report: bool = True) -> BacktestResult:
+    with db.session() as session:
+        run_id = save_outcome(session, outcome, kind=kind, parent_id=parent_id)
+    html_path = json_path = None
+    if report:
+        stem = f"backtest-{run_id}-{outcome.strategy}-{outcome.start:%Y%m%d}-{outcome.end:%Y%m%d}"
+        html, js = write_report(outcome, reports_dir(), stem)
+        html_path, json_path = str(html), str(js)
+        with db.session() as session:
+            set_report_path(session, run_id, html_path)
+    return BacktestResult(id=run_id, strategy=outcome.strategy, params=dict(outcome.params), start=outcome.start,
+                          end=outcome.end, metrics=outcome.metrics, benchmark=outcome.benchmark_metrics,
+                          final_equity=outcome.final_equity, report_path=html_path, json_path=json_path,
+                          elapsed_s=outcome.elapsed_s, kind=kind)
+
+
+def run_backtest(db: Database, store: Any, strategy_name: str, start: date, end: date,
+                 params: dict[str, Any] | None = None, *, config: BacktestConfig | None = None,
+                 progress: Progress | None = None, report: bool = True) -> BacktestResult:
+    """Run `strategy_name` from `start` to `end` on `store`'s data, store it, write its report."""
+    panel = load_panel(store, start, end)
+    outcome = run_on_panel(strategy_name, panel, start, end, params, config, progress)
+    return _store(db, outcome, report=report)
+
+
+# --- parameter grids ----------------------------------------------------------------------------------
+
+
+def grid_points(grid: dict[str, Iterable[Any]], base: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every combination of the grid's values, each over `base`."""
+    keys = sorted(grid)
+    return [{**(base or {}), **dict(zip(keys, values, strict=True))}
+            for values in itertools.product(*(list(grid[k]) for k in keys))]
+
+
+def rank_key(metrics: dict[str, Any]) -> float:
+    """What a grid optimises: the Sharpe ratio (a run without one ranks last)."""
+    sharpe = metrics.get("sharpe")
+    return float(sharpe) if sharpe is not None else float("-inf")
+
+
+def run_grid(db: Database, store: Any, strategy_name: str, start: date, end: date, grid: dict[str, list[Any]],
+             params: dict[str, Any] | None = None, *, config: BacktestConfig | None = None,
+             progress: Callable[[int, int], None] | None = None, report: bool = True) -> BacktestResult:
+    """One run per grid point, stored as members of a `grid` run that carries the best point's results."""
+    panel = load_panel(store, start, end)
+    points = grid_points(grid, params)
+    outcomes = []
+    for i, point in enumerate(points):
+        outcomes.append(run_on_panel(strategy_name, panel, start, end, point, config))
+        if progress is not None:
+            progress(i + 1, len(points))
+    best = max(outcomes, key=lambda o: rank_key(o.metrics))
+    parent = replace(best, metrics={**best.metrics, "grid": [
+        {"params": o.params, "sharpe": o.metrics.get("sharpe"), "total_return": o.metrics.get("total_return"),
+         "max_drawdown": o.metrics.get("max_drawdown"), "trades": o.metrics.get("trades")} for o in outcomes]})
+    stored = _store(db, parent, kind="grid", report=report)
+    members = [_store(db, o, kind="single", parent_id=stored.id, report=False).to_dict() for o in outcomes]
+    return replace(stored, members=members)
+
+
+# --- walk-forward ----------------------------------------------------------------------------------------
+
+
+def parse_walk_forward(spec: str) -> tuple[int, int]:
+    """"6m/1m" → (6, 1): months of training, months of testing per fold."""
+    try:
+        train, test = spec.lower().split("/")
+        months = (int(train.rstrip("m")), int(test.rstrip("m")))
+    except ValueError as error:
+        raise ValueError(f"walk-forward must look like 6m/1m (train/test months), got {spec!r}") from error
+    if months[0] < 1 or months[1] < 1:
+        raise ValueError(f"walk-forward months must be >= 1, got {spec!r}")
+    return months
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    for d in (31, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, d))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def folds(start: date, end: date, train_months: int, test_months: int) -> list[tuple[date, date, date, date]]:
+    """(train start, train end, test start, test end) windows that tile `start … end` after the first
+    training window."""
+    out = []
+    train_start = start
+    while True:
+        test_start = add_months(train_start, train_months)
+        if test_start > end:
+            break
+        test_end = min(add_months(test_start, test_months) - timedelta(days=1), end)
+        out.append((train_start, test_start - timedelta(days=1), test_start, test_end))
+        train_start = add_months(train_start, test_months)
+    return out
+
+
+def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, end: date, spec: str,
+                     grid: dict[str, list[Any]] | None = None, params: dict[str, Any] | None = None, *,
+                     config: BacktestConfig | None = None, progress: Callable[[int, int], None] | None = None,
+                     report: bool = True) -> BacktestResult:
+    """Walk-forward: per fold, pick the best grid point on the training window (Sharpe), then trade it on the
+    following test window. The out-of-sample test windows are chained — each starts with the previous one's
+    final equity as cash (positions still open at a fold's end are valued at their last close) — and stored
+    as one `walk_forward` run whose members are the folds."""
+    config = config or BacktestConfig()
+    train_m, test_m = parse_walk_forward(spec)
+    windows = folds(start, end, train_m, test_m)
+    if not windows:
+        raise ValueError(f"{start} … {end} is shorter than one training window of {train_m} months")
+    panel = load_panel(store, start, end)
+    points = grid_points(grid or {}, params)
+    began = _time.perf_counter()
+    tests: list[BacktestOutcome] = []
+    cash = config.initial_cash
+    steps = len(windows) * ((len(points) if len(points) > 1 else 0) + 1)
+    done = 0
+    for train_start, train_end, test_start, test_end in windows:
+        best_params, best_key = points[0], float("-inf")
+        if len(points) > 1:
+            for point in points:
+                outcome = run_on_panel(strategy_name, panel, train_start, train_end, point, config)
+                done += 1
+                if progress is not None:
+                    progress(done, steps)
+                if rank_key(outcome.metrics) > best_key:
+                    best_params, best_key = point, rank_key(outcome.metrics)
+        try:
+            test = run_on_panel(strategy_name, panel, test_start, test_end, best_params,
+                                replace(config, initial_cash=int(cash)))
+        except ValueError:
+            continue  # a test window without trading days in the panel
+        done += 1
+        if progress is not None:
+            progress(min(done, steps), steps)
+        tests.append(test)
+        cash = int(test.final_equity)
+    combined = _chain(tests, strategy_name, params or {}, config.initial_cash, panel, start, end)
+    combined.elapsed_s = _time.perf_counter() - began
+    stored = _store(db, combined, kind="walk_forward", report=report)
+    members = [_store(db, t, kind="single", parent_id=stored.id, report=False).to_dict() for t in tests]
+    return replace(stored, members=members)
+
+
+def _chain(tests: list[BacktestOutcome], strategy: str, params: dict[str, Any], initial: int, panel: DailyPanel,
+           start: date, end: date) -> BacktestOutcome:
+    from hantu.backtest.benchmark import equal_weight_index
+
+    equity = np.concatenate([t.equity for t in tests]) if tests else np.zeros(0)
+    cash = np.concatenate([t.cash for t in tests]) if tests else np.zeros(0)
+    holdings = np.concatenate([t.holdings_value for t in tests]) if tests else np.zeros(0)
+    dates = [d for t in tests for d in t.dates]
+    fills = [f for t in tests for f in t.fills]
+    trades = [tr for t in tests for tr in t.trades]
+    if dates:
+        first, last = panel.row(dates[0]), panel.row(dates[-1])
+        bench = equal_weight_index(panel, first, last, initial)
+    else:
+        bench = np.zeros(0)
+    outcome = BacktestOutcome(strategy=strategy, params={**params, "walk_forward": [t.params for t in tests]},
+                              start=dates[0] if dates else start, end=dates[-1] if dates else end,
+                              initial_cash=initial, stocks=int(panel.shape[1]), dates=dates, equity=equity,
+                              cash=cash, holdings_value=holdings, benchmark=bench, fills=fills, trades=trades)
+    if dates:
+        outcome.metrics = compute_metrics(
+            equity=equity, holdings_value=holdings, initial_cash=initial, trades=trades,
+            traded_value=float(sum(f.amount for f in fills)), fees=sum(f.commission for f in fills),
+            taxes=sum(f.tax for f in fills))
+        outcome.benchmark_metrics = return_figures(bench, initial)
+        outcome.monthly = monthly_returns(dates, equity, initial)
+    return outcome

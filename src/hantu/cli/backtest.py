@@ -1,0 +1,232 @@
+"""`hantu backtest`: run a registered strategy over stored daily data; list and show stored runs."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import typer
+
+from hantu.cli.common import EXIT_USAGE, fail, print_json
+
+app = typer.Typer(
+    help="Backtest a strategy with the live strategy code and the paper broker's fill model.\n\n"
+    "Example: hantu backtest --strategy momentum --from 2023-01-01 --to 2024-12-30 --param max_positions=5",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+def _parse_value(raw: str) -> Any:
+    """`5` → 5, `0.5` → 0.5, `true` → True, anything else stays a string."""
+    lowered = raw.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            fail(f"--param must look like key=value, got {item!r}", EXIT_USAGE)
+        out[key.strip()] = _parse_value(value)
+    return out
+
+
+def parse_grid(items: list[str]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        if not sep or not key.strip() or not values.strip():
+            fail(f"--grid must look like key=v1,v2,…, got {item!r}", EXIT_USAGE)
+        out[key.strip()] = [_parse_value(v) for v in values.split(",") if v.strip()]
+    return out
+
+
+def _parse_day(raw: str | None, option: str) -> date | None:
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        fail(f"{option} must be a date like 2024-01-31, got {raw!r}", EXIT_USAGE)
+
+
+@app.callback()
+def backtest(
+    ctx: typer.Context,
+    strategy: str = typer.Option(None, "--strategy", "-s", help="Registered strategy (default: HANTU_STRATEGY)."),
+    from_: str = typer.Option(None, "--from", help="First day (YYYY-MM-DD; default: one year before --to)."),
+    to: str = typer.Option(None, "--to", help="Last day (YYYY-MM-DD; default: the last stored day)."),
+    param: list[str] = typer.Option([], "--param", "-p", help="Strategy parameter key=value (repeatable)."),
+    grid: list[str] = typer.Option([], "--grid", "-g", help="Grid over key=v1,v2,… (repeatable: a product)."),
+    walk_forward: str = typer.Option(None, "--walk-forward", help="Walk-forward train/test months, e.g. 6m/1m."),
+    cash: int = typer.Option(100_000_000, "--cash", help="Initial cash in won."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Run a backtest, store it and write its HTML + JSON report under $HANTU_HOME/reports.
+
+    Examples:
+      hantu backtest --strategy momentum --from 2023-01-02 --to 2024-12-30
+      hantu backtest -s rsi2 --grid oversold=5,10,15 --json
+      hantu backtest -s momentum --walk-forward 6m/1m --grid max_positions=5,10
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    _run(strategy, from_, to, param, grid, walk_forward, cash, as_json)
+
+
+def _run(strategy: str | None, from_: str | None, to: str | None, param: list[str], grid: list[str],
+         walk_forward: str | None, cash: int, as_json: bool) -> None:
+    from datetime import timedelta
+
+    from hantu.backtest.engine import BacktestConfig
+    from hantu.backtest.service import run_backtest, run_grid, run_walk_forward
+    from hantu.cli.common import console, init_cli_logging, open_database
+    from hantu.config import get_settings
+    from hantu.market.store import open_market_store
+    from hantu.strategy.registry import available_strategies
+
+    init_cli_logging()
+    params = parse_params(param)
+    grid_values = parse_grid(grid)
+    name = strategy or get_settings().strategy
+    known = available_strategies()
+    if name not in known:
+        fail(f"unknown strategy {name!r}; registered: {', '.join(sorted(known)) or '(none)'}", EXIT_USAGE)
+    store = open_market_store()
+    stored_days = store.trading_dates()
+    if not stored_days:
+        fail("the market store is empty: run `hantu data sample` or `hantu data import krx-csv FILE` first")
+    end = _parse_day(to, "--to") or stored_days[-1]
+    start = _parse_day(from_, "--from") or max(stored_days[0], end - timedelta(days=365))
+    if start > end:
+        fail(f"--from {start} is after --to {end}", EXIT_USAGE)
+    if cash <= 0:
+        fail("--cash must be positive", EXIT_USAGE)
+    config = BacktestConfig(initial_cash=cash)
+    database = open_database()
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    label = "walk-forward" if walk_forward else "grid" if grid_values else "days"
+    with Progress(TextColumn(f"[bold]{name}[/] {label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console() if not as_json else None, transient=as_json,
+                  disable=as_json) as bar:
+        task = bar.add_task(label, total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            if walk_forward:
+                result = run_walk_forward(database, store, name, start, end, walk_forward, grid_values, params,
+                                          config=config, progress=progress)
+            elif grid_values:
+                result = run_grid(database, store, name, start, end, grid_values, params, config=config,
+                                  progress=progress)
+            else:
+                result = run_backtest(database, store, name, start, end, params, config=config, progress=progress)
+        except (ValueError, KeyError, TypeError) as error:
+            fail(str(error))
+    if as_json:
+        print_json(result.to_dict())
+        return
+    _print_result(result)
+
+
+def _pct(value: Any) -> str:
+    return "–" if value is None else f"{value * 100:.2f}%"
+
+
+def _num(value: Any) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _print_result(result: Any) -> None:
+    from rich.table import Table
+
+    from hantu.cli.common import console
+
+    m, b = result.metrics, result.benchmark
+    table = Table(title=f"backtest #{result.id} {result.strategy} {result.start} – {result.end}")
+    table.add_column("figure")
+    table.add_column("strategy", justify="right")
+    table.add_column("benchmark", justify="right")
+    rows = [("total return", _pct(m.get("total_return")), _pct(b.get("total_return"))),
+            ("annual return", _pct(m.get("annual_return")), _pct(b.get("annual_return"))),
+            ("volatility", _pct(m.get("volatility")), _pct(b.get("volatility"))),
+            ("sharpe", _num(m.get("sharpe")), _num(b.get("sharpe"))),
+            ("sortino", _num(m.get("sortino")), _num(b.get("sortino"))),
+            ("max drawdown", _pct(m.get("max_drawdown")), _pct(b.get("max_drawdown"))),
+            ("drawdown days", str(m.get("max_drawdown_days")), str(b.get("max_drawdown_days"))),
+            ("calmar", _num(m.get("calmar")), _num(b.get("calmar"))),
+            ("trades", str(m.get("trades")), ""), ("win rate", _pct(m.get("win_rate")), ""),
+            ("profit factor", _num(m.get("profit_factor")), ""),
+            ("avg holding days", _num(m.get("avg_holding_days")), ""),
+            ("turnover (annual)", _num(m.get("turnover")), ""), ("exposure", _pct(m.get("exposure")), ""),
+            ("fees / taxes", f"{m.get('fees_paid', 0):,} / {m.get('taxes_paid', 0):,}", ""),
+            ("final equity", f"{result.final_equity:,.0f}", "")]
+    for row in rows:
+        table.add_row(*row)
+    console().print(table)
+    if result.members:
+        console().print(f"{len(result.members)} member runs stored under #{result.id}")
+    console().print(f"report: {result.report_path}")
+
+
+@app.command("list")
+def list_cmd(limit: int = typer.Option(20, "--limit", help="How many runs."),
+             as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List stored backtests, newest first.
+
+    Example: hantu backtest list --limit 5 --json
+    """
+    from rich.table import Table
+
+    from hantu.backtest.storage import list_backtests
+    from hantu.cli.common import console, open_database
+
+    with open_database().session() as session:
+        runs = list_backtests(session, limit=limit)
+    if as_json:
+        print_json(runs)
+        return
+    table = Table(title="backtests")
+    for column in ("id", "kind", "strategy", "from", "to", "return", "sharpe", "max dd", "trades", "report"):
+        table.add_column(column)
+    for run in runs:
+        m = run["metrics"]
+        table.add_row(str(run["id"]), run["kind"], run["strategy"], run["start"], run["end"],
+                      _pct(m.get("total_return")), _num(m.get("sharpe")), _pct(m.get("max_drawdown")),
+                      str(m.get("trades")), run["report_path"] or "")
+    console().print(table)
+
+
+@app.command("show")
+def show_cmd(run_id: int = typer.Argument(..., help="Backtest id (see `hantu backtest list`)."),
+             as_json: bool = typer.Option(False, "--json", help="Print JSON (curve and trades included).")) -> None:
+    """Show one stored backtest.
+
+    Example: hantu backtest show 3 --json
+    """
+    from hantu.backtest.storage import get_backtest
+    from hantu.cli.common import console, open_database
+
+    with open_database().session() as session:
+        run = get_backtest(session, run_id)
+    if run is None:
+        fail(f"no backtest with id {run_id}")
+    if as_json:
+        print_json(run)
+        return
+    m = run["metrics"]
+    console().print(f"#{run['id']} {run['kind']} {run['strategy']} {run['start']} – {run['end']}: "
+                    f"return {_pct(m.get('total_return'))}, sharpe {_num(m.get('sharpe'))}, "
+                    f"max dd {_pct(m.get('max_drawdown'))}, {len(run['trades'])} trades\nreport: {run['report_path']}")
