@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hantu import __version__
-from hantu.cli import api, config_cmd, db_cmd
+from hantu.cli import api, backtest, config_cmd, db_cmd, ops
 
 app = typer.Typer(
     name="hantu",
@@ -19,7 +19,10 @@ app = typer.Typer(
 
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
+app.add_typer(backtest.app, name="backtest")
 app.command("api")(api.serve_command)
+app.add_typer(ops.app, name="ops")
+app.command("doctor")(ops.doctor)
 
 
 @app.command("version")
