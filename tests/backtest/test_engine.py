@@ -13,6 +13,7 @@ from hantu.backtest.screens import WindowScreens
 from hantu.broker.base import Side
 from hantu.market import rules
 from hantu.trading.fill_model import FillParams, trade_costs
+from hantu.trading.risk import RiskConfig
 
 
 def random_panel(days: int = 60, stocks: int = 6, seed: int = 1):  # type: ignore[no-untyped-def]
@@ -81,8 +82,9 @@ def test_breakout_fills_at_the_trigger_plus_slippage_with_the_models_costs() -> 
     assert fill.at.hour >= 9 and fill.at.date() == day
     costs = trade_costs(Side.BUY, fill.quantity, fill.price, day, "KOSPI")
     assert (fill.commission, fill.tax) == (costs.commission, costs.tax)
-    # sized from the candidate weight (10 % of 100 M)
-    assert fill.quantity == int(100_000_000 * 0.1 // fill.price)
+    # sized like the live session: 10 % of 100 M at the upper price limit (a market order), commission room
+    upper = rules.limit_prices(10_000, day, "KOSPI")[1]
+    assert fill.quantity == int(100_000_000 * 0.1 // (upper * (1 + rules.commission_rate())))
     assert outcome.cash[-1] == 100_000_000 - fill.quantity * fill.price - fill.commission
 
 
@@ -113,13 +115,13 @@ def test_stop_sells_at_the_stop_level_minus_slippage_and_pays_the_sell_tax() -> 
     buy, sell = outcome.fills[:2]
     day = panel.date_at(3)
     assert (buy.side, sell.side) == ("buy", "sell")
-    assert sell.reason == "stop"
+    assert sell.reason == "stop_loss"  # the position's own stop, checked by the risk rules
     assert sell.price == 9_500 - rules.tick_size(9_499, day, "KOSPI")
     costs = trade_costs(Side.SELL, sell.quantity, sell.price, day, "KOSPI")
     assert sell.tax == costs.tax > 0
     (trade,) = [t for t in outcome.trades if t.closed]
     assert trade.pnl == pytest.approx(sell.cash_flow + buy.cash_flow)
-    assert trade.exit_reason == "stop" and trade.holding_days == 1
+    assert trade.exit_reason == "stop_loss" and trade.holding_days == 1
 
 
 def test_partial_fill_by_share_of_volume() -> None:
@@ -127,12 +129,12 @@ def test_partial_fill_by_share_of_volume() -> None:
     config = BacktestConfig(fill=FillParams(volume_share=0.1))
     outcome = BacktestEngine(ToyBreakout(k=0.02), panel, config).run(panel.date_at(2), panel.date_at(2))
     (fill,) = outcome.fills
-    assert fill.quantity == 300  # floor(3,000 × 0.1) of the ~980 shares wanted
+    assert fill.quantity == 300  # floor(3,000 × 0.1) of the ~760 shares wanted
 
 
 def test_cash_never_negative_and_equity_is_cash_plus_holdings() -> None:
     panel = random_panel(days=80, stocks=12, seed=7)
-    config = BacktestConfig(initial_cash=5_000_000, max_positions=8, max_weight=0.5)
+    config = BacktestConfig(initial_cash=5_000_000, risk=RiskConfig(max_open_positions=8, max_position_weight=0.5))
     outcome = BacktestEngine(ToyBreakout(k=0.01), panel, config).run(panel.date_at(3), date(2030, 1, 1))
     assert outcome.fills
     assert (outcome.cash >= 0).all()
@@ -144,3 +146,19 @@ def test_empty_range_is_a_clear_error() -> None:
     panel = random_panel(days=10)
     with pytest.raises(ValueError, match="no trading day"):
         BacktestEngine(ToyBreakout(), panel).run(date(2030, 1, 1), date(2030, 2, 1))
+
+
+def test_the_risk_managers_exit_rules_fire_before_the_strategys() -> None:
+    """A trailing stop from the live RiskConfig sells though the toy strategy would hold."""
+    closes = np.array([[9_900.0], [10_000.0], [10_900.0], [10_000.0]])
+    opens = np.array([[9_900.0], [10_000.0], [10_050.0], [10_900.0]])
+    highs = np.array([[9_900.0], [10_000.0], [11_000.0], [10_950.0]])
+    lows = np.array([[9_900.0], [10_000.0], [10_000.0], [9_990.0]])
+    panel = make_panel(closes, opens=opens, highs=highs, lows=lows)
+    risk = RiskConfig(trailing_stop_pct=0.05)
+    outcome = BacktestEngine(ToyBreakout(k=0.02, stop=0.5, target=0.5, hold=99), panel,
+                             BacktestConfig(risk=risk)).run(panel.date_at(2), panel.date_at(3))
+    sell = outcome.fills[-1]
+    assert sell.side == "sell" and sell.reason == "trailing_stop"
+    level = 11_000 * 0.95  # high since entry 11,000
+    assert level - 2 * rules.tick_size(level, sell.day, "KOSPI") <= sell.price <= level

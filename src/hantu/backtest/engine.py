@@ -34,19 +34,24 @@ from hantu.clock import KST
 from hantu.market import rules
 from hantu.market.panel import DailyPanel
 from hantu.strategy.base import Candidate, Decision, HeldPosition, Strategy
+from hantu.trading.exits import check_exit
 from hantu.trading.fill_model import Bar, FillParams, buy_cash_needed, match
+from hantu.trading.risk import RiskConfig
 
 Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
 class BacktestConfig:
-    """Account and risk settings of a backtest (the live risk manager's limits, applied the same way)."""
+    """Account, risk and fill settings of a backtest.
+
+    `risk` is the live risk manager's `RiskConfig`: its position limits and sizing cap apply to entries and
+    its exit rules (`hantu.trading.exits.check_exit`) are checked before the strategy's own `exit_reason`,
+    as the live session loop does. The daily-loss and drawdown halts are not replayed (they stop a live
+    account until a person resumes it)."""
 
     initial_cash: int = 100_000_000
-    max_positions: int = 10
-    max_new_entries_per_day: int = 5
-    max_weight: float = 0.2  # cap of one position's cost as a share of equity
+    risk: RiskConfig = field(default_factory=RiskConfig)
     fill: FillParams = field(default_factory=FillParams)
 
 
@@ -237,9 +242,17 @@ class BacktestEngine:
                    include_start: bool) -> tuple[float, str] | None:
         start_high = position.high_since_entry
 
+        risk = self.config.risk
+
         def fire(s: float) -> str | None:
+            """The live session's order: the risk manager's exit rules first, then the strategy's."""
             position.high_since_entry = max(start_high, p.high_between(after, s))
-            return self.strategy.exit_reason(position.held(), p.price(s), p.time(s), p.open)
+            held, price, now = position.held(), p.price(s), p.time(s)
+            signal = check_exit(held, price, now, risk)
+            if signal is not None:
+                return signal.rule
+            why = self.strategy.exit_reason(held, price, now, p.open)
+            return f"strategy: {why}" if why else None
 
         try:
             return p.first_firing(after, fire, include_start)
@@ -279,7 +292,8 @@ class BacktestEngine:
              decision: Decision) -> float | None:
         """Place the entry; returns the path point where it filled, or None."""
         config = self.config
-        if len(self.positions) >= config.max_positions or self._entries_today >= config.max_new_entries_per_day:
+        risk = config.risk
+        if len(self.positions) >= risk.max_open_positions or self._entries_today >= risk.max_new_entries_per_day:
             return None
         market = self._markets[col]
         day = p.day
@@ -296,11 +310,12 @@ class BacktestEngine:
         if probe is None:
             return None
         price = probe.price
+        limits = self._price_limits(row, col, day)
         if decision.quantity is not None:
             wanted = int(decision.quantity)
-        else:
-            weight = min(max(candidate.weight, 0.0), config.max_weight)
-            wanted = int(self._equity_at_open * weight // price)
+        else:  # the live session's sizing: a market order is sized at the upper price limit
+            sizing_price = decision.limit_price or (limits[1] if limits else price)
+            wanted = entry_size(self._equity_at_open, candidate.weight, sizing_price, risk, config.fill)
         unit = buy_cash_needed(1, price, day, market, config.fill)
         affordable = int(self.cash // unit) if unit > 0 else 0
         while affordable > 0 and buy_cash_needed(affordable, price, day, market, config.fill) > self.cash:
@@ -353,6 +368,14 @@ class BacktestEngine:
             trade.exit_row = row
             trade.exit_reason = reason
             del self.positions[col]
+
+
+def entry_size(equity: float, weight: float, price: float, risk: RiskConfig, fill: FillParams) -> int:
+    """Shares for a candidate's weight, capped by the max position weight, with room left for commission:
+    the formula of the live session's `_size` (`hantu.trading.session`)."""
+    capped = min(weight or risk.max_position_weight, risk.max_position_weight)
+    commission = rules.commission_rate() if fill.commission_rate is None else fill.commission_rate
+    return int(equity * capped // (price * (1 + commission))) if price > 0 else 0
 
 
 def _carry_forward(close: np.ndarray) -> np.ndarray:
