@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     trading_mode: Literal["paper", "kis"] = Field("paper", validation_alias="TRADING_MODE")
     real_trading_enabled: bool = Field(False, validation_alias="REAL_TRADING_ENABLED")
     strategy: str = Field("momentum", validation_alias="HANTU_STRATEGY")
+    strategy_config: Path | None = Field(None, validation_alias="HANTU_STRATEGY_CONFIG")
     commission_rate: float | None = Field(None, validation_alias="HANTU_COMMISSION_RATE", ge=0, le=0.01)
 
     # --- Telegram ---------------------------------------------------------------------------------
