@@ -31,6 +31,7 @@ class ScreenResult:
     on: date
     scores: list[StockScore]  # every stock of the universe
     watchlist: list[str]  # codes, best first
+    figures: dict[str, Any] = field(default_factory=dict)  # data_date, universe, eligible, config_hash, ...
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Candidate:
     score: float = 0.0
     atr: float = 0.0
     sector: str | None = None
+    extra: dict[str, float] = field(default_factory=dict)  # strategy-specific levels (e.g. the breakout range)
 
 
 @dataclass(frozen=True)
