@@ -72,8 +72,8 @@ def disk_usage_alert(path: str, used_percent: float, threshold_percent: float, f
 def preload() -> None:
     """Import what `send_alert` needs now, before a deploy swaps the code under this process."""
     try:
-        import hantu.notify.outbox  # noqa: F401
-        import hantu.store.db  # noqa: F401
+        import hantu.notify.outbox
+        import hantu.store.db
         import hantu.store.migrate  # noqa: F401
     except ImportError:
         pass

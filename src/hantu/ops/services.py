@@ -63,6 +63,9 @@ def primary_group(user: str) -> str:
 def render(service: Service, project_dir: Path, user: str) -> str:
     """The unit text with this host's project directory and user."""
     text = template_path(service, project_dir).read_text(encoding="utf-8")
+    venv = project_dir / "venv"
+    if not (venv / "bin" / "python").exists() and (project_dir / ".venv" / "bin" / "python").exists():
+        text = text.replace(f"{TEMPLATE_PREFIX}/venv/", f"{TEMPLATE_PREFIX}/.venv/")
     text = text.replace(TEMPLATE_PREFIX, str(project_dir))
     text = re.sub(rf"^User={TEMPLATE_USER}$", f"User={user}", text, flags=re.M)
     return re.sub(rf"^Group={TEMPLATE_USER}$", f"Group={primary_group(user)}", text, flags=re.M)
@@ -104,9 +107,8 @@ def install_units(services: list[Service], project_dir: Path, user: str | None, 
     except KeyError:
         print(f"error: user {user!r} does not exist", file=sys.stderr)
         return 2
-    python = project_dir / "venv" / "bin" / "python"
-    if not python.exists():
-        print(f"warning: {python} does not exist yet; create it (python3 -m venv venv) before starting",
+    if not any((project_dir / name / "bin" / "python").exists() for name in ("venv", ".venv")):
+        print(f"warning: no venv in {project_dir} yet; create it (python3 -m venv venv) before starting",
               file=sys.stderr)
     systemd_dir.mkdir(parents=True, exist_ok=True)
     for service in services:
