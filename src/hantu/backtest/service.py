@@ -83,7 +83,7 @@ def run_on_panel(strategy_name: str, panel: DailyPanel, start: date, end: date,
     return BacktestEngine(strategy, panel, config, progress=progress).run(start, end)
 
 
-def _store(db: Database, outcome: BacktestOutcome, *, kind: str = "single", parent_id: int | None = None,
+def store_outcome(db: Database, outcome: BacktestOutcome, *, kind: str = "single", parent_id: int | None = None,
            report: bool = True) -> BacktestResult:
     with db.session() as session:
         run_id = save_outcome(session, outcome, kind=kind, parent_id=parent_id)
@@ -106,7 +106,7 @@ def run_backtest(db: Database, store: Any, strategy_name: str, start: date, end:
     """Run `strategy_name` from `start` to `end` on `store`'s data, store it, write its report."""
     panel = load_panel(store, start, end)
     outcome = run_on_panel(strategy_name, panel, start, end, params, config, progress)
-    return _store(db, outcome, report=report)
+    return store_outcome(db, outcome, report=report)
 
 
 # --- parameter grids ----------------------------------------------------------------------------------
@@ -140,8 +140,8 @@ def run_grid(db: Database, store: Any, strategy_name: str, start: date, end: dat
     parent = replace(best, metrics={**best.metrics, "grid": [
         {"params": o.params, "sharpe": o.metrics.get("sharpe"), "total_return": o.metrics.get("total_return"),
          "max_drawdown": o.metrics.get("max_drawdown"), "trades": o.metrics.get("trades")} for o in outcomes]})
-    stored = _store(db, parent, kind="grid", report=report)
-    members = [_store(db, o, kind="single", parent_id=stored.id, report=False).to_dict() for o in outcomes]
+    stored = store_outcome(db, parent, kind="grid", report=report)
+    members = [store_outcome(db, o, kind="single", parent_id=stored.id, report=False).to_dict() for o in outcomes]
     return replace(stored, members=members)
 
 
@@ -229,8 +229,8 @@ def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, 
         cash = int(test.final_equity)
     combined = _chain(tests, strategy_name, params or {}, config.initial_cash, panel, start, end)
     combined.elapsed_s = _time.perf_counter() - began
-    stored = _store(db, combined, kind="walk_forward", report=report)
-    members = [_store(db, t, kind="single", parent_id=stored.id, report=False).to_dict() for t in tests]
+    stored = store_outcome(db, combined, kind="walk_forward", report=report)
+    members = [store_outcome(db, t, kind="single", parent_id=stored.id, report=False).to_dict() for t in tests]
     return replace(stored, members=members)
 
 
