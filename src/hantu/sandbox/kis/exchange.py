@@ -1,0 +1,310 @@
+"""The sandbox's order book model: marketable orders fill, limit orders queue until the replayed price
+crosses them, cancels and revisions, and the accounts' cash and holdings (fees and taxes from the rules).
+
+Matching walks each open order through the minutes of the day's intraday path up to the sandbox clock:
+in a minute whose price reaches the order it fills up to `participation` of that minute's volume (at least
+one share), at the minute's price when it was marketable on arrival, else at its limit. Orders entered
+before the open wait for it; at the close (closing auction) marketable orders fill at the closing price; an
+order still open after the close stays unfilled (a day order) and its reservation is released.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from hantu.broker.base import Side
+from hantu.market import calendar, rules
+from hantu.sandbox.kis.accounts import Account
+from hantu.sandbox.kis.market import MarketReplay
+
+ORG_NO = "00950"  # KRX_FWDG_ORD_ORGNO of every sandbox order (a branch number)
+LIMIT_DIVISIONS = frozenset({"00", "02", "03", "04"})  # priced like limit orders here
+MARKET_DIVISION = "01"
+
+
+class OrderError(Exception):
+    """A business rejection: `msg_cd` and the Korean message KIS would show."""
+
+    def __init__(self, msg_cd: str, message: str) -> None:
+        super().__init__(message)
+        self.msg_cd = msg_cd
+        self.message = message
+
+
+@dataclass
+class FillRecord:
+    at: datetime
+    quantity: int
+    price: int
+    commission: int
+    tax: int
+    cumulative: int  # filled quantity of the order after this fill
+
+
+@dataclass
+class Order:
+    odno: str
+    org_no: str
+    account: Account
+    code: str
+    side: Side
+    division: str
+    quantity: int
+    price: int  # limit price; 0 for market
+    placed_at: datetime
+    day: date
+    orig_odno: str = ""
+    kind: str = "new"  # new | revise | cancel
+    filled: int = 0
+    fill_value: int = 0
+    fills: list[FillRecord] = field(default_factory=list)
+    cancelled: int = 0  # quantity confirmed cancelled
+    revised: int = 0  # quantity moved to a revision order
+    rejected: int = 0
+    next_minute: int = 0  # next path minute to match
+    reserved_cash: int = 0
+    closed: bool = False  # no more matching (done, cancelled, expired, or a cancel row)
+
+    @property
+    def remaining(self) -> int:
+        if self.kind == "cancel":
+            return 0
+        return self.quantity - self.filled - self.cancelled - self.revised - self.rejected
+
+    @property
+    def avg_price(self) -> float:
+        return self.fill_value / self.filled if self.filled else 0.0
+
+    @property
+    def is_market(self) -> bool:
+        return self.division == MARKET_DIVISION
+
+
+class Exchange:
+    """Orders of every account and their matching. Thread-safe (one lock)."""
+
+    def __init__(self, market: MarketReplay, participation: float = 0.2,
+                 notify: Callable[[Order, FillRecord | None, str], None] | None = None) -> None:
+        self.market = market
+        self.participation = participation
+        self.orders: list[Order] = []
+        self._by_odno: dict[str, Order] = {}
+        self._seq = itertools.count(1)
+        self._lock = threading.RLock()
+        self.notify = notify or (lambda order, fill, event: None)
+        self.orders_received = 0
+
+    # --- order entry --------------------------------------------------------------------------------
+    def _new_odno(self) -> str:
+        return f"{next(self._seq) + 8_000_000:010d}"  # 10 digits, like KIS's ODNO
+
+    def place(self, account: Account, code: str, side: Side, division: str, quantity: int, price: int,
+              now: datetime) -> Order:
+        with self._lock:
+            self.orders_received += 1
+            self.advance(now)
+            if not self.market.has(code):
+                raise OrderError("APBK0013", "주문 종목이 존재하지 않습니다.")
+            if quantity <= 0:
+                raise OrderError("APBK0915", "주문수량을 확인하여 주십시오.")
+            if division not in LIMIT_DIVISIONS and division != MARKET_DIVISION:
+                raise OrderError("APBK1253", "지원하지 않는 주문구분입니다.")
+            day = now.date()
+            if not calendar.is_trading_day(day) or self.market.trading_row(day) is None:
+                raise OrderError("APBK0918", "장운영일이 아닙니다.")
+            session = calendar.session(day)
+            if now < session.pre_open or now >= session.close:
+                raise OrderError("APBK0919", "장운영시간이 아닙니다.")
+            snap = self.market.snapshot(code, now)
+            if snap.halted:
+                raise OrderError("APBK0656", "매매정지 종목입니다.")
+            market = self.market.market(code)
+            if division == MARKET_DIVISION:
+                price = 0
+            else:
+                if price <= 0:
+                    raise OrderError("APBK1665", "주문단가를 입력하여 주십시오.")
+                if rules.round_to_tick(price, "down", day, market) != price:
+                    raise OrderError("APBK1681", "호가단위가 맞지 않습니다.")
+                if not snap.lower_limit <= price <= snap.upper_limit:
+                    raise OrderError("APBK0634", "주문가격이 상하한가 범위를 벗어났습니다.")
+            order = Order(odno=self._new_odno(), org_no=ORG_NO, account=account, code=code, side=side,
+                          division=division, quantity=quantity, price=price, placed_at=now, day=day)
+            if side is Side.BUY:
+                unit = price or snap.upper_limit
+                needed = unit * quantity + rules.costs(Side.BUY, unit * quantity, market, day).total
+                if needed > account.orderable_cash:
+                    raise OrderError("APBK0952", "주문가능금액을 초과 했습니다.")
+                order.reserved_cash = needed
+                account.reserved_cash += needed
+            else:
+                position = account.positions.get(code)
+                if position is None or position.orderable < quantity:
+                    raise OrderError("APBK0400", "주문 가능한 수량을 초과하였습니다.")
+                position.reserved += quantity
+            order.next_minute = max(snap.minute, 0)
+            self.orders.append(order)
+            self._by_odno[order.odno] = order
+            self.notify(order, None, "accepted")
+            self._match(order, now, arriving=True)
+            return order
+
+    def revise_or_cancel(self, account: Account, orig_odno: str, cancel: bool, quantity: int, price: int,
+                         all_quantity: bool, division: str, now: datetime) -> Order:
+        with self._lock:
+            self.advance(now)
+            original = self._by_odno.get(orig_odno.zfill(10))
+            if original is None or original.account is not account or original.kind == "cancel":
+                raise OrderError("APBK0917", "정정취소할 원주문이 없습니다.")
+            if original.closed or original.remaining <= 0:
+                raise OrderError("APBK0344", "정정취소 가능한 수량이 없습니다.")
+            qty = original.remaining if all_quantity or quantity <= 0 else min(quantity, original.remaining)
+            if cancel:
+                row = Order(odno=self._new_odno(), org_no=ORG_NO, account=account, code=original.code,
+                            side=original.side, division=original.division, quantity=qty, price=original.price,
+                            placed_at=now, day=now.date(), orig_odno=original.odno, kind="cancel", closed=True)
+                original.cancelled += qty
+                self._release(original, qty)
+                if original.remaining == 0:
+                    original.closed = True
+                self.orders.append(row)
+                self._by_odno[row.odno] = row
+                self.notify(row, None, "cancelled")
+                return row
+            market = self.market.market(original.code)
+            if division != MARKET_DIVISION and rules.round_to_tick(price, "down", now.date(), market) != price:
+                raise OrderError("APBK1681", "호가단위가 맞지 않습니다.")
+            # A revision moves the quantity to a new order at the new price.
+            self._release(original, qty)
+            original.revised += qty
+            if original.remaining == 0:
+                original.closed = True
+            row = Order(odno=self._new_odno(), org_no=ORG_NO, account=account, code=original.code,
+                        side=original.side, division=division, quantity=qty,
+                        price=0 if division == MARKET_DIVISION else price, placed_at=now, day=now.date(),
+                        orig_odno=original.odno, kind="revise", next_minute=original.next_minute)
+            self._reserve(row, now)
+            self.orders.append(row)
+            self._by_odno[row.odno] = row
+            self.notify(row, None, "revised")
+            self._match(row, now, arriving=True)
+            return row
+
+    def _reserve(self, order: Order, now: datetime) -> None:
+        account = order.account
+        if order.side is Side.BUY:
+            snap = self.market.snapshot(order.code, now)
+            unit = order.price or snap.upper_limit
+            needed = unit * order.quantity + rules.costs(Side.BUY, unit * order.quantity,
+                                                         self.market.market(order.code), order.day).total
+            order.reserved_cash = needed
+            account.reserved_cash += needed
+        else:
+            account.position(order.code).reserved += order.quantity
+
+    def _release(self, order: Order, quantity: int) -> None:
+        """Free what `quantity` unfilled shares of `order` held."""
+        account = order.account
+        if order.side is Side.BUY:
+            open_qty = order.remaining
+            share = order.reserved_cash if quantity >= open_qty else order.reserved_cash * quantity // max(open_qty, 1)
+            order.reserved_cash -= share
+            account.reserved_cash -= share
+        else:
+            position = account.position(order.code)
+            position.reserved = max(0, position.reserved - quantity)
+
+    # --- matching -------------------------------------------------------------------------------------
+    def advance(self, now: datetime) -> None:
+        """Match every open order up to `now`; close the orders of finished days."""
+        with self._lock:
+            for order in self.orders:
+                if not order.closed:
+                    self._match(order, now, arriving=False)
+
+    def _match(self, order: Order, now: datetime, arriving: bool) -> None:
+        day = order.day
+        session = calendar.session(day)
+        path = self.market.path(order.code, day)
+        n = len(path)
+        last = path.index_at(now) if n else -1
+        first = order.next_minute
+        for minute in range(first, last + 1):
+            if order.remaining <= 0:
+                break
+            # Marketable on arrival: at the current minute's price, or in the opening auction for orders
+            # entered before the open.
+            marketable_now = (arriving and minute == first) or (
+                minute == 0 and path.start is not None and order.placed_at < path.start)
+            self._fill_minute(order, int(path.prices[minute]), int(path.volumes[minute]),
+                              path.start + timedelta(minutes=minute) if path.start else now, marketable_now)
+            order.next_minute = minute + 1
+        if now >= session.close:
+            if n and order.next_minute <= n and order.remaining > 0:
+                # Closing auction: one pass at the closing price.
+                self._fill_minute(order, int(path.prices[-1]), int(path.volumes[-1]), session.close, True)
+                order.next_minute = n + 1
+            if order.remaining > 0:
+                self._release(order, order.remaining)  # a day order expires unfilled
+            order.closed = True
+        elif order.remaining <= 0:
+            order.closed = True
+
+    def _fill_minute(self, order: Order, price: int, volume: int, at: datetime, marketable_on_arrival: bool) -> None:
+        if volume <= 0:
+            return
+        buy = order.side is Side.BUY
+        if order.is_market:
+            fill_price = price
+        elif (buy and price <= order.price) or (not buy and price >= order.price):
+            fill_price = price if marketable_on_arrival else order.price
+        else:
+            return
+        quantity = min(order.remaining, max(1, int(volume * self.participation)))
+        if quantity <= 0:
+            return
+        self._apply_fill(order, quantity, fill_price, at)
+
+    def _apply_fill(self, order: Order, quantity: int, price: int, at: datetime) -> None:
+        account = order.account
+        market = self.market.market(order.code)
+        amount = quantity * price
+        cost = rules.costs(order.side, amount, market, order.day)
+        position = account.position(order.code)
+        if order.side is Side.BUY:
+            share = order.reserved_cash if quantity >= order.remaining else order.reserved_cash * quantity // order.remaining
+            order.reserved_cash -= share
+            account.reserved_cash -= share
+            account.cash -= amount + cost.total
+            total = position.quantity + quantity
+            position.avg_price = (position.avg_price * position.quantity + amount) / total
+            position.quantity = total
+            position.sold_out_on = None
+        else:
+            account.cash += amount - cost.total
+            position.quantity -= quantity
+            position.reserved = max(0, position.reserved - quantity)
+            if position.quantity == 0:
+                position.sold_out_on = order.day
+        order.filled += quantity
+        order.fill_value += amount
+        record = FillRecord(at=at, quantity=quantity, price=price, commission=cost.commission, tax=cost.tax,
+                            cumulative=order.filled)
+        order.fills.append(record)
+        self.notify(order, record, "fill")
+
+    # --- queries --------------------------------------------------------------------------------------
+    def orders_of(self, account: Account, start: date, end: date) -> list[Order]:
+        with self._lock:
+            return [o for o in self.orders if o.account is account and start <= o.day <= end]
+
+    def get(self, odno: str) -> Order | None:
+        return self._by_odno.get(odno.zfill(10))
+
+    def open_orders(self, account: Account) -> list[Order]:
+        with self._lock:
+            return [o for o in self.orders if o.account is account and not o.closed and o.kind != "cancel"]
