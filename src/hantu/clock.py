@@ -101,8 +101,10 @@ class SimClock:
         return self.now()
 
     def set(self, moment: datetime) -> None:
-        """Move to `moment` (forward only)."""
-        self.advance(to_kst(moment) - self.now())
+        """Move to `moment`; a moment already past is ignored (the clock only goes forward)."""
+        delta = to_kst(moment) - self.now()
+        if delta.total_seconds() > 0:
+            self.advance(delta)
 
 
 class FrozenClock(SimClock):

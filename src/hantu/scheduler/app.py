@@ -1,0 +1,137 @@
+"""Starting, inspecting and stopping the scheduler process; running one job by hand."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from hantu.clock import Clock, SimClock, SystemClock, parse_kst
+from hantu.config import Settings, get_settings
+from hantu.scheduler import heartbeat
+from hantu.scheduler.lock import running_pid
+from hantu.scheduler.runner import JobContext, JobInterrupted, Runner
+from hantu.scheduler.timetable import PlannedRun, load_timetable
+from hantu.store.db import Database, get_database
+from hantu.store.migrate import ensure_schema
+
+log = logging.getLogger("hantu.scheduler")
+
+
+@dataclass(frozen=True)
+class ClockOptions:
+    kind: str = "system"  # system | sim
+    start: str | None = None
+    speed: float = 60.0
+
+    def build(self) -> Clock:
+        if self.kind == "system":
+            return SystemClock()
+        if not self.start:
+            raise ValueError("--clock sim needs --start 'YYYY-MM-DD HH:MM'")
+        return SimClock(parse_kst(self.start), self.speed)
+
+
+def outbox_alert(db: Database) -> Any:
+    """An alert function that enqueues into the Telegram outbox (logged when a kind has no template)."""
+
+    def alert(kind: str, data: dict[str, Any], priority: str) -> None:
+        try:
+            from hantu.notify.outbox import enqueue
+
+            with db.session() as session:
+                enqueue(session, kind, data, priority=priority)  # type: ignore[arg-type]
+        except Exception:
+            log.exception("could not enqueue %s alert", kind)
+
+    return alert
+
+
+def build_runner(settings: Settings, clock: Clock, *, stop_at: datetime | None = None,
+                 skip_idle: bool = True, services: Any = None) -> Runner:
+    from hantu.scheduler.jobs import JOBS, Services
+
+    db = get_database()
+    ensure_schema(db)
+    return Runner(db, clock, load_timetable(settings.hantu_home), JOBS, settings.hantu_home,
+                  services or Services(settings, clock, db), skip_idle=skip_idle, stop_at=stop_at,
+                  alert=outbox_alert(db))
+
+
+def start(settings: Settings, clock: Clock, stop_at: datetime | None = None, skip_idle: bool = True) -> int:
+    """Run the scheduler in the foreground until SIGTERM/SIGINT (or `stop_at`); exit code 0 on a clean stop."""
+    started = time.monotonic()
+    runner = build_runner(settings, clock, stop_at=stop_at, skip_idle=skip_idle)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("received %s: finishing in-flight work", signal.Signals(signum).name)
+        runner.request_stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    log.info("scheduler ready in %.2f s", time.monotonic() - started)
+    return runner.run()
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """What the running instance published, and whether it is alive."""
+    from hantu.clock import KST
+
+    pid = running_pid(settings.hantu_home / "scheduler.pid")
+    db = get_database()
+    ensure_schema(db)
+    with db.session() as session:
+        beat = heartbeat.read(session)
+    now = datetime.now(KST)
+    return {"running": pid is not None, "pid": pid, "heartbeat": beat,
+            "heartbeat_fresh": heartbeat.is_fresh(beat, now)}
+
+
+def stop(settings: Settings, timeout: float = 90.0) -> bool:
+    """SIGTERM the running instance and wait for it to release its lock. False when it did not stop."""
+    lock_path = settings.hantu_home / "scheduler.pid"
+    pid = running_pid(lock_path)
+    if pid is None:
+        return True
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if running_pid(lock_path) is None:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def run_job_once(settings: Settings, clock: Clock, job: str, day: date, force: bool = False) -> dict[str, Any]:
+    """Run one job for one date in this process (records a job_runs row like the scheduler does)."""
+    from hantu.scheduler.jobs import JOBS, Services
+
+    db = get_database()
+    ensure_schema(db)
+    timetable = load_timetable(settings.hantu_home)
+    spec = timetable.by_name.get(job)
+    if spec is None:
+        raise KeyError(f"unknown job {job!r}; jobs: {', '.join(timetable.by_name)}")
+    runner = Runner(db, clock, timetable, JOBS, settings.hantu_home, Services(settings, clock, db))
+    run = PlannedRun(spec, day, clock.now(), clock.now())
+    settled, _, _ = runner._state_of(run)
+    if settled and not force:
+        return {"job": job, "date": day.isoformat(), "status": "already done", "ran": False}
+    row_id = runner._insert(job, day, "running", 1, figures={"manual": True})
+    ctx = JobContext(job, day, clock, db, threading.Event(), runner.services, manual=True)
+    try:
+        figures = dict(JOBS[job](ctx) or {})
+    except JobInterrupted as error:
+        runner._finish(row_id, "interrupted", str(error), ctx.figures)
+        raise
+    except Exception as error:
+        runner._finish(row_id, "failed", repr(error), ctx.figures)
+        raise
+    figures["manual"] = True
+    runner._finish(row_id, "success", None, figures)
+    return {"job": job, "date": day.isoformat(), "status": "success", "ran": True, "figures": figures}

@@ -1,0 +1,1 @@
+"""Entry points the deployment guide names (`python -m workflows.integrated_scheduler start`)."""
