@@ -197,5 +197,5 @@ def test_slow_job_does_not_delay_the_trading_session(database, isolated_env: Pat
                     poll=0.01)
     runner.run()
     assert slow_started.is_set()
-    session_start = [t for n, _, t in recorder.calls if n == "trading_session"][0]
+    session_start = next(t for n, _, t in recorder.calls if n == "trading_session")
     assert session_start < kst("2026-11-27 09:02")  # the slow job runs until 09:50

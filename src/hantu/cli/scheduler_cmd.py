@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import typer
 
 from hantu.cli.common import fail, print_json

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from hantu.clock import Clock, SimClock, SystemClock, parse_kst
-from hantu.config import Settings, get_settings
+from hantu.config import Settings
 from hantu.scheduler import heartbeat
 from hantu.scheduler.lock import running_pid
 from hantu.scheduler.runner import JobContext, JobInterrupted, Runner
