@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -89,10 +90,15 @@ def tick_size(price: float, on: date, market: str) -> int:
 
 def tick_sizes(prices: np.ndarray, on: date, market: str) -> np.ndarray:
     """`tick_size` for an array of prices at once (NaN gives the smallest tick)."""
-    ladder = tick_ladder(on, market)
+    bounds, ticks = _ladder_arrays(tick_ladder(on, market))
+    return ticks[np.searchsorted(bounds, prices, side="right")]  # NaN sorts last: the largest tick
+
+
+@lru_cache(maxsize=16)
+def _ladder_arrays(ladder: Ladder) -> tuple[np.ndarray, np.ndarray]:
     bounds = np.array([b for b, _ in ladder[:-1]], dtype=np.float64)
-    ticks = np.array([t for _, t in ladder], dtype=np.int64)
-    return ticks[np.searchsorted(bounds, np.nan_to_num(prices), side="right")]
+    ticks = np.array([t for _, t in ladder], dtype=np.float64)
+    return bounds, ticks
 
 
 _EPS = 1e-9

@@ -1,0 +1,493 @@
+"""The local daily market store: OHLCV of the whole market plus the instrument master, on disk.
+
+Layout (root = `$HANTU_HOME/market`; why this layout: `docs/market-data.md`):
+
+    root/
+      blocks/2024-01.npz     one file per calendar month: dates (T,), codes (N,), open/high/low/close (T, N)
+                             int32 won, volume/amount (T, N) int64; volume -1 = not listed that day
+      instruments.json       the instrument master (code, name, market, shares, listing, flags, sector)
+      meta.json              last update time and source
+      .lock                  writers take an exclusive flock: one writer at a time across processes
+
+Every file is written to a temporary file in the same directory, fsync'ed and moved into place with
+`os.replace`, so a crash mid-write leaves the previous version: the store stays readable. A month block is
+self-contained (it carries its own codes), so a multi-month write interrupted half-way leaves whole days of
+either the old or the new data, never a torn day.
+
+Stored values are raw KRX values (a zero-volume day keeps KRX's close and its zero open/high/low); `load`
+turns them into the `DailyPanel` contract: volume 0 → NaN prices, not listed → NaN everywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hantu.clock import KST
+from hantu.market.panel import DailyPanel
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from hantu.config.settings import Settings
+
+PRICE_FIELDS = ("open", "high", "low", "close")
+INT_FIELDS = ("volume", "amount")
+NOT_LISTED = -1
+
+
+@dataclass
+class Instrument:
+    """One row of the instrument master."""
+
+    code: str
+    name: str
+    market: str  # KOSPI | KOSDAQ | KONEX
+    listed_shares: int | None = None
+    listed_on: date | None = None
+    delisted_on: date | None = None
+    is_halted: bool = False
+    is_administrative: bool = False
+    sector: str | None = None
+    is_spac: bool = False
+    is_preferred: bool = False
+    first_date: date | None = None  # first day with data in the store
+    last_date: date | None = None  # last day with data in the store
+
+    def to_json(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        for key, value in out.items():
+            if isinstance(value, date):
+                out[key] = value.isoformat()
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Instrument:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for key in ("listed_on", "delisted_on", "first_date", "last_date"):
+            if values.get(key):
+                values[key] = date.fromisoformat(values[key])
+        return cls(**values)
+
+
+def guess_is_preferred(code: str, name: str) -> bool:
+    """KRX preferred shares: a code not ending in 0 (005935) or a name ending in 우/우B."""
+    return (code.isdigit() and code[-1] != "0") or name.endswith(("우", "우B", "우C"))
+
+
+def guess_is_spac(name: str) -> bool:
+    return "스팩" in name or "SPAC" in name.upper()
+
+
+@dataclass
+class DayBars:
+    """All stocks' bars of one day, as written to the store (raw KRX values, integer won and shares).
+
+    `names`, `markets`, `shares` feed the instrument master (the latest day wins). Optional flags
+    (`halted`, `administrative`, `sectors`) update it where a source knows them.
+    """
+
+    day: date
+    codes: np.ndarray  # str (N,)
+    open: np.ndarray  # int (N,)
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    amount: np.ndarray
+    names: np.ndarray | None = None
+    markets: np.ndarray | None = None
+    shares: np.ndarray | None = None
+    halted: np.ndarray | None = None
+    administrative: np.ndarray | None = None
+    sectors: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.codes.shape[0])
+
+
+@dataclass
+class StoreStatus:
+    first_date: date | None
+    last_date: date | None
+    days: int
+    stocks: int  # instruments in the master
+    stocks_last_day: int  # stocks with a row on the last day
+    gaps: list[date] = field(default_factory=list)  # calendar trading days missing inside the range
+    last_update: str | None = None
+    last_source: str | None = None
+    root: str = ""
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """Write via `write(fileobj)` to a temp file next to `path`, fsync, rename over `path`, fsync the dir."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+@dataclass
+class _Block:
+    """One month: dates (T,), codes (N,), int arrays (T, N)."""
+
+    dates: np.ndarray
+    codes: np.ndarray
+    arrays: dict[str, np.ndarray]
+
+
+def _month_key(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+class MarketStore:
+    """Daily bars of the whole market and the instrument master under `root` (see the module docstring)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.blocks_dir = self.root / "blocks"
+        self._dates_cache: tuple[tuple[tuple[str, float], ...], list[date]] | None = None
+        self._master_cache: tuple[int, list[Instrument]] | None = None
+
+    # --- reading --------------------------------------------------------------------------------------
+    def _block_paths(self) -> list[Path]:
+        if not self.blocks_dir.is_dir():
+            return []
+        return sorted(p for p in self.blocks_dir.glob("*.npz") if not p.name.startswith("."))
+
+    @staticmethod
+    def _read_block(path: Path, only: Sequence[str] | None = None) -> _Block:
+        with np.load(path, allow_pickle=False) as npz:
+            names = only if only is not None else (*PRICE_FIELDS, *INT_FIELDS)
+            return _Block(dates=npz["dates"], codes=npz["codes"], arrays={k: npz[k] for k in names})
+
+    def trading_dates(self) -> list[date]:
+        """Every day with data in the store, ascending."""
+        paths = self._block_paths()
+        key = tuple((p.name, p.stat().st_mtime) for p in paths)
+        if self._dates_cache is not None and self._dates_cache[0] == key:
+            return list(self._dates_cache[1])
+        out: list[date] = []
+        for path in paths:
+            with np.load(path, allow_pickle=False) as npz:
+                out.extend(d.item() for d in npz["dates"].astype("datetime64[D]"))
+        self._dates_cache = (key, out)
+        return list(out)
+
+    def load(self, days: int, end: date | None = None) -> DailyPanel:
+        """The last `days` stored trading days up to and including `end` (default: the last stored day)."""
+        if days <= 0:
+            raise ValueError("days must be positive")
+        dates = self.trading_dates()
+        if end is not None:
+            dates = [d for d in dates if d <= end]
+        chosen = dates[-days:]
+        if not chosen:
+            return self._empty_panel()
+        return self.load_range(chosen[0], chosen[-1])
+
+    def load_range(self, start: date, end: date) -> DailyPanel:
+        """Every stored day from `start` to `end` inclusive, all stocks with a row in that range."""
+        wanted = [p for p in self._block_paths() if _month_key(start) <= p.stem <= _month_key(end)]
+        lo, hi = np.datetime64(start, "D"), np.datetime64(end, "D")
+        blocks: list[tuple[_Block, np.ndarray]] = []
+        for path in wanted:
+            block = self._read_block(path)
+            mask = (block.dates >= lo) & (block.dates <= hi)
+            if mask.any():
+                blocks.append((block, mask))
+        if not blocks:
+            return self._empty_panel()
+        codes = np.unique(np.concatenate([b.codes[(b.arrays["volume"][m] != NOT_LISTED).any(axis=0)]
+                                          for b, m in blocks]))
+        total_days = sum(int(m.sum()) for _, m in blocks)
+        shape = (total_days, codes.shape[0])
+        out = {name: np.full(shape, np.nan, dtype=np.float64) for name in (*PRICE_FIELDS, *INT_FIELDS)}
+        all_dates: list[np.ndarray] = []
+        row = 0
+        for block, mask in blocks:
+            n = int(mask.sum())
+            cols_src = np.flatnonzero(np.isin(block.codes, codes))
+            cols_dst = np.searchsorted(codes, block.codes[cols_src])
+            volume = block.arrays["volume"][mask][:, cols_src]
+            listed = volume != NOT_LISTED
+            traded = volume > 0
+            dst = (slice(row, row + n), cols_dst)
+            for name in PRICE_FIELDS:
+                values = block.arrays[name][mask][:, cols_src].astype(np.float64)
+                values[~traded] = np.nan
+                out[name][dst] = values
+            for name in INT_FIELDS:
+                values = block.arrays[name][mask][:, cols_src].astype(np.float64)
+                values[~listed] = np.nan
+                out[name][dst] = values
+            all_dates.append(block.dates[mask])
+            row += n
+        master = {i.code: i for i in self.instruments()}
+        names = np.array([master[c].name if c in master else c for c in codes.tolist()], dtype=str)
+        markets = np.array([master[c].market if c in master else "" for c in codes.tolist()], dtype=str)
+        return DailyPanel(dates=np.concatenate(all_dates).astype("datetime64[D]"), codes=codes.astype(str),
+                          names=names, markets=markets, **out)
+
+    @staticmethod
+    def _empty_panel() -> DailyPanel:
+        empty = np.zeros((0, 0), dtype=np.float64)
+        return DailyPanel(dates=np.zeros(0, dtype="datetime64[D]"), codes=np.zeros(0, dtype=str),
+                          names=np.zeros(0, dtype=str), markets=np.zeros(0, dtype=str), open=empty,
+                          high=empty, low=empty, close=empty, volume=empty, amount=empty)
+
+    def day_counts(self) -> dict[date, int]:
+        """Stocks with a row on each stored day."""
+        out: dict[date, int] = {}
+        for path in self._block_paths():
+            block = self._read_block(path, only=("volume",))
+            counts = (block.arrays["volume"] != NOT_LISTED).sum(axis=1)
+            for d, c in zip(block.dates.astype("datetime64[D]").tolist(), counts.tolist(), strict=True):
+                out[d] = int(c)
+        return out
+
+    def iter_raw_days(self) -> Iterator[tuple[date, np.ndarray, dict[str, np.ndarray]]]:
+        """(day, codes, raw int arrays of that day restricted to listed stocks), for checks and exports."""
+        for path in self._block_paths():
+            block = self._read_block(path)
+            for i, d in enumerate(block.dates.astype("datetime64[D]").tolist()):
+                listed = block.arrays["volume"][i] != NOT_LISTED
+                yield d, block.codes[listed], {k: v[i][listed] for k, v in block.arrays.items()}
+
+    # --- instrument master --------------------------------------------------------------------------
+    @property
+    def instruments_path(self) -> Path:
+        return self.root / "instruments.json"
+
+    def instruments(self) -> list[Instrument]:
+        """The instrument master, sorted by code."""
+        try:
+            mtime = self.instruments_path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return []
+        if self._master_cache is None or self._master_cache[0] != mtime:
+            data = json.loads(self.instruments_path.read_text(encoding="utf-8"))
+            self._master_cache = (mtime, [Instrument.from_json(row) for row in data])
+        return [replace(i) for i in self._master_cache[1]]
+
+    def instrument(self, code: str) -> Instrument:
+        """One instrument; a clear `KeyError` for an unknown code."""
+        for inst in self.instruments():
+            if inst.code == code:
+                return inst
+        raise KeyError(f"unknown stock code {code!r}")
+
+    def write_instruments(self, instruments: Iterable[Instrument]) -> None:
+        """Replace the instrument master (atomic)."""
+        with self._writer_lock():
+            self._write_master(instruments)
+
+    def meta(self) -> dict[str, Any]:
+        path = self.root / "meta.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+    # --- writing --------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _writer_lock(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "a+b") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    def append_day(self, bars: DayBars, source: str = "unknown") -> None:
+        """Add (or replace) one day atomically."""
+        self.write_days([bars], source=source)
+
+    def write_days(self, days: Sequence[DayBars], source: str = "unknown",
+                   progress: Any | None = None) -> None:
+        """Add (or replace) whole days: a day already in the store is replaced by the new one, never
+        duplicated. Each month block is replaced atomically; the instrument master follows the latest day.
+        `progress(n)` is called after each month written."""
+        if not days:
+            return
+        by_month: dict[str, list[DayBars]] = {}
+        for bars in sorted(days, key=lambda b: b.day):
+            by_month.setdefault(_month_key(bars.day), []).append(bars)
+        with self._writer_lock():
+            for month, month_days in sorted(by_month.items()):
+                self._write_month(month, month_days)
+                if progress is not None:
+                    progress(len(month_days))
+            self._update_master(days)
+            meta = {"last_update": datetime.now(KST).isoformat(timespec="seconds"),
+                    "last_source": source}
+            payload = json.dumps(meta).encode()
+            _atomic_write(self.root / "meta.json", lambda fh: fh.write(payload))
+        self._dates_cache = None
+
+    def _write_month(self, month: str, new_days: list[DayBars]) -> None:
+        path = self.blocks_dir / f"{month}.npz"
+        new_dates = {b.day for b in new_days}
+        old_rows: list[tuple[date, np.ndarray, dict[str, np.ndarray]]] = []
+        if path.exists():
+            block = self._read_block(path)
+            for i, d in enumerate(block.dates.astype("datetime64[D]").tolist()):
+                if d in new_dates:
+                    continue
+                listed = block.arrays["volume"][i] != NOT_LISTED
+                old_rows.append((d, block.codes[listed], {k: v[i][listed] for k, v in block.arrays.items()}))
+        rows = old_rows + [(b.day, np.asarray(b.codes).astype(str),
+                            {k: np.asarray(getattr(b, k)) for k in (*PRICE_FIELDS, *INT_FIELDS)})
+                           for b in new_days]
+        rows.sort(key=lambda r: r[0])
+        codes = np.unique(np.concatenate([r[1] for r in rows]))
+        t, n = len(rows), codes.shape[0]
+        arrays = {k: np.zeros((t, n), dtype=np.int32) for k in PRICE_FIELDS}
+        arrays.update({k: np.full((t, n), NOT_LISTED, dtype=np.int64) for k in INT_FIELDS})
+        for i, (_, row_codes, values) in enumerate(rows):
+            cols = np.searchsorted(codes, row_codes)
+            for k in PRICE_FIELDS:
+                arrays[k][i, cols] = values[k]
+            for k in INT_FIELDS:
+                arrays[k][i, cols] = values[k]
+        dates = np.array([r[0] for r in rows], dtype="datetime64[D]")
+        _atomic_write(path, lambda fh: np.savez(fh, dates=dates, codes=codes, **arrays))
+
+    def _update_master(self, days: Sequence[DayBars]) -> None:
+        """The latest day of each code sets its name, market, shares and flags; first/last dates widen."""
+        master = {i.code: i for i in self.instruments()}
+        ordered = sorted(days, key=lambda b: b.day)
+        all_codes = np.concatenate([np.asarray(b.codes).astype(str) for b in ordered])
+        day_of = np.repeat(np.arange(len(ordered)), [len(b) for b in ordered])
+        pos_in_day = np.concatenate([np.arange(len(b)) for b in ordered])
+        uniq, first_at = np.unique(all_codes, return_index=True)
+        _, last_rev = np.unique(all_codes[::-1], return_index=True)
+        last_at = len(all_codes) - 1 - last_rev
+        for code, f, idx in zip(uniq.tolist(), first_at.tolist(), last_at.tolist(), strict=True):
+            bars, j = ordered[int(day_of[idx])], int(pos_in_day[idx])
+            first_day = ordered[int(day_of[f])].day
+            inst = master.get(code)
+            if inst is None:
+                inst = master[code] = Instrument(code=code, name=code, market="")
+            inst.first_date = min(inst.first_date or first_day, first_day)
+            if inst.last_date is None or bars.day >= inst.last_date:
+                inst.last_date = bars.day
+                if bars.names is not None:
+                    inst.name = str(bars.names[j])
+                if bars.markets is not None:
+                    inst.market = str(bars.markets[j])
+                if bars.shares is not None:
+                    inst.listed_shares = int(bars.shares[j])
+                if bars.halted is not None:
+                    inst.is_halted = bool(bars.halted[j])
+                if bars.administrative is not None:
+                    inst.is_administrative = bool(bars.administrative[j])
+                if bars.sectors is not None and str(bars.sectors[j]):
+                    inst.sector = str(bars.sectors[j])
+            inst.is_preferred = guess_is_preferred(code, inst.name)
+            inst.is_spac = guess_is_spac(inst.name)
+        self._write_master(master.values())
+
+    def _write_master(self, instruments: Iterable[Instrument]) -> None:
+        rows = sorted((i.to_json() for i in instruments), key=lambda r: r["code"])
+        payload = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).replace("},{", "},\n{")
+        _atomic_write(self.instruments_path, lambda fh: fh.write(payload.encode("utf-8")))
+        self._master_cache = None
+
+    def set_instrument_fields(self, code: str, **changes: Any) -> Instrument:
+        """Change fields of one instrument (listing dates, flags, sector); `KeyError` for an unknown code."""
+        with self._writer_lock():
+            master = {i.code: i for i in self.instruments()}
+            if code not in master:
+                raise KeyError(f"unknown stock code {code!r}")
+            master[code] = replace(master[code], **changes)
+            self._write_master(master.values())
+            return master[code]
+
+    def clear(self) -> None:
+        """Remove every block, the master and the metadata (the sample market regenerates from scratch)."""
+        with self._writer_lock():
+            for path in self._block_paths():
+                path.unlink()
+            for name in ("instruments.json", "meta.json"):
+                with contextlib.suppress(FileNotFoundError):
+                    (self.root / name).unlink()
+        self._dates_cache = None
+
+    # --- status ---------------------------------------------------------------------------------------
+    def status(self) -> StoreStatus:
+        from hantu.market.calendar import trading_days
+
+        dates = self.trading_dates()
+        counts = self.day_counts()
+        meta = self.meta()
+        gaps: list[date] = []
+        if dates:
+            have = set(dates)
+            gaps = [d for d in trading_days(dates[0], dates[-1]) if d not in have]
+        return StoreStatus(
+            first_date=dates[0] if dates else None, last_date=dates[-1] if dates else None, days=len(dates),
+            stocks=len(self.instruments()), stocks_last_day=counts.get(dates[-1], 0) if dates else 0,
+            gaps=gaps, last_update=meta.get("last_update"), last_source=meta.get("last_source"),
+            root=str(self.root))
+
+
+def open_market_store(settings: Settings | None = None) -> MarketStore:
+    """The configured store, `$HANTU_HOME/market`."""
+    if settings is None:
+        from hantu.config.settings import get_settings
+
+        settings = get_settings()
+    return MarketStore(Path(settings.hantu_home) / "market")
+
+
+def sync_instruments_to_db(store: MarketStore, session: Session) -> int:
+    """Mirror the instrument master into the `instruments` table (insert or update; rows for codes no longer
+    in the master are kept). Returns the number of rows written. Runs inside the caller's transaction."""
+    from hantu.clock import SystemClock
+    from hantu.store.models.core import Instrument as InstrumentRow
+
+    now = SystemClock().now()
+    existing = {row.code: row for row in session.query(InstrumentRow).all()}
+    count = 0
+    for inst in store.instruments():
+        row = existing.get(inst.code)
+        if row is None:
+            row = InstrumentRow(code=inst.code)
+            session.add(row)
+        row.name = inst.name[:100]
+        row.market = inst.market
+        row.sector = inst.sector
+        row.listed_shares = inst.listed_shares
+        row.listed_on = inst.listed_on
+        row.delisted_on = inst.delisted_on
+        row.is_halted = inst.is_halted
+        row.is_administrative = inst.is_administrative
+        row.is_spac = inst.is_spac
+        row.is_preferred = inst.is_preferred
+        row.updated_at = now
+        count += 1
+    session.flush()
+    return count
