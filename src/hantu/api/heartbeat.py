@@ -17,6 +17,7 @@ from hantu.store.kv import kv_get
 
 HEARTBEAT_KEY = "scheduler.heartbeat"
 FRESH_SECONDS = 90.0
+STOPPED = "stopped"  # the state a scheduler publishes on a clean shutdown
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,10 @@ class Heartbeat:
         return None if self.at is None else (now - self.at).total_seconds()
 
     def is_fresh(self, now: datetime) -> bool:
-        """Written within `FRESH_SECONDS` of `now` (a heartbeat from the future by more than that is stale too)."""
+        """Written within `FRESH_SECONDS` of `now` by a scheduler that has not announced it stopped
+        (a heartbeat from the future by more than that is stale too)."""
+        if self.state == STOPPED:
+            return False
         age = self.age_seconds(now)
         return age is not None and abs(age) <= FRESH_SECONDS
 

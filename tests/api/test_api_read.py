@@ -1,0 +1,126 @@
+"""The read routes on seeded data, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from api_seed import CASH, NAMES, NOW, OPEN_ORDER, POSITIONS, write_log
+
+from hantu.store.kv import kv_set
+
+
+def test_status_reports_mode_heartbeat_and_halt(ro_client) -> None:  # type: ignore[no-untyped-def]
+    body = ro_client.get("/api/v1/status").json()
+    assert body["mode"] == {"trading_mode": "paper", "server": "virtual", "real_money": False,
+                            "strategy": "momentum", "language": "ko"}
+    assert body["now"].startswith("2026-03-16T10:30:00")
+    scheduler = body["scheduler"]
+    assert scheduler["published"] and scheduler["fresh"]
+    assert scheduler["age_seconds"] == 5.0 and scheduler["pid"] == 4242 and scheduler["state"] == "idle"
+    assert scheduler["next_jobs"][0]["job"] == "close_out"
+    assert body["halt"]["halted"] is False
+
+
+def test_heartbeat_goes_stale_after_90_seconds(client, clock) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/ready").status_code == 200
+    clock.advance(timedelta(seconds=80))
+    assert client.get("/api/v1/status").json()["scheduler"]["fresh"] is True
+    clock.advance(timedelta(seconds=20))
+    assert client.get("/api/v1/status").json()["scheduler"]["fresh"] is False
+    ready = client.get("/ready")
+    assert ready.status_code == 503
+    assert ready.json() == {"ready": False, "checks": {"database": True, "scheduler": False}}
+
+
+def test_ready_without_scheduler_and_with_a_stopped_one(database, make_client) -> None:  # type: ignore[no-untyped-def]
+    client = make_client()
+    assert client.get("/ready").json()["checks"] == {"database": True, "scheduler": False}
+    from api_seed import heartbeat
+
+    with database.session() as s:
+        kv_set(s, "scheduler.heartbeat", heartbeat(NOW, state="stopped"))
+    assert client.get("/ready").status_code == 503
+    with database.session() as s:
+        kv_set(s, "scheduler.heartbeat", heartbeat(NOW, state="idle"))
+    assert client.get("/ready").status_code == 200
+
+
+def test_account_and_positions(ro_client) -> None:  # type: ignore[no-untyped-def]
+    account = ro_client.get("/api/v1/account").json()
+    cost = sum(q * p for q, p in POSITIONS.values())
+    assert account["broker"] == "paper"
+    assert account["cash"] == CASH
+    assert account["positions_value"] == cost
+    assert account["equity"] == CASH + cost
+    assert account["positions"] == 2
+    positions = ro_client.get("/api/v1/positions").json()["items"]
+    assert [(p["code"], p["name"], p["quantity"]) for p in positions] == sorted(
+        (code, NAMES[code], qty) for code, (qty, _) in POSITIONS.items())
+
+
+def test_orders_filters_and_pagination(ro_client) -> None:  # type: ignore[no-untyped-def]
+    page = ro_client.get("/api/v1/orders").json()
+    assert page["total"] == 3 and len(page["items"]) == 3
+    assert page["items"][0]["client_order_id"] == OPEN_ORDER  # newest first
+    assert page["items"][0]["name"] == "카카오" and page["items"][0]["is_open"] is True
+    open_only = ro_client.get("/api/v1/orders", params={"open": "true"}).json()
+    assert [o["client_order_id"] for o in open_only["items"]] == [OPEN_ORDER]
+    by_code = ro_client.get("/api/v1/orders", params={"code": "005930"}).json()
+    assert by_code["total"] == 1 and by_code["items"][0]["status"] == "filled"
+    second = ro_client.get("/api/v1/orders", params={"limit": 1, "offset": 1}).json()
+    assert second["total"] == 3 and len(second["items"]) == 1
+    assert second["items"][0]["client_order_id"] == "C-20260316-0002"
+    assert ro_client.get("/api/v1/orders", params={"date": "2026-03-13"}).json()["total"] == 0
+    assert ro_client.get("/api/v1/orders", params={"status": "filled", "side": "buy"}).json()["total"] == 2
+    assert ro_client.get("/api/v1/orders", params={"side": "short"}).status_code == 422
+    assert ro_client.get("/api/v1/orders", params={"limit": 0}).status_code == 422
+
+
+def test_fills(ro_client) -> None:  # type: ignore[no-untyped-def]
+    page = ro_client.get("/api/v1/fills").json()
+    assert page["total"] == 2
+    assert {f["code"]: f["quantity"] for f in page["items"]} == {c: q for c, (q, _) in POSITIONS.items()}
+    assert ro_client.get("/api/v1/fills", params={"code": "000660"}).json()["items"][0]["price"] == 120_000
+
+
+def test_jobs_timeline(ro_client) -> None:  # type: ignore[no-untyped-def]
+    body = ro_client.get("/api/v1/jobs").json()
+    runs = body["runs"]["items"]
+    assert [r["job"] for r in runs] == ["selection", "screening", "data_sync"]
+    assert runs[0]["status"] == "failed" and "no data" in runs[0]["error"]
+    assert runs[0]["duration_seconds"] == 42.0
+    assert body["next_jobs"][0]["job"] == "close_out"
+    assert ro_client.get("/api/v1/jobs", params={"status": "success"}).json()["runs"]["total"] == 2
+
+
+def test_log_tail_masks_secrets_and_filters(database, make_client, isolated_env) -> None:  # type: ignore[no-untyped-def]
+    secret = "SUPERSECRETAPPKEY1234567890"
+    write_log(isolated_env, "scheduler", [
+        {"time": "2026-03-16T09:00:00.000+09:00", "level": "INFO", "logger": "x", "message": "started"},
+        {"time": "2026-03-16T09:01:00.000+09:00", "level": "ERROR", "logger": "x", "message": f"leak {secret}"},
+    ])
+    write_log(isolated_env, "api", [{"time": "2026-03-16T09:00:30.000+09:00", "level": "INFO", "logger": "y",
+                                     "message": "listening"}])
+    client = make_client({"APP_KEY": secret})
+    body = client.get("/api/v1/logs").json()
+    assert body["files"] == ["api", "scheduler"]
+    assert [line["message"] for line in body["lines"]] == ["started", "listening", "leak ***"]
+    errors = client.get("/api/v1/logs", params={"file": "scheduler", "level": "ERROR"}).json()["lines"]
+    assert [line["level"] for line in errors] == ["ERROR"]
+    assert client.get("/api/v1/logs", params={"file": "../etc/passwd"}).status_code == 404
+    assert client.get("/api/v1/logs", params={"lines": 1}).json()["lines"][0]["message"] == "leak ***"
+
+
+def test_health_is_public_and_says_nothing(database, make_client) -> None:  # type: ignore[no-untyped-def]
+    client = make_client(key="k" * 20)
+    response = client.get("/health")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_metrics(ro_client) -> None:  # type: ignore[no-untyped-def]
+    ro_client.get("/api/v1/status")
+    ro_client.get("/api/v1/orders/")  # unknown path: counted under a fixed label
+    text = ro_client.get("/metrics").text
+    assert 'hantu_api_requests_total{method="GET",route="/api/v1/status",status="200"} 1.0' in text
+    assert "hantu_trading_halted 0.0" in text
+    assert "hantu_scheduler_heartbeat_age_seconds 5.0" in text
