@@ -1,0 +1,1 @@
+"""The strategies shipped with Hantu Quant (registered in `hantu.strategy.registry.BUILTIN`)."""

@@ -1,0 +1,86 @@
+"""Composite scores from cross-sectional percentile ranks, and the watchlist with its sector cap.
+
+Why ranks: a raw threshold on a raw indicator ("20-day return above 15 %") is met by no stock in a quiet market
+and by hundreds in a hot one — the system this replaces never put a single stock on its watchlist. A percentile
+rank among today's eligible stocks is attainable by construction (the best stock of the day ranks 1.0) and puts
+factors with different units on one scale. Ineligible stocks are ranked against the same eligible reference, so
+every stock still gets a comparable score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hantu.strategy.base import StockScore
+
+
+def percentile_rank(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Rank of each value within `reference` (its valid entries), 0..1, ties at their mid-rank; NaN stays NaN.
+
+    Deterministic (no sort-order dependence): rank = (#below + #equal / 2) / #reference.
+    """
+    ref = np.sort(reference[~np.isnan(reference)])
+    out = np.full(values.shape, np.nan)
+    if ref.size == 0:
+        return out
+    valid = ~np.isnan(values)
+    below = np.searchsorted(ref, values[valid], side="left")
+    at_or_below = np.searchsorted(ref, values[valid], side="right")
+    out[valid] = (below + (at_or_below - below) / 2.0) / ref.size
+    return out
+
+
+@dataclass(frozen=True)
+class Composite:
+    score: np.ndarray  # (N,) 0..100, NaN where a weighted group had no data at all
+    groups: dict[str, np.ndarray]  # group -> (N,) 0..100
+    components: dict[str, np.ndarray]  # "group.component" -> (N,) percentile 0..1
+
+
+def composite_score(components: Mapping[str, Mapping[str, np.ndarray]], weights: Mapping[str, float],
+                    reference: np.ndarray) -> Composite:
+    """Weighted mean of factor-group scores; a group's score is the mean percentile rank of its components.
+
+    `components[group][name]` holds raw values where higher is better (negate a lower-is-better factor before).
+    A component missing for a stock (NaN) is left out of its group's mean; a group with no component at all
+    makes the stock's score NaN (it is reported as lacking data, not silently scored low).
+    """
+    ranks: dict[str, np.ndarray] = {}
+    groups: dict[str, np.ndarray] = {}
+    for group, parts in components.items():
+        stacked = []
+        for name, raw in parts.items():
+            rank = percentile_rank(raw, raw[reference])
+            ranks[f"{group}.{name}"] = rank
+            stacked.append(rank)
+        matrix = np.vstack(stacked)
+        counts = (~np.isnan(matrix)).sum(axis=0)
+        with np.errstate(invalid="ignore"):
+            groups[group] = np.where(counts > 0, np.nansum(matrix, axis=0) / np.maximum(counts, 1), np.nan) * 100.0
+    total_weight = sum(w for g, w in weights.items() if g in groups)
+    if total_weight <= 0:
+        raise ValueError("factor weights must have a positive sum")
+    score = np.zeros(reference.shape[0])
+    for group, weight in weights.items():
+        if group in groups and weight:
+            score = score + weight * groups[group]  # NaN propagates: a missing group means no score
+    return Composite(score=score / total_weight, groups=groups, components=ranks)
+
+
+def build_watchlist(scores: Sequence[StockScore], top_n: int, max_per_sector: int) -> list[str]:
+    """Passed stocks, best score first (ties: code), at most `max_per_sector` per known sector, `top_n` long."""
+    ranked = sorted((s for s in scores if s.passed), key=lambda s: (-s.score, s.code))
+    taken: list[str] = []
+    per_sector: dict[str, int] = {}
+    for item in ranked:
+        if len(taken) >= top_n:
+            break
+        if item.sector and max_per_sector:
+            if per_sector.get(item.sector, 0) >= max_per_sector:
+                continue
+            per_sector[item.sector] = per_sector.get(item.sector, 0) + 1
+        taken.append(item.code)
+    return taken

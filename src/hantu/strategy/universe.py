@@ -1,0 +1,122 @@
+"""Who may be screened: the instrument facts per stock and the Phase 1 eligibility filters, with reasons.
+
+Facts come from the instrument master (sector, 거래정지, 관리종목, 스팩, 우선주) when the caller has it
+(`InstrumentFlags.from_master`); without it (a backtest on a bare panel) the SPAC and preferred flags are
+guessed from codes and names with the market store's own rules, and halts show in the data as a day without
+a trade (`exclude_untraded`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from hantu.market.panel import DailyPanel
+from hantu.market.store import guess_is_preferred, guess_is_spac
+from hantu.strategy.config import Filters
+from hantu.strategy.indicators import Prices, average_traded_value
+
+
+@dataclass(frozen=True)
+class InstrumentFlags:
+    """Instrument facts aligned with a panel's `codes` (every array has shape (N,))."""
+
+    sector: np.ndarray  # object: str or None
+    halted: np.ndarray  # bool
+    administrative: np.ndarray
+    spac: np.ndarray
+    preferred: np.ndarray
+
+    @classmethod
+    def guessed(cls, panel: DailyPanel) -> InstrumentFlags:
+        """No master at hand: SPAC / preferred from names and codes, nothing halted or administrative."""
+        codes, names = panel.codes.tolist(), panel.names.tolist()
+        n = len(codes)
+        return cls(
+            sector=np.full(n, None, dtype=object),
+            halted=np.zeros(n, dtype=bool),
+            administrative=np.zeros(n, dtype=bool),
+            spac=np.array([guess_is_spac(name) for name in names], dtype=bool),
+            preferred=np.array([guess_is_preferred(c, name) for c, name in zip(codes, names, strict=True)],
+                               dtype=bool),
+        )
+
+    @classmethod
+    def from_master(cls, panel: DailyPanel, instruments: Iterable[Any]) -> InstrumentFlags:
+        """From instrument-master rows (anything with `code`, `sector`, `is_halted`, `is_administrative`,
+        `is_spac`, `is_preferred`); stocks missing from the master fall back to `guessed`."""
+        flags = cls.guessed(panel)
+        index = {code: i for i, code in enumerate(panel.codes.tolist())}
+        for row in instruments:
+            i = index.get(row.code)
+            if i is None:
+                continue
+            flags.sector[i] = row.sector or None
+            flags.halted[i] = bool(row.is_halted)
+            flags.administrative[i] = bool(row.is_administrative)
+            flags.spac[i] = bool(row.is_spac) or flags.spac[i]
+            flags.preferred[i] = bool(row.is_preferred) or flags.preferred[i]
+        return flags
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Per stock: eligible or not, and every failed filter as a readable reason."""
+
+    eligible: np.ndarray  # bool (N,)
+    reasons: list[list[str]]  # failed filters per stock (empty = eligible)
+    history: np.ndarray  # int (N,): trading days with a price in the window
+    avg_traded_value: np.ndarray  # float (N,): won per day
+
+
+def _won(value: float) -> str:
+    """Korean-style amount: 12.3억, 4,500만 or plain won."""
+    if not np.isfinite(value):
+        return "n/a"
+    if abs(value) >= 1e8:
+        return f"{value / 1e8:,.1f}억"
+    if abs(value) >= 1e4:
+        return f"{value / 1e4:,.0f}만"
+    return f"{value:,.0f}"
+
+
+def check_eligibility(panel: DailyPanel, prices: Prices, flags: InstrumentFlags, filters: Filters) -> Eligibility:
+    """Apply the filters on the panel's last day. `prices` are `indicators.prepared` arrays of the same panel."""
+    n = panel.shape[1]
+    day: date = panel.date_at(panel.shape[0] - 1)
+    last_close = prices.close[-1]
+    listed = ~np.isnan(panel.volume[-1])
+    traded = panel.volume[-1] > 0
+    history = (~np.isnan(prices.close)).sum(axis=0)
+    atv = average_traded_value(prices.amount, min(filters.traded_value_days, panel.shape[0]))[-1]
+    reasons: list[list[str]] = [[] for _ in range(n)]
+
+    def flag(mask: np.ndarray, message) -> None:  # type: ignore[no-untyped-def]
+        for i in np.flatnonzero(mask):
+            reasons[i].append(message(i) if callable(message) else message)
+
+    flag(~listed, f"not listed on {day}")
+    if filters.exclude_untraded:
+        flag(listed & ~traded, f"no trade on {day} (suspended or no buyer)")
+    if filters.exclude_halted:
+        flag(flags.halted, "halted (거래정지) in the instrument master")
+    if filters.exclude_administrative:
+        flag(flags.administrative, "administrative issue (관리종목)")
+    if filters.exclude_spac:
+        flag(flags.spac, "SPAC (스팩)")
+    if filters.exclude_preferred:
+        flag(flags.preferred, "preferred share (우선주)")
+    flag(listed & (history < filters.min_history_days),
+         lambda i: f"history {int(history[i])} days < {filters.min_history_days} required")
+    with np.errstate(invalid="ignore"):
+        flag(listed & (last_close < filters.min_price),
+             lambda i: f"price {last_close[i]:,.0f} < minimum {filters.min_price:,.0f}")
+        low_value = listed & ~(atv >= filters.min_avg_traded_value)
+    flag(low_value, lambda i: f"average traded value {_won(atv[i])} < {_won(filters.min_avg_traded_value)} "
+                              f"over {filters.traded_value_days} days")
+    eligible = np.array([not r for r in reasons], dtype=bool)
+    return Eligibility(eligible=eligible, reasons=reasons, history=history, avg_traded_value=atv)
