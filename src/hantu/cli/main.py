@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hantu import __version__
-from hantu.cli import api, backtest, config_cmd, db_cmd, ops, sandbox, scheduler_cmd
+from hantu.cli import api, backtest, config_cmd, data, db_cmd, ops, sandbox, scheduler_cmd
 
 app = typer.Typer(
     name="hantu",
@@ -26,6 +26,7 @@ app.command("doctor")(ops.doctor)
 app.command("run")(scheduler_cmd.start_command)
 app.add_typer(scheduler_cmd.jobs_app, name="jobs")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(data.app, name="data")
 
 
 @app.command("version")
