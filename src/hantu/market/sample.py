@@ -101,7 +101,6 @@ def generate_sample_market(stocks: int = 2500, days: int = 500, seed: int = 1, e
         idio = rng.standard_t(3, size=n) * vol / np.sqrt(3.0)
         ret = beta * market_ret + sector_ret[sector_idx] + idio
         listed = (t >= listed_from) & (t < listed_until)
-        newly = t == listed_from
         # halts: start with a small daily probability, last 1-10 days
         halt_left = np.maximum(halt_left - 1, 0)
         starts = (rng.random(n) < 0.0006) & listed
@@ -134,8 +133,6 @@ def generate_sample_market(stocks: int = 2500, days: int = 500, seed: int = 1, e
             open_[m], high[m], low[m], close[m] = o, h, lw, c
         volume = (shares * turnover * (1 + 8 * np.abs(ret)) * np.where(regime_high, 3.0, 1.0)
                   * rng.lognormal(0, 0.5, n)).astype(np.int64) + 1
-        newly_priced = newly & (t > 0)
-        close[newly_priced] = close_prev[newly_priced]  # listing day trades around its offer price
         volume[no_trade] = 0
         open_[no_trade] = high[no_trade] = low[no_trade] = 0
         close[no_trade] = close_prev[no_trade]  # KRX keeps the base price as the close of a no-trade day
