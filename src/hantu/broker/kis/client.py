@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
 from hantu.broker.kis.config import KisConfig
 from hantu.broker.kis.errors import (
@@ -195,7 +195,8 @@ class KisClient:
     def _retrying(self, call):  # type: ignore[no-untyped-def]
         retryer = Retrying(
             stop=stop_after_attempt(self.config.read_attempts),
-            wait=wait_exponential_jitter(initial=self.config.backoff_initial, max=self.config.backoff_max),
+            wait=wait_exponential(multiplier=self.config.backoff_initial, max=self.config.backoff_max)
+            + wait_random(0, self.config.backoff_initial),
             retry=retry_if_exception(lambda e: isinstance(e, KisError) and e.retryable),
             reraise=True,
             sleep=time.sleep,  # backoff is about the server's real seconds, not a simulated clock

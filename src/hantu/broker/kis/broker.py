@@ -1,0 +1,245 @@
+"""`KisBroker`: the `Broker` protocol over the KIS client, for the trading engine.
+
+- `place` sends an order once. A lost response (timeout, 5xx) is resolved by looking the order up with
+  `inquire-daily-ccld`: the found order is returned, otherwise `OrderStateUnknown` is raised. Never re-sent.
+- `orders(day)` reads every page of `inquire-daily-ccld`; cancel rows are folded into the orders they cancel.
+- `fills(day)`: KIS reports cumulative fills per order, not single executions. The broker turns each increase
+  of an order's cumulative quantity into one `Fill` whose id is `<ODNO>-<cumulative quantity>`, and keeps
+  the fills it has reported in a per-day ledger (`$HANTU_HOME/kis/fills-*.json`, mode 600, file-locked), so
+  every call — also after a restart — returns the same fills with the same ids: recording is idempotent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from hantu.broker.base import (
+    BrokerOrder,
+    BrokerPosition,
+    CashBalance,
+    Fill,
+    OrderRejected,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Quote,
+    Side,
+)
+from hantu.broker.kis.api import ORDER_MARKET, KisApi
+from hantu.broker.kis.client import KisClient
+from hantu.broker.kis.config import KisConfig
+from hantu.broker.kis.errors import KisOrderRejected, KisOrderUnknown
+from hantu.broker.kis.filelock import locked, private_dir, write_private
+from hantu.broker.kis.models import DailyOrder, to_int
+from hantu.clock import KST, Clock, SystemClock
+
+log = logging.getLogger(__name__)
+
+
+def _default_market(code: str) -> str:
+    return "KOSPI"
+
+
+class KisBroker:
+    """A KIS account as a `Broker`."""
+
+    name = "kis"
+
+    def __init__(self, api: KisApi, market_of: Callable[[str], str] | None = None) -> None:
+        self.api = api
+        self.clock: Clock = api.client.clock
+        self.config: KisConfig = api.config
+        self.market_of = market_of or _default_market
+        self._org_nos: dict[str, str] = {}  # ODNO -> KRX_FWDG_ORD_ORGNO (needed to cancel)
+        self._client_ids: dict[str, str] = {}  # ODNO -> client order id (KIS keeps none)
+        directory = private_dir(self.config.state_dir)
+        account_tag = hashlib.sha256(self.config.account.encode()).hexdigest()[:10]
+        self._ledger_prefix = directory / f"fills-{self.config.key_id}-{account_tag}"
+
+    @classmethod
+    def from_config(cls, config: KisConfig, clock: Clock | None = None,
+                    market_of: Callable[[str], str] | None = None) -> KisBroker:
+        return cls(KisApi(KisClient(config, clock or SystemClock())), market_of)
+
+    @classmethod
+    def from_settings(cls, settings: Any = None, clock: Clock | None = None,
+                      market_of: Callable[[str], str] | None = None) -> KisBroker:
+        from hantu.config.settings import get_settings
+
+        return cls.from_config(KisConfig.from_settings(settings or get_settings()), clock, market_of)
+
+    def close(self) -> None:
+        self.api.close()
+
+    # --- quotes -------------------------------------------------------------------------------------
+    def quote(self, code: str) -> Quote:
+        info = self.api.price(code)
+        return Quote(code=code, price=info.price, at=self.clock.now(), open=info.open or None,
+                     high=info.high or None, low=info.low or None, volume=info.volume,
+                     upper_limit=info.upper_limit or None, lower_limit=info.lower_limit or None, halted=info.halted)
+
+    # --- orders -------------------------------------------------------------------------------------
+    def place(self, request: OrderRequest) -> BrokerOrder:
+        if request.quantity <= 0:
+            raise OrderRejected(f"quantity must be positive, got {request.quantity}")
+        if request.order_type is OrderType.LIMIT and (request.limit_price is None or request.limit_price <= 0):
+            raise OrderRejected("a limit order needs a positive limit_price")
+        price = request.limit_price if request.order_type is OrderType.LIMIT else None
+        placed_at = self.clock.now()
+        try:
+            ack = self.api.order_cash(request.side.value, request.code, request.quantity, price)
+        except KisOrderUnknown:
+            raise
+        except KisOrderRejected:
+            raise
+        self._org_nos[ack.odno] = ack.org_no
+        self._client_ids[ack.odno] = request.client_order_id
+        if ack.recovered:
+            found = self._lookup(ack.odno, placed_at.date())
+            if found is not None:
+                return found
+        return BrokerOrder(broker_order_id=ack.odno, code=request.code, side=request.side,
+                           quantity=request.quantity, order_type=request.order_type, limit_price=price,
+                           filled_quantity=0, avg_fill_price=0.0, status=OrderStatus.SUBMITTED, placed_at=placed_at,
+                           client_order_id=request.client_order_id,
+                           message="found by lookup after a lost response" if ack.recovered else "")
+
+    def _lookup(self, odno: str, day: date) -> BrokerOrder | None:
+        for order in self.orders(day):
+            if order.broker_order_id == odno:
+                return order
+        return None
+
+    def cancel(self, order: BrokerOrder) -> BrokerOrder:
+        """Cancel what is left of `order`; returns its state afterwards (a terminal order is returned as is)."""
+        day = order.placed_at.date() if order.placed_at else self.clock.today()
+        current = self._lookup(order.broker_order_id, day)
+        if current is not None and current.status.is_terminal:
+            return current
+        org_no = self._org_nos.get(order.broker_order_id, "")
+        if not org_no:
+            row = next((r for r in self.api.daily_orders(day, day, odno=order.broker_order_id)
+                        if r.odno == order.broker_order_id), None)
+            org_no = row.org_no if row else ""
+        try:
+            self.api.revise_or_cancel(org_no, order.broker_order_id, cancel=True, all_quantity=True)
+        except KisOrderRejected:
+            after = self._lookup(order.broker_order_id, day)
+            if after is not None and after.status.is_terminal:
+                return after  # filled or cancelled meanwhile
+            raise
+        return self._lookup(order.broker_order_id, day) or order
+
+    def orders(self, day: date) -> list[BrokerOrder]:
+        rows = self.api.daily_orders(day, day)
+        cancelled: dict[str, int] = {}
+        for row in rows:
+            if row.cancelled and row.orig_odno:
+                cancelled[row.orig_odno] = cancelled.get(row.orig_odno, 0) + row.quantity
+        out = []
+        for row in rows:
+            if row.cancelled and row.orig_odno:
+                continue  # a cancel request row: folded into its original order
+            self._org_nos.setdefault(row.odno, row.org_no)
+            out.append(self._to_order(row, cancelled.get(row.odno, 0)))
+        return out
+
+    def _day_over(self, day: date) -> bool:
+        now = self.clock.now()
+        if day < now.date():
+            return True
+        if day > now.date():
+            return False
+        from hantu.market import calendar
+
+        try:
+            return now >= calendar.session(day).close
+        except ValueError:
+            return True
+
+    def _to_order(self, row: DailyOrder, cancelled_by_rows: int) -> BrokerOrder:
+        side = Side.BUY if row.is_buy else Side.SELL
+        order_type = OrderType.MARKET if row.order_division == ORDER_MARKET else OrderType.LIMIT
+        cancelled = max(cancelled_by_rows, to_int(row.raw.get("cncl_cfrm_qty")))
+        message = ""
+        if row.filled_quantity >= row.quantity > 0:
+            status = OrderStatus.FILLED
+        elif cancelled > 0 and row.remaining == 0:
+            status = OrderStatus.CANCELLED
+        elif row.rejected_quantity > 0 and row.filled_quantity == 0:
+            status = OrderStatus.REJECTED
+        elif row.remaining > 0 and not self._day_over(row.day):
+            status = OrderStatus.PARTIALLY_FILLED if row.filled_quantity > 0 else OrderStatus.SUBMITTED
+        else:
+            status = OrderStatus.EXPIRED  # a day order left (partly) unfilled at the close
+            message = "unfilled at the close"
+        return BrokerOrder(
+            broker_order_id=row.odno, code=row.code, side=side, quantity=row.quantity, order_type=order_type,
+            limit_price=row.price or None, filled_quantity=row.filled_quantity, avg_fill_price=row.avg_price,
+            status=status, placed_at=datetime.combine(row.day, row.ordered_at, tzinfo=KST),
+            client_order_id=self._client_ids.get(row.odno), message=message)
+
+    def open_orders(self) -> list[BrokerOrder]:
+        return [o for o in self.orders(self.clock.today()) if not o.status.is_terminal]
+
+    # --- fills ------------------------------------------------------------------------------------------
+    def _ledger_path(self, day: date) -> Path:
+        return Path(f"{self._ledger_prefix}-{day:%Y%m%d}.json")
+
+    def fills(self, day: date) -> list[Fill]:
+        rows = [r for r in self.api.daily_orders(day, day) if not (r.cancelled and r.orig_odno)]
+        path = self._ledger_path(day)
+        with locked(path.with_suffix(".lock")):
+            try:
+                ledger = json.loads(path.read_text())
+            except (FileNotFoundError, ValueError):
+                ledger = {"orders": {}, "fills": []}
+            seen: dict[str, dict[str, int]] = ledger["orders"]
+            changed = False
+            for row in rows:
+                known = seen.get(row.odno, {"qty": 0, "amount": 0})
+                if row.filled_quantity <= known["qty"]:
+                    continue
+                amount = to_int(row.raw.get("tot_ccld_amt")) or round(row.avg_price * row.filled_quantity)
+                delta_qty = row.filled_quantity - known["qty"]
+                delta_amount = amount - known["amount"]
+                side = Side.BUY if row.is_buy else Side.SELL
+                from hantu.market.rules import costs
+
+                cost = costs(side, max(delta_amount, 0), self.market_of(row.code), day)
+                filled_at = self.clock.now() if day == self.clock.today() else datetime.combine(
+                    day, row.ordered_at, tzinfo=KST)
+                ledger["fills"].append({
+                    "fill_id": f"{row.odno}-{row.filled_quantity}", "broker_order_id": row.odno, "code": row.code,
+                    "side": side.value, "quantity": delta_qty, "price": round(delta_amount / delta_qty),
+                    "filled_at": filled_at.isoformat(), "commission": cost.commission, "tax": cost.tax})
+                seen[row.odno] = {"qty": row.filled_quantity, "amount": amount}
+                changed = True
+            if changed:
+                write_private(path, json.dumps(ledger))
+        return [Fill(fill_id=f["fill_id"], broker_order_id=f["broker_order_id"], code=f["code"], side=Side(f["side"]),
+                     quantity=int(f["quantity"]), price=int(f["price"]),
+                     filled_at=datetime.fromisoformat(f["filled_at"]), commission=int(f["commission"]),
+                     tax=int(f["tax"])) for f in ledger["fills"]]
+
+    # --- account ------------------------------------------------------------------------------------------
+    def positions(self) -> list[BrokerPosition]:
+        return [BrokerPosition(code=h.code, quantity=h.quantity, avg_price=h.avg_price, name=h.name)
+                for h in self.api.balance().holdings if h.quantity > 0]
+
+    def cash(self) -> CashBalance:
+        balance = self.api.balance()
+        reserved = 0
+        for order in self.open_orders():
+            if order.side is Side.BUY:
+                unit = order.limit_price or self.quote(order.code).price
+                reserved += unit * order.remaining
+        summary = balance.summary
+        return CashBalance(cash=summary.cash, orderable=max(summary.cash - reserved, 0),
+                           equity=summary.total_value or None)
