@@ -1,0 +1,288 @@
+"""The paper broker: the Broker protocol in-process, filled from the replayed market by the shared fill model.
+
+It behaves like an external broker: its book (cash, holdings, orders, fills) lives in its own tables, written in
+its own transactions, so that a crash between "the broker took the order" and "the engine recorded it" is as
+real here as with KIS. Its state survives restarts.
+
+Matching is lazy and deterministic: every call first advances the book from `matched_until` to the clock's now,
+minute by minute through the paper feed's intraday paths (an order only meets minutes after the one it was
+placed in). Orders still open at the close expire. Orders outside the session are rejected, as are prices off
+the tick grid or outside the daily limits, buys beyond the orderable cash (commission included) and sells
+beyond the free holdings.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hantu.broker.base import (
+    BrokerError,
+    BrokerOrder,
+    BrokerPosition,
+    CashBalance,
+    Fill,
+    OrderRejected,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Quote,
+    Side,
+)
+from hantu.clock import Clock
+from hantu.market import calendar, rules
+from hantu.store.db import Database
+from hantu.store.models import PaperAccount, PaperFill, PaperHolding, PaperOrder
+from hantu.trading.feed import PaperFeed
+from hantu.trading.fill_model import FillParams, buy_cash_needed, cash_flow, match
+
+log = logging.getLogger(__name__)
+
+OPEN_STATES = (OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value)
+DEFAULT_STARTING_CASH = 10_000_000
+
+
+class PaperBroker:
+    """A broker over the replayed market. `account` names its book, so several can share one database."""
+
+    def __init__(self, database: Database, feed: PaperFeed, clock: Clock, account: str = "paper",
+                 starting_cash: int = DEFAULT_STARTING_CASH, params: FillParams | None = None) -> None:
+        self.name = "paper"
+        self.database = database
+        self.feed = feed
+        self.clock = clock
+        self.account = account
+        self.params = params or FillParams()
+        with database.session() as session:
+            if session.get(PaperAccount, account) is None:
+                session.add(PaperAccount(name=account, cash=starting_cash, starting_cash=starting_cash,
+                                         order_seq=0, matched_until=None))
+
+    # --- the protocol --------------------------------------------------------------------------------------
+    def quote(self, code: str) -> Quote:
+        return self.feed.quote(code, self.clock.now())
+
+    def place(self, request: OrderRequest) -> BrokerOrder:
+        now = self.clock.now()
+        with self.database.session() as session:
+            account = self._lock(session, now)
+            self._check(session, account, request, now)
+            account.order_seq += 1
+            order = PaperOrder(
+                broker_order_id=f"P{account.order_seq:09d}", account=self.account,
+                client_order_id=request.client_order_id, trading_date=now.date(), code=request.code,
+                side=request.side.value, order_type=request.order_type.value, quantity=request.quantity,
+                limit_price=request.limit_price, filled_quantity=0, filled_amount=0,
+                status=OrderStatus.SUBMITTED.value, reserved_cash=0, placed_at=now, message="accepted")
+            session.add(order)
+            session.flush()
+            return _to_broker_order(order)
+
+    def cancel(self, order: BrokerOrder) -> BrokerOrder:
+        now = self.clock.now()
+        with self.database.session() as session:
+            self._lock(session, now)
+            row = session.get(PaperOrder, order.broker_order_id)
+            if row is None or row.account != self.account:
+                raise OrderRejected(f"no such order {order.broker_order_id}")
+            if row.status not in OPEN_STATES:
+                raise OrderRejected(f"order {row.broker_order_id} is {row.status}, nothing to cancel")
+            row.status = OrderStatus.CANCELLED.value
+            row.message = "cancelled"
+            return _to_broker_order(row)
+
+    def orders(self, day: date) -> list[BrokerOrder]:
+        with self.database.session() as session:
+            self._lock(session, self.clock.now())
+            rows = session.scalars(select(PaperOrder).where(PaperOrder.account == self.account,
+                                                            PaperOrder.trading_date == day)
+                                   .order_by(PaperOrder.broker_order_id)).all()
+            return [_to_broker_order(r) for r in rows]
+
+    def open_orders(self) -> list[BrokerOrder]:
+        with self.database.session() as session:
+            self._lock(session, self.clock.now())
+            rows = session.scalars(select(PaperOrder).where(PaperOrder.account == self.account,
+                                                            PaperOrder.status.in_(OPEN_STATES))
+                                   .order_by(PaperOrder.broker_order_id)).all()
+            return [_to_broker_order(r) for r in rows]
+
+    def fills(self, day: date) -> list[Fill]:
+        with self.database.session() as session:
+            self._lock(session, self.clock.now())
+            rows = session.scalars(select(PaperFill).where(PaperFill.account == self.account,
+                                                           PaperFill.trading_date == day)
+                                   .order_by(PaperFill.filled_at, PaperFill.fill_id)).all()
+            return [Fill(r.fill_id, r.broker_order_id, r.code, Side(r.side), r.quantity, r.price, r.filled_at,
+                         r.commission, r.tax) for r in rows]
+
+    def positions(self) -> list[BrokerPosition]:
+        with self.database.session() as session:
+            self._lock(session, self.clock.now())
+            rows = session.scalars(select(PaperHolding).where(PaperHolding.account == self.account,
+                                                              PaperHolding.quantity > 0)
+                                   .order_by(PaperHolding.code)).all()
+            return [BrokerPosition(r.code, r.quantity, r.avg_price, self._name(r.code)) for r in rows]
+
+    def cash(self) -> CashBalance:
+        with self.database.session() as session:
+            account = self._lock(session, self.clock.now())
+            reserved = self._reserved_cash(session)
+            holdings = session.scalars(select(PaperHolding).where(PaperHolding.account == self.account)).all()
+            now = self.clock.now()
+            value = 0
+            for h in holdings:
+                price = self.feed.price_at(h.code, now) if self.feed.has(h.code) else None
+                value += h.quantity * int(price if price is not None else h.avg_price)
+            return CashBalance(cash=account.cash, orderable=account.cash - reserved, equity=account.cash + value)
+
+    # --- internals -----------------------------------------------------------------------------------------
+    def _name(self, code: str) -> str:
+        return self.feed.name(code) if self.feed.has(code) else ""
+
+    def _lock(self, session: Session, now: datetime) -> PaperAccount:
+        """Take the account's write lock first (SQLite RESERVED lock, PostgreSQL row lock), then advance."""
+        session.execute(update(PaperAccount).where(PaperAccount.name == self.account)
+                        .values(order_seq=PaperAccount.order_seq))
+        account = session.get(PaperAccount, self.account, populate_existing=True)
+        if account is None:
+            raise BrokerError(f"paper account {self.account!r} does not exist")
+        self._advance(session, account, now)
+        return account
+
+    def _reserved_cash(self, session: Session) -> int:
+        """Cash held by open buy orders (their unfilled part at the limit, commission included)."""
+        total = 0
+        for order in session.scalars(select(PaperOrder).where(PaperOrder.account == self.account,
+                                                              PaperOrder.side == Side.BUY.value,
+                                                              PaperOrder.status.in_(OPEN_STATES))):
+            total += self._buy_reserve(order.code, order.quantity - order.filled_quantity, order.limit_price,
+                                       order.trading_date)
+        return total
+
+    def _buy_reserve(self, code: str, quantity: int, limit_price: int | None, day: date) -> int:
+        price = limit_price
+        if price is None:  # a market buy reserves at the upper price limit, as brokers do
+            limits = self.feed.price_limits(code, day)
+            price = limits[1] if limits else int(self.feed.price_at(code, self.clock.now()) or 0)
+        return buy_cash_needed(quantity, price, day, self.feed.market(code), self.params)
+
+    def _reserved_shares(self, session: Session, code: str) -> int:
+        total = 0
+        for order in session.scalars(select(PaperOrder).where(PaperOrder.account == self.account,
+                                                              PaperOrder.code == code,
+                                                              PaperOrder.side == Side.SELL.value,
+                                                              PaperOrder.status.in_(OPEN_STATES))):
+            total += order.quantity - order.filled_quantity
+        return total
+
+    def _check(self, session: Session, account: PaperAccount, request: OrderRequest, now: datetime) -> None:
+        day = now.date()
+        if not self.feed.has(request.code):
+            raise OrderRejected(f"unknown stock code {request.code!r}")
+        if not calendar.is_trading_day(day):
+            raise OrderRejected(f"{day} is not a trading day")
+        times = calendar.session(day)
+        if not times.pre_open <= now < times.close:
+            raise OrderRejected("outside the trading session")
+        if request.quantity <= 0:
+            raise OrderRejected("quantity must be at least 1")
+        market = self.feed.market(request.code)
+        limits = self.feed.price_limits(request.code, day)
+        if request.order_type is OrderType.LIMIT:
+            price = request.limit_price
+            if price is None or price <= 0:
+                raise OrderRejected("a limit order needs a positive price")
+            if rules.round_to_tick(price, "nearest", day, market) != price:
+                raise OrderRejected(f"price {price} is not on the tick grid")
+            if limits and not limits[0] <= price <= limits[1]:
+                raise OrderRejected(f"price {price} outside the daily limits {limits[0]}..{limits[1]}")
+        if request.side is Side.BUY:
+            need = self._buy_reserve(request.code, request.quantity, request.limit_price, day)
+            free = account.cash - self._reserved_cash(session)
+            if need > free:
+                raise OrderRejected(f"insufficient cash: need {need}, orderable {free}")
+        else:
+            holding = session.get(PaperHolding, (self.account, request.code))
+            free_shares = (holding.quantity if holding else 0) - self._reserved_shares(session, request.code)
+            if request.quantity > free_shares:
+                raise OrderRejected(f"insufficient holdings: sell {request.quantity}, free {free_shares}")
+
+    def _advance(self, session: Session, account: PaperAccount, now: datetime) -> None:
+        """Match open orders against every minute from `matched_until` to `now`; expire orders past the close."""
+        since = account.matched_until
+        if since is not None and now <= since:
+            return
+        open_orders = session.scalars(select(PaperOrder).where(PaperOrder.account == self.account,
+                                                               PaperOrder.status.in_(OPEN_STATES))
+                                      .order_by(PaperOrder.broker_order_id)).all()
+        for order in open_orders:
+            self._match_order(session, account, order, since, now)
+        account.matched_until = now
+
+    def _match_order(self, session: Session, account: PaperAccount, order: PaperOrder, since: datetime | None,
+                     now: datetime) -> None:
+        day = order.trading_date
+        if not calendar.is_trading_day(day):
+            order.status, order.message = OrderStatus.EXPIRED.value, "not a trading day"
+            return
+        path = self.feed.path(order.code, day)
+        start = max(order.placed_at, since) if since is not None and since.date() == day else order.placed_at
+        after = path.index_at(start)
+        upto = min(now, calendar.session(day).close_auction)
+        market = self.feed.market(order.code)
+        limits = self.feed.price_limits(order.code, day)
+        side = Side(order.side)
+        for index, at, bar in self.feed.minute_bars(order.code, day, after, upto):
+            remaining = order.quantity - order.filled_quantity
+            if remaining <= 0:
+                break
+            result = match(side, OrderType(order.order_type), remaining, order.limit_price, bar, day, market,
+                           self.params, limits)
+            if result is None:
+                continue
+            self._book_fill(session, account, order, result.quantity, result.price, result.commission,
+                            result.tax, at, index)
+        if order.quantity - order.filled_quantity <= 0:
+            order.status, order.message = OrderStatus.FILLED.value, "filled"
+        elif now >= calendar.session(day).close or now.date() > day:
+            order.status, order.message = OrderStatus.EXPIRED.value, "expired at the close"
+
+    def _book_fill(self, session: Session, account: PaperAccount, order: PaperOrder, quantity: int, price: int,
+                   commission: int, tax: int, at: datetime, minute: int) -> None:
+        fill_no = session.query(PaperFill).filter(PaperFill.broker_order_id == order.broker_order_id).count() + 1
+        session.add(PaperFill(fill_id=f"{order.broker_order_id}-{fill_no:03d}", account=self.account,
+                              broker_order_id=order.broker_order_id, trading_date=order.trading_date,
+                              code=order.code, side=order.side, quantity=quantity, price=price,
+                              commission=commission, tax=tax, filled_at=at))
+        order.filled_quantity += quantity
+        order.filled_amount += quantity * price
+        order.status = OrderStatus.PARTIALLY_FILLED.value
+        account.cash += cash_flow(order.side, quantity, price, commission, tax)
+        holding = session.get(PaperHolding, (self.account, order.code))
+        if order.side == Side.BUY.value:
+            if holding is None:
+                session.add(PaperHolding(account=self.account, code=order.code, quantity=quantity,
+                                         avg_price=float(price)))
+            else:
+                total = holding.quantity + quantity
+                holding.avg_price = (holding.avg_price * holding.quantity + price * quantity) / total
+                holding.quantity = total
+        else:
+            if holding is None or holding.quantity < quantity:
+                raise BrokerError(f"paper book broken: selling {quantity} {order.code} without the holding")
+            holding.quantity -= quantity
+            if holding.quantity == 0:
+                session.delete(holding)
+        session.flush()
+
+
+def _to_broker_order(row: PaperOrder) -> BrokerOrder:
+    avg = row.filled_amount / row.filled_quantity if row.filled_quantity else 0.0
+    return BrokerOrder(broker_order_id=row.broker_order_id, code=row.code, side=Side(row.side),
+                       quantity=row.quantity, order_type=OrderType(row.order_type), limit_price=row.limit_price,
+                       filled_quantity=row.filled_quantity, avg_fill_price=avg, status=OrderStatus(row.status),
+                       placed_at=row.placed_at, client_order_id=row.client_order_id, message=row.message)

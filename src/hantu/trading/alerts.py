@@ -1,0 +1,38 @@
+"""Alerts of the trading engine: written to the notification outbox in the caller's transaction.
+
+The outbox (`hantu.notify.outbox`) delivers them later (Telegram), in order, once each; writing them in the same
+transaction as the event means an event is never recorded without its alert, nor alerted without being recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hantu.notify.outbox import enqueue
+from hantu.store.models import Instrument
+
+log = logging.getLogger(__name__)
+
+KINDS = ("order_placed", "order_filled", "order_partially_filled", "order_rejected", "order_cancelled",
+         "stop_hit", "target_hit", "risk_halt", "reconciliation_mismatch")
+
+
+def stock_name(session: Session, code: str) -> str:
+    """The Korean name from the instrument master, else the code itself."""
+    row = session.get(Instrument, code)
+    return row.name if row is not None and row.name else code
+
+
+def alert(session: Session, kind: str, data: dict[str, Any], priority: str = "normal",
+          dedupe_key: str | None = None) -> None:
+    """Queue one alert of `kind` (see `KINDS`) with its template data (`name` is filled in from `code`)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown alert kind {kind!r}")
+    payload = dict(data)
+    if payload.get("code") and not payload.get("name"):
+        payload["name"] = stock_name(session, str(payload["code"]))
+    log.info("alert %s %s", kind, payload)
+    enqueue(session, kind, payload, priority=priority, dedupe_key=dedupe_key)  # type: ignore[arg-type]

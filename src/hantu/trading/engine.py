@@ -1,0 +1,98 @@
+"""The engine's one door for orders: risk check and intent in one transaction, then one send.
+
+Used by the session loop (entries, exits, flattening) and by manual orders (CLI, API, Telegram), so a manual
+order passes exactly the same checks as an automatic one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from hantu.broker.base import Broker, OrderType, Quote, Side
+from hantu.clock import Clock
+from hantu.market import rules
+from hantu.store.audit import audit
+from hantu.store.db import Database
+from hantu.store.models import Instrument, TradeOrder
+from hantu.trading import ledger
+from hantu.trading.orders import OrderManager
+from hantu.trading.risk import OrderCheck, RiskManager, Verdict
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submission:
+    verdict: Verdict
+    order: TradeOrder | None = None
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.verdict) and self.order is not None
+
+
+class TradingEngine:
+    """Orders, risk and the book for one broker."""
+
+    def __init__(self, database: Database, broker: Broker, clock: Clock, markets: dict[str, str] | None = None) -> None:
+        self.database = database
+        self.broker = broker
+        self.clock = clock
+        self.orders = OrderManager(database, broker, clock)
+        self.risk = RiskManager(broker.name)
+        self._markets = dict(markets or {})
+
+    def market_of(self, session: Session, code: str) -> str:
+        if code not in self._markets:
+            feed = getattr(self.broker, "feed", None)
+            if feed is not None and feed.has(code):
+                self._markets[code] = feed.market(code)
+            else:
+                row = session.get(Instrument, code)
+                self._markets[code] = row.market if row is not None else "KOSPI"
+        return self._markets[code]
+
+    def equity(self, session: Session, prices: dict[str, float]) -> int:
+        """Cash plus holdings at the latest prices (average cost where no price is known)."""
+        account = ledger.get_account(session, self.broker.name)
+        total = account.cash if account is not None else 0
+        for position in ledger.positions(session, self.broker.name):
+            total += int(position.quantity * prices.get(position.code, position.avg_price))
+        return int(total)
+
+    def submit(self, code: str, side: Side, quantity: int, order_type: OrderType, limit_price: int | None,
+               purpose: str, reason: str, source: str, quote: Quote | None = None,
+               prices: dict[str, float] | None = None, actor: str = "engine",
+               replaces_id: int | None = None, reprice_count: int = 0) -> Submission:
+        """Risk-check an order and, if allowed, write its intent (one transaction), then send it once."""
+        quote = quote or self.broker.quote(code)
+        now = self.clock.now()
+        with self.database.session() as session:
+            market = self.market_of(session, code)
+            if order_type is OrderType.LIMIT and limit_price is not None and limit_price > 0:
+                limit_price = rules.round_to_tick(limit_price, "down" if side is Side.BUY else "up", now.date(),
+                                                  market)
+            check = OrderCheck(code=code, side=side, quantity=quantity, order_type=order_type,
+                               limit_price=limit_price, purpose=purpose, price=quote.price, market=market,
+                               lower_limit=quote.lower_limit, upper_limit=quote.upper_limit)
+            known = dict(prices or {})
+            known.setdefault(code, quote.price)
+            verdict = self.risk.check_order(session, check, now, self.equity(session, known))
+            if source != "engine":
+                audit(session, source, actor, f"order_{side.value}",
+                      {"code": code, "quantity": quantity, "price": limit_price, "order_type": order_type.value,
+                       "reason": verdict.reason}, outcome="ok" if verdict else "denied", at=now)
+            if not verdict:
+                log.info("risk blocked %s %s x%d: %s", side.value, code, quantity, verdict.reason)
+                return Submission(verdict)
+            intent = self.orders.create_intent(session, code, side, quantity, order_type, limit_price, purpose,
+                                               reason, source, replaces_id, reprice_count)
+            intent_id = intent.id
+        return Submission(verdict, self.orders.send(intent_id))
+
+    def now(self) -> datetime:
+        return self.clock.now()

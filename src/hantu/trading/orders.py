@@ -1,0 +1,354 @@
+"""Orders as a persisted state machine, sent once.
+
+    new ──send──> submitted ──> partially_filled ──> filled
+     │               │                │
+     │               └────────────────┴──> cancelled | expired
+     ├──> rejected (the broker answered no)
+     └──> unknown (sent, no answer: timeout, 5xx, crash) ──lookup──> any state above, or expired (never arrived)
+
+The intent (with its own client order id) is committed *before* the broker is called; the broker is called
+once per intent; a lost answer is resolved by looking the order up (`resolve_pending`), never by re-sending.
+After a crash an intent still in `new` may or may not have reached the broker, so it is resolved like `unknown`.
+KIS orders carry no client order id: they are matched to intents by code, side, quantity, price and time.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hantu.broker.base import (
+    Broker,
+    BrokerOrder,
+    OrderRejected,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+)
+from hantu.clock import Clock
+from hantu.store.db import Database
+from hantu.store.models import Reconciliation, TradeOrder
+from hantu.trading import ledger
+from hantu.trading.alerts import alert
+
+log = logging.getLogger(__name__)
+
+PENDING = (OrderStatus.NEW.value, OrderStatus.UNKNOWN.value)
+LIVE = (OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value)
+# Reasons the engine writes when it asks for a cancel (kept when the broker later reports the cancellation).
+CANCEL_REASONS = ("unfilled", "end of day", "user")
+NOT_SENT_MESSAGE = "not found at the broker: never arrived"
+# How long an `unknown` order may stay unfound before it is declared never-arrived (KIS lists orders at once).
+UNKNOWN_GRACE = timedelta(seconds=30)
+# How far apart an intent and a broker order may be in time to be matched (clock skew, slow answers).
+MATCH_WINDOW = timedelta(minutes=5)
+
+
+def new_client_order_id(now: datetime) -> str:
+    return f"H{now:%Y%m%d%H%M%S}{secrets.token_hex(4)}"
+
+
+@dataclass
+class SyncResult:
+    new_fills: int = 0
+    adopted_orders: list[str] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)
+    status_changes: int = 0
+
+
+class OrderManager:
+    """Creates intents, sends them once, follows them at the broker, records their fills."""
+
+    def __init__(self, database: Database, broker: Broker, clock: Clock) -> None:
+        self.database = database
+        self.broker = broker
+        self.clock = clock
+        self.broker_name = broker.name
+
+    # --- intents and sending -------------------------------------------------------------------------------
+    def create_intent(self, session: Session, code: str, side: Side, quantity: int, order_type: OrderType,
+                      limit_price: int | None, purpose: str, reason: str, source: str,
+                      replaces_id: int | None = None, reprice_count: int = 0) -> TradeOrder:
+        """An order in state `new`, in the caller's transaction (commit it before `send`)."""
+        now = self.clock.now()
+        order = TradeOrder(client_order_id=new_client_order_id(now), broker=self.broker_name, broker_order_id=None,
+                           trading_date=now.date(), code=code, side=side.value, order_type=order_type.value,
+                           quantity=quantity, limit_price=limit_price, status=OrderStatus.NEW.value,
+                           filled_quantity=0, avg_fill_price=0.0, purpose=purpose, reason=reason[:200],
+                           source=source, replaces_id=replaces_id, reprice_count=reprice_count, message="",
+                           created_at=now, sent_at=None, updated_at=now)
+        session.add(order)
+        session.flush()
+        return order
+
+    def send(self, order_id: int) -> TradeOrder:
+        """Send a committed `new` intent once; record what the broker answered (or `unknown`)."""
+        with self.database.session() as session:
+            order = session.get(TradeOrder, order_id)
+            if order is None:
+                raise KeyError(f"no order {order_id}")
+            if order.status != OrderStatus.NEW.value or order.sent_at is not None:
+                return order  # already sent (idempotent): never a second time
+            request = OrderRequest(order.client_order_id, order.code, Side(order.side), order.quantity,
+                                   OrderType(order.order_type), order.limit_price)
+        now = self.clock.now()
+        try:
+            answer: BrokerOrder | None = self.broker.place(request)
+            error: Exception | None = None
+        except OrderRejected as rejected:
+            answer, error = None, rejected
+        except Exception as unknown:  # timeout, 5xx, OrderStateUnknown, connection reset: fate unknown
+            answer, error = None, unknown
+        with self.database.session() as session:
+            order = session.get(TradeOrder, order_id)
+            assert order is not None
+            order.sent_at = now
+            order.updated_at = self.clock.now()
+            if answer is not None:
+                order.broker_order_id = answer.broker_order_id
+                order.status = _progress(order.status, answer.status.value)
+                order.message = answer.message[:500]
+                alert(session, "order_placed", _order_data(order), dedupe_key=f"placed:{order.client_order_id}")
+            elif isinstance(error, OrderRejected):
+                order.status = OrderStatus.REJECTED.value
+                order.message = str(error)[:500]
+                alert(session, "order_rejected", {**_order_data(order), "reason": order.message},
+                      dedupe_key=f"rejected:{order.client_order_id}")
+            else:
+                order.status = OrderStatus.UNKNOWN.value
+                order.message = f"{type(error).__name__}: {error}"[:500]
+                log.warning("order %s fate unknown (%s): will look it up", order.client_order_id, order.message)
+            return order
+
+    def place(self, code: str, side: Side, quantity: int, order_type: OrderType, limit_price: int | None,
+              purpose: str, reason: str, source: str, replaces_id: int | None = None,
+              reprice_count: int = 0) -> TradeOrder:
+        """Write the intent (commit), then send it."""
+        with self.database.session() as session:
+            order = self.create_intent(session, code, side, quantity, order_type, limit_price, purpose, reason,
+                                       source, replaces_id, reprice_count)
+            order_id = order.id
+        return self.send(order_id)
+
+    def cancel(self, order_id: int, reason: str = "") -> TradeOrder:
+        """Ask the broker to cancel a live order; its final state is whatever the broker then reports."""
+        with self.database.session() as session:
+            order = session.get(TradeOrder, order_id)
+            if order is None:
+                raise KeyError(f"no order {order_id}")
+            if order.status not in LIVE or not order.broker_order_id:
+                return order
+            if reason:  # written first: whoever sees the cancellation later knows why it was asked
+                order.message = reason[:500]
+            target = _as_broker_order(order)
+        try:
+            answer = self.broker.cancel(target)
+        except OrderRejected as error:  # already filled or gone: the next sync tells which
+            log.info("cancel of %s refused: %s", target.broker_order_id, error)
+            answer = None
+        with self.database.session() as session:
+            order = session.get(TradeOrder, order_id)
+            assert order is not None
+            if answer is not None and answer.status.is_terminal:
+                before = order.status
+                order.status = _progress(order.status, answer.status.value)
+                order.message = (reason or answer.message)[:500]
+                order.updated_at = self.clock.now()
+                if before != order.status and order.status == OrderStatus.CANCELLED.value:
+                    alert(session, "order_cancelled", {**_order_data(order), "reason": reason},
+                          dedupe_key=f"cancelled:{order.client_order_id}")
+            return order
+
+    # --- following orders at the broker --------------------------------------------------------------------
+    def sync(self, day: date, reconciling: bool = False) -> SyncResult:
+        """Pull the day's fills and orders from the broker and bring the database up to them, in one transaction.
+
+        Fills are read first, orders second, so every fill's order is in the order list. Intents in `new` or
+        `unknown` are matched to broker orders the database lacks; broker orders nobody claims are adopted.
+        """
+        fills = self.broker.fills(day)
+        broker_orders = self.broker.orders(day)
+        result = SyncResult()
+        now = self.clock.now()
+        with self.database.session() as session:
+            by_broker_id = self._link_orders(session, day, broker_orders, result, reconciling, now)
+            recorded = ledger.recorded_fill_ids(session, self.broker_name, [f.fill_id for f in fills])
+            for fill in sorted(fills, key=lambda f: (f.filled_at, f.fill_id)):
+                if fill.fill_id in recorded:
+                    continue
+                order = by_broker_id.get(fill.broker_order_id)
+                if ledger.record_fill(session, self.broker_name, fill, order, now, market_day=day) is not None:
+                    result.new_fills += 1
+                    if reconciling:
+                        _log_difference(session, self.broker_name, now, "fill_missing", fill.code,
+                                        {"fill_id": fill.fill_id, "broker_order_id": fill.broker_order_id,
+                                         "quantity": fill.quantity, "price": fill.price},
+                                        "recorded the broker's fill")
+            for bo in broker_orders:
+                order = by_broker_id.get(bo.broker_order_id)
+                if order is not None:
+                    result.status_changes += self._apply_broker_state(session, order, bo, now)
+            self._expire_unfound(session, day, now, reconciling, result)
+        return result
+
+    def _link_orders(self, session: Session, day: date, broker_orders: list[BrokerOrder], result: SyncResult,
+                     reconciling: bool, now: datetime) -> dict[str, TradeOrder]:
+        known = {o.broker_order_id: o for o in session.scalars(
+            select(TradeOrder).where(TradeOrder.broker == self.broker_name,
+                                     TradeOrder.broker_order_id.in_([b.broker_order_id for b in broker_orders])))}
+        candidates = list(session.scalars(
+            select(TradeOrder).where(TradeOrder.broker == self.broker_name, TradeOrder.trading_date == day,
+                                     TradeOrder.broker_order_id.is_(None))
+            .order_by(TradeOrder.created_at, TradeOrder.id)))
+        for bo in sorted(broker_orders, key=lambda b: (b.placed_at or now, b.broker_order_id)):
+            if bo.broker_order_id in known:
+                continue
+            match = _match_intent(bo, candidates)
+            if match is not None:
+                candidates.remove(match)
+                was = match.status
+                match.broker_order_id = bo.broker_order_id
+                match.sent_at = match.sent_at or bo.placed_at or now
+                match.status = OrderStatus.SUBMITTED.value
+                match.updated_at = now
+                known[bo.broker_order_id] = match
+                result.resolved.append(match.client_order_id)
+                _log_difference(session, self.broker_name, now, "order_resolved", bo.code,
+                                {"client_order_id": match.client_order_id, "was": was,
+                                 "broker_order_id": bo.broker_order_id},
+                                f"matched the {was} intent to the broker's order")
+                continue
+            adopted = TradeOrder(
+                client_order_id=bo.client_order_id if bo.client_order_id and not session.scalar(
+                    select(TradeOrder.id).where(TradeOrder.client_order_id == bo.client_order_id))
+                else new_client_order_id(now),
+                broker=self.broker_name, broker_order_id=bo.broker_order_id, trading_date=day, code=bo.code,
+                side=bo.side.value, order_type=bo.order_type.value, quantity=bo.quantity,
+                limit_price=bo.limit_price, status=OrderStatus.SUBMITTED.value, filled_quantity=0,
+                avg_fill_price=0.0, purpose="adopted", reason="found at the broker", source="reconcile",
+                replaces_id=None, reprice_count=0, message=bo.message[:500], created_at=bo.placed_at or now,
+                sent_at=bo.placed_at or now, updated_at=now)
+            session.add(adopted)
+            session.flush()
+            known[bo.broker_order_id] = adopted
+            result.adopted_orders.append(bo.broker_order_id)
+            _log_difference(session, self.broker_name, now, "order_adopted", bo.code,
+                            {"broker_order_id": bo.broker_order_id, "side": bo.side.value,
+                             "quantity": bo.quantity, "limit_price": bo.limit_price, "status": bo.status.value},
+                            "adopted an order the database lacked")
+        return known
+
+    def _apply_broker_state(self, session: Session, order: TradeOrder, bo: BrokerOrder, now: datetime) -> int:
+        before = order.status
+        status = _progress(order.status, bo.status.value)
+        if status in (OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value) and order.filled_quantity:
+            status = (OrderStatus.FILLED.value if order.filled_quantity >= order.quantity
+                      else OrderStatus.PARTIALLY_FILLED.value)
+        if status == before:
+            return 0
+        order.status = status
+        if not order.message.startswith(CANCEL_REASONS):
+            order.message = bo.message[:500] or order.message
+        order.updated_at = now
+        if status == OrderStatus.CANCELLED.value:
+            alert(session, "order_cancelled", {**_order_data(order), "reason": bo.message},
+                  dedupe_key=f"cancelled:{order.client_order_id}")
+        elif status == OrderStatus.REJECTED.value:
+            alert(session, "order_rejected", {**_order_data(order), "reason": bo.message},
+                  dedupe_key=f"rejected:{order.client_order_id}")
+        return 1
+
+    def _expire_unfound(self, session: Session, day: date, now: datetime, reconciling: bool,
+                        result: SyncResult) -> None:
+        """Intents still without a broker order: after a restart (`reconciling`) or a grace period, they never
+        arrived. They are closed, not re-sent; a broker order that shows up later is adopted."""
+        pending = session.scalars(select(TradeOrder).where(TradeOrder.broker == self.broker_name,
+                                                           TradeOrder.broker_order_id.is_(None),
+                                                           TradeOrder.status.in_(PENDING))).all()
+        for order in pending:
+            if order.status == OrderStatus.NEW.value and order.sent_at is None and not reconciling:
+                continue  # being sent by this process right now
+            waited = now - (order.sent_at or order.created_at)
+            if not reconciling and waited < UNKNOWN_GRACE and order.trading_date == day:
+                continue
+            was = order.status
+            order.status = OrderStatus.EXPIRED.value
+            order.message = NOT_SENT_MESSAGE
+            order.updated_at = now
+            result.resolved.append(order.client_order_id)
+            _log_difference(session, self.broker_name, now, "order_not_found", order.code,
+                            {"client_order_id": order.client_order_id, "was": was},
+                            "closed the intent: the broker never received it")
+
+    # --- queries -------------------------------------------------------------------------------------------
+    def open_orders(self, session: Session, day: date | None = None) -> list[TradeOrder]:
+        """Orders that may still trade: live at the broker, or pending resolution."""
+        query = select(TradeOrder).where(TradeOrder.broker == self.broker_name,
+                                         TradeOrder.status.in_(LIVE + PENDING))
+        if day is not None:
+            query = query.where(TradeOrder.trading_date == day)
+        return list(session.scalars(query.order_by(TradeOrder.id)))
+
+
+def _progress(current: str, reported: str) -> str:
+    """The next state given the broker's report: terminal states stick, fills never go backwards."""
+    if OrderStatus(current).is_terminal:
+        return current
+    rank = {OrderStatus.NEW.value: 0, OrderStatus.UNKNOWN.value: 0, OrderStatus.SUBMITTED.value: 1,
+            OrderStatus.PARTIALLY_FILLED.value: 2}
+    if reported in rank:
+        return reported if rank[reported] >= rank.get(current, 0) else current
+    return reported
+
+
+def _match_intent(bo: BrokerOrder, candidates: Iterable[TradeOrder]) -> TradeOrder | None:
+    """The intent a broker order belongs to: by client order id when the broker keeps one (paper), else by
+    code, side, quantity, price and time (KIS)."""
+    for intent in candidates:
+        if bo.client_order_id and intent.client_order_id == bo.client_order_id:
+            return intent
+    if bo.client_order_id:
+        return None
+    for intent in candidates:
+        if intent.status not in PENDING and intent.message != NOT_SENT_MESSAGE:
+            continue
+        if (intent.code, intent.side, intent.quantity) != (bo.code, bo.side.value, bo.quantity):
+            continue
+        if intent.order_type == OrderType.LIMIT.value and intent.limit_price != bo.limit_price:
+            continue
+        if bo.placed_at is not None and not (
+                intent.created_at - MATCH_WINDOW <= bo.placed_at <= (intent.sent_at or intent.created_at)
+                + MATCH_WINDOW):
+            continue
+        return intent
+    return None
+
+
+def _as_broker_order(order: TradeOrder) -> BrokerOrder:
+    return BrokerOrder(broker_order_id=order.broker_order_id or "", code=order.code, side=Side(order.side),
+                       quantity=order.quantity, order_type=OrderType(order.order_type),
+                       limit_price=order.limit_price, filled_quantity=order.filled_quantity,
+                       avg_fill_price=order.avg_fill_price, status=OrderStatus(order.status),
+                       placed_at=order.sent_at, client_order_id=order.client_order_id, message=order.message)
+
+
+def _order_data(order: TradeOrder) -> dict[str, object]:
+    return {"code": order.code, "side": order.side, "quantity": order.quantity, "price": order.limit_price,
+            "order_type": order.order_type, "client_order_id": order.client_order_id,
+            "broker_order_id": order.broker_order_id, "purpose": order.purpose, "reason": order.reason}
+
+
+def _log_difference(session: Session, broker: str, now: datetime, kind: str, code: str | None,
+                    details: dict[str, object], action: str) -> Reconciliation:
+    log.warning("reconciliation %s %s: %s (%s)", kind, code or "", details, action)
+    row = Reconciliation(at=now, broker=broker, kind=kind, code=code, details=details, action=action)
+    session.add(row)
+    return row
+

@@ -1,0 +1,390 @@
+"""The trading session loop the scheduler runs from 09:00 to 15:30, and the 15:40 close-out.
+
+One iteration (every `poll_seconds` of the engine's clock):
+1. (after start-up or a reconnect) reconcile with the broker;
+2. sync the day's fills and orders;
+3. read prices from the feed; update the high-water marks and the equity (daily loss / drawdown limits);
+4. exits: risk rules (`exits.check_exit`) and the strategy's `exit_reason` on every held position;
+5. entries: the strategy's `on_price` per candidate, throttled to one look per `decision_seconds`;
+6. unfilled entry orders older than `reprice_after_seconds` are cancelled, then re-priced at the current price
+   (at most `max_reprices` times) or dropped (`unfilled_policy`);
+7. at `close_auction - end_of_day_minutes`: cancel what is left, and flatten when the strategy says so
+   (`flatten_at_close` attribute, or the config).
+
+`stop_event` ends the loop after the current step (an order being sent is finished and recorded first).
+Broker errors are survived: the iteration is skipped, the loop backs off, and the next successful call
+reconciles first. After `max_consecutive_errors` failures in a row the engine halts new entries (kill switch,
+source `risk`) and alerts — it keeps following its orders until the broker answers again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from hantu.broker.base import Broker, BrokerError, OrderStatus, OrderType, Quote, Side
+from hantu.clock import Clock
+from hantu.market import calendar, rules
+from hantu.store.db import Database, get_database
+from hantu.store.models import TradeOrder, TradePosition
+from hantu.strategy.base import Candidate, HeldPosition, Strategy
+from hantu.trading import ledger
+from hantu.trading.alerts import alert
+from hantu.trading.engine import TradingEngine
+from hantu.trading.exits import check_exit
+from hantu.trading.feed import BrokerPollingFeed, PriceFeed
+from hantu.trading.halt import halt_state, set_halt
+from hantu.trading.orders import LIVE, PENDING
+from hantu.trading.reconcile import ReconcileReport, reconcile
+from hantu.trading.risk import load_config
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    poll_seconds: float = 10.0
+    decision_seconds: float = 60.0
+    reprice_after_seconds: float = 300.0
+    max_reprices: int = 2
+    unfilled_policy: Literal["reprice", "cancel"] = "reprice"
+    end_of_day_minutes: int = 10  # before the closing auction: cancel leftovers (and flatten)
+    flatten_at_close: bool | None = None  # None: the strategy's `flatten_at_close` attribute (default False)
+    max_consecutive_errors: int = 5
+    backoff_seconds: float = 5.0
+    cash_tolerance: int = 0
+
+
+@dataclass
+class SessionReport:
+    day: date
+    iterations: int = 0
+    orders_sent: int = 0
+    blocked: int = 0
+    errors: int = 0
+    reconciliations: list[ReconcileReport] = field(default_factory=list)
+    halted: bool = False
+    stopped_early: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"day": self.day.isoformat(), "iterations": self.iterations, "orders_sent": self.orders_sent,
+                "blocked": self.blocked, "errors": self.errors, "halted": self.halted,
+                "stopped_early": self.stopped_early,
+                "reconciliations": [r.as_dict() for r in self.reconciliations]}
+
+
+class TradingSession:
+    """One broker, one clock, one feed: runs trading days (see the module docstring)."""
+
+    def __init__(self, database: Database, broker: Broker, clock: Clock, feed: PriceFeed | None = None,
+                 config: SessionConfig | None = None) -> None:
+        self.database = database
+        self.broker = broker
+        self.clock = clock
+        self.feed: PriceFeed = feed or getattr(broker, "feed", None) or BrokerPollingFeed(broker)
+        self.config = config or SessionConfig()
+        self.engine = TradingEngine(database, broker, clock)
+        self._needs_reconcile = True
+        self._errors_in_row = 0
+        self._last_look: dict[str, datetime] = {}
+        self._day_open: dict[str, float] = {}
+
+    # --- the loop ------------------------------------------------------------------------------------------
+    def run(self, day: date, candidates: list[Candidate], strategy: Strategy,
+            stop_event: threading.Event | None = None) -> SessionReport:
+        stop = stop_event or threading.Event()
+        report = SessionReport(day)
+        if not calendar.is_trading_day(day):
+            log.info("%s is not a trading day: no session", day)
+            return report
+        times = calendar.session(day)
+        flatten = self.config.flatten_at_close
+        if flatten is None:
+            flatten = bool(getattr(strategy, "flatten_at_close", False))
+        end_of_day = times.close_auction - timedelta(minutes=self.config.end_of_day_minutes)
+        by_code = {c.code: c for c in candidates}
+        wrapped_up = False
+        while not stop.is_set():
+            now = self.clock.now()
+            if now >= times.close:
+                break
+            report.iterations += 1
+            try:
+                if self._needs_reconcile:
+                    report.reconciliations.append(reconcile(self.database, self.broker, self.clock, day,
+                                                            self.config.cash_tolerance))
+                    self._needs_reconcile = False
+                self.engine.orders.sync(day)
+                if now >= times.open and not stop.is_set():
+                    quotes = self._quotes(by_code)
+                    prices = {c: float(q.price) for c, q in quotes.items() if q.price > 0}
+                    self._mark(prices, by_code, now)
+                    if now < end_of_day:
+                        self._exits(day, strategy, quotes, prices, now, report, stop)
+                        self._manage_unfilled(day, quotes, prices, now, report, stop)
+                        self._entries(day, by_code, strategy, quotes, prices, now, report, stop)
+                    elif not wrapped_up:
+                        self._end_of_day(day, quotes, prices, flatten, report)
+                        wrapped_up = True
+                self._errors_in_row = 0
+            except BrokerError as error:
+                self._on_error(error, report)
+            except OSError as error:  # connection-level failures that escaped the broker client
+                self._on_error(error, report)
+            self._pause(self.config.backoff_seconds if self._errors_in_row else self.config.poll_seconds, stop)
+        report.stopped_early = stop.is_set()
+        self._finish(day)
+        with self.database.session() as session:
+            report.halted = halt_state(session).halted
+        return report
+
+    def _pause(self, seconds: float, stop: threading.Event) -> None:
+        remaining = seconds
+        step = 0.25 * max(self.clock.speed, 1.0)
+        while remaining > 0 and not stop.is_set():
+            chunk = min(step, remaining)
+            self.clock.sleep(chunk)
+            remaining -= chunk
+
+    def _on_error(self, error: Exception, report: SessionReport) -> None:
+        report.errors += 1
+        self._errors_in_row += 1
+        self._needs_reconcile = True  # whatever happened, look at the broker's books before acting again
+        log.warning("broker error (%d in a row): %s", self._errors_in_row, error)
+        if self._errors_in_row == self.config.max_consecutive_errors:
+            with self.database.session() as session:
+                if not halt_state(session).halted:
+                    set_halt(session, True, f"broker unreachable: {error}"[:200], "risk", "session-loop",
+                             self.clock.now())
+                    alert(session, "risk_halt", {"reason": f"broker errors: {error}"[:200], "source": "risk",
+                                                 "metric": "consecutive_errors", "value": self._errors_in_row,
+                                                 "limit": self.config.max_consecutive_errors},
+                          priority="critical")
+
+    def _finish(self, day: date) -> None:
+        """Leave the books current: one last sync (errors tolerated: the next start-up reconciles)."""
+        try:
+            self.engine.orders.sync(day)
+        except (BrokerError, OSError) as error:
+            log.warning("final sync failed: %s", error)
+
+    # --- steps ---------------------------------------------------------------------------------------------
+    def _quotes(self, by_code: dict[str, Candidate]) -> dict[str, Quote]:
+        with self.database.session() as session:
+            held = [p.code for p in ledger.positions(session, self.broker.name) if p.quantity > 0]
+        return self.feed.quotes(list(dict.fromkeys([*held, *by_code])), self.clock.now())
+
+    def _mark(self, prices: dict[str, float], by_code: dict[str, Candidate], now: datetime) -> None:
+        """High-water marks, exit levels from the candidates, equity and the account limits."""
+        with self.database.session() as session:
+            for position in ledger.positions(session, self.broker.name):
+                price = prices.get(position.code)
+                if price is not None and price > position.high_since_entry:
+                    position.high_since_entry = price
+                candidate = by_code.get(position.code)
+                if candidate is not None and position.stop_price is None and position.entry_date == now.date():
+                    position.stop_price = candidate.stop_price or None
+                    position.target_price = candidate.target_price or None
+                    position.atr = candidate.atr
+            session.flush()
+            self.engine.risk.update_equity(session, self.engine.equity(session, prices), now)
+
+    def _exits(self, day: date, strategy: Strategy, quotes: dict[str, Quote], prices: dict[str, float],
+               now: datetime, report: SessionReport, stop: threading.Event) -> None:
+        config_and_positions = self._positions_to_check()
+        config = config_and_positions[0]
+        for held in config_and_positions[1]:
+            if stop.is_set():
+                return
+            price = prices.get(held.code)
+            if price is None:
+                continue
+            signal = check_exit(held, price, now, config)
+            rule, text = (signal.rule, signal.text) if signal else (None, None)
+            if signal is None:
+                why = strategy.exit_reason(held, price, now, self._day_open.get(held.code))
+                if why:
+                    rule, text = "strategy", why
+            if rule is None:
+                continue
+            free = held.quantity - self._open_sell_quantity(held.code)
+            if free <= 0:
+                continue
+            result = self.engine.submit(held.code, Side.SELL, free, OrderType.MARKET, None, "exit",
+                                        f"{rule}: {text}", "engine", quote=quotes.get(held.code), prices=prices)
+            self._count(result, report)
+            if result.ok and signal is not None and signal.alert_kind:
+                with self.database.session() as session:
+                    alert(session, signal.alert_kind, {
+                        "code": held.code, "entry_price": round(held.avg_price), "trigger_price": round(price),
+                        "quantity": free, "rule": rule,
+                        "pnl": round((price - held.avg_price) * free),
+                        "pnl_pct": round((price / held.avg_price - 1) * 100, 2) if held.avg_price else None,
+                    }, priority="high", dedupe_key=f"{rule}:{self.broker.name}:{held.code}:{day}")
+
+    def _positions_to_check(self) -> tuple[Any, list[HeldPosition]]:
+        with self.database.session() as session:
+            config = load_config(session)
+            held = [HeldPosition(p.code, p.quantity, p.avg_price, p.entry_date, p.stop_price, p.target_price,
+                                 p.high_since_entry, p.atr)
+                    for p in ledger.positions(session, self.broker.name) if p.quantity > 0]
+        return config, held
+
+    def _open_sell_quantity(self, code: str) -> int:
+        with self.database.session() as session:
+            return sum(o.quantity - o.filled_quantity for o in session.scalars(select(TradeOrder).where(
+                TradeOrder.broker == self.broker.name, TradeOrder.code == code,
+                TradeOrder.side == Side.SELL.value, TradeOrder.status.in_(LIVE + PENDING))))
+
+    def _entries(self, day: date, by_code: dict[str, Candidate], strategy: Strategy, quotes: dict[str, Quote],
+                 prices: dict[str, float], now: datetime, report: SessionReport, stop: threading.Event) -> None:
+        with self.database.session() as session:
+            if self.engine.risk.entries_blocked(session, now):
+                return
+            entered = self.engine.risk.entries_today(session, day)
+            held = {p.code for p in ledger.positions(session, self.broker.name) if p.quantity > 0}
+            config = load_config(session)
+        if len(entered) >= config.max_new_entries_per_day:
+            return  # the day's entries are used up: not even worth asking the strategy
+        for code, candidate in by_code.items():
+            if stop.is_set():
+                return
+            if code in entered or code in held or code not in quotes:
+                continue
+            last = self._last_look.get(code)
+            if last is not None and (now - last).total_seconds() < self.config.decision_seconds:
+                continue
+            self._last_look[code] = now
+            quote = quotes[code]
+            if quote.halted or quote.price <= 0:
+                continue
+            if quote.open:
+                self._day_open.setdefault(code, float(quote.open))
+            decision = strategy.on_price(candidate, float(quote.price), now, self._day_open.get(code))
+            if decision is None or decision.action != "buy":
+                continue
+            price = decision.limit_price
+            order_type = OrderType.LIMIT if price else OrderType.MARKET
+            quantity = decision.quantity or self._size(candidate, price or quote.upper_limit or quote.price,
+                                                       prices)
+            if quantity <= 0:
+                continue
+            result = self.engine.submit(code, Side.BUY, quantity, order_type, price, "entry",
+                                        decision.reason or candidate.reason, "engine", quote=quote, prices=prices)
+            self._count(result, report)
+
+    def _size(self, candidate: Candidate, price: float, prices: dict[str, float]) -> int:
+        """Shares for the candidate's weight (capped by the max position weight), costs left room for."""
+        with self.database.session() as session:
+            config = load_config(session)
+            equity = self.engine.equity(session, prices)
+        weight = min(candidate.weight or config.max_position_weight, config.max_position_weight)
+        commission = rules.commission_rate()
+        return int(equity * weight // (price * (1 + commission))) if price > 0 else 0
+
+    def _manage_unfilled(self, day: date, quotes: dict[str, Quote], prices: dict[str, float], now: datetime,
+                         report: SessionReport, stop: threading.Event) -> None:
+        """Cancel stale entry orders; re-price the cancelled ones (once each) if the policy says so."""
+        limit = timedelta(seconds=self.config.reprice_after_seconds)
+        with self.database.session() as session:
+            stale = [o.id for o in session.scalars(select(TradeOrder).where(
+                TradeOrder.broker == self.broker.name, TradeOrder.trading_date == day,
+                TradeOrder.purpose == "entry", TradeOrder.status.in_(LIVE)))
+                if o.sent_at is not None and now - o.sent_at >= limit]
+        for order_id in stale:
+            if stop.is_set():
+                return
+            self.engine.orders.cancel(order_id, reason="unfilled: cancelled by the engine")
+        if self.config.unfilled_policy != "reprice":
+            return
+        with self.database.session() as session:
+            replaced = set(session.scalars(select(TradeOrder.replaces_id).where(
+                TradeOrder.trading_date == day, TradeOrder.replaces_id.is_not(None))))
+            todo = [(o.id, o.code, o.quantity - o.filled_quantity, o.reprice_count, o.reason)
+                    for o in session.scalars(select(TradeOrder).where(
+                        TradeOrder.broker == self.broker.name, TradeOrder.trading_date == day,
+                        TradeOrder.purpose == "entry", TradeOrder.status == OrderStatus.CANCELLED.value,
+                        TradeOrder.message.like("unfilled%")))
+                    if o.id not in replaced and o.reprice_count < self.config.max_reprices
+                    and o.quantity > o.filled_quantity]
+        for order_id, code, remaining, count, reason in todo:
+            if stop.is_set():
+                return
+            quote = quotes.get(code)
+            if quote is None or quote.price <= 0:
+                continue
+            result = self.engine.submit(code, Side.BUY, remaining, OrderType.LIMIT, quote.price, "entry",
+                                        f"reprice #{count + 1}: {reason}"[:200], "engine", quote=quote,
+                                        prices=prices, replaces_id=order_id, reprice_count=count + 1)
+            self._count(result, report)
+
+    def _end_of_day(self, day: date, quotes: dict[str, Quote], prices: dict[str, float], flatten: bool,
+                    report: SessionReport) -> None:
+        cancel_leftovers(self.engine, day)
+        if not flatten:
+            return
+        _, held = self._positions_to_check()
+        for position in held:
+            free = position.quantity - self._open_sell_quantity(position.code)
+            if free > 0:
+                result = self.engine.submit(position.code, Side.SELL, free, OrderType.MARKET, None, "flatten",
+                                            "end of day: flatten", "engine", quote=quotes.get(position.code),
+                                            prices=prices)
+                self._count(result, report)
+
+    @staticmethod
+    def _count(result: Any, report: SessionReport) -> None:
+        if result.ok:
+            report.orders_sent += 1
+        else:
+            report.blocked += 1
+
+
+def cancel_leftovers(engine: TradingEngine, day: date) -> int:
+    """Cancel every live order of `day`; returns how many cancels were asked."""
+    with engine.database.session() as session:
+        live = [o.id for o in engine.orders.open_orders(session, day) if o.status in LIVE]
+    for order_id in live:
+        engine.orders.cancel(order_id, reason="end of day")
+    return len(live)
+
+
+def close_out(database: Database, broker: Broker, clock: Clock, day: date | None = None,
+              prices: dict[str, float] | None = None) -> dict[str, Any]:
+    """The 15:40 job: cancel leftovers, reconcile, record the day's equity. Returns the day's figures."""
+    day = day or clock.now().date()
+    engine = TradingEngine(database, broker, clock)
+    cancelled = cancel_leftovers(engine, day)
+    report = reconcile(database, broker, clock, day)
+    with database.session() as session:
+        if prices is None:
+            prices = {}
+            for position in ledger.positions(session, broker.name):
+                try:
+                    prices[position.code] = float(broker.quote(position.code).price)
+                except BrokerError:
+                    prices[position.code] = position.avg_price
+        equity = engine.equity(session, prices)
+        engine.risk.update_equity(session, equity, clock.now())
+        orders = list(session.scalars(select(TradeOrder).where(TradeOrder.broker == broker.name,
+                                                               TradeOrder.trading_date == day)))
+        account = ledger.get_account(session, broker.name)
+        positions = session.scalars(select(TradePosition).where(TradePosition.broker == broker.name)).all()
+        return {"day": day.isoformat(), "cancelled": cancelled, "equity": equity,
+                "cash": account.cash if account else 0,
+                "positions": [{"code": p.code, "quantity": p.quantity, "avg_price": p.avg_price} for p in positions],
+                "orders": len(orders), "filled_orders": sum(o.status == OrderStatus.FILLED.value for o in orders),
+                "reconciliation": report.as_dict()}
+
+
+def run(day: date, candidates: list[Candidate], strategy: Strategy, broker: Broker, clock: Clock,
+        stop_event: threading.Event | None = None, *, database: Database | None = None,
+        feed: PriceFeed | None = None, config: SessionConfig | None = None) -> SessionReport:
+    """Run one trading day (the scheduler's 09:00-15:30 job)."""
+    session = TradingSession(database or get_database(), broker, clock, feed, config)
+    return session.run(day, candidates, strategy, stop_event)
