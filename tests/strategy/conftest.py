@@ -1,6 +1,9 @@
-"""Fixtures of the strategy tests: the real KRX windows as panels, loaded once per session."""
+"""Fixtures of the strategy tests: the real KRX windows imported with the market area's own importer into
+temporary stores (once per session), and a small synthetic sample market."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -8,12 +11,39 @@ from helpers import SHARED_DATA
 
 
 @pytest.fixture(scope="session")
-def krx_panels():  # type: ignore[no-untyped-def]
-    """[(window name, DailyPanel)] for every file in the shared KRX data."""
+def krx_stores(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, Path]]:
+    """[(window name, store root)] — every /work/shared/data/krx file imported by `KrxCsvSource` into its own
+    `MarketStore`; the data itself stays in the shared directory."""
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
-    from strategy.krx_csv import read_krx_csv
+    from hantu.market.sources.krx_csv import KrxCsvSource
+    from hantu.market.store import MarketStore
 
     files = sorted(SHARED_DATA.glob("krx-daily-*.csv.gz"))
     assert files, "no KRX windows in the shared data"
-    return [(f.name.split(".")[0].removeprefix("krx-daily-"), read_krx_csv(f)) for f in files]
+    out = []
+    for path in files:
+        name = path.name.split(".")[0].removeprefix("krx-daily-")
+        root = tmp_path_factory.mktemp(f"krx-{name}")
+        MarketStore(root).write_days(KrxCsvSource(path).read_all(), source="krx-csv")
+        out.append((name, root))
+    return out
+
+
+@pytest.fixture(scope="session")
+def krx_panels(krx_stores):  # type: ignore[no-untyped-def]
+    """[(window name, DailyPanel of the whole window)] loaded back from the stores."""
+    from hantu.market.store import MarketStore
+
+    return [(name, MarketStore(root).load(1000)) for name, root in krx_stores]
+
+
+@pytest.fixture(scope="session")
+def sample_store_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic market (sectors, halts, listings) in a real store: 240 stocks × 90 days."""
+    from hantu.market.sample import write_sample_market
+    from hantu.market.store import MarketStore
+
+    root = tmp_path_factory.mktemp("sample-market")
+    write_sample_market(MarketStore(root), stocks=240, days=90, seed=7)
+    return root

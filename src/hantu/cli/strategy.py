@@ -1,0 +1,232 @@
+"""`hantu screen`, `hantu select`, `hantu explain` and `hantu strategy list`: the strategy from the command line.
+
+Dates: `--date D` runs for D with the market store's data up to and including D (default: today, i.e. the last
+stored close), exactly as the scheduler does; results are stored under D, replacing an earlier run of D.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from hantu.cli.common import EXIT_ERROR, EXIT_USAGE, console, fail, print_json
+
+app = typer.Typer(help="Strategies: list the registered ones.\n\nExample: hantu strategy list --json",
+                  no_args_is_help=True)
+
+DATE_HELP = "Run for this date (YYYY-MM-DD), using data up to and including it. Default: today."
+STRATEGY_HELP = "Strategy name (default: the HANTU_STRATEGY setting; see `hantu strategy list`)."
+CONFIG_HELP = "TOML file with [<strategy>.<section>] tables over the shipped defaults (default: HANTU_STRATEGY_CONFIG)."
+PARAM_HELP = "Override one setting, section.key=value (repeatable), e.g. --param watchlist.top_n=20."
+
+
+def _day(raw: str | None) -> date | None:
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        fail(f"--date must be a date as YYYY-MM-DD, got {raw!r}", EXIT_USAGE)
+
+
+def _params(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            fail(f"--param must look like section.key=value, got {item!r}", EXIT_USAGE)
+        out[key.strip()] = value.strip()  # the strategy's config model converts and validates the text
+    return out
+
+
+def _strategy(name: str | None, config: Path | None, params: list[str]):  # type: ignore[no-untyped-def]
+    from hantu.strategy.config import StrategyConfigError
+    from hantu.strategy.registry import UnknownStrategyError, create_strategy
+
+    try:
+        options = {"config_path": config} if config is not None else {}
+        return create_strategy(name, _params(params), **options)
+    except UnknownStrategyError as error:
+        fail(str(error), EXIT_USAGE)
+    except StrategyConfigError as error:
+        fail(str(error), EXIT_USAGE)
+
+
+def _setup():  # type: ignore[no-untyped-def]
+    from hantu.cli.common import init_cli_logging, open_database
+    from hantu.market.store import open_market_store
+
+    init_cli_logging()
+    return open_database(), open_market_store()
+
+
+def _table(title: str, columns: list[str]):  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def screen(
+    day: str | None = typer.Option(None, "--date", "-d", help=DATE_HELP),
+    strategy: str | None = typer.Option(None, "--strategy", "-s", help=STRATEGY_HELP),
+    config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
+    param: list[str] = typer.Option([], "--param", "-p", help=PARAM_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the run as JSON."),
+) -> None:
+    """Phase 1: score every stock, filter, and store the day's watchlist.
+
+    Example: hantu screen --date 2024-02-13 --json
+    """
+    from hantu.strategy.runs import NoMarketData, run_screening
+
+    on = _day(day)
+    runner = _strategy(strategy, config, param)
+    database, store = _setup()
+    try:
+        outcome = run_screening(database, store, runner, on)
+    except NoMarketData as error:
+        fail(str(error), EXIT_ERROR)
+    if as_json:
+        figures = outcome.figures()
+        figures["watchlist"] = [{"rank": i, "code": s.code, "name": s.name, "sector": s.sector, "score": s.score,
+                                 "reasons": list(s.reasons), "factors": s.factors}
+                                for i, s in enumerate(outcome.watchlist, start=1)]
+        print_json(figures)
+        return
+    out = console()
+    out.print(f"{outcome.strategy} screen for {outcome.run_date} (data {outcome.data_date}): "
+              f"universe {outcome.universe:,}, eligible {outcome.eligible:,}, passed {outcome.passed:,}, "
+              f"watchlist {len(outcome.watchlist)}  [{outcome.elapsed_s:.2f} s]")
+    if outcome.failures:
+        out.print("failed: " + ", ".join(f"{k} {v:,}" for k, v in outcome.failures.items()))
+    table = _table("watchlist", ["#", "code", "종목명", "sector", "score", "why"])
+    for i, s in enumerate(outcome.watchlist, start=1):
+        table.add_row(str(i), s.code, s.name, s.sector or "-", f"{s.score:.1f}", " / ".join(s.reasons))
+    out.print(table)
+
+
+def select(
+    day: str | None = typer.Option(None, "--date", "-d", help=DATE_HELP),
+    strategy: str | None = typer.Option(None, "--strategy", "-s", help=STRATEGY_HELP),
+    config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
+    param: list[str] = typer.Option([], "--param", "-p", help=PARAM_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the candidates as JSON."),
+) -> None:
+    """Phase 2: rank the day's entry candidates from the stored watchlist (screens first if none is stored).
+
+    Example: hantu select --date 2024-02-13
+    """
+    from hantu.strategy.runs import NoMarketData, run_selection
+
+    on = _day(day)
+    runner = _strategy(strategy, config, param)
+    database, store = _setup()
+    try:
+        outcome = run_selection(database, store, runner, on)
+    except NoMarketData as error:
+        fail(str(error), EXIT_ERROR)
+    if as_json:
+        figures = outcome.figures()
+        figures["candidates"] = outcome.candidates
+        print_json(figures)
+        return
+    out = console()
+    out.print(f"{outcome.strategy} selection for {outcome.run_date} (data {outcome.data_date}): regime "
+              f"{outcome.regime_text} → up to {outcome.max_candidates} names, {len(outcome.candidates)} taken")
+    table = _table("candidates", ["#", "code", "종목명", "entry", "stop", "target", "weight", "reason"])
+    for c in outcome.candidates:
+        table.add_row(str(c.rank), c.code, c.name, f"{c.entry_price:,}", f"{c.stop_price:,}", f"{c.target_price:,}",
+                      f"{c.weight:.1%}", c.reason)
+    out.print(table)
+    if outcome.skipped:
+        out.print("not taken: " + "; ".join(f"{code} ({why})" for code, why in list(outcome.skipped.items())[:10]))
+
+
+def explain(
+    code: str = typer.Argument(..., help="6-digit stock code, e.g. 005930."),
+    day: str | None = typer.Option(None, "--date", "-d", help=DATE_HELP),
+    strategy: str | None = typer.Option(None, "--strategy", "-s", help=STRATEGY_HELP),
+    config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
+    param: list[str] = typer.Option([], "--param", "-p", help=PARAM_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print everything as JSON."),
+) -> None:
+    """Every indicator, factor rank, group score, the composite score and the reasons for one stock.
+
+    Example: hantu explain 005930 --date 2024-02-13
+    """
+    from hantu.clock import SystemClock
+    from hantu.strategy.runs import NoMarketData, _instrument_rows
+
+    on = _day(day) or SystemClock().today()
+    runner = _strategy(strategy, config, param)
+    if not callable(getattr(runner, "explain", None)):
+        fail(f"strategy {runner.name!r} does not support explain", EXIT_ERROR)
+    _, store = _setup()
+    panel = store.load(int(getattr(runner, "lookback_days", 260)), end=on)
+    if panel.shape[0] == 0:
+        fail(str(NoMarketData(f"the market store has no data on or before {on}")), EXIT_ERROR)
+    code = code.strip()
+    if code not in set(panel.codes.tolist()):
+        fail(f"unknown stock code {code!r}: not in the market data up to {on} "
+             "(codes are 6 digits, e.g. 005930)", EXIT_ERROR)
+    report = runner.explain(panel, on, code, instruments=_instrument_rows(store))
+    if as_json:
+        print_json(report)
+        return
+    _print_explain(report)
+
+
+def _print_explain(report: dict[str, Any]) -> None:
+    out = console()
+    verdict = "PASSED" if report["passed"] else "failed"
+    rank = f", watchlist #{report['watchlist_rank']}" if report["watchlist_rank"] else ""
+    out.print(f"{report['code']} {report['name']} ({report['market']}, sector {report['sector'] or '-'}) — "
+              f"{report['strategy']} on {report['on']} (data {report['data_date']}): score {report['score']:.1f}, "
+              f"{verdict}{rank}")
+    for reason in report["reasons"]:
+        out.print(f"  • {reason}")
+    table = _table("indicators", ["indicator", "value"])
+    for key, value in report["indicators"].items():
+        table.add_row(key, f"{value:,.4f}" if abs(value) < 1000 else f"{value:,.0f}")
+    out.print(table)
+    groups = _table("factor groups (0..100) and component ranks (0..1)", ["group / component", "value", "weight"])
+    for group, value in report["group_scores"].items():
+        groups.add_row(group, f"{value:.1f}", f"{report['weights'].get(group, 0):g}")
+        for key, rank_value in report["factor_ranks"].items():
+            if key.startswith(group + "."):
+                groups.add_row(f"  {key.split('.', 1)[1]}", f"{rank_value:.3f}", "")
+    out.print(groups)
+    if report.get("regime"):
+        out.print(f"regime: {report['regime']}")
+    candidate = report.get("candidate")
+    if candidate is not None:
+        out.print(f"candidate #{candidate.rank}: entry {candidate.entry_price:,}, stop {candidate.stop_price:,}, "
+                  f"target {candidate.target_price:,}, weight {candidate.weight:.1%}")
+    elif report.get("not_selected_because"):
+        out.print(f"not a candidate today: {report['not_selected_because']}")
+
+
+@app.command("list")
+def list_strategies(as_json: bool = typer.Option(False, "--json", help="Print as JSON, settings included.")) -> None:
+    """The registered strategies (built-ins and plugins from the `hantu.strategies` entry-point group).
+
+    Example: hantu strategy list --json
+    """
+    from hantu.strategy.registry import available_strategies, describe
+
+    entries = [describe(name) for name in available_strategies()]
+    if as_json:
+        print_json(entries)
+        return
+    table = _table("strategies", ["name", "origin", "default", "description"])
+    for entry in entries:
+        table.add_row(entry["name"], entry["origin"], "yes" if entry["default"] else "",
+                      entry.get("error") or entry.get("description", ""))
+    console().print(table)
+    console().print("settings of one: hantu strategy list --json; override with --param section.key=value")
