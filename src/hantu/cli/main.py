@@ -6,6 +6,7 @@ import typer
 
 from hantu import __version__
 from hantu.cli import api, backtest, config_cmd, data, db_cmd, ops, sandbox, scheduler_cmd
+from hantu.cli import strategy as strategy_cmd
 
 app = typer.Typer(
     name="hantu",
@@ -27,6 +28,10 @@ app.command("run")(scheduler_cmd.start_command)
 app.add_typer(scheduler_cmd.jobs_app, name="jobs")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(data.app, name="data")
+app.command("screen")(strategy_cmd.screen)
+app.command("select")(strategy_cmd.select)
+app.command("explain")(strategy_cmd.explain)
+app.add_typer(strategy_cmd.app, name="strategy")
 
 
 @app.command("version")
