@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from api_seed import NOW, seed
@@ -21,8 +22,11 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def seeded(database):  # type: ignore[no-untyped-def]
+def seeded(database, isolated_env):  # type: ignore[no-untyped-def]
+    from api_seed import seed_market
+
     seed(database)
+    seed_market(isolated_env)
     return database
 
 
@@ -68,15 +72,20 @@ PG_ADMIN = os.environ.get("HANTU_TEST_PG", "postgresql+psycopg://postgres@127.0.
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def shared_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def shared_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[tuple[str, Path]]:
     """One migrated, seeded database per test module and backend, for tests that only read.
 
     (Creating and migrating a PostgreSQL database per test would cost seconds each.)"""
+    from api_seed import seed_market
+
     from hantu.store.db import Database
     from hantu.store.migrate import upgrade
 
+    home = tmp_path_factory.mktemp("home")
+    seed_market(home)
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('ro') / 'ro.db'}"
+        url = f"sqlite:///{home / 'ro.db'}"
         drop = None
     else:
         import psycopg
@@ -99,12 +108,13 @@ def shared_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     upgrade(database)
     seed(database)
     database.dispose()
-    yield url
+    yield url, home
     if drop is not None:
         drop()
 
 
 @pytest.fixture
-def ro_client(shared_url: str, make_client) -> TestClient:  # type: ignore[no-untyped-def]
-    """A keyless client on the module's shared seeded database: do not write through it."""
-    return make_client({"DATABASE_URL": shared_url})
+def ro_client(shared_url: tuple[str, Path], make_client) -> TestClient:  # type: ignore[no-untyped-def]
+    """A keyless client on the module's shared seeded database and market store: do not write through it."""
+    url, home = shared_url
+    return make_client({"DATABASE_URL": url, "HANTU_HOME": str(home)})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from api_seed import CASH, NAMES, NOW, OPEN_ORDER, POSITIONS, write_log
+from api_seed import BASE_CASH, BOUGHT, CASH, CLOSES, NAMES, NOW, OPEN_ORDER, PICKS, POSITIONS, write_log
 
 from hantu.store.kv import kv_set
 
@@ -45,17 +45,74 @@ def test_ready_without_scheduler_and_with_a_stopped_one(database, make_client) -
     assert client.get("/ready").status_code == 200
 
 
-def test_account_and_positions(ro_client) -> None:  # type: ignore[no-untyped-def]
+def test_account_and_positions_at_the_last_close(ro_client) -> None:  # type: ignore[no-untyped-def]
+    last = CLOSES[max(CLOSES)]
+    value = sum(q * last[code] for code, (q, _) in POSITIONS.items())
     account = ro_client.get("/api/v1/account").json()
-    cost = sum(q * p for q, p in POSITIONS.values())
-    assert account["broker"] == "paper"
+    assert account["broker"] == "paper" and account["priced"] is True
     assert account["cash"] == CASH
-    assert account["positions_value"] == cost
-    assert account["equity"] == CASH + cost
-    assert account["positions"] == 2
+    assert account["positions_value"] == value == 2_130_000
+    assert account["equity"] == CASH + value
+    # P&L against the equity at the previous close (base cash + the base holding at that close)
+    assert account["day_pnl"] == CASH + value - (BASE_CASH + 20 * last["035720"]) == 9_805
+    assert account["positions"] == 3
     positions = ro_client.get("/api/v1/positions").json()["items"]
-    assert [(p["code"], p["name"], p["quantity"]) for p in positions] == sorted(
-        (code, NAMES[code], qty) for code, (qty, _) in POSITIONS.items())
+    assert [(p["code"], p["name"], p["quantity"], p["last_price"]) for p in positions] == sorted(
+        (code, NAMES[code], qty, last[code]) for code, (qty, _) in POSITIONS.items())
+    kakao = next(p for p in positions if p["code"] == "035720")
+    assert kakao["unrealized_pnl"] == 20 * (41_000 - 40_000)
+    assert abs(kakao["unrealized_pnl_pct"] - 0.025) < 1e-12
+
+
+def test_performance_curve_from_base_fills_and_closes(ro_client) -> None:  # type: ignore[no-untyped-def]
+    body = ro_client.get("/api/v1/performance").json()
+    curve = [(p["date"], p["equity"]) for p in body["points"]]
+    assert curve == [("2026-03-11", BASE_CASH + 20 * 42_000), ("2026-03-12", BASE_CASH + 20 * 40_000),
+                     ("2026-03-13", BASE_CASH + 20 * 41_000), ("2026-03-16", 7_130_000)]
+    assert body["points"][1]["pnl"] == -40_000
+    assert abs(body["points"][1]["drawdown"] - 40_000 / (BASE_CASH + 840_000)) < 1e-12
+    assert abs(body["max_drawdown"] - 40_000 / (BASE_CASH + 840_000)) < 1e-12
+    assert abs(body["total_return"] - (7_130_000 / (BASE_CASH + 840_000) - 1)) < 1e-12
+    assert body["day_pnl"] == 9_805
+    outcomes = {(o["date"], o["code"]): o for o in body["selections"]}
+    older = outcomes[("2026-03-12", "000660")]
+    assert older["price_then"] == 115_000 and older["price_now"] == 121_000
+    assert abs(older["return_pct"] - (121_000 / 115_000 - 1)) < 1e-12
+    assert outcomes[("2026-03-16", "035720")]["return_pct"] == 0.0
+
+
+def test_screening_watchlist_and_selections(ro_client) -> None:  # type: ignore[no-untyped-def]
+    screening = ro_client.get("/api/v1/screening").json()
+    assert screening["run"]["passed"] == 40
+    assert [(w["code"], w["reasons"]) for w in screening["items"]] == [
+        ("035720", ["20일 수익률 상위 5%", "거래량 2.1배"]), ("005930", ["신고가 근접"])]
+    assert ro_client.get("/api/v1/watchlist").json()["items"] == screening["items"]
+    assert ro_client.get("/api/v1/screening", params={"date": "2026-03-01"}).json() == {"run": None, "items": []}
+    picks = ro_client.get("/api/v1/selections").json()
+    assert picks["date"] == "2026-03-16" and picks["run"]["regime"] == "bull"
+    assert [(p["rank"], p["code"], p["reason"]) for p in picks["items"]] == [
+        (i, code, reason) for i, (code, _, reason) in enumerate(PICKS, start=1)]
+    earlier = ro_client.get("/api/v1/selections", params={"date": "2026-03-13"}).json()
+    assert earlier["date"] == "2026-03-12" and earlier["items"][0]["code"] == "000660"
+    assert ro_client.get("/api/v1/selections/runs").json()["total"] == 2
+    assert ro_client.get("/api/v1/screening/runs").json()["items"][0]["strategy"] == "momentum"
+
+
+def test_backtests(ro_client) -> None:  # type: ignore[no-untyped-def]
+    page = ro_client.get("/api/v1/backtests").json()
+    assert page["total"] == 1 and page["items"][0]["metrics"]["cagr"] == 0.125
+    run_id = page["items"][0]["id"]
+    detail = ro_client.get(f"/api/v1/backtests/{run_id}").json()
+    assert detail["trades"][0]["pnl"] == 28_800.0 and detail["equity_curve"]["equity"][-1] == 11_250_000
+    assert ro_client.get("/api/v1/backtests/999999").status_code == 404
+
+
+def test_data_status(ro_client) -> None:  # type: ignore[no-untyped-def]
+    body = ro_client.get("/api/v1/data").json()
+    assert body["market"]["first_date"] == "2026-03-11" and body["market"]["last_date"] == "2026-03-13"
+    assert body["market"]["days"] == 3 and body["market"]["stocks_last_day"] == 3
+    assert body["stale_days"] == 3 and body["instruments"] == 3
+    assert body["last_sync"]["job"] == "data_sync" and body["last_sync"]["status"] == "success"
 
 
 def test_orders_filters_and_pagination(ro_client) -> None:  # type: ignore[no-untyped-def]
@@ -79,7 +136,7 @@ def test_orders_filters_and_pagination(ro_client) -> None:  # type: ignore[no-un
 def test_fills(ro_client) -> None:  # type: ignore[no-untyped-def]
     page = ro_client.get("/api/v1/fills").json()
     assert page["total"] == 2
-    assert {f["code"]: f["quantity"] for f in page["items"]} == {c: q for c, (q, _) in POSITIONS.items()}
+    assert {f["code"]: f["quantity"] for f in page["items"]} == {c: q for c, (q, _) in BOUGHT.items()}
     assert ro_client.get("/api/v1/fills", params={"code": "000660"}).json()["items"][0]["price"] == 120_000
 
 

@@ -103,12 +103,23 @@ def _mount_routes(app: FastAPI) -> None:
     from fastapi import Security
 
     from hantu.api import dashboard
-    from hantu.api.routes import controls, jobs, logs, status, system, trading
+    from hantu.api.routes import (
+        backtests,
+        controls,
+        data,
+        jobs,
+        logs,
+        performance,
+        status,
+        strategy,
+        system,
+        trading,
+    )
 
     v1 = APIRouter(prefix=API_PREFIX, dependencies=[Security(api_key_header)],
                    responses={401: {"model": ErrorOut, "description": "missing or wrong X-API-Key"},
                               503: {"model": ErrorOut, "description": "database unavailable"}})
-    for module in (status, trading, jobs, logs, controls):
+    for module in (status, trading, performance, strategy, backtests, jobs, data, logs, controls):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(system.router)

@@ -1,17 +1,36 @@
-"""The latest price the system knows for each stock, and the equity at the previous close.
-
-Filled in from the market store and the equity snapshots as those land; both answers may be empty, and the
-views then value positions at cost and leave today's P&L unknown rather than invent numbers.
-"""
+"""Price and equity lookups bound to one market store: the latest close per stock, the previous close's equity."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
 from sqlalchemy.orm import Session
 
-
-def latest_prices(session: Session, codes: list[str]) -> dict[str, float]:
-    return {}
+from hantu.api.performance import closes_reader, equity_history
 
 
-def previous_equity(session: Session, broker: str) -> float | None:
-    return None
+def market_root(hantu_home: Path) -> Path:
+    """Where `hantu.market.store.open_market_store` keeps the store (`$HANTU_HOME/market`)."""
+    return Path(hantu_home) / "market"
+
+
+def latest_prices(root: Path) -> Callable[[Session, list[str]], dict[str, float]]:
+    reader = closes_reader(root)
+
+    def lookup(_session: Session, codes: list[str]) -> dict[str, float]:
+        return {code: float(v) for code, v in reader.last_closes(codes).items()}
+
+    return lookup
+
+
+def previous_equity(root: Path, today: date) -> Callable[[Session, str], float | None]:
+    """Equity at the last close before `today` (None when there is no such day)."""
+    reader = closes_reader(root)
+
+    def lookup(session: Session, broker: str) -> float | None:
+        before = [p for p in equity_history(session, broker, reader, today) if p.day < today]
+        return before[-1].equity if before else None
+
+    return lookup

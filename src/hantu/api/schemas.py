@@ -238,3 +238,150 @@ class ReconciliationOut(Model):
     code: str | None
     details: dict[str, Any] | None
     action: str
+
+
+# --- performance ---------------------------------------------------------------------------------------------
+class EquityPointOut(Model):
+    date: dt.date
+    equity: float
+    pnl: float = Field(description="Change from the previous point")
+    drawdown: float = Field(description="Fraction below the running peak (0.05 = 5 % down)")
+
+
+class SelectionOutcome(Model):
+    date: dt.date
+    code: str
+    name: str | None = None
+    rank: int | None = None
+    price_then: float | None = Field(None, description="Close on the selection day")
+    price_now: float | None = Field(None, description="Latest close")
+    return_pct: float | None = Field(None, description="price_now / price_then - 1")
+
+
+class Performance(Model):
+    broker: str | None
+    points: list[EquityPointOut]
+    total_return: float | None
+    max_drawdown: float | None
+    day_pnl: float | None
+    selections: list[SelectionOutcome] = []
+    selections_avg_return: float | None = None
+
+
+# --- strategy ------------------------------------------------------------------------------------------------
+class ScreenRunOut(Model):
+    id: int
+    run_date: dt.date
+    strategy: str
+    data_date: dt.date
+    created_at: datetime
+    universe: int
+    eligible: int
+    passed: int
+    watchlist_size: int
+    figures: dict[str, Any]
+
+
+class WatchItem(Model):
+    rank: int
+    code: str
+    name: str
+    sector: str | None
+    score: float
+    reasons: list[str]
+    factors: dict[str, float]
+
+
+class ScreeningOut(Model):
+    run: ScreenRunOut | None
+    items: list[WatchItem]
+
+
+class SelectionRunOut(Model):
+    id: int
+    run_date: dt.date
+    strategy: str
+    data_date: dt.date
+    created_at: datetime
+    regime: str
+    max_candidates: int
+    figures: dict[str, Any]
+
+
+class SelectionItem(Model):
+    rank: int
+    code: str
+    name: str
+    sector: str | None
+    entry_price: int
+    stop_price: int
+    target_price: int
+    weight: float
+    score: float
+    reason: str
+
+
+class SelectionsOut(Model):
+    date: dt.date | None = Field(None, description="The selection's run date")
+    run: SelectionRunOut | None
+    items: list[SelectionItem]
+
+
+# --- backtests -----------------------------------------------------------------------------------------------
+class BacktestSummary(Model):
+    id: int
+    created_at: datetime
+    kind: str
+    parent_id: int | None
+    strategy: str
+    params: dict[str, Any]
+    start_date: dt.date
+    end_date: dt.date
+    stocks: int
+    days: int
+    initial_cash: int
+    final_equity: float
+    metrics: dict[str, Any]
+    benchmark: dict[str, Any]
+    report_path: str | None
+    elapsed_s: float
+
+
+class BacktestTradeOut(Model):
+    code: str
+    name: str
+    quantity: int
+    entry_date: dt.date
+    entry_price: float
+    exit_date: dt.date | None
+    exit_price: float | None
+    exit_reason: str | None
+    fees: int
+    taxes: int
+    pnl: float
+    holding_days: int
+
+
+class BacktestDetail(BacktestSummary):
+    equity_curve: dict[str, Any]
+    trades: list[BacktestTradeOut]
+    members: list[BacktestSummary]
+
+
+# --- data ----------------------------------------------------------------------------------------------------
+class MarketDataStatus(Model):
+    first_date: dt.date | None
+    last_date: dt.date | None
+    days: int
+    stocks: int
+    stocks_last_day: int
+    gaps: list[dt.date]
+    last_update: str | None
+    last_source: str | None
+
+
+class DataStatus(Model):
+    market: MarketDataStatus | None = Field(None, description="None when the market store is empty")
+    instruments: int = Field(description="Rows in the instruments table")
+    last_sync: JobRunOut | None = Field(None, description="The newest data_sync run")
+    stale_days: int | None = Field(None, description="Calendar days from the last stored day to today")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from hantu.api import trading_views as views
 from hantu.api.context import ApiContext, get_ctx
-from hantu.api.prices import latest_prices, previous_equity
+from hantu.api.prices import latest_prices, market_root, previous_equity
 from hantu.api.schemas import Account, FillOut, Order, Page, PositionsOut, ReconciliationOut
 
 router = APIRouter(tags=["trading"])
@@ -20,14 +20,16 @@ CODE = r"^[0-9A-Z]{6,12}$"
 async def account(ctx: ApiContext = Depends(get_ctx)) -> Account:
     with ctx.read() as session:
         broker = views.current_broker(session, ctx.settings.trading_mode)
-        return views.account(session, broker, latest_prices, previous_equity)
+        root = market_root(ctx.settings.hantu_home)
+        return views.account(session, broker, latest_prices(root), previous_equity(root, ctx.clock.today()))
 
 
 @router.get("/positions", response_model=PositionsOut, summary="Held positions, valued at the latest price")
 async def positions(ctx: ApiContext = Depends(get_ctx)) -> PositionsOut:
     with ctx.read() as session:
         broker = views.current_broker(session, ctx.settings.trading_mode)
-        return PositionsOut(broker=broker, items=views.positions(session, broker, latest_prices))
+        prices = latest_prices(market_root(ctx.settings.hantu_home))
+        return PositionsOut(broker=broker, items=views.positions(session, broker, prices))
 
 
 @router.get("/orders", response_model=Page[Order], summary="Orders, newest first, filtered and paginated")

@@ -1,0 +1,106 @@
+"""The account's equity curve, derived from what is recorded: the account base, every fill, daily closes.
+
+No process has to remember to write snapshots: equity at the end of day D is the cash after D's fills plus the
+holdings after D's fills at D's close (the last known close, else cost). Fills inside the account base
+(`in_base`) are unwound first, so the curve starts before the base snapshot.
+
+The cash effect of a fill is `hantu.trading.fill_model.cash_flow`; it is restated in `fill_cash_flow` because
+that module pulls numpy into this process (a test keeps the two equal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hantu.api.closes import ClosesReader
+from hantu.store.models import TradeAccount, TradeFill
+
+
+def fill_cash_flow(side: str, quantity: int, price: int, commission: int, tax: int) -> int:
+    amount = quantity * price
+    return -(amount + commission + tax) if side == "buy" else amount - commission - tax
+
+
+@dataclass(frozen=True)
+class EquityPoint:
+    day: date
+    equity: float
+    cash: float
+
+
+_readers: dict[str, ClosesReader] = {}
+
+
+def closes_reader(market_root: Path) -> ClosesReader:
+    key = str(market_root)
+    if key not in _readers:
+        _readers[key] = ClosesReader(market_root)
+    return _readers[key]
+
+
+def equity_history(session: Session, broker: str, reader: ClosesReader, until: date) -> list[EquityPoint]:
+    account = session.get(TradeAccount, broker)
+    if account is None:
+        return []
+    fills = list(session.scalars(select(TradeFill).where(TradeFill.broker == broker)
+                                 .order_by(TradeFill.filled_at, TradeFill.id)))
+    cash = float(account.base_cash)
+    holdings: dict[str, int] = {code: int(v[0]) for code, v in (account.base_positions or {}).items()}
+    cost: dict[str, float] = {code: float(v[1]) for code, v in (account.base_positions or {}).items()}
+    for fill in fills:  # unwind the fills the base already contains
+        if fill.in_base:
+            cash -= fill_cash_flow(fill.side, fill.quantity, fill.price, fill.commission, fill.tax)
+            holdings[fill.code] = holdings.get(fill.code, 0) - (fill.quantity if fill.side == "buy"
+                                                                else -fill.quantity)
+    first = min([account.base_at.date(), *(f.trading_date for f in fills)])
+    codes = sorted({*holdings, *(f.code for f in fills)})
+    closes = reader.closes(codes, since=first) if codes else {}
+    days = sorted({d for d in closes if first <= d <= until} | {f.trading_date for f in fills if f.trading_date <= until}
+                  | {account.base_at.date()})
+    by_day: dict[date, list[TradeFill]] = {}
+    for fill in fills:
+        by_day.setdefault(fill.trading_date, []).append(fill)
+    last_close: dict[str, float] = {}
+    points = []
+    for day in days:
+        for fill in by_day.get(day, []):
+            cash += fill_cash_flow(fill.side, fill.quantity, fill.price, fill.commission, fill.tax)
+            signed = fill.quantity if fill.side == "buy" else -fill.quantity
+            held = holdings.get(fill.code, 0)
+            if signed > 0:
+                cost[fill.code] = (cost.get(fill.code, 0.0) * held + fill.price * signed) / (held + signed)
+            holdings[fill.code] = held + signed
+            last_close.setdefault(fill.code, float(fill.price))
+        last_close.update({code: float(v) for code, v in closes.get(day, {}).items()})
+        value = sum(q * last_close.get(code, cost.get(code, 0.0)) for code, q in holdings.items() if q)
+        points.append(EquityPoint(day, cash + value, cash))
+    return points
+
+
+@dataclass(frozen=True)
+class CurveFigures:
+    points: list[tuple[date, float, float, float]]  # day, equity, pnl vs previous day, drawdown (0..1)
+    total_return: float | None
+    max_drawdown: float | None
+
+
+def curve_figures(history: list[EquityPoint]) -> CurveFigures:
+    peak = 0.0
+    out = []
+    previous: float | None = None
+    worst = 0.0
+    for point in history:
+        peak = max(peak, point.equity)
+        drawdown = (peak - point.equity) / peak if peak > 0 else 0.0
+        worst = max(worst, drawdown)
+        out.append((point.day, point.equity, 0.0 if previous is None else point.equity - previous, drawdown))
+        previous = point.equity
+    if not history:
+        return CurveFigures([], None, None)
+    first = history[0].equity
+    return CurveFigures(out, (history[-1].equity / first - 1) if first > 0 else None, worst)

@@ -1,0 +1,50 @@
+"""`/backtests`: stored backtest runs and one run with its curve, trades and members.
+
+Read straight from `backtest_runs`/`backtest_trades` (the `hantu.backtest.storage` readers import the backtest
+engine and numpy, which this lean process avoids); the rows map onto the response models field by field.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from sqlalchemy import select
+
+from hantu.api.context import ApiContext, get_ctx
+from hantu.api.queries import paged
+from hantu.api.schemas import BacktestDetail, BacktestSummary, BacktestTradeOut, ErrorOut, Page
+from hantu.store.models import BacktestRun, BacktestTrade
+
+router = APIRouter(tags=["backtests"])
+
+
+@router.get("/backtests", response_model=Page[BacktestSummary], summary="Stored backtests, newest first")
+async def backtests(strategy: str | None = Query(None, max_length=64),
+                    members: bool = Query(False, description="Include members of grid / walk-forward studies"),
+                    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000),
+                    ctx: ApiContext = Depends(get_ctx)) -> Page[BacktestSummary]:
+    query = select(BacktestRun).order_by(BacktestRun.created_at.desc(), BacktestRun.id.desc())
+    if strategy:
+        query = query.where(BacktestRun.strategy == strategy)
+    if not members:
+        query = query.where(BacktestRun.parent_id.is_(None))
+    with ctx.read() as session:
+        rows, total = paged(session, query, limit, offset)
+        items = [BacktestSummary.model_validate(r) for r in rows]
+    return Page[BacktestSummary](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/backtests/{run_id}", response_model=BacktestDetail, responses={404: {"model": ErrorOut}},
+            summary="One backtest with its equity curve, trades and study members")
+async def backtest(run_id: int = Path(..., ge=1, le=2**31 - 1), ctx: ApiContext = Depends(get_ctx)) -> BacktestDetail:
+    with ctx.read() as session:
+        run = session.get(BacktestRun, run_id)
+        if run is None:
+            raise HTTPException(404, f"no backtest {run_id}")
+        trades = session.scalars(select(BacktestTrade).where(BacktestTrade.run_id == run_id)
+                                 .order_by(BacktestTrade.entry_date, BacktestTrade.id))
+        children = session.scalars(select(BacktestRun).where(BacktestRun.parent_id == run_id)
+                                   .order_by(BacktestRun.id))
+        summary = BacktestSummary.model_validate(run).model_dump()
+        return BacktestDetail(**summary, equity_curve=run.equity_curve or {},
+                              trades=[BacktestTradeOut.model_validate(t) for t in trades],
+                              members=[BacktestSummary.model_validate(c) for c in children])

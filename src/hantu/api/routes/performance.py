@@ -1,0 +1,38 @@
+"""`/performance`: the equity curve with daily P&L and drawdown, and how recent selections did."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, Query
+
+from hantu.api import trading_views as views
+from hantu.api.context import ApiContext, get_ctx
+from hantu.api.performance import closes_reader, curve_figures, equity_history
+from hantu.api.prices import market_root
+from hantu.api.schemas import EquityPointOut, Performance
+from hantu.api.selections import selection_outcomes
+
+router = APIRouter(tags=["performance"])
+
+
+@router.get("/performance", response_model=Performance,
+            summary="Equity curve (end of day), daily P&L, drawdown, and how the selections did")
+async def performance(days: int = Query(120, ge=1, le=3650, description="Calendar days of history"),
+                      ctx: ApiContext = Depends(get_ctx)) -> Performance:
+    today = ctx.clock.today()
+    reader = closes_reader(market_root(ctx.settings.hantu_home))
+    with ctx.read() as session:
+        broker = views.current_broker(session, ctx.settings.trading_mode)
+        history = equity_history(session, broker, reader, today) if broker else []
+        outcomes = selection_outcomes(session, reader, today - timedelta(days=min(days, 60)), today)
+    cutoff = today - timedelta(days=days)
+    figures = curve_figures([p for p in history if p.day >= cutoff])
+    points = [EquityPointOut(date=d, equity=e, pnl=pnl, drawdown=dd) for d, e, pnl, dd in figures.points]
+    day_pnl = None
+    if len(history) >= 2 and history[-1].day == today:
+        day_pnl = history[-1].equity - history[-2].equity
+    returns = [o.return_pct for o in outcomes if o.return_pct is not None]
+    return Performance(broker=broker, points=points, total_return=figures.total_return,
+                       max_drawdown=figures.max_drawdown, day_pnl=day_pnl, selections=outcomes,
+                       selections_avg_return=sum(returns) / len(returns) if returns else None)
