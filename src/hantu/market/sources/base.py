@@ -78,7 +78,7 @@ def columns_to_days(path: str, lines: np.ndarray, cols: dict[str, Any]) -> list[
     uniq, inverse = np.unique(raw_dates, return_inverse=True)
     parsed = [_parse_date(text, []) for text in uniq.tolist()]
     bad_date = np.array([p is None for p in parsed], dtype=bool)[inverse]
-    flag(bad_date, lambda i: f"bad date {raw_dates[i]!r} (expected YYYY-MM-DD)")
+    flag(bad_date, lambda i: f"bad date {str(raw_dates[i])!r} (expected YYYY-MM-DD)")
     day_ordinals = np.array([p.toordinal() if p else 0 for p in parsed], dtype=np.int64)[inverse]
 
     codes = np.char.strip(np.asarray(cols["code"]).astype(str))
@@ -87,7 +87,7 @@ def columns_to_days(path: str, lines: np.ndarray, cols: dict[str, Any]) -> list[
         codes = np.where(short & np.char.isdigit(codes), np.char.zfill(codes, 6), codes)
     ucodes, cinv = np.unique(codes, return_inverse=True)
     bad_code = np.array([not CODE_RE.match(c) for c in ucodes.tolist()], dtype=bool)[cinv]
-    flag(bad_code, lambda i: f"bad stock code {codes[i]!r} (6 digits/capitals)")
+    flag(bad_code, lambda i: f"bad stock code {str(codes[i])!r} (6 digits/capitals)")
 
     names = np.char.strip(np.asarray(cols["name"]).astype(str))
     flag(np.char.str_len(names) == 0, "empty name")
@@ -96,7 +96,7 @@ def columns_to_days(path: str, lines: np.ndarray, cols: dict[str, Any]) -> list[
     umarkets, minv = np.unique(raw_markets, return_inverse=True)
     mapped = np.array([SOURCE_MARKETS.get(m, "") for m in umarkets.tolist()] or [""], dtype=object)
     markets = mapped[minv].astype(str)
-    flag(markets == "", lambda i: f"unknown market {raw_markets[i]!r} "
+    flag(markets == "", lambda i: f"unknown market {str(raw_markets[i])!r} "
                                   "(expected KOSPI, KOSDAQ, KOSDAQ GLOBAL or KONEX)")
 
     numbers: dict[str, np.ndarray] = {}
@@ -108,7 +108,7 @@ def columns_to_days(path: str, lines: np.ndarray, cols: dict[str, Any]) -> list[
         bad |= values < 0
         if key in ("open", "high", "low", "close"):
             bad |= values >= 2**31
-        flag(bad, lambda i, key=key, raw=raw: f"{key} is not a non-negative integer: {raw[i]!r}")
+        flag(bad, lambda i, key=key, raw=raw: f"{key} is not a non-negative integer: {_plain(raw[i])!r}")
         numbers[key] = values
 
     if n > 1 and not bad_date.any():
@@ -190,3 +190,8 @@ def _parse_int(raw: object) -> int | None:
         except ValueError:
             return None
         return int(value) if value.is_integer() else None
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as its Python value (clean reprs in messages)."""
+    return value.item() if hasattr(value, "item") else value
