@@ -53,9 +53,8 @@ class KisTokenExpiredError(KisAuthError):
 
 
 class KisTokenIssueLimitError(KisAuthError):
-    """EGW00133: a token was issued less than a minute ago."""
-
-    retryable = True
+    """EGW00133: a token was issued less than a minute ago. Not retried blindly: the token store waits the
+    minute out (or reuses a still-valid token)."""
 
 
 class KisNotInVirtualError(KisError):
