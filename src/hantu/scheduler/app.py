@@ -69,8 +69,9 @@ def start(settings: Settings, clock: Clock, stop_at: datetime | None = None, ski
     runner = build_runner(settings, clock, stop_at=stop_at, skip_idle=skip_idle)
 
     def on_signal(signum: int, _frame: object) -> None:
-        log.info("received %s: finishing in-flight work", signal.Signals(signum).name)
-        runner.request_stop()
+        name = signal.Signals(signum).name
+        log.info("received %s: finishing in-flight work", name)
+        runner.request_stop(name)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)

@@ -87,6 +87,7 @@ class Runner:
         heartbeat_every: float = 15.0,
         poll: float = 0.2,
         alert: AlertFunc | None = None,
+        describe: Mapping[str, Any] | None = None,
     ) -> None:
         missing = [job.name for job in timetable.jobs if job.name not in jobs]
         if missing:
@@ -104,6 +105,9 @@ class Runner:
         self.heartbeat_every = heartbeat_every
         self.poll = poll
         self.alert = alert or (lambda kind, data, priority: None)
+        self.describe = dict(describe or {"mode": "unknown"})
+        self.stop_reason = "stop requested"
+        self._started_wall = time.monotonic()
         self.running: dict[tuple[str, date], _Running] = {}
         self._settled: set[tuple[str, date]] = set()  # settled runs never unsettle: no need to ask again
         self._last_beat = 0.0
@@ -121,7 +125,8 @@ class Runner:
             self.lock.release()
         return 0
 
-    def request_stop(self) -> None:
+    def request_stop(self, reason: str = "stop requested") -> None:
+        self.stop_reason = reason
         self.stop.set()
 
     # ----- job_runs bookkeeping -----------------------------------------------------------------------
@@ -179,12 +184,15 @@ class Runner:
                 row.finished_at = now
                 row.error = "interrupted: the scheduler stopped while this job ran"
         if previous and previous.get("state") not in ("stopped", None):
+            from hantu.clock import KST
+
             last = datetime.fromisoformat(previous["at"])
-            self.alert("heartbeat_missed", {"last_seen": last.isoformat(), "interrupted_jobs": [r.job for r in stale]},
-                       "high")
+            silent = max(0.0, (datetime.now(KST) - last).total_seconds())
+            self.alert("heartbeat_missed", {"process": "scheduler", "last_seen": last.isoformat(),
+                                            "missed_seconds": round(silent)}, "high")
         self._state = "running"
-        self.alert("scheduler_started", {"pid": os.getpid(), "at": now.isoformat(),
-                                         "clock": type(self.clock).__name__}, "normal")
+        self.alert("scheduler_started", {**self.describe, "pid": os.getpid(),
+                                         "jobs": [job.name for job in self.timetable.jobs]}, "normal")
         log.info("scheduler started at %s (pid %d)", now.isoformat(timespec="seconds"), os.getpid())
         self._beat(force=True)
 
@@ -199,7 +207,8 @@ class Runner:
                 log.error("job %s did not stop in time", key[0])
         self._reap()
         self._state = "stopped"
-        self.alert("scheduler_stopped", {"pid": os.getpid(), "at": self.clock.now().isoformat()}, "normal")
+        self.alert("scheduler_stopped", {"reason": self.stop_reason,
+                                         "uptime_seconds": round(time.monotonic() - self._started_wall)}, "normal")
         self._beat(force=True)
         log.info("scheduler stopped")
 
@@ -209,6 +218,7 @@ class Runner:
             now = self.clock.now()
             if self.stop_at is not None and now >= self.stop_at:
                 log.info("reached stop time %s", self.stop_at.isoformat(timespec="minutes"))
+                self.stop_reason = f"reached --until {self.stop_at:%Y-%m-%d %H:%M}"
                 break
             self._reap()
             self._take_requests(now)
@@ -281,8 +291,9 @@ class Runner:
             self._finish(row_id, "failed", text + "\n" + traceback.format_exc(limit=8), ctx.figures)
             log.exception("%s for %s failed (attempt %d)", run.job.name, run.day, attempt)
             final = attempt > run.job.retries
-            self.alert("error", {"job": run.job.name, "date": run.day.isoformat(), "error": text,
-                                 "attempt": attempt, "final": final}, "high" if final else "normal")
+            self.alert("error", {"error_kind": f"job:{run.job.name}", "message": text, "final": final,
+                                 "where": f"{run.job.name} {run.day} (attempt {attempt})"},
+                       "high" if final else "normal")
             return
         figures.setdefault("wall_seconds", round(time.monotonic() - started, 3))
         if ctx.manual:
