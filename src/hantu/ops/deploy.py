@@ -161,6 +161,7 @@ class Deployer:
         self.store = StateStore(config.state_path or (config.project_dir / ".deploy_state.json"))
         self.previous_commit: str | None = None
         self.current_commit: str | None = None
+        self.installed_new_code = False  # whether pip ran on a tree other than the previous commit
 
     # --- helpers ------------------------------------------------------------------------------------
     def _run(self, name: str, command: list[str], timeout: float | None = None) -> None:
@@ -265,7 +266,9 @@ class Deployer:
         self.log.warn(f"Rolling back to {previous[:8]}...")
         try:
             self._git("reset", "--keep", previous)
-            self._run("Reinstall", self.config.install_cmd)
+            if self.installed_new_code:
+                self._run("Reinstall", self.config.install_cmd)
+                self.installed_new_code = False
             if restart:
                 self._run("Restart", self.config.restart_cmd, timeout=180)
                 if self.health() is not None:
@@ -281,6 +284,7 @@ class Deployer:
         try:
             self.fetch()
             self.pre_checks(number)
+            self.installed_new_code = True
             self._run("Install", self.config.install_cmd)
             self._run("Migrate", self.config.migrate_cmd)
             self._run("Restart", self.config.restart_cmd, timeout=180)
@@ -311,12 +315,14 @@ class Deployer:
         config = self.config
         self.log.info(f"Deployment started: {config.project_dir} ({config.remote}/{config.branch}, "
                       f"up to {config.max_attempts} attempts)")
-        preload()
         for number in range(1, config.max_attempts + 1):
             reason = self.refusal()
+            if not reason and number == 1:
+                preload()  # after the cheap refusal check: importing the database layer takes a while
             if reason:
                 self.log.error(f"Refusing to restart during the trading session: {reason}. "
                                "Deploy after the close, or pass --force")
+                self._restore_tree()
                 return EXIT_REFUSED
             self.log.info(f"Attempt {number}/{config.max_attempts}")
             result = self.attempt(number)
