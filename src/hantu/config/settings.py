@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     real_trading_enabled: bool = Field(False, validation_alias="REAL_TRADING_ENABLED")
     strategy: str = Field("momentum", validation_alias="HANTU_STRATEGY")
     strategy_config: Path | None = Field(None, validation_alias="HANTU_STRATEGY_CONFIG")
+    data_source: Literal["none", "kis", "pykrx"] = Field("none", validation_alias="HANTU_DATA_SOURCE")
     commission_rate: float | None = Field(None, validation_alias="HANTU_COMMISSION_RATE", ge=0, le=0.01)
 
     # --- Telegram ---------------------------------------------------------------------------------
