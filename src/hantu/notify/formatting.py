@@ -74,6 +74,7 @@ def split_message(text: str, limit: int = MAX_MESSAGE_UNITS) -> list[str]:
         stack = list(open_tags)
         chunk: list[str] = []
         best_cut: tuple[int, list[tuple[str, str]]] | None = None  # (token count, tag stack after it)
+        space_cut: tuple[int, list[tuple[str, str]]] | None = None
         j = index
         while j < len(tokens):
             token = tokens[j]
@@ -94,11 +95,15 @@ def split_message(text: str, limit: int = MAX_MESSAGE_UNITS) -> list[str]:
             used += cost
             stack = new_stack
             j += 1
-            if token in ("\n", " ") and used >= limit * 3 // 4:
+            if token == "\n" and used >= limit * 3 // 4:
                 best_cut = (len(chunk), list(stack))
+            elif token == " " and used >= limit * 3 // 4:
+                space_cut = (len(chunk), list(stack))
         if j >= len(tokens):
             best_cut = (len(chunk), list(stack))
         elif best_cut is None:
+            best_cut = space_cut
+        if best_cut is None:
             if not chunk:
                 raise ValueError("limit too small for the markup")
             best_cut = (len(chunk), list(stack))

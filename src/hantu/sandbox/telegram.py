@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import socket
 import threading
 import time
 from collections import deque
@@ -127,6 +128,19 @@ class SandboxState:
 
 class _Silent(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms delayed-ACK stalls
+        conns = getattr(self.server, "open_connections", None)
+        if conns is not None:
+            conns.add(self.connection)
+
+    def finish(self) -> None:
+        conns = getattr(self.server, "open_connections", None)
+        if conns is not None:
+            conns.discard(self.connection)
+        super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # request lines carry the bot token: never print them
@@ -246,6 +260,7 @@ class _Listener:
         else:
             raise OSError(f"cannot bind {self.host}:{self.port}")
         server.daemon_threads = True
+        server.open_connections = set()  # type: ignore[attr-defined]
         self.server = server
         self.port = server.server_address[1]
         self.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -256,6 +271,12 @@ class _Listener:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+            # Kept-alive connections would otherwise go on being served: cut them, as a dead server would.
+            for conn in list(self.server.open_connections):  # type: ignore[attr-defined]
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
             self.server = None
 
 
