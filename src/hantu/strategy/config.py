@@ -139,9 +139,11 @@ def _describe(error: ValidationError, prefix: str) -> list[str]:
 
 
 def resolve_config(strategy: str, model: type[M], params: dict[str, Any] | None = None,
-                   config_path: Path | None = None, use_settings: bool = True) -> M:
-    """The validated configuration of `strategy`: defaults, the user file, then `params`."""
-    data = shipped_defaults(strategy)
+                   config_path: Path | None = None, use_settings: bool = True,
+                   defaults_path: Path | None = None) -> M:
+    """The validated configuration of `strategy`: defaults (the shipped TOML, or `defaults_path` for a plugin
+    that brings its own), the user file, then `params`."""
+    data = _load_toml(defaults_path) if defaults_path is not None else shipped_defaults(strategy)
     path = config_path if config_path is not None else (user_config_path() if use_settings else None)
     if path is not None:
         user = _load_toml(path)

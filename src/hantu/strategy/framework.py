@@ -90,12 +90,17 @@ class ScreeningStrategy:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     config_model: ClassVar[type[BaseModel]]
+    defaults_file: ClassVar[Path | None] = None  # a plugin's own defaults TOML (built-ins: defaults/<name>.toml)
     flatten_at_close: bool = False
+    # True only inside a backtest's whole-panel pass (`hantu.backtest.screens`): `factors` then computes every
+    # day at once — `at_day` hands back whole (T, N) indicator arrays instead of the screening day's row.
+    all_days: bool = False
 
     def __init__(self, params: dict[str, Any] | None = None, config_path: Path | None = None,
                  use_settings: bool = True) -> None:
         self.params: dict[str, Any] = dict(params or {})
-        self.config: Any = resolve_config(self.name, self.config_model, self.params, config_path, use_settings)
+        self.config: Any = resolve_config(self.name, self.config_model, self.params, config_path, use_settings,
+                                          defaults_path=self.defaults_file)
         self.config_hash = config_hash(self.config)
 
     def settings(self) -> dict[str, Any]:
@@ -114,7 +119,13 @@ class ScreeningStrategy:
             raise ValueError(f"no market data on or before {on}")
         return view.slice_days(max(0, view.shape[0] - self.lookback_days), view.shape[0])
 
+    def at_day(self, values: np.ndarray) -> np.ndarray:
+        """The screening day's row of an indicator array: `values[-1]` (every row when `all_days`)."""
+        return values if self.all_days else values[-1]
+
     def factors(self, panel: DailyPanel, prices: Prices, eligibility: Eligibility) -> FactorTable:
+        """Raw values and rank components at the screening day; take rows with `at_day` so that a backtest can
+        compute every day in one pass."""
         raise NotImplementedError
 
     def score_reasons(self, factors: dict[str, float]) -> list[str]:
@@ -152,12 +163,12 @@ class ScreeningStrategy:
         for i, code in enumerate(codes):
             score = rounded[i]
             reasons = list(eligibility.reasons[i])
-            if not scored[i] and not reasons:
-                missing = [g for g, v in composite.groups.items() if not _finite(v[i])]
-                reasons.append(f"not enough data for {', '.join(missing)}")
             rule_ok = rule is None or rule[i]
             if not rule_ok and not reasons and table.rule_reasons and table.rule_reasons[i]:
                 reasons.append(str(table.rule_reasons[i]))
+            if not scored[i] and not reasons:
+                missing = [g for g, v in composite.groups.items() if not _finite(v[i])]
+                reasons.append(f"not enough data for {', '.join(missing)}")
             passed = not reasons and rule_ok and score >= min_score
             if not reasons and rule_ok and not passed:
                 reasons.append(f"score {score:.1f} below {min_score:g}")
@@ -183,7 +194,12 @@ class ScreeningStrategy:
     def select_detailed(self, panel: DailyPanel, screen: ScreenResult, on: date) -> Selected:
         view = self.window(panel, on)
         prices = prepared(view.open, view.high, view.low, view.close, view.volume, view.amount)
-        regime = market_regime(prices, self.config.selection)
+        return self.select_from(view, prices, market_regime(prices, self.config.selection), screen, on)
+
+    def select_from(self, view: DailyPanel, prices: Prices, regime: MarketRegime, screen: ScreenResult,
+                    on: date) -> Selected:
+        """Phase 2 on a prepared window ending at the screening day (a backtest passes views of arrays it
+        prepared once for the whole panel)."""
         by_code = {s.code: s for s in screen.scores}
         columns = {code: i for i, code in enumerate(view.codes.tolist())}
         cap = self.config.selection.max_per_sector

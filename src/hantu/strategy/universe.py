@@ -120,3 +120,29 @@ def check_eligibility(panel: DailyPanel, prices: Prices, flags: InstrumentFlags,
                               f"over {filters.traded_value_days} days")
     eligible = np.array([not r for r in reasons], dtype=bool)
     return Eligibility(eligible=eligible, reasons=reasons, history=history, avg_traded_value=atv)
+
+
+def eligibility_series(panel: DailyPanel, prices: Prices, flags: InstrumentFlags, filters: Filters,
+                       window: int) -> Eligibility:
+    """`check_eligibility` for every day of `panel` at once (a backtest's whole-panel pass): the same filters,
+    row `t` using rows `<= t` only, with the history counted over the trailing `window` rows (the screening
+    window). Arrays are (T, N); no reasons (a backtest only needs who passed)."""
+    listed = ~np.isnan(panel.volume)
+    ok = listed.copy()
+    if filters.exclude_untraded:
+        ok &= panel.volume > 0
+    static = np.ones(panel.shape[1], dtype=bool)
+    for enabled, mask in ((filters.exclude_halted, flags.halted), (filters.exclude_administrative, flags.administrative),
+                          (filters.exclude_spac, flags.spac), (filters.exclude_preferred, flags.preferred)):
+        if enabled:
+            static &= ~mask
+    ok &= static[None, :]
+    counts = np.cumsum(~np.isnan(prices.close), axis=0, dtype=np.int64)
+    history = counts.copy()
+    history[window:] -= counts[:-window]
+    ok &= history >= filters.min_history_days
+    atv = average_traded_value(prices.amount, filters.traded_value_days)
+    with np.errstate(invalid="ignore"):
+        ok &= ~(prices.close < filters.min_price)
+        ok &= atv >= filters.min_avg_traded_value
+    return Eligibility(eligible=ok, reasons=[], history=history, avg_traded_value=atv)

@@ -57,23 +57,23 @@ class Rsi2Strategy(ScreeningStrategy):
 
     def factors(self, panel: DailyPanel, prices: ind.Prices, eligibility: Eligibility) -> FactorTable:
         r = self.config.rules
-        close, last = prices.close, prices.close[-1]
-        rsi = ind.rsi(close, r.rsi_days)[-1]
-        trend_sma = ind.sma(close, r.trend_days)[-1] if close.shape[0] >= r.trend_days else np.full(last.shape, np.nan)
+        close, last = prices.close, self.at_day(prices.close)
+        rsi = self.at_day(ind.rsi(close, r.rsi_days))
+        trend_sma = self.at_day(ind.sma(close, r.trend_days)) if close.shape[0] >= r.trend_days else np.full(last.shape, np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             above = last / trend_sma - 1.0
             values = {
                 "close": last, f"rsi{r.rsi_days}": rsi, f"sma{r.trend_days}": trend_sma,
-                f"sma{r.exit_sma}": ind.sma(close, r.exit_sma)[-1],
-                f"atr{self.config.indicators.atr_days}": ind.atr(prices.high, prices.low, close,
-                                                                 self.config.indicators.atr_days)[-1],
+                f"sma{r.exit_sma}": self.at_day(ind.sma(close, r.exit_sma)),
+                f"atr{self.config.indicators.atr_days}": self.at_day(ind.atr(prices.high, prices.low, close,
+                                                                             self.config.indicators.atr_days)),
                 "avg_traded_value": eligibility.avg_traded_value, "history_days": eligibility.history.astype(float),
             }
             in_trend = above > 0
             oversold = rsi < r.entry_rsi
         rule = np.asarray(in_trend & oversold)
         reasons: list[str | None] = []
-        for i in range(last.shape[0]):
+        for i in range(0 if self.all_days else last.shape[0]):
             if rule[i]:
                 reasons.append(None)
             elif np.isnan(trend_sma[i]):

@@ -70,16 +70,16 @@ class VolatilityBreakoutStrategy(ScreeningStrategy):
 
     def factors(self, panel: DailyPanel, prices: ind.Prices, eligibility: Eligibility) -> FactorTable:
         c = self.config.indicators
-        close, last = prices.close, prices.close[-1]
+        close, last = prices.close, self.at_day(prices.close)
         day_range = prices.high - prices.low
         with np.errstate(divide="ignore", invalid="ignore"):
             noise = np.where(day_range > 0, 1.0 - np.abs(close - prices.open) / day_range, np.nan)
             noise = np.where(np.isnan(noise) & ~np.isnan(close), 1.0, noise)  # an untraded day is all noise
-            avg_noise = ind.sma(noise, c.noise_days)[-1]
-            sma_l = ind.sma(close, c.sma_long)[-1]
+            avg_noise = self.at_day(ind.sma(noise, c.noise_days))
+            sma_l = self.at_day(ind.sma(close, c.sma_long))
             values = {
-                "close": last, "previous_range": day_range[-1], f"noise{c.noise_days}": avg_noise,
-                f"sma{c.sma_long}": sma_l, f"atr{c.atr_days}": ind.atr(prices.high, prices.low, close, c.atr_days)[-1],
+                "close": last, "previous_range": self.at_day(day_range), f"noise{c.noise_days}": avg_noise,
+                f"sma{c.sma_long}": sma_l, f"atr{c.atr_days}": self.at_day(ind.atr(prices.high, prices.low, close, c.atr_days)),
                 "avg_traded_value": eligibility.avg_traded_value, "history_days": eligibility.history.astype(float),
             }
             components = {
@@ -88,8 +88,10 @@ class VolatilityBreakoutStrategy(ScreeningStrategy):
                 "noise": {"low_noise": -avg_noise},
                 "trend": {"close_vs_sma": last / sma_l - 1.0},
             }
-        has_range = np.isfinite(day_range[-1]) & (day_range[-1] > 0)
-        reasons = [None if ok else "no range on the last day (nothing to break out of)" for ok in has_range.tolist()]
+        last_range = self.at_day(day_range)
+        has_range = np.isfinite(last_range) & (last_range > 0)
+        reasons = [] if self.all_days else [None if ok else "no range on the last day (nothing to break out of)"
+                                            for ok in has_range.tolist()]
         return FactorTable(indicators=values, components=components, rule_passed=has_range, rule_reasons=reasons)
 
     def candidate(self, i: int, rank: int, stock: StockScore, view: DailyPanel, prices: ind.Prices, on: date,
