@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hantu import __version__
-from hantu.cli import api, backtest, config_cmd, data, db_cmd, ops, sandbox, scheduler_cmd
+from hantu.cli import api, backtest, config_cmd, data, db_cmd, notify_cmd, ops, sandbox, scheduler_cmd
 from hantu.cli import strategy as strategy_cmd
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ app.command("screen")(strategy_cmd.screen)
 app.command("select")(strategy_cmd.select)
 app.command("explain")(strategy_cmd.explain)
 app.add_typer(strategy_cmd.app, name="strategy")
+app.add_typer(notify_cmd.app, name="notify")
 
 
 @app.command("version")
