@@ -71,3 +71,54 @@ def kis(
         fail(str(error))
     except KeyboardInterrupt:
         pass
+
+
+@app.command("telegram")
+def telegram(
+    port: int = typer.Option(8081, "--port", "-p", help="Bot API port (0 = a free one)"),
+    control_port: int = typer.Option(0, "--control-port", help="Control API port (0 = a free one)"),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)"),
+    token: str | None = typer.Option(None, "--token", help="Accept only this bot token (default: any)",
+                                     envvar="TELEGRAM_SANDBOX_TOKEN"),
+    no_limits: bool = typer.Option(False, "--no-limits", help="Do not answer 429 to messages faster than "
+                                   "1/s per chat or 30/s overall"),
+    home: Path | None = typer.Option(None, "--home", help="Write telegram-sandbox.json (URLs) into this directory"),
+    echo: bool = typer.Option(True, "--echo/--quiet", help="Print every received message"),
+) -> None:
+    """Run the Telegram Bot API sandbox: sendMessage, getUpdates, getMe, 429s and downtime injection.
+
+    Example: hantu sandbox telegram --port 8081   (then TELEGRAM_API_BASE=http://127.0.0.1:8081)
+    Control API (second port, printed at start): POST /down {"mode": "error"|"refuse"|null},
+    POST /fail {"method": "sendMessage", "status": 429, "retry_after": 5, "count": 1},
+    POST /update {"chat_id": 123, "text": "/status"}, GET /messages?chat_id=123, GET /state, POST /reset.
+    """
+    import signal
+    import threading
+
+    from hantu.cli.common import fail
+    from hantu.sandbox.telegram import TelegramSandbox
+
+    try:
+        box = TelegramSandbox(token=token, host=host, port=port, control_port=control_port,
+                              enforce_limits=not no_limits).start()
+    except OSError as error:
+        fail(f"cannot start the Telegram sandbox: {error}")
+    info = {"api_base": box.base_url, "control_url": box.control_url}
+    if home is not None:
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "telegram-sandbox.json").write_text(json.dumps(info), encoding="utf-8")
+    typer.echo(f"Telegram sandbox: TELEGRAM_API_BASE={box.base_url}  control: {box.control_url}", err=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    seen = 0
+    try:
+        while not stop.wait(0.2):
+            if echo:
+                messages = box.messages()
+                for message in messages[seen:]:
+                    typer.echo(f"[{message.received_at:%H:%M:%S}] → {message.chat_id}: {message.plain}")
+                seen = len(messages)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        box.stop()
