@@ -19,7 +19,7 @@ from hantu.broker.kis.filelock import locked, private_dir
 
 # Slots are spaced a little wider than 1/rate, so that network jitter between two requests cannot make the
 # server see `rate + 1` of them within one second.
-SAFETY = 0.95
+SAFETY = 0.92
 _STATE = struct.Struct("<d")
 # A stored slot further ahead than this is stale (a reboot reset the monotonic clock): ignore it.
 STALE_AHEAD = 60.0

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from hantu.broker.base import Side
 from hantu.broker.kis.config import virtual_tr_id
@@ -556,13 +557,17 @@ def build_router(state: SandboxState) -> APIRouter:
                 raise ApiError("OPSQ2001", "ERROR : INPUT INVALID_CHECK_TYPE (values must be strings)")
             if "hashkey" in headers and headers["hashkey"] != hash_of(params):
                 raise ApiError("OPSQ2001", "ERROR : INPUT INVALID_CHECK_HASHKEY")
-        with state.lock:
-            now = state.advance()
-            call = Call(state, account, tr_id, real_tr, params, headers.get("tr_cont", ""), now, headers)
-            try:
-                response = endpoint.handler(call)
-            except UnknownStock as unknown:
-                raise ApiError("OPSQ2001", f"ERROR : INPUT INVALID_CHECK_ISCD {unknown}") from None
+        def work() -> Response:
+            with state.lock:
+                now = state.advance()
+                call = Call(state, account, tr_id, real_tr, params, headers.get("tr_cont", ""), now, headers)
+                try:
+                    return endpoint.handler(call)
+                except UnknownStock as unknown:
+                    raise ApiError("OPSQ2001", f"ERROR : INPUT INVALID_CHECK_ISCD {unknown}") from None
+
+        # In a worker thread: the event loop keeps accepting (and time-stamping) requests meanwhile.
+        response = await run_in_threadpool(work)
         drop = faults.take(("drop_response",), path, tr_id, app_key)
         if drop is not None:
             await asyncio.sleep(drop.delay)  # processed; the answer comes too late for the client

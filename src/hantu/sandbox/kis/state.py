@@ -79,6 +79,16 @@ class SandboxState:
         self.ws_sessions: dict[int, WsSession] = {}
         self.ws_connections = 0
         self._session_ids = iter(range(1, 1 << 62))
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Load the calendar data now, not inside the first request (it takes a second)."""
+        from hantu.market import calendar
+
+        day = self.now().date()
+        calendar.is_trading_day(day)
+        if calendar.is_trading_day(day):
+            calendar.session(day)
 
     # --- time -------------------------------------------------------------------------------------
     def now(self) -> datetime:
