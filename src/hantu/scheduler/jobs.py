@@ -1,0 +1,367 @@
+"""The scheduler's jobs. Each takes a `JobContext` and returns the figures recorded in `job_runs`.
+
+Jobs are idempotent per trading date: running one twice for the same date replaces its stored results
+(screening, selection, daily report) or finds nothing left to do (sync, close-out).
+
+Market data: the jobs of trading date D see the market *as known before D's session* — daily bars up to the
+previous trading day (`KnownMarket`) — so a store that already holds D's bars (a replay, the demo) cannot leak
+them into D's screening or selection.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Mapping
+from datetime import date, timedelta
+from functools import cached_property
+from typing import Any
+
+from hantu.clock import Clock
+from hantu.config import Settings
+from hantu.market import calendar
+from hantu.scheduler.runner import JobContext, JobFunc, JobInterrupted
+from hantu.store.db import Database
+
+log = logging.getLogger("hantu.scheduler.jobs")
+
+BACKTEST_REFRESH_DAYS = 365  # calendar days of history the 18:00 backtest covers
+BACKUPS_KEPT = 4
+
+
+class KnownMarket:
+    """A read-only view of the market store that ends before trading date `day` (no look-ahead)."""
+
+    def __init__(self, store: Any, day: date) -> None:
+        self.store = store
+        self.last = calendar.previous_trading_day(day)
+
+    def load(self, days: int, end: date | None = None) -> Any:
+        return self.store.load(days, end=min(end, self.last) if end else self.last)
+
+    def load_range(self, start: date, end: date) -> Any:
+        return self.store.load_range(start, min(end, self.last))
+
+    def __getattr__(self, name: str) -> Any:  # instruments(), instrument(code), status() ...
+        return getattr(self.store, name)
+
+
+class Services:
+    """What jobs share, built lazily once per scheduler process (the demo injects its own broker)."""
+
+    def __init__(self, settings: Settings, clock: Clock, db: Database, broker_factory: Any = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.db = db
+        self.broker_factory = broker_factory
+
+    @cached_property
+    def store(self) -> Any:
+        from hantu.market.store import open_market_store
+
+        return open_market_store(self.settings)
+
+    @cached_property
+    def strategy(self) -> Any:
+        from hantu.strategy.registry import create_strategy
+
+        return create_strategy(self.settings.strategy)
+
+    def known(self, day: date) -> KnownMarket:
+        return KnownMarket(self.store, day)
+
+    @cached_property
+    def kis_api(self) -> Any:
+        from hantu.broker.kis.api import KisApi
+        from hantu.broker.kis.client import KisClient
+        from hantu.broker.kis.config import KisConfig
+
+        return KisApi(KisClient(KisConfig.from_settings(self.settings), self.clock))
+
+    def broker(self, day: date) -> Any:
+        """The broker for trading date `day`: paper (replaying the store) or KIS (virtual, or real with opt-in)."""
+        if self.broker_factory is not None:
+            return self.broker_factory(day)
+        if self.settings.trading_mode == "kis":
+            if self.settings.server == "prod" and not self.settings.real_trading_enabled:
+                raise RuntimeError("SERVER=prod trades real money: set REAL_TRADING_ENABLED=true to opt in")
+            from hantu.broker.kis.broker import KisBroker
+
+            return KisBroker(self.kis_api, market_of=self._market_of)
+        from hantu.broker.paper.broker import PaperBroker
+        from hantu.trading.feed import PaperFeed
+
+        return PaperBroker(self.db, PaperFeed(self.store.load(days=6, end=day)), self.clock)
+
+    def _market_of(self, code: str) -> str:
+        try:
+            return str(self.store.instrument(code).market)
+        except KeyError:
+            return "KOSPI"
+
+    def notify(self, kind: str, data: dict[str, Any], priority: str = "normal", dedupe_key: str | None = None,
+               session: Any = None) -> None:
+        """Enqueue a message (in `session`'s transaction when given); a template problem is logged, not fatal."""
+        from hantu.notify.outbox import enqueue
+
+        try:
+            if session is not None:
+                enqueue(session, kind, data, priority, dedupe_key, now=self.clock.now())  # type: ignore[arg-type]
+                return
+            with self.db.session() as own:
+                enqueue(own, kind, data, priority, dedupe_key, now=self.clock.now())  # type: ignore[arg-type]
+        except Exception:
+            log.exception("could not enqueue %s", kind)
+
+
+def _services(ctx: JobContext) -> Services:
+    assert isinstance(ctx.services, Services), "the scheduler passes Services to every job"
+    return ctx.services
+
+
+def _quotes(broker: Any, codes: list[str]) -> dict[str, float]:
+    from hantu.broker.base import BrokerError
+
+    prices: dict[str, float] = {}
+    for code in codes:
+        try:
+            prices[code] = float(broker.quote(code).price)
+        except BrokerError as error:
+            log.warning("no quote for %s: %s", code, error)
+    return prices
+
+
+# --- 06:00 ---------------------------------------------------------------------------------------------
+def data_sync(ctx: JobContext) -> dict[str, Any]:
+    """Bring the store up to the previous trading day from the configured source; report what is missing."""
+    from hantu.market.sources.kis_source import KisDailySource, missing_days
+    from hantu.market.store import sync_instruments_to_db
+
+    services = _services(ctx)
+    store = services.store
+    target = calendar.previous_trading_day(ctx.day)
+    known = store.trading_dates()
+    started = time.perf_counter()
+    missing = missing_days(store, calendar.next_trading_day(known[-1]), target) if known and known[-1] < target \
+        else ([] if known else [target])
+    source = services.settings.data_source
+    rows = 0
+    if missing and source != "none":
+        if source == "kis":
+            reader = KisDailySource(services.kis_api, store.instruments(), missing)
+        else:
+            from hantu.market.sources.pykrx_source import PykrxSource
+
+            reader = PykrxSource(missing)
+        fetched = list(reader.read())
+        store.write_days(fetched, source=source)
+        rows = sum(len(day.codes) for day in fetched)
+    still_missing = [d for d in missing if d not in set(store.trading_dates())]
+    with ctx.db.session() as session:
+        stocks = sync_instruments_to_db(store, session)
+        figures = {"trading_date": ctx.day.isoformat(), "source": source, "stocks": stocks, "rows": rows,
+                   "elapsed_seconds": round(time.perf_counter() - started, 2), "failed": len(still_missing),
+                   "last_day": max(store.trading_dates()).isoformat() if store.trading_dates() else None,
+                   "missing_days": [d.isoformat() for d in still_missing]}
+        services.notify("data_sync_done", figures, "low" if not still_missing else "high",
+                        dedupe_key=f"data_sync_done:{ctx.day}", session=session)
+    if still_missing:
+        log.warning("market data lacks %s (source %s)", ", ".join(d.isoformat() for d in still_missing), source)
+    return figures
+
+
+# --- 06:30 ---------------------------------------------------------------------------------------------
+def screening(ctx: JobContext) -> dict[str, Any]:
+    """Phase 1 over the whole market, stored with its watchlist."""
+    from hantu.strategy.runs import run_screening
+
+    services = _services(ctx)
+    outcome = run_screening(ctx.db, services.known(ctx.day), services.strategy, on=ctx.day, clock=ctx.clock)
+    top = [{"code": s.code, "name": s.name, "score": round(float(s.score), 3)} for s in outcome.watchlist[:10]]
+    services.notify("screening_done", {"trading_date": ctx.day.isoformat(), "universe_size": outcome.universe,
+                                       "passed": outcome.passed, "top": top, "strategy": outcome.strategy,
+                                       "elapsed_seconds": round(outcome.elapsed_s, 2)},
+                    dedupe_key=f"screening_done:{ctx.day}:{outcome.strategy}")
+    return dict(outcome.figures())
+
+
+# --- 08:30 ---------------------------------------------------------------------------------------------
+def selection(ctx: JobContext) -> dict[str, Any]:
+    """Pre-open checks (token, balance, reconciliation), then Phase 2 from the day's watchlist."""
+    from hantu.strategy.runs import run_selection
+    from hantu.trading.reconcile import reconcile
+
+    services = _services(ctx)
+    broker = services.broker(ctx.day)
+    checks: dict[str, Any] = {"broker": broker.name}
+    cash = broker.cash()  # also proves the token and the account work
+    checks["cash"] = cash.cash
+    report = reconcile(ctx.db, broker, ctx.clock, ctx.day)
+    checks["reconciliation"] = report.as_dict()
+    outcome = run_selection(ctx.db, services.known(ctx.day), services.strategy, on=ctx.day, clock=ctx.clock)
+    selected = [{"code": c.code, "name": c.name, "score": round(float(c.score), 3), "weight": float(c.weight),
+                 "reason": c.reason} for c in outcome.candidates]
+    services.notify("selection_done", {"trading_date": ctx.day.isoformat(), "selected": selected,
+                                       "strategy": outcome.strategy, "candidates": outcome.max_candidates},
+                    dedupe_key=f"selection_done:{ctx.day}:{outcome.strategy}")
+    return {**dict(outcome.figures()), "pre_open": checks}
+
+
+# --- 09:00-15:30 ---------------------------------------------------------------------------------------
+def trading_session(ctx: JobContext) -> dict[str, Any]:
+    """The session loop over the day's candidates; interrupted (to resume after a restart) when stopped early."""
+    from hantu.strategy.runs import stored_candidates
+    from hantu.trading.session import run as run_session
+
+    services = _services(ctx)
+    strategy = services.strategy
+    candidates = stored_candidates(ctx.db, ctx.day, strategy.name) or []
+    broker = services.broker(ctx.day)
+    report = run_session(ctx.day, candidates, strategy, broker, ctx.clock, ctx.stop, database=ctx.db)
+    figures = {k: v for k, v in report.as_dict().items() if k != "reconciliations"}
+    figures["candidates"] = len(candidates)
+    figures["reconciliation_differences"] = sum(len(r.as_dict().get("differences") or [])
+                                                for r in report.reconciliations)
+    ctx.figures.update(figures)
+    if ctx.stop.is_set() and ctx.clock.now() < calendar.session(ctx.day).close:
+        raise JobInterrupted("stopped during the session; it resumes (after reconciliation) on restart")
+    return figures
+
+
+# --- 15:40 ---------------------------------------------------------------------------------------------
+def close_out(ctx: JobContext) -> dict[str, Any]:
+    """Cancel leftovers, reconcile with the broker, record the day's equity."""
+    from hantu.trading.session import close_out as close_day
+
+    services = _services(ctx)
+    return close_day(ctx.db, services.broker(ctx.day), ctx.clock, ctx.day)
+
+
+# --- 16:00 ---------------------------------------------------------------------------------------------
+def daily_report(ctx: JobContext) -> dict[str, Any]:
+    """P&L, positions, trades, fees and taxes of the day: stored and sent (once per date)."""
+    from hantu.scheduler.reports import daily_figures, save_daily_report
+    from hantu.trading import ledger
+
+    services = _services(ctx)
+    broker = services.broker(ctx.day)
+    with ctx.db.session() as session:
+        book = ledger.derive_book(session, broker.name)
+    prices = _quotes(broker, list(book.positions))
+    with ctx.db.session() as session:
+        holdings = {code: (h.quantity, h.avg_price) for code, h in book.positions.items()}
+        figures = daily_figures(session, broker.name, ctx.day, book.cash, holdings, prices)
+        save_daily_report(session, broker.name, ctx.day, figures, ctx.clock.now())
+        services.notify("daily_report", figures, dedupe_key=f"daily_report:{ctx.day}:{broker.name}",
+                        session=session)
+    return {k: v for k, v in figures.items() if k != "positions"} | {"positions": len(figures["positions"])}
+
+
+# --- 17:00 ---------------------------------------------------------------------------------------------
+def performance(ctx: JobContext) -> dict[str, Any]:
+    """How the day's selections did (entry level vs close, traded or not) and P&L attribution per stock."""
+    from sqlalchemy import select
+
+    from hantu.scheduler.reports import realized_for
+    from hantu.store.models import DailyReport
+    from hantu.strategy.runs import stored_candidates
+
+    services = _services(ctx)
+    broker = services.broker(ctx.day)
+    candidates = stored_candidates(ctx.db, ctx.day, services.strategy.name) or []
+    closes = _quotes(broker, [c.code for c in candidates])
+    with ctx.db.session() as session:
+        pnl = realized_for(session, broker.name, ctx.day, ctx.day)
+        rows = []
+        for c in candidates:
+            close = closes.get(c.code)
+            rows.append({"code": c.code, "name": c.name, "rank": c.rank, "entry_price": c.entry_price,
+                         "close": close, "change_pct": round((close / c.entry_price - 1) * 100, 2)
+                         if close and c.entry_price else None, "realized_pnl": pnl.by_code.get(c.code, 0)})
+        moved = [r["change_pct"] for r in rows if r["change_pct"] is not None]
+        review = {"selections": rows, "average_change_pct": round(sum(moved) / len(moved), 3) if moved else None,
+                  "hit_rate": round(sum(m > 0 for m in moved) / len(moved), 3) if moved else None,
+                  "attribution": pnl.by_code, "fees": pnl.fees, "taxes": pnl.taxes}
+        report = session.scalars(select(DailyReport).where(DailyReport.trading_date == ctx.day,
+                                                           DailyReport.broker == broker.name)).first()
+        if report is not None:
+            report.selection_review = review
+    return {"selections": len(rows), "average_change_pct": review["average_change_pct"],
+            "hit_rate": review["hit_rate"], "realized_by_code": pnl.by_code}
+
+
+# --- 18:00 ---------------------------------------------------------------------------------------------
+def backtest_refresh(ctx: JobContext) -> dict[str, Any]:
+    """The running strategy over the last year of data, stored with its report (listed by the API)."""
+    from hantu.backtest.service import run_backtest
+
+    services = _services(ctx)
+    store = services.store
+    dates = [d for d in store.trading_dates() if d <= ctx.day]
+    if len(dates) < 30:
+        return {"skipped": f"only {len(dates)} trading days of data"}
+    start = max(dates[0], ctx.day - timedelta(days=BACKTEST_REFRESH_DAYS))
+    result = run_backtest(ctx.db, store, services.strategy.name, start, dates[-1],
+                          dict(services.strategy.params))
+    metrics = result.metrics
+    return {"backtest_id": result.id, "start": result.start.isoformat(), "end": result.end.isoformat(),
+            "report_path": result.report_path, "final_equity": result.final_equity,
+            "total_return": metrics.get("total_return"), "max_drawdown": metrics.get("max_drawdown"),
+            "sharpe": metrics.get("sharpe")}
+
+
+# --- Saturday 03:00 ------------------------------------------------------------------------------------
+def weekly_maintenance(ctx: JobContext) -> dict[str, Any]:
+    """Database backup and vacuum, log rotation, and the weekly summary."""
+    from sqlalchemy import text
+
+    from hantu.ops.logrotate import rotate_logs
+    from hantu.scheduler.reports import weekly_figures
+
+    services = _services(ctx)
+    home = services.settings.hantu_home
+    figures: dict[str, Any] = {}
+    if ctx.db.is_sqlite:
+        backups = home / "backups"
+        backups.mkdir(parents=True, exist_ok=True)
+        target = backups / f"hantu-{ctx.day:%Y%m%d}.db"
+        target.unlink(missing_ok=True)
+        with ctx.db.engine.connect() as connection:
+            connection.exec_driver_sql(f"VACUUM INTO '{target}'")
+        with ctx.db.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA optimize")
+        old = sorted(backups.glob("hantu-*.db"))[:-BACKUPS_KEPT]
+        for path in old:
+            path.unlink()
+        figures["backup"] = str(target)
+        figures["backup_bytes"] = target.stat().st_size
+    else:
+        with ctx.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM (ANALYZE)"))
+        figures["backup"] = "pg_dump" if shutil.which("pg_dump") else None
+        figures["vacuum"] = "VACUUM (ANALYZE)"
+    lines: list[str] = []
+    figures["log_rotation_exit"] = rotate_logs([services.settings.logs_dir], clock=ctx.clock, echo=lines.append)
+    figures["log_rotation"] = lines[-6:]
+    week_end = ctx.day - timedelta(days=1)
+    broker_name = "kis" if services.settings.trading_mode == "kis" else "paper"
+    with ctx.db.session() as session:
+        summary = weekly_figures(session, broker_name, week_end)
+        if summary is not None:
+            services.notify("weekly_summary", summary, dedupe_key=f"weekly_summary:{week_end}", session=session)
+    figures["weekly_summary"] = summary is not None
+    return figures
+
+
+JOBS: Mapping[str, JobFunc] = {
+    "data_sync": data_sync,
+    "screening": screening,
+    "selection": selection,
+    "trading_session": trading_session,
+    "close_out": close_out,
+    "daily_report": daily_report,
+    "performance": performance,
+    "backtest_refresh": backtest_refresh,
+    "weekly_maintenance": weekly_maintenance,
+}

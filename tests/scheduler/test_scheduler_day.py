@@ -1,0 +1,70 @@
+"""The real jobs end to end: a simulated trading day in paper mode over a sample market."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from hantu.clock import KST, SimClock
+from hantu.config import get_settings, reset_settings_cache
+from hantu.scheduler.app import build_runner
+from hantu.store.models import (
+    DailyReport,
+    JobRun,
+    OutboxMessage,
+    ScreenRun,
+    SelectionRun,
+    TradeFill,
+    TradeOrder,
+)
+
+DAY = date(2026, 11, 27)  # a Friday
+
+
+def kst(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=KST)
+
+
+@pytest.fixture
+def sample_home(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A sample market that ends on DAY (the paper feed replays DAY; jobs see data up to the day before)."""
+    from hantu.market.sample import write_sample_market
+    from hantu.market.store import open_market_store
+
+    reset_settings_cache()
+    write_sample_market(open_market_store(get_settings()), stocks=300, days=300, seed=7, end=DAY)
+    return isolated_env
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+def test_a_full_paper_day(sample_home: Path, database) -> None:  # type: ignore[no-untyped-def]
+    settings = get_settings()
+    clock = SimClock(kst(f"{DAY} 05:55"), speed=3000)
+    runner = build_runner(settings, clock, stop_at=kst(f"{DAY} 18:30"))
+    runner.poll = 0.02
+    assert runner.run() == 0
+    with database.session() as session:
+        runs = Counter((r.job, r.status) for r in session.scalars(select(JobRun)))
+        errors = [(r.job, r.error) for r in session.scalars(select(JobRun).where(JobRun.status != "success"))]
+        assert not errors, errors
+        for job in ("data_sync", "screening", "selection", "trading_session", "close_out", "daily_report",
+                    "performance", "backtest_refresh"):
+            assert runs[(job, "success")] == 1, job
+        screen = session.scalars(select(ScreenRun)).one()
+        assert screen.run_date == DAY and screen.data_date < DAY  # no look-ahead into the replayed day
+        assert 0 < screen.watchlist_size < screen.universe
+        assert session.scalars(select(SelectionRun)).one().run_date == DAY
+        orders = session.scalar(select(func.count(TradeOrder.id)))
+        fills = session.scalar(select(func.count(TradeFill.id)))
+        assert orders and orders > 0
+        assert fills and fills > 0
+        report = session.scalars(select(DailyReport)).one()
+        assert report.trading_date == DAY and report.trades == fills
+        kinds = Counter(m.kind for m in session.scalars(select(OutboxMessage)))
+        for kind in ("scheduler_started", "data_sync_done", "screening_done", "selection_done", "daily_report",
+                     "scheduler_stopped"):
+            assert kinds[kind] == 1, kind
