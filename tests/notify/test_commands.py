@@ -11,12 +11,13 @@ from sqlalchemy import select
 from conftest import CHAT, START, TOKEN
 from hantu.clock import SystemClock
 from hantu.notify.commands import OFFSET_KEY, CommandPoller, parse_command
-from hantu.notify.outbox import enqueue
 from hantu.notify.sender import OutboxSender
 from hantu.notify.telegram import TelegramClient
 from hantu.store.kv import kv_get
 from hantu.store.models import AuditEntry, Instrument
 from hantu.store.models.notify import OutboxMessage
+from hantu.store.models.scheduler import DailyReport
+from hantu.store.models.strategy import ScreenRun, SelectionCandidate, SelectionRun
 from hantu.store.models.trading import TradeAccount, TradeFill, TradeOrder, TradePosition
 from hantu.trading.halt import halt_state, set_halt
 
@@ -100,19 +101,32 @@ def test_read_commands_answer_from_the_database(sqlite_database, clock, sandbox)
     assert "매수 카카오(035720) 0/30 @ 41,950원 [submitted]" in orders
     today = ask(sandbox, sender, poller, clock, "/today") or ""
     assert "주문: 1건" in today and "체결: 1건" in today and "수수료 182원" in today
+    assert "스크리닝: 데이터 없음" in today
+    day = START.date()
+    with database.session() as s:
+        s.add(ScreenRun(run_date=day, strategy="momentum", data_date=day, created_at=START, universe=2871,
+                        eligible=2500, passed=42, watchlist_size=42, config_hash="x", params={}, figures={}))
+        run = SelectionRun(run_date=day, strategy="momentum", data_date=day, created_at=START, regime="bull",
+                           max_candidates=5, config_hash="x", figures={})
+        s.add(run)
+        s.flush()
+        s.add(SelectionCandidate(run_id=run.id, rank=1, code="005930", name="삼성전자", sector=None,
+                                 entry_price=71_200, stop_price=68_000, target_price=78_000, weight=0.2, score=3.1,
+                                 atr=1200.0, reason="", extra={}))
+    today = ask(sandbox, sender, poller, clock, "/today") or ""
+    assert "스크리닝: 2,871개 중 42개 통과" in today and "선정: 1개 — 삼성전자(005930)" in today
     with database.session() as s:
         set_halt(s, True, "일일 손실 한도", source="risk", actor="risk")
     status = ask(sandbox, sender, poller, clock, "/status") or ""
     assert "중단됨 — 일일 손실 한도" in status and "보유 종목: 1개" in status and "미체결 주문: 1건" in status
     assert "데이터가 아직 없습니다" in (ask(sandbox, sender, poller, clock, "/report") or "")
     with database.session() as s:
-        enqueue(s, "daily_report", {"trading_date": date(2024, 3, 4), "realized_pnl": 12_000, "unrealized_pnl": -3_400,
-                                    "equity": 9_333_856, "cash": 8_123_456, "positions": [], "trades": 1, "fees": 182,
-                                    "taxes": 0})
-    sender.run_once()
-    clock.advance(2)
+        s.add(DailyReport(trading_date=date(2024, 3, 4), broker="paper", equity=9_333_856, cash=8_123_456,
+                          realized_pnl=12_000, unrealized_pnl=-3_400, fees=182, taxes=0, trades=1,
+                          day_return_pct=0.09, positions=[{"code": "005930", "name": "삼성전자", "quantity": 17,
+                                                           "avg_price": 71_200}], created_at=START))
     report = ask(sandbox, sender, poller, clock, "/report") or ""
-    assert "일일 리포트" in report and "+8,600원" in report
+    assert "일일 리포트" in report and "+8,600원" in report and "삼성전자(005930) 17주" in report
     help_text = ask(sandbox, sender, poller, clock, "/help") or ""
     assert all(f"/{c}" in help_text for c in ("status", "balance", "positions", "orders", "today", "report",
                                                "halt", "resume", "help"))

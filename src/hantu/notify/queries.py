@@ -3,7 +3,8 @@
 Each function returns the data dict of the matching `cmd_*` template (see `hantu.notify.replies`). Trading
 figures come from the trading engine's tables (`trade_accounts`, `trade_positions`, `trade_orders`,
 `trade_fills`); positions are valued at cost (there is no price table in the database). Screening and
-selection come from the strategy tables when they exist, and are reported as "no data" otherwise.
+selection come from the strategy tables (`screen_runs`, `selection_runs`, `selection_candidates`), the daily
+report from the scheduler's `daily_reports`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session
 from hantu.notify.outbox import outbox_counts
 from hantu.store.models import Instrument, JobRun
 from hantu.store.models.notify import OutboxMessage
+from hantu.store.models.scheduler import DailyReport
+from hantu.store.models.strategy import ScreenRun, SelectionCandidate, SelectionRun
 from hantu.store.models.trading import TradeAccount, TradeFill, TradeOrder, TradePosition
 from hantu.trading.halt import halt_state
 
@@ -105,24 +108,17 @@ def status(session: Session, now: datetime) -> dict[str, Any]:
 
 
 def _strategy_today(session: Session, day: date) -> tuple[dict[str, Any] | None, list[dict[str, Any]] | None]:
-    """(screening summary, selection) for `day` from the strategy tables, when they exist."""
-    try:
-        from hantu.store.models import strategy as strategy_models  # type: ignore[attr-defined]
-    except ImportError:
-        return None, None
-    screening = selection = None
-    run_model = getattr(strategy_models, "ScreeningRun", None)
-    if run_model is not None and hasattr(run_model, "trading_date"):
-        run = session.scalars(select(run_model).where(run_model.trading_date == day)
-                              .order_by(desc(run_model.id)).limit(1)).first()
-        if run is not None:
-            screening = {"universe_size": getattr(run, "universe_size", 0) or 0,
-                         "passed": getattr(run, "passed", 0) or 0}
-    sel_model = getattr(strategy_models, "Selection", None)
-    if sel_model is not None and hasattr(sel_model, "trading_date"):
-        rows = session.scalars(select(sel_model).where(sel_model.trading_date == day)).all()
-        names = _names(session, [r.code for r in rows])
-        selection = [{"code": r.code, "name": names.get(r.code, r.code)} for r in rows]
+    """(screening summary, selection) of the latest runs for `day` from the strategy tables."""
+    screen = session.scalars(select(ScreenRun).where(ScreenRun.run_date == day)
+                             .order_by(desc(ScreenRun.id)).limit(1)).first()
+    screening = {"universe_size": screen.universe, "passed": screen.passed} if screen is not None else None
+    run = session.scalars(select(SelectionRun).where(SelectionRun.run_date == day)
+                          .order_by(desc(SelectionRun.id)).limit(1)).first()
+    selection = None
+    if run is not None:
+        rows = session.scalars(select(SelectionCandidate).where(SelectionCandidate.run_id == run.id)
+                               .order_by(SelectionCandidate.rank)).all()
+        selection = [{"code": r.code, "name": r.name} for r in rows]
     return screening, selection
 
 
@@ -142,7 +138,22 @@ def today(session: Session, now: datetime) -> dict[str, Any]:
 
 
 def latest_report(session: Session) -> dict[str, Any]:
-    """The last daily report queued, as it was rendered (in the language of that day)."""
+    """The latest daily report (scheduler's `daily_reports` table), rendered with the daily_report template;
+    else the last daily report message queued."""
+    from hantu.config import get_settings
+    from hantu.notify.templates import render
+
+    broker = _broker(session)
+    query = select(DailyReport).order_by(desc(DailyReport.trading_date), desc(DailyReport.id)).limit(1)
+    if broker:
+        query = query.where(DailyReport.broker == broker)
+    row = session.scalars(query).first()
+    if row is not None:
+        data = {"trading_date": row.trading_date, "realized_pnl": row.realized_pnl,
+                "unrealized_pnl": row.unrealized_pnl, "equity": row.equity, "cash": row.cash,
+                "positions": list(row.positions or []), "trades": row.trades, "fees": row.fees,
+                "taxes": row.taxes, "day_return_pct": row.day_return_pct}
+        return {"available": True, "text": render("daily_report", data, get_settings().language)}
     text = session.scalar(select(OutboxMessage.text).where(OutboxMessage.kind == "daily_report")
                           .order_by(desc(OutboxMessage.id)).limit(1))
     return {"available": text is not None, "text": text}

@@ -151,8 +151,10 @@ def _cmd_today(d: Mapping[str, Any], t: T) -> str:
     if d.get("fees") is not None or d.get("taxes") is not None:
         lines.append(t(f"• 수수료 {t.won(d.get('fees') or 0)} · 세금 {t.won(d.get('taxes') or 0)}",
                        f"• Fees {t.won(d.get('fees') or 0)} · taxes {t.won(d.get('taxes') or 0)}"))
+    areas = {"screening": ("스크리닝", "Screening"), "selection": ("선정", "Selection")}
     for area in d.get("missing") or []:
-        lines.append(t(f"ℹ️ {t.s(area)}: 데이터 없음", f"ℹ️ {t.s(area)}: no data"))
+        ko, en = areas.get(str(area), (str(area), str(area)))
+        lines.append(t(f"• {t.s(ko)}: 데이터 없음", f"• {t.s(en)}: no data"))
     return _lines(*lines)
 
 
