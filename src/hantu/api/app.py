@@ -11,6 +11,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 
 from hantu import __version__
@@ -62,6 +64,16 @@ def _lifespan(ctx: ApiContext) -> Any:
     return lifespan
 
 
+async def _validation_error(_request: Any, error: Exception) -> JSONResponse:
+    """422 with where and why, but never the rejected input (it may be a secret pasted in the wrong place)."""
+    from hantu.log import mask_secrets
+
+    errors = error.errors() if isinstance(error, RequestValidationError) else []
+    detail = [{"loc": list(e.get("loc", ())), "msg": mask_secrets(str(e.get("msg", ""))),
+               "type": str(e.get("type", ""))} for e in errors]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     """Build the app for `settings` (default: the configured ones) on `clock` (default: the system clock)."""
     from hantu.config import get_settings
@@ -77,6 +89,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                   description="Read-only views of the trading system and a few audited controls. "
                   "Send the API key as `X-API-Key` when the server has one.")
     app.state.ctx = ctx
+    app.add_exception_handler(RequestValidationError, _validation_error)
     _mount_routes(app)
     _observe_state(ctx)
 

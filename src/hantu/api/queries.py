@@ -6,6 +6,7 @@ Tables owned by other areas are read through their models; nothing here writes e
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
@@ -56,9 +57,20 @@ def job_requests(session: Session) -> list[JobRequestOut]:
     return out
 
 
-def risk_halts(session: Session) -> list[RiskHalt]:
-    """Risk-limit halts published by the trading area (empty until it publishes any)."""
-    return []
+DAILY_BLOCK_KEY = "trading.risk.daily_block"  # written by hantu.trading.risk (imports numpy, so not imported)
+
+
+def risk_halts(session: Session, today: date) -> list[RiskHalt]:
+    """Halts besides the kill switch: the daily loss limit blocks new entries for the rest of its day.
+
+    (A max-drawdown breach sets the kill switch itself, with source `risk`: it shows in `halt`.)"""
+    block = kv_get(session, DAILY_BLOCK_KEY) or {}
+    if not isinstance(block, dict) or not block.get("day"):
+        return [RiskHalt(name="daily_loss", active=False)]
+    loss = block.get("loss")
+    reason = f"daily loss {loss:.1%}" if isinstance(loss, int | float) else "daily loss limit"
+    return [RiskHalt(name="daily_loss", active=block["day"] == today.isoformat(), reason=reason,
+                     day=date.fromisoformat(block["day"]))]
 
 
 def known_jobs(session: Session) -> set[str]:

@@ -71,7 +71,7 @@ class RiskHalt(Model):
     name: str
     active: bool
     reason: str = ""
-    at: datetime | None = None
+    day: date | None = Field(None, description="The trading day the limit tripped")
 
 
 class ModeInfo(Model):

@@ -30,7 +30,7 @@ async def status(ctx: ApiContext = Depends(get_ctx)) -> Status:
     with ctx.read() as session:
         heartbeat = read_heartbeat(session)
         halt = halt_state(session)
-        risk = risk_halts(session)
+        risk = risk_halts(session, ctx.clock.today())
     return Status(
         now=ctx.clock.now(),
         mode=ModeInfo(trading_mode=settings.trading_mode, server=settings.server,
