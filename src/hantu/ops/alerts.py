@@ -23,7 +23,7 @@ class Alert:
     kind: str
     data: dict[str, Any]
     priority: str
-    dedupe_key: str | None = None
+    dedupe_key: str | None = None  # each alert here is raised once per event: no dedupe needed
 
 
 AlertSink = Callable[[Alert], bool]
@@ -47,19 +47,17 @@ def deploy_failure_alert(consecutive_failures: int, data: dict[str, Any]) -> Ale
     if priority is None:
         return None
     payload = {**data, "consecutive_failures": consecutive_failures}
-    return Alert("deploy_failures", payload, priority,
-                 f"deploy_failures:{data.get('at', '')}:{consecutive_failures}")
+    return Alert("deploy_failures", payload, priority)
 
 
 def low_memory_alert(available_mb: int, threshold_mb: int, total_mb: int, retries: int, at: str) -> Alert:
     return Alert("low_memory", {"available_mb": available_mb, "threshold_mb": threshold_mb,
                                 "total_mb": total_mb, "retries": retries, "at": at},
-                 low_memory_priority(retries), f"low_memory:{at}:{retries}")
+                 low_memory_priority(retries))
 
 
 def env_validation_alert(missing: list[str], invalid: list[str], at: str) -> Alert:
-    return Alert("env_validation_failed", {"missing": missing, "invalid": invalid, "at": at}, "critical",
-                 f"env_validation_failed:{at}")
+    return Alert("env_validation_failed", {"missing": missing, "invalid": invalid, "at": at}, "critical")
 
 
 def disk_usage_alert(path: str, used_percent: float, threshold_percent: float, free: str) -> Alert:
