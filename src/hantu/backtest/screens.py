@@ -1,16 +1,30 @@
-"""Where the engine gets each day's entry candidates: the strategy's own `screen` and `select`.
+"""Where the engine gets each day's entry candidates: the strategy's own screening and selection code.
 
-`WindowScreens` calls them exactly as the live pipeline does, on a trailing window of the panel ending at the
-decision day (`DailyPanel.slice_days` views: rows after the day are not reachable). It is correct for any
-strategy but costs one full screening per day.
+- `WindowScreens` calls `screen` and `select` exactly as the live pipeline does, on a trailing window of the
+  panel ending at the decision day (`DailyPanel.slice_days` views: rows after the day are not reachable). It
+  works for any strategy but costs one full screening per day.
+- `PanelScreens`, for strategies built on `ScreeningStrategy`, runs the same pipeline with the indicator
+  arrays computed once for the whole panel (`ScreeningStrategy.all_days`, `universe.eligibility_series`) and
+  takes each day's row: the same factors, composite ranks, watchlist rule, regime and `candidate` code, in a
+  fraction of the time. Every indicator at row `t` uses rows `<= t` only. The one difference from the live
+  screen is warm-up: a recursive indicator (EMA, Wilder's RSI/ATR) has seen the whole history instead of the
+  live `history_days` window, which moves values slightly (tests bound how often the watchlist differs).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import fields, replace
+from typing import Any, Protocol
+
+import numpy as np
 
 from hantu.market.panel import DailyPanel
-from hantu.strategy.base import Candidate, Strategy
+from hantu.strategy.base import Candidate, ScreenResult, StockScore, Strategy
+from hantu.strategy.framework import ScreeningStrategy
+from hantu.strategy.indicators import Prices, prepared
+from hantu.strategy.regime import market_regime
+from hantu.strategy.scoring import build_watchlist, composite_score
+from hantu.strategy.universe import InstrumentFlags, eligibility_series
 
 DEFAULT_LOOKBACK_DAYS = 260
 
@@ -38,6 +52,130 @@ class WindowScreens:
         return list(self.strategy.select(view, screen, day))
 
 
-def screen_source_for(strategy: Strategy, panel: DailyPanel) -> ScreenSource:
-    """The fastest correct source for `strategy`."""
+CHUNK_DAYS = 250  # days computed per pass: bounds memory to (CHUNK_DAYS + lookback) rows of indicator arrays
+
+
+class PanelScreens:
+    """The whole-panel pass for `ScreeningStrategy` subclasses (see the module docstring).
+
+    Days are computed in chunks of `chunk_days` (each with the strategy's `lookback_days` of warm-up rows
+    before it, so that the first day of a chunk sees what the live screen sees), as the engine moves forward."""
+
+    def __init__(self, strategy: ScreeningStrategy, panel: DailyPanel, instruments: Any = None,
+                 chunk_days: int = CHUNK_DAYS) -> None:
+        self.strategy = strategy
+        self.panel = panel
+        self.config = strategy.config
+        self.lookback = strategy.lookback_days
+        self.chunk_days = chunk_days
+        flags = (InstrumentFlags.from_master(panel, instruments) if instruments is not None
+                 else InstrumentFlags.guessed(panel))
+        # the master's halt flag is today's; in history a halt shows as days without a trade
+        self.flags = replace(flags, halted=np.zeros_like(flags.halted))
+        self.weights = self.config.weights.model_dump()
+        self.codes = panel.codes.tolist()
+        self.names = panel.names.tolist()
+        self.code_array = np.asarray(panel.codes).astype(str)
+        self.column_of = {code: i for i, code in enumerate(self.codes)}
+        selection = self.config.selection
+        self.regime_rows = max(selection.breadth_days, selection.index_sma_days) + 1
+        self._span = (0, 0)  # panel rows [first, end) whose tables are computed; `_base` is the chunk's row 0
+
+    def _compute(self, row: int) -> int:
+        """Make sure `row`'s chunk is computed; returns `row`'s index inside the chunk arrays."""
+        first, end = self._span
+        if not first <= row < end or end == 0:
+            first = (row // self.chunk_days) * self.chunk_days
+            end = min(first + self.chunk_days, self.panel.shape[0])
+            base = max(0, first - self.lookback + 1)
+            view = self.panel.slice_days(base, end)
+            self.prices = prepared(view.open, view.high, view.low, view.close, view.volume, view.amount)
+            self.eligibility = eligibility_series(view, self.prices, self.flags, self.config.filters, self.lookback)
+            self.strategy.all_days = True
+            try:
+                self.table = self.strategy.factors(view, self.prices, self.eligibility)
+            finally:
+                self.strategy.all_days = False
+            self._span, self._base = (first, end), base
+        return row - self._base
+
+    @staticmethod
+    def _row(values: np.ndarray, row: int, columns: np.ndarray) -> np.ndarray:
+        values = np.asarray(values)
+        return values[row, columns] if values.ndim == 2 else values[columns]
+
+    def _watchlist(self, eligible: np.ndarray, score: np.ndarray,
+                   passed: np.ndarray) -> tuple[list[str], list[StockScore]]:
+        """The strategy's `build_watchlist` over the passed stocks, fed best first and only as many as it reads:
+        it walks the ranking until `top_n` are taken, so a prefix that yields `top_n` gives the same list."""
+        cfg = self.config.watchlist
+        k_passed = np.flatnonzero(passed)
+        if k_passed.size == 0:
+            return [], []
+        order = k_passed[np.lexsort((self.code_array[eligible[k_passed]], -score[k_passed]))]
+        size = cfg.top_n * 4
+        while True:
+            head = order[:size]
+            light = [StockScore(code=self.codes[i], name=self.names[i], score=float(score[k]), passed=True,
+                                reasons=(), sector=self.flags.sector[i])
+                     for k, i in zip(head.tolist(), eligible[head].tolist(), strict=True)]
+            watchlist = build_watchlist(light, cfg.top_n, cfg.max_per_sector)
+            if len(watchlist) >= cfg.top_n or size >= order.size:
+                return watchlist, light
+            size *= 4
+
+    def screen_at(self, panel_row: int) -> ScreenResult:
+        """Phase 1 of the day at `panel_row`: the watchlist, with full `StockScore`s for its stocks only."""
+        day = self.panel.date_at(panel_row)
+        row = self._compute(panel_row)
+        eligible = np.flatnonzero(self.eligibility.eligible[row])
+        if eligible.size == 0:
+            return ScreenResult(on=day, scores=[], watchlist=[])
+        components = {group: {name: self._row(raw, row, eligible) for name, raw in parts.items()}
+                      for group, parts in self.table.components.items()}
+        composite = composite_score(components, self.weights, np.ones(eligible.size, dtype=bool))
+        raw = composite.score
+        with np.errstate(invalid="ignore"):
+            score = np.where(np.isfinite(raw), np.round(raw, 4), 0.0)
+            passed = np.isfinite(raw) & (score >= self.config.watchlist.min_score)
+        if self.table.rule_passed is not None:
+            passed &= self._row(self.table.rule_passed, row, eligible).astype(bool)
+        watchlist, light = self._watchlist(eligible, score, passed)
+        by_code = {s.code: s for s in light}
+        picked = np.searchsorted(eligible, [self.column_of[code] for code in watchlist]).astype(np.int64)
+        columns = eligible[picked]
+        table = {key: np.round(self._row(values, row, columns).astype(float), 6).tolist()
+                 for key, values in self.table.indicators.items()}
+        table.update({f"score.{key}": np.round(values[picked], 4).tolist() for key, values in composite.groups.items()})
+        finite = [(key, values) for key, values in table.items()]
+        scores = []
+        for n, code in enumerate(watchlist):
+            factors = {key: values[n] for key, values in finite if values[n] - values[n] == 0.0}  # finite only
+            scores.append(replace(by_code[code], factors=factors))
+        return ScreenResult(on=day, scores=scores, watchlist=watchlist)
+
+    def _window(self, panel_row: int, rows: int) -> tuple[DailyPanel, Prices]:
+        """The last `rows` rows up to `panel_row` (at most what the chunk holds): views, no copies."""
+        row = self._compute(panel_row)
+        start = max(0, row + 1 - rows)
+        view = self.panel.slice_days(self._base + start, panel_row + 1)
+        prices = Prices(**{f.name: getattr(self.prices, f.name)[start:row + 1] for f in fields(Prices)})
+        return view, prices
+
+    def candidates_after(self, row: int) -> list[Candidate]:
+        if row < 0:
+            return []
+        screen = self.screen_at(row)
+        if not screen.watchlist:
+            return []
+        _, regime_prices = self._window(row, self.regime_rows)
+        regime = market_regime(regime_prices, self.config.selection)
+        view, prices = self._window(row, self.lookback)
+        return self.strategy.select_from(view, prices, regime, screen, screen.on).candidates
+
+
+def screen_source_for(strategy: Strategy, panel: DailyPanel, instruments: Any = None) -> ScreenSource:
+    """The fastest correct source for `strategy`: the whole-panel pass for the framework's strategies."""
+    if isinstance(strategy, ScreeningStrategy):
+        return PanelScreens(strategy, panel, instruments)
     return WindowScreens(strategy, panel)
