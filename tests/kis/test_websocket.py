@@ -151,7 +151,7 @@ def test_multi_record_payload_split() -> None:
     values = [f"v{i}" for i in range(46 * 3)]
     records = split_records("^".join(values), 3, 46)
     assert len(records) == 3 and records[1][0] == "v46"
-    grown = split_records("^".join(values + ["x", "y", "z"]), 3, 46)  # a server that added one field each
+    grown = split_records("^".join([*values, "x", "y", "z"]), 3, 46)  # a server that added one field each
     assert [len(r) for r in grown] == [47, 47, 47]
 
 
