@@ -73,3 +73,21 @@ def test_deploy_workflow_calls_deploy_sh_over_ssh() -> None:
     assert "ssh " in script and "bash scripts/deployment/deploy.sh" in script
     assert '"$code" = 4' in script  # a refusal during the session is a warning, not a failed deploy
     assert "github.event.workflow_run.conclusion == 'success'" in workflow["jobs"]["deploy"]["if"]
+
+
+def test_korean_guide_names_only_what_exists() -> None:
+    doc = (REPO_ROOT / "docs" / "deploy-micro.ko.md").read_text()
+    scripts = set(re.findall(r"(?:bash )((?:scripts|deploy)/[\w/.-]+\.sh)", doc))
+    assert len(scripts) >= 8
+    for script in scripts:
+        assert (REPO_ROOT / script).is_file(), script
+    from typer.main import get_command
+
+    from hantu.cli.main import app
+
+    ops = get_command(app).commands["ops"].commands  # type: ignore[attr-defined]
+    for sub in set(re.findall(r"hantu ops ([a-z-]+)", doc)):
+        assert sub in ops, sub
+    deploy_options = {opt for param in ops["deploy"].params for opt in param.opts + param.secondary_opts}
+    for option in set(re.findall(r"`(--[a-z-]+)", doc.split("## 4.")[1].split("## 5.")[0])):
+        assert option in deploy_options, option
