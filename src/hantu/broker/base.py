@@ -79,6 +79,11 @@ class Fill:
     filled_at: datetime
     commission: int = 0
     tax: int = 0
+    amount: int | None = None  # exact traded value when `price` is a rounded average (KIS); None: qty × price
+
+    @property
+    def value(self) -> int:
+        return self.amount if self.amount is not None else self.quantity * self.price
 
 
 @dataclass(frozen=True)
