@@ -218,7 +218,8 @@ class KisBroker:
                 ledger["fills"].append({
                     "fill_id": f"{row.odno}-{row.filled_quantity}", "broker_order_id": row.odno, "code": row.code,
                     "side": side.value, "quantity": delta_qty, "price": round(delta_amount / delta_qty),
-                    "filled_at": filled_at.isoformat(), "commission": cost.commission, "tax": cost.tax})
+                    "filled_at": filled_at.isoformat(), "commission": cost.commission, "tax": cost.tax,
+                    "amount": delta_amount})
                 seen[row.odno] = {"qty": row.filled_quantity, "amount": amount}
                 changed = True
             if changed:
@@ -226,7 +227,7 @@ class KisBroker:
         return [Fill(fill_id=f["fill_id"], broker_order_id=f["broker_order_id"], code=f["code"], side=Side(f["side"]),
                      quantity=int(f["quantity"]), price=int(f["price"]),
                      filled_at=datetime.fromisoformat(f["filled_at"]), commission=int(f["commission"]),
-                     tax=int(f["tax"])) for f in ledger["fills"]]
+                     tax=int(f["tax"]), amount=f.get("amount")) for f in ledger["fills"]]
 
     # --- account ------------------------------------------------------------------------------------------
     def positions(self) -> list[BrokerPosition]:
