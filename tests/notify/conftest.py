@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import datetime
 
 import pytest
+from notify_support import START, TOKEN
 
-from hantu.clock import KST, FrozenClock
+from hantu.clock import FrozenClock
 from hantu.sandbox.telegram import TelegramSandbox
-
-# Shaped like a real token (digits:35 chars) so any leak would be a realistic one.
-TOKEN = "7412589630:AAH-sandboxTokenThatMustNeverBeLogged1"
-CHAT = "424242"
-START = datetime(2024, 3, 4, 8, 0, tzinfo=KST)
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from notify_support import CHAT, TOKEN
 from typer.testing import CliRunner
-
-from conftest import CHAT, TOKEN
 
 from helpers import hantu_cmd, run_hantu
 

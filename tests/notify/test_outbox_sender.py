@@ -9,9 +9,9 @@ import time
 from datetime import timedelta
 
 import pytest
+from notify_support import CHAT, TOKEN
 from sqlalchemy import select
 
-from conftest import CHAT, TOKEN
 from hantu.clock import FrozenClock
 from hantu.notify.formatting import split_message, utf16_len
 from hantu.notify.outbox import enqueue

@@ -6,9 +6,9 @@ import threading
 import time
 from datetime import date
 
+from notify_support import CHAT, START, TOKEN
 from sqlalchemy import select
 
-from conftest import CHAT, START, TOKEN
 from hantu.clock import SystemClock
 from hantu.notify.commands import OFFSET_KEY, CommandPoller, parse_command
 from hantu.notify.sender import OutboxSender
@@ -55,8 +55,11 @@ def seed_trading(database) -> None:  # type: ignore[no-untyped-def]
                          order_type="limit", quantity=30, limit_price=41_950, status="submitted", filled_quantity=0,
                          avg_fill_price=0.0, purpose="entry", reason="", source="engine", message="",
                          created_at=now, updated_at=now))
-        s.add(TradeFill(broker="paper", fill_id="f1", broker_order_id="b1", trading_date=today, code="005930",
-                        side="buy", quantity=17, price=71_200, commission=182, tax=0, filled_at=now, recorded_at=now))
+        fill = {"broker": "paper", "fill_id": "f1", "broker_order_id": "b1", "trading_date": today, "code": "005930",
+                "side": "buy", "quantity": 17, "price": 71_200, "amount": 17 * 71_200, "commission": 182, "tax": 0,
+                "filled_at": now, "recorded_at": now}
+        # (only the columns the trading tables have: they are still evolving)
+        s.add(TradeFill(**{k: v for k, v in fill.items() if k in TradeFill.__table__.c}))
 
 
 def test_command_from_another_chat_changes_nothing_and_is_audited(database, clock, sandbox) -> None:  # type: ignore[no-untyped-def]
