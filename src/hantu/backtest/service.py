@@ -22,6 +22,7 @@ from hantu.backtest.engine import BacktestConfig, BacktestEngine, Progress
 from hantu.backtest.metrics import compute_metrics, monthly_returns, return_figures
 from hantu.backtest.report import write_report
 from hantu.backtest.result import BacktestOutcome
+from hantu.backtest.screens import screen_source_for
 from hantu.backtest.storage import save_outcome, set_report_path
 from hantu.market.panel import DailyPanel
 from hantu.store.db import Database
@@ -45,11 +46,13 @@ class BacktestResult:
     json_path: str | None
     elapsed_s: float
     kind: str = "single"
+    initial_cash: int = 0
     members: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "strategy": self.strategy, "params": self.params,
-                "start": self.start.isoformat(), "end": self.end.isoformat(), "final_equity": self.final_equity,
+                "start": self.start.isoformat(), "end": self.end.isoformat(), "initial_cash": self.initial_cash,
+                "final_equity": self.final_equity,
                 "metrics": self.metrics, "benchmark": self.benchmark, "report_path": self.report_path,
                 "json_path": self.json_path, "elapsed_s": self.elapsed_s, "members": self.members}
 
@@ -68,19 +71,34 @@ def make_strategy(name: str, params: dict[str, Any] | None = None):  # type: ign
     return create_strategy(name, params or {})
 
 
-def load_panel(store: Any, start: date, end: date, warmup_days: int = WARMUP_CALENDAR_DAYS) -> DailyPanel:
-    """The store's days from `start - warmup_days` to `end` (a `MarketStore` or a ready `DailyPanel`)."""
-    if isinstance(store, DailyPanel):
+@dataclass(frozen=True)
+class MarketData:
+    """A loaded panel and the instrument master rows that go with it (sectors and flags for screening)."""
+
+    panel: DailyPanel
+    instruments: list[Any] | None = None
+
+
+def load_market(store: Any, start: date, end: date, warmup_days: int = WARMUP_CALENDAR_DAYS) -> MarketData:
+    """The store's days from `start - warmup_days` to `end` with its instrument master (`store` may also be a
+    ready `DailyPanel` or `MarketData`)."""
+    if isinstance(store, MarketData):
         return store
-    return store.load_range(start - timedelta(days=warmup_days), end)
+    if isinstance(store, DailyPanel):
+        return MarketData(store)
+    panel = store.load_range(start - timedelta(days=warmup_days), end)
+    if panel.shape[0] == 0:
+        raise ValueError(f"the market store has no data for {start} … {end}")
+    return MarketData(panel, store.instruments())
 
 
-def run_on_panel(strategy_name: str, panel: DailyPanel, start: date, end: date,
+def run_on_panel(strategy_name: str, market: MarketData, start: date, end: date,
                  params: dict[str, Any] | None = None, config: BacktestConfig | None = None,
                  progress: Progress | None = None) -> BacktestOutcome:
     """One backtest, not stored."""
     strategy = make_strategy(strategy_name, params)
-    return BacktestEngine(strategy, panel, config, progress=progress).run(start, end)
+    screens = screen_source_for(strategy, market.panel, market.instruments)
+    return BacktestEngine(strategy, market.panel, config, screens=screens, progress=progress).run(start, end)
 
 
 def store_outcome(db: Database, outcome: BacktestOutcome, *, kind: str = "single", parent_id: int | None = None,
@@ -97,15 +115,15 @@ def store_outcome(db: Database, outcome: BacktestOutcome, *, kind: str = "single
     return BacktestResult(id=run_id, strategy=outcome.strategy, params=dict(outcome.params), start=outcome.start,
                           end=outcome.end, metrics=outcome.metrics, benchmark=outcome.benchmark_metrics,
                           final_equity=outcome.final_equity, report_path=html_path, json_path=json_path,
-                          elapsed_s=outcome.elapsed_s, kind=kind)
+                          elapsed_s=outcome.elapsed_s, kind=kind, initial_cash=outcome.initial_cash)
 
 
 def run_backtest(db: Database, store: Any, strategy_name: str, start: date, end: date,
                  params: dict[str, Any] | None = None, *, config: BacktestConfig | None = None,
                  progress: Progress | None = None, report: bool = True) -> BacktestResult:
     """Run `strategy_name` from `start` to `end` on `store`'s data, store it, write its report."""
-    panel = load_panel(store, start, end)
-    outcome = run_on_panel(strategy_name, panel, start, end, params, config, progress)
+    market = load_market(store, start, end)
+    outcome = run_on_panel(strategy_name, market, start, end, params, config, progress)
     return store_outcome(db, outcome, report=report)
 
 
@@ -129,11 +147,11 @@ def run_grid(db: Database, store: Any, strategy_name: str, start: date, end: dat
              params: dict[str, Any] | None = None, *, config: BacktestConfig | None = None,
              progress: Callable[[int, int], None] | None = None, report: bool = True) -> BacktestResult:
     """One run per grid point, stored as members of a `grid` run that carries the best point's results."""
-    panel = load_panel(store, start, end)
+    market = load_market(store, start, end)
     points = grid_points(grid, params)
     outcomes = []
     for i, point in enumerate(points):
-        outcomes.append(run_on_panel(strategy_name, panel, start, end, point, config))
+        outcomes.append(run_on_panel(strategy_name, market, start, end, point, config))
         if progress is not None:
             progress(i + 1, len(points))
     best = max(outcomes, key=lambda o: rank_key(o.metrics))
@@ -200,7 +218,8 @@ def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, 
     windows = folds(start, end, train_m, test_m)
     if not windows:
         raise ValueError(f"{start} … {end} is shorter than one training window of {train_m} months")
-    panel = load_panel(store, start, end)
+    market = load_market(store, start, end)
+    panel = market.panel
     points = grid_points(grid or {}, params)
     began = _time.perf_counter()
     tests: list[BacktestOutcome] = []
@@ -211,14 +230,14 @@ def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, 
         best_params, best_key = points[0], float("-inf")
         if len(points) > 1:
             for point in points:
-                outcome = run_on_panel(strategy_name, panel, train_start, train_end, point, config)
+                outcome = run_on_panel(strategy_name, market, train_start, train_end, point, config)
                 done += 1
                 if progress is not None:
                     progress(done, steps)
                 if rank_key(outcome.metrics) > best_key:
                     best_params, best_key = point, rank_key(outcome.metrics)
         try:
-            test = run_on_panel(strategy_name, panel, test_start, test_end, best_params,
+            test = run_on_panel(strategy_name, market, test_start, test_end, best_params,
                                 replace(config, initial_cash=int(cash)))
         except ValueError:
             continue  # a test window without trading days in the panel
