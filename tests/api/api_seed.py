@@ -27,6 +27,7 @@ CLOSES = {  # the market store's closes (today's close is not in yet)
 }
 NAMES = {"005930": "삼성전자", "000660": "SK하이닉스", "035720": "카카오"}
 OPEN_ORDER = "C-20260316-0003"
+API_KEY = "test-key-5f2a9c0e7d1b"
 
 
 def heartbeat(at: datetime, state: str = "idle") -> dict[str, Any]:
@@ -56,10 +57,11 @@ def seed(database: Database, now: datetime = NOW, with_heartbeat: bool = True) -
                              sent_at=now - timedelta(minutes=59 - i), updated_at=now, message=""))
         s.flush()
         for i, (code, (qty, avg)) in enumerate(BOUGHT.items()):
+            extra = {"amount": int(qty * avg)} if hasattr(TradeFill, "amount") else {}
             s.add(TradeFill(broker="paper", fill_id=f"F{i + 1}", broker_order_id=f"B{i + 1:04d}", order_id=i + 1,
                             trading_date=TODAY, code=code, side="buy", quantity=qty, price=int(avg),
                             commission=COMMISSIONS[code], tax=0, filled_at=now - timedelta(minutes=50 - i),
-                            recorded_at=now - timedelta(minutes=50 - i)))
+                            recorded_at=now - timedelta(minutes=50 - i), **extra))
         for job, status, minutes, error in (("data_sync", "success", 150, None), ("screening", "success", 120, None),
                                             ("selection", "failed", 100, "no data for 2026-03-13")):
             start = now - timedelta(minutes=minutes)
@@ -142,5 +144,5 @@ def write_log(home: Path, process: str, lines: list[dict[str, Any]]) -> Path:
     return path
 
 
-__all__ = ["BASE_CASH", "CASH", "CLOSES", "NAMES", "NOW", "OPEN_ORDER", "PICKS", "POSITIONS", "TODAY", "heartbeat",
+__all__ = ["API_KEY", "BASE_CASH", "CASH", "CLOSES", "NAMES", "NOW", "OPEN_ORDER", "PICKS", "POSITIONS", "TODAY", "heartbeat",
            "seed", "seed_market", "write_log"]

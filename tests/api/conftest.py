@@ -8,12 +8,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from api_seed import NOW, seed
+from api_seed import API_KEY, NOW, seed
 from fastapi.testclient import TestClient
 
 from hantu.clock import FrozenClock
-
-API_KEY = "test-key-5f2a9c0e7d1b"
 
 
 @pytest.fixture

@@ -6,9 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from api_seed import write_log
+from api_seed import API_KEY, write_log
 
-from conftest import API_KEY
 from hantu.api.security import PUBLIC_PATHS, UnsafeBindError, check_bind, host_is_loopback, key_matches
 
 from helpers import REPO_ROOT, hantu_cmd

@@ -43,3 +43,8 @@ def test_reader_on_an_empty_store(tmp_path) -> None:  # type: ignore[no-untyped-
 def test_cash_flow_restatement_matches_the_fill_model() -> None:
     for side in ("buy", "sell"):
         assert fill_cash_flow(side, 7, 12_345, 13, 21) == cash_flow(side, 7, 12_345, 13, 21)
+        try:  # with the exact traded value, where the fill model takes one
+            expected = cash_flow(side, 7, 12_345, 13, 21, amount=86_400)  # type: ignore[call-arg]
+        except TypeError:
+            continue
+        assert fill_cash_flow(side, 7, 12_345, 13, 21, amount=86_400) == expected

@@ -21,9 +21,21 @@ from hantu.api.closes import ClosesReader
 from hantu.store.models import TradeAccount, TradeFill
 
 
-def fill_cash_flow(side: str, quantity: int, price: int, commission: int, tax: int) -> int:
-    amount = quantity * price
+def fill_cash_flow(side: str, quantity: int, price: int, commission: int, tax: int,
+                   amount: int | None = None) -> int:
+    amount = quantity * price if amount is None else amount
     return -(amount + commission + tax) if side == "buy" else amount - commission - tax
+
+
+def _flow(fill: TradeFill) -> int:
+    """A recorded fill's cash effect; `amount` (the exact traded value) when the table has it."""
+    return fill_cash_flow(fill.side, fill.quantity, fill.price, fill.commission, fill.tax,
+                          getattr(fill, "amount", None))
+
+
+def _traded_price(fill: TradeFill) -> float:
+    amount = getattr(fill, "amount", None)
+    return amount / fill.quantity if amount and fill.quantity else float(fill.price)
 
 
 @dataclass(frozen=True)
@@ -54,7 +66,7 @@ def equity_history(session: Session, broker: str, reader: ClosesReader, until: d
     cost: dict[str, float] = {code: float(v[1]) for code, v in (account.base_positions or {}).items()}
     for fill in fills:  # unwind the fills the base already contains
         if fill.in_base:
-            cash -= fill_cash_flow(fill.side, fill.quantity, fill.price, fill.commission, fill.tax)
+            cash -= _flow(fill)
             holdings[fill.code] = holdings.get(fill.code, 0) - (fill.quantity if fill.side == "buy"
                                                                 else -fill.quantity)
     first = min([account.base_at.date(), *(f.trading_date for f in fills)])
@@ -69,13 +81,13 @@ def equity_history(session: Session, broker: str, reader: ClosesReader, until: d
     points = []
     for day in days:
         for fill in by_day.get(day, []):
-            cash += fill_cash_flow(fill.side, fill.quantity, fill.price, fill.commission, fill.tax)
+            cash += _flow(fill)
             signed = fill.quantity if fill.side == "buy" else -fill.quantity
             held = holdings.get(fill.code, 0)
             if signed > 0:
-                cost[fill.code] = (cost.get(fill.code, 0.0) * held + fill.price * signed) / (held + signed)
+                cost[fill.code] = (cost.get(fill.code, 0.0) * held + _traded_price(fill) * signed) / (held + signed)
             holdings[fill.code] = held + signed
-            last_close.setdefault(fill.code, float(fill.price))
+            last_close.setdefault(fill.code, _traded_price(fill))
         last_close.update({code: float(v) for code, v in closes.get(day, {}).items()})
         value = sum(q * last_close.get(code, cost.get(code, 0.0)) for code, q in holdings.items() if q)
         points.append(EquityPoint(day, cash + value, cash))
