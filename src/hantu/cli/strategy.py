@@ -139,11 +139,13 @@ def select(
     out = console()
     out.print(f"{outcome.strategy} selection for {outcome.run_date} (data {outcome.data_date}): regime "
               f"{outcome.regime_text} → up to {outcome.max_candidates} names, {len(outcome.candidates)} taken")
-    table = _table("candidates", ["#", "code", "종목명", "entry", "stop", "target", "weight", "reason"])
+    table = _table("candidates", ["#", "code", "종목명", "sector", "entry", "stop", "target", "weight", "score"])
     for c in outcome.candidates:
-        table.add_row(str(c.rank), c.code, c.name, f"{c.entry_price:,}", f"{c.stop_price:,}", f"{c.target_price:,}",
-                      f"{c.weight:.1%}", c.reason)
+        table.add_row(str(c.rank), c.code, c.name, c.sector or "-", f"{c.entry_price:,}", f"{c.stop_price:,}",
+                      f"{c.target_price:,}", f"{c.weight:.1%}", f"{c.score:.1f}")
     out.print(table)
+    for c in outcome.candidates:
+        out.print(f"{c.rank}. {c.name} ({c.code}): {c.reason}")
     if outcome.skipped:
         out.print("not taken: " + "; ".join(f"{code} ({why})" for code, why in list(outcome.skipped.items())[:10]))
 
