@@ -35,10 +35,23 @@ class Submission:
         return bool(self.verdict) and self.order is not None
 
 
+def refuse_unauthorised_real_money(broker: Broker) -> None:
+    """A broker on a real (prod) KIS account needs `SERVER=prod` and `REAL_TRADING_ENABLED=true`."""
+    server = getattr(getattr(broker, "config", None), "server", None)
+    if server == "prod":
+        from hantu.config.settings import get_settings
+        from hantu.trading.factory import RealMoneyRefused
+
+        if not get_settings().is_real_money:
+            raise RealMoneyRefused("a real-money (prod) account needs TRADING_MODE=kis, SERVER=prod and "
+                                   "REAL_TRADING_ENABLED=true")
+
+
 class TradingEngine:
     """Orders, risk and the book for one broker."""
 
     def __init__(self, database: Database, broker: Broker, clock: Clock, markets: dict[str, str] | None = None) -> None:
+        refuse_unauthorised_real_money(broker)
         self.database = database
         self.broker = broker
         self.clock = clock

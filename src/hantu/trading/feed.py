@@ -8,12 +8,13 @@ clock the caller passes, so the paper broker (fills) and the session loop (decis
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -176,3 +177,85 @@ class BrokerPollingFeed:
                 self.errors += 1
                 log.warning("quote %s failed: %s", code, error)
         return {c: self._last[c] for c in wanted if c in self._last}
+
+    def last(self, code: str) -> Quote | None:
+        """The latest polled quote of `code` (it carries the day's price limits), if any."""
+        return self._last.get(code)
+
+
+class StreamingFeed:
+    """Prices from the KIS WebSocket, with REST polling as the fallback.
+
+    A code's quote comes from its latest real-time tick while the socket is up and the tick is younger than
+    `max_age_seconds` (of the clock); otherwise from `fallback` (REST polling within the rate budget). A socket
+    that comes back after a drop sets `reconnected`, which the session loop takes as its cue to reconcile.
+    At most `max_subscriptions` codes are subscribed (KIS allows 40 per session).
+    """
+
+    def __init__(self, socket: Any, fallback: PriceFeed, clock: Any, max_age_seconds: float = 30.0,
+                 max_subscriptions: int = 40) -> None:
+        self.socket = socket
+        self.fallback = fallback
+        self.clock = clock
+        self.max_age_seconds = max_age_seconds
+        self.max_subscriptions = max_subscriptions
+        self._ticks: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._was_down = False
+        self.reconnected = threading.Event()
+        self.drops = 0
+
+    @classmethod
+    def for_kis(cls, broker: Any, clock: Any, **kwargs: Any) -> StreamingFeed:
+        """A streaming feed over `broker`'s KIS client (the only process holding the app key's socket)."""
+        from hantu.broker.kis.websocket import KisWebSocket
+
+        feed = cls(None, BrokerPollingFeed(broker), clock, **kwargs)
+        feed.socket = KisWebSocket(broker.api.client, on_price=feed.on_tick, on_state=feed.on_state)
+        return feed
+
+    def start(self) -> None:
+        self.socket.start()
+
+    def stop(self) -> None:
+        self.socket.stop()
+
+    def on_tick(self, tick: Any) -> None:
+        with self._lock:
+            self._ticks[tick.code] = tick
+
+    def on_state(self, connected: bool) -> None:
+        if not connected:
+            self._was_down = True
+            self.drops += 1
+        elif self._was_down:
+            self._was_down = False
+            self.reconnected.set()
+
+    def quotes(self, codes: Iterable[str], now: datetime) -> dict[str, Quote]:
+        wanted = list(dict.fromkeys(codes))
+        subscribed = {key for tr, key in self.socket.subscriptions} if self.socket is not None else set()
+        for code in wanted:
+            if code not in subscribed and len(subscribed) < self.max_subscriptions:
+                try:
+                    self.socket.subscribe_price(code)
+                    subscribed.add(code)
+                except Exception as error:  # a closed socket: polling covers it
+                    log.debug("subscribe %s failed: %s", code, error)
+        out: dict[str, Quote] = {}
+        stale: list[str] = []
+        live = self.socket is not None and self.socket.connected
+        with self._lock:
+            for code in wanted:
+                tick = self._ticks.get(code)
+                if live and tick is not None and (now - tick.at).total_seconds() <= self.max_age_seconds:
+                    polled = self.fallback.last(code) if hasattr(self.fallback, "last") else None
+                    out[code] = Quote(code, tick.price, tick.at, open=tick.open or None, high=tick.high or None,
+                                      low=tick.low or None, volume=tick.cumulative_volume,
+                                      upper_limit=polled.upper_limit if polled else None,
+                                      lower_limit=polled.lower_limit if polled else None)
+                else:
+                    stale.append(code)
+        if stale:
+            out.update(self.fallback.quotes(stale, now))
+        return out

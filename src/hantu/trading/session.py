@@ -114,6 +114,10 @@ class TradingSession:
             if now >= times.close:
                 break
             report.iterations += 1
+            reconnected = getattr(self.feed, "reconnected", None)
+            if reconnected is not None and reconnected.is_set():  # the price socket came back: look again
+                reconnected.clear()
+                self._needs_reconcile = True
             try:
                 if self._needs_reconcile:
                     report.reconciliations.append(reconcile(self.database, self.broker, self.clock, day,

@@ -1,0 +1,403 @@
+"""`hantu trade`: the book (balance, positions, orders, fills), manual orders, the kill switch, risk limits.
+
+Manual orders pass the same risk checks as the engine's own; every manual order and halt/resume is audited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from hantu.cli.common import EXIT_ERROR, fail, print_json
+
+app = typer.Typer(help="Trading: book, manual orders, kill switch, risk limits.\n\n"
+                       "Example: hantu trade positions --json", no_args_is_help=True)
+
+JSON = typer.Option(False, "--json", help="Machine-readable output.")
+EXIT_BLOCKED = 3  # the risk manager or the broker refused the order
+
+
+def _db():  # type: ignore[no-untyped-def]
+    from hantu.cli.common import open_database
+
+    return open_database()
+
+
+def _broker_name() -> str:
+    from hantu.config.settings import get_settings
+
+    return get_settings().trading_mode
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    from rich.table import Table
+
+    from hantu.cli.common import console
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*["" if v is None else (f"{v:,}" if isinstance(v, int) else str(v)) for v in row])
+    console().print(table)
+
+
+def _names(session, codes: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from hantu.trading.alerts import stock_name
+
+    return {c: stock_name(session, c) for c in codes}
+
+
+@app.command("balance")
+def balance(as_json: bool = JSON, live: bool = typer.Option(False, "--live", help="Also ask the broker.")) -> None:
+    """Cash and holdings of the engine's book (and the broker's figures with --live).
+
+    Example: hantu trade balance --json
+    """
+    from hantu.trading import ledger
+
+    database = _db()
+    name = _broker_name()
+    with database.session() as session:
+        account = ledger.get_account(session, name)
+        held = ledger.positions(session, name)
+        cost = int(sum(p.quantity * p.avg_price for p in held))
+        payload: dict[str, Any] = {"broker": name, "initialised": account is not None,
+                                   "cash": account.cash if account else None, "holdings_at_cost": cost,
+                                   "positions": len(held),
+                                   "equity_at_cost": (account.cash + cost) if account else None}
+    if live:
+        try:
+            from hantu.trading.factory import open_broker
+
+            cash = open_broker(database).cash()
+            payload["broker_cash"] = {"cash": cash.cash, "orderable": cash.orderable, "equity": cash.equity}
+        except Exception as error:
+            fail(f"broker unavailable: {error}")
+    if as_json:
+        print_json(payload)
+        return
+    if account is None:
+        typer.echo(f"{name}: no account yet (the engine initialises it at its first reconciliation)")
+        return
+    typer.echo(f"broker {name}: cash {payload['cash']:,} won, {payload['positions']} positions "
+               f"({cost:,} won at cost), equity at cost {payload['equity_at_cost']:,} won")
+    if "broker_cash" in payload:
+        typer.echo(f"broker reports: cash {payload['broker_cash']['cash']:,}, orderable "
+                   f"{payload['broker_cash']['orderable']:,}")
+
+
+@app.command("positions")
+def positions(as_json: bool = JSON) -> None:
+    """Held positions with their exit levels.
+
+    Example: hantu trade positions
+    """
+    from hantu.trading import ledger
+
+    with _db().session() as session:
+        held = ledger.positions(session, _broker_name())
+        names = _names(session, [p.code for p in held])
+        rows = [{"code": p.code, "name": names[p.code], "quantity": p.quantity, "avg_price": round(p.avg_price, 2),
+                 "entry_date": p.entry_date, "stop_price": p.stop_price, "target_price": p.target_price,
+                 "high_since_entry": p.high_since_entry} for p in held]
+    if as_json:
+        print_json(rows)
+        return
+    _table("positions", ["code", "name", "qty", "avg", "stop", "target", "since"],
+           [[r["code"], r["name"], r["quantity"], r["avg_price"], r["stop_price"], r["target_price"],
+             r["entry_date"]] for r in rows])
+
+
+def _parse_day(day: str | None):  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    if day is None:
+        from hantu.clock import SystemClock
+
+        return SystemClock().today()
+    try:
+        return date.fromisoformat(day)
+    except ValueError:
+        fail(f"bad date {day!r}: use YYYY-MM-DD", 2)
+
+
+@app.command("orders")
+def orders(day: str = typer.Option(None, "--day", help="Trading date (default today)."),
+           open_only: bool = typer.Option(False, "--open", help="Only orders that may still trade."),
+           as_json: bool = JSON) -> None:
+    """Orders of a day with their state.
+
+    Example: hantu trade orders --day 2026-03-13 --json
+    """
+    from sqlalchemy import select
+
+    from hantu.store.models import TradeOrder
+    from hantu.trading.orders import LIVE, PENDING
+
+    on = _parse_day(day)
+    with _db().session() as session:
+        query = select(TradeOrder).where(TradeOrder.trading_date == on).order_by(TradeOrder.id)
+        if open_only:
+            query = query.where(TradeOrder.status.in_(LIVE + PENDING))
+        rows = [{"id": o.id, "client_order_id": o.client_order_id, "broker_order_id": o.broker_order_id,
+                 "code": o.code, "side": o.side, "type": o.order_type, "quantity": o.quantity,
+                 "limit_price": o.limit_price, "status": o.status, "filled_quantity": o.filled_quantity,
+                 "avg_fill_price": o.avg_fill_price, "purpose": o.purpose, "source": o.source, "reason": o.reason,
+                 "message": o.message, "created_at": o.created_at} for o in session.scalars(query)]
+    if as_json:
+        print_json(rows)
+        return
+    _table(f"orders {on}", ["id", "code", "side", "qty", "price", "status", "filled", "purpose", "message"],
+           [[r["id"], r["code"], r["side"], r["quantity"], r["limit_price"] or "market", r["status"],
+             r["filled_quantity"], r["purpose"], r["message"][:40]] for r in rows])
+
+
+@app.command("fills")
+def fills(day: str = typer.Option(None, "--day", help="Trading date (default today)."), as_json: bool = JSON) -> None:
+    """Fills of a day, each recorded once.
+
+    Example: hantu trade fills --json
+    """
+    from sqlalchemy import select
+
+    from hantu.store.models import TradeFill
+
+    on = _parse_day(day)
+    with _db().session() as session:
+        rows = [{"fill_id": f.fill_id, "broker_order_id": f.broker_order_id, "code": f.code, "side": f.side,
+                 "quantity": f.quantity, "price": f.price, "amount": f.amount, "commission": f.commission,
+                 "tax": f.tax, "filled_at": f.filled_at}
+                for f in session.scalars(select(TradeFill).where(TradeFill.trading_date == on)
+                                         .order_by(TradeFill.filled_at, TradeFill.id))]
+    if as_json:
+        print_json(rows)
+        return
+    _table(f"fills {on}", ["time", "code", "side", "qty", "price", "fees", "tax"],
+           [[f"{r['filled_at']:%H:%M:%S}", r["code"], r["side"], r["quantity"], r["price"], r["commission"],
+             r["tax"]] for r in rows])
+
+
+def _manual_order(side_name: str, code: str, quantity: int, price: int | None, as_json: bool) -> None:
+    from hantu.broker.base import BrokerError, OrderType, Side
+    from hantu.clock import SystemClock
+    from hantu.store.audit import cli_actor
+    from hantu.trading.engine import TradingEngine
+    from hantu.trading.factory import open_broker
+    from hantu.trading.reconcile import reconcile
+
+    if quantity <= 0:
+        fail("quantity must be at least 1", 2)
+    database = _db()
+    clock = SystemClock()
+    try:
+        broker = open_broker(database, clock)
+        with database.session() as session:
+            from hantu.trading import ledger
+
+            fresh = ledger.get_account(session, broker.name) is None
+        if fresh:
+            reconcile(database, broker, clock)
+        try:
+            quote = broker.quote(code)
+        except (BrokerError, KeyError) as error:
+            fail(f"unknown stock code {code!r}: {error}")
+        engine = TradingEngine(database, broker, clock)
+        result = engine.submit(code, Side(side_name), quantity, OrderType.LIMIT if price else OrderType.MARKET,
+                               price, "manual" if side_name == "buy" else "exit", "manual order", "cli",
+                               quote=quote, actor=cli_actor())
+    except BrokerError as error:
+        fail(str(error))
+    payload = {"allowed": bool(result.verdict), "reason": result.verdict.reason,
+               "order": None if result.order is None else {
+                   "id": result.order.id, "client_order_id": result.order.client_order_id,
+                   "broker_order_id": result.order.broker_order_id, "status": result.order.status,
+                   "message": result.order.message, "limit_price": result.order.limit_price}}
+    if as_json:
+        print_json(payload)
+    elif not result.verdict:
+        typer.echo(f"blocked: {result.verdict.reason}", err=True)
+    else:
+        order = payload["order"]
+        typer.echo(f"{side_name} {code} x{quantity}: {order['status']} (order {order['client_order_id']}"
+                   f"{', ' + order['message'] if order['message'] else ''})")
+    if not result.verdict or (result.order is not None and result.order.status == "rejected"):
+        raise typer.Exit(EXIT_BLOCKED)
+
+
+@app.command("buy")
+def buy(code: str = typer.Argument(..., help="6-digit stock code."),
+        quantity: int = typer.Argument(..., help="Shares."),
+        price: int = typer.Option(None, "--price", help="Limit price in won (rounded down to the tick); "
+                                                         "omit for a market order."),
+        as_json: bool = JSON) -> None:
+    """Buy through the risk manager (same checks as the engine). Exit code 3 when blocked or rejected.
+
+    Example: hantu trade buy 005930 10 --price 71000
+    """
+    _manual_order("buy", code, quantity, price, as_json)
+
+
+@app.command("sell")
+def sell(code: str = typer.Argument(..., help="6-digit stock code."),
+         quantity: int = typer.Argument(..., help="Shares."),
+         price: int = typer.Option(None, "--price", help="Limit price in won (rounded up to the tick); "
+                                                          "omit for a market order."),
+         as_json: bool = JSON) -> None:
+    """Sell through the risk manager. Exit code 3 when blocked or rejected.
+
+    Example: hantu trade sell 005930 10
+    """
+    _manual_order("sell", code, quantity, price, as_json)
+
+
+@app.command("cancel")
+def cancel(order: str = typer.Argument(..., help="Order id, client order id or broker order id."),
+           as_json: bool = JSON) -> None:
+    """Cancel a live order at the broker.
+
+    Example: hantu trade cancel 42
+    """
+    from sqlalchemy import or_, select
+
+    from hantu.clock import SystemClock
+    from hantu.store.audit import audit, cli_actor
+    from hantu.store.models import TradeOrder
+    from hantu.trading.factory import open_broker
+    from hantu.trading.orders import LIVE, OrderManager
+
+    database = _db()
+    with database.session() as session:
+        conditions = [TradeOrder.client_order_id == order, TradeOrder.broker_order_id == order]
+        if order.isdigit():
+            conditions.append(TradeOrder.id == int(order))
+        row = session.scalar(select(TradeOrder).where(or_(*conditions)))
+        if row is None:
+            fail(f"no order {order!r}")
+        if row.status not in LIVE:
+            fail(f"order {order} is {row.status}: nothing to cancel")
+        order_id = row.id
+        audit(session, "cli", cli_actor(), "cancel_order", {"order": row.client_order_id, "code": row.code})
+    clock = SystemClock()
+    result = OrderManager(database, open_broker(database, clock), clock).cancel(order_id, "user: cancelled from the CLI")
+    payload = {"id": result.id, "client_order_id": result.client_order_id, "status": result.status}
+    if as_json:
+        print_json(payload)
+    else:
+        typer.echo(f"order {result.client_order_id}: {result.status}")
+
+
+@app.command("halt")
+def halt(reason: str = typer.Option("manual halt", "--reason", help="Why (shown in alerts and the API)."),
+         as_json: bool = JSON) -> None:
+    """Kill switch on: no new entries from now on (survives restarts; audited).
+
+    Example: hantu trade halt --reason "market too volatile"
+    """
+    from hantu.store.audit import cli_actor
+    from hantu.trading.alerts import alert
+    from hantu.trading.halt import set_halt
+
+    with _db().session() as session:
+        state = set_halt(session, True, reason, "cli", cli_actor())
+        alert(session, "risk_halt", {"reason": reason, "source": "cli"}, priority="critical")
+    if as_json:
+        print_json(state.as_dict())
+    else:
+        typer.echo(f"trading halted: {reason}")
+
+
+@app.command("resume")
+def resume(reason: str = typer.Option("manual resume", "--reason", help="Why."), as_json: bool = JSON) -> None:
+    """Kill switch off (a drawdown halt also restarts the drawdown measurement; audited).
+
+    Example: hantu trade resume
+    """
+    from hantu.store.audit import cli_actor
+    from hantu.trading.halt import halt_state
+    from hantu.trading.risk import resume_trading
+
+    with _db().session() as session:
+        resume_trading(session, "cli", cli_actor(), reason)
+        state = halt_state(session)
+    if as_json:
+        print_json(state.as_dict())
+    else:
+        typer.echo("trading resumed")
+
+
+@app.command("risk")
+def risk(settings: list[str] = typer.Option(None, "--set", help="KEY=VALUE, repeatable (`none` switches a rule "
+                                                                   "off)."),
+         as_json: bool = JSON) -> None:
+    """Show or change the risk limits (persisted; audited).
+
+    Example: hantu trade risk --set max_open_positions=3 --set daily_loss_limit=0.02
+    """
+    from dataclasses import asdict, fields
+
+    from hantu.store.audit import cli_actor
+    from hantu.trading.risk import RiskConfig, load_config, save_config
+
+    types = {f.name: f.type for f in fields(RiskConfig)}
+    with _db().session() as session:
+        config = load_config(session)
+        if settings:
+            changes: dict[str, Any] = {}
+            for item in settings:
+                key, sep, raw = item.partition("=")
+                key = key.strip()
+                if not sep or key not in types:
+                    fail(f"bad setting {item!r}: use KEY=VALUE with KEY one of {', '.join(types)}", 2)
+                changes[key] = _convert(raw.strip(), str(types[key]))
+            try:
+                config = config.with_values(**changes)
+            except (TypeError, ValueError) as error:
+                fail(str(error), 2)
+            save_config(session, config, "cli", cli_actor())
+    if as_json:
+        print_json(asdict(config))
+    else:
+        for key, value in asdict(config).items():
+            typer.echo(f"{key:24} {value}")
+
+
+def _convert(raw: str, kind: str) -> Any:
+    if raw.lower() in ("none", "null", "off", "") and "None" in kind:
+        return None
+    try:
+        if kind.startswith("bool"):
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("true", "1", "yes")
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("float"):
+            return float(raw)
+    except ValueError:
+        fail(f"bad value {raw!r} (expected {kind})", 2)
+    return raw
+
+
+@app.command("reconcile")
+def reconcile_cmd(as_json: bool = JSON) -> None:
+    """Reconcile the book with the broker now (differences are stored, logged and alerted).
+
+    Example: hantu trade reconcile --json
+    """
+    from hantu.clock import SystemClock
+    from hantu.trading.factory import open_broker
+    from hantu.trading.reconcile import reconcile
+
+    database = _db()
+    clock = SystemClock()
+    try:
+        report = reconcile(database, open_broker(database, clock), clock)
+    except Exception as error:
+        fail(f"reconciliation failed: {error}", EXIT_ERROR)
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        typer.echo(f"{report.new_fills} new fills, {len(report.adopted_orders)} adopted orders, "
+                   f"{len(report.mismatches)} mismatches{' (rebased on the broker)' if report.rebased else ''}")
