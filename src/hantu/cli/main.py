@@ -7,6 +7,7 @@ import typer
 from hantu import __version__
 from hantu.cli import api, backtest, config_cmd, data, db_cmd, notify_cmd, ops, sandbox, scheduler_cmd
 from hantu.cli import strategy as strategy_cmd
+from hantu.cli import trade as trade_cmd
 
 app = typer.Typer(
     name="hantu",
@@ -33,6 +34,7 @@ app.command("select")(strategy_cmd.select)
 app.command("explain")(strategy_cmd.explain)
 app.add_typer(strategy_cmd.app, name="strategy")
 app.add_typer(notify_cmd.app, name="notify")
+app.add_typer(trade_cmd.app, name="trade")
 
 
 @app.command("version")
