@@ -181,3 +181,13 @@ def test_metrics(ro_client) -> None:  # type: ignore[no-untyped-def]
     assert 'hantu_api_requests_total{method="GET",route="/api/v1/status",status="200"} 1.0' in text
     assert "hantu_trading_halted 0.0" in text
     assert "hantu_scheduler_heartbeat_age_seconds 5.0" in text
+
+
+def test_dashboard_page_in_korean_and_english(seeded, make_client) -> None:  # type: ignore[no-untyped-def]
+    korean = make_client().get("/")
+    assert korean.status_code == 200 and '<html lang="ko">' in korean.text and "매매 중지" in korean.text
+    assert "no-store" in korean.headers["cache-control"] and "frame-ancestors 'none'" in \
+        korean.headers["content-security-policy"]
+    assert "<script src=" not in korean.text and "https://" not in korean.text  # inline script, no CDN
+    english = make_client({"HANTU_LANGUAGE": "en"}).get("/")
+    assert '<html lang="en">' in english.text and "Halt trading" in english.text
