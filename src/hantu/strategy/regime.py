@@ -44,6 +44,18 @@ def equal_weight_index(close: np.ndarray) -> np.ndarray:
     return np.cumprod(1.0 + mean)
 
 
+def _classify(breadth: float, trend: float, index_level: float, selection: Selection) -> MarketRegime:
+    """The regime rule (see the module docstring) for one day's breadth and index trend."""
+    if not np.isnan(breadth) and not np.isnan(trend) and breadth >= selection.breadth_bull and trend > 0:
+        name, count = "bull", selection.bull_candidates
+    elif not np.isnan(breadth) and not np.isnan(trend) and breadth < selection.breadth_bear and trend < 0:
+        name, count = "bear", selection.bear_candidates
+    else:
+        name, count = "neutral", selection.neutral_candidates
+    return MarketRegime(name=name, breadth=breadth, index_trend=trend, index_level=index_level,
+                        max_candidates=count)
+
+
 def market_regime(prices: Prices, selection: Selection) -> MarketRegime:
     close = prices.close
     days = close.shape[0]
@@ -57,11 +69,27 @@ def market_regime(prices: Prices, selection: Selection) -> MarketRegime:
     trend = float("nan")
     if days >= selection.index_sma_days:
         trend = float(index[-1] / np.mean(index[-selection.index_sma_days:]) - 1.0)
-    if not np.isnan(breadth) and not np.isnan(trend) and breadth >= selection.breadth_bull and trend > 0:
-        name, count = "bull", selection.bull_candidates
-    elif not np.isnan(breadth) and not np.isnan(trend) and breadth < selection.breadth_bear and trend < 0:
-        name, count = "bear", selection.bear_candidates
-    else:
-        name, count = "neutral", selection.neutral_candidates
-    return MarketRegime(name=name, breadth=breadth, index_trend=trend, index_level=float(index[-1]),
-                        max_candidates=count)
+    return _classify(breadth, trend, float(index[-1]), selection)
+
+
+def market_regimes(prices: Prices, selection: Selection) -> list[MarketRegime]:
+    """`market_regime` of every day of `prices` at once (a backtest's whole-panel pass): day `t` uses rows
+    `<= t` only. Breadth and trend equal `market_regime` on any window ending at `t` that is long enough for
+    them (the index trend is a ratio, so where the index starts does not matter); `index_level` is relative
+    to the first row here."""
+    close = prices.close
+    days = close.shape[0]
+    breadth = np.full(days, np.nan)
+    average = sma(close, selection.breadth_days)
+    known = ~np.isnan(average) & ~np.isnan(close)
+    with np.errstate(invalid="ignore"):
+        above = (close > average) & known
+    counts = known.sum(axis=1)
+    ready = (counts > 0) & (np.arange(days) >= selection.breadth_days - 1)
+    breadth[ready] = above.sum(axis=1)[ready] / counts[ready]
+    index = equal_weight_index(close)
+    trend = np.full(days, np.nan)
+    n = selection.index_sma_days
+    if days >= n:
+        trend[n - 1:] = index[n - 1:] / sma(index[:, None], n)[n - 1:, 0] - 1.0
+    return [_classify(float(b), float(t), float(i), selection) for b, t, i in zip(breadth, trend, index, strict=True)]
