@@ -82,3 +82,24 @@ def test_framework_strategies_get_the_panel_pass_others_the_window() -> None:
     panel = make_panel(np.full((5, 2), 1_000.0))
     assert isinstance(screen_source_for(ToyBreakout(), panel), WindowScreens)
     assert isinstance(screen_source_for(create_strategy("momentum"), panel), PanelScreens)
+
+
+def test_regime_series_equals_the_live_regime_day_by_day(sample_panel) -> None:  # type: ignore[no-untyped-def]
+    from hantu.strategy.indicators import prepared
+    from hantu.strategy.regime import market_regime, market_regimes
+
+    selection = create_strategy("momentum").config.selection
+    p = sample_panel
+    prices = prepared(p.open, p.high, p.low, p.close, p.volume, p.amount)
+    series = market_regimes(prices, selection)
+    names = set()
+    for row in range(0, p.shape[0], 7):
+        window = p.slice_days(max(0, row - 59), row + 1)
+        live = market_regime(prepared(window.open, window.high, window.low, window.close, window.volume,
+                                      window.amount), selection)
+        ours = series[row]
+        names.add(live.name)
+        assert (ours.name, ours.max_candidates) == (live.name, live.max_candidates), row
+        np.testing.assert_allclose([ours.breadth, ours.index_trend], [live.breadth, live.index_trend],
+                                   rtol=1e-9, atol=1e-12)
+    assert len(names) >= 2  # the check saw more than one kind of market

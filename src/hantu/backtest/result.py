@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from hantu.trading.fill_model import cash_flow
+
 
 @dataclass(frozen=True)
 class FillRecord:
@@ -30,9 +32,7 @@ class FillRecord:
     @property
     def cash_flow(self) -> int:
         """Change of cash: a buy pays amount + commission, a sell receives amount − commission − tax."""
-        if self.side == "buy":
-            return -(self.amount + self.commission)
-        return self.amount - self.commission - self.tax
+        return cash_flow(self.side, self.quantity, self.price, self.commission, self.tax)
 
 
 @dataclass

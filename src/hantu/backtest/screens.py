@@ -22,7 +22,7 @@ from hantu.market.panel import DailyPanel
 from hantu.strategy.base import Candidate, ScreenResult, StockScore, Strategy
 from hantu.strategy.framework import ScreeningStrategy
 from hantu.strategy.indicators import Prices, prepared
-from hantu.strategy.regime import market_regime
+from hantu.strategy.regime import market_regimes
 from hantu.strategy.scoring import build_watchlist, composite_score
 from hantu.strategy.universe import InstrumentFlags, eligibility_series
 
@@ -77,8 +77,6 @@ class PanelScreens:
         self.names = panel.names.tolist()
         self.code_array = np.asarray(panel.codes).astype(str)
         self.column_of = {code: i for i, code in enumerate(self.codes)}
-        selection = self.config.selection
-        self.regime_rows = max(selection.breadth_days, selection.index_sma_days) + 1
         self._span = (0, 0)  # panel rows [first, end) whose tables are computed; `_base` is the chunk's row 0
 
     def _compute(self, row: int) -> int:
@@ -96,6 +94,7 @@ class PanelScreens:
                 self.table = self.strategy.factors(view, self.prices, self.eligibility)
             finally:
                 self.strategy.all_days = False
+            self.regimes = market_regimes(self.prices, self.config.selection)
             self._span, self._base = (first, end), base
         return row - self._base
 
@@ -113,7 +112,7 @@ class PanelScreens:
         if k_passed.size == 0:
             return [], []
         order = k_passed[np.lexsort((self.code_array[eligible[k_passed]], -score[k_passed]))]
-        size = cfg.top_n * 4
+        size = cfg.top_n * 2
         while True:
             head = order[:size]
             light = [StockScore(code=self.codes[i], name=self.names[i], score=float(score[k]), passed=True,
@@ -168,9 +167,8 @@ class PanelScreens:
         screen = self.screen_at(row)
         if not screen.watchlist:
             return []
-        _, regime_prices = self._window(row, self.regime_rows)
-        regime = market_regime(regime_prices, self.config.selection)
         view, prices = self._window(row, self.lookback)
+        regime = self.regimes[row - self._base]
         return self.strategy.select_from(view, prices, regime, screen, screen.on).candidates
 
 
