@@ -243,19 +243,27 @@ class MarketStore:
         row = 0
         for block, mask in blocks:
             n = int(mask.sum())
-            cols_src = np.flatnonzero(np.isin(block.codes, codes))
-            cols_dst = np.searchsorted(codes, block.codes[cols_src])
-            volume = block.arrays["volume"][mask][:, cols_src]
-            listed = volume != NOT_LISTED
-            traded = volume > 0
-            dst = (slice(row, row + n), cols_dst)
+            same = block.codes.shape == codes.shape and bool((block.codes == codes).all())
+            if same:  # the common case: no column shuffling, rows go straight into the output
+                def pick(a: np.ndarray, mask: np.ndarray = mask) -> np.ndarray:
+                    return a if mask.all() else a[mask]
+                dst: Any = slice(row, row + n)
+            else:
+                cols_src = np.flatnonzero(np.isin(block.codes, codes))
+
+                def pick(a: np.ndarray, mask: np.ndarray = mask, cols: np.ndarray = cols_src) -> np.ndarray:
+                    return a[mask][:, cols]
+                dst = (slice(row, row + n), np.searchsorted(codes, block.codes[cols_src]))
+            volume = pick(block.arrays["volume"])
+            no_trade = volume <= 0
+            not_listed = volume == NOT_LISTED
             for name in PRICE_FIELDS:
-                values = block.arrays[name][mask][:, cols_src].astype(np.float64)
-                values[~traded] = np.nan
+                values = pick(block.arrays[name]).astype(np.float64)
+                values[no_trade] = np.nan
                 out[name][dst] = values
             for name in INT_FIELDS:
-                values = block.arrays[name][mask][:, cols_src].astype(np.float64)
-                values[~listed] = np.nan
+                values = pick(block.arrays[name]).astype(np.float64)
+                values[not_listed] = np.nan
                 out[name][dst] = values
             all_dates.append(block.dates[mask])
             row += n
