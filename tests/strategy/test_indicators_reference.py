@@ -5,7 +5,14 @@ is ours and tested on its own in `test_indicators.py`; here `ta` / pandas / nump
 series from its first valid day up to its first not-listed day (a contiguous stretch, so that pandas' own gap
 handling never comes into play). Warm-up (where the value is NaN) must match as well, not only the values.
 Differences by design, checked explicitly rather than hidden: `ta`'s ATR is 0 (not NaN) before its first
-value; `ta`'s RSI is 100 where a price never moved over the window, ours is 50.
+value; `ta`'s RSI is 100 where a price never moved over the window, ours is 50; on a zero-width Bollinger band
+`ta`'s %b is not a number we can use, ours is NaN. "1e-9 relative" is |ours - ref| <= 1e-9 · |ref|; for values
+that cross or sit at zero (MACD, returns, distances, RSI) the denominator is floored at a scale (the stock's
+price level for MACD, 1e-3 for fractions, 1 for RSI), since a relative error near zero means nothing.
+References: `ta` for SMA, EMA, RSI, MACD, Bollinger, ATR, ROC (N-day return) and Donchian (N-day high/low);
+pandas rolling for volatility, volume ratio and traded value (`ta` has none); numpy.polyfit for the regression
+slope. Per window, every k-th stock (60) plus up to 15 with untraded days and 15 listed inside the window
+(time budget).
 """
 
 from __future__ import annotations
