@@ -37,19 +37,27 @@ class ClockOptions:
         return SimClock(parse_kst(self.start), self.speed)
 
 
-def outbox_alert(db: Database) -> Any:
-    """An alert function that enqueues into the Telegram outbox (logged when a kind has no template)."""
+def outbox_alert(db: Database, clock: Clock) -> Any:
+    """An alert function that enqueues into the Telegram outbox (a template problem is logged, not raised)."""
 
     def alert(kind: str, data: dict[str, Any], priority: str) -> None:
         try:
             from hantu.notify.outbox import enqueue
 
             with db.session() as session:
-                enqueue(session, kind, data, priority=priority)  # type: ignore[arg-type]
+                enqueue(session, kind, data, priority=priority, now=clock.now())  # type: ignore[arg-type]
         except Exception:
             log.exception("could not enqueue %s alert", kind)
 
     return alert
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    """What `scheduler_started` says about this process."""
+    from hantu import __version__
+
+    return {"mode": settings.trading_mode, "server": settings.server if settings.trading_mode == "kis" else None,
+            "strategy": settings.strategy, "version": __version__}
 
 
 def build_runner(settings: Settings, clock: Clock, *, stop_at: datetime | None = None,
@@ -60,13 +68,53 @@ def build_runner(settings: Settings, clock: Clock, *, stop_at: datetime | None =
     ensure_schema(db)
     return Runner(db, clock, load_timetable(settings.hantu_home), JOBS, settings.hantu_home,
                   services or Services(settings, clock, db), skip_idle=skip_idle, stop_at=stop_at,
-                  alert=outbox_alert(db))
+                  alert=outbox_alert(db, clock), describe=describe(settings))
+
+
+class NotifyThreads:
+    """The outbox sender and the Telegram command poller, as threads of the scheduler process.
+
+    They run on the system clock whatever the scheduler's clock is: Telegram's limits are in real seconds.
+    On stop the sender gets a short grace period to deliver what the shutdown itself queued.
+    """
+
+    def __init__(self, db: Database, on_delivered: Any = None) -> None:
+        from hantu.notify.commands import CommandPoller
+        from hantu.notify.sender import OutboxSender
+
+        self.stop_event = threading.Event()
+        self.sender = OutboxSender.from_settings(db, SystemClock(), on_delivered)
+        self.poller = CommandPoller.from_settings(db, SystemClock(), wake_sender=self.sender.wake)
+        self.threads = [threading.Thread(target=self.sender.run_forever, args=(self.stop_event,),
+                                         name="outbox-sender", daemon=True)]
+        if self.poller is not None:
+            self.threads.append(threading.Thread(target=self.poller.run_forever, args=(self.stop_event,),
+                                                 name="telegram-commands", daemon=True))
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def stop(self, grace: float = 5.0) -> None:
+        deadline = time.monotonic() + grace
+        self.sender.wake()
+        while time.monotonic() < deadline:
+            try:
+                if self.sender.run_once() == 0:
+                    break
+            except Exception:  # delivery problems are the sender's to log; stopping goes on
+                break
+        self.stop_event.set()
+        self.sender.wake()
+        for thread in self.threads:
+            thread.join(timeout=max(0.5, deadline - time.monotonic()))
 
 
 def start(settings: Settings, clock: Clock, stop_at: datetime | None = None, skip_idle: bool = True) -> int:
     """Run the scheduler in the foreground until SIGTERM/SIGINT (or `stop_at`); exit code 0 on a clean stop."""
     started = time.monotonic()
     runner = build_runner(settings, clock, stop_at=stop_at, skip_idle=skip_idle)
+    notify = NotifyThreads(runner.db)
 
     def on_signal(signum: int, _frame: object) -> None:
         name = signal.Signals(signum).name
@@ -75,8 +123,12 @@ def start(settings: Settings, clock: Clock, stop_at: datetime | None = None, ski
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    notify.start()
     log.info("scheduler ready in %.2f s", time.monotonic() - started)
-    return runner.run()
+    try:
+        return runner.run()
+    finally:
+        notify.stop()
 
 
 def status(settings: Settings) -> dict[str, Any]:
