@@ -38,50 +38,108 @@ class Settings(BaseSettings):
     )
 
     # --- KIS ---------------------------------------------------------------------------------------
-    app_key: SecretStr | None = Field(None, validation_alias=AliasChoices("APP_KEY", "KIS_APP_KEY"))
-    app_secret: SecretStr | None = Field(None, validation_alias=AliasChoices("APP_SECRET", "KIS_APP_SECRET"))
+    app_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("APP_KEY", "KIS_APP_KEY"),
+        description="App key of your KIS Open API service. Real and virtual (모의투자) accounts have separate key pairs.")
+    app_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("APP_SECRET", "KIS_APP_SECRET"),
+        description="App secret that goes with APP_KEY.")
     account_number: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("ACCOUNT_NUMBER", "KIS_ACCOUNT_NO")
-    )
-    server: Literal["virtual", "prod"] = Field("virtual", validation_alias=AliasChoices("SERVER", "KIS_SERVER"))
-    kis_hts_id: str | None = Field(None, validation_alias=AliasChoices("KIS_HTS_ID", "HTS_ID"))
-    kis_base_url: str | None = Field(None, validation_alias="KIS_BASE_URL")
-    kis_ws_url: str | None = Field(None, validation_alias="KIS_WS_URL")
-    kis_rate_limit: float | None = Field(None, validation_alias="KIS_RATE_LIMIT", gt=0)
+        None, validation_alias=AliasChoices("ACCOUNT_NUMBER", "KIS_ACCOUNT_NO"),
+        description="KIS account: 8-digit CANO + 2-digit product code, written 12345678-01 or 1234567801 (stored without the dash).")
+    server: Literal["virtual", "prod"] = Field(
+        "virtual", validation_alias=AliasChoices("SERVER", "KIS_SERVER"),
+        description="KIS server: virtual (모의투자) or prod (실전). KIS's own spellings vps and real are accepted. Ignored while TRADING_MODE=paper.")
+    kis_hts_id: str | None = Field(
+        None, validation_alias=AliasChoices("KIS_HTS_ID", "HTS_ID"),
+        description="HTS ID: the tr_key of KIS's real-time fill notices over the WebSocket.")
+    kis_base_url: str | None = Field(
+        None, validation_alias="KIS_BASE_URL",
+        description="Override of the KIS REST base URL (the KIS sandbox, a proxy). Unset: KIS's own server for SERVER.")
+    kis_ws_url: str | None = Field(
+        None, validation_alias="KIS_WS_URL",
+        description="Override of the KIS WebSocket URL. Unset: KIS's own server for SERVER.")
+    kis_rate_limit: float | None = Field(
+        None, validation_alias="KIS_RATE_LIMIT", gt=0,
+        description="Requests per second for this app key across all processes. Unset: 20 (prod) or 2 (virtual), KIS's published limits.")
 
     # --- trading ----------------------------------------------------------------------------------
-    trading_mode: Literal["paper", "kis"] = Field("paper", validation_alias="TRADING_MODE")
-    real_trading_enabled: bool = Field(False, validation_alias="REAL_TRADING_ENABLED")
-    strategy: str = Field("momentum", validation_alias="HANTU_STRATEGY")
-    strategy_config: Path | None = Field(None, validation_alias="HANTU_STRATEGY_CONFIG")
-    data_source: Literal["none", "kis", "pykrx"] = Field("none", validation_alias="HANTU_DATA_SOURCE")
-    commission_rate: float | None = Field(None, validation_alias="HANTU_COMMISSION_RATE", ge=0, le=0.01)
+    trading_mode: Literal["paper", "kis"] = Field(
+        "paper", validation_alias="TRADING_MODE",
+        description="paper: the in-process paper broker on local market data, no credentials. kis: orders through the KIS account (SERVER decides virtual or real).")
+    real_trading_enabled: bool = Field(
+        False, validation_alias="REAL_TRADING_ENABLED",
+        description="The real-money opt-in: orders reach a real account only with TRADING_MODE=kis, SERVER=prod and this true.")
+    strategy: str = Field(
+        "momentum", validation_alias="HANTU_STRATEGY",
+        description="The strategy the scheduler runs: a name from `hantu strategy list` (built-in or a `hantu.strategies` entry point).")
+    strategy_config: Path | None = Field(
+        None, validation_alias="HANTU_STRATEGY_CONFIG",
+        description="A TOML file of strategy settings over the shipped defaults, in [<strategy>.<section>] tables (docs/strategies.md).")
+    data_source: Literal["none", "kis", "pykrx"] = Field(
+        "none", validation_alias="HANTU_DATA_SOURCE",
+        description="Where the 06:00 data_sync job gets missing daily bars: none (you import or sample data yourself; the job reports gaps), kis (per-stock daily charts through the KIS client) or pykrx (needs KRX_ID/KRX_PW).")
+    commission_rate: float | None = Field(
+        None, validation_alias="HANTU_COMMISSION_RATE", ge=0, le=0.01,
+        description="Broker commission per side as a fraction (0.00015 = 0.015 %). Unset: 0.00015.")
 
     # --- Telegram ---------------------------------------------------------------------------------
-    telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
-    telegram_chat_id: str | None = Field(None, validation_alias="TELEGRAM_CHAT_ID")
-    telegram_api_base: str = Field("https://api.telegram.org", validation_alias="TELEGRAM_API_BASE")
-    language: Literal["ko", "en"] = Field("ko", validation_alias="HANTU_LANGUAGE")
+    telegram_bot_token: SecretStr | None = Field(
+        None, validation_alias="TELEGRAM_BOT_TOKEN",
+        description="Telegram bot token. Unset: messages stay in the outbox and go to the log only.")
+    telegram_chat_id: str | None = Field(
+        None, validation_alias="TELEGRAM_CHAT_ID",
+        description="The one chat that receives messages and whose commands (/status, /halt, ...) are obeyed.")
+    telegram_api_base: str = Field(
+        "https://api.telegram.org", validation_alias="TELEGRAM_API_BASE",
+        description="Telegram Bot API base URL (the Telegram sandbox in tests and the demo).")
+    language: Literal["ko", "en"] = Field(
+        "ko", validation_alias="HANTU_LANGUAGE",
+        description="Language of Telegram messages and dashboard labels: ko or en.")
 
     # --- API server -------------------------------------------------------------------------------
-    api_host: str = Field("127.0.0.1", validation_alias="API_HOST")
-    api_port: int = Field(8000, validation_alias="API_PORT", ge=1, le=65535)
-    api_server_key: SecretStr | None = Field(None, validation_alias="API_SERVER_KEY")
-    api_cors_origins: str = Field("", validation_alias="API_CORS_ORIGINS")
+    api_host: str = Field(
+        "127.0.0.1", validation_alias="API_HOST",
+        description="Address the API server binds. A non-loopback address (0.0.0.0) requires API_SERVER_KEY.")
+    api_port: int = Field(
+        8000, validation_alias="API_PORT", ge=1, le=65535,
+        description="Port of the API server and dashboard.")
+    api_server_key: SecretStr | None = Field(
+        None, validation_alias="API_SERVER_KEY",
+        description="API key clients send in the X-API-Key header. Required for a non-loopback API_HOST.")
+    api_cors_origins: str = Field(
+        "", validation_alias="API_CORS_ORIGINS",
+        description="Comma-separated origins allowed by CORS. Empty: none.")
 
     # --- storage and logging ----------------------------------------------------------------------
-    hantu_home: Path = Field(Path("./data"), validation_alias="HANTU_HOME")
-    database_url: SecretStr | None = Field(None, validation_alias="DATABASE_URL")
-    db_host: str | None = Field(None, validation_alias="DB_HOST")
-    db_port: int = Field(5432, validation_alias="DB_PORT", ge=1, le=65535)
-    db_user: str | None = Field(None, validation_alias="DB_USER")
-    db_name: str | None = Field(None, validation_alias="DB_NAME")
-    db_password: SecretStr | None = Field(None, validation_alias="DB_PASSWORD")
+    hantu_home: Path = Field(
+        Path("./data"), validation_alias="HANTU_HOME",
+        description="Data directory: SQLite database, market store, logs, KIS token cache, reports, backups.")
+    database_url: SecretStr | None = Field(
+        None, validation_alias="DATABASE_URL",
+        description="Full SQLAlchemy database URL (postgresql://user@host:5432/db or sqlite:///path). Wins over DB_*. Unset: DB_* if DB_HOST is set, else SQLite at $HANTU_HOME/hantu.db.")
+    db_host: str | None = Field(
+        None, validation_alias="DB_HOST",
+        description="PostgreSQL host; setting it selects PostgreSQL built from the DB_* keys (password from ~/.pgpass).")
+    db_port: int = Field(
+        5432, validation_alias="DB_PORT", ge=1, le=65535,
+        description="PostgreSQL port.")
+    db_user: str | None = Field(
+        None, validation_alias="DB_USER",
+        description="PostgreSQL user (needed with DB_HOST).")
+    db_name: str | None = Field(
+        None, validation_alias="DB_NAME",
+        description="PostgreSQL database name (needed with DB_HOST).")
+    db_password: SecretStr | None = Field(
+        None, validation_alias="DB_PASSWORD",
+        description="PostgreSQL password in plain text; prefer ~/.pgpass (or PGPASSFILE), mode 600.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
-        "INFO", validation_alias="LOG_LEVEL"
-    )
+        "INFO", validation_alias="LOG_LEVEL",
+        description="Log level of every process (stderr and the JSON log files).")
     # --- operations ------------------------------------------------------------------------------
-    min_available_mb: int = Field(800, validation_alias="HANTU_MIN_AVAILABLE_MB", ge=0)
+    min_available_mb: int = Field(
+        800, validation_alias="HANTU_MIN_AVAILABLE_MB", ge=0,
+        description="Deploys and `hantu doctor` fail when less memory than this is available (MB).")
 
     @field_validator("log_level", mode="before")
     @classmethod
