@@ -123,6 +123,11 @@ class ScreeningStrategy:
         """The screening day's row of an indicator array: `values[-1]` (every row when `all_days`)."""
         return values if self.all_days else values[-1]
 
+    def tail(self, values: np.ndarray, rows: int) -> np.ndarray:
+        """The last `rows` days of `values` — all a window indicator needs for the screening day's value (a
+        screen on 260 days would otherwise compute every window of every day); every row when `all_days`."""
+        return values if self.all_days else values[-max(int(rows), 1):]
+
     def factors(self, panel: DailyPanel, prices: Prices, eligibility: Eligibility) -> FactorTable:
         """Raw values and rank components at the screening day; take rows with `at_day` so that a backtest can
         compute every day in one pass."""

@@ -92,7 +92,8 @@ def check_eligibility(panel: DailyPanel, prices: Prices, flags: InstrumentFlags,
     listed = ~np.isnan(panel.volume[-1])
     traded = panel.volume[-1] > 0
     history = (~np.isnan(prices.close)).sum(axis=0)
-    atv = average_traded_value(prices.amount, min(filters.traded_value_days, panel.shape[0]))[-1]
+    atv_days = min(filters.traded_value_days, panel.shape[0])
+    atv = average_traded_value(prices.amount[-atv_days:], atv_days)[-1]
     reasons: list[list[str]] = [[] for _ in range(n)]
 
     def flag(mask: np.ndarray, message) -> None:  # type: ignore[no-untyped-def]

@@ -85,23 +85,27 @@ class MomentumStrategy(ScreeningStrategy):
     def factors(self, panel: DailyPanel, prices: ind.Prices, eligibility: Eligibility) -> FactorTable:
         c = self.config.indicators
         close, last = prices.close, self.at_day(prices.close)
-        sma_s = self.at_day(ind.sma(close, c.sma_short))
-        sma_l = self.at_day(ind.sma(close, c.sma_long))
+        t = self.tail  # window indicators need only their window's rows (recursive ones need the history)
+        sma_s = self.at_day(ind.sma(t(close, c.sma_short), c.sma_short))
+        sma_l = self.at_day(ind.sma(t(close, c.sma_long), c.sma_long))
         rsi = self.at_day(ind.rsi(close, c.rsi_days))
         atr = self.at_day(ind.atr(prices.high, prices.low, close, c.atr_days))
         with np.errstate(divide="ignore", invalid="ignore"):
-            log_close = np.log(close)
+            log_close = np.log(t(close, c.slope_days))
             values = {
                 "close": last, f"sma{c.sma_short}": sma_s, f"sma{c.sma_long}": sma_l, f"rsi{c.rsi_days}": rsi,
                 f"atr{c.atr_days}": atr, "atr_pct": atr / last,
-                f"volatility{c.volatility_days}": self.at_day(ind.volatility(close, c.volatility_days)),
-                "volume_ratio": self.at_day(ind.volume_ratio(prices.volume, c.volume_short, c.volume_long)),
-                f"return{c.return_days}": self.at_day(ind.n_day_return(close, c.return_days)),
-                "distance_to_high": self.at_day(ind.distance_to_high(close, prices.high, c.high_low_days)),
-                "distance_to_low": self.at_day(ind.distance_to_low(close, prices.low, c.high_low_days)),
+                f"volatility{c.volatility_days}": self.at_day(ind.volatility(t(close, c.volatility_days + 1), c.volatility_days)),
+                "volume_ratio": self.at_day(ind.volume_ratio(t(prices.volume, c.volume_long), c.volume_short,
+                                                              c.volume_long)),
+                f"return{c.return_days}": self.at_day(ind.n_day_return(t(close, c.return_days + 1), c.return_days)),
+                "distance_to_high": self.at_day(ind.distance_to_high(t(close, c.high_low_days), t(prices.high, c.high_low_days),
+                                                                  c.high_low_days)),
+                "distance_to_low": self.at_day(ind.distance_to_low(t(close, c.high_low_days), t(prices.low, c.high_low_days),
+                                                                c.high_low_days)),
                 "avg_traded_value": eligibility.avg_traded_value,
                 "slope_pct_per_day": self.at_day(ind.regression_slope(log_close, c.slope_days)) * 100.0,
-                "bollinger_pct_b": self.at_day(ind.bollinger(close, c.sma_long).percent_b),
+                "bollinger_pct_b": self.at_day(ind.bollinger(t(close, c.sma_long), c.sma_long).percent_b),
                 "history_days": eligibility.history.astype(float),
             }
             components = {
