@@ -75,7 +75,7 @@ class Settings(BaseSettings):
         description="The strategy the scheduler runs: a name from `hantu strategy list` (built-in or a `hantu.strategies` entry point).")
     strategy_config: Path | None = Field(
         None, validation_alias="HANTU_STRATEGY_CONFIG",
-        description="A TOML file of strategy settings over the shipped defaults, in [<strategy>.<section>] tables (docs/strategies.md).")
+        description="A TOML file of strategy settings over the shipped defaults, in `[<strategy>.<section>]` tables (docs/strategies.md).")
     data_source: Literal["none", "kis", "pykrx"] = Field(
         "none", validation_alias="HANTU_DATA_SOURCE",
         description="Where the 06:00 data_sync job gets missing daily bars: none (you import or sample data yourself; the job reports gaps), kis (per-stock daily charts through the KIS client) or pykrx (needs KRX_ID/KRX_PW).")
