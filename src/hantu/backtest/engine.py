@@ -155,7 +155,7 @@ class BacktestEngine:
         taxes = sum(f.tax for f in self.fills)
         traded = float(sum(f.amount for f in self.fills))
         outcome = BacktestOutcome(
-            strategy=self.strategy.name, params=dict(self.strategy.params), start=start, end=end,
+            strategy=self.strategy.name, params=dict(self.strategy.params), start=dates[0], end=dates[-1],
             initial_cash=initial, stocks=int(panel.shape[1]), dates=dates, equity=equity, cash=cash,
             holdings_value=holdings, benchmark=bench, fills=self.fills, trades=self.trades)
         outcome.metrics = compute_metrics(equity=equity, holdings_value=holdings, initial_cash=initial,

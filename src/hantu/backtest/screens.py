@@ -86,6 +86,7 @@ class PanelScreens:
             first = (row // self.chunk_days) * self.chunk_days
             end = min(first + self.chunk_days, self.panel.shape[0])
             base = max(0, first - self.lookback + 1)
+            self.table = self.prices = self.eligibility = None  # type: ignore[assignment]  # free before the next
             view = self.panel.slice_days(base, end)
             self.prices = prepared(view.open, view.high, view.low, view.close, view.volume, view.amount)
             self.eligibility = eligibility_series(view, self.prices, self.flags, self.config.filters, self.lookback)

@@ -105,7 +105,7 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
     if not stored_days:
         fail("the market store is empty: run `hantu data sample` or `hantu data import krx-csv FILE` first")
     end = _parse_day(to, "--to") or stored_days[-1]
-    start = _parse_day(from_, "--from") or max(stored_days[0], end - timedelta(days=365))
+    start = max(_parse_day(from_, "--from") or end - timedelta(days=365), stored_days[0])
     if start > end:
         fail(f"--from {start} is after --to {end}", EXIT_USAGE)
     if cash <= 0:
