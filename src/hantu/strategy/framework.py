@@ -80,6 +80,20 @@ def kst_date(now: datetime) -> date:
     return (now.replace(tzinfo=KST) if now.tzinfo is None else now.astimezone(KST)).date()
 
 
+_last_columns: tuple[np.ndarray, dict[str, int]] | None = None
+
+
+def _column_index(codes: np.ndarray) -> dict[str, int]:
+    """code -> column of a panel's codes; the last mapping is kept for the same array (a backtest selects on
+    views of one panel every day)."""
+    global _last_columns
+    if _last_columns is not None and _last_columns[0] is codes:
+        return _last_columns[1]
+    mapping = {code: i for i, code in enumerate(codes.tolist())}
+    _last_columns = (codes, mapping)
+    return mapping
+
+
 def _finite(value: float) -> bool:
     return value is not None and math.isfinite(value)
 
@@ -206,7 +220,7 @@ class ScreeningStrategy:
         """Phase 2 on a prepared window ending at the screening day (a backtest passes views of arrays it
         prepared once for the whole panel)."""
         by_code = {s.code: s for s in screen.scores}
-        columns = {code: i for i, code in enumerate(view.codes.tolist())}
+        columns = _column_index(view.codes)
         cap = self.config.selection.max_per_sector
         per_sector: dict[str, int] = {}
         chosen: list[Candidate] = []
