@@ -103,3 +103,19 @@ def test_regime_series_equals_the_live_regime_day_by_day(sample_panel) -> None: 
         np.testing.assert_allclose([ours.breadth, ours.index_trend], [live.breadth, live.index_trend],
                                    rtol=1e-9, atol=1e-12)
     assert len(names) >= 2  # the check saw more than one kind of market
+
+
+def test_composite_fast_path_ranks_exactly_like_percentile_rank() -> None:
+    """The whole-reference fast path of `composite_score` (used by the whole-panel pass) gives the ranks of
+    `percentile_rank`, ties and NaNs included."""
+    from hantu.strategy.scoring import _rank_within, composite_score, percentile_rank
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        values = np.round(rng.normal(size=rng.integers(1, 400)), int(rng.integers(0, 3)))
+        values[rng.random(values.size) < 0.1] = np.nan
+        np.testing.assert_array_equal(_rank_within(values), percentile_rank(values, values))
+    parts = {"a": {"x": np.array([3.0, 1.0, np.nan, 1.0]), "y": np.array([0.5, 0.5, 0.2, np.nan])}}
+    fast = composite_score(parts, {"a": 1.0}, np.ones(4, dtype=bool))
+    np.testing.assert_array_equal(fast.components["a.x"], percentile_rank(parts["a"]["x"], parts["a"]["x"]))
+    np.testing.assert_array_equal(fast.components["a.y"], percentile_rank(parts["a"]["y"], parts["a"]["y"]))

@@ -20,6 +20,7 @@ import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -75,6 +76,7 @@ class _Position:
                             high_since_entry=self.high_since_entry, atr=self.atr)
 
 
+@lru_cache(maxsize=4096)
 def _session_bounds(day: date) -> tuple[datetime, datetime]:
     """Continuous trading of `day`: its open and its last minute (calendar's session; 09:00–15:19 otherwise)."""
     from hantu.market.calendar import session
