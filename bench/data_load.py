@@ -85,12 +85,10 @@ def bench_candidates(store_root: Path, days: int) -> None:
     con.execute("create table bars (day integer, code integer, o integer, h integer, l integer, c integer, "
                 "v integer, a integer, primary key (day, code)) without rowid")
     day_ord = panel.dates.astype("datetime64[D]").astype(np.int64)
-    rows = []
-    for i in range(panel.shape[0]):
-        listed = ~np.isnan(panel.volume[i])
-        for j in np.flatnonzero(listed):
-            rows.append((int(day_ord[i]), j, *(int(np.nan_to_num(getattr(panel, k)[i, j])) for k in
-                                                ("open", "high", "low", "close", "volume", "amount"))))
+    ii, jj = np.nonzero(~np.isnan(panel.volume))
+    fields = [np.nan_to_num(getattr(panel, k)[ii, jj]).astype(np.int64).tolist()
+              for k in ("open", "high", "low", "close", "volume", "amount")]
+    rows = zip(day_ord[ii].tolist(), jj.tolist(), *fields, strict=True)
     con.executemany("insert into bars values (?,?,?,?,?,?,?,?)", rows)
     con.commit()
     first_day = int(day_ord[-days])
