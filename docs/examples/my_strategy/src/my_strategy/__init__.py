@@ -1,0 +1,1 @@
+"""An example hantu strategy package (docs/strategies.md walks through it)."""
