@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from helpers import REPO_ROOT
 from hantu.config import get_settings, reset_settings_cache
 from hantu.store.db import get_database
 from hantu.store.models import JobRun, TradeOrder
+
+from helpers import REPO_ROOT
 
 DAY = date(2026, 11, 27)
 
@@ -26,7 +27,6 @@ DAY = date(2026, 11, 27)
 def home(isolated_env: Path) -> Path:
     from hantu.market.sample import write_sample_market
     from hantu.market.store import open_market_store
-
     from hantu.store.migrate import upgrade
 
     reset_settings_cache()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hantu import __version__
-from hantu.cli import api, backtest, config_cmd, data, db_cmd, notify_cmd, ops, sandbox, scheduler_cmd
+from hantu.cli import api, backtest, config_cmd, data, db_cmd, demo, notify_cmd, ops, sandbox, scheduler_cmd
 from hantu.cli import strategy as strategy_cmd
 from hantu.cli import trade as trade_cmd
 
@@ -26,6 +26,7 @@ app.command("api")(api.serve_command)
 app.add_typer(ops.app, name="ops")
 app.command("doctor")(ops.doctor)
 app.command("run")(scheduler_cmd.start_command)
+app.command("demo")(demo.demo_command)
 app.add_typer(scheduler_cmd.jobs_app, name="jobs")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(data.app, name="data")

@@ -1,0 +1,235 @@
+"""`hantu demo`: the whole system on an embedded default, with nothing to set up.
+
+A fresh `HANTU_HOME`, a market (the generated sample market, or KRX CSV files), the KIS sandbox on a free
+loopback port sharing a simulated clock, and the real scheduler running its real jobs through the KIS client
+against the sandbox (`TRADING_MODE=kis`, `SERVER=virtual`). Telegram messages are printed as they would be
+sent. Idle hours are skipped; the trading session runs at `speed` simulated seconds per wall second.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hantu.clock import KST, SimClock
+
+MARKER = ".hantu-demo"
+DEMO_CASH = 30_000_000
+HISTORY_DAYS = 300  # trading days of history before the first simulated day (screening needs 260)
+DEMO_RATE_LIMIT = 50.0  # requests/s the demo's client and sandbox allow (KIS virtual is 2/s)
+DEMO_STOCKS = 2500
+
+
+class DemoError(RuntimeError):
+    """The demo cannot run as asked (a clear message for the user)."""
+
+
+@dataclass
+class DemoResult:
+    home: Path
+    days: list[date]
+    job_runs: list[dict[str, Any]]
+    reports: list[dict[str, Any]]
+    sandbox: dict[str, Any]
+    messages: int
+    report_path: str | None
+    wall_seconds: float
+    per_day: list[dict[str, Any]] = field(default_factory=list)
+
+
+def prepare_home(home: Path) -> None:
+    """Empty `home` for a new demo; refuse to delete a directory the demo did not create."""
+    if home.exists() and any(home.iterdir()):
+        if not (home / MARKER).exists():
+            raise DemoError(f"{home} exists and is not a demo directory; choose another --home")
+        shutil.rmtree(home)
+    home.mkdir(parents=True, exist_ok=True)
+    (home / MARKER).write_text("created by `hantu demo`; deleted and recreated by the next demo run\n")
+
+
+def demo_days(first: date, count: int) -> list[date]:
+    from hantu.market import calendar
+
+    days = [first if calendar.is_trading_day(first) else calendar.next_trading_day(first)]
+    while len(days) < count:
+        days.append(calendar.next_trading_day(days[-1]))
+    return days
+
+
+def build_market(store: Any, data: str, days: int, stocks: int, seed: int, today: date) -> list[date]:
+    """Fill the store; returns the trading days the demo will simulate (the last `days` of the data)."""
+    from hantu.market import calendar
+
+    if data == "sample":
+        from hantu.market.sample import write_sample_market
+
+        simulated = demo_days(calendar.next_trading_day(today), days)
+        write_sample_market(store, stocks=stocks, days=HISTORY_DAYS + days, seed=seed, end=simulated[-1])
+        return simulated
+    from hantu.market.sources.krx_csv import KrxCsvSource
+
+    source = Path(data)
+    files = sorted(source.glob("*.csv*")) if source.is_dir() else [source]
+    if not files or not all(f.is_file() for f in files):
+        raise DemoError(f"--data {data}: no KRX CSV files found")
+    for path in files:
+        store.write_days(list(KrxCsvSource(path).read()), source="krx-csv")
+    dates = store.trading_dates()
+    if len(dates) < days + 20:
+        raise DemoError(f"--data {data}: {len(dates)} trading days is too little history for {days} demo day(s)")
+    return dates[-days:]
+
+
+def configure_environment(home: Path, base_url: str, ws_url: str, account: Any) -> None:
+    """Point this process's settings at the demo home and the sandbox (before any settings are read)."""
+    values = {
+        "HANTU_HOME": str(home), "HANTU_ENV_FILE": str(home / "demo.env"), "DATABASE_URL": "",
+        "TRADING_MODE": "kis", "SERVER": "virtual", "REAL_TRADING_ENABLED": "false",
+        "APP_KEY": account.app_key, "APP_SECRET": account.app_secret,
+        "ACCOUNT_NUMBER": account.account_number, "KIS_HTS_ID": account.hts_id,
+        "KIS_BASE_URL": base_url, "KIS_WS_URL": ws_url, "KIS_RATE_LIMIT": str(DEMO_RATE_LIMIT),
+        "HANTU_DATA_SOURCE": "none", "TELEGRAM_BOT_TOKEN": "", "TELEGRAM_CHAT_ID": "", "LOG_LEVEL": "WARNING",
+    }
+    for key in ("DB_HOST", "DB_USER", "DB_NAME", "DB_PASSWORD"):
+        os.environ.pop(key, None)
+    os.environ.update(values)
+    from hantu.config import reset_settings_cache
+    from hantu.store.db import reset_databases
+
+    reset_settings_cache()
+    reset_databases()
+
+
+def run_demo(days: int = 1, speed: float = 600.0, data: str = "sample", home: Path | None = None,
+             stocks: int = DEMO_STOCKS, seed: int = 1, today: date | None = None,
+             on_message: Callable[[Any], None] | None = None,
+             on_progress: Callable[[str], None] | None = None) -> DemoResult:
+    """Run the demo; `on_message` sees each delivered Telegram message, `on_progress` short status lines."""
+    from sqlalchemy import select
+
+    from hantu.market.store import MarketStore
+    from hantu.sandbox.kis.app import start_kis_sandbox
+    from hantu.sandbox.kis.state import SandboxOptions
+
+    say = on_progress or (lambda text: None)
+    started = time.perf_counter()
+    home = (home or Path("data") / "demo").resolve()
+    prepare_home(home)
+    today = today or datetime.now(KST).date()
+    say(f"home {home}")
+    store = MarketStore(home / "market")
+    say("building the market" + (f" ({stocks:,} stocks, sample seed {seed})" if data == "sample" else f" from {data}"))
+    simulated = build_market(store, data, days, stocks, seed, today)
+    clock = SimClock(datetime.combine(simulated[0], datetime.min.time(), KST).replace(hour=5, minute=55), speed)
+    options = SandboxOptions(rate_limits={"prod": DEMO_RATE_LIMIT, "virtual": DEMO_RATE_LIMIT})
+    sandbox = start_kis_sandbox(home / "market", clock, options)
+    try:
+        account = sandbox.create_account("virtual", DEMO_CASH, rate_limit=DEMO_RATE_LIMIT)
+        configure_environment(home, sandbox.base_url, sandbox.ws_url, account)
+        say(f"KIS sandbox at {sandbox.base_url} (virtual account {account.cano}-{account.product_code}, "
+            f"cash {DEMO_CASH:,}원)")
+        from hantu.config import get_settings
+        from hantu.log import setup_from_settings
+        from hantu.scheduler.app import NotifyThreads, build_runner
+
+        settings = get_settings()
+        setup_from_settings("demo", to_file=True)
+        stop_at = datetime.combine(simulated[-1], datetime.min.time(), KST).replace(hour=18, minute=45)
+        runner = build_runner(settings, clock, stop_at=stop_at, skip_idle=True)
+        notify = NotifyThreads(runner.db, on_delivered=on_message)
+        notify.start()
+        watcher = _Watcher(runner, say)
+        watcher.start()
+        try:
+            runner.run()
+        finally:
+            watcher.stop()
+            notify.stop()
+        from hantu.store.models import DailyReport, JobRun, OutboxMessage
+
+        with runner.db.session() as session:
+            runs = [{"job": r.job, "date": r.trading_date, "status": r.status, "figures": r.figures,
+                     "error": r.error} for r in session.scalars(select(JobRun).order_by(JobRun.id))]
+            reports = [{"date": r.trading_date, "equity": r.equity, "cash": r.cash, "realized": r.realized_pnl,
+                        "unrealized": r.unrealized_pnl, "fees": r.fees, "taxes": r.taxes, "trades": r.trades,
+                        "positions": len(r.positions)}
+                       for r in session.scalars(select(DailyReport).order_by(DailyReport.trading_date))]
+            messages = len(session.scalars(select(OutboxMessage.id)).all())
+        stats = sandbox_summary(sandbox, account)
+    finally:
+        sandbox.stop()
+    report_path = next((r["figures"].get("report_path") for r in reversed(runs)
+                        if r["job"] == "backtest_refresh" and r["figures"]), None)
+    per_day = [_day_summary(day, runs, reports) for day in simulated]
+    return DemoResult(home, simulated, runs, reports, stats, messages, report_path,
+                      time.perf_counter() - started, per_day)
+
+
+def sandbox_summary(sandbox: Any, account: Any) -> dict[str, Any]:
+    """What the sandbox saw of the demo account: requests, tokens, orders and fills (the broker's truth)."""
+    stats = sandbox.stats(account.app_key)
+    orders = [o for o in sandbox.state.exchange.orders if o.account is account and o.kind != "cancel"]
+    fills = [f for o in orders for f in o.fills]
+    return {"requests": len(stats["requests"]), "token_issuances": len(stats["token_issuances"]),
+            "orders_received": stats["orders_received"], "orders": len(orders), "fills": len(fills),
+            "filled_orders": sum(1 for o in orders if o.fills), "cash": account.cash,
+            "holdings": {code: p.quantity for code, p in account.positions.items() if p.quantity > 0}}
+
+
+def _day_summary(day: date, runs: list[dict[str, Any]], reports: list[dict[str, Any]]) -> dict[str, Any]:
+    def figures(job: str) -> dict[str, Any]:
+        return next((r["figures"] or {} for r in runs if r["job"] == job and r["date"] == day
+                     and r["status"] == "success"), {})
+
+    screen, select_, session = figures("screening"), figures("selection"), figures("trading_session")
+    report = next((r for r in reports if r["date"] == day), {})
+    return {"date": day, "universe": screen.get("universe"), "passed": screen.get("passed"),
+            "watchlist": screen.get("watchlist"), "selected": len(select_.get("candidates") or []),
+            "regime": select_.get("regime"), "orders": session.get("orders_sent"),
+            "trades": report.get("trades"), "equity": report.get("equity"),
+            "pnl": (report.get("realized") or 0) + (report.get("unrealized") or 0) if report else None,
+            "costs": (report.get("fees") or 0) + (report.get("taxes") or 0) if report else None,
+            "jobs_ok": sum(1 for r in runs if r["date"] == day and r["status"] == "success"),
+            "jobs_failed": sum(1 for r in runs if r["date"] == day and r["status"] == "failed")}
+
+
+class _Watcher:
+    """Reports job starts and ends as they happen (from the runner's state, on its own thread)."""
+
+    def __init__(self, runner: Any, say: Callable[[str], None]) -> None:
+        self.runner = runner
+        self.say = say
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="demo-watcher", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout=2)
+
+    def _run(self) -> None:
+        seen: set[str] = set()
+        last_minute = None
+        while not self.stop_event.wait(0.25):
+            now = self.runner.clock.now()
+            running = sorted(name for name, _ in list(self.runner.running))
+            for name in running:
+                if name not in seen:
+                    seen.add(name)
+                    self.say(f"{now:%Y-%m-%d %H:%M} ▶ {name}")
+            for name in list(seen):
+                if name not in running:
+                    seen.discard(name)
+                    self.say(f"{now:%Y-%m-%d %H:%M} ✓ {name} finished")
+            if "trading_session" in running and (last_minute is None or now - last_minute >= timedelta(hours=1)):
+                last_minute = now
+                self.say(f"{now:%Y-%m-%d %H:%M}   session running …")
