@@ -8,34 +8,53 @@ database is a no-op.
 from __future__ import annotations
 
 import fcntl
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from hantu.store.db import Database
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 PG_MIGRATION_LOCK_ID = 0x48414E5455  # "HANTU"
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
+_REVISION_RE = re.compile(r"^revision\s*=\s*[\"'](\w+)[\"']", re.M)
+_DOWN_RE = re.compile(r"^down_revision\s*=\s*[\"'](\w+)[\"']", re.M)
+
+
+@lru_cache(maxsize=1)
 def head_revision() -> str:
-    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    head = script.get_current_head()
-    assert head is not None
-    return head
+    """The newest revision, read from the scripts' text (no Alembic import: every process start asks)."""
+    revisions, parents = set(), set()
+    for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        text_ = script.read_text(encoding="utf-8")
+        found = _REVISION_RE.search(text_)
+        if found:
+            revisions.add(found.group(1))
+        down = _DOWN_RE.search(text_)
+        if down:
+            parents.add(down.group(1))
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations must form one chain; heads: {sorted(heads)}")
+    return heads.pop()
 
 
 @contextmanager
@@ -56,11 +75,15 @@ def _sqlite_file_lock(database: Database) -> Iterator[None]:
 
 def current_revision(database: Database) -> str | None:
     with database.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade(database: Database, revision: str = "head") -> str | None:
     """Bring the schema to `revision`; safe to call from several processes at once. Returns the revision."""
+    from alembic import command
+
     config = alembic_config(database.url)
     if database.is_sqlite:
         with _sqlite_file_lock(database), database.engine.begin() as connection:
