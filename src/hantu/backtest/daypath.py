@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import TypeVar
 
 from hantu.market import rules
@@ -23,6 +24,13 @@ from hantu.market import rules
 T = TypeVar("T")
 LAST = 3.0  # position of the close on the path
 _BISECT_STEPS = 16
+
+
+@lru_cache(maxsize=4096)
+def anchor_times(session_open: datetime, last_minute: datetime) -> tuple[datetime, datetime, datetime, datetime]:
+    """The open, the two extremes at a third and two thirds of the continuous session, the last minute."""
+    span = (last_minute - session_open) / 3
+    return (session_open, session_open + span, session_open + 2 * span, last_minute)
 
 
 @dataclass(frozen=True)
@@ -38,9 +46,7 @@ class DayPath:
         high = max(high, open_, close)
         low = min(low, open_, close)
         first, second = (low, high) if close >= open_ else (high, low)
-        span = (last_minute - session_open) / 3
-        times = (session_open, session_open + span, session_open + 2 * span, last_minute)
-        return cls(day, market, (open_, first, second, close), times)
+        return cls(day, market, (open_, first, second, close), anchor_times(session_open, last_minute))
 
     @property
     def open(self) -> float:
@@ -60,6 +66,8 @@ class DayPath:
         return rules.round_to_tick(raw, "nearest", self.day, self.market)
 
     def time(self, s: float) -> datetime:
+        if s == int(s):
+            return self.times[int(s)]
         k = min(int(s), 2)
         frac = s - k
         start, end = self.times[k], self.times[k + 1]

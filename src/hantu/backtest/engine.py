@@ -70,10 +70,17 @@ class _Position:
     atr: float
     trade: Trade
 
+    _held: HeldPosition | None = None
+
     def held(self) -> HeldPosition:
-        return HeldPosition(code=self.code, quantity=self.quantity, avg_price=self.cost / self.quantity,
-                            entry_date=self.entry_date, stop_price=self.stop_price, target_price=self.target_price,
-                            high_since_entry=self.high_since_entry, atr=self.atr)
+        """The position as exit rules see it (made again only when the quantity or the high changed)."""
+        cached = self._held
+        if cached is None or cached.quantity != self.quantity or cached.high_since_entry != self.high_since_entry:
+            cached = self._held = HeldPosition(
+                code=self.code, quantity=self.quantity, avg_price=self.cost / self.quantity,
+                entry_date=self.entry_date, stop_price=self.stop_price, target_price=self.target_price,
+                high_since_entry=self.high_since_entry, atr=self.atr)
+        return cached
 
 
 @lru_cache(maxsize=4096)

@@ -52,6 +52,17 @@ class WindowScreens:
         return list(self.strategy.select(view, screen, day))
 
 
+class _Ranked:
+    """What `build_watchlist` reads of a passed stock (code, score, sector, passed), cheap to make by the
+    hundred every day; full `StockScore`s are made for the watchlist only."""
+
+    __slots__ = ("code", "column", "score", "sector")
+    passed = True
+
+    def __init__(self, code: str, score: float, sector: str | None, column: int) -> None:
+        self.code, self.score, self.sector, self.column = code, score, sector, column
+
+
 CHUNK_DAYS = 250  # days computed per pass: bounds memory to (CHUNK_DAYS + lookback) rows of indicator arrays
 
 
@@ -76,6 +87,7 @@ class PanelScreens:
         self.codes = panel.codes.tolist()
         self.names = panel.names.tolist()
         self.code_array = np.asarray(panel.codes).astype(str)
+        self.codes_sorted = bool(np.all(self.code_array[:-1] < self.code_array[1:]))
         self.column_of = {code: i for i, code in enumerate(self.codes)}
         self._span = (0, 0)  # panel rows [first, end) whose tables are computed; `_base` is the chunk's row 0
 
@@ -90,34 +102,48 @@ class PanelScreens:
             view = self.panel.slice_days(base, end)
             self.prices = prepared(view.open, view.high, view.low, view.close, view.volume, view.amount)
             self.eligibility = eligibility_series(view, self.prices, self.flags, self.config.filters, self.lookback)
-            self.strategy.all_days = True
-            try:
-                self.table = self.strategy.factors(view, self.prices, self.eligibility)
-            finally:
-                self.strategy.all_days = False
+            # factors are per stock: compute them only for stocks eligible on some day of this chunk
+            self.factor_columns = np.flatnonzero(self.eligibility.eligible[first - base:].any(axis=0))
+            self.table = self._factors(view, self.factor_columns)
             self.regimes = market_regimes(self.prices, self.config.selection)
             self._span, self._base = (first, end), base
         return row - self._base
 
+    def _factors(self, view: DailyPanel, columns: np.ndarray) -> Any:
+        """The strategy's `factors` for every day of `view`, for the stocks at `columns` only."""
+        sub = DailyPanel(dates=view.dates, codes=view.codes[columns], names=view.names[columns],
+                         markets=view.markets[columns],
+                         **{f: getattr(view, f)[:, columns] for f in ("open", "high", "low", "close", "volume",
+                                                                        "amount")})
+        prices = Prices(**{f.name: getattr(self.prices, f.name)[:, columns] for f in fields(Prices)})
+        e = self.eligibility
+        eligibility = replace(e, eligible=e.eligible[:, columns], history=e.history[:, columns],
+                              avg_traded_value=e.avg_traded_value[:, columns])
+        self.strategy.all_days = True
+        try:
+            return self.strategy.factors(sub, prices, eligibility)
+        finally:
+            self.strategy.all_days = False
+
     @staticmethod
     def _row(values: np.ndarray, row: int, columns: np.ndarray) -> np.ndarray:
         values = np.asarray(values)
-        return values[row, columns] if values.ndim == 2 else values[columns]
+        return values[row][columns] if values.ndim == 2 else values[columns]  # a row view, then one gather
 
     def _watchlist(self, eligible: np.ndarray, score: np.ndarray,
-                   passed: np.ndarray) -> tuple[list[str], list[StockScore]]:
+                   passed: np.ndarray) -> tuple[list[str], list[_Ranked]]:
         """The strategy's `build_watchlist` over the passed stocks, fed best first and only as many as it reads:
         it walks the ranking until `top_n` are taken, so a prefix that yields `top_n` gives the same list."""
         cfg = self.config.watchlist
         k_passed = np.flatnonzero(passed)
         if k_passed.size == 0:
             return [], []
-        order = k_passed[np.lexsort((self.code_array[eligible[k_passed]], -score[k_passed]))]
+        tiebreak = eligible[k_passed] if self.codes_sorted else self.code_array[eligible[k_passed]]
+        order = k_passed[np.lexsort((tiebreak, -score[k_passed]))]
         size = cfg.top_n * 2
         while True:
             head = order[:size]
-            light = [StockScore(code=self.codes[i], name=self.names[i], score=float(score[k]), passed=True,
-                                reasons=(), sector=self.flags.sector[i])
+            light = [_Ranked(self.codes[i], float(score[k]), self.flags.sector[i], i)
                      for k, i in zip(head.tolist(), eligible[head].tolist(), strict=True)]
             watchlist = build_watchlist(light, cfg.top_n, cfg.max_per_sector)
             if len(watchlist) >= cfg.top_n or size >= order.size:
@@ -131,7 +157,8 @@ class PanelScreens:
         eligible = np.flatnonzero(self.eligibility.eligible[row])
         if eligible.size == 0:
             return ScreenResult(on=day, scores=[], watchlist=[])
-        components = {group: {name: self._row(raw, row, eligible) for name, raw in parts.items()}
+        local = np.searchsorted(self.factor_columns, eligible)  # eligible stocks in the factor arrays
+        components = {group: {name: self._row(raw, row, local) for name, raw in parts.items()}
                       for group, parts in self.table.components.items()}
         composite = composite_score(components, self.weights, np.ones(eligible.size, dtype=bool))
         raw = composite.score
@@ -139,11 +166,11 @@ class PanelScreens:
             score = np.where(np.isfinite(raw), np.round(raw, 4), 0.0)
             passed = np.isfinite(raw) & (score >= self.config.watchlist.min_score)
         if self.table.rule_passed is not None:
-            passed &= self._row(self.table.rule_passed, row, eligible).astype(bool)
+            passed &= self._row(self.table.rule_passed, row, local).astype(bool)
         watchlist, light = self._watchlist(eligible, score, passed)
         by_code = {s.code: s for s in light}
         picked = np.searchsorted(eligible, [self.column_of[code] for code in watchlist]).astype(np.int64)
-        columns = eligible[picked]
+        columns = local[picked]
         table = {key: np.round(self._row(values, row, columns).astype(float), 6).tolist()
                  for key, values in self.table.indicators.items()}
         table.update({f"score.{key}": np.round(values[picked], 4).tolist() for key, values in composite.groups.items()})
@@ -151,7 +178,9 @@ class PanelScreens:
         scores = []
         for n, code in enumerate(watchlist):
             factors = {key: values[n] for key, values in finite if values[n] - values[n] == 0.0}  # finite only
-            scores.append(replace(by_code[code], factors=factors))
+            ranked = by_code[code]
+            scores.append(StockScore(code=code, name=self.names[ranked.column], score=ranked.score, passed=True,
+                                     reasons=(), factors=factors, sector=ranked.sector))
         return ScreenResult(on=day, scores=scores, watchlist=watchlist)
 
     def _window(self, panel_row: int, rows: int) -> tuple[DailyPanel, Prices]:
