@@ -31,7 +31,7 @@ from hantu.broker.base import Broker, BrokerError, OrderStatus, OrderType, Quote
 from hantu.clock import Clock
 from hantu.market import calendar, rules
 from hantu.store.db import Database, get_database
-from hantu.store.models import TradeOrder, TradePosition
+from hantu.store.models import KeyValue, TradeOrder, TradePosition
 from hantu.strategy.base import Candidate, HeldPosition, Strategy
 from hantu.trading import ledger
 from hantu.trading.alerts import alert
@@ -44,6 +44,8 @@ from hantu.trading.reconcile import ReconcileReport, reconcile
 from hantu.trading.risk import load_config
 
 log = logging.getLogger(__name__)
+
+CANCEL_REQUESTS_KEY = "trading.cancel_requests"  # written by the API and Telegram, read here
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ class TradingSession:
                                                             self.config.cash_tolerance))
                     self._needs_reconcile = False
                 self.engine.orders.sync(day)
+                self._cancel_requests()
                 if now >= times.open and not stop.is_set():
                     quotes = self._quotes(by_code)
                     prices = {c: float(q.price) for c, q in quotes.items() if q.price > 0}
@@ -178,6 +181,31 @@ class TradingSession:
             log.warning("final sync failed: %s", error)
 
     # --- steps ---------------------------------------------------------------------------------------------
+    def _cancel_requests(self) -> None:
+        """Cancels asked through the API or Telegram (`trading.cancel_requests`, client order ids)."""
+        with self.database.session() as session:
+            row = session.get(KeyValue, CANCEL_REQUESTS_KEY, with_for_update=True)
+            items = list(row.value) if row is not None and isinstance(row.value, list) else []
+            if not items:
+                return
+            row.value = []  # taken: a cancel is asked once (a failed one shows in the order's state)
+            wanted = [str(i.get("order_id")) for i in items if isinstance(i, dict)]
+            ids = list(session.scalars(select(TradeOrder.id).where(TradeOrder.client_order_id.in_(wanted))))
+        failed = []
+        for order_id in ids:
+            try:
+                self.engine.orders.cancel(order_id, reason="user: cancel requested")
+            except (BrokerError, OSError) as error:
+                log.warning("requested cancel of order %s failed, kept for the next round: %s", order_id, error)
+                failed.append(order_id)
+        if failed:
+            with self.database.session() as session:
+                row = session.get(KeyValue, CANCEL_REQUESTS_KEY, with_for_update=True)
+                again = [{"order_id": cid} for cid in session.scalars(
+                    select(TradeOrder.client_order_id).where(TradeOrder.id.in_(failed)))]
+                if row is not None:
+                    row.value = [*(row.value or []), *again]
+
     def _quotes(self, by_code: dict[str, Candidate]) -> dict[str, Quote]:
         with self.database.session() as session:
             held = [p.code for p in ledger.positions(session, self.broker.name) if p.quantity > 0]

@@ -1,0 +1,181 @@
+"""The session loop on the paper broker: a day of trading leaves the book equal to the broker; unfilled entries
+are re-priced; the end of day cancels and flattens; `stop_event` returns promptly; broker outages halt safely;
+cancels requested through the API are carried out."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from simkit import DAY, DipBuyer, at, candidates_for
+from sqlalchemy import select
+
+from hantu.broker.base import BrokerError, OrderStatus, OrderType, Side
+from hantu.clock import FrozenClock, SimClock
+from hantu.store.kv import kv_get, kv_set
+from hantu.store.models import OutboxMessage, TradeOrder
+from hantu.strategy.base import Candidate, Decision, HeldPosition
+from hantu.trading import ledger
+from hantu.trading.halt import halt_state
+from hantu.trading.orders import LIVE, PENDING
+from hantu.trading.session import CANCEL_REQUESTS_KEY, SessionConfig, TradingSession, close_out
+
+FAST = SessionConfig(poll_seconds=120, decision_seconds=120, reprice_after_seconds=600, max_reprices=1)
+
+
+def orders(rig) -> list[TradeOrder]:  # type: ignore[no-untyped-def]
+    with rig.database.session() as session:
+        return list(session.scalars(select(TradeOrder).order_by(TradeOrder.id)))
+
+
+def assert_book_equals_broker(rig) -> None:  # type: ignore[no-untyped-def]
+    with rig.database.session() as session:
+        book = ledger.derive_book(session, "paper")
+        rows = {p.code: p.quantity for p in ledger.positions(session, "paper")}
+    broker = {p.code: p.quantity for p in rig.broker.positions()}
+    assert {c: h.quantity for c, h in book.positions.items()} == broker == rows
+    assert book.cash == rig.broker.cash().cash
+
+
+def test_an_afternoon_of_paper_trading_leaves_the_book_equal_to_the_broker(rig) -> None:  # type: ignore[no-untyped-def]
+    rig.clock.set(at("12:30"))
+    session = TradingSession(rig.database, rig.broker, rig.clock, config=FAST)
+    report = session.run(DAY, candidates_for(rig.panel), DipBuyer(exit_after="14:30"))
+    assert report.iterations > 10 and report.errors == 0
+    done = orders(rig)
+    assert any(o.side == "buy" and o.filled_quantity for o in done)
+    assert any(o.side == "sell" and o.filled_quantity for o in done)
+    assert not [o for o in done if o.status in LIVE + PENDING]  # nothing left open after the close
+    assert_book_equals_broker(rig)
+    summary = close_out(rig.database, rig.broker, rig.clock, DAY)
+    assert summary["reconciliation"]["mismatches"] == [] and summary["orders"] == len(done)
+
+
+@dataclass
+class LowBidder:
+    """Bids far below the market (never fills): exercises re-pricing and the end of day."""
+
+    name: str = "low-bidder"
+    params: dict[str, Any] = field(default_factory=dict)
+    flatten_at_close: bool = True
+
+    def on_price(self, candidate: Candidate, price: float, now: datetime, day_open: float | None) -> Decision:
+        return Decision("buy", candidate.code, "cheap", limit_price=candidate.stop_price)
+
+    def exit_reason(self, position: HeldPosition, price: float, now: datetime, day_open: float | None) -> None:
+        return None
+
+
+def test_unfilled_entries_are_repriced_once_then_left_and_the_day_ends_flat(rig) -> None:  # type: ignore[no-untyped-def]
+    from hantu.trading.engine import TradingEngine
+    from hantu.trading.reconcile import reconcile
+
+    reconcile(rig.database, rig.broker, rig.clock)
+    held = TradingEngine(rig.database, rig.broker, rig.clock).submit("100000", Side.BUY, 10, OrderType.MARKET, None,
+                                                                     "manual", "t", "engine")
+    assert held.ok
+    rig.clock.set(at("14:30"))
+    candidates = [c for c in candidates_for(rig.panel) if c.code in ("100010", "100020")]
+    config = SessionConfig(poll_seconds=60, decision_seconds=60, reprice_after_seconds=300, max_reprices=1)
+    TradingSession(rig.database, rig.broker, rig.clock, config=config).run(DAY, candidates, LowBidder())
+    done = orders(rig)
+    entries = [o for o in done if o.purpose == "entry"]
+    for code in ("100010", "100020"):
+        mine = [o for o in entries if o.code == code]
+        assert len(mine) == 2, [(o.id, o.status, o.message) for o in mine]  # the first and one re-price
+        first, second = mine
+        assert first.status == "cancelled" and first.message.startswith("unfilled")
+        assert second.replaces_id == first.id and second.reprice_count == 1
+        assert second.status in ("filled", "cancelled")  # re-priced at the market: filled, else cancelled at 15:10
+        assert second.limit_price > first.limit_price
+    flatten = [o for o in done if o.purpose == "flatten"]
+    assert "100000" in {o.code for o in flatten} and all(o.status == "filled" for o in flatten)
+    assert rig.broker.positions() == []
+    assert_book_equals_broker(rig)
+
+
+def test_stop_event_returns_promptly_with_work_persisted(rig) -> None:  # type: ignore[no-untyped-def]
+    clock = SimClock(at("10:00"), speed=1.0)
+    rig.broker.clock = clock
+    session = TradingSession(rig.database, rig.broker, clock,
+                             config=SessionConfig(poll_seconds=30, decision_seconds=1))
+    stop = threading.Event()
+    threading.Timer(1.5, stop.set).start()
+    began = time.monotonic()
+    report = session.run(DAY, candidates_for(rig.panel), DipBuyer(), stop)
+    took = time.monotonic() - began
+    assert report.stopped_early and took < 8, took
+    assert all(o.status != OrderStatus.NEW.value for o in orders(rig))  # nothing half-sent
+    assert_book_equals_broker(rig)
+
+
+class Flaky:
+    """The paper broker, except that every call fails like an unreachable server from `down` to `up`."""
+
+    def __init__(self, inner, clock, down: datetime, up: datetime) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+        self.name = inner.name
+        self.clock = clock
+        self.window = (down, up)
+        self.calls_while_broken = 0
+
+    def __getattr__(self, item: str):  # type: ignore[no-untyped-def]
+        attribute = getattr(self.inner, item)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if self.window[0] <= self.clock.now() < self.window[1]:
+                self.calls_while_broken += 1
+                raise BrokerError("connection refused")
+            return attribute(*args, **kwargs)
+
+        return call
+
+
+def test_a_broker_outage_halts_new_entries_alerts_and_recovers_the_books(rig) -> None:  # type: ignore[no-untyped-def]
+    broker = Flaky(rig.broker, rig.clock, at("13:30"), at("14:00"))
+    rig.clock.set(at("13:00"))
+    config = SessionConfig(poll_seconds=60, decision_seconds=60, max_consecutive_errors=3, backoff_seconds=60)
+    session = TradingSession(rig.database, broker, rig.clock, feed=rig.broker.feed, config=config)
+    report = session.run(DAY, candidates_for(rig.panel), DipBuyer(exit_after="14:30"))
+    assert report.errors >= 3 and broker.calls_while_broken >= 3
+    with rig.database.session() as session_:
+        assert halt_state(session_).halted
+        assert session_.scalars(select(OutboxMessage).where(OutboxMessage.kind == "risk_halt")).all()
+    assert len(report.reconciliations) >= 2  # after the outage it looked at the broker's books again
+    assert_book_equals_broker(rig)
+
+
+def test_a_cancel_requested_through_the_api_is_carried_out(rig) -> None:  # type: ignore[no-untyped-def]
+    rig.clock.set(at("14:00"))
+    candidates = [c for c in candidates_for(rig.panel) if c.code == "100010"]
+    config = SessionConfig(poll_seconds=60, decision_seconds=60, reprice_after_seconds=3600)
+    session = TradingSession(rig.database, rig.broker, rig.clock, config=config)
+    original = session._manage_unfilled
+
+    def manage(*args, **kwargs):  # type: ignore[no-untyped-def]
+        live = [o for o in orders(rig) if o.status in LIVE]
+        with rig.database.session() as s:
+            if live and not kv_get(s, "test.asked"):
+                kv_set(s, CANCEL_REQUESTS_KEY, [{"order_id": live[0].client_order_id, "by": "api:test"}])
+                kv_set(s, "test.asked", True)
+        return original(*args, **kwargs)
+
+    session._manage_unfilled = manage  # type: ignore[method-assign]
+    session.run(DAY, candidates, LowBidder(flatten_at_close=False))
+    first = orders(rig)[0]
+    assert first.status == "cancelled" and first.message.startswith("user")
+    with rig.database.session() as s:
+        assert kv_get(s, CANCEL_REQUESTS_KEY) == []
+
+
+def test_no_session_on_a_holiday(rig) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    clock = FrozenClock(at("10:00", date(2026, 10, 3)))  # 개천절, a Saturday too
+    report = TradingSession(rig.database, rig.broker, clock, config=FAST).run(date(2026, 10, 3), [], DipBuyer())
+    assert report.iterations == 0 and orders(rig) == []
