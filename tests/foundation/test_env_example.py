@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from helpers import REPO_ROOT
-
 from hantu.config.settings import Settings, load_settings
+
+from helpers import REPO_ROOT
 
 
 def example_keys() -> set[str]:
