@@ -11,11 +11,13 @@ them into D's screening or selection.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from collections.abc import Mapping
 from datetime import date, timedelta
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from hantu.clock import Clock
@@ -322,25 +324,24 @@ def weekly_maintenance(ctx: JobContext) -> dict[str, Any]:
     services = _services(ctx)
     home = services.settings.hantu_home
     figures: dict[str, Any] = {}
+    backups = home / "backups"
+    backups.mkdir(parents=True, exist_ok=True)
     if ctx.db.is_sqlite:
-        backups = home / "backups"
-        backups.mkdir(parents=True, exist_ok=True)
         target = backups / f"hantu-{ctx.day:%Y%m%d}.db"
         target.unlink(missing_ok=True)
         with ctx.db.engine.connect() as connection:
             connection.exec_driver_sql(f"VACUUM INTO '{target}'")
-        with ctx.db.engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA optimize")
-        old = sorted(backups.glob("hantu-*.db"))[:-BACKUPS_KEPT]
-        for path in old:
-            path.unlink()
-        figures["backup"] = str(target)
-        figures["backup_bytes"] = target.stat().st_size
     else:
+        target = backups / f"hantu-{ctx.day:%Y%m%d}.dump"
+        _pg_dump(ctx.db, target)
         with ctx.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM (ANALYZE)"))
-        figures["backup"] = "pg_dump" if shutil.which("pg_dump") else None
         figures["vacuum"] = "VACUUM (ANALYZE)"
+    for old in sorted(backups.glob("hantu-*"))[:-BACKUPS_KEPT]:
+        old.unlink()
+    figures["backup"] = str(target)
+    figures["backup_bytes"] = target.stat().st_size
     lines: list[str] = []
     figures["log_rotation_exit"] = rotate_logs([services.settings.logs_dir], clock=ctx.clock, echo=lines.append)
     figures["log_rotation"] = lines[-6:]
@@ -352,6 +353,24 @@ def weekly_maintenance(ctx: JobContext) -> dict[str, Any]:
             services.notify("weekly_summary", summary, dedupe_key=f"weekly_summary:{week_end}", session=session)
     figures["weekly_summary"] = summary is not None
     return figures
+
+
+def _pg_dump(db: Database, target: Path) -> None:
+    """`pg_dump -Fc` of the configured database; the password goes through the environment, not argv."""
+    import subprocess
+
+    from sqlalchemy.engine import make_url
+
+    binary = shutil.which("pg_dump")
+    if binary is None:
+        raise RuntimeError("pg_dump not found: install postgresql-client for the weekly backup")
+    url = make_url(db.url)
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    dsn = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    subprocess.run([binary, "--format=custom", f"--file={target}", f"--dbname={dsn}"], check=True, env=env,
+                   capture_output=True, timeout=1800)
 
 
 JOBS: Mapping[str, JobFunc] = {
