@@ -182,11 +182,43 @@ def use_overrides(overrides: CalendarOverrides | None) -> None:
     _forced = overrides
 
 
-@lru_cache(maxsize=64)
-def _exchange_holidays(year: int) -> frozenset[date]:
+# `holidays.financial_holidays("XKRX")` snapshotted for HOLIDAY_TABLE_YEARS: importing the `holidays` package
+# costs a long-running process ~20 MB of memory, so the table is read from this file instead and the package is
+# only imported for years outside it. `tests/market/test_holiday_table.py` checks the file against the package;
+# after upgrading `holidays`, regenerate it with `python -m hantu.market.calendar`.
+HOLIDAY_TABLE = Path(__file__).with_name("xkrx_holidays.json")
+HOLIDAY_TABLE_YEARS = range(2000, 2036)
+
+
+def library_holidays(year: int) -> frozenset[date]:
+    """The exchange holidays of `year` straight from the `holidays` package."""
     import holidays
 
-    days = set(holidays.financial_holidays("XKRX", years=year).keys())
+    return frozenset(holidays.financial_holidays("XKRX", years=year).keys())
+
+
+@lru_cache(maxsize=1)
+def _holiday_table() -> dict[int, frozenset[date]]:
+    try:
+        raw = json.loads(HOLIDAY_TABLE.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    return {int(year): frozenset(date.fromisoformat(d) for d in days) for year, days in raw["years"].items()}
+
+
+def write_holiday_table(path: Path = HOLIDAY_TABLE) -> None:
+    """Regenerate the snapshot from the installed `holidays` package."""
+    import holidays
+
+    years = {str(y): sorted(d.isoformat() for d in library_holidays(y)) for y in HOLIDAY_TABLE_YEARS}
+    path.write_text(json.dumps({"source": f"holidays {holidays.__version__} financial_holidays('XKRX')",
+                                "years": years}, indent=0) + "\n", encoding="utf-8")
+
+
+@lru_cache(maxsize=64)
+def _exchange_holidays(year: int) -> frozenset[date]:
+    table = _holiday_table()
+    days = set(table[year] if year in table else library_holidays(year))
     days.add(year_end_closing_day(year))
     return frozenset(days)
 
@@ -278,3 +310,8 @@ def _as_date(d: date) -> date:
     if isinstance(d, datetime):
         return (d.replace(tzinfo=KST) if d.tzinfo is None else d.astimezone(KST)).date()
     return d
+
+
+if __name__ == "__main__":
+    write_holiday_table()
+    print(f"wrote {HOLIDAY_TABLE}")
