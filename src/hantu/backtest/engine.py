@@ -148,6 +148,9 @@ class BacktestEngine:
             candidates = self.screens.candidates_after(row) if row < last else []
             if self.progress is not None:
                 self.progress(i + 1, days)
+        close = getattr(self.screens, "close", None)
+        if close is not None:
+            close()
         for trade in self.trades:
             trade._end_row = last
             if not trade.closed:

@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+import copy
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, fields, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -63,6 +65,19 @@ class _Ranked:
         self.code, self.score, self.sector, self.column = code, score, sector, column
 
 
+@dataclass
+class _Chunk:
+    """One chunk's arrays: rows [base, end) of the panel (warm-up rows first)."""
+
+    base: int
+    end: int
+    prices: Prices
+    eligibility: Any
+    factor_columns: np.ndarray
+    table: Any
+    regimes: list[Any]
+
+
 CHUNK_DAYS = 250  # days computed per pass: bounds memory to (CHUNK_DAYS + lookback) rows of indicator arrays
 
 
@@ -73,7 +88,7 @@ class PanelScreens:
     before it, so that the first day of a chunk sees what the live screen sees), as the engine moves forward."""
 
     def __init__(self, strategy: ScreeningStrategy, panel: DailyPanel, instruments: Any = None,
-                 chunk_days: int = CHUNK_DAYS) -> None:
+                 chunk_days: int = CHUNK_DAYS, prefetch: bool = True) -> None:
         self.strategy = strategy
         self.panel = panel
         self.config = strategy.config
@@ -90,40 +105,95 @@ class PanelScreens:
         self.codes_sorted = bool(np.all(self.code_array[:-1] < self.code_array[1:]))
         self.column_of = {code: i for i, code in enumerate(self.codes)}
         self._span = (0, 0)  # panel rows [first, end) whose tables are computed; `_base` is the chunk's row 0
+        self._base = 0
+        self.chunk: _Chunk | None = None
+        self.prefetch = prefetch
+        self._pending: dict[int, Future[_Chunk]] = {}
+        self._pool: ThreadPoolExecutor | None = None
 
     def _compute(self, row: int) -> int:
-        """Make sure `row`'s chunk is computed; returns `row`'s index inside the chunk arrays."""
+        """Make sure `row`'s chunk is computed; returns `row`'s index inside the chunk arrays.
+
+        While the engine trades through one chunk, the next one is computed on a worker thread (numpy releases
+        the GIL), with its own shallow copy of the strategy so that `all_days` never leaks into the hooks the
+        engine calls meanwhile."""
         first, end = self._span
         if not first <= row < end or end == 0:
             first = (row // self.chunk_days) * self.chunk_days
-            end = min(first + self.chunk_days, self.panel.shape[0])
-            base = max(0, first - self.lookback + 1)
-            self.table = self.prices = self.eligibility = None  # type: ignore[assignment]  # free before the next
-            view = self.panel.slice_days(base, end)
-            self.prices = prepared(view.open, view.high, view.low, view.close, view.volume, view.amount)
-            self.eligibility = eligibility_series(view, self.prices, self.flags, self.config.filters, self.lookback)
-            # factors are per stock: compute them only for stocks eligible on some day of this chunk
-            self.factor_columns = np.flatnonzero(self.eligibility.eligible[first - base:].any(axis=0))
-            self.table = self._factors(view, self.factor_columns)
-            self.regimes = market_regimes(self.prices, self.config.selection)
-            self._span, self._base = (first, end), base
+            self.chunk = None  # free the previous chunk before the next
+            pending = self._pending.pop(first, None)
+            self.chunk = pending.result() if pending is not None else self._chunk(first, self.strategy)
+            self._pending.clear()
+            following = first + self.chunk_days
+            if following < self.panel.shape[0] and self.prefetch:
+                self._pending[following] = self._executor().submit(self._chunk, following, copy.copy(self.strategy))
+            self._span, self._base = (first, self.chunk.end), self.chunk.base
         return row - self._base
 
-    def _factors(self, view: DailyPanel, columns: np.ndarray) -> Any:
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backtest-screens")
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the prefetching thread (the engine calls this at the end of a run)."""
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def _chunk(self, first: int, strategy: ScreeningStrategy) -> _Chunk:
+        end = min(first + self.chunk_days, self.panel.shape[0])
+        base = max(0, first - self.lookback + 1)
+        view = self.panel.slice_days(base, end)
+        prices = prepared(view.open, view.high, view.low, view.close, view.volume, view.amount)
+        eligibility = eligibility_series(view, prices, self.flags, self.config.filters, self.lookback)
+        # factors are per stock: compute them only for stocks eligible on some day of this chunk
+        columns = np.flatnonzero(eligibility.eligible[first - base:].any(axis=0))
+        table = self._factors(strategy, view, prices, eligibility, columns)
+        return _Chunk(base=base, end=end, prices=prices, eligibility=eligibility, factor_columns=columns,
+                      table=table, regimes=market_regimes(prices, self.config.selection))
+
+    # the current chunk's arrays, as the per-day code reads them
+    @property
+    def prices(self) -> Prices:
+        return self.chunk.prices
+
+    @property
+    def eligibility(self) -> Any:
+        return self.chunk.eligibility
+
+    @property
+    def factor_columns(self) -> np.ndarray:
+        return self.chunk.factor_columns
+
+    @property
+    def table(self) -> Any:
+        return self.chunk.table
+
+    @property
+    def regimes(self) -> list[Any]:
+        return self.chunk.regimes
+
+    @staticmethod
+    def _factors(strategy: ScreeningStrategy, view: DailyPanel, prices: Prices, eligibility: Any,
+                 columns: np.ndarray) -> Any:
         """The strategy's `factors` for every day of `view`, for the stocks at `columns` only."""
         sub = DailyPanel(dates=view.dates, codes=view.codes[columns], names=view.names[columns],
                          markets=view.markets[columns],
                          **{f: getattr(view, f)[:, columns] for f in ("open", "high", "low", "close", "volume",
                                                                         "amount")})
-        prices = Prices(**{f.name: getattr(self.prices, f.name)[:, columns] for f in fields(Prices)})
-        e = self.eligibility
-        eligibility = replace(e, eligible=e.eligible[:, columns], history=e.history[:, columns],
-                              avg_traded_value=e.avg_traded_value[:, columns])
-        self.strategy.all_days = True
+        sub_prices = Prices(**{f.name: getattr(prices, f.name)[:, columns] for f in fields(Prices)})
+        sub_eligibility = replace(eligibility, eligible=eligibility.eligible[:, columns],
+                                  history=eligibility.history[:, columns],
+                                  avg_traded_value=eligibility.avg_traded_value[:, columns])
+        strategy.all_days = True
         try:
-            return self.strategy.factors(sub, prices, eligibility)
+            return strategy.factors(sub, sub_prices, sub_eligibility)
         finally:
-            self.strategy.all_days = False
+            strategy.all_days = False
 
     @staticmethod
     def _row(values: np.ndarray, row: int, columns: np.ndarray) -> np.ndarray:
