@@ -68,3 +68,31 @@ def test_a_full_paper_day(sample_home: Path, database) -> None:  # type: ignore[
         for kind in ("scheduler_started", "data_sync_done", "screening_done", "selection_done", "daily_report",
                      "scheduler_stopped"):
             assert kinds[kind] == 1, kind
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_simulated_week_with_holidays_runs_every_real_job_once_per_trading_day(  # type: ignore[no-untyped-def]
+        isolated_env: Path, database) -> None:
+    """Mon Oct 5 2026 (substitute holiday) .. Sat Oct 10; Fri Oct 9 is 한글날. The real jobs, paper broker."""
+    from hantu.market.sample import write_sample_market
+    from hantu.market.store import open_market_store
+
+    reset_settings_cache()
+    write_sample_market(open_market_store(get_settings()), stocks=150, days=300, seed=11, end=date(2026, 10, 8))
+    clock = SimClock(kst("2026-10-05 05:00"), speed=6000)
+    runner = build_runner(get_settings(), clock, stop_at=kst("2026-10-10 23:00"))
+    runner.poll = 0.02
+    assert runner.run() == 0
+    with database.session() as session:
+        rows = session.scalars(select(JobRun)).all()
+    failed = [(r.job, r.trading_date, r.error) for r in rows if r.status != "success"]
+    assert not failed, failed
+    per_day = Counter((r.job, r.trading_date) for r in rows)
+    market_jobs = ("data_sync", "screening", "selection", "trading_session", "close_out", "daily_report",
+                   "performance", "backtest_refresh")
+    for day in (date(2026, 10, 6), date(2026, 10, 7), date(2026, 10, 8)):
+        for job in market_jobs:
+            assert per_day[(job, day)] == 1, (job, day)
+    assert not [r for r in rows if r.trading_date in (date(2026, 10, 5), date(2026, 10, 9))]
+    assert per_day[("weekly_maintenance", date(2026, 10, 10))] == 1
+    assert len(rows) == 3 * len(market_jobs) + 1
