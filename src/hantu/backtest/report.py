@@ -52,7 +52,7 @@ def _scale(values: Sequence[float], lo: float, hi: float, out_lo: float, out_hi:
 def line_chart_svg(dates: Sequence[str], series: Sequence[tuple[str, Sequence[float], str]], *,
                    width: int = 900, height: int = 260, area: bool = False, percent: bool = False) -> str:
     """An SVG line (or area) chart of one or more series sharing the x axis."""
-    pad_l, pad_r, pad_t, pad_b = 70, 10, 10, 24
+    pad_l, pad_r, pad_t, pad_b = 86, 12, 10, 24
     values = [v for _, ys, _ in series for v in ys]
     if not values or not dates:
         return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"></svg>'
@@ -70,7 +70,8 @@ def line_chart_svg(dates: Sequence[str], series: Sequence[tuple[str, Sequence[fl
         parts.append(f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>'
                      f'<text x="{pad_l - 4}" y="{y + 4:.1f}" text-anchor="end">{label}</text>')
     for i in sorted({0, n // 2, n - 1}):
-        parts.append(f'<text x="{xs[i]:.1f}" y="{height - 6}" text-anchor="middle">{html.escape(dates[i])}</text>')
+        anchor = "start" if i == 0 else "end" if i == n - 1 else "middle"
+        parts.append(f'<text x="{xs[i]:.1f}" y="{height - 6}" text-anchor="{anchor}">{html.escape(dates[i])}</text>')
     for name, ys, colour in series:
         py = _scale(ys, lo, hi, height - pad_b, pad_t)
         points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, py, strict=True))
