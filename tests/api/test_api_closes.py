@@ -48,3 +48,23 @@ def test_cash_flow_restatement_matches_the_fill_model() -> None:
         except TypeError:
             continue
         assert fill_cash_flow(side, 7, 12_345, 13, 21, amount=86_400) == expected
+
+
+def test_equity_history_survives_a_sell_recorded_before_its_buy(database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Out-of-order or adopted fills must not crash the curve (found by bench/api_load.py's data)."""
+    from api_seed import NOW
+
+    from hantu.api.performance import equity_history
+    from hantu.store.models import TradeAccount, TradeFill
+
+    extra = {"amount": 1_000} if hasattr(TradeFill, "amount") else {}
+    with database.session() as s:
+        s.add(TradeAccount(broker="paper", base_cash=10_000, base_positions={}, base_at=NOW, cash=10_000,
+                           updated_at=NOW))
+        for i, side in enumerate(("sell", "buy")):
+            s.add(TradeFill(broker="paper", fill_id=f"f{i}", broker_order_id="b", order_id=None,
+                            trading_date=NOW.date(), code="005930", side=side, quantity=1, price=1_000,
+                            commission=0, tax=0, filled_at=NOW, recorded_at=NOW, **extra))
+    with database.session() as s:
+        points = equity_history(s, "paper", ClosesReader(tmp_path / "none"), NOW.date())
+    assert [(p.day, p.equity) for p in points] == [(NOW.date(), 10_000)]

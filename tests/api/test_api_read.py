@@ -191,3 +191,9 @@ def test_dashboard_page_in_korean_and_english(seeded, make_client) -> None:  # t
     assert "<script src=" not in korean.text and "https://" not in korean.text  # inline script, no CDN
     english = make_client({"HANTU_LANGUAGE": "en"}).get("/")
     assert '<html lang="en">' in english.text and "Halt trading" in english.text
+
+
+def test_route_list_matches_the_openapi_document(client) -> None:  # type: ignore[no-untyped-def]
+    from hantu.api.app import HIDDEN_PATHS, route_paths
+
+    assert sorted(route_paths(client.app)) == sorted({*client.app.openapi()["paths"], *HIDDEN_PATHS})

@@ -59,6 +59,8 @@ def _lifespan(ctx: ApiContext) -> Any:
         if not _schema_present(ctx):
             _migrate_in_child()
         yield
+        if ctx.version is not None:
+            ctx.version.close()
         ctx.database.dispose()
 
     return lifespan
@@ -93,20 +95,26 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     _mount_routes(app)
     _observe_state(ctx)
 
+    from hantu.api.cache import DataVersion, ResponseCache
+
+    ctx.version = DataVersion(ctx.database)
+    app.add_middleware(ResponseCache, version=ctx.version, clock=ctx.clock,
+                       uncached=(f"{API_PREFIX}/logs", f"{API_PREFIX}/data"))
+    app.add_middleware(ApiKeyMiddleware, key=ctx.api_key)
     origins = cors_origins(settings)
-    if origins:
+    if origins:  # outside the key check, so that preflights and 401s carry the CORS headers
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
                            allow_headers=["X-API-Key", "Content-Type"])
-    app.add_middleware(ApiKeyMiddleware, key=ctx.api_key)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics, paths=lambda: route_paths(app))
     return app
 
 
 def route_paths(app: FastAPI) -> list[str]:
-    """Every path the app serves: the OpenAPI paths plus the ones kept out of the document."""
-    return [*app.openapi()["paths"], *HIDDEN_PATHS]
+    """Every path the app serves (collected when the routes were mounted: building the OpenAPI document just
+    to list them would cost this lean process megabytes)."""
+    return list(app.state.route_paths)
 
 
 HIDDEN_PATHS = ("/", "/openapi.json", "/docs", "/docs/oauth2-redirect")
@@ -132,11 +140,15 @@ def _mount_routes(app: FastAPI) -> None:
     v1 = APIRouter(prefix=API_PREFIX, dependencies=[Security(api_key_header)],
                    responses={401: {"model": ErrorOut, "description": "missing or wrong X-API-Key"},
                               503: {"model": ErrorOut, "description": "database unavailable"}})
+    paths: list[str] = []
     for module in (status, trading, performance, strategy, backtests, jobs, data, logs, controls):
         v1.include_router(module.router)
+        paths.extend(API_PREFIX + route.path for route in module.router.routes)
     app.include_router(v1)
     app.include_router(system.router)
     app.include_router(dashboard.router)
+    paths.extend(route.path for route in system.router.routes)
+    app.state.route_paths = sorted({*paths, *HIDDEN_PATHS})
 
 
 def _observe_state(ctx: ApiContext) -> None:

@@ -58,6 +58,7 @@ class ClosesReader:
         self.blocks_dir = root / "blocks"
         self._lock = threading.Lock()
         self._blocks: dict[str, _Block] = {}
+        self._last: dict[tuple[object, ...], dict[str, int]] = {}
 
     def _block(self, path: Path) -> _Block:
         mtime = path.stat().st_mtime
@@ -86,6 +87,10 @@ class ClosesReader:
         if not self.blocks_dir.is_dir():
             return []
         return sorted(self.blocks_dir.glob("*.npz"))
+
+    def fingerprint(self) -> tuple[tuple[str, float], ...]:
+        """Changes whenever a block is added or rewritten (callers cache what they derive from closes)."""
+        return tuple((p.name, p.stat().st_mtime) for p in self._paths())
 
     def closes(self, codes: list[str], since: date | None = None) -> dict[date, dict[str, int]]:
         """`{day: {code: close}}` for every stored day from `since` (all days when None); 0 closes left out."""
@@ -124,8 +129,16 @@ class ClosesReader:
         paths = self._paths()[-lookback_months:]
         if not paths or not codes:
             return {}
+        key = (tuple(codes), lookback_months, tuple((p.name, p.stat().st_mtime) for p in paths))
+        cached = self._last.get(key)
+        if cached is not None:
+            return dict(cached)
         since = date.fromisoformat(paths[0].stem + "-01")
         found: dict[str, int] = {}
         for _day, values in sorted(self.closes(codes, since).items()):
             found.update(values)
+        with self._lock:
+            if len(self._last) > 64:
+                self._last.clear()
+            self._last[key] = dict(found)
         return found

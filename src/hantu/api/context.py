@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import HTTPException, Request
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -22,6 +23,7 @@ class ApiContext:
     clock: Clock
     database: Database
     metrics: ApiMetrics
+    version: Any = None  # hantu.api.cache.DataVersion, set by create_app
 
     @property
     def api_key(self) -> str | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hantu.api.closes import ClosesReader
@@ -55,10 +55,29 @@ def closes_reader(market_root: Path) -> ClosesReader:
     return _readers[key]
 
 
+_history_cache: dict[tuple[object, ...], list[EquityPoint]] = {}
+
+
 def equity_history(session: Session, broker: str, reader: ClosesReader, until: date) -> list[EquityPoint]:
+    """The curve up to `until`; recomputed only when a fill, the account base or a market block changed."""
     account = session.get(TradeAccount, broker)
     if account is None:
         return []
+    count, last_id = session.execute(select(func.count(TradeFill.id), func.max(TradeFill.id))
+                                     .where(TradeFill.broker == broker)).one()
+    key = (str(session.get_bind().url), broker, until, count, last_id, account.base_at, account.base_cash,
+           reader.fingerprint())
+    cached = _history_cache.get(key)
+    if cached is None:
+        cached = _compute_history(session, account, broker, reader, until)
+        if len(_history_cache) > 16:
+            _history_cache.clear()
+        _history_cache[key] = cached
+    return cached
+
+
+def _compute_history(session: Session, account: TradeAccount, broker: str, reader: ClosesReader,
+                     until: date) -> list[EquityPoint]:
     fills = list(session.scalars(select(TradeFill).where(TradeFill.broker == broker)
                                  .order_by(TradeFill.filled_at, TradeFill.id)))
     cash = float(account.base_cash)
@@ -84,8 +103,9 @@ def equity_history(session: Session, broker: str, reader: ClosesReader, until: d
             cash += _flow(fill)
             signed = fill.quantity if fill.side == "buy" else -fill.quantity
             held = holdings.get(fill.code, 0)
-            if signed > 0:
-                cost[fill.code] = (cost.get(fill.code, 0.0) * held + _traded_price(fill) * signed) / (held + signed)
+            if signed > 0:  # a buy moves the average cost (from a flat or short book, it sets it)
+                cost[fill.code] = ((cost.get(fill.code, 0.0) * held + _traded_price(fill) * signed) / (held + signed)
+                                   if held > 0 else _traded_price(fill))
             holdings[fill.code] = held + signed
             last_close.setdefault(fill.code, _traded_price(fill))
         last_close.update({code: float(v) for code, v in closes.get(day, {}).items()})

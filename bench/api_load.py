@@ -1,0 +1,200 @@
+"""P2/P4: the API server under 50 concurrent clients on loopback, then its resident memory.
+
+Seeds a database (SQLite in a temp HANTU_HOME: the seeded test data plus a few hundred orders, fills and job
+runs) and a market store, starts the server as the deployment guide does (`python api-server/main.py`, a real
+uvicorn process on 127.0.0.1), and runs 50 concurrent keep-alive clients for 20 s over the read endpoints the
+dashboard uses. Prints p50/p90/p99/max latency, throughput, errors and the server's RSS (budgets: p99 <= 20 ms,
+0 errors, RSS <= 80 MB after >= 1,000 requests).
+
+Each client waits `--think-ms` between its requests (default 100 ms: a dashboard polls far less often). With
+`--think-ms 0` every client fires back to back, which measures the server's saturation throughput instead: on
+one Python process latency then equals clients / throughput, whatever the route costs.
+
+Run: .venv/bin/python bench/api_load.py [--clients 50 --seconds 20 --think-ms 100 --db postgresql://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests" / "api"), str(ROOT / "tests")]
+
+READ_PATHS = ["/api/v1/status", "/api/v1/account", "/api/v1/positions", "/api/v1/orders?limit=50",
+              "/api/v1/orders?open=true", "/api/v1/fills?limit=50", "/api/v1/jobs?limit=15",
+              "/api/v1/performance", "/api/v1/selections", "/api/v1/watchlist", "/api/v1/backtests",
+              "/health"]
+KEY = "bench-key-8d1c2f"
+
+
+def seed_home(home: Path, url: str) -> None:
+    from api_seed import NOW, seed, seed_market
+
+    from hantu.store.db import Database
+    from hantu.store.migrate import upgrade
+    from hantu.store.models import JobRun, TradeFill, TradeOrder
+
+    database = Database(url)
+    upgrade(database)
+    seed(database)
+    with database.session() as s:  # a few hundred more rows, so that pagination and counts do real work
+        for i in range(400):
+            at = NOW - timedelta(days=i // 8, minutes=i)
+            s.add(TradeOrder(client_order_id=f"X-{i:05d}", broker="paper", broker_order_id=f"XB{i:05d}",
+                             trading_date=at.date(), code="005930", side="buy" if i % 2 else "sell",
+                             order_type="limit", quantity=1, limit_price=70_000, status="filled",
+                             filled_quantity=1, avg_fill_price=70_000.0, purpose="entry", reason="bench",
+                             source="engine", created_at=at, sent_at=at, updated_at=at, message=""))
+        for i in range(300):
+            job = ("data_sync", "screening", "selection", "trading_session")[i % 4]
+            at = NOW - timedelta(hours=6 * i)
+            s.add(JobRun(job=job, trading_date=at.date(), status="success", attempt=1, started_at=at,
+                         finished_at=at + timedelta(seconds=30), error=None, figures={}, pid=1))
+        for i in range(200):
+            at = NOW - timedelta(days=30 + (200 - i) // 4, minutes=200 - i)  # oldest first
+            extra = {"amount": 70_000} if hasattr(TradeFill, "amount") else {}
+            # balanced pairs far in the past: they move no cash overall
+            s.add(TradeFill(broker="paper", fill_id=f"XF{i}", broker_order_id=f"XB{i:05d}", order_id=None,
+                            trading_date=at.date(), code="005930", side="buy" if i % 2 == 0 else "sell",
+                            quantity=1, price=70_000, commission=0, tax=0, filled_at=at, recorded_at=at,
+                            in_base=True, **extra))
+    database.dispose()
+    seed_market(home)
+
+
+async def client(port: int, deadline: float, think: float, offset: int, latencies: list[float],
+                 errors: list[str], hits: list[int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    i = offset
+    try:
+        while time.perf_counter() < deadline:
+            path = READ_PATHS[i % len(READ_PATHS)]
+            i += 1
+            request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-API-Key: {KEY}\r\n"
+                       "Accept: application/json\r\n\r\n").encode()
+            start = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head.split(b" ", 2)[1])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - start)
+            if b"x-cache: hit" in head.lower():
+                hits.append(1)
+            if status != 200:
+                errors.append(f"{path}: HTTP {status}")
+            if think:
+                await asyncio.sleep(think)
+    except (OSError, asyncio.IncompleteReadError) as error:
+        errors.append(f"connection: {error!r}")
+    finally:
+        writer.close()
+
+
+async def run_load(port: int, clients: int, seconds: float, think: float
+                   ) -> tuple[list[float], list[str], int, float]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    hits: list[int] = []
+    start = time.perf_counter()
+    await asyncio.gather(*(client(port, start + seconds, think, n, latencies, errors, hits)
+                           for n in range(clients)))
+    return latencies, errors, len(hits), time.perf_counter() - start
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_side_buckets(metrics: str) -> dict[float, float]:
+    """Cumulative request counts per latency bucket as the server measured them (all routes summed)."""
+    totals: dict[float, float] = {}
+    for line in metrics.splitlines():
+        if line.startswith("hantu_api_request_seconds_bucket{"):
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            bound = float("inf") if le == "+Inf" else float(le)
+            totals[bound] = totals.get(bound, 0.0) + float(line.rsplit(" ", 1)[1])
+    return totals
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--think-ms", type=float, default=100.0)
+    parser.add_argument("--db", default=None, help="database URL (default: SQLite in the temp home)")
+    args = parser.parse_args()
+
+    import httpx
+    from server_proc import ServerProcess
+
+    with tempfile.TemporaryDirectory(prefix="hantu-bench-api-") as tmp:
+        home = Path(tmp)
+        url = args.db or f"sqlite:///{home / 'hantu.db'}"
+        seed_home(home, url)
+        env = {"HANTU_HOME": str(home), "DATABASE_URL": url, "API_SERVER_KEY": KEY, "LOG_LEVEL": "WARNING",
+               "HANTU_ENV_FILE": str(home / "absent.env")}
+        server = ServerProcess("script", env)
+        try:
+            for path in READ_PATHS:  # every route answers before the clock starts
+                response = httpx.get(server.url + path, headers={"X-API-Key": KEY}, timeout=10)
+                assert response.status_code == 200, (path, response.status_code, response.text[:200])
+            rss_before = server.rss_mb()
+            cpu_before = cpu_seconds(server.proc.pid)
+            load_before = os.getloadavg()[0]
+            latencies, errors, hits, elapsed = asyncio.run(run_load(server.port, args.clients, args.seconds,
+                                                                    args.think_ms / 1000))
+            cpu_used = cpu_seconds(server.proc.pid) - cpu_before
+            rss_after = server.rss_mb()
+            inside = server_side_buckets(httpx.get(server.url + "/metrics", headers={"X-API-Key": KEY}).text)
+        finally:
+            server.stop()
+
+    ms = [v * 1000 for v in latencies]
+    p99 = percentile(ms, 0.99)
+    print(f"machine: {platform.machine()} {os.cpu_count()} cpu, python {platform.python_version()}, "
+          f"1-min load average {load_before:.1f} before / {os.getloadavg()[0]:.1f} after "
+          "(the load generator and any other process share these cores)")
+    print(f"server: python api-server/main.py (uvicorn) on 127.0.0.1, database {url.split(':', 1)[0]}")
+    print(f"load: {args.clients} concurrent keep-alive clients, {elapsed:.1f} s, think time {args.think_ms:.0f} ms, "
+          f"{len(READ_PATHS)} read endpoints round-robin")
+    print(f"requests {len(ms)}  throughput {len(ms) / elapsed:.0f}/s  errors {len(errors)}  "
+          f"served from the response cache {hits / max(1, len(ms)):.0%}")
+    print(f"server CPU: {cpu_used:.1f} s = {cpu_used / max(1, len(ms)) * 1000:.2f} ms per request "
+          f"({cpu_used / elapsed:.0%} of one core)")
+    print(f"latency ms: p50 {statistics.median(ms):.2f}  p90 {percentile(ms, 0.9):.2f}  p99 {p99:.2f}  "
+          f"max {max(ms):.2f}")
+    total = inside.get(float("inf"), 0.0)
+    if total:
+        within = {bound: count / total for bound, count in sorted(inside.items())}
+        print("inside the server: " + "  ".join(f"<= {b * 1000:g} ms {share:.1%}" for b, share in within.items()
+                                                if b in (0.002, 0.005, 0.01, 0.02, 0.05)))
+    print(f"server RSS: {rss_before:.1f} MB before, {rss_after:.1f} MB after {len(ms)} requests")
+    for line in sorted(set(errors))[:5]:
+        print("  error:", line)
+    ok = p99 <= 20 and not errors and rss_after <= 80 and len(ms) >= 1000
+    print("PASS (p99 <= 20 ms, 0 errors, RSS <= 80 MB)" if ok else "OVER BUDGET")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
