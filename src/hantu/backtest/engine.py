@@ -196,6 +196,7 @@ class BacktestEngine:
         bounds = _session_bounds(day)
         self._paths: dict[int, DayPath | None] = {}
         self._used_volume: dict[int, int] = {}
+        self._limits: dict[tuple[int, int], tuple[int, int] | None] = {}
         self._entries_today = 0
         self._equity_at_open = self.cash + (self._holdings_value(row - 1) if row > 0 else 0.0)
         events: list[tuple[datetime, int, str, int, float, Any]] = []
@@ -284,12 +285,13 @@ class BacktestEngine:
         return max(cap - self._used_volume.get(col, 0), 0)
 
     def _price_limits(self, row: int, col: int, day: date) -> tuple[int, int] | None:
-        if row == 0:
-            return None
-        base = self._mark[row - 1, col]
-        if not math.isfinite(base) or base <= 0:
-            return None
-        return rules.limit_prices(int(base), day, self._markets[col])
+        """The day's ±30 % limits from the last close (kept per stock for the day: orders ask several times)."""
+        key = (row, col)
+        if key not in self._limits:
+            base = self._mark[row - 1, col] if row > 0 else math.nan
+            self._limits[key] = (rules.limit_prices(int(base), day, self._markets[col])
+                                 if math.isfinite(base) and base > 0 else None)
+        return self._limits[key]
 
     def _record(self, row: int, col: int, p: DayPath, s: float, side: Side, quantity: int, price: int,
                 commission: int, tax: int, reason: str) -> FillRecord:
