@@ -29,6 +29,8 @@ def test_reads_are_cached_until_the_database_changes(client, seeded, clock) -> N
     clock.advance(timedelta(seconds=1))
     after = client.get("/api/v1/status")
     assert "x-cache" not in after.headers and after.json()["now"] != fresh.json()["now"]
+    metrics = client.get("/metrics").text
+    assert "hantu_api_cache_hits 3.0" in metrics and "hantu_api_cache_misses 4.0" in metrics, metrics[-400:]
 
 
 def test_file_backed_routes_are_not_cached(client, isolated_env) -> None:  # type: ignore[no-untyped-def]

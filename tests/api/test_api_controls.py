@@ -45,8 +45,10 @@ def test_run_job_is_a_request_for_the_scheduler(client, seeded) -> None:  # type
     with seeded.session() as s:
         assert [r["job"] for r in take_requests(s)] == ["screening"]
     assert client.post("/api/v1/controls/jobs/launch_missiles/run", json={}).status_code == 404
+    # a job of the timetable that never ran yet is accepted
+    assert client.post("/api/v1/controls/jobs/backtest_refresh/run", json={}).status_code == 202
     assert client.post("/api/v1/controls/jobs/Bad Name/run", json={}).status_code == 422
-    assert [r.action for r in audit_rows(seeded)] == ["run_job"]
+    assert [r.action for r in audit_rows(seeded)] == ["run_job", "run_job"]
 
 
 def test_cancel_order_is_a_request_for_the_engine(client, seeded) -> None:  # type: ignore[no-untyped-def]

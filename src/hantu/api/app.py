@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from hantu.api.cache import DataVersion, ResponseCache
 
     ctx.version = DataVersion(ctx.database)
-    app.add_middleware(ResponseCache, version=ctx.version, clock=ctx.clock,
+    app.add_middleware(ResponseCache, version=ctx.version, clock=ctx.clock, metrics=ctx.metrics,
                        uncached=(f"{API_PREFIX}/logs", f"{API_PREFIX}/data"))
     app.add_middleware(ApiKeyMiddleware, key=ctx.api_key)
     origins = cors_origins(settings)

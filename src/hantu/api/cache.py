@@ -72,8 +72,8 @@ class DataVersion:
 class ResponseCache:
     """Pure ASGI middleware; sits inside the key check, so only authorised requests ever reach it."""
 
-    def __init__(self, app: Any, version: Callable[[], str | None], clock: Clock, prefix: str = "/api/v1/",
-                 uncached: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: Any, version: Callable[[], str | None], clock: Clock, metrics: Any = None,
+                 prefix: str = "/api/v1/", uncached: tuple[str, ...] = ()) -> None:
         self.app = app
         self.version = version
         self.clock = clock
@@ -83,8 +83,7 @@ class ResponseCache:
         # one answer per URL: (the key it was computed under, response start message, body)
         self.entries: dict[tuple[Any, ...], tuple[tuple[Any, ...], dict[str, Any], bytes]] = {}
         self.inflight: dict[tuple[Any, ...], asyncio.Future[None]] = {}
-        self.hits = 0
-        self.misses = 0
+        self.metrics = metrics
 
     def _key(self, scope: dict[str, Any]) -> tuple[Any, ...] | None:
         path = scope["path"]
@@ -124,10 +123,12 @@ class ResponseCache:
             await asyncio.shield(self.inflight[key])
             entry = self._lookup(key)
         if entry is not None:
-            self.hits += 1
+            if self.metrics is not None:
+                self.metrics.cache_hits.inc()
             await self._replay(send, entry)
             return
-        self.misses += 1
+        if self.metrics is not None:
+            self.metrics.cache_misses.inc()
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.inflight[key] = done
         captured: dict[str, Any] = {}

@@ -26,6 +26,10 @@ class ApiMetrics:
         self.heartbeat_age = Gauge("hantu_scheduler_heartbeat_age_seconds",
                                    "Seconds since the scheduler's last heartbeat (-1: never)",
                                    registry=self.registry)
+        self.cache_hits = Gauge("hantu_api_cache_hits", "Reads answered from the response cache",
+                                registry=self.registry)
+        self.cache_misses = Gauge("hantu_api_cache_misses", "Reads computed (cache misses)",
+                                  registry=self.registry)
         self._refreshers: list[Callable[[], None]] = []
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:

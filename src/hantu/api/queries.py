@@ -7,6 +7,7 @@ Tables owned by other areas are read through their models; nothing here writes e
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
@@ -73,11 +74,17 @@ def risk_halts(session: Session, today: date) -> list[RiskHalt]:
                      day=date.fromisoformat(block["day"]))]
 
 
-def known_jobs(session: Session) -> set[str]:
-    """Job names the scheduler announced or ran (empty before it ever ran: then any valid name is accepted)."""
+def known_jobs(session: Session, hantu_home: Path) -> set[str]:
+    """The scheduler's jobs: its timetable (the one source of the names), plus any it announced or ran."""
     from hantu.api.heartbeat import read_heartbeat
 
     names = set(session.scalars(select(JobRun.job).distinct()))
+    try:
+        from hantu.scheduler.timetable import load_timetable
+
+        names.update(load_timetable(hantu_home).by_name)
+    except Exception:  # a broken user timetable is the scheduler's to report; fall back to what ran
+        pass
     heartbeat = read_heartbeat(session)
     if heartbeat is not None:
         names.update(job["job"] for job in heartbeat.next_jobs)

@@ -40,7 +40,7 @@ async def run_job(request: Request, body: JobRunRequest | None = None,
     from hantu.api.queries import known_jobs
 
     with ctx.read() as session:
-        known = known_jobs(session)
+        known = known_jobs(session, ctx.settings.hantu_home)
         if known and job not in known:
             raise HTTPException(404, f"unknown job {job!r}; known jobs: {', '.join(sorted(known))}")
         item = controls.request_job_run(session, job, body.date if body else None, actor_of(request),
