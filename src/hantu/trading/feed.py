@@ -51,7 +51,14 @@ class PaperFeed:
         """The feed for `day` from the configured market store (`hantu.market.store`)."""
         from hantu.market.store import open_market_store
 
-        return cls(open_market_store().load(days=lookback_days + 1, end=day), seed=seed)
+        try:
+            panel = open_market_store().load(days=lookback_days + 1, end=day)
+        except (OSError, ValueError, KeyError) as error:
+            raise BrokerError(f"the paper broker needs market data up to {day} in the store "
+                              f"(`hantu data sync` or `hantu data sample`): {error}") from error
+        if panel.shape[0] == 0 or panel.shape[1] == 0:
+            raise BrokerError(f"no market data up to {day} in the store: run `hantu data sync` first")
+        return cls(panel, seed=seed)
 
     # --- daily facts ---------------------------------------------------------------------------------------
     def has(self, code: str) -> bool:
