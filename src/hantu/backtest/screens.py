@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from typing import Any, Protocol
@@ -88,7 +89,7 @@ class PanelScreens:
     before it, so that the first day of a chunk sees what the live screen sees), as the engine moves forward."""
 
     def __init__(self, strategy: ScreeningStrategy, panel: DailyPanel, instruments: Any = None,
-                 chunk_days: int = CHUNK_DAYS, prefetch: bool = True) -> None:
+                 chunk_days: int = CHUNK_DAYS, prefetch: bool | None = None) -> None:
         self.strategy = strategy
         self.panel = panel
         self.config = strategy.config
@@ -107,7 +108,8 @@ class PanelScreens:
         self._span = (0, 0)  # panel rows [first, end) whose tables are computed; `_base` is the chunk's row 0
         self._base = 0
         self.chunk: _Chunk | None = None
-        self.prefetch = prefetch
+        # a worker thread only pays with a second core (it costs one more chunk of memory)
+        self.prefetch = (os.cpu_count() or 1) > 1 if prefetch is None else prefetch
         self._pending: dict[int, Future[_Chunk]] = {}
         self._pool: ThreadPoolExecutor | None = None
 
