@@ -261,3 +261,21 @@ def test_status_never_goes_backwards() -> None:
     assert _progress("unknown", "submitted") == "submitted"
     assert _progress("submitted", "cancelled") == "cancelled"
     assert OrderStatus("expired").is_terminal
+
+
+def test_a_never_arrived_intent_that_shows_up_later_is_linked_not_doubled(rig) -> None:  # type: ignore[no-untyped-def]
+    start(rig)
+    manager = OrderManager(rig.database, rig.broker, rig.clock)
+    with rig.database.session() as session:
+        intent = manager.create_intent(session, CODE, Side.BUY, 4, OrderType.MARKET, None, "entry", "", "engine")
+        request = OrderRequest(intent.client_order_id, CODE, Side.BUY, 4, OrderType.MARKET)
+        intent_id = intent.id
+    reconcile(rig.database, rig.broker, rig.clock)  # another process's reconciliation closes it meanwhile
+    rig.broker.place(request)  # ... while the send was in flight
+    rig.clock.advance(timedelta(minutes=5))
+    report = reconcile(rig.database, rig.broker, rig.clock)
+    assert report.adopted_orders == []
+    with rig.database.session() as session:
+        row = session.get(TradeOrder, intent_id)
+        assert row.status == "filled" and row.filled_quantity == 4
+        assert session.scalar(select(func.count(TradeOrder.id))) == 1

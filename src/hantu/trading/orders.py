@@ -113,6 +113,8 @@ class OrderManager:
             order.updated_at = self.clock.now()
             if answer is not None:
                 order.broker_order_id = answer.broker_order_id
+                if order.message == NOT_SENT_MESSAGE:  # closed meanwhile by a reconciliation: it did arrive
+                    order.status = OrderStatus.SUBMITTED.value
                 order.status = _progress(order.status, answer.status.value)
                 order.message = answer.message[:500]
                 alert(session, "order_placed", _order_data(order), dedupe_key=f"placed:{order.client_order_id}")
@@ -247,6 +249,8 @@ class OrderManager:
 
     def _apply_broker_state(self, session: Session, order: TradeOrder, bo: BrokerOrder, now: datetime) -> int:
         before = order.status
+        if order.message == NOT_SENT_MESSAGE:  # declared never-arrived, yet the broker has it: it lives
+            order.status = OrderStatus.SUBMITTED.value
         status = _progress(order.status, bo.status.value)
         if status in (OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value) and order.filled_quantity:
             status = (OrderStatus.FILLED.value if order.filled_quantity >= order.quantity

@@ -245,7 +245,7 @@ class TradingSession:
             if rule is None:
                 continue
             free = held.quantity - self._open_sell_quantity(held.code)
-            if free <= 0:
+            if free <= 0 or self._recently_rejected(held.code, Side.SELL, now, timedelta(minutes=5)):
                 continue
             result = self.engine.submit(held.code, Side.SELL, free, OrderType.MARKET, None, "exit",
                                         f"{rule}: {text}", "engine", quote=quotes.get(held.code), prices=prices)
@@ -266,6 +266,13 @@ class TradingSession:
                                  p.high_since_entry, p.atr)
                     for p in ledger.positions(session, self.broker.name) if p.quantity > 0]
         return config, held
+
+    def _recently_rejected(self, code: str, side: Side, now: datetime, within: timedelta) -> bool:
+        with self.database.session() as session:
+            return session.scalar(select(TradeOrder.id).where(
+                TradeOrder.broker == self.broker.name, TradeOrder.code == code, TradeOrder.side == side.value,
+                TradeOrder.status == OrderStatus.REJECTED.value, TradeOrder.updated_at >= now - within,
+                TradeOrder.source == "engine").limit(1)) is not None
 
     def _open_sell_quantity(self, code: str) -> int:
         with self.database.session() as session:
@@ -288,6 +295,8 @@ class TradingSession:
                 return
             if code in entered or code in held or code not in quotes:
                 continue
+            if self._recently_rejected(code, Side.BUY, now, timedelta(days=1)):
+                continue  # the broker refused an entry today: no retry loop (and no alert every minute)
             last = self._last_look.get(code)
             if last is not None and (now - last).total_seconds() < self.config.decision_seconds:
                 continue
