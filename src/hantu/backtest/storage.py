@@ -32,7 +32,7 @@ def save_outcome(session: Session, outcome: BacktestOutcome, *, kind: str = "sin
     session.add_all(
         BacktestTrade(run_id=run.id, code=t.code, name=t.name, quantity=t.quantity, entry_date=t.entry_date,
                       entry_price=t.entry_price, exit_date=t.exit_date, exit_price=t.exit_price,
-                      exit_reason=t.exit_reason, fees=t.fees, taxes=t.taxes, pnl=t.pnl,
+                      exit_reason=t.exit_reason[:200] if t.exit_reason else None, fees=t.fees, taxes=t.taxes, pnl=t.pnl,
                       holding_days=t.holding_days)
         for t in outcome.trades)
     return run.id

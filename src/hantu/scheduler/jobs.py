@@ -28,7 +28,8 @@ from hantu.store.db import Database
 
 log = logging.getLogger("hantu.scheduler.jobs")
 
-BACKTEST_REFRESH_DAYS = 365  # calendar days of history the 18:00 backtest covers
+BACKTEST_REFRESH_DAYS = 182  # calendar days of recent history the 18:00 backtest covers
+BACKTEST_TIMEOUT_SECONDS = 1800
 BACKUPS_KEPT = 4
 
 
@@ -295,20 +296,29 @@ def performance(ctx: JobContext) -> dict[str, Any]:
 
 # --- 18:00 ---------------------------------------------------------------------------------------------
 def backtest_refresh(ctx: JobContext) -> dict[str, Any]:
-    """The running strategy over the last year of data, stored with its report (listed by the API)."""
-    from hantu.backtest.service import run_backtest
+    """The running strategy over recent data, stored with its report (listed by the API and the dashboard).
+
+    It runs as a child process (`hantu backtest … --json`): a backtest needs several times the memory of the
+    idle scheduler, and a child returns all of it to the OS when it ends, keeping the long-running process lean.
+    """
+    import json
+    import subprocess
+    import sys
 
     services = _services(ctx)
-    store = services.store
-    dates = [d for d in store.trading_dates() if d <= ctx.day]
+    dates = [d for d in services.store.trading_dates() if d <= ctx.day]
     if len(dates) < 30:
         return {"skipped": f"only {len(dates)} trading days of data"}
     start = max(dates[0], ctx.day - timedelta(days=BACKTEST_REFRESH_DAYS))
-    result = run_backtest(ctx.db, store, services.strategy.name, start, dates[-1],
-                          dict(services.strategy.params))
-    metrics = result.metrics
-    return {"backtest_id": result.id, "start": result.start.isoformat(), "end": result.end.isoformat(),
-            "report_path": result.report_path, "final_equity": result.final_equity,
+    command = [sys.executable, "-m", "hantu", "backtest", "--strategy", services.strategy.name,
+               "--from", start.isoformat(), "--to", dates[-1].isoformat(), "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=BACKTEST_TIMEOUT_SECONDS)
+    if done.returncode != 0:
+        raise RuntimeError(f"backtest exited {done.returncode}: {done.stderr.strip()[-800:]}")
+    result = json.loads(done.stdout)
+    metrics = result.get("metrics") or {}
+    return {"backtest_id": result.get("id"), "start": result.get("start"), "end": result.get("end"),
+            "report_path": result.get("report_path"), "final_equity": result.get("final_equity"),
             "total_return": metrics.get("total_return"), "max_drawdown": metrics.get("max_drawdown"),
             "sharpe": metrics.get("sharpe")}
 

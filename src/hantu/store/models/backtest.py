@@ -55,7 +55,7 @@ class BacktestTrade(Base):
     entry_price: Mapped[float] = mapped_column(Float)
     exit_date: Mapped[date | None] = mapped_column(Date)
     exit_price: Mapped[float | None] = mapped_column(Float)
-    exit_reason: Mapped[str | None] = mapped_column(String(64))
+    exit_reason: Mapped[str | None] = mapped_column(String(200))
     fees: Mapped[int] = mapped_column(BigInteger)
     taxes: Mapped[int] = mapped_column(BigInteger)
     pnl: Mapped[float] = mapped_column(Float)  # net of fees and taxes (marked to the last close while open)

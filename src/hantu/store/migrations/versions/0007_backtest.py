@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("entry_price", sa.Float, nullable=False),
         sa.Column("exit_date", sa.Date),
         sa.Column("exit_price", sa.Float),
-        sa.Column("exit_reason", sa.String(64)),
+        sa.Column("exit_reason", sa.String(200)),
         sa.Column("fees", sa.BigInteger, nullable=False),
         sa.Column("taxes", sa.BigInteger, nullable=False),
         sa.Column("pnl", sa.Float, nullable=False),
