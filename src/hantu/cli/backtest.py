@@ -12,7 +12,7 @@ from hantu.cli.common import EXIT_USAGE, fail, print_json
 
 app = typer.Typer(
     help="Backtest a strategy with the live strategy code and the paper broker's fill model.\n\n"
-    "Example: hantu backtest --strategy momentum --from 2023-01-01 --to 2024-12-30 --param max_positions=5",
+    "Example: hantu backtest --strategy momentum --from 2023-01-01 --to 2024-12-30 --param selection.stop_atr=1.5",
     invoke_without_command=True,
     no_args_is_help=False,
 )
@@ -75,7 +75,7 @@ def backtest(
     Examples:
       hantu backtest --strategy momentum --from 2023-01-02 --to 2024-12-30
       hantu backtest -s rsi2 --grid oversold=5,10,15 --json
-      hantu backtest -s momentum --walk-forward 6m/1m --grid max_positions=5,10
+      hantu backtest -s momentum --walk-forward 6m/1m --grid exits.max_hold_days=5,10
     """
     if ctx.invoked_subcommand is not None:
         return
