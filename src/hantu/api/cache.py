@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import text
@@ -22,6 +21,7 @@ from hantu.clock import Clock
 from hantu.store.db import Database
 
 MAX_ENTRIES = 512
+SNAPSHOT_SQL = "SELECT pg_current_snapshot()::text"
 # How long an answer may be reused while the database does not change, by what else it depends on: the status
 # shows the time and the heartbeat's age; valuations read the market store's files (which a commit does not
 # announce); everything else is a pure function of the database and the date (60 s buckets align with KST
@@ -31,12 +31,23 @@ BUCKET_SECONDS = {"status": 1, "account": 10, "positions": 10, "performance": 10
 
 
 class DataVersion:
-    """A value that changes whenever a transaction commits to the database (from any connection)."""
+    """A value that changes whenever a transaction commits to the database (from any connection).
+
+    SQLite answers from a dedicated connection in microseconds, so it is asked inline. PostgreSQL needs a
+    round trip, which must not block the event loop: it is asked on a dedicated async connection, one query at
+    a time; requests arriving while a query is in flight share the *next* query (sent after they arrived, so
+    they never miss a commit that preceded them).
+    """
 
     def __init__(self, database: Database) -> None:
         self.database = database
         self._lock = threading.Lock()
         self._connection: Any = None
+        self._async: Any = None
+        self._loop: Any = None
+        self._running: asyncio.Future[str | None] | None = None
+        self._next: asyncio.Future[str | None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def _sqlite(self) -> str:
         import sqlite3
@@ -49,18 +60,57 @@ class DataVersion:
     def _postgres(self) -> str:
         if self._connection is None:
             self._connection = self.database.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        return str(self._connection.execute(text("SELECT pg_current_snapshot()::text")).scalar())
+        return str(self._connection.execute(text(SNAPSHOT_SQL)).scalar())
 
     def __call__(self) -> str | None:
-        """The version, or None when it cannot be read (then nothing is cached)."""
+        """The version, read synchronously (None when it cannot be read: then nothing is cached)."""
         with self._lock:
             try:
                 return self._sqlite() if self.database.is_sqlite else self._postgres()
             except Exception:
-                self.close()
+                self._close_sync()
                 return None
 
-    def close(self) -> None:
+    async def current(self) -> str | None:
+        """The version, without blocking the event loop."""
+        if self.database.is_sqlite:
+            return self()
+        loop = asyncio.get_running_loop()
+        if self._running is None:
+            self._running = loop.create_future()
+            self._spawn(self._running)
+            return await asyncio.shield(self._running)
+        if self._next is None:
+            self._next = loop.create_future()
+        return await asyncio.shield(self._next)
+
+    async def _probe(self, result: asyncio.Future[str | None]) -> None:
+        value: str | None = None
+        try:
+            loop = asyncio.get_running_loop()
+            if self._async is None or self._loop is not loop or self._async.closed:
+                import psycopg
+
+                dsn = self.database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+                self._async = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+                self._loop = loop
+            cursor = await self._async.execute(SNAPSHOT_SQL)
+            row = await cursor.fetchone()
+            value = str(row[0]) if row else None
+        except Exception:
+            self._async = None
+        result.set_result(value)
+        waiting, self._next = self._next, None
+        self._running = waiting
+        if waiting is not None:
+            self._spawn(waiting)
+
+    def _spawn(self, result: asyncio.Future[str | None]) -> None:
+        task = asyncio.get_running_loop().create_task(self._probe(result))
+        self._tasks.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._tasks.discard)
+
+    def _close_sync(self) -> None:
         if self._connection is not None:
             try:
                 self._connection.close()
@@ -68,11 +118,15 @@ class DataVersion:
                 pass
             self._connection = None
 
+    def close(self) -> None:
+        self._close_sync()
+        self._async = None  # closed with its event loop
+
 
 class ResponseCache:
     """Pure ASGI middleware; sits inside the key check, so only authorised requests ever reach it."""
 
-    def __init__(self, app: Any, version: Callable[[], str | None], clock: Clock, metrics: Any = None,
+    def __init__(self, app: Any, version: DataVersion, clock: Clock, metrics: Any = None,
                  prefix: str = "/api/v1/", uncached: tuple[str, ...] = ()) -> None:
         self.app = app
         self.version = version
@@ -85,11 +139,11 @@ class ResponseCache:
         self.inflight: dict[tuple[Any, ...], asyncio.Future[None]] = {}
         self.metrics = metrics
 
-    def _key(self, scope: dict[str, Any]) -> tuple[Any, ...] | None:
+    async def _key(self, scope: dict[str, Any]) -> tuple[Any, ...] | None:
         path = scope["path"]
         if not path.startswith(self.prefix) or path.startswith(self.uncached):
             return None
-        version = self.version()
+        version = await self.version.current()
         if version is None:
             return None
         bucket = self.buckets.get(path, DEFAULT_BUCKET_SECONDS)
@@ -114,7 +168,7 @@ class ResponseCache:
             finally:
                 self.entries.clear()
             return
-        key = self._key(scope) if scope["method"] == "GET" else None
+        key = await self._key(scope) if scope["method"] == "GET" else None
         if key is None:
             await self.app(scope, receive, send)
             return
