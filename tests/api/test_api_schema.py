@@ -60,3 +60,23 @@ def test_openapi_conformance() -> None:
             case.call_and_validate(headers={"X-API-Key": API_KEY}, checks=CHECKS)
 
         check()
+
+
+def test_every_operation_documents_its_answer_and_the_key() -> None:
+    from hantu.api.app import create_app
+    from hantu.config import load_settings
+
+    document = create_app(load_settings()).openapi()
+    assert document["components"]["securitySchemes"]["APIKeyHeader"] == {
+        "type": "apiKey", "in": "header", "name": "X-API-Key", "description": "The API_SERVER_KEY"}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            success = next(code for code in operation["responses"] if code.startswith("2"))
+            content = operation["responses"][success].get("content", {})
+            if path == "/metrics":
+                assert "text/plain" in content and "401" in operation["responses"] and operation.get("security")
+                continue
+            schema = content["application/json"]["schema"]
+            assert "$ref" in schema or schema.get("type") == "object", (method, path, schema)
+            if path.startswith("/api/v1/") or path == "/metrics":
+                assert "401" in operation["responses"] and operation.get("security"), (method, path)

@@ -14,22 +14,19 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import APIKeyHeader
 
 from hantu import __version__
 from hantu.api.context import ApiContext
 from hantu.api.metrics import ApiMetrics
 from hantu.api.middleware import ApiKeyMiddleware, MetricsMiddleware
 from hantu.api.schemas import ErrorOut
-from hantu.api.security import check_bind
+from hantu.api.security import api_key_header, check_bind
 from hantu.clock import Clock, SystemClock
 from hantu.config.settings import Settings
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-# Declared for the OpenAPI document (clients see the header they must send); enforced by ApiKeyMiddleware.
-api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API_SERVER_KEY")
 
 
 def cors_origins(settings: Settings) -> list[str]:

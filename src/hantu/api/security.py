@@ -14,7 +14,12 @@ from __future__ import annotations
 
 import hmac
 
+from fastapi.security import APIKeyHeader
+
 from hantu.config.check import is_loopback
+
+# Declared for the OpenAPI document (clients see the header they must send); enforced by ApiKeyMiddleware.
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API_SERVER_KEY")
 
 PUBLIC_PATHS = frozenset({"/health", "/ready", "/", "/openapi.json", "/docs", "/docs/oauth2-redirect",
                           "/favicon.ico"})

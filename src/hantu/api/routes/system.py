@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Response, Security
 from sqlalchemy import text
 
 from hantu.api.context import ApiContext, get_ctx
 from hantu.api.heartbeat import read_heartbeat
-from hantu.api.schemas import Health, Ready, ReadyChecks
+from hantu.api.schemas import ErrorOut, Health, Ready, ReadyChecks
+from hantu.api.security import api_key_header
 
 router = APIRouter(tags=["system"])
 
@@ -38,6 +39,8 @@ async def ready(response: Response, ctx: ApiContext = Depends(get_ctx)) -> Ready
 
 
 @router.get("/metrics", summary="Prometheus metrics (needs the key when one is set)",
-            response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+            response_class=Response, dependencies=[Security(api_key_header)],
+            responses={200: {"content": {"text/plain": {}}},
+                       401: {"model": ErrorOut, "description": "missing or wrong X-API-Key"}})
 async def metrics(ctx: ApiContext = Depends(get_ctx)) -> Response:
     return Response(ctx.metrics.render(), media_type=ctx.metrics.content_type)
