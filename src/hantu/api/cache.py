@@ -3,7 +3,8 @@
 Fifty dashboards polling must not mean fifty times the database work: a GET under `/api/v1/` is computed once
 per (URL, database version, time bucket) and served from memory to everyone else in that time. The database
 version changes with every commit by any process — SQLite's `PRAGMA data_version` on a dedicated connection,
-PostgreSQL's current snapshot (which changes when a writing transaction starts or ends) — so an answer never
+PostgreSQL's current snapshot (which changes when a writing transaction starts or ends; it is the whole
+server's, so on a server shared with other databases their writes cost recomputations too) — so an answer never
 outlives a database change, and time-dependent answers expire with their time bucket (`BUCKET_SECONDS`). Concurrent
 misses of one key wait for the first (single flight). Any write request (POST, ...) clears the cache. Routes that read
 files (logs, market data status) are not cached.

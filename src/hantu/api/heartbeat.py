@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hantu.clock import to_kst
+from hantu.scheduler.heartbeat import HEARTBEAT_KEY, STALE_AFTER
 from hantu.store.kv import kv_get
 
-HEARTBEAT_KEY = "scheduler.heartbeat"
-FRESH_SECONDS = 90.0
+FRESH_SECONDS = STALE_AFTER.total_seconds()
 STOPPED = "stopped"  # the state a scheduler publishes on a clean shutdown
 
 

@@ -14,12 +14,13 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from hantu.api.schemas import JobRequestOut, JobRunOut, RiskHalt
+from hantu.scheduler.heartbeat import REQUESTS_KEY as JOB_REQUESTS_KEY
 from hantu.store.kv import kv_get
 from hantu.store.models import JobRun
 
 T = TypeVar("T")
 
-JOB_REQUESTS_KEY = "scheduler.requests"
+# Read by hantu.trading.session (which imports numpy, so the key is restated; a test keeps them equal).
 CANCEL_REQUESTS_KEY = "trading.cancel_requests"
 
 
