@@ -42,8 +42,8 @@ class ApiKeyMiddleware:
             return
         headers = _headers(scope)
         if self.key is None:
-            server = scope.get("server")
-            if server and server[0] and not is_loopback(str(server[0])):
+            server = scope.get("server")  # the local address the request arrived on (port None: a unix socket)
+            if server and server[0] and server[1] is not None and not is_loopback(str(server[0])):
                 await _reply(send, 403, "this server has no API_SERVER_KEY and answers on loopback only")
                 return
             if not host_is_loopback(headers.get("host")):
