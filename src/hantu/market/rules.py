@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from functools import lru_cache
-from typing import Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Literal
 
 from hantu.broker.base import Side
+
+if TYPE_CHECKING:  # the vectorised helpers import numpy when called: the scalar rules stay numpy-free
+    import numpy as np
 
 MARKETS = ("KOSPI", "KOSDAQ", "KONEX")
 # Markets accepted as aliases of the three above (KRX's files name KOSDAQ's global segment separately).
@@ -90,12 +91,16 @@ def tick_size(price: float, on: date, market: str) -> int:
 
 def tick_sizes(prices: np.ndarray, on: date, market: str) -> np.ndarray:
     """`tick_size` for an array of prices at once (NaN gives the smallest tick)."""
+    import numpy as np
+
     bounds, ticks = _ladder_arrays(tick_ladder(on, market))
     return ticks[np.searchsorted(bounds, prices, side="right")]  # NaN sorts last: the largest tick
 
 
 @lru_cache(maxsize=16)
 def _ladder_arrays(ladder: Ladder) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
     bounds = np.array([b for b, _ in ladder[:-1]], dtype=np.float64)
     ticks = np.array([t for _, t in ladder], dtype=np.float64)
     return bounds, ticks
@@ -126,6 +131,8 @@ def round_to_tick(price: float, direction: Literal["up", "down", "nearest"], on:
 def round_to_ticks(prices: np.ndarray, on: date, market: str) -> np.ndarray:
     """Nearest valid tick prices for an array (float in, float out; NaN stays NaN). Vectorised
     `round_to_tick(..., "nearest", ...)` for generators; the tick is taken at the rounded-down price."""
+    import numpy as np
+
     p = np.asarray(prices, dtype=np.float64)
     ticks = tick_sizes(np.floor(p + _EPS), on, market)
     down = np.floor(p / ticks + _EPS) * ticks
@@ -146,6 +153,8 @@ def limit_prices(base: int, on: date, market: str) -> tuple[int, int]:
 
 def limit_bounds(base: np.ndarray, on: date, market: str) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised `limit_prices` (float arrays) for generators and checks; NaN base gives NaN bounds."""
+    import numpy as np
+
     b = np.asarray(base, dtype=np.float64)
     factor = float(PRICE_LIMIT)
     upper_raw = np.floor(b * (1 + factor) + _EPS)
