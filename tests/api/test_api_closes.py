@@ -8,9 +8,7 @@ import numpy as np
 from api_seed import CLOSES, seed_market
 
 from hantu.api.closes import ClosesReader
-from hantu.api.performance import fill_cash_flow
 from hantu.market.store import DayBars, MarketStore
-from hantu.trading.fill_model import cash_flow
 
 
 def test_reader_matches_the_store(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -38,16 +36,6 @@ def test_reader_matches_the_store(tmp_path) -> None:  # type: ignore[no-untyped-
 
 def test_reader_on_an_empty_store(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert ClosesReader(tmp_path / "none").last_closes(["005930"]) == {}
-
-
-def test_cash_flow_restatement_matches_the_fill_model() -> None:
-    for side in ("buy", "sell"):
-        assert fill_cash_flow(side, 7, 12_345, 13, 21) == cash_flow(side, 7, 12_345, 13, 21)
-        try:  # with the exact traded value, where the fill model takes one
-            expected = cash_flow(side, 7, 12_345, 13, 21, amount=86_400)  # type: ignore[call-arg]
-        except TypeError:
-            continue
-        assert fill_cash_flow(side, 7, 12_345, 13, 21, amount=86_400) == expected
 
 
 def test_equity_history_survives_a_sell_recorded_before_its_buy(database, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -4,8 +4,7 @@ No process has to remember to write snapshots: equity at the end of day D is the
 holdings after D's fills at D's close (the last known close, else cost). Fills inside the account base
 (`in_base`) are unwound first, so the curve starts before the base snapshot.
 
-The cash effect of a fill is `hantu.trading.fill_model.cash_flow`; it is restated in `fill_cash_flow` because
-that module pulls numpy into this process (a test keeps the two equal).
+The cash effect of a fill is `hantu.trading.fill_model.cash_flow`, the one definition the ledger also uses.
 """
 
 from __future__ import annotations
@@ -19,17 +18,12 @@ from sqlalchemy.orm import Session
 
 from hantu.api.closes import ClosesReader
 from hantu.store.models import TradeAccount, TradeFill
-
-
-def fill_cash_flow(side: str, quantity: int, price: int, commission: int, tax: int,
-                   amount: int | None = None) -> int:
-    amount = quantity * price if amount is None else amount
-    return -(amount + commission + tax) if side == "buy" else amount - commission - tax
+from hantu.trading.fill_model import cash_flow
 
 
 def _flow(fill: TradeFill) -> int:
     """A recorded fill's cash effect; `amount` (the exact traded value) when the table has it."""
-    return fill_cash_flow(fill.side, fill.quantity, fill.price, fill.commission, fill.tax,
+    return cash_flow(fill.side, fill.quantity, fill.price, fill.commission, fill.tax,
                           getattr(fill, "amount", None))
 
 

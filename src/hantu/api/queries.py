@@ -17,6 +17,7 @@ from hantu.api.schemas import JobRequestOut, JobRunOut, RiskHalt
 from hantu.scheduler.heartbeat import REQUESTS_KEY as JOB_REQUESTS_KEY
 from hantu.store.kv import kv_get
 from hantu.store.models import JobRun
+from hantu.trading.risk import DAILY_BLOCK_KEY
 
 T = TypeVar("T")
 
@@ -59,7 +60,6 @@ def job_requests(session: Session) -> list[JobRequestOut]:
     return out
 
 
-DAILY_BLOCK_KEY = "trading.risk.daily_block"  # written by hantu.trading.risk (imports numpy, so not imported)
 
 
 def risk_halts(session: Session, today: date) -> list[RiskHalt]:
