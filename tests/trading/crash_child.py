@@ -65,7 +65,10 @@ def engine(args: argparse.Namespace, final: bool) -> None:
         feed = BrokerPollingFeed(broker, max_per_call=8)
         tolerance = 1000
     if final:
-        report = reconcile(database, broker, clock, DAY, cash_tolerance=tolerance)
+        for _ in range(20):  # until a consistent snapshot was compared (orders may still be filling)
+            report = reconcile(database, broker, clock, DAY, cash_tolerance=tolerance)
+            if report.compared:
+                break
         print("FINAL " + json.dumps(report.as_dict()), flush=True)
         return
     config = SessionConfig(poll_seconds=20, decision_seconds=20, reprice_after_seconds=900, max_reprices=1,

@@ -134,6 +134,7 @@ def crash_loop(db_url: str, mode: str, env: dict[str, str], anchor_mono: float, 
         zygote.send("final")
         pid = int(zygote.expect("PID")[0].split()[1])
         result.final = zygote.expect("FINAL", timeout=120)[0]
+        assert json.loads(result.final.split(" ", 1)[1])["compared"], result.final
         zygote.send(f"wait {pid}")
         zygote.expect(f"EXIT {pid}")
     finally:

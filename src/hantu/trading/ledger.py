@@ -37,16 +37,12 @@ def get_account(session: Session, broker: str) -> TradeAccount | None:
 
 
 def init_account(session: Session, broker: str, cash: int, positions: list[BrokerPosition], now: datetime) -> TradeAccount:
-    """The first sight of an account: its cash and holdings become the base."""
-    base = {p.code: [p.quantity, p.avg_price] for p in positions if p.quantity > 0}
-    account = TradeAccount(broker=broker, base_cash=cash, base_positions=base, base_at=now, cash=cash,
+    """The first sight of an account: its cash and holdings become the base (fills recorded so far are in it)."""
+    account = TradeAccount(broker=broker, base_cash=cash, base_positions={}, base_at=now, cash=cash,
                            updated_at=now)
     session.add(account)
-    for p in positions:
-        if p.quantity > 0:
-            session.add(TradePosition(broker=broker, code=p.code, quantity=p.quantity, avg_price=p.avg_price,
-                                      entry_date=now.date(), stop_price=None, target_price=None,
-                                      high_since_entry=p.avg_price, atr=0.0, updated_at=now))
+    session.flush()
+    rebase(session, broker, cash, positions, now)
     return account
 
 

@@ -5,8 +5,10 @@
 2. Orders of past days still open in the database get their final state from the broker (or expire).
 3. The day's fills and orders are pulled (`OrderManager.sync` in reconciling mode): missing fills are recorded,
    orders the database lacks are adopted, intents in `new`/`unknown` are matched to broker orders or closed.
-4. The book derived from fills is compared with the broker's positions and cash. A difference is confirmed by a
-   second look, then the broker's figures become the new base (the broker holds the money).
+4. The book derived from fills is compared with the broker's positions and cash — on a consistent snapshot only:
+   one taken while no fill arrived that the database lacks (checked after the snapshot; a busy market may need
+   a few tries, or the next reconciliation). A difference makes the broker's figures the new base (the broker
+   holds the money).
 
 Every difference is a `trade_reconciliations` row (the API shows them), a log line and, per reconciliation,
 one `reconciliation_mismatch` alert listing them — all in the transaction that acts on them.
@@ -22,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hantu.broker.base import Broker, BrokerPosition, CashBalance, OrderStatus
+from hantu.broker.base import Broker, BrokerError, BrokerPosition, CashBalance, OrderStatus
 from hantu.clock import Clock
 from hantu.store.db import Database
 from hantu.store.models import Reconciliation, TradeOrder
@@ -44,6 +46,7 @@ class ReconcileReport:
     resolved_orders: list[str] = field(default_factory=list)
     mismatches: list[dict[str, Any]] = field(default_factory=list)
     rebased: bool = False
+    compared: bool = False  # a consistent snapshot was compared (False: fills kept arriving, try again later)
 
     @property
     def clean(self) -> bool:
@@ -52,7 +55,8 @@ class ReconcileReport:
     def as_dict(self) -> dict[str, Any]:
         return {"at": self.at.isoformat(), "initialised": self.initialised, "new_fills": self.new_fills,
                 "adopted_orders": self.adopted_orders, "resolved_orders": self.resolved_orders,
-                "mismatches": self.mismatches, "rebased": self.rebased}
+                "mismatches": self.mismatches, "rebased": self.rebased,
+                "compared": self.compared}
 
 
 def compare(book: ledger.Book, positions: list[BrokerPosition], cash: CashBalance,
@@ -71,8 +75,13 @@ def compare(book: ledger.Book, positions: list[BrokerPosition], cash: CashBalanc
 
 
 def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None = None,
-              cash_tolerance: int = 0) -> ReconcileReport:
-    """Bring the database in line with the broker (see the module docstring). Safe to run any time."""
+              cash_tolerance: int = 0, attempts: int = 3) -> ReconcileReport:
+    """Bring the database in line with the broker (see the module docstring). Safe to run any time.
+
+    When fills keep arriving between the calls, the comparison is tried `attempts` times, then left for the next
+    reconciliation (`report.compared` is False). A first sight of the account without a consistent snapshot
+    raises `BrokerError` (the session retries).
+    """
     now = clock.now()
     day = day or now.date()
     report = ReconcileReport(at=now)
@@ -80,34 +89,45 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
 
     with database.session() as session:
         has_account = ledger.get_account(session, broker.name) is not None
-    if not has_account:
-        _initialise(database, broker, manager, clock, day, report)
-        return report
 
-    for past in _open_past_days(database, broker.name, day):
-        result = manager.sync(past, reconciling=True)
-        report.new_fills += result.new_fills
-        with database.session() as session:
-            for order in session.scalars(select(TradeOrder).where(
-                    TradeOrder.broker == broker.name, TradeOrder.trading_date == past,
-                    TradeOrder.status.in_(LIVE + PENDING))):
-                order.status, order.message, order.updated_at = OrderStatus.EXPIRED.value, "day ended", now
+    if has_account:
+        for past in _open_past_days(database, broker.name, day):
+            result = manager.sync(past, reconciling=True)
+            report.new_fills += result.new_fills
+            with database.session() as session:
+                for order in session.scalars(select(TradeOrder).where(
+                        TradeOrder.broker == broker.name, TradeOrder.trading_date == past,
+                        TradeOrder.status.in_(LIVE + PENDING))):
+                    order.status, order.message, order.updated_at = OrderStatus.EXPIRED.value, "day ended", now
 
-    result = manager.sync(day, reconciling=True)
-    report.new_fills += result.new_fills
-    report.adopted_orders += result.adopted_orders
-    report.resolved_orders += result.resolved
-
-    items = _differences(database, broker, cash_tolerance)
-    if items:  # look again before acting: a fill may have landed between the calls
+    snapshot = None
+    for _ in range(max(attempts, 1) if has_account else max(attempts, 10)):
         result = manager.sync(day, reconciling=True)
         report.new_fills += result.new_fills
-        items = _differences(database, broker, cash_tolerance)
-    positions, cash = broker.positions(), broker.cash()
+        report.adopted_orders += result.adopted_orders
+        report.resolved_orders += result.resolved
+        snapshot = _consistent_snapshot(database, broker, day)
+        if snapshot is not None:
+            break
+    if snapshot is None:
+        if not has_account:
+            raise BrokerError("could not take a consistent snapshot of the account to start from; will retry")
+        log.info("reconciliation: fills kept arriving, the comparison waits for the next round")
+        _alert_differences(database, broker.name, report)
+        return report
+
+    positions, cash = snapshot
+    report.compared = True
     with database.session() as session:
         now = clock.now()
-        if items:
-            items = compare(ledger.derive_book(session, broker.name), positions, cash, cash_tolerance)
+        if not has_account:
+            ledger.init_account(session, broker.name, cash.cash, positions, now)
+            report.initialised = True
+            log.info("account %s initialised: cash %s, %d holdings, %d fills of the day in the base",
+                     broker.name, cash.cash, len(positions), report.new_fills)
+            return report
+        book = ledger.derive_book(session, broker.name)
+        items = compare(book, positions, cash, cash_tolerance)
         if items:
             ledger.rebase(session, broker.name, cash.cash, positions, now)
             report.rebased = True
@@ -118,47 +138,41 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
                                            action="took the broker's figures as the new base"))
                 log.error("reconciliation mismatch %s", item)
         else:
-            book = ledger.derive_book(session, broker.name)
             ledger.apply_positions(session, broker.name, book.positions, now)
             account = ledger.get_account(session, broker.name)
-            if account is not None:
-                drift = cash.cash - book.cash  # within the tolerance: per-execution cost rounding at the broker
-                if drift:
-                    account.base_cash += drift
-                    session.add(Reconciliation(at=now, broker=broker.name, kind=ROUNDING, code=None,
-                                               details={"field": "cash", "ours": book.cash, "broker": cash.cash,
-                                                        "diff": drift},
-                                               action="moved the cash base by the rounding difference"))
-                    log.info("cash rounding difference %+d won taken from the broker", drift)
-                account.cash = book.cash + drift
-        differences = [r for r in _recorded_since(session, broker.name, report.at) if r.kind != ROUNDING]
+            assert account is not None
+            drift = cash.cash - book.cash  # within the tolerance: per-execution cost rounding at the broker
+            if drift:
+                account.base_cash += drift
+                session.add(Reconciliation(at=now, broker=broker.name, kind=ROUNDING, code=None,
+                                           details={"field": "cash", "ours": book.cash, "broker": cash.cash,
+                                                    "diff": drift},
+                                           action="moved the cash base by the rounding difference"))
+                log.info("cash rounding difference %+d won taken from the broker", drift)
+            account.cash = book.cash + drift
+    _alert_differences(database, broker.name, report)
+    return report
+
+
+def _consistent_snapshot(database: Database, broker: Broker, day: date
+                         ) -> tuple[list[BrokerPosition], CashBalance] | None:
+    """The broker's positions and cash, if every fill the broker reports afterwards is recorded already."""
+    positions, cash = broker.positions(), broker.cash()
+    after = {f.fill_id for f in broker.fills(day)}
+    with database.session() as session:
+        recorded = ledger.recorded_fill_ids(session, broker.name, sorted(after))
+    return (positions, cash) if recorded == after else None
+
+
+def _alert_differences(database: Database, broker: str, report: ReconcileReport) -> None:
+    """One `reconciliation_mismatch` alert listing what this reconciliation found (rounding excepted)."""
+    with database.session() as session:
+        differences = [r for r in _recorded_since(session, broker, report.at) if r.kind != ROUNDING]
         if differences:
             alert(session, "reconciliation_mismatch", {
                 "items": [_alert_item(r) for r in differences[:20]],
                 "action": "broker figures adopted" if report.rebased else "database brought up to the broker",
-            }, priority="high", dedupe_key=f"reconcile:{broker.name}:{report.at.isoformat()}")
-    return report
-
-
-def _initialise(database: Database, broker: Broker, manager: OrderManager, clock: Clock, day: date,
-                report: ReconcileReport) -> None:
-    positions, cash = broker.positions(), broker.cash()
-    with database.session() as session:
-        ledger.init_account(session, broker.name, cash.cash, positions, clock.now())
-    result = manager.sync(day, reconciling=False)
-    with database.session() as session:
-        ledger.rebase(session, broker.name, cash.cash, positions, clock.now())
-    report.initialised = True
-    report.new_fills = result.new_fills
-    report.adopted_orders = result.adopted_orders
-    log.info("account %s initialised: cash %s, %d holdings, %d fills of the day in the base", broker.name,
-             cash.cash, len(positions), result.new_fills)
-
-
-def _differences(database: Database, broker: Broker, cash_tolerance: int) -> list[dict[str, Any]]:
-    positions, cash = broker.positions(), broker.cash()
-    with database.session() as session:
-        return compare(ledger.derive_book(session, broker.name), positions, cash, cash_tolerance)
+            }, priority="high", dedupe_key=f"reconcile:{broker}:{report.at.isoformat()}")
 
 
 def _open_past_days(database: Database, broker: str, day: date) -> list[date]:
