@@ -100,7 +100,9 @@ def record_fill(session: Session, broker: str, fill: Fill, order: TradeOrder | N
         order.updated_at = now
     complete = order is not None and order.filled_quantity >= order.quantity
     alert(session, "order_filled" if complete else "order_partially_filled", {
-        "code": fill.code, "side": fill.side.value, "quantity": fill.quantity, "price": fill.price,
+        "code": fill.code, "side": fill.side.value,
+        "quantity": order.filled_quantity if complete and order else fill.quantity,
+        "price": round(order.avg_fill_price) if complete and order else fill.price,
         "filled_quantity": order.filled_quantity if order else fill.quantity,
         "order_quantity": order.quantity if order else fill.quantity,
         "client_order_id": order.client_order_id if order else None, "fill_id": fill.fill_id,

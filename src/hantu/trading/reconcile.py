@@ -56,7 +56,13 @@ class ReconcileReport:
         return {"at": self.at.isoformat(), "initialised": self.initialised, "new_fills": self.new_fills,
                 "adopted_orders": self.adopted_orders, "resolved_orders": self.resolved_orders,
                 "mismatches": self.mismatches, "rebased": self.rebased,
-                "compared": self.compared}
+                "compared": self.compared, "differences": self.differences}
+
+    @property
+    def differences(self) -> list[dict[str, Any]]:
+        """Everything this reconciliation found different: mismatches, adopted and resolved orders."""
+        return [*self.mismatches, *({"adopted_order": o} for o in self.adopted_orders),
+                *({"resolved_order": o} for o in self.resolved_orders)]
 
 
 def compare(book: ledger.Book, positions: list[BrokerPosition], cash: CashBalance,
