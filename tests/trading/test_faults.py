@@ -164,3 +164,15 @@ def test_a_dropped_socket_falls_back_to_polling_and_reconciles_after_the_reconne
     assert traded(kis) >= 4
     assert len(report.reconciliations) >= 2  # start-up, and again after the socket came back
     assert_exact_books(kis)
+
+
+def test_the_scheduler_entry_point_streams_kis_prices_over_the_websocket(kis: Rig) -> None:
+    from hantu.trading.session import run
+
+    candidates = [c for c in candidates_for(kis.panel) if c.code in ("100000", "100020")]
+    report = run(DAY, candidates, EagerBuyer(), kis.broker, kis.clock, database=kis.database,
+                 config=SessionConfig(poll_seconds=300, decision_seconds=300))
+    assert report.feed == "StreamingFeed" and report.errors == 0
+    assert kis.sandbox.stats()["ws_connections"] >= 1
+    assert traded(kis) >= 2
+    assert_exact_books(kis)

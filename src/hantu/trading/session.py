@@ -37,7 +37,7 @@ from hantu.trading import ledger
 from hantu.trading.alerts import alert
 from hantu.trading.engine import TradingEngine
 from hantu.trading.exits import check_exit
-from hantu.trading.feed import BrokerPollingFeed, PriceFeed
+from hantu.trading.feed import BrokerPollingFeed, PriceFeed, StreamingFeed
 from hantu.trading.halt import halt_state, set_halt
 from hantu.trading.orders import LIVE, PENDING
 from hantu.trading.reconcile import ReconcileReport, reconcile
@@ -72,11 +72,12 @@ class SessionReport:
     reconciliations: list[ReconcileReport] = field(default_factory=list)
     halted: bool = False
     stopped_early: bool = False
+    feed: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {"day": self.day.isoformat(), "iterations": self.iterations, "orders_sent": self.orders_sent,
                 "blocked": self.blocked, "errors": self.errors, "halted": self.halted,
-                "stopped_early": self.stopped_early,
+                "stopped_early": self.stopped_early, "feed": self.feed,
                 "reconciliations": [r.as_dict() for r in self.reconciliations]}
 
 
@@ -426,6 +427,25 @@ def close_out(database: Database, broker: Broker, clock: Clock, day: date | None
 def run(day: date, candidates: list[Candidate], strategy: Strategy, broker: Broker, clock: Clock,
         stop_event: threading.Event | None = None, *, database: Database | None = None,
         feed: PriceFeed | None = None, config: SessionConfig | None = None) -> SessionReport:
-    """Run one trading day (the scheduler's 09:00-15:30 job)."""
-    session = TradingSession(database or get_database(), broker, clock, feed, config)
-    return session.run(day, candidates, strategy, stop_event)
+    """Run one trading day (the scheduler's 09:00-15:30 job).
+
+    Without a `feed`: the paper broker's own feed, or for KIS the WebSocket (`StreamingFeed`, REST polling as its
+    fallback) — plain REST polling when the socket cannot be had (another process holds the app key's session).
+    """
+    streaming = None
+    if feed is None and getattr(broker, "name", "") == "kis" and hasattr(broker, "api"):
+        try:
+            streaming = StreamingFeed.for_kis(broker, clock)
+            streaming.start()
+            feed = streaming
+        except Exception as error:  # the socket is optional: polling covers everything
+            log.warning("no KIS WebSocket (%s): polling quotes over REST", error)
+            streaming = None
+    try:
+        session = TradingSession(database or get_database(), broker, clock, feed, config)
+        report = session.run(day, candidates, strategy, stop_event)
+        report.feed = type(session.feed).__name__
+        return report
+    finally:
+        if streaming is not None:
+            streaming.stop()
