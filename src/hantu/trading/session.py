@@ -144,6 +144,9 @@ class TradingSession:
                 self._on_error(error, report)
             except OSError as error:  # connection-level failures that escaped the broker client
                 self._on_error(error, report)
+            except Exception as error:  # anything else (a locked database, a bug): never a dead trading day
+                log.exception("session step failed")
+                self._on_error(error, report)
             self._pause(self.config.backoff_seconds if self._errors_in_row else self.config.poll_seconds, stop)
         report.stopped_early = stop.is_set()
         self._finish(day)
@@ -178,7 +181,7 @@ class TradingSession:
         """Leave the books current: one last sync (errors tolerated: the next start-up reconciles)."""
         try:
             self.engine.orders.sync(day)
-        except (BrokerError, OSError) as error:
+        except Exception as error:  # the next start-up reconciles whatever is missing
             log.warning("final sync failed: %s", error)
 
     # --- steps ---------------------------------------------------------------------------------------------
