@@ -33,7 +33,7 @@ class EagerBuyer:
 
     name: str = "eager"
     params: dict[str, Any] = field(default_factory=dict)
-    exit_after: str = "14:30"
+    exit_after: str = "14:50"
 
     def on_price(self, candidate: Candidate, price: float, now: datetime, day_open: float | None) -> Decision:
         return Decision("buy", candidate.code, "now", quantity=5)
@@ -68,7 +68,7 @@ def kis(tmp_path: Path, isolated_env: Path) -> Iterator[Rig]:
     database = Database(f"sqlite:///{tmp_path / 'faults.db'}")
     upgrade(database)
     panel = make_panel()
-    clock = FrozenClock(at("13:50"))
+    clock = FrozenClock(at("14:40"))
     options = SandboxOptions(rate_limits={"prod": 2000.0, "virtual": 2000.0}, participation=0.05,
                              ping_interval=0.3, tick_interval=0.05)
     with start_kis_sandbox(panel, clock, options) as sandbox:
