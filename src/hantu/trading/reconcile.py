@@ -80,8 +80,17 @@ def compare(book: ledger.Book, positions: list[BrokerPosition], cash: CashBalanc
     return items
 
 
+# KIS rounds costs per execution but reports fills per order: a few won per execution can differ.
+KIS_CASH_TOLERANCE = 1_000
+
+
+def default_cash_tolerance(broker: Broker) -> int:
+    """How far the book's cash may differ from the broker's before it is a mismatch (0 for the paper broker)."""
+    return KIS_CASH_TOLERANCE if getattr(broker, "name", "") == "kis" else 0
+
+
 def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None = None,
-              cash_tolerance: int = 0, attempts: int = 3) -> ReconcileReport:
+              cash_tolerance: int | None = None, attempts: int = 3) -> ReconcileReport:
     """Bring the database in line with the broker (see the module docstring). Safe to run any time.
 
     When fills keep arriving between the calls, the comparison is tried `attempts` times, then left for the next
@@ -92,6 +101,8 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
     day = day or now.date()
     report = ReconcileReport(at=now)
     manager = OrderManager(database, broker, clock)
+    if cash_tolerance is None:
+        cash_tolerance = default_cash_tolerance(broker)
 
     with database.session() as session:
         has_account = ledger.get_account(session, broker.name) is not None

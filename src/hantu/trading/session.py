@@ -59,7 +59,7 @@ class SessionConfig:
     flatten_at_close: bool | None = None  # None: the strategy's `flatten_at_close` attribute (default False)
     max_consecutive_errors: int = 5
     backoff_seconds: float = 5.0
-    cash_tolerance: int = 0
+    cash_tolerance: int | None = None  # None: the broker's default (`reconcile.default_cash_tolerance`)
 
 
 @dataclass
