@@ -36,3 +36,13 @@ def test_help_does_not_import_heavy_libraries() -> None:
             "print('HEAVY', heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert "HEAVY []" in out
+
+
+def test_test_files_have_unique_names() -> None:
+    """pytest imports test modules by basename (rootdir-relative, no packages): two of a name break collection."""
+    from collections import Counter
+
+    from helpers import REPO_ROOT
+
+    names = Counter(p.name for p in (REPO_ROOT / "tests").rglob("test_*.py"))
+    assert [name for name, count in names.items() if count > 1] == []
