@@ -76,12 +76,3 @@ def test_risk_daily_loss_block_shows_in_status(client, seeded) -> None:  # type:
     assert risk == {"name": "daily_loss", "active": True, "reason": "daily loss 3.1%", "day": "2026-03-16"}
 
 
-def test_request_keys_are_the_ones_the_workers_read() -> None:
-    """The API writes requests where the scheduler and the trading session take them (their modules import
-    numpy, so the API restates the two keys; this keeps them one contract)."""
-    from hantu.api.queries import CANCEL_REQUESTS_KEY, JOB_REQUESTS_KEY
-    from hantu.scheduler.heartbeat import REQUESTS_KEY
-    from hantu.trading.session import CANCEL_REQUESTS_KEY as SESSION_KEY
-
-    assert JOB_REQUESTS_KEY == REQUESTS_KEY
-    assert CANCEL_REQUESTS_KEY == SESSION_KEY

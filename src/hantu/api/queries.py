@@ -21,8 +21,6 @@ from hantu.trading.risk import DAILY_BLOCK_KEY
 
 T = TypeVar("T")
 
-# Read by hantu.trading.session (which imports numpy, so the key is restated; a test keeps them equal).
-CANCEL_REQUESTS_KEY = "trading.cancel_requests"
 
 
 def paged(session: Session, query: Select[Any], limit: int, offset: int) -> tuple[list[Any], int]:

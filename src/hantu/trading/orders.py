@@ -38,6 +38,9 @@ from hantu.store.models import Reconciliation, TradeOrder
 from hantu.trading import ledger
 from hantu.trading.alerts import alert
 
+# Order cancels asked through the API or Telegram (client order ids), carried out by the session loop.
+CANCEL_REQUESTS_KEY = "trading.cancel_requests"
+
 log = logging.getLogger(__name__)
 
 PENDING = (OrderStatus.NEW.value, OrderStatus.UNKNOWN.value)

@@ -39,13 +39,12 @@ from hantu.trading.engine import TradingEngine
 from hantu.trading.exits import check_exit
 from hantu.trading.feed import BrokerPollingFeed, PriceFeed, StreamingFeed
 from hantu.trading.halt import halt_state, set_halt
-from hantu.trading.orders import LIVE, PENDING
+from hantu.trading.orders import CANCEL_REQUESTS_KEY, LIVE, PENDING
 from hantu.trading.reconcile import ReconcileReport, reconcile
 from hantu.trading.risk import load_config
 
 log = logging.getLogger(__name__)
 
-CANCEL_REQUESTS_KEY = "trading.cancel_requests"  # written by the API and Telegram, read here
 
 
 @dataclass(frozen=True)
