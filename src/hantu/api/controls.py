@@ -11,9 +11,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hantu.api.queries import CANCEL_REQUESTS_KEY, JOB_REQUESTS_KEY
+from hantu.api.queries import JOB_REQUESTS_KEY
 from hantu.store.audit import audit
 from hantu.store.models import KeyValue
+from hantu.trading.orders import CANCEL_REQUESTS_KEY
 
 MAX_PENDING = 200  # a runaway client cannot grow a request list without bound
 

@@ -12,11 +12,12 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from hantu.api.queries import CANCEL_REQUESTS_KEY, paged
+from hantu.api.queries import paged
 from hantu.api.schemas import Account, FillOut, Order, Position, ReconciliationOut
 from hantu.broker.base import OrderStatus
 from hantu.store.kv import kv_get
 from hantu.store.models import Instrument, Reconciliation, TradeAccount, TradeFill, TradeOrder, TradePosition
+from hantu.trading.orders import CANCEL_REQUESTS_KEY
 
 OPEN_STATUSES = tuple(s.value for s in OrderStatus if not s.is_terminal)
 ALL_STATUSES = tuple(s.value for s in OrderStatus)
