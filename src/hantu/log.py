@@ -132,7 +132,7 @@ def setup_logging(
         root.addHandler(file_handler)
     root.setLevel(level.upper())
     # Libraries that log request URLs (which may carry the bot token) stay at WARNING.
-    for noisy in ("httpx", "httpcore", "apscheduler.executors", "websockets"):
+    for noisy in ("httpx", "httpcore", "websockets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _configured_for = (process_name, str(log_dir) if log_dir else None)
 

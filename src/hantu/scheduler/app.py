@@ -15,8 +15,8 @@ from hantu.clock import Clock, SimClock, SystemClock, parse_kst
 from hantu.config import Settings
 from hantu.scheduler import heartbeat
 from hantu.scheduler.lock import running_pid
-from hantu.scheduler.runner import JobContext, JobInterrupted, Runner
-from hantu.scheduler.timetable import PlannedRun, load_timetable
+from hantu.scheduler.runner import Runner
+from hantu.scheduler.timetable import load_timetable
 from hantu.store.db import Database, get_database
 from hantu.store.migrate import ensure_schema
 
@@ -166,25 +166,6 @@ def run_job_once(settings: Settings, clock: Clock, job: str, day: date, force: b
 
     db = get_database()
     ensure_schema(db)
-    timetable = load_timetable(settings.hantu_home)
-    spec = timetable.by_name.get(job)
-    if spec is None:
-        raise KeyError(f"unknown job {job!r}; jobs: {', '.join(timetable.by_name)}")
-    runner = Runner(db, clock, timetable, JOBS, settings.hantu_home, Services(settings, clock, db))
-    run = PlannedRun(spec, day, clock.now(), clock.now())
-    settled, _, _ = runner._state_of(run)
-    if settled and not force:
-        return {"job": job, "date": day.isoformat(), "status": "already done", "ran": False}
-    row_id = runner._insert(job, day, "running", 1, figures={"manual": True})
-    ctx = JobContext(job, day, clock, db, threading.Event(), runner.services, manual=True)
-    try:
-        figures = dict(JOBS[job](ctx) or {})
-    except JobInterrupted as error:
-        runner._finish(row_id, "interrupted", str(error), ctx.figures)
-        raise
-    except Exception as error:
-        runner._finish(row_id, "failed", repr(error), ctx.figures)
-        raise
-    figures["manual"] = True
-    runner._finish(row_id, "success", None, figures)
-    return {"job": job, "date": day.isoformat(), "status": "success", "ran": True, "figures": figures}
+    runner = Runner(db, clock, load_timetable(settings.hantu_home), JOBS, settings.hantu_home,
+                    Services(settings, clock, db))
+    return runner.run_one(job, day, force)

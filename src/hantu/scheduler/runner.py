@@ -125,6 +125,32 @@ class Runner:
             self.lock.release()
         return 0
 
+    def run_one(self, job: str, day: date, force: bool = False) -> dict[str, Any]:
+        """Run `job` for `day` in this thread, recorded like a scheduled run (`hantu jobs run`).
+
+        A run already settled for that date is not repeated unless `force`. Raises what the job raised.
+        """
+        spec = self.timetable.by_name.get(job)
+        if spec is None:
+            raise KeyError(f"unknown job {job!r}; jobs: {', '.join(self.timetable.by_name)}")
+        now = self.clock.now()
+        settled, _, _ = self._state_of(PlannedRun(spec, day, now, now))
+        if settled and not force:
+            return {"job": job, "date": day.isoformat(), "status": "already done", "ran": False}
+        row_id = self._insert(job, day, "running", 1, figures={"manual": True})
+        ctx = JobContext(job, day, self.clock, self.db, self.stop, self.services, manual=True)
+        try:
+            figures = dict(self.jobs[job](ctx) or {})
+        except JobInterrupted as error:
+            self._finish(row_id, "interrupted", str(error), ctx.figures)
+            raise
+        except Exception as error:
+            self._finish(row_id, "failed", repr(error), ctx.figures)
+            raise
+        figures["manual"] = True
+        self._finish(row_id, "success", None, figures)
+        return {"job": job, "date": day.isoformat(), "status": "success", "ran": True, "figures": figures}
+
     def request_stop(self, reason: str = "stop requested") -> None:
         self.stop_reason = reason
         self.stop.set()
