@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -26,11 +27,18 @@ STAMP = VENV / ".hantu-installed"
 
 def ensure_venv(extras: str) -> None:
     """Create the venv and (re)install the project when pyproject.toml changed or extras are missing."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on whatever python3 the user has
         sys.exit("Python 3.11 or newer is needed")
     if not PYTHON.exists():
         print(f"creating {VENV} ...", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        for attempt in (1, 2):
+            try:
+                venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+                break
+            except subprocess.CalledProcessError:  # ensurepip can fail on a busy machine: start clean once more
+                shutil.rmtree(VENV, ignore_errors=True)
+                if attempt == 2:
+                    raise
     mtime = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
     installed_extras, _, installed_mtime = (STAMP.read_text() if STAMP.exists() else "").partition("|")
     if installed_mtime == mtime and extras in ("", installed_extras):
