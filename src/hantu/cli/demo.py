@@ -85,7 +85,11 @@ def demo_command(
     if result.report_path:
         console.print(f"Backtest report (HTML): {result.report_path}")
     console.print(f"Data: {result.home}   ({result.wall_seconds:.0f} s)")
-    console.print(f"Open the dashboard on this data:  HANTU_HOME={result.home} hantu api   → http://127.0.0.1:8000/")
+    import sys
+
+    script = Path(sys.executable).with_name("hantu")
+    hantu = str(script) if script.exists() else "hantu"
+    console.print(f"Open the dashboard on this data:  HANTU_HOME={result.home} {hantu} api   → http://127.0.0.1:8000/")
     for run in failed:
         console.print(f"[red]{run['job']} {run['date']} {run['status']}: {(run['error'] or '').splitlines()[0]}[/red]")
     raise typer.Exit(1 if failed else 0)
