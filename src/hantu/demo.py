@@ -100,6 +100,10 @@ def configure_environment(home: Path, base_url: str, ws_url: str, account: Any) 
     for key in ("DB_HOST", "DB_USER", "DB_NAME", "DB_PASSWORD"):
         os.environ.pop(key, None)
     os.environ.update(values)
+    # What `hantu api` needs to show this demo as it ran (no keys: the sandbox is gone when the demo ends).
+    (home / "demo.env").write_text(f'HANTU_HOME="{home}"\nTRADING_MODE="kis"\nSERVER="virtual"\n'
+                                   f'HANTU_LANGUAGE="{os.environ.get("HANTU_LANGUAGE", "ko")}"\n', encoding="utf-8")
+    (home / "demo.env").chmod(0o600)
     from hantu.config import reset_settings_cache
     from hantu.store.db import reset_databases
 

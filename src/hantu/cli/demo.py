@@ -89,7 +89,8 @@ def demo_command(
 
     script = Path(sys.executable).with_name("hantu")
     hantu = str(script) if script.exists() else "hantu"
-    console.print(f"Open the dashboard on this data:  HANTU_HOME={result.home} {hantu} api   → http://127.0.0.1:8000/")
+    console.print(f"Open the dashboard on this data:  HANTU_ENV_FILE={result.home / 'demo.env'} {hantu} api"
+                  "   → http://127.0.0.1:8000/")
     for run in failed:
         console.print(f"[red]{run['job']} {run['date']} {run['status']}: {(run['error'] or '').splitlines()[0]}[/red]")
     raise typer.Exit(1 if failed else 0)
