@@ -19,6 +19,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from hantu.sandbox.kis.state import max_in_window
+
 
 def worker(spec: dict) -> None:
     from hantu.broker.kis.api import KisApi
@@ -34,16 +36,6 @@ def worker(spec: dict) -> None:
         api.price(spec["codes"][done % len(spec["codes"])])
         done += 1
     print(json.dumps({"requests": done, "rate_limited": api.client.stats.rate_limited}))
-
-
-def max_in_window(times: list[float], window: float = 1.0) -> int:
-    times = sorted(times)
-    best, j = 0, 0
-    for i, t in enumerate(times):
-        while times[j] <= t - window:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
 
 
 def main() -> None:

@@ -13,19 +13,10 @@ from pathlib import Path
 
 from hantu.broker.kis.token import REFRESH_MARGIN, token_from_response
 from hantu.clock import KST, parse_kst
+from hantu.sandbox.kis.state import max_in_window
 
 SAMSUNG = "005930"
 WORKER = Path(__file__).with_name("token_worker.py")
-
-
-def max_in_window(times: list[float], window: float = 1.0) -> int:
-    times = sorted(times)
-    best, j = 0, 0
-    for i, t in enumerate(times):
-        while times[j] <= t - window:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
 
 
 def test_token_is_persisted_mode_600_per_server_and_key(sandbox, make_api, isolated_env) -> None:
