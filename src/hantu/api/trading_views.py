@@ -86,17 +86,23 @@ def cancel_requested_ids(session: Session) -> set[str]:
     return {str(item.get("order_id")) for item in raw if isinstance(item, dict)} if isinstance(raw, list) else set()
 
 
+def _dated(query: Select[Any], table: Any, trading_date: date | None, since: date | None, until: date | None,
+           code: str | None) -> Select[Any]:
+    """The filters orders and fills share: one trading date or a date range, and a stock code."""
+    if trading_date is not None:
+        query = query.where(table.trading_date == trading_date)
+    if since is not None:
+        query = query.where(table.trading_date >= since)
+    if until is not None:
+        query = query.where(table.trading_date <= until)
+    if code:
+        query = query.where(table.code == code)
+    return query
+
+
 def order_query(*, trading_date: date | None, since: date | None, until: date | None, code: str | None,
                 side: str | None, status: str | None, open_only: bool) -> Select[Any]:
-    query = select(TradeOrder)
-    if trading_date is not None:
-        query = query.where(TradeOrder.trading_date == trading_date)
-    if since is not None:
-        query = query.where(TradeOrder.trading_date >= since)
-    if until is not None:
-        query = query.where(TradeOrder.trading_date <= until)
-    if code:
-        query = query.where(TradeOrder.code == code)
+    query = _dated(select(TradeOrder), TradeOrder, trading_date, since, until, code)
     if side:
         query = query.where(TradeOrder.side == side)
     if status:
@@ -122,15 +128,7 @@ def orders(session: Session, query: Select[Any], limit: int, offset: int) -> tup
 
 def fills(session: Session, *, trading_date: date | None, since: date | None, until: date | None,
           code: str | None, limit: int, offset: int) -> tuple[list[FillOut], int]:
-    query = select(TradeFill)
-    if trading_date is not None:
-        query = query.where(TradeFill.trading_date == trading_date)
-    if since is not None:
-        query = query.where(TradeFill.trading_date >= since)
-    if until is not None:
-        query = query.where(TradeFill.trading_date <= until)
-    if code:
-        query = query.where(TradeFill.code == code)
+    query = _dated(select(TradeFill), TradeFill, trading_date, since, until, code)
     rows, total = paged(session, query.order_by(TradeFill.filled_at.desc(), TradeFill.id.desc()), limit, offset)
     known = names(session, {row.code for row in rows})
     out = []
