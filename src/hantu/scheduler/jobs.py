@@ -160,12 +160,13 @@ def data_sync(ctx: JobContext) -> dict[str, Any]:
         fetched = list(reader.read())
         store.write_days(fetched, source=source)
         rows = sum(len(day.codes) for day in fetched)
-    still_missing = [d for d in missing if d not in set(store.trading_dates())]
+    stored = store.trading_dates() if rows else known
+    still_missing = [d for d in missing if d not in set(stored)]
     with ctx.db.session() as session:
         stocks = sync_instruments_to_db(store, session)
         figures = {"trading_date": ctx.day.isoformat(), "source": source, "stocks": stocks, "rows": rows,
                    "elapsed_seconds": round(time.perf_counter() - started, 2), "failed": len(still_missing),
-                   "last_day": max(store.trading_dates()).isoformat() if store.trading_dates() else None,
+                   "last_day": stored[-1].isoformat() if stored else None,
                    "missing_days": [d.isoformat() for d in still_missing]}
         services.notify("data_sync_done", figures, "low" if not still_missing else "high",
                         dedupe_key=f"data_sync_done:{ctx.day}", session=session)
