@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -30,7 +30,6 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
                                                              "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        # Let SQLAlchemy, not pysqlite, open transactions, so that BEGIN IMMEDIATE works where we ask for it.
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
@@ -55,6 +54,25 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# pg_advisory_xact_lock keys of the sections that `lock_section` serialises (the migration lock is separate)
+SECTION_LOCK_IDS = {"orders": 0x68616E7501}
+
+
+def lock_section(session: Session, name: str) -> None:
+    """Serialise a read-check-write section across threads and processes until `session`'s transaction ends.
+
+    Call it first in the transaction. Risk checks read positions and open orders, then write an intent; two
+    processes (the engine and a manual CLI order) doing that at once could both pass a limit meant for one.
+    PostgreSQL takes a transaction-scoped advisory lock. SQLite has one writer at a time: an empty write makes
+    this transaction the writer at once (waiting up to the busy timeout), and in WAL mode a transaction whose
+    first statement is a write reads the latest committed data."""
+    lock_id = SECTION_LOCK_IDS[name]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+    else:
+        session.execute(text("UPDATE kv_settings SET key = key WHERE 0 = 1"))
 
 
 _databases: dict[str, Database] = {}

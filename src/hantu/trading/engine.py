@@ -16,7 +16,7 @@ from hantu.broker.base import Broker, OrderType, Quote, Side
 from hantu.clock import Clock
 from hantu.market import rules
 from hantu.store.audit import audit
-from hantu.store.db import Database
+from hantu.store.db import Database, lock_section
 from hantu.store.models import Instrument, TradeOrder
 from hantu.trading import ledger
 from hantu.trading.orders import OrderManager
@@ -85,6 +85,7 @@ class TradingEngine:
         quote = quote or self.broker.quote(code)
         now = self.clock.now()
         with self.database.session() as session:
+            lock_section(session, "orders")  # check and intent as one step across processes
             market = self.market_of(session, code)
             if order_type is OrderType.LIMIT and limit_price is not None and limit_price > 0:
                 limit_price = rules.round_to_tick(limit_price, "down" if side is Side.BUY else "up", now.date(),
