@@ -11,12 +11,11 @@ import time
 
 import pytest
 from sqlalchemy import select
+from test_risk import CODES, buy, configure, engine_for
 
 from hantu.store.models import TradeOrder
 from hantu.trading.engine import TradingEngine
 from hantu.trading.risk import RiskManager
-
-from test_risk import CODES, buy, configure, engine_for
 
 
 @pytest.fixture
@@ -46,7 +45,7 @@ def test_concurrent_entries_respect_max_open_positions(rig, slow_checks) -> None
     def place(engine: TradingEngine, code: str) -> None:
         results[code] = buy(engine, code)
 
-    threads = [threading.Thread(target=place, args=(engine, code)) for engine, code in zip(engines, CODES[:2])]
+    threads = [threading.Thread(target=place, args=(engine, code)) for engine, code in zip(engines, CODES[:2], strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -226,22 +226,27 @@ class MarketStore:
         """Every stored day from `start` to `end` inclusive, all stocks with a row in that range."""
         wanted = [p for p in self._block_paths() if _month_key(start) <= p.stem <= _month_key(end)]
         lo, hi = np.datetime64(start, "D"), np.datetime64(end, "D")
-        blocks: list[tuple[_Block, np.ndarray]] = []
+        # two passes over the months, so that only one month's raw arrays are in memory beside the output:
+        # the first reads volume alone (who is listed, which days), the second fills the output month by month
+        months: list[tuple[Path, np.ndarray]] = []
+        listed: list[np.ndarray] = []
         for path in wanted:
-            block = self._read_block(path)
+            block = self._read_block(path, only=("volume",))
             mask = (block.dates >= lo) & (block.dates <= hi)
             if mask.any():
-                blocks.append((block, mask))
-        if not blocks:
+                months.append((path, block.dates[mask]))
+                listed.append(block.codes[(block.arrays["volume"][mask] != NOT_LISTED).any(axis=0)])
+        if not months:
             return self._empty_panel()
-        codes = np.unique(np.concatenate([b.codes[(b.arrays["volume"][m] != NOT_LISTED).any(axis=0)]
-                                          for b, m in blocks]))
-        total_days = sum(int(m.sum()) for _, m in blocks)
+        codes = np.unique(np.concatenate(listed))
+        total_days = sum(d.shape[0] for _, d in months)
         shape = (total_days, codes.shape[0])
         out = {name: np.full(shape, np.nan, dtype=np.float64) for name in (*PRICE_FIELDS, *INT_FIELDS)}
         all_dates: list[np.ndarray] = []
         row = 0
-        for block, mask in blocks:
+        for path, month_dates in months:
+            block = self._read_block(path)
+            mask = np.isin(block.dates, month_dates)  # the first pass's days (a sync may have appended one since)
             n = int(mask.sum())
             same = block.codes.shape == codes.shape and bool((block.codes == codes).all())
             if same:  # the common case: no column shuffling, rows go straight into the output
@@ -265,7 +270,7 @@ class MarketStore:
                 values = pick(block.arrays[name]).astype(np.float64)
                 values[not_listed] = np.nan
                 out[name][dst] = values
-            all_dates.append(block.dates[mask])
+            all_dates.append(month_dates)
             row += n
         master = {i.code: i for i in self.instruments()}
         names = np.array([master[c].name if c in master else c for c in codes.tolist()], dtype=str)
