@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from hantu.store.db import Database
-from hantu.store.migrate import current_revision, head_revision, upgrade
+from hantu.store.migrate import MIGRATIONS_DIR, current_revision, downgrade, head_revision, upgrade
 from hantu.store.models import Base
 
 
@@ -35,19 +36,30 @@ def test_models_match_migrations(db_url: str) -> None:
     assert diff == []
 
 
-def test_downgrade_to_base_and_back(db_url: str) -> None:
+def test_every_downgrade_steps_back_and_up_again(db_url: str) -> None:
+    """Each migration's downgrade undoes it (a deployment rollback relies on it), down to an empty database."""
     database = Database(db_url)
     upgrade(database)
-    upgrade_down = __import__("hantu.store.migrate", fromlist=["alembic_config"])
-    from alembic import command
-
-    config = upgrade_down.alembic_config(database.url)
-    with database.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "base")
-    assert "job_runs" not in inspect(database.engine).get_table_names()
+    chain = sorted(p.stem.split("_")[0] for p in (MIGRATIONS_DIR / "versions").glob("0*.py"))
+    assert chain[-1] == head_revision()
+    for previous in reversed(chain[:-1]):
+        assert downgrade(database, previous) == previous
+    assert downgrade(database, "base") is None
+    assert set(inspect(database.engine).get_table_names()) <= {"alembic_version"}
     assert upgrade(database) == head_revision()
     database.dispose()
+
+
+def test_db_downgrade_command(tmp_path: Path) -> None:
+    from helpers import run_hantu
+
+    assert run_hantu("db", "upgrade").returncode == 0
+    done = run_hantu("db", "downgrade", "0005", "--yes")
+    assert done.returncode == 0 and "database at revision 0005" in done.stdout, done.stderr
+    assert json.loads(run_hantu("db", "current", "--json").stdout) == {"current": "0005", "head": head_revision()}
+    wrong = run_hantu("db", "downgrade", "0006", "--yes")  # above the current revision: not a downgrade
+    assert wrong.returncode == 1 and "cannot downgrade to '0006'" in wrong.stderr
+    assert run_hantu("db", "downgrade", "0005", "--yes").stdout.strip() == "database already at revision 0005"
 
 
 def test_two_processes_upgrading_together(db_url: str, tmp_path: Path) -> None:

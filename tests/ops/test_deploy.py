@@ -44,6 +44,22 @@ if control.exists():
         sys.exit(1)
 """
 
+# a stand-in for `hantu db current --json` / `db upgrade` / `db downgrade REV`: the revision lives in a file
+SCHEMA = """
+import json, pathlib, subprocess, sys
+action, out = sys.argv[1], pathlib.Path(sys.argv[2])
+revision = out / "revision"
+head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+if action == "current":
+    print("a log line first")
+    print(json.dumps({"current": revision.read_text() if revision.exists() else "0007", "head": "0008"}))
+    sys.exit(0)
+target = "0008" if action == "migrate" else sys.argv[3]
+with open(out / "steps.log", "a") as log:
+    log.write(f"{action} {head}" + (f" {target}" if action == "downgrade" else "") + "\\n")
+revision.write_text(target)
+"""
+
 
 class HealthServer:
     """`/health` answers 200 while the deployed tree has its HEALTHY file, 503 otherwise."""
@@ -239,6 +255,25 @@ def test_unhealthy_release_is_rolled_back(repos, kit, health) -> None:  # type: 
     fixed = repos.push_commit("fixed")
     deployer, _, _ = make(repos, kit, health)
     assert deployer.run() == EXIT_OK and repos.head() == fixed
+
+
+def test_rollback_takes_the_schema_back_before_the_older_code(repos, kit, health) -> None:  # type: ignore[no-untyped-def]
+    good = repos.head()
+    bad = repos.push_commit("migrates, then fails its health check", healthy=False)
+    schema = [sys.executable, str(kit["out"] / "schema.py")]
+    (kit["out"] / "schema.py").write_text(SCHEMA)
+    deployer, _, _ = make(repos, kit, health, max_attempts=1, migrate_cmd=[*schema, "migrate", str(kit["out"])],
+                          revision_cmd=[*schema, "current", str(kit["out"])],
+                          downgrade_cmd=[*schema, "downgrade", str(kit["out"]), "{revision}"])
+    assert deployer.run() == EXIT_FAILED
+    assert repos.head() == good
+    # the downgrade runs on the new tree (its migration scripts know the way back), then the old code returns
+    assert [s.split() for s in steps(kit)] == [["install", bad[:7]], ["migrate", bad[:7]], ["restart", bad[:7]],
+                                               ["downgrade", bad[:7], "0007"], ["install", good[:7]],
+                                               ["restart", good[:7]]]
+    assert (kit["out"] / "revision").read_text() == "0007"
+    state = StateStore(repos.project / ".deploy_state.json").read()
+    assert f"rolled back to {good[:8]}, schema back to 0007" in state.last_reason
 
 
 def test_alerts_land_in_the_real_outbox(repos, kit, health, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import typer
 
-app = typer.Typer(help="Database schema: upgrade and inspect.", no_args_is_help=True)
+app = typer.Typer(help="Database schema: upgrade, inspect, and downgrade (deployment rollback).",
+                  no_args_is_help=True)
 
 
 @app.command("upgrade")
@@ -18,13 +21,51 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
 
 
 @app.command("current")
-def current() -> None:
-    """Print the database's current revision and the code's head revision."""
+def current(as_json: bool = typer.Option(False, "--json", help="Print {\"current\": …, \"head\": …}.")) -> None:
+    """Print the database's current revision and the code's head revision.
+
+    Example: hantu db current --json
+    """
     from hantu.store.db import get_database
     from hantu.store.migrate import current_revision, head_revision
 
     now = current_revision(get_database())
     head = head_revision()
+    if as_json:
+        typer.echo(json.dumps({"current": now, "head": head}))
+        return
     typer.echo(f"current: {now or '(empty)'}\nhead:    {head}")
     if now != head:
         typer.echo("run `hantu db upgrade` to bring the schema up to date")
+
+
+@app.command("downgrade")
+def downgrade(revision: str = typer.Argument(..., help="Target revision (`hantu db current` shows the ids)."),
+              yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")) -> None:
+    """Take the schema back to REVISION: what a deployment rollback needs before the older code starts.
+
+    The tables and columns that later migrations added are dropped, with their data. `hantu ops deploy`
+    does this itself when it rolls back a release that migrated.
+    Example: hantu db downgrade 0006 --yes
+    """
+    from hantu.store.db import get_database
+    from hantu.store.migrate import current_revision
+    from hantu.store.migrate import downgrade as do_downgrade
+
+    database = get_database()
+    now = current_revision(database)
+    if now == revision:
+        typer.echo(f"database already at revision {revision}")
+        return
+    if not yes and not typer.confirm(f"Downgrade the schema from {now} to {revision}? Data in the newer tables "
+                                     "and columns is dropped"):
+        raise typer.Exit(1)
+    from alembic.util import CommandError
+
+    from hantu.cli.common import fail
+
+    try:
+        reached = do_downgrade(database, revision)
+    except CommandError as error:  # an unknown revision, or one that is not below the current one
+        fail(f"cannot downgrade to {revision!r}: {error}")
+    typer.echo(f"database at revision {reached}")

@@ -228,7 +228,8 @@ def deploy(
 
     Up to --attempts attempts, --retry-wait seconds apart; alerts at 2 (high) and 5 (critical) consecutive
     failures, on low memory and on an invalid configuration; refuses to restart during the trading session
-    unless --force; rolls back to the previous commit when the health check fails.
+    unless --force; rolls back to the previous commit when the health check fails (taking the schema back to
+    the revision that commit ran on, if this deployment migrated it).
     Exit codes: 0 deployed, 1 failed, 3 configuration invalid, 4 refused (trading session).
     Example: `hantu ops deploy --branch main --retry-wait 120`.
     """

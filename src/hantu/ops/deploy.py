@@ -16,6 +16,7 @@ harmless ones (`HANTU_DEPLOY_*_CMD`).
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -105,6 +106,10 @@ class DeployConfig:
     install_cmd: list[str] = field(default_factory=list)
     migrate_cmd: list[str] = field(default_factory=list)
     restart_cmd: list[str] = field(default_factory=list)
+    # the schema revision before migrating (JSON {"current": …} on stdout), and the way back to it on rollback
+    # ("{revision}" is replaced); both empty: rollbacks leave the schema alone
+    revision_cmd: list[str] = field(default_factory=list)
+    downgrade_cmd: list[str] = field(default_factory=list)
     health_url: str | None = None
     health_timeout_s: float = 60.0
     health_check: bool = True
@@ -118,7 +123,7 @@ class DeployConfig:
     @classmethod
     def from_environment(cls, project_dir: Path, **overrides: object) -> DeployConfig:
         """Defaults for a real host; each host command can be replaced by `HANTU_DEPLOY_{INSTALL,MIGRATE,
-        RESTART}_CMD`, the health URL by `HANTU_DEPLOY_HEALTH_URL`."""
+        RESTART,REVISION,DOWNGRADE}_CMD`, the health URL by `HANTU_DEPLOY_HEALTH_URL`."""
         config = cls(project_dir=project_dir, **overrides)  # type: ignore[arg-type]
         python = sys.executable
         config.install_cmd = config.install_cmd or _command_from_env(
@@ -128,6 +133,10 @@ class DeployConfig:
             "HANTU_DEPLOY_MIGRATE_CMD", [python, "-m", "hantu", "db", "upgrade"])
         config.restart_cmd = config.restart_cmd or _command_from_env(
             "HANTU_DEPLOY_RESTART_CMD", [*_sudo(), "systemctl", "restart", *config.services])
+        config.revision_cmd = config.revision_cmd or _command_from_env(
+            "HANTU_DEPLOY_REVISION_CMD", [python, "-m", "hantu", "db", "current", "--json"])
+        config.downgrade_cmd = config.downgrade_cmd or _command_from_env(
+            "HANTU_DEPLOY_DOWNGRADE_CMD", [python, "-m", "hantu", "db", "downgrade", "{revision}", "--yes"])
         if config.health_url is None:
             config.health_url = os.environ.get("HANTU_DEPLOY_HEALTH_URL") or None
         return config
@@ -162,10 +171,11 @@ class Deployer:
         self.previous_commit: str | None = None
         self.current_commit: str | None = None
         self.installed_new_code = False  # whether pip ran on a tree other than the previous commit
+        self.schema_before: str | None = None  # the revision the previous commit ran on ("base": empty)
 
     # --- helpers ------------------------------------------------------------------------------------
-    def _run(self, name: str, command: list[str], timeout: float | None = None) -> None:
-        """Run one host command in the project directory; StepFailed with the output's tail on failure."""
+    def _run(self, name: str, command: list[str], timeout: float | None = None) -> str:
+        """Run one host command in the project directory; its stdout, or StepFailed with the output's tail."""
         self.log.info(f"{name}: {shlex.join(command)}")
         try:
             done = subprocess.run(command, cwd=self.config.project_dir, capture_output=True, text=True,
@@ -181,6 +191,32 @@ class Deployer:
                 self.log.error(f"  {line}")
             raise StepFailed(AttemptResult(False, f"{name} failed (exit {done.returncode})"
                                                   + (f": {tail[-300:]}" if tail else "")))
+        return done.stdout
+
+    def _schema_revision(self) -> str | None:
+        """The database's schema revision ("base" when empty), or None when not configured or unreadable."""
+        if not self.config.revision_cmd:
+            return None
+        try:
+            output = self._run("Schema revision", self.config.revision_cmd, timeout=120)
+            current = json.loads(output.strip().splitlines()[-1])["current"]
+        except (StepFailed, ValueError, IndexError, KeyError, TypeError) as error:
+            self.log.warn(f"Schema revision unknown ({error}): a rollback will leave the schema as it is")
+            return None
+        return str(current) if current else "base"
+
+    def _downgrade_schema(self) -> str:
+        """Before the older code goes back: take the schema back to the revision it ran on (with the newer
+        code's migration scripts, so this runs before the tree is reset). Returns a note for the state."""
+        before = self.schema_before
+        if before is None or not self.config.downgrade_cmd:
+            return ""
+        now = self._schema_revision()
+        if now is None or now == before:
+            return ""
+        self.log.warn(f"Schema: downgrading {now} → {before} (data in the newer tables and columns is dropped)")
+        self._run("Downgrade", [part.replace("{revision}", before) for part in self.config.downgrade_cmd])
+        return f", schema back to {before}"
 
     def _git(self, *args: str) -> str:
         done = subprocess.run(["git", *args], cwd=self.config.project_dir, capture_output=True, text=True,
@@ -264,7 +300,9 @@ class Deployer:
             self.log.warn("Nothing to roll back to: the tree is already at the previous commit")
             return "no earlier commit to roll back to"
         self.log.warn(f"Rolling back to {previous[:8]}...")
+        schema = ""
         try:
+            schema = self._downgrade_schema()
             self._git("reset", "--keep", previous)
             if self.installed_new_code:
                 self._run("Reinstall", self.config.install_cmd)
@@ -276,14 +314,16 @@ class Deployer:
         except StepFailed as error:
             self.log.error(f"Rollback failed: {error.result.reason}")
             return f"rollback to {previous[:8]} failed: {error.result.reason}"
-        self.log.info(f"Rolled back to {previous[:8]}")
-        return f"rolled back to {previous[:8]}"
+        self.log.info(f"Rolled back to {previous[:8]}{schema}")
+        return f"rolled back to {previous[:8]}{schema}"
 
     # --- one attempt, the whole run -----------------------------------------------------------------
     def attempt(self, number: int) -> AttemptResult:
         try:
             self.fetch()
             self.pre_checks(number)
+            if self.schema_before is None:  # what the running services use, read once before any migration
+                self.schema_before = self._schema_revision()
             self.installed_new_code = True
             self._run("Install", self.config.install_cmd)
             self._run("Migrate", self.config.migrate_cmd)

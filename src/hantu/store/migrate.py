@@ -1,4 +1,5 @@
-"""Schema upgrades: `hantu db upgrade`, and at the start of every long-running process.
+"""Schema upgrades: `hantu db upgrade`, and at the start of every long-running process; `hantu db downgrade`
+when a deployment is rolled back.
 
 Two processes starting together must not both migrate: SQLite upgrades run under an exclusive file lock next
 to the database, PostgreSQL upgrades under a transaction-scoped advisory lock. Upgrading an up-to-date
@@ -82,18 +83,31 @@ def current_revision(database: Database) -> str | None:
 
 def upgrade(database: Database, revision: str = "head") -> str | None:
     """Bring the schema to `revision`; safe to call from several processes at once. Returns the revision."""
+    return _migrate(database, "upgrade", revision)
+
+
+def downgrade(database: Database, revision: str) -> str | None:
+    """Take the schema back to `revision` (what a rolled-back deployment's code expects). The tables and
+    columns that later migrations added are dropped with their data. Returns the revision reached."""
+    return _migrate(database, "downgrade", revision)
+
+
+def _migrate(database: Database, direction: str, revision: str) -> str | None:
+    """One Alembic run in one transaction (both databases have transactional DDL: a failure changes nothing),
+    under the cross-process lock."""
     from alembic import command
 
+    run = command.upgrade if direction == "upgrade" else command.downgrade
     config = alembic_config(database.url)
     if database.is_sqlite:
         with _sqlite_file_lock(database), database.engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            run(config, revision)
     else:
         with database.engine.begin() as connection:
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": PG_MIGRATION_LOCK_ID})
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            run(config, revision)
     return current_revision(database)
 
 
