@@ -197,3 +197,14 @@ def test_route_list_matches_the_openapi_document(client) -> None:  # type: ignor
     from hantu.api.app import HIDDEN_PATHS, route_paths
 
     assert sorted(route_paths(client.app)) == sorted({*client.app.openapi()["paths"], *HIDDEN_PATHS})
+
+
+def test_default_picks_are_the_newest_run_even_one_dated_after_today(client) -> None:  # type: ignore[no-untyped-def]
+    """The demo's simulated day lies after the wall date: its picks are still what the dashboard shows."""
+    from hantu.clock import FrozenClock
+
+    # the app's today (2026-03-12) is before the newest runs (2026-03-16)
+    client.app.state.ctx.clock = FrozenClock(NOW - timedelta(days=4))
+    assert client.get("/api/v1/selections").json()["date"] == "2026-03-16"
+    assert [w["code"] for w in client.get("/api/v1/watchlist").json()["items"]] == ["035720", "005930"]
+    assert client.get("/api/v1/selections", params={"date": "2026-03-12"}).json()["date"] == "2026-03-12"

@@ -26,7 +26,7 @@ async def screening(on: date | None = Query(None, alias="date"), strategy: str |
 @router.get("/watchlist", response_model=ScreeningOut, summary="The current watchlist (the newest screening)")
 async def watchlist(ctx: ApiContext = Depends(get_ctx)) -> ScreeningOut:
     with ctx.read() as session:
-        return views.screening(session, ctx.clock.today(), None)
+        return views.screening(session, None, None)
 
 
 @router.get("/screening/runs", response_model=Page[ScreenRunOut], summary="Screening runs, newest first")
@@ -38,11 +38,12 @@ async def screening_runs(limit: int = Query(30, ge=1, le=500), offset: int = Que
 
 
 @router.get("/selections", response_model=SelectionsOut,
-            summary="The newest selection on or before a date (default: today): the picks in rank order")
+            summary="The newest selection (on or before `date` if given): the picks in rank order")
 async def selections(on: date | None = Query(None, alias="date"), strategy: str | None = Query(None, pattern=STRATEGY),
                      ctx: ApiContext = Depends(get_ctx)) -> SelectionsOut:
     with ctx.read() as session:
-        return views.selections(session, on or ctx.clock.today(), strategy)
+        # no date: the newest run. Live, no run is dated after today; a simulated day (the demo) may be
+        return views.selections(session, on, strategy)
 
 
 @router.get("/selections/runs", response_model=Page[SelectionRunOut], summary="Selection runs, newest first")
