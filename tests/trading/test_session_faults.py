@@ -176,3 +176,36 @@ def test_the_scheduler_entry_point_streams_kis_prices_over_the_websocket(kis: Ri
     assert kis.sandbox.stats()["ws_connections"] >= 1
     assert traded(kis) >= 2
     assert_exact_books(kis)
+
+
+def test_fill_notices_reach_the_feed_and_wake_the_session_loop(kis: Rig) -> None:
+    """With the HTS ID configured the feed subscribes KIS's fill notices (H0STCNI9 here); an execution at the
+    sandbox arrives decrypted and sets `fills`, which ends the loop's wait (polling stays the source of truth)."""
+    import threading
+    import time
+
+    from hantu.broker.base import OrderRequest, OrderType, Side
+    from hantu.clock import SystemClock
+    from hantu.trading.feed import StreamingFeed
+
+    feed = StreamingFeed.for_kis(kis.broker, kis.clock, max_age_seconds=600)
+    feed.start()
+    try:
+        assert feed.socket.wait_connected(10)
+        assert ("H0STCNI9", kis.account.hts_id) in feed.socket.subscriptions
+        deadline = time.monotonic() + 10
+        while not feed.socket.can_decrypt("H0STCNI9") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        kis.broker.place(OrderRequest("T-NOTICE-1", "100000", Side.BUY, 3, OrderType.MARKET))
+        assert feed.fills.wait(10), "no fill notice arrived"
+    finally:
+        feed.stop()
+    assert feed.fill_notices >= 1
+
+    # the loop's wait ends at the notice, not after the 30 s poll interval
+    session = TradingSession(kis.database, kis.broker, SystemClock(), feed, SessionConfig(poll_seconds=30))
+    feed.fills.clear()
+    threading.Timer(0.2, feed.fills.set).start()
+    started = time.monotonic()
+    session._pause(30, threading.Event())
+    assert time.monotonic() - started < 5 and not feed.fills.is_set()

@@ -197,6 +197,11 @@ class StreamingFeed:
     `max_age_seconds` (of the clock); otherwise from `fallback` (REST polling within the rate budget). A socket
     that comes back after a drop sets `reconnected`, which the session loop takes as its cue to reconcile.
     At most `max_subscriptions` codes are subscribed (KIS allows 40 per session).
+
+    With the account's HTS ID configured, KIS's fill notices are subscribed too: an execution sets `fills`,
+    which wakes the session loop to sync its orders at once instead of at the next poll. The notice is only the
+    cue: fills are still recorded from the order inquiry (cumulative quantities), so a lost or repeated notice
+    changes nothing in the books.
     """
 
     def __init__(self, socket: Any, fallback: PriceFeed, clock: Any, max_age_seconds: float = 30.0,
@@ -210,7 +215,9 @@ class StreamingFeed:
         self._lock = threading.Lock()
         self._was_down = False
         self.reconnected = threading.Event()
+        self.fills = threading.Event()
         self.drops = 0
+        self.fill_notices = 0
 
     @classmethod
     def for_kis(cls, broker: Any, clock: Any, **kwargs: Any) -> StreamingFeed:
@@ -218,11 +225,19 @@ class StreamingFeed:
         from hantu.broker.kis.websocket import KisWebSocket
 
         feed = cls(None, BrokerPollingFeed(broker), clock, **kwargs)
-        feed.socket = KisWebSocket(broker.api.client, on_price=feed.on_tick, on_state=feed.on_state)
+        feed.socket = KisWebSocket(broker.api.client, on_price=feed.on_tick, on_state=feed.on_state,
+                                   on_fill=feed.on_fill)
         return feed
 
     def start(self) -> None:
         self.socket.start()
+        if getattr(getattr(self.socket, "config", None), "hts_id", ""):
+            self.socket.subscribe_fills()  # kept across reconnects by the socket, like the price subscriptions
+
+    def on_fill(self, notice: Any) -> None:
+        if notice.is_fill:
+            self.fill_notices += 1
+            self.fills.set()
 
     def stop(self) -> None:
         self.socket.stop()

@@ -154,9 +154,14 @@ class TradingSession:
         return report
 
     def _pause(self, seconds: float, stop: threading.Event) -> None:
+        """Wait for the next iteration; a fill notice from the feed (`fills`) ends the wait early."""
         remaining = seconds
         step = 0.25 * max(self.clock.speed, 1.0)
+        fills: threading.Event | None = getattr(self.feed, "fills", None)
         while remaining > 0 and not stop.is_set():
+            if fills is not None and fills.is_set():
+                fills.clear()
+                return
             chunk = min(step, remaining)
             self.clock.sleep(chunk)
             remaining -= chunk

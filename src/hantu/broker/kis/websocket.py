@@ -167,6 +167,11 @@ class KisWebSocket:
     def wait_connected(self, timeout: float = 10.0) -> bool:
         return self._connected.wait(timeout)
 
+    def can_decrypt(self, tr_id: str) -> bool:
+        """Whether the subscribe reply of `tr_id` (with its AES key and iv) has arrived: from then on the
+        server sends that TR's encrypted frames (fill notices) and they can be read."""
+        return tr_id in self._keys
+
     def subscribe_price(self, code: str) -> None:
         self._subscribe(TR_PRICE, code)
 
