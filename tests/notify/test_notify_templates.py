@@ -87,9 +87,26 @@ def test_figures_change_with_the_data() -> None:
 def test_deploy_failure_wording_follows_the_deployment_guide() -> None:
     text = parse_html(render("deploy_failures", {"consecutive_failures": 3, "branch": "main"}))
     for line in ("배포 연속 실패 알림", "🔴 상태: 배포 실패", "📊 연속 실패: 3회", "⚠️ 조속한 확인 필요", "• 브랜치: main",
-                 "1. 서버 로그 확인"):
+                 "1. 서버 로그 확인", "💡 수동 배포:", "cd /opt/hantu_quant\ngit pull origin main\n"
+                 "./scripts/deployment/deploy.sh"):
         assert line in text
     assert parse_html(render("deploy_failures", {"consecutive_failures": 5})).startswith("🚨🚨🚨")
+    moved = parse_html(render("deploy_failures", {"consecutive_failures": 2, "project_dir": "/srv/hq", "branch": "x"}))
+    assert "cd /srv/hq\ngit pull origin x" in moved
+
+
+def test_memory_and_environment_alerts_carry_the_guides_sections() -> None:
+    memory = parse_html(render("low_memory", {"available_mb": 650, "threshold_mb": 800, "total_mb": 956}))
+    for line in ("⚠️ 메모리 부족 알림", "🔍 원인 분석:", "• 메모리 누수 가능성", "🔧 권장 조치:", "4. 메모리 임계값 조정",
+                 "💡 시스템 확인:", "free -m\nps aux --sort=-%mem | head -10\nsystemctl status hantu-*"):
+        assert line in memory
+    plain = parse_html(render("env_validation_failed", {"missing": ["TELEGRAM_BOT_TOKEN"]}))
+    for line in ("⚠️⚠️⚠️ 배포 차단됨 ⚠️⚠️⚠️", "• TELEGRAM_BOT_TOKEN", "🔧 조치 방법:", "nano .env",
+                 "./scripts/deployment/validate_env.sh\n./scripts/deployment/deploy.sh"):
+        assert line in plain
+    assert "데이터베이스" not in plain  # the database hints only when a database setting is the problem
+    database = parse_html(render("env_validation_failed", {"missing": [], "invalid": [".pgpass: mode 644"]}))
+    assert "📦 데이터베이스 인증:" in database and "DB_HOST=localhost" in database
 
 
 def test_wrong_shapes_are_clear_errors() -> None:

@@ -536,11 +536,19 @@ def _deploy_priority(d: Mapping[str, Any]) -> Priority:
     return "critical" if failures >= 5 else "high" if failures >= 2 else "normal"
 
 
+DEFAULT_PROJECT_DIR = "/opt/hantu_quant"  # the deployment guide's install directory
+
+
+def _commands(*lines: str) -> str:
+    """Shell commands as a preformatted block (Telegram HTML)."""
+    return "<pre>" + "\n".join(lines) + "</pre>"
+
+
 @template("deploy_failures", required=["consecutive_failures"],
-          optional=["at", "branch", "commit", "last_success", "reason"], floor=_deploy_priority)
+          optional=["at", "branch", "commit", "last_success", "reason", "project_dir"], floor=_deploy_priority)
 def _deploy_failures(d: Mapping[str, Any], t: T) -> str:
     """consecutive_failures (≥ 2: high, ≥ 5: critical); at: time of the failure; branch; commit;
-    last_success: time of the last good deploy; reason: why it failed."""
+    last_success: time of the last good deploy; reason: why it failed; project_dir: where to deploy by hand."""
     failures = int(d["consecutive_failures"])
     head = "🚨🚨🚨" if failures >= 5 else "⚠️"
     info = [
@@ -564,6 +572,10 @@ def _deploy_failures(d: Mapping[str, Any], t: T) -> str:
         t("🔧 조치 사항:", "🔧 What to do:"),
         t("1. 서버 로그 확인\n2. 배포 스크립트 점검\n3. 환경 변수 검증\n4. 의존성 확인",
           "1. Check the server logs\n2. Check the deploy script\n3. Validate the environment\n4. Check dependencies"),
+        "",
+        t("💡 수동 배포:", "💡 Deploy by hand:"),
+        _commands(f"cd {t.s(d.get('project_dir') or DEFAULT_PROJECT_DIR)}",
+                  f"git pull origin {t.s(d.get('branch') or 'main')}", "./scripts/deployment/deploy.sh"),
     )
 
 
@@ -591,14 +603,33 @@ def _low_memory(d: Mapping[str, Any], t: T) -> str:
         t(f"🔄 재시도: {int(d['retries'])}회", f"🔄 Retries: {int(d['retries'])}") if _opt(d, "retries") else None,
         "",
         t("조속한 확인 필요", "Please check soon"),
+        "",
+        t("🔍 원인 분석:", "🔍 Possible causes:"),
+        t("• 대량 데이터 처리 중일 수 있음\n• 메모리 누수 가능성\n• 시스템 리소스 부족",
+          "• Heavy data processing may be running\n• A memory leak\n• Too little memory for the system"),
+        "",
+        t("🔧 권장 조치:", "🔧 What to do:"),
+        t("1. 실행 중인 프로세스 확인\n2. 불필요한 프로세스 종료\n3. 시스템 재시작 고려\n"
+          "4. 메모리 임계값 조정 (HANTU_MIN_AVAILABLE_MB)",
+          "1. Look at the running processes\n2. Stop the ones not needed\n3. Consider a reboot\n"
+          "4. Adjust the threshold (HANTU_MIN_AVAILABLE_MB)"),
+        "",
+        t("💡 시스템 확인:", "💡 Check the system:"),
+        _commands("free -m", "ps aux --sort=-%mem | head -10", "systemctl status hantu-*"),
     )
 
 
-@template("env_validation_failed", required=["missing"], optional=["invalid", "at"], floor="critical",
-          list_keys=["missing", "invalid"])
+DATABASE_KEYS = ("DB_HOST", "DB_PORT", "DB_USER", "DB_NAME", "DATABASE_URL", ".pgpass")
+
+
+@template("env_validation_failed", required=["missing"], optional=["invalid", "at", "project_dir"],
+          floor="critical", list_keys=["missing", "invalid"])
 def _env_validation_failed(d: Mapping[str, Any], t: T) -> str:
-    """missing: list of required variable names not set; invalid: list of "KEY: problem" strings; at."""
+    """missing: list of required variable names not set; invalid: list of "KEY: problem" strings; at;
+    project_dir: where the `.env` lives."""
     missing, invalid = list(d["missing"]), list(d.get("invalid") or [])
+    project = t.s(d.get("project_dir") or DEFAULT_PROJECT_DIR)
+    database = any(str(item).startswith(DATABASE_KEYS) for item in [*missing, *invalid])
     return _lines(
         t("🚨 <b>환경변수 검증 실패</b>", "🚨 <b>Environment validation failed</b>"),
         "",
@@ -607,9 +638,22 @@ def _env_validation_failed(d: Mapping[str, Any], t: T) -> str:
         t(f"📊 누락 개수: {len(missing)}개", f"📊 Missing: {len(missing)}"),
         "",
         t("⚠️⚠️⚠️ 배포 차단됨 ⚠️⚠️⚠️", "⚠️⚠️⚠️ Deploy blocked ⚠️⚠️⚠️"),
-        *([t("📝 누락된 환경변수:", "📝 Missing variables:")] + [f"• {t.s(name)}" for name in missing]
+        *(["", t("📝 누락된 환경변수:", "📝 Missing variables:")] + [f"• {t.s(name)}" for name in missing]
           if missing else []),
         *([t("📝 잘못된 값:", "📝 Invalid values:")] + [f"• {t.s(item)}" for item in invalid] if invalid else []),
+        *(["", t("📦 데이터베이스 인증:", "📦 Database credentials:"),
+           t("• .pgpass 파일 확인 필요 (권한 600)", "• Check the .pgpass file (mode 600)"),
+           "", t("📦 데이터베이스 설정:", "📦 Database settings:"),
+           _commands("DB_HOST=localhost", "DB_PORT=5432", "DB_USER=hantu", "DB_NAME=hantu_quant")]
+          if database else []),
+        "",
+        t("🔧 조치 방법:", "🔧 How to fix:"),
+        t("1. 서버 접속", "1. Log in to the server"),
+        _commands(t("ssh ubuntu@서버IP", "ssh ubuntu@SERVER_IP"), f"cd {project}"),
+        t("2. 환경변수 설정", "2. Set the variables"),
+        _commands("nano .env", t("# 누락된 변수 추가", "# add the missing variables")),
+        t("3. 검증 및 재배포", "3. Validate and deploy again"),
+        _commands("./scripts/deployment/validate_env.sh", "./scripts/deployment/deploy.sh"),
     )
 
 

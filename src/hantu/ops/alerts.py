@@ -56,8 +56,11 @@ def low_memory_alert(available_mb: int, threshold_mb: int, total_mb: int, retrie
                  low_memory_priority(retries))
 
 
-def env_validation_alert(missing: list[str], invalid: list[str], at: str) -> Alert:
-    return Alert("env_validation_failed", {"missing": missing, "invalid": invalid, "at": at}, "critical")
+def env_validation_alert(missing: list[str], invalid: list[str], at: str, project_dir: str | None = None) -> Alert:
+    data: dict[str, Any] = {"missing": missing, "invalid": invalid, "at": at}
+    if project_dir:
+        data["project_dir"] = project_dir
+    return Alert("env_validation_failed", data, "critical")
 
 
 def disk_usage_alert(path: str, used_percent: float, threshold_percent: float, free: str) -> Alert:

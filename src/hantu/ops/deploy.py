@@ -258,7 +258,8 @@ class Deployer:
         report = check_env(self.log, self.config.env_file)
         if not report.passed:
             invalid = [c.line() for c in report.failures if c.name not in report.missing_required]
-            self.alert(env_validation_alert(report.missing_required, invalid, self._now_text()))
+            self.alert(env_validation_alert(report.missing_required, invalid, self._now_text(),
+                                            str(self.config.project_dir)))
             problems = report.missing_required + [c.name for c in report.failures
                                                   if c.name not in report.missing_required]
             raise StepFailed(AttemptResult(False, "Environment validation failed: " + ", ".join(problems),
@@ -342,7 +343,7 @@ class Deployer:
             state = self.store.read()
         except Exception:
             pass
-        return {"at": self._now_text(), "branch": self.config.branch,
+        return {"at": self._now_text(), "branch": self.config.branch, "project_dir": str(self.config.project_dir),
                 "commit": (self.current_commit or self.previous_commit or "")[:8] or None,
                 "last_success": state.last_success if state else None, "reason": reason}
 
