@@ -17,12 +17,16 @@ except ImportError:  # running from a checkout without `pip install -e .`
 def main() -> int:
     from hantu.api.security import UnsafeBindError
     from hantu.api.server import serve
+    from hantu.config import EXIT_CONFIG, ConfigurationError
 
     try:
         serve()
     except UnsafeBindError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except ConfigurationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
     return 0
 
 

@@ -46,3 +46,33 @@ def test_test_files_have_unique_names() -> None:
 
     names = Counter(p.name for p in (REPO_ROOT / "tests").rglob("test_*.py"))
     assert [name for name, count in names.items() if count > 1] == []
+
+
+def test_every_entry_point_reports_an_invalid_env_cleanly(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """R7/S2: a malformed `.env` is one message listing every bad key, exit status 3 (systemd's units do not
+    restart on it), no traceback, and never the values (a secret pasted into the wrong key stays hidden)."""
+    import subprocess
+    import sys
+
+    from helpers import REPO_ROOT
+
+    secret = "s3cr3t-pasted-in-the-wrong-place"
+    env_file = tmp_path / "bad.env"
+    env_file.write_text(f'ACCOUNT_NUMBER="{secret}"\nAPI_PORT=not-a-port\n')
+    env_file.chmod(0o600)
+    monkeypatch.setenv("HANTU_ENV_FILE", str(env_file))
+    commands = {
+        "hantu run": [sys.executable, "-m", "hantu", "run"],
+        "hantu trade balance": [sys.executable, "-m", "hantu", "trade", "balance"],
+        "api-server/main.py": [sys.executable, str(REPO_ROOT / "api-server" / "main.py")],
+        "workflows.integrated_scheduler": [sys.executable, "-m", "workflows.integrated_scheduler", "start"],
+    }
+    for name, command in commands.items():
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
+        output = done.stdout + done.stderr
+        assert done.returncode == 3, (name, output)
+        assert "invalid configuration (2 problem(s)" in done.stderr, (name, output)
+        assert "ACCOUNT_NUMBER: " in done.stderr and "API_PORT: " in done.stderr, (name, output)
+        assert "Traceback" not in output and secret not in output and "not-a-port" not in output, (name, output)
+    for unit, codes in (("hantu-api.service", "2 3"), ("hantu-scheduler.service", "3")):
+        assert f"RestartPreventExitStatus={codes}\n" in (REPO_ROOT / "deploy" / unit).read_text()

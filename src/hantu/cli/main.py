@@ -46,7 +46,18 @@ def version() -> None:
 
 def run() -> None:
     """Console-script entry point."""
-    app()
+    run_app(app)
+
+
+def run_app(typer_app: typer.Typer, **kwargs: object) -> None:
+    """Run a Typer app; an invalid configuration is one clear message and exit status 3, not a traceback."""
+    from hantu.config.settings import EXIT_CONFIG, ConfigurationError
+
+    try:
+        typer_app(**kwargs)
+    except ConfigurationError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise SystemExit(EXIT_CONFIG) from None
 
 
 if __name__ == "__main__":

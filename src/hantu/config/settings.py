@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ACCOUNT_RE = re.compile(r"^(\d{8})-?(\d{2})$")
@@ -233,14 +233,38 @@ def load_settings(env_file: Path | None = None, **overrides: object) -> Settings
     return Settings(_env_file=path if path.exists() else None, **overrides)  # type: ignore[call-arg]
 
 
+EXIT_CONFIG = 3  # exit status of every entry point on an invalid configuration (systemd does not restart it)
+
+
+class ConfigurationError(Exception):
+    """The `.env` or the environment holds invalid values: every bad key with why, never the values (one may be
+    a secret pasted into the wrong key). Entry points print it and exit with `EXIT_CONFIG`."""
+
+    def __init__(self, problems: list[tuple[str, str]], env_file: Path) -> None:
+        self.problems = problems
+        self.env_file = env_file
+        lines = [f"  {key}: {why}" for key, why in problems]
+        super().__init__(f"invalid configuration ({len(problems)} problem(s); .env: {env_file}):\n"
+                         + "\n".join(lines) + "\nRun `hantu config check` for the whole report.")
+
+    @classmethod
+    def from_validation(cls, error: ValidationError, env_file: Path) -> ConfigurationError:
+        problems = [(str(item["loc"][0]).upper() if item["loc"] else "?", str(item["msg"]))
+                    for item in error.errors()]
+        return cls(problems, env_file)
+
+
 _cached: Settings | None = None
 
 
 def get_settings() -> Settings:
-    """The process-wide settings, loaded once."""
+    """The process-wide settings, loaded once. Invalid values raise `ConfigurationError` (all of them)."""
     global _cached
     if _cached is None:
-        _cached = load_settings()
+        try:
+            _cached = load_settings()
+        except ValidationError as error:
+            raise ConfigurationError.from_validation(error, env_file_path()) from None
     return _cached
 
 
