@@ -91,3 +91,21 @@ def test_korean_guide_names_only_what_exists() -> None:
     deploy_options = {opt for param in ops["deploy"].params for opt in param.opts + param.secondary_opts}
     for option in set(re.findall(r"`(--[a-z-]+)", doc.split("## 4.")[1].split("## 5.")[0])):
         assert option in deploy_options, option
+
+
+def test_requirements_txt_installs_the_project_itself() -> None:
+    """The deployment guide runs `pip install -r requirements.txt` in the project directory: that must install
+    `hantu` with the dependency ranges of pyproject.toml (no second list to drift)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    lines = [line for line in (REPO_ROOT / "requirements.txt").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert lines == ["-e ."]
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--quiet", "--report",
+                           "-", "-r", "requirements.txt"], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    assert done.returncode == 0, done.stderr
+    assert [item["metadata"]["name"] for item in json.loads(done.stdout)["install"]] == ["hantu"]
