@@ -109,3 +109,16 @@ def test_requirements_txt_installs_the_project_itself() -> None:
                           timeout=300, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
     assert done.returncode == 0, done.stderr
     assert [item["metadata"]["name"] for item in json.loads(done.stdout)["install"]] == ["hantu"]
+
+
+def test_the_units_writable_paths_exist_in_a_fresh_clone() -> None:
+    """The guide's manual install copies the units as they are: systemd refuses to start a unit whose
+    ReadWritePaths do not exist (226/NAMESPACE), so `data/` and `logs/` come with the clone."""
+    import subprocess
+
+    tracked = set(subprocess.run(["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True,
+                                 check=True).stdout.split())
+    for unit in ("hantu-api.service", "hantu-scheduler.service"):
+        for path in unit_value(unit, "ReadWritePaths").split():
+            relative = path.lstrip("-").removeprefix("/opt/hantu_quant/")
+            assert f"{relative}/.gitkeep" in tracked, (unit, path)
