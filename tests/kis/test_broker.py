@@ -118,3 +118,32 @@ def test_sell_applies_fees_and_tax(sandbox, broker_for, sim_clock) -> None:
     assert (fill.commission, fill.tax) == (expected.commission, expected.tax) and fill.tax > 0
     assert account.cash == fill.quantity * fill.price - expected.total  # the sandbox account agrees
     assert broker.positions() == []
+
+
+def test_cash_is_the_d2_figure_while_the_deposit_settles_t_plus_2(sandbox, broker_for, make_api, sim_clock) -> None:
+    """KIS's deposit (`dnca_tot_amt`) moves at settlement (T+2); `prvs_rcdl_excc_amt` holds every execution at
+    once. The broker's cash (what reconciliation compares with the book) is the D+2 figure."""
+    from datetime import timedelta
+
+    from hantu.market.calendar import next_trading_day, settlement_day
+
+    account = sandbox.create_account("virtual", 50_000_000)
+    broker = broker_for(account)
+    broker.place(OrderRequest("c", SAMSUNG, Side.BUY, 10, OrderType.MARKET))
+    sim_clock.advance(60)
+    spent = 50_000_000 - account.cash
+    assert spent > 0
+    trade_day = sim_clock.today()
+
+    def fields() -> tuple[int, int, int]:
+        summary = make_api(account).balance().summary
+        return summary.cash, summary.next_day_cash, summary.d2_cash
+
+    assert fields() == (50_000_000, 50_000_000, 50_000_000 - spent)
+    assert broker.cash().cash == 50_000_000 - spent
+    day_1 = next_trading_day(trade_day)
+    sim_clock.advance(timedelta(days=(day_1 - trade_day).days))
+    assert fields() == (50_000_000, 50_000_000 - spent, 50_000_000 - spent)
+    settled = settlement_day(trade_day)
+    sim_clock.advance(timedelta(days=(settled - day_1).days))
+    assert fields() == (50_000_000 - spent,) * 3

@@ -137,7 +137,8 @@ def test_orders_balance_buyable_and_daily_orders(sandbox, make_api, sim_clock) -
     assert orders[resting.odno].filled_quantity == 0 and orders[resting.odno].remaining == 5
     balance = api.balance()
     assert [(h.code, h.quantity) for h in balance.holdings] == [(SAMSUNG, 10)]
-    assert balance.summary.cash < 100_000_000 - 10 * price * 0.99
+    assert balance.summary.d2_cash < 100_000_000 - 10 * price * 0.99  # the deposit itself moves at T+2
+    assert balance.summary.cash == 100_000_000
     # revise the resting order's price, then cancel the revision
     revised = api.revise_or_cancel(resting.org_no, resting.odno, cancel=False, price=price - 30 * 100,
                                    all_quantity=True)

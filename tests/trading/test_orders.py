@@ -21,7 +21,7 @@ from hantu.broker.base import (
 )
 from hantu.store.models import OutboxMessage, PaperHolding, PaperOrder, Reconciliation, TradeFill, TradeOrder
 from hantu.trading import ledger
-from hantu.trading.orders import NOT_SENT_MESSAGE, OrderManager
+from hantu.trading.orders import IN_FLIGHT_GRACE, NOT_SENT_MESSAGE, OrderManager
 from hantu.trading.reconcile import reconcile
 
 CODE = "100010"  # ~54,000 won in the test market
@@ -153,6 +153,7 @@ def test_kis_style_orders_without_client_ids_are_matched_by_attributes(rig) -> N
         intent = manager.create_intent(session, CODE, Side.BUY, 10, OrderType.LIMIT, 54000, "entry", "", "engine")
         ids = (other.id, intent.id)
     rig.broker.place(OrderRequest("whatever", CODE, Side.BUY, 10, OrderType.LIMIT, 54000))
+    rig.clock.advance(IN_FLIGHT_GRACE)  # the unmatched intent is past any send still in flight
     reconcile(rig.database, broker, rig.clock)
     with rig.database.session() as session:
         matched = session.get(TradeOrder, ids[1])
@@ -168,6 +169,10 @@ def test_an_intent_that_never_arrived_is_closed_not_sent(rig) -> None:  # type: 
         intent_id = manager.create_intent(session, CODE, Side.BUY, 10, OrderType.LIMIT, 54000, "entry", "",
                                           "engine").id
     rig2 = rig.restart()
+    reconcile(rig2.database, rig2.broker, rig2.clock)
+    with rig2.database.session() as session:  # it may still be in flight from another process: left alone
+        assert session.get(TradeOrder, intent_id).status == "new"
+    rig2.clock.advance(IN_FLIGHT_GRACE)
     reconcile(rig2.database, rig2.broker, rig2.clock)
     with rig2.database.session() as session:
         row = session.get(TradeOrder, intent_id)
@@ -261,6 +266,10 @@ def test_status_never_goes_backwards() -> None:
     assert _progress("unknown", "submitted") == "submitted"
     assert _progress("submitted", "cancelled") == "cancelled"
     assert OrderStatus("expired").is_terminal
+    # closing-auction executions are reported after the bell closed the day order: it did fill
+    assert _progress("expired", "filled") == "filled"
+    assert _progress("expired", "partially_filled") == "expired"
+    assert _progress("cancelled", "filled") == "cancelled"
 
 
 def test_a_never_arrived_intent_that_shows_up_later_is_linked_not_doubled(rig) -> None:  # type: ignore[no-untyped-def]
@@ -270,7 +279,8 @@ def test_a_never_arrived_intent_that_shows_up_later_is_linked_not_doubled(rig) -
         intent = manager.create_intent(session, CODE, Side.BUY, 4, OrderType.MARKET, None, "entry", "", "engine")
         request = OrderRequest(intent.client_order_id, CODE, Side.BUY, 4, OrderType.MARKET)
         intent_id = intent.id
-    reconcile(rig.database, rig.broker, rig.clock)  # another process's reconciliation closes it meanwhile
+    rig.clock.advance(IN_FLIGHT_GRACE)  # a send slower than any timeout (a hung connection) ...
+    reconcile(rig.database, rig.broker, rig.clock)  # ... lets another process's reconciliation close it
     rig.broker.place(request)  # ... while the send was in flight
     rig.clock.advance(timedelta(minutes=5))
     report = reconcile(rig.database, rig.broker, rig.clock)

@@ -59,3 +59,32 @@ def test_concurrent_entries_respect_max_open_positions(rig, slow_checks) -> None
     assert abs(slow_checks[1] - slow_checks[0]) >= 0.25  # the second check waited for the first to finish
     with rig.database.session() as session:
         assert session.scalars(select(TradeOrder.code)).all() == allowed
+
+
+def test_a_reconciliation_elsewhere_leaves_an_order_in_flight_alone(rig) -> None:  # type: ignore[no-untyped-def]
+    """While the engine's order is on its way to the broker, another process reconciles (a manual order, a
+    start-up): the intent is not closed as never-arrived, so it still counts as today's entry and no second
+    entry for the stock goes out."""
+    from hantu.trading.reconcile import reconcile
+
+    configure(rig, max_open_positions=5, max_new_entries_per_day=10)
+    engine = engine_for(rig)
+    other = rig.restart()
+    seen: dict[str, object] = {}
+    place = rig.broker.place
+
+    def place_slowly(request):  # type: ignore[no-untyped-def]
+        reconcile(other.database, other.broker, rig.clock)  # the other process, mid-flight
+        with other.database.session() as session:
+            row = session.scalar(select(TradeOrder).where(TradeOrder.client_order_id == request.client_order_id))
+            seen["status"] = row.status
+            seen["entries"] = RiskManager(other.broker.name).entries_today(session, rig.clock.now().date())
+        return place(request)
+
+    rig.broker.place = place_slowly
+    assert buy(engine, CODES[0]).ok
+    other.database.dispose()
+    assert seen == {"status": "new", "entries": {CODES[0]}}
+    with rig.database.session() as session:
+        statuses = session.scalars(select(TradeOrder.status)).all()
+    assert statuses == ["submitted"]

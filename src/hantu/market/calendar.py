@@ -266,6 +266,17 @@ def previous_trading_day(d: date) -> date:
     raise RuntimeError(f"no trading day within 60 days before {d}")
 
 
+SETTLEMENT_DAYS = 2  # KRX equities settle T+2 (trading days)
+
+
+def settlement_day(trade_day: date) -> date:
+    """When an execution of `trade_day` settles: its cash moves in the account's deposit (예수금) that day."""
+    day = _as_date(trade_day)
+    for _ in range(SETTLEMENT_DAYS):
+        day = next_trading_day(day)
+    return day
+
+
 def trading_days(start: date, end: date) -> list[date]:
     """Every trading day from `start` to `end`, both inclusive, ascending."""
     ov = current_overrides()

@@ -50,6 +50,9 @@ CANCEL_REASONS = ("unfilled", "end of day", "user")
 NOT_SENT_MESSAGE = "not found at the broker: never arrived"
 # How long an `unknown` order may stay unfound before it is declared never-arrived (KIS lists orders at once).
 UNKNOWN_GRACE = timedelta(seconds=30)
+# How long an unsent intent may be in flight: one `send` (the client's timeouts and retries, then the lookup)
+# takes less. Younger intents may be being sent by another process, so even a reconciliation leaves them.
+IN_FLIGHT_GRACE = timedelta(seconds=60)
 # How far apart an intent and a broker order may be in time to be matched (clock skew, slow answers).
 MATCH_WINDOW = timedelta(minutes=5)
 
@@ -255,6 +258,8 @@ class OrderManager:
         if order.message == NOT_SENT_MESSAGE:  # declared never-arrived, yet the broker has it: it lives
             order.status = OrderStatus.SUBMITTED.value
         status = _progress(order.status, bo.status.value)
+        if status == OrderStatus.EXPIRED.value and order.quantity and order.filled_quantity >= order.quantity:
+            status = OrderStatus.FILLED.value  # its fills arrived after the close
         if status in (OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value) and order.filled_quantity:
             status = (OrderStatus.FILLED.value if order.filled_quantity >= order.quantity
                       else OrderStatus.PARTIALLY_FILLED.value)
@@ -274,17 +279,20 @@ class OrderManager:
 
     def _expire_unfound(self, session: Session, day: date, now: datetime, reconciling: bool,
                         result: SyncResult) -> None:
-        """Intents still without a broker order: after a restart (`reconciling`) or a grace period, they never
-        arrived. They are closed, not re-sent; a broker order that shows up later is adopted."""
+        """Intents still without a broker order after their grace period never arrived. They are closed, not
+        re-sent; a broker order that shows up later is adopted (and `send` revives one it hears back about).
+
+        The grace applies to reconciliations too: a reconciliation in one process (a manual order, a start-up)
+        must not close an intent another process is sending right now, or a second entry could pass the risk
+        checks while the first is still reaching the market. Intents of earlier days are closed at once."""
         pending = session.scalars(select(TradeOrder).where(TradeOrder.broker == self.broker_name,
                                                            TradeOrder.broker_order_id.is_(None),
                                                            TradeOrder.status.in_(PENDING))).all()
         for order in pending:
-            if order.status == OrderStatus.NEW.value and order.sent_at is None and not reconciling:
-                continue  # being sent by this process right now
+            grace = UNKNOWN_GRACE if order.status == OrderStatus.UNKNOWN.value else IN_FLIGHT_GRACE
             waited = now - (order.sent_at or order.created_at)
-            if not reconciling and waited < UNKNOWN_GRACE and order.trading_date == day:
-                continue
+            if order.trading_date == day and waited < grace:
+                continue  # possibly still in flight, here or in another process
             was = order.status
             order.status = OrderStatus.EXPIRED.value
             order.message = NOT_SENT_MESSAGE
@@ -305,7 +313,11 @@ class OrderManager:
 
 
 def _progress(current: str, reported: str) -> str:
-    """The next state given the broker's report: terminal states stick, fills never go backwards."""
+    """The next state given the broker's report: terminal states stick, fills never go backwards. The one
+    exception: a day order closed as `expired` at the bell whose closing-auction executions the broker reports
+    a moment later did fill."""
+    if current == OrderStatus.EXPIRED.value and reported == OrderStatus.FILLED.value:
+        return reported
     if OrderStatus(current).is_terminal:
         return current
     rank = {OrderStatus.NEW.value: 0, OrderStatus.UNKNOWN.value: 0, OrderStatus.SUBMITTED.value: 1,

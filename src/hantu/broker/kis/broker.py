@@ -241,6 +241,7 @@ class KisBroker:
             if order.side is Side.BUY:
                 unit = order.limit_price or self.quote(order.code).price
                 reserved += unit * order.remaining
-        summary = balance.summary
-        return CashBalance(cash=summary.cash, orderable=max(summary.cash - reserved, 0),
-                           equity=summary.total_value or None)
+        # The book's cash holds every execution at once; KIS's deposit (`dnca_tot_amt`) moves only at settlement
+        # (T+2). The D+2 figure (`prvs_rcdl_excc_amt`) is the one that already holds today's executions.
+        cash = balance.summary.d2_cash
+        return CashBalance(cash=cash, orderable=max(cash - reserved, 0), equity=balance.summary.total_value or None)

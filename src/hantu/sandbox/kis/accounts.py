@@ -35,6 +35,7 @@ class Account:
     positions: dict[str, Position] = field(default_factory=dict)
     rate_limit: float | None = None  # overrides the server's per-mode limit for this key
     name: str = "샌드박스"
+    flows: dict[date, int] = field(default_factory=dict)  # net cash of each day's executions (they settle T+2)
 
     @property
     def account_number(self) -> str:
@@ -47,6 +48,17 @@ class Account:
     @property
     def is_virtual(self) -> bool:
         return self.server == "virtual"
+
+    def record_flow(self, day: date, amount: int) -> None:
+        self.flows[day] = self.flows.get(day, 0) + amount
+
+    def deposit_on(self, day: date) -> int:
+        """The deposit (예수금) as of `day`: `cash` without the executions that have not settled by then.
+        KIS reports it for today (`dnca_tot_amt`), tomorrow (`nxdy_excc_amt`) and D+2 (`prvs_rcdl_excc_amt`,
+        which holds every execution so far and equals `cash`)."""
+        from hantu.market.calendar import settlement_day
+
+        return self.cash - sum(amount for traded, amount in self.flows.items() if settlement_day(traded) > day)
 
     def position(self, code: str) -> Position:
         return self.positions.setdefault(code, Position())

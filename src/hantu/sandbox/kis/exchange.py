@@ -280,12 +280,14 @@ class Exchange:
             order.reserved_cash -= share
             account.reserved_cash -= share
             account.cash -= amount + cost.total
+            account.record_flow(order.day, -(amount + cost.total))
             total = position.quantity + quantity
             position.avg_price = (position.avg_price * position.quantity + amount) / total
             position.quantity = total
             position.sold_out_on = None
         else:
             account.cash += amount - cost.total
+            account.record_flow(order.day, amount - cost.total)
             position.quantity -= quantity
             position.reserved = max(0, position.reserved - quantity)
             if position.quantity == 0:

@@ -364,7 +364,9 @@ def inquire_balance(call: Call) -> Response:
                           "fltt_rt": snap.change_rate, "bfdy_cprs_icdc": snap.change}))
     size = state.options.balance_page[account.server]
     page, nxt, cont = _page(rows, call, size)
-    summary = strs({"dnca_tot_amt": account.cash, "nxdy_excc_amt": account.cash,
+    today = call.now.date()
+    summary = strs({"dnca_tot_amt": account.deposit_on(today),
+                    "nxdy_excc_amt": account.deposit_on(calendar.next_trading_day(today)),
                     "prvs_rcdl_excc_amt": account.cash, "scts_evlu_amt": total_value,
                     "tot_evlu_amt": account.cash + total_value, "nass_amt": account.cash + total_value,
                     "pchs_amt_smtl_amt": total_cost, "evlu_amt_smtl_amt": total_value,
