@@ -121,3 +121,22 @@ def test_every_command_help_has_an_example() -> None:
     lines = [line for line in result.stdout.splitlines() if line.startswith(("OK ", "MISSING "))]
     assert len(lines) > 50  # the walk reached the sub-commands
     assert [line for line in lines if line.startswith("MISSING")] == []
+
+
+def test_backtest_help_examples_use_real_settings() -> None:
+    """A `--grid KEY=…`/`--param KEY=…` in the examples names a setting of that example's strategy (a bare key
+    like `oversold` would silently be a factor weight, not the RSI threshold)."""
+    import json
+    import re
+
+    help_text = run_hantu("backtest", "--help", env={"COLUMNS": "200"}).stdout
+    settings = {e["name"]: set(e.get("settings", {})) for e in json.loads(run_hantu("strategy", "list",
+                                                                                    "--json").stdout)}
+    checked = 0
+    for line in help_text.splitlines():
+        strategy = re.search(r"(?:-s|--strategy) (\w+)", line)
+        for key in re.findall(r"(?:--grid|--param|-g|-p) ([\w.]+)=", line):
+            assert strategy and key in settings[strategy.group(1)], (line, key)
+            checked += 1
+    assert checked >= 2
+    assert "rules.entry_rsi" in help_text

@@ -11,8 +11,14 @@ import typer
 from hantu.cli.common import EXIT_USAGE, fail, print_json
 
 app = typer.Typer(
-    help="Backtest a strategy with the live strategy code and the paper broker's fill model.\n\n"
-    "Example: hantu backtest --strategy momentum --from 2023-01-01 --to 2024-12-30 --param selection.stop_atr=1.5",
+    help="Backtest a strategy with the live strategy code and the paper broker's fill model; store the run and "
+    "write its HTML + JSON report under $HANTU_HOME/reports. `list` and `show` read stored runs.\n\n"
+    "\b\nExamples:\n"
+    "  hantu backtest --strategy momentum --from 2023-01-02 --to 2024-12-30\n"
+    "  hantu backtest -s momentum --param selection.stop_atr=1.5 --json\n"
+    "  hantu backtest -s rsi2 --grid rules.entry_rsi=5,10,15 --json\n"
+    "  hantu backtest -s momentum --walk-forward 6m/1m --grid exits.max_hold_days=5,10\n"
+    "  hantu backtest list",
     invoke_without_command=True,
     no_args_is_help=False,
 )
