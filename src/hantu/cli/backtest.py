@@ -11,8 +11,14 @@ import typer
 from hantu.cli.common import EXIT_USAGE, fail, print_json
 
 app = typer.Typer(
-    help="Backtest a strategy with the live strategy code and the paper broker's fill model.\n\n"
-    "Example: hantu backtest --strategy momentum --from 2023-01-01 --to 2024-12-30 --param selection.stop_atr=1.5",
+    help="Backtest a strategy with the live strategy code and the paper broker's fill model; store the run and "
+    "write its HTML + JSON report under $HANTU_HOME/reports. `list` and `show` read stored runs.\n\n"
+    "\b\nExamples:\n"
+    "  hantu backtest --strategy momentum --from 2023-01-02 --to 2024-12-30\n"
+    "  hantu backtest -s momentum --param selection.stop_atr=1.5 --json\n"
+    "  hantu backtest -s rsi2 --grid rules.entry_rsi=5,10,15 --json\n"
+    "  hantu backtest -s momentum --walk-forward 6m/1m --grid exits.max_hold_days=5,10\n"
+    "  hantu backtest list",
     invoke_without_command=True,
     no_args_is_help=False,
 )
@@ -74,7 +80,7 @@ def backtest(
 
     Examples:
       hantu backtest --strategy momentum --from 2023-01-02 --to 2024-12-30
-      hantu backtest -s rsi2 --grid oversold=5,10,15 --json
+      hantu backtest -s rsi2 --grid rules.entry_rsi=5,10,15 --json
       hantu backtest -s momentum --walk-forward 6m/1m --grid exits.max_hold_days=5,10
     """
     if ctx.invoked_subcommand is not None:
@@ -104,12 +110,17 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
     stored_days = store.trading_dates()
     if not stored_days:
         fail("the market store is empty: run `hantu data sample` or `hantu data import krx-csv FILE` first")
-    end = _parse_day(to, "--to") or stored_days[-1]
-    start = max(_parse_day(from_, "--from") or end - timedelta(days=365), stored_days[0])
-    if start > end:
-        fail(f"--from {start} is after --to {end}", EXIT_USAGE)
+    to_day, from_day = _parse_day(to, "--to"), _parse_day(from_, "--from")
+    if from_day is not None and to_day is not None and from_day > to_day:
+        fail(f"--from {from_day} is after --to {to_day}", EXIT_USAGE)
+    end = to_day or stored_days[-1]
+    start = from_day or end - timedelta(days=365)
+    if not any(start <= day <= end for day in stored_days):
+        fail(f"no stored data in {start}…{end} (the store covers {stored_days[0]}…{stored_days[-1]})")
+    start = max(start, stored_days[0])
     if cash <= 0:
         fail("--cash must be positive", EXIT_USAGE)
+    _check_settings(name, params, grid_values, walk_forward, start, end)
     config = BacktestConfig(initial_cash=cash)
     database = open_database()
 
@@ -141,6 +152,26 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
     _print_result(result)
 
 
+def _check_settings(name: str, params: dict[str, Any], grid_values: dict[str, list[Any]], walk_forward: str | None,
+                    start: date, end: date) -> None:
+    """Refuse bad --param/--grid settings and a bad --walk-forward before any work starts (exit 2)."""
+    from hantu.backtest.service import folds, grid_points, make_strategy, parse_walk_forward
+
+    if walk_forward:
+        try:
+            train, test = parse_walk_forward(walk_forward)
+        except ValueError as error:
+            fail(str(error), EXIT_USAGE)
+        if not folds(start, end, train, test):
+            fail(f"{start} … {end} is shorter than one training window of {train} months (--walk-forward "
+                 f"{walk_forward}): widen --from/--to", EXIT_USAGE)
+    for point in grid_points(grid_values, params) if grid_values else [params]:
+        try:
+            make_strategy(name, point)
+        except (ValueError, KeyError, TypeError) as error:  # StrategyConfigError is a ValueError
+            fail(str(error), EXIT_USAGE)
+
+
 def _pct(value: Any) -> str:
     return "–" if value is None else f"{value * 100:.2f}%"
 
@@ -167,7 +198,7 @@ def _print_result(result: Any) -> None:
             ("max drawdown", _pct(m.get("max_drawdown")), _pct(b.get("max_drawdown"))),
             ("drawdown days", str(m.get("max_drawdown_days")), str(b.get("max_drawdown_days"))),
             ("calmar", _num(m.get("calmar")), _num(b.get("calmar"))),
-            ("trades", str(m.get("trades")), ""), ("win rate", _pct(m.get("win_rate")), ""),
+            ("trades", _trades(m), ""), ("win rate", _pct(m.get("win_rate")), ""),
             ("profit factor", _num(m.get("profit_factor")), ""),
             ("avg holding days", _num(m.get("avg_holding_days")), ""),
             ("turnover (annual)", _num(m.get("turnover")), ""), ("exposure", _pct(m.get("exposure")), ""),
@@ -182,12 +213,13 @@ def _print_result(result: Any) -> None:
 
 
 @app.command("list")
-def list_cmd(limit: int = typer.Option(20, "--limit", help="How many runs."),
+def list_cmd(limit: int = typer.Option(20, "--limit", min=1, help="How many runs."),
              as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """List stored backtests, newest first.
+    """List stored backtests, newest first (report paths: `hantu backtest show ID` or --json).
 
     Example: hantu backtest list --limit 5 --json
     """
+    from rich import box
     from rich.table import Table
 
     from hantu.backtest.storage import list_backtests
@@ -198,15 +230,32 @@ def list_cmd(limit: int = typer.Option(20, "--limit", help="How many runs."),
     if as_json:
         print_json(runs)
         return
-    table = Table(title="backtests")
-    for column in ("id", "kind", "strategy", "from", "to", "return", "sharpe", "max dd", "trades", "report"):
-        table.add_column(column)
+    # fits 80 columns: dates and figures never wrap, names fold; the report path is in `show` and --json
+    table = Table(title="backtests", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    for column in ("id", "strategy (kind)", "from", "to", "return", "sharpe", "max dd", "trades", "open"):
+        figure = column in ("id", "return", "sharpe", "max dd", "trades", "open")
+        table.add_column(column, justify="right" if figure else "left", no_wrap=column != "strategy (kind)",
+                         overflow="fold", min_width=12 if column == "strategy (kind)" else None)
     for run in runs:
         m = run["metrics"]
-        table.add_row(str(run["id"]), run["kind"], run["strategy"], run["start"], run["end"],
-                      _pct(m.get("total_return")), _num(m.get("sharpe")), _pct(m.get("max_drawdown")),
-                      str(m.get("trades")), run["report_path"] or "")
+        kind = "" if run["kind"] == "single" else f" ({'walk-fwd' if run['kind'] == 'walk_forward' else run['kind']})"
+        table.add_row(str(run["id"]), run["strategy"] + kind, run["start"], run["end"], _pct(m.get("total_return")), _num(m.get("sharpe")), _pct(m.get("max_drawdown")),
+                      _count(m.get("trades")), _count(m.get("open_trades")))
     console().print(table)
+    if runs:
+        console().print("open: positions still held at the end · report paths: hantu backtest show ID")
+
+
+def _count(value: Any) -> str:
+    return "–" if value is None else f"{value:,}"
+
+
+def _trades(metrics: dict[str, Any], open_count: int | None = None, unit: str = "") -> str:
+    """Closed round trips (the figure the run's table and the metrics use), open ones separately."""
+    closed = metrics.get("trades")
+    still_open = metrics.get("open_trades", open_count) or 0
+    text = _count(closed) + unit
+    return f"{text} (+{still_open} open)" if still_open else text
 
 
 @app.command("show")
@@ -227,6 +276,8 @@ def show_cmd(run_id: int = typer.Argument(..., help="Backtest id (see `hantu bac
         print_json(run)
         return
     m = run["metrics"]
+    open_count = sum(1 for t in run["trades"] if t["exit_date"] is None)
     console().print(f"#{run['id']} {run['kind']} {run['strategy']} {run['start']} – {run['end']}: "
                     f"return {_pct(m.get('total_return'))}, sharpe {_num(m.get('sharpe'))}, "
-                    f"max dd {_pct(m.get('max_drawdown'))}, {len(run['trades'])} trades\nreport: {run['report_path']}")
+                    f"max dd {_pct(m.get('max_drawdown'))}, {_trades(m, open_count, ' trades')}\n"
+                    f"report: {run['report_path'] or '-'}", soft_wrap=True)

@@ -6,7 +6,8 @@ import typer
 
 from hantu.cli.common import print_json
 
-app = typer.Typer(help="Check the configuration (.env, environment, .pgpass).", no_args_is_help=True)
+app = typer.Typer(help="Check the configuration (.env, environment, .pgpass).\n\n"
+                  "Example: hantu config check --json", no_args_is_help=True)
 
 
 @app.command("check")

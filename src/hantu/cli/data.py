@@ -130,6 +130,8 @@ def sync(source: str = typer.Option(..., "--source", help="pykrx or kis"),
     from hantu.market.sources.kis_source import missing_days
     from hantu.market.store import open_market_store
 
+    if source not in ("pykrx", "kis"):
+        fail(f"unknown source {source!r} (pykrx or kis)", code=2)
     store = open_market_store()
     last_day = _parse_day(end, "--end") or _default_end()
     stored = store.trading_dates()
@@ -259,7 +261,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="print the result 
 
 @app.command("check")
 def check(as_json: bool = typer.Option(False, "--json", help="print the issues as JSON"),
-          limit: int = typer.Option(50, help="issues to list (all are counted)")) -> None:
+          limit: int = typer.Option(50, min=0, help="issues to list (all are counted)")) -> None:
     """Check the store: gaps against the calendar, non-positive prices on traded days, high < low,
     limit violations, duplicates. Reported, never fixed; exit code 1 when there are issues.
 

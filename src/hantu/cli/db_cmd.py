@@ -6,17 +6,28 @@ import json
 
 import typer
 
-app = typer.Typer(help="Database schema: upgrade, inspect, and downgrade (deployment rollback).",
-                  no_args_is_help=True)
+app = typer.Typer(help="Database schema: upgrade, inspect, and downgrade (deployment rollback).\n\n"
+                  "Example: hantu db upgrade && hantu db current", no_args_is_help=True)
 
 
 @app.command("upgrade")
 def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
-    """Apply migrations up to REVISION (default: head). Safe to run while other processes start."""
+    """Apply migrations up to REVISION (default: head). Safe to run while other processes start.
+
+    Examples:
+      hantu db upgrade
+      hantu db upgrade 0006
+    """
+    from alembic.util import CommandError
+
+    from hantu.cli.common import fail
     from hantu.store.db import get_database
     from hantu.store.migrate import upgrade as do_upgrade
 
-    reached = do_upgrade(get_database(), revision)
+    try:
+        reached = do_upgrade(get_database(), revision)
+    except CommandError as error:  # an unknown revision, or one that is not above the current one
+        fail(f"cannot upgrade to {revision!r}: {error} (`hantu db current` shows the ids)")
     typer.echo(f"database at revision {reached}")
 
 

@@ -12,7 +12,9 @@ from hantu.cli import trade as trade_cmd
 app = typer.Typer(
     name="hantu",
     help="Hantu Quant: automated trading for KOSPI/KOSDAQ through the KIS Open API.\n\n"
-    "Start with `hantu demo` (a simulated trading day, no credentials) or `hantu config check`.",
+    "Start with `hantu demo` (a simulated trading day, no credentials) or `hantu config check`.\n\n"
+    "\b\nExamples:\n  hantu demo\n  hantu data sample --stocks 300 --days 300\n"
+    "  hantu backtest --strategy momentum --json\n  hantu trade positions",
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -40,7 +42,10 @@ app.add_typer(trade_cmd.app, name="trade")
 
 @app.command("version")
 def version() -> None:
-    """Print the installed version."""
+    """Print the installed version.
+
+    Example: hantu version
+    """
     typer.echo(f"hantu {__version__}")
 
 

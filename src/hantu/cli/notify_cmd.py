@@ -23,8 +23,10 @@ def run(
     The scheduler embeds the same sender and poller; run this only when the scheduler is not running.
     Example: hantu notify run --once
     """
+    import logging
     import signal
     import threading
+    from typing import Any
 
     from hantu.cli.common import init_cli_logging, open_database
     from hantu.clock import SystemClock
@@ -32,15 +34,26 @@ def run(
     from hantu.notify.sender import OutboxSender
 
     init_cli_logging()
+    # each delivered message is printed once, below; the sender's own "logged only" record would repeat it
+    logging.getLogger("hantu.notify").addFilter(lambda record: "logged only" not in str(record.msg))
     database = open_database()
     clock = SystemClock()
-    sender = OutboxSender.from_settings(database, clock, on_delivered=lambda d: typer.echo(f"[{d.via}] {d.plain}"))
+    logged_only: list[int] = []
+
+    def delivered(d: Any) -> None:
+        typer.echo(f"[{d.via}] {d.plain}")
+        if d.via == "log":
+            logged_only.append(d.id)
+
+    sender = OutboxSender.from_settings(database, clock, on_delivered=delivered)
     poller = None if no_commands else CommandPoller.from_settings(database, clock, wake_sender=sender.wake)
     if once:
         if poller is not None:
             poller.run_once(timeout=0)
-        delivered = sender.run_once()
-        typer.echo(f"delivered {delivered} message(s)", err=True)
+        count = sender.run_once()
+        note = (f" ({len(logged_only)} printed here only: TELEGRAM_BOT_TOKEN/TELEGRAM_CHAT_ID not set)"
+                if logged_only else "")
+        typer.echo(f"delivered {count} message(s){note}", err=True)
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

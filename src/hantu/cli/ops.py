@@ -329,6 +329,9 @@ def render_unit(
         typer.echo(f"error: unknown service {name!r}; use scheduler or api", err=True)
         raise typer.Exit(2)
     project = (prefix or Path.cwd()).resolve()
+    if not project.is_dir():
+        typer.echo(f"error: --prefix {project} is not a directory (give the project directory)", err=True)
+        raise typer.Exit(2)
     typer.echo(render(SERVICES[name], project, user or owner_of(project)), nl=False)
 
 
@@ -348,6 +351,9 @@ def doctor(
     from hantu.ops.doctor import render_results, run_doctor
 
     if prefix is not None:
+        if not prefix.is_dir():
+            typer.echo(f"error: --prefix {prefix} is not a directory (give the project directory)", err=True)
+            raise typer.Exit(2)
         os.chdir(prefix)  # .env and HANTU_HOME are relative to the project directory
         reset_settings_cache()
     results = run_doctor(Path.cwd().resolve())

@@ -9,15 +9,38 @@ from hantu.cli.common import fail, print_json
 CLOCK_HELP = "system (default) or sim: run the same timetable on simulated time."
 
 
+def _kst_option(text: str, option: str):  # type: ignore[no-untyped-def]
+    """`--start`/`--until` as a KST datetime; a malformed value is a usage error (exit 2)."""
+    from hantu.clock import parse_kst
+
+    try:
+        return parse_kst(text)
+    except ValueError:
+        fail(f"{option} must be 'YYYY-MM-DD HH:MM' (KST), got {text!r}", 2)
+
+
 def _clock_options(clock: str, start: str | None, speed: float):  # type: ignore[no-untyped-def]
     from hantu.scheduler.app import ClockOptions
 
     if clock not in ("system", "sim"):
         fail("--clock must be system or sim", 2)
+    if start is not None:
+        _kst_option(start, "--start")
     try:
         return ClockOptions(clock, start, speed).build()
     except ValueError as error:
         fail(str(error), 2)
+
+
+def _parse_date_option(day: str | None):  # type: ignore[no-untyped-def]
+    from datetime import date as date_cls
+
+    if day is None:
+        return None
+    try:
+        return date_cls.fromisoformat(day)
+    except ValueError:
+        fail(f"--date must be YYYY-MM-DD, got {day!r}", 2)
 
 
 def start_command(
@@ -32,16 +55,16 @@ def start_command(
 
     Example: `hantu run --clock sim --start '2026-11-27 05:55' --speed 600 --until '2026-11-27 18:30'`
     """
-    from hantu.clock import parse_kst
     from hantu.config import get_settings
     from hantu.log import setup_from_settings
     from hantu.scheduler.app import start as start_scheduler
     from hantu.scheduler.lock import AlreadyRunning
 
-    setup_from_settings("scheduler")
     sim_clock = _clock_options(clock, start, speed)
+    stop_at = _kst_option(until, "--until") if until else None
+    setup_from_settings("scheduler")
     try:
-        code = start_scheduler(get_settings(), sim_clock, parse_kst(until) if until else None,
+        code = start_scheduler(get_settings(), sim_clock, stop_at,
                                skip_idle=not no_skip_idle)
     except AlreadyRunning as error:
         fail(str(error))
@@ -49,7 +72,10 @@ def start_command(
 
 
 def status_command(json_output: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
-    """Show whether the scheduler runs, its heartbeat, running and next jobs. Exit 3 when not running."""
+    """Show whether the scheduler runs, its heartbeat, running and next jobs. Exit 3 when not running.
+
+    Example: `python -m workflows.integrated_scheduler status --json`
+    """
     from hantu.config import get_settings
     from hantu.scheduler.app import status
 
@@ -69,11 +95,19 @@ def status_command(json_output: bool = typer.Option(False, "--json", help="Print
 
 
 def stop_command(timeout: float = typer.Option(90.0, "--timeout", help="Seconds to wait for a clean stop.")) -> None:
-    """Ask the running scheduler to stop (SIGTERM) and wait until it has."""
+    """Ask the running scheduler to stop (SIGTERM) and wait until it has. Exit 3 when it is not running.
+
+    Example: `python -m workflows.integrated_scheduler stop --timeout 120`
+    """
     from hantu.config import get_settings
     from hantu.scheduler.app import stop
+    from hantu.scheduler.lock import running_pid
 
-    if stop(get_settings(), timeout):
+    settings = get_settings()
+    if running_pid(settings.hantu_home / "scheduler.pid") is None:
+        typer.echo("scheduler: not running (nothing to stop)")
+        raise typer.Exit(3)
+    if stop(settings, timeout):
         typer.echo("scheduler stopped")
         return
     fail(f"scheduler did not stop within {timeout:.0f} s")
@@ -86,8 +120,6 @@ def run_job_command(
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Run one job now, in this process, for one date. Example: `hantu jobs run screening --date 2026-11-27`."""
-    from datetime import date as date_cls
-
     from hantu.clock import SystemClock
     from hantu.config import get_settings
     from hantu.log import setup_from_settings
@@ -95,10 +127,7 @@ def run_job_command(
 
     setup_from_settings("cli", to_file=False)
     clock = SystemClock()
-    try:
-        target = date_cls.fromisoformat(day) if day else clock.today()
-    except ValueError:
-        fail(f"--date must be YYYY-MM-DD, got {day!r}", 2)
+    target = _parse_date_option(day) or clock.today()
     try:
         result = run_job_once(get_settings(), clock, job, target, force)
     except KeyError as error:
@@ -113,13 +142,11 @@ def run_job_command(
 
 def jobs_command(
     json_output: bool = typer.Option(False, "--json", help="Print as JSON."),
-    day: str | None = typer.Option(None, "--date", help="Only runs for this trading date."),
-    limit: int = typer.Option(50, "--limit", help="How many runs, newest first."),
+    day: str | None = typer.Option(None, "--date", help="Only runs for this trading date (YYYY-MM-DD)."),
+    limit: int = typer.Option(50, "--limit", min=1, help="How many runs, newest first."),
     timetable: bool = typer.Option(False, "--timetable", help="Show the timetable instead of past runs."),
 ) -> None:
     """List job runs (newest first) or the timetable. Example: `hantu jobs --date 2026-11-27`."""
-    from datetime import date as date_cls
-
     from sqlalchemy import select
 
     from hantu.cli.common import console, open_database
@@ -127,6 +154,7 @@ def jobs_command(
     from hantu.scheduler.timetable import load_timetable
     from hantu.store.models import JobRun
 
+    on = _parse_date_option(day)
     if timetable:
         table = load_timetable(get_settings().hantu_home)
         rows = [{"job": j.name, "at": j.at, "until": j.until, "market": j.market, "weekday": j.weekday,
@@ -141,8 +169,8 @@ def jobs_command(
     db = open_database()
     with db.session() as session:
         query = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
-        if day:
-            query = query.where(JobRun.trading_date == date_cls.fromisoformat(day))
+        if on is not None:
+            query = query.where(JobRun.trading_date == on)
         runs = [{"id": r.id, "job": r.job, "date": r.trading_date, "status": r.status, "attempt": r.attempt,
                  "started_at": r.started_at, "finished_at": r.finished_at, "error": r.error, "figures": r.figures}
                 for r in session.scalars(query)]
@@ -159,7 +187,9 @@ def jobs_command(
     console().print(out)
 
 
-jobs_app = typer.Typer(help="Job runs of the scheduler: list them, or run one by hand.",
+jobs_app = typer.Typer(help="Job runs of the scheduler: list them (newest first), show the timetable, or run "
+                       "one job by hand.\n\n\b\nExamples:\n  hantu jobs --date 2026-11-27 --limit 20\n"
+                       "  hantu jobs --timetable --json\n  hantu jobs run screening --date 2026-11-27",
                        invoke_without_command=True)
 
 
@@ -167,11 +197,17 @@ jobs_app = typer.Typer(help="Job runs of the scheduler: list them, or run one by
 def jobs_default(
     ctx: typer.Context,
     json_output: bool = typer.Option(False, "--json", help="Print as JSON."),
-    day: str | None = typer.Option(None, "--date", help="Only runs for this trading date."),
-    limit: int = typer.Option(50, "--limit", help="How many runs, newest first."),
+    day: str | None = typer.Option(None, "--date", help="Only runs for this trading date (YYYY-MM-DD)."),
+    limit: int = typer.Option(50, "--limit", min=1, help="How many runs, newest first."),
     timetable: bool = typer.Option(False, "--timetable", help="Show the timetable instead of past runs."),
 ) -> None:
-    """List job runs (newest first). Example: `hantu jobs --json`, `hantu jobs --timetable`."""
+    """Job runs of the scheduler: list them (newest first), show the timetable, or run one job by hand.
+
+    Examples:
+      hantu jobs --date 2026-11-27 --limit 20
+      hantu jobs --timetable --json
+      hantu jobs run screening --date 2026-11-27
+    """
     if ctx.invoked_subcommand is None:
         jobs_command(json_output, day, limit, timetable)
 
@@ -179,7 +215,8 @@ def jobs_default(
 jobs_app.command("run")(run_job_command)
 
 # The deployment guide's entry point: python -m workflows.integrated_scheduler start|status|stop|run JOB
-workflow_app = typer.Typer(help="The integrated scheduler: start | status | stop | run JOB [--date D].",
+workflow_app = typer.Typer(help="The integrated scheduler: start | status | stop | run JOB [--date D].\n\n"
+                           "Example: python -m workflows.integrated_scheduler status --json",
                            no_args_is_help=True, pretty_exceptions_enable=False)
 workflow_app.command("start")(start_command)
 workflow_app.command("status")(status_command)

@@ -105,7 +105,7 @@ def screen(
               f"watchlist {len(outcome.watchlist)}  [{outcome.elapsed_s:.2f} s]")
     if outcome.failures:
         out.print("failed: " + ", ".join(f"{k} {v:,}" for k, v in outcome.failures.items()))
-    table = _table("watchlist", ["#", "code", "종목명", "sector", "score", "why"])
+    table = _table("watchlist", ["#", "code", "name", "sector", "score", "why"])
     for i, s in enumerate(outcome.watchlist, start=1):
         table.add_row(str(i), s.code, s.name, s.sector or "-", f"{s.score:.1f}", " / ".join(s.reasons))
     out.print(table)
@@ -139,7 +139,7 @@ def select(
     out = console()
     out.print(f"{outcome.strategy} selection for {outcome.run_date} (data {outcome.data_date}): regime "
               f"{outcome.regime_text} → up to {outcome.max_candidates} names, {len(outcome.candidates)} taken")
-    table = _table("candidates", ["#", "code", "종목명", "sector", "entry", "stop", "target", "weight", "score"])
+    table = _table("candidates", ["#", "code", "name", "sector", "entry", "stop", "target", "weight", "score"])
     for c in outcome.candidates:
         table.add_row(str(c.rank), c.code, c.name, c.sector or "-", f"{c.entry_price:,}", f"{c.stop_price:,}",
                       f"{c.target_price:,}", f"{c.weight:.1%}", f"{c.score:.1f}")

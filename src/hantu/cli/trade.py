@@ -30,17 +30,39 @@ def _broker_name() -> str:
     return get_settings().trading_mode
 
 
+def _cell(value: Any) -> str:
+    """Won amounts and counts with thousands separators (a float price is shown in whole won)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}"
+    return str(value)
+
+
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     from rich.table import Table
 
     from hantu.cli.common import console
 
+    figures = {"qty", "avg", "price", "stop", "target", "filled", "fill avg", "fees", "tax", "amount"}
     table = Table(title=title)
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, justify="right" if column in figures else "left",
+                         no_wrap=column in figures or column in ("code", "time", "since"))
     for row in rows:
-        table.add_row(*["" if v is None else (f"{v:,}" if isinstance(v, int) else str(v)) for v in row])
+        table.add_row(*[_cell(v) for v in row])
     console().print(table)
+
+
+def _cli_user() -> str:
+    """The actor of a CLI action without the `cli:` prefix: the halt state records `<source>:<actor>`."""
+    from hantu.store.audit import cli_actor
+
+    return cli_actor().removeprefix("cli:")
 
 
 def _names(session, codes: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -141,17 +163,19 @@ def orders(day: str = typer.Option(None, "--day", help="Trading date (default to
         query = select(TradeOrder).where(TradeOrder.trading_date == on).order_by(TradeOrder.id)
         if open_only:
             query = query.where(TradeOrder.status.in_(LIVE + PENDING))
+        found = list(session.scalars(query))
+        names = _names(session, sorted({o.code for o in found}))
         rows = [{"id": o.id, "client_order_id": o.client_order_id, "broker_order_id": o.broker_order_id,
-                 "code": o.code, "side": o.side, "type": o.order_type, "quantity": o.quantity,
+                 "code": o.code, "name": names[o.code], "side": o.side, "type": o.order_type, "quantity": o.quantity,
                  "limit_price": o.limit_price, "status": o.status, "filled_quantity": o.filled_quantity,
                  "avg_fill_price": o.avg_fill_price, "purpose": o.purpose, "source": o.source, "reason": o.reason,
-                 "message": o.message, "created_at": o.created_at} for o in session.scalars(query)]
+                 "message": o.message, "created_at": o.created_at} for o in found]
     if as_json:
         print_json(rows)
         return
-    _table(f"orders {on}", ["id", "code", "side", "qty", "price", "status", "filled", "purpose", "message"],
-           [[r["id"], r["code"], r["side"], r["quantity"], r["limit_price"] or "market", r["status"],
-             r["filled_quantity"], r["purpose"], r["message"][:40]] for r in rows])
+    _table(f"orders {on}", ["id", "code", "name", "side", "qty", "price", "status", "filled", "purpose", "message"],
+           [[r["id"], r["code"], r["name"], r["side"], r["quantity"], r["limit_price"] or "market", r["status"],
+             r["filled_quantity"], r["purpose"], (r["message"] or "")[:40]] for r in rows])
 
 
 @app.command("fills")
@@ -166,17 +190,18 @@ def fills(day: str = typer.Option(None, "--day", help="Trading date (default tod
 
     on = _parse_day(day)
     with _db().session() as session:
-        rows = [{"fill_id": f.fill_id, "broker_order_id": f.broker_order_id, "code": f.code, "side": f.side,
-                 "quantity": f.quantity, "price": f.price, "amount": f.amount, "commission": f.commission,
-                 "tax": f.tax, "filled_at": f.filled_at}
-                for f in session.scalars(select(TradeFill).where(TradeFill.trading_date == on)
-                                         .order_by(TradeFill.filled_at, TradeFill.id))]
+        found = list(session.scalars(select(TradeFill).where(TradeFill.trading_date == on)
+                                     .order_by(TradeFill.filled_at, TradeFill.id)))
+        names = _names(session, sorted({f.code for f in found}))
+        rows = [{"fill_id": f.fill_id, "broker_order_id": f.broker_order_id, "code": f.code, "name": names[f.code],
+                 "side": f.side, "quantity": f.quantity, "price": f.price, "amount": f.amount,
+                 "commission": f.commission, "tax": f.tax, "filled_at": f.filled_at} for f in found]
     if as_json:
         print_json(rows)
         return
-    _table(f"fills {on}", ["time", "code", "side", "qty", "price", "fees", "tax"],
-           [[f"{r['filled_at']:%H:%M:%S}", r["code"], r["side"], r["quantity"], r["price"], r["commission"],
-             r["tax"]] for r in rows])
+    _table(f"fills {on}", ["time", "code", "name", "side", "qty", "price", "amount", "fees", "tax"],
+           [[f"{r['filled_at']:%H:%M:%S}", r["code"], r["name"], r["side"], r["quantity"], r["price"], r["amount"],
+             r["commission"], r["tax"]] for r in rows])
 
 
 def _manual_order(side_name: str, code: str, quantity: int, price: int | None, as_json: bool) -> None:
@@ -202,7 +227,10 @@ def _manual_order(side_name: str, code: str, quantity: int, price: int | None, a
         try:
             quote = broker.quote(code)
         except (BrokerError, KeyError) as error:
-            fail(f"unknown stock code {code!r}: {error}")
+            detail = str(error.args[0]) if error.args else str(error)
+            if "unknown stock code" not in detail:
+                detail = f"unknown stock code {code!r}: {detail}"
+            fail(f"{detail} (codes are 6 digits, e.g. 005930; `hantu data status` shows the stored market)")
         engine = TradingEngine(database, broker, clock)
         result = engine.submit(code, Side(side_name), quantity, OrderType.LIMIT if price else OrderType.MARKET,
                                price, "manual" if side_name == "buy" else "exit", "manual order", "cli",
@@ -295,17 +323,21 @@ def halt(reason: str = typer.Option("manual halt", "--reason", help="Why (shown 
 
     Example: hantu trade halt --reason "market too volatile"
     """
-    from hantu.store.audit import cli_actor
     from hantu.trading.alerts import alert
-    from hantu.trading.halt import set_halt
+    from hantu.trading.halt import halt_state, set_halt
 
     with _db().session() as session:
-        state = set_halt(session, True, reason, "cli", cli_actor())
-        alert(session, "risk_halt", {"reason": reason, "source": "cli"}, priority="critical")
+        state = halt_state(session)
+        changed = not state.halted
+        if changed:  # a second halt keeps the first one's reason (resume first to change it)
+            state = set_halt(session, True, reason, "cli", _cli_user())
+            alert(session, "risk_halt", {"reason": reason, "source": "cli"}, priority="critical")
     if as_json:
-        print_json(state.as_dict())
-    else:
+        print_json({**state.as_dict(), "changed": changed})
+    elif changed:
         typer.echo(f"trading halted: {reason}")
+    else:
+        typer.echo(f"trading was already halted ({_halt_text(state)}): nothing changed")
 
 
 @app.command("resume")
@@ -314,30 +346,40 @@ def resume(reason: str = typer.Option("manual resume", "--reason", help="Why."),
 
     Example: hantu trade resume
     """
-    from hantu.store.audit import cli_actor
     from hantu.trading.halt import halt_state
     from hantu.trading.risk import resume_trading
 
     with _db().session() as session:
-        resume_trading(session, "cli", cli_actor(), reason)
+        before = halt_state(session)
+        if before.halted:
+            resume_trading(session, "cli", _cli_user(), reason)
         state = halt_state(session)
     if as_json:
-        print_json(state.as_dict())
+        print_json({**state.as_dict(), "changed": before.halted})
+    elif before.halted:
+        typer.echo(f"trading resumed (was halted: {_halt_text(before)})")
     else:
-        typer.echo("trading resumed")
+        typer.echo("trading was not halted: nothing to resume")
+
+
+def _halt_text(state: Any) -> str:
+    when = f" at {state.at:%Y-%m-%d %H:%M}" if state.at else ""
+    return f"{state.reason or 'no reason given'}, by {state.by or '?'}{when}"
 
 
 @app.command("risk")
 def risk(settings: list[str] = typer.Option(None, "--set", help="KEY=VALUE, repeatable (`none` switches a rule "
                                                                    "off)."),
          as_json: bool = JSON) -> None:
-    """Show or change the risk limits (persisted; audited).
+    """Show or change the risk limits (persisted; audited), and whether the kill switch is on.
 
+    --json prints the limits with a `halt` object ({"halted", "reason", "by", "at"}).
     Example: hantu trade risk --set max_open_positions=3 --set daily_loss_limit=0.02
     """
     from dataclasses import asdict, fields
 
     from hantu.store.audit import cli_actor
+    from hantu.trading.halt import halt_state
     from hantu.trading.risk import RiskConfig, load_config, save_config
 
     types = {f.name: f.type for f in fields(RiskConfig)}
@@ -356,9 +398,12 @@ def risk(settings: list[str] = typer.Option(None, "--set", help="KEY=VALUE, repe
             except (TypeError, ValueError) as error:
                 fail(str(error), 2)
             save_config(session, config, "cli", cli_actor())
+        halt = halt_state(session)
     if as_json:
-        print_json(asdict(config))
+        print_json({**asdict(config), "halt": halt.as_dict()})
     else:
+        typer.echo(f"{'trading':24} " + (f"HALTED: {_halt_text(halt)} (`hantu trade resume` to clear)"
+                                         if halt.halted else "active (kill switch off)"))
         for key, value in asdict(config).items():
             typer.echo(f"{key:24} {value}")
 

@@ -41,11 +41,12 @@ def load_panel(source: DailyPanel | str | Path, days: int = 260) -> DailyPanel:
     """The market to replay: a panel, or the last `days` trading days of a market store directory."""
     if isinstance(source, DailyPanel):
         return source
-    from hantu.market.store import MarketStore  # the project's store (`hantu market import ...`)
+    from hantu.market.store import MarketStore  # the project's store (`hantu data sample|import ...`)
 
     panel = MarketStore(Path(source)).load(days)
     if panel.close.size == 0:
-        raise ValueError(f"the market store at {source} is empty: import data first (hantu market ...)")
+        raise ValueError(f"the market store at {source} is empty: generate or import data first "
+                         "(`hantu data sample` or `hantu data import krx-csv FILE`)")
     return panel
 
 
