@@ -10,6 +10,7 @@ The intent (with its own client order id) is committed *before* the broker is ca
 once per intent; a lost answer is resolved by looking the order up (`resolve_pending`), never by re-sending.
 After a crash an intent still in `new` may or may not have reached the broker, so it is resolved like `unknown`.
 KIS orders carry no client order id: they are matched to intents by code, side, quantity, price and time.
+A broker order id names an order only together with its trading date (KIS restarts its order numbers daily).
 """
 
 from __future__ import annotations
@@ -205,8 +206,9 @@ class OrderManager:
 
     def _link_orders(self, session: Session, day: date, broker_orders: list[BrokerOrder], result: SyncResult,
                      reconciling: bool, now: datetime) -> dict[str, TradeOrder]:
+        # Broker order ids repeat across days (KIS restarts ODNO daily): only `day`'s orders are these.
         known = {o.broker_order_id: o for o in session.scalars(
-            select(TradeOrder).where(TradeOrder.broker == self.broker_name,
+            select(TradeOrder).where(TradeOrder.broker == self.broker_name, TradeOrder.trading_date == day,
                                      TradeOrder.broker_order_id.in_([b.broker_order_id for b in broker_orders])))}
         candidates = list(session.scalars(
             select(TradeOrder).where(TradeOrder.broker == self.broker_name, TradeOrder.trading_date == day,

@@ -17,12 +17,15 @@ from hantu.store.base import Base, KstDateTime
 
 
 class TradeOrder(Base):
-    """One order intent of the engine and its life: written (state `new`) before it is ever sent."""
+    """One order intent of the engine and its life: written (state `new`) before it is ever sent.
+
+    A broker order id is unique only within its trading date: KIS restarts its order numbers (ODNO) every day.
+    """
 
     __tablename__ = "trade_orders"
     __table_args__ = (
         UniqueConstraint("client_order_id"),
-        UniqueConstraint("broker", "broker_order_id"),
+        UniqueConstraint("broker", "trading_date", "broker_order_id"),
         Index("ix_trade_orders_day_status", "trading_date", "status"),
     )
 
