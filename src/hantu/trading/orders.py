@@ -79,12 +79,15 @@ class OrderManager:
     # --- intents and sending -------------------------------------------------------------------------------
     def create_intent(self, session: Session, code: str, side: Side, quantity: int, order_type: OrderType,
                       limit_price: int | None, purpose: str, reason: str, source: str,
-                      replaces_id: int | None = None, reprice_count: int = 0) -> TradeOrder:
-        """An order in state `new`, in the caller's transaction (commit it before `send`)."""
+                      replaces_id: int | None = None, reprice_count: int = 0,
+                      reserve_price: int | None = None) -> TradeOrder:
+        """An order in state `new`, in the caller's transaction (commit it before `send`); `reserve_price` is
+        the per-share price a market buy holds cash at while open (`RiskManager.free_cash`)."""
         now = self.clock.now()
         order = TradeOrder(client_order_id=new_client_order_id(now), broker=self.broker_name, broker_order_id=None,
                            trading_date=now.date(), code=code, side=side.value, order_type=order_type.value,
-                           quantity=quantity, limit_price=limit_price, status=OrderStatus.NEW.value,
+                           quantity=quantity, limit_price=limit_price, reserve_price=reserve_price,
+                           status=OrderStatus.NEW.value,
                            filled_quantity=0, avg_fill_price=0.0, purpose=purpose, reason=reason[:200],
                            source=source, replaces_id=replaces_id, reprice_count=reprice_count, message="",
                            created_at=now, sent_at=None, updated_at=now)

@@ -39,6 +39,8 @@ class TradeOrder(Base):
     order_type: Mapped[str] = mapped_column(String(8))  # limit | market
     quantity: Mapped[int] = mapped_column(Integer)
     limit_price: Mapped[int | None] = mapped_column(BigInteger)
+    # A market buy's price per share as sized and checked (the upper price limit): what it reserves of the cash.
+    reserve_price: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(20))  # hantu.broker.base.OrderStatus values
     filled_quantity: Mapped[int] = mapped_column(Integer, default=0)
     avg_fill_price: Mapped[float] = mapped_column(Float, default=0.0)

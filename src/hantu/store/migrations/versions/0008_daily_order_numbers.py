@@ -1,4 +1,5 @@
-"""Broker order ids are unique per trading date (KIS restarts ODNO daily); KIS fill ids carry the order date.
+"""Broker order ids are unique per trading date (KIS restarts ODNO daily); KIS fill ids carry the order date;
+market buys keep the price they reserve cash at.
 
 Revision ID: 0008
 Revises: 0007
@@ -31,6 +32,7 @@ def upgrade() -> None:
         batch.drop_constraint("uq_trade_orders_broker_broker_order_id", type_="unique")
         batch.create_unique_constraint("uq_trade_orders_broker_trading_date_broker_order_id",
                                        ["broker", "trading_date", "broker_order_id"])
+        batch.add_column(sa.Column("reserve_price", sa.BigInteger(), nullable=True))
     # `<ODNO>-<cumulative>` -> `<order date>-<ODNO>-<cumulative>`; a KIS fill is recorded on its order's date.
     for row in _kis_fills():
         if row.fill_id.count("-") == 1:
@@ -43,5 +45,6 @@ def downgrade() -> None:
         if row.fill_id.count("-") == 2:
             op.execute(_fills.update().where(_fills.c.id == row.id).values(fill_id=row.fill_id.split("-", 1)[1]))
     with op.batch_alter_table("trade_orders") as batch:
+        batch.drop_column("reserve_price")
         batch.drop_constraint("uq_trade_orders_broker_trading_date_broker_order_id", type_="unique")
         batch.create_unique_constraint("uq_trade_orders_broker_broker_order_id", ["broker", "broker_order_id"])
