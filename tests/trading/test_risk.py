@@ -9,7 +9,7 @@ import pytest
 from simkit import at
 from sqlalchemy import select
 
-from hantu.broker.base import OrderType, Side
+from hantu.broker.base import OrderStateUnknown, OrderType, Side
 from hantu.store.models import AuditEntry, OutboxMessage
 from hantu.strategy.base import HeldPosition
 from hantu.trading.engine import TradingEngine
@@ -108,6 +108,48 @@ def test_cash_check_includes_costs(rig) -> None:  # type: ignore[no-untyped-def]
     too_many = engine.broker.cash().cash // 19_000 + 1
     result = buy(engine, CODES[3], quantity=too_many, price=19_000)
     assert not result.ok
+
+
+class LostAnswers:
+    """The paper broker, except that every order's answer is lost on the way back (a timeout after sending)."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+        self.name = inner.name
+
+    def __getattr__(self, item):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, item)
+
+    def place(self, request):  # type: ignore[no-untyped-def]
+        self.inner.place(request)
+        raise OrderStateUnknown("read timeout")
+
+
+def test_a_pending_market_buy_holds_cash(rig) -> None:  # type: ignore[no-untyped-def]
+    """A market buy whose fate is unknown may still fill: it holds its quantity at the price it was checked at
+    (the upper price limit) plus commission, and a second buy that needs that cash is refused."""
+    from hantu.trading.fill_model import buy_cash_needed
+
+    configure(rig, max_position_weight=1.0, max_new_entries_per_day=10)
+    reconcile(rig.database, rig.broker, rig.clock)
+    engine = TradingEngine(rig.database, LostAnswers(rig.broker), rig.clock)
+    day = rig.clock.today()
+    with rig.database.session() as session:
+        free_before = engine.risk.free_cash(session, day, "KOSPI")
+    quote = rig.broker.quote(CODES[0])
+    checked_at = quote.upper_limit or quote.price
+    quantity = int(free_before * 0.6 // checked_at)
+    first = engine.submit(CODES[0], Side.BUY, quantity, OrderType.MARKET, None, "entry", "t", "engine", quote=quote)
+    assert first.ok and first.order is not None
+    assert first.order.status == "unknown" and first.order.reserve_price == checked_at
+    with rig.database.session() as session:
+        free_after = engine.risk.free_cash(session, day, "KOSPI")
+    assert free_after == free_before - buy_cash_needed(quantity, checked_at, day, "KOSPI")
+
+    other = rig.broker.quote(CODES[2])
+    second = engine.submit(CODES[2], Side.BUY, int(free_before * 0.6 // (other.upper_limit or other.price)),
+                           OrderType.MARKET, None, "entry", "t", "engine", quote=other)
+    assert not second.verdict and "insufficient cash" in second.verdict.reason
 
 
 def test_daily_loss_limit_blocks_entries_for_the_day_and_survives_restart(rig) -> None:  # type: ignore[no-untyped-def]

@@ -146,10 +146,7 @@ def reconciliations(session: Session, limit: int, offset: int) -> tuple[list[Rec
 
 
 def find_order(session: Session, order_id: str) -> TradeOrder | None:
-    """By client order id, broker order number, or numeric row id."""
-    row = session.scalar(select(TradeOrder).where(TradeOrder.client_order_id == order_id).limit(1))
-    if row is None:
-        row = session.scalar(select(TradeOrder).where(TradeOrder.broker_order_id == order_id).limit(1))
-    if row is None and order_id.isdigit() and len(order_id) < 10:
-        row = session.get(TradeOrder, int(order_id))
-    return row
+    """By client order id, broker order number (the newest trading date's: ODNOs repeat daily) or row id."""
+    from hantu.trading.lookup import find_order as find
+
+    return find(session, order_id)

@@ -281,26 +281,22 @@ def sell(code: str = typer.Argument(..., help="6-digit stock code."),
 
 
 @app.command("cancel")
-def cancel(order: str = typer.Argument(..., help="Order id, client order id or broker order id."),
+def cancel(order: str = typer.Argument(..., help="Client order id, broker order id (the newest trading date's "
+                                                   "when KIS reused the number) or row id."),
            as_json: bool = JSON) -> None:
     """Cancel a live order at the broker.
 
     Example: hantu trade cancel 42
     """
-    from sqlalchemy import or_, select
-
     from hantu.clock import SystemClock
     from hantu.store.audit import audit, cli_actor
-    from hantu.store.models import TradeOrder
     from hantu.trading.factory import open_broker
+    from hantu.trading.lookup import find_order
     from hantu.trading.orders import LIVE, OrderManager
 
     database = _db()
     with database.session() as session:
-        conditions = [TradeOrder.client_order_id == order, TradeOrder.broker_order_id == order]
-        if order.isdigit():
-            conditions.append(TradeOrder.id == int(order))
-        row = session.scalar(select(TradeOrder).where(or_(*conditions)))
+        row = find_order(session, order)  # a broker order number means the newest trading date's order
         if row is None:
             fail(f"no order {order!r}")
         if row.status not in LIVE:

@@ -103,8 +103,10 @@ class TradingEngine:
             if not verdict:
                 log.info("risk blocked %s %s x%d: %s", side.value, code, quantity, verdict.reason)
                 return Submission(verdict)
+            # A market buy keeps the price it was checked at: open, it holds that much of the cash.
+            reserve_price = check.cash_price if side is Side.BUY and order_type is OrderType.MARKET else None
             intent = self.orders.create_intent(session, code, side, quantity, order_type, limit_price, purpose,
-                                               reason, source, replaces_id, reprice_count)
+                                               reason, source, replaces_id, reprice_count, reserve_price)
             intent_id = intent.id
         return Submission(verdict, self.orders.send(intent_id))
 

@@ -10,6 +10,7 @@ The intent (with its own client order id) is committed *before* the broker is ca
 once per intent; a lost answer is resolved by looking the order up (`resolve_pending`), never by re-sending.
 After a crash an intent still in `new` may or may not have reached the broker, so it is resolved like `unknown`.
 KIS orders carry no client order id: they are matched to intents by code, side, quantity, price and time.
+A broker order id names an order only together with its trading date (KIS restarts its order numbers daily).
 """
 
 from __future__ import annotations
@@ -81,12 +82,15 @@ class OrderManager:
     # --- intents and sending -------------------------------------------------------------------------------
     def create_intent(self, session: Session, code: str, side: Side, quantity: int, order_type: OrderType,
                       limit_price: int | None, purpose: str, reason: str, source: str,
-                      replaces_id: int | None = None, reprice_count: int = 0) -> TradeOrder:
-        """An order in state `new`, in the caller's transaction (commit it before `send`)."""
+                      replaces_id: int | None = None, reprice_count: int = 0,
+                      reserve_price: int | None = None) -> TradeOrder:
+        """An order in state `new`, in the caller's transaction (commit it before `send`); `reserve_price` is
+        the per-share price a market buy holds cash at while open (`RiskManager.free_cash`)."""
         now = self.clock.now()
         order = TradeOrder(client_order_id=new_client_order_id(now), broker=self.broker_name, broker_order_id=None,
                            trading_date=now.date(), code=code, side=side.value, order_type=order_type.value,
-                           quantity=quantity, limit_price=limit_price, status=OrderStatus.NEW.value,
+                           quantity=quantity, limit_price=limit_price, reserve_price=reserve_price,
+                           status=OrderStatus.NEW.value,
                            filled_quantity=0, avg_fill_price=0.0, purpose=purpose, reason=reason[:200],
                            source=source, replaces_id=replaces_id, reprice_count=reprice_count, message="",
                            created_at=now, sent_at=None, updated_at=now)
@@ -208,8 +212,9 @@ class OrderManager:
 
     def _link_orders(self, session: Session, day: date, broker_orders: list[BrokerOrder], result: SyncResult,
                      reconciling: bool, now: datetime) -> dict[str, TradeOrder]:
+        # Broker order ids repeat across days (KIS restarts ODNO daily): only `day`'s orders are these.
         known = {o.broker_order_id: o for o in session.scalars(
-            select(TradeOrder).where(TradeOrder.broker == self.broker_name,
+            select(TradeOrder).where(TradeOrder.broker == self.broker_name, TradeOrder.trading_date == day,
                                      TradeOrder.broker_order_id.in_([b.broker_order_id for b in broker_orders])))}
         candidates = list(session.scalars(
             select(TradeOrder).where(TradeOrder.broker == self.broker_name, TradeOrder.trading_date == day,

@@ -119,6 +119,14 @@ class OrderCheck:
     upper_limit: int | None = None
     orderable_cash: int | None = None  # the broker's figure, when known
 
+    @property
+    def cash_price(self) -> int:
+        """The price per share a buy is checked (and its cash reserved) at: the limit, or for a market order the
+        upper price limit (the most it can fill at), else the latest price."""
+        if self.order_type is OrderType.LIMIT and self.limit_price is not None:
+            return self.limit_price
+        return self.upper_limit or self.price
+
 
 class RiskManager:
     """Limits on orders and on the account; stateless between calls (all state is in the database)."""
@@ -218,11 +226,10 @@ class RiskManager:
         entered = self.entries_today(session, now.date())
         if check.code not in entered and len(entered) >= config.max_new_entries_per_day:
             return Verdict(False, f"max new entries per day ({config.max_new_entries_per_day}) reached")
-        price = check.limit_price if check.order_type is OrderType.LIMIT else (check.upper_limit or check.price)
-        assert price is not None
+        price = check.cash_price
         need = buy_cash_needed(check.quantity, price, now.date(), check.market)
         exposure = self._held(session, check.code) * check.price + sum(
-            (o.quantity - o.filled_quantity) * (o.limit_price or check.price)
+            (o.quantity - o.filled_quantity) * (_reserve_unit(o) or check.price)
             for o in self._open_orders(session, Side.BUY) if o.code == check.code)
         if equity <= 0 or (exposure + check.quantity * price) > config.max_position_weight * equity:
             return Verdict(False, f"position would exceed {config.max_position_weight:.0%} of equity")
@@ -248,12 +255,14 @@ class RiskManager:
         return sum(o.quantity - o.filled_quantity for o in self._open_orders(session, side) if o.code == code)
 
     def free_cash(self, session: Session, day: date, market: str) -> int:
-        """The book's cash minus what open buy orders hold (commission included)."""
+        """The book's cash minus what open buy orders hold (commission included): limit buys at their limit,
+        market buys at the price they were checked at (a market buy whose fate is unknown may still fill)."""
         account = session.get(TradeAccount, self.broker_name)
         cash = account.cash if account is not None else 0
         for order in self._open_orders(session, Side.BUY):
-            if order.limit_price:
-                cash -= buy_cash_needed(order.quantity - order.filled_quantity, order.limit_price, day, market)
+            unit = _reserve_unit(order)
+            if unit:
+                cash -= buy_cash_needed(order.quantity - order.filled_quantity, unit, day, market)
         return cash
 
     def entries_today(self, session: Session, day: date) -> set[str]:
@@ -268,6 +277,12 @@ class RiskManager:
 
     def count_orders(self, session: Session, day: date) -> int:
         return int(session.scalar(select(func.count(TradeOrder.id)).where(TradeOrder.trading_date == day)) or 0)
+
+
+def _reserve_unit(order: TradeOrder) -> int | None:
+    """What one share of an open buy holds of the cash: its limit, or the market buy's checked price (None for a
+    market buy adopted from the broker, whose price nobody checked)."""
+    return order.limit_price or order.reserve_price
 
 
 def resume_trading(session: Session, source: str, actor: str, reason: str, now: datetime | None = None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time as _time
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Literal
@@ -80,7 +81,9 @@ class KisApi:
     def __init__(self, client: KisClient) -> None:
         self.client = client
         self.config = client.config
-        self._known_orders: set[str] = set()  # ODNOs this process has seen: never "found" as a lost one
+        # (order date, ODNO) of the orders this process has seen: never "found" as a lost one. ODNOs restart
+        # every day, so the date is part of the key.
+        self._known_orders: set[tuple[date, str]] = set()
         self._known_lock = threading.Lock()
 
     def close(self) -> None:
@@ -216,11 +219,11 @@ class KisApi:
                   "SLL_BUY_DVSN_CD": side, "INQR_DVSN": "00", "PDNO": code, "CCLD_DVSN": filled,
                   "ORD_GNO_BRNO": "", "ODNO": odno, "INQR_DVSN_3": "00", "INQR_DVSN_1": "",
                   "EXCG_ID_DVSN_CD": "KRX"}
-        rows: dict[str, DailyOrder] = {}
+        rows: dict[tuple[date, str], DailyOrder] = {}  # an order is its date + ODNO (ODNOs restart daily)
         for r in self.client.pages(f"{TRADING}/inquire-daily-ccld", self.config.tr(tr), params):
             for row in as_rows(r.body.get("output1"), "output1"):
                 order = DailyOrder.parse(row)
-                rows[order.odno] = order
+                rows[order.day, order.odno] = order
         self._remember(rows)
         return sorted(rows.values(), key=lambda o: (o.day, o.odno))
 
@@ -233,9 +236,9 @@ class KisApi:
         return out
 
     # --- orders -------------------------------------------------------------------------------------
-    def _remember(self, odnos) -> None:  # type: ignore[no-untyped-def]
+    def _remember(self, orders: Iterable[tuple[date, str]]) -> None:
         with self._known_lock:
-            self._known_orders.update(odnos)
+            self._known_orders.update(orders)
 
     def order_cash(self, side: Literal["buy", "sell"], code: str, quantity: int, price: int | None = None,
                    exchange: str = "KRX") -> OrderAck:
@@ -269,7 +272,7 @@ class KisApi:
                 raise KisOrderUnknown(str(error), msg_cd=error.msg_cd, status=error.status, tr_id=tr) from error
             raise KisOrderRejected(error.message, msg_cd=error.msg_cd, status=error.status, tr_id=tr) from error
         ack = OrderAck.parse(as_row(r.body.get("output"), "output"))
-        self._remember([ack.odno])
+        self._remember([(sent_at.date(), ack.odno)])
         return ack
 
     def _find_lost_order(self, side: str, code: str, quantity: int, price: int | None,
@@ -289,7 +292,7 @@ class KisApi:
                 orders = []
             candidates = [o for o in orders if o.code == code and o.side == side_code and o.quantity == quantity
                           and (price is None or o.price == price) and not o.orig_odno.strip("0")
-                          and o.ordered_at >= earliest and o.odno not in known]
+                          and o.ordered_at >= earliest and (o.day, o.odno) not in known]
             if candidates:
                 best = max(candidates, key=lambda o: (o.ordered_at, o.odno))
                 log.info("lost order found by lookup: %s", best.odno)
@@ -314,7 +317,7 @@ class KisApi:
                 raise KisOrderUnknown(str(error), msg_cd=error.msg_cd, status=error.status, tr_id=tr) from error
             raise KisOrderRejected(error.message, msg_cd=error.msg_cd, status=error.status, tr_id=tr) from error
         ack = OrderAck.parse(as_row(r.body.get("output"), "output"))
-        self._remember([ack.odno])
+        self._remember([(self.client.clock.today(), ack.odno)])
         return replace(ack, org_no=ack.org_no or org_no)
 
 

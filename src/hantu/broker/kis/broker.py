@@ -4,9 +4,10 @@
   `inquire-daily-ccld`: the found order is returned, otherwise `OrderStateUnknown` is raised. Never re-sent.
 - `orders(day)` reads every page of `inquire-daily-ccld`; cancel rows are folded into the orders they cancel.
 - `fills(day)`: KIS reports cumulative fills per order, not single executions. The broker turns each increase
-  of an order's cumulative quantity into one `Fill` whose id is `<ODNO>-<cumulative quantity>`, and keeps
-  the fills it has reported in a per-day ledger (`$HANTU_HOME/kis/fills-*.json`, mode 600, file-locked), so
-  every call — also after a restart — returns the same fills with the same ids: recording is idempotent.
+  of an order's cumulative quantity into one `Fill` whose id is `<order date>-<ODNO>-<cumulative quantity>`
+  (ODNOs restart every day: KIS knows an order by its date and ODNO), and keeps the fills it has reported in a
+  per-day ledger (`$HANTU_HOME/kis/fills-*.json`, mode 600, file-locked), so every call — also after a
+  restart — returns the same fills with the same ids: recording is idempotent.
 """
 
 from __future__ import annotations
@@ -46,6 +47,16 @@ def _default_market(code: str) -> str:
     return "KOSPI"
 
 
+def fill_id(day: date, odno: str, cumulative: int) -> str:
+    """A KIS fill's id: the order date is part of it because ODNOs restart every day."""
+    return f"{day:%Y%m%d}-{odno}-{cumulative}"
+
+
+def _dated_fill_id(day: date, recorded: str) -> str:
+    """A fill id from a ledger written before fill ids carried the order date (`<ODNO>-<cumulative>`)."""
+    return recorded if recorded.count("-") >= 2 else f"{day:%Y%m%d}-{recorded}"
+
+
 class KisBroker:
     """A KIS account as a `Broker`."""
 
@@ -56,8 +67,9 @@ class KisBroker:
         self.clock: Clock = api.client.clock
         self.config: KisConfig = api.config
         self.market_of = market_of or _default_market
-        self._org_nos: dict[str, str] = {}  # ODNO -> KRX_FWDG_ORD_ORGNO (needed to cancel)
-        self._client_ids: dict[str, str] = {}  # ODNO -> client order id (KIS keeps none)
+        # Keyed by (order date, ODNO): ODNOs restart every day.
+        self._org_nos: dict[tuple[date, str], str] = {}  # -> KRX_FWDG_ORD_ORGNO (needed to cancel)
+        self._client_ids: dict[tuple[date, str], str] = {}  # -> client order id (KIS keeps none)
         directory = private_dir(self.config.state_dir)
         account_tag = hashlib.sha256(self.config.account.encode()).hexdigest()[:10]
         self._ledger_prefix = directory / f"fills-{self.config.key_id}-{account_tag}"
@@ -98,8 +110,8 @@ class KisBroker:
             raise
         except KisOrderRejected:
             raise
-        self._org_nos[ack.odno] = ack.org_no
-        self._client_ids[ack.odno] = request.client_order_id
+        self._org_nos[placed_at.date(), ack.odno] = ack.org_no
+        self._client_ids[placed_at.date(), ack.odno] = request.client_order_id
         if ack.recovered:
             found = self._lookup(ack.odno, placed_at.date())
             if found is not None:
@@ -122,7 +134,7 @@ class KisBroker:
         current = self._lookup(order.broker_order_id, day)
         if current is not None and current.status.is_terminal:
             return current
-        org_no = self._org_nos.get(order.broker_order_id, "")
+        org_no = self._org_nos.get((day, order.broker_order_id), "")
         if not org_no:
             row = next((r for r in self.api.daily_orders(day, day, odno=order.broker_order_id)
                         if r.odno == order.broker_order_id), None)
@@ -146,7 +158,7 @@ class KisBroker:
         for row in rows:
             if row.cancelled and row.orig_odno:
                 continue  # a cancel request row: folded into its original order
-            self._org_nos.setdefault(row.odno, row.org_no)
+            self._org_nos.setdefault((row.day, row.odno), row.org_no)
             out.append(self._to_order(row, cancelled.get(row.odno, 0)))
         return out
 
@@ -183,7 +195,7 @@ class KisBroker:
             broker_order_id=row.odno, code=row.code, side=side, quantity=row.quantity, order_type=order_type,
             limit_price=row.price or None, filled_quantity=row.filled_quantity, avg_fill_price=row.avg_price,
             status=status, placed_at=datetime.combine(row.day, row.ordered_at, tzinfo=KST),
-            client_order_id=self._client_ids.get(row.odno), message=message)
+            client_order_id=self._client_ids.get((row.day, row.odno)), message=message)
 
     def open_orders(self) -> list[BrokerOrder]:
         return [o for o in self.orders(self.clock.today()) if not o.status.is_terminal]
@@ -216,7 +228,8 @@ class KisBroker:
                 filled_at = self.clock.now() if day == self.clock.today() else datetime.combine(
                     day, row.ordered_at, tzinfo=KST)
                 ledger["fills"].append({
-                    "fill_id": f"{row.odno}-{row.filled_quantity}", "broker_order_id": row.odno, "code": row.code,
+                    "fill_id": fill_id(row.day, row.odno, row.filled_quantity), "broker_order_id": row.odno,
+                    "code": row.code,
                     "side": side.value, "quantity": delta_qty, "price": round(delta_amount / delta_qty),
                     "filled_at": filled_at.isoformat(), "commission": cost.commission, "tax": cost.tax,
                     "amount": delta_amount})
@@ -224,7 +237,7 @@ class KisBroker:
                 changed = True
             if changed:
                 write_private(path, json.dumps(ledger))
-        return [Fill(fill_id=f["fill_id"], broker_order_id=f["broker_order_id"], code=f["code"], side=Side(f["side"]),
+        return [Fill(fill_id=_dated_fill_id(day, f["fill_id"]), broker_order_id=f["broker_order_id"], code=f["code"], side=Side(f["side"]),
                      quantity=int(f["quantity"]), price=int(f["price"]),
                      filled_at=datetime.fromisoformat(f["filled_at"]), commission=int(f["commission"]),
                      tax=int(f["tax"]), amount=f.get("amount")) for f in ledger["fills"]]

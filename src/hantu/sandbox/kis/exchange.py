@@ -6,11 +6,12 @@ in a minute whose price reaches the order it fills up to `participation` of that
 one share), at the minute's price when it was marketable on arrival, else at its limit. Orders entered
 before the open wait for it; at the close (closing auction) marketable orders fill at the closing price; an
 order still open after the close stays unfilled (a day order) and its reservation is released.
+
+Order numbers (ODNO) restart every trading day, as at KIS: an order is known by its order date and ODNO.
 """
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,15 +93,17 @@ class Exchange:
         self.market = market
         self.participation = participation
         self.orders: list[Order] = []
-        self._by_odno: dict[str, Order] = {}
-        self._seq = itertools.count(1)
+        self._by_odno: dict[tuple[date, str], Order] = {}  # (order date, ODNO): ODNOs restart daily
+        self._seq: dict[date, int] = {}  # the last ODNO handed out on each day
         self._lock = threading.RLock()
         self.notify = notify or (lambda order, fill, event: None)
         self.orders_received = 0
 
     # --- order entry --------------------------------------------------------------------------------
-    def _new_odno(self) -> str:
-        return f"{next(self._seq) + 8_000_000:010d}"  # 10 digits, like KIS's ODNO
+    def _new_odno(self, day: date) -> str:
+        """The day's next ODNO: 10 digits, and the count restarts each trading day as at KIS."""
+        self._seq[day] = self._seq.get(day, 0) + 1
+        return f"{self._seq[day] + 8_000_000:010d}"
 
     def place(self, account: Account, code: str, side: Side, division: str, quantity: int, price: int,
               now: datetime) -> Order:
@@ -132,7 +135,7 @@ class Exchange:
                     raise OrderError("APBK1681", "호가단위가 맞지 않습니다.")
                 if not snap.lower_limit <= price <= snap.upper_limit:
                     raise OrderError("APBK0634", "주문가격이 상하한가 범위를 벗어났습니다.")
-            order = Order(odno=self._new_odno(), org_no=ORG_NO, account=account, code=code, side=side,
+            order = Order(odno=self._new_odno(day), org_no=ORG_NO, account=account, code=code, side=side,
                           division=division, quantity=quantity, price=price, placed_at=now, day=day)
             if side is Side.BUY:
                 unit = price or snap.upper_limit
@@ -148,7 +151,7 @@ class Exchange:
                 position.reserved += quantity
             order.next_minute = max(snap.minute, 0)
             self.orders.append(order)
-            self._by_odno[order.odno] = order
+            self._by_odno[order.day, order.odno] = order
             self.notify(order, None, "accepted")
             self._match(order, now, arriving=True)
             return order
@@ -157,14 +160,14 @@ class Exchange:
                          all_quantity: bool, division: str, now: datetime) -> Order:
         with self._lock:
             self.advance(now)
-            original = self._by_odno.get(orig_odno.zfill(10))
+            original = self._by_odno.get((now.date(), orig_odno.zfill(10)))  # only today's orders change
             if original is None or original.account is not account or original.kind == "cancel":
                 raise OrderError("APBK0917", "정정취소할 원주문이 없습니다.")
             if original.closed or original.remaining <= 0:
                 raise OrderError("APBK0344", "정정취소 가능한 수량이 없습니다.")
             qty = original.remaining if all_quantity or quantity <= 0 else min(quantity, original.remaining)
             if cancel:
-                row = Order(odno=self._new_odno(), org_no=ORG_NO, account=account, code=original.code,
+                row = Order(odno=self._new_odno(now.date()), org_no=ORG_NO, account=account, code=original.code,
                             side=original.side, division=original.division, quantity=qty, price=original.price,
                             placed_at=now, day=now.date(), orig_odno=original.odno, kind="cancel", closed=True)
                 original.cancelled += qty
@@ -172,7 +175,7 @@ class Exchange:
                 if original.remaining == 0:
                     original.closed = True
                 self.orders.append(row)
-                self._by_odno[row.odno] = row
+                self._by_odno[row.day, row.odno] = row
                 self.notify(row, None, "cancelled")
                 return row
             market = self.market.market(original.code)
@@ -183,13 +186,13 @@ class Exchange:
             original.revised += qty
             if original.remaining == 0:
                 original.closed = True
-            row = Order(odno=self._new_odno(), org_no=ORG_NO, account=account, code=original.code,
+            row = Order(odno=self._new_odno(now.date()), org_no=ORG_NO, account=account, code=original.code,
                         side=original.side, division=division, quantity=qty,
                         price=0 if division == MARKET_DIVISION else price, placed_at=now, day=now.date(),
                         orig_odno=original.odno, kind="revise", next_minute=original.next_minute)
             self._reserve(row, now)
             self.orders.append(row)
-            self._by_odno[row.odno] = row
+            self._by_odno[row.day, row.odno] = row
             self.notify(row, None, "revised")
             self._match(row, now, arriving=True)
             return row
@@ -304,8 +307,9 @@ class Exchange:
         with self._lock:
             return [o for o in self.orders if o.account is account and start <= o.day <= end]
 
-    def get(self, odno: str) -> Order | None:
-        return self._by_odno.get(odno.zfill(10))
+    def get(self, odno: str, day: date) -> Order | None:
+        """The order numbered `odno` on `day` (ODNOs repeat across days)."""
+        return self._by_odno.get((day, odno.zfill(10)))
 
     def open_orders(self, account: Account) -> list[Order]:
         with self._lock:

@@ -425,7 +425,7 @@ def inquire_daily_ccld(call: Call) -> Response:
                 and (ccld == "00" or (ccld == "01" and o.filled > 0) or (ccld == "02" and o.remaining > 0
                                                                          and not o.closed))
                 and (not code or o.code == code) and (not odno or o.odno == odno.zfill(10))]
-    selected.sort(key=lambda o: o.odno, reverse=(direction == "00"))
+    selected.sort(key=lambda o: (o.day, o.odno), reverse=(direction == "00"))
     rows = [_order_row(call, o) for o in selected]
     size = call.state.options.ccld_page[call.account.server]
     page, nxt, cont = _page(rows, call, size)

@@ -17,12 +17,15 @@ from hantu.store.base import Base, KstDateTime
 
 
 class TradeOrder(Base):
-    """One order intent of the engine and its life: written (state `new`) before it is ever sent."""
+    """One order intent of the engine and its life: written (state `new`) before it is ever sent.
+
+    A broker order id is unique only within its trading date: KIS restarts its order numbers (ODNO) every day.
+    """
 
     __tablename__ = "trade_orders"
     __table_args__ = (
         UniqueConstraint("client_order_id"),
-        UniqueConstraint("broker", "broker_order_id"),
+        UniqueConstraint("broker", "trading_date", "broker_order_id"),
         Index("ix_trade_orders_day_status", "trading_date", "status"),
     )
 
@@ -36,6 +39,8 @@ class TradeOrder(Base):
     order_type: Mapped[str] = mapped_column(String(8))  # limit | market
     quantity: Mapped[int] = mapped_column(Integer)
     limit_price: Mapped[int | None] = mapped_column(BigInteger)
+    # A market buy's price per share as sized and checked (the upper price limit): what it reserves of the cash.
+    reserve_price: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(20))  # hantu.broker.base.OrderStatus values
     filled_quantity: Mapped[int] = mapped_column(Integer, default=0)
     avg_fill_price: Mapped[float] = mapped_column(Float, default=0.0)
