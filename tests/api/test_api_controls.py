@@ -76,3 +76,21 @@ def test_risk_daily_loss_block_shows_in_status(client, seeded) -> None:  # type:
     assert risk == {"name": "daily_loss", "active": True, "reason": "daily loss 3.1%", "day": "2026-03-16"}
 
 
+
+
+def test_resume_after_a_drawdown_halt_does_not_halt_again_at_the_next_mark(client, seeded) -> None:  # type: ignore[no-untyped-def]
+    from hantu.trading.halt import halt_state
+    from hantu.trading.risk import RiskManager, load_config, save_config
+
+    risk = RiskManager("paper")
+    with seeded.session() as s:
+        save_config(s, load_config(s).with_values(max_drawdown=0.1, daily_loss_limit=0.5), "cli", "test")
+        risk.update_equity(s, 12_000_000, NOW)  # the peak
+        assert risk.update_equity(s, 10_700_000, NOW) == ["max_drawdown"]
+    assert client.get("/api/v1/status").json()["halt"]["halted"] is True
+    resumed = client.post("/api/v1/controls/resume", json={"reason": "checked"}).json()
+    assert resumed["halted"] is False and resumed["by"] == "api:testclient"
+    with seeded.session() as s:
+        assert risk.update_equity(s, 10_700_000, NOW) == []  # measured from here on
+        assert halt_state(s).halted is False
+    assert ("api", "resume", {"reason": "checked"}) in [(r.source, r.action, r.details) for r in audit_rows(seeded)]

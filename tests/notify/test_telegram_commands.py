@@ -178,3 +178,22 @@ def test_parse_command() -> None:
     assert parse_command("hello") is None
     assert parse_command("/STATUS") == ("status", "")
 
+
+
+def test_resume_after_a_drawdown_halt_does_not_halt_again_at_the_next_mark(database, clock, sandbox) -> None:  # type: ignore[no-untyped-def]
+    from hantu.trading.risk import RiskManager, load_config, save_config
+
+    risk = RiskManager("paper")
+    with database.session() as s:
+        save_config(s, load_config(s).with_values(max_drawdown=0.1, daily_loss_limit=0.5), "cli", "test")
+        risk.update_equity(s, 12_000_000, clock.now())  # the peak
+        assert risk.update_equity(s, 10_700_000, clock.now()) == ["max_drawdown"]
+        assert halt_state(s).by.startswith("risk")
+    sender, poller = pair(database, clock, sandbox)
+    assert "거래를 재개했습니다" in (ask(sandbox, sender, poller, clock, "/resume checked") or "")
+    with database.session() as s:
+        assert risk.update_equity(s, 10_700_000, clock.now()) == []  # measured from here on
+        state = halt_state(s)
+        assert not state.halted and state.by.startswith("telegram:") and state.reason == "checked"
+        actions = [(a.source, a.action) for a in s.scalars(select(AuditEntry))]
+    assert ("telegram", "resume") in actions

@@ -199,3 +199,76 @@ def test_slow_job_does_not_delay_the_trading_session(database, isolated_env: Pat
     assert slow_started.is_set()
     session_start = next(t for n, _, t in recorder.calls if n == "trading_session")
     assert session_start < kst("2026-11-27 09:02")  # the slow job runs until 09:50
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_manual_request_during_the_running_session_is_refused(database, isolated_env: Path) -> None:  # type: ignore[no-untyped-def]
+    """POST /jobs/trading_session/run while the scheduled session runs: recorded as refused, nothing started."""
+    from hantu.api.controls import request_job_run
+
+    recorder = Recorder()
+    table = Timetable.load()
+    jobs = recorder.registry(table)
+    plain = jobs["trading_session"]
+    counts = {"now": 0, "most": 0, "manual": 0}
+    lock = threading.Lock()
+
+    def session(ctx: JobContext) -> dict[str, object]:
+        with lock:
+            counts["now"] += 1
+            counts["most"] = max(counts["most"], counts["now"])
+            counts["manual"] += ctx.manual
+        try:
+            if not ctx.manual:
+                with database.session() as s:
+                    request_job_run(s, "trading_session", ctx.day, "api:test", ctx.clock.now())
+            return plain(ctx)
+        finally:
+            with lock:
+                counts["now"] -= 1
+
+    jobs["trading_session"] = session
+    clock = SimClock(kst("2026-11-27 08:55"), 300)
+    Runner(database, clock, table, jobs, isolated_env, skip_idle=True, stop_at=kst("2026-11-27 09:20"),
+           poll=0.01).run()
+    assert counts["most"] == 1 and counts["manual"] == 0
+    mine = [r for r in runs(database) if r.job == "trading_session"]
+    assert [r.status for r in mine] == ["interrupted", "refused"]  # the scheduled one, stopped at 09:20
+    refused = mine[1]
+    assert "already running" in (refused.error or "") and "api:test" in (refused.error or "")
+    assert refused.figures == {"manual": True, "requested_by": "api:test"}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_run_one_refuses_a_run_the_live_scheduler_holds_not_a_dead_ones(  # type: ignore[no-untyped-def]
+        database, isolated_env: Path) -> None:
+    """`hantu jobs run` next to a live scheduler: its `running` row blocks; a row of a dead hand run does not."""
+    import subprocess
+    import sys
+
+    from hantu.scheduler.runner import JobBusy
+
+    day = date(2026, 11, 27)
+    holder = subprocess.Popen(  # the scheduler, as far as the lock is concerned: another live process
+        [sys.executable, "-c", "import sys; from pathlib import Path; from hantu.scheduler.lock import InstanceLock;"
+         f" InstanceLock(Path({str(isolated_env / 'scheduler.pid')!r})).acquire(); print('held', flush=True);"
+         " sys.stdin.read()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        recorder = Recorder()
+        runner = make_runner(database, isolated_env, recorder, "2026-11-27 07:00", "2026-11-27 07:01")
+        with database.session() as s:
+            s.add(JobRun(job="screening", trading_date=day, status="running", attempt=1,
+                         started_at=kst("2026-11-27 06:30"), pid=int(dead.stdout)))
+        assert runner.run_one("screening", day)["ran"] is True  # the dead hand run's row does not block
+        with database.session() as s:
+            s.add(JobRun(job="data_sync", trading_date=day, status="running", attempt=1,
+                         started_at=kst("2026-11-27 06:00"), pid=holder.pid))
+        with pytest.raises(JobBusy, match="already running"):
+            runner.run_one("data_sync", day, force=True)
+        assert [c[0] for c in recorder.calls] == ["screening"]
+        assert [r.status for r in runs(database) if r.job == "data_sync"] == ["running", "refused"]
+    finally:
+        holder.kill()
+        holder.wait()

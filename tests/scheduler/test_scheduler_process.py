@@ -18,7 +18,7 @@ from hantu.config import get_settings, reset_settings_cache
 from hantu.store.db import get_database
 from hantu.store.models import JobRun, TradeOrder
 
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, hantu_cmd
 
 DAY = date(2026, 11, 27)
 
@@ -118,3 +118,26 @@ def test_run_one_job_by_hand_is_idempotent(home: Path) -> None:
     assert json.loads(again.stdout)["status"] == "already done"
     unknown = subprocess.run(workflow("run", "nope"), cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert unknown.returncode == 2 and "unknown job" in unknown.stderr
+
+
+def test_running_the_session_by_hand_while_the_scheduler_runs_it_is_refused(home: Path) -> None:
+    proc = subprocess.Popen(workflow("start", "--clock", "sim", "--start", f"{DAY} 08:58", "--speed", "120"),
+                            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ))
+    try:
+        wait_for(lambda: job_status("trading_session") == "running", 120, "the session to run")
+        by_hand = subprocess.run(hantu_cmd("jobs", "run", "trading_session", "--date", str(DAY)), cwd=REPO_ROOT,
+                                 capture_output=True, text=True, timeout=120)
+        assert by_hand.returncode == 1, by_hand.stdout + by_hand.stderr
+        assert "refused" in by_hand.stderr and "already running" in by_hand.stderr, by_hand.stderr
+        assert proc.poll() is None
+        db = get_database()
+        with db.session() as session:
+            rows = session.scalars(select(JobRun).where(JobRun.job == "trading_session").order_by(JobRun.id)).all()
+            assert [r.status for r in rows] == ["running", "refused"]
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output[-3000:]

@@ -179,3 +179,113 @@ def test_no_session_on_a_holiday(rig) -> None:  # type: ignore[no-untyped-def]
     clock = FrozenClock(at("10:00", date(2026, 10, 3)))  # 개천절, a Saturday too
     report = TradingSession(rig.database, rig.broker, clock, config=FAST).run(date(2026, 10, 3), [], DipBuyer())
     assert report.iterations == 0 and orders(rig) == []
+
+
+class CancelCrash:
+    """The paper broker, except that its first cancel raises like a crash: before the cancel goes out, or after."""
+
+    def __init__(self, inner, when: str) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+        self.name = inner.name
+        self.when = when
+        self.cancels: list[str] = []  # broker order ids, one per call
+        self.sent: list[str] = []
+
+    def __getattr__(self, item: str):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, item)
+
+    def cancel(self, order):  # type: ignore[no-untyped-def]
+        self.cancels.append(order.broker_order_id)
+        first = len(self.cancels) == 1
+        if first and self.when == "before":
+            raise RuntimeError("crashed before the cancel went out")
+        answer = self.inner.cancel(order)
+        self.sent.append(order.broker_order_id)
+        if first and self.when == "after":
+            raise RuntimeError("crashed after the cancel went out")
+        return answer
+
+
+def run_with_a_cancel_request(rig, broker, extra: list[dict[str, Any]] | None = None) -> TradeOrder:  # type: ignore[no-untyped-def]
+    """A day from 14:00 in which a cancel of the first live entry is asked; returns that order at the end."""
+    rig.clock.set(at("14:00"))
+    candidates = [c for c in candidates_for(rig.panel) if c.code == "100010"]
+    config = SessionConfig(poll_seconds=60, decision_seconds=60, reprice_after_seconds=3600, backoff_seconds=60)
+    session = TradingSession(rig.database, broker, rig.clock, config=config)
+    original = session._manage_unfilled
+
+    def manage(*args, **kwargs):  # type: ignore[no-untyped-def]
+        live = [o for o in orders(rig) if o.status in LIVE]
+        with rig.database.session() as s:
+            if live and not kv_get(s, "test.asked"):
+                kv_set(s, CANCEL_REQUESTS_KEY, [{"order_id": live[0].client_order_id, "by": "api:test"},
+                                                *(extra or [])])
+                kv_set(s, "test.asked", True)
+        return original(*args, **kwargs)
+
+    session._manage_unfilled = manage  # type: ignore[method-assign]
+    session.run(DAY, candidates, LowBidder(flatten_at_close=False))
+    with rig.database.session() as s:
+        assert kv_get(s, CANCEL_REQUESTS_KEY) == []
+    return orders(rig)[0]
+
+
+def test_a_cancel_request_survives_a_failed_cancel_call_and_is_carried_out_next(rig) -> None:  # type: ignore[no-untyped-def]
+    broker = CancelCrash(rig.broker, "before")
+    first = run_with_a_cancel_request(rig, broker)
+    assert first.status == "cancelled" and first.message.startswith("user"), first.message
+    assert broker.cancels.count(first.broker_order_id) == 2  # the failed call, then the one that went out
+    assert broker.sent.count(first.broker_order_id) == 1
+
+
+def test_a_sent_cancel_is_not_sent_again_and_unknown_orders_are_dropped(rig, caplog) -> None:  # type: ignore[no-untyped-def]
+    broker = CancelCrash(rig.broker, "after")
+    with caplog.at_level("WARNING", logger="hantu.trading.session"):
+        first = run_with_a_cancel_request(rig, broker, [{"order_id": "no-such-order", "by": "telegram:test"}])
+    assert first.status == "cancelled" and first.message.startswith("user"), first.message
+    assert broker.cancels.count(first.broker_order_id) == 1  # the next iteration synced first: nothing to cancel
+    assert "cancel requested for unknown order no-such-order: dropped" in caplog.text
+
+
+def test_two_sessions_on_one_broker_at_once_only_one_runs(rig) -> None:  # type: ignore[no-untyped-def]
+    from hantu.trading.session import SessionBusy
+
+    rig.clock.set(at("14:00"))
+    candidates = [c for c in candidates_for(rig.panel) if c.code == "100010"]
+    inside, release = threading.Event(), threading.Event()
+
+    @dataclass
+    class Holding(LowBidder):
+        """Keeps the first session inside its loop until the second one has tried to start."""
+
+        def on_price(self, candidate: Candidate, price: float, now: datetime, day_open: float | None) -> Decision:
+            if not inside.is_set():
+                inside.set()
+                release.wait(30)
+            return super().on_price(candidate, price, now, day_open)
+
+    outcome: dict[str, Any] = {}
+
+    def run(name: str) -> None:
+        try:
+            session = TradingSession(rig.database, rig.broker, rig.clock, config=FAST)
+            outcome[name] = session.run(DAY, candidates, Holding(flatten_at_close=False))
+        except Exception as error:
+            outcome[name] = error
+
+    first = threading.Thread(target=run, args=("first",))
+    first.start()
+    try:
+        assert inside.wait(30), outcome
+        second = threading.Thread(target=run, args=("second",))
+        second.start()
+        second.join(30)
+        assert not second.is_alive()
+    finally:
+        release.set()
+        first.join(60)
+    assert isinstance(outcome["second"], SessionBusy), outcome["second"]
+    assert "another trading session on broker 'paper'" in str(outcome["second"])
+    assert outcome["first"].iterations > 1 and outcome["first"].orders_sent >= 1
+    # The lock went with the first session: a later one starts (the day is over, so it does nothing).
+    assert TradingSession(rig.database, rig.broker, rig.clock, config=FAST).run(DAY, [], LowBidder()).iterations == 0

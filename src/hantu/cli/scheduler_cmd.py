@@ -124,6 +124,7 @@ def run_job_command(
     from hantu.config import get_settings
     from hantu.log import setup_from_settings
     from hantu.scheduler.app import run_job_once
+    from hantu.scheduler.runner import JobBusy
 
     setup_from_settings("cli", to_file=False)
     clock = SystemClock()
@@ -132,6 +133,8 @@ def run_job_command(
         result = run_job_once(get_settings(), clock, job, target, force)
     except KeyError as error:
         fail(str(error.args[0]), 2)
+    except JobBusy as error:
+        fail(f"refused: {error}")
     except Exception as error:
         fail(f"{job} failed: {error}")
     if json_output:

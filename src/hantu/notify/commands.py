@@ -25,6 +25,7 @@ from hantu.store.audit import audit
 from hantu.store.db import Database
 from hantu.store.kv import kv_get, kv_set
 from hantu.trading.halt import halt_state, set_halt
+from hantu.trading.risk import resume_trading
 
 log = logging.getLogger("hantu.notify.commands")
 
@@ -50,7 +51,8 @@ def _reply_data(command: str, args: str, session: Session, now: datetime, actor:
         before = halt_state(session)
         reason = args.strip() or ("halted from Telegram" if want else "resumed from Telegram")
         if before.halted != want:
-            state = set_halt(session, want, reason, source="telegram", actor=actor, now=now)
+            state = (set_halt(session, True, reason, source="telegram", actor=actor, now=now) if want
+                     else resume_trading(session, "telegram", actor, reason, now))
             return "cmd_halt", {"halted": state.halted, "changed": True, "reason": reason, "by": state.by}
         return "cmd_halt", {"halted": before.halted, "changed": False, "reason": before.reason, "by": before.by}
     if command in ("help", "start"):

@@ -1,4 +1,5 @@
-"""Single-instance lock: one scheduler per `HANTU_HOME`, found by `status` and `stop` through its pid file."""
+"""Single-instance locks: one scheduler per `HANTU_HOME` (found by `status` and `stop` through its pid file), and
+one trading session per broker (`hantu.trading.session`)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ class InstanceLock:
     The kernel drops the lock when the process dies (even by SIGKILL), so a stale file never blocks a restart.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, what: str = "scheduler") -> None:
         self.path = path
+        self.what = what  # who holds it, for the refusal's message
         self._handle: int | None = None
 
     def acquire(self) -> None:
@@ -28,7 +30,7 @@ class InstanceLock:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(handle)
-            raise AlreadyRunning(f"another scheduler holds {self.path} (pid {read_pid(self.path)})") from None
+            raise AlreadyRunning(f"another {self.what} holds {self.path} (pid {read_pid(self.path)})") from None
         os.ftruncate(handle, 0)
         os.write(handle, str(os.getpid()).encode())
         os.fsync(handle)

@@ -10,6 +10,9 @@ Rules:
 - Market jobs of one day run in timetable order: a job starts only when every earlier market job of that day is
   settled (screening waits for the data, trading waits for the selection).
 - A run whose catch-up window (`until`) has passed is recorded as `skipped`, with the reason.
+- A (job, date) never runs twice at once: a manual request (API, CLI) for a run that is under way is recorded as
+  `refused`, with the reason, and starts nothing (two trading sessions would both cancel and re-price the same
+  orders). `refused` rows count for nothing else.
 - Every job runs in its own thread, so a slow report or backtest never blocks the trading loop.
 - SIGTERM/SIGINT set `stop`: running jobs finish their in-flight work and return, the runner records them,
   publishes a final heartbeat and returns 0.
@@ -33,7 +36,7 @@ from sqlalchemy import select
 from hantu.clock import Clock, SimClock
 from hantu.log import mask_secrets
 from hantu.scheduler import heartbeat
-from hantu.scheduler.lock import InstanceLock
+from hantu.scheduler.lock import InstanceLock, running_pid
 from hantu.scheduler.timetable import PlannedRun, Timetable
 from hantu.store.db import Database
 from hantu.store.models import JobRun
@@ -41,10 +44,15 @@ from hantu.store.models import JobRun
 log = logging.getLogger("hantu.scheduler")
 
 SETTLED = ("success", "skipped")
+REFUSED = "refused"  # a request for a run already under way: a record of the answer, not an attempt
 
 
 class JobInterrupted(Exception):
     """Raised by a job that stopped early because `stop` was set: it must run again after a restart."""
+
+
+class JobBusy(RuntimeError):
+    """`run_one` refused: the same job for the same date is running in the scheduler right now."""
 
 
 @dataclass
@@ -63,6 +71,21 @@ class JobContext:
 
 JobFunc = Callable[[JobContext], Mapping[str, Any] | None]
 AlertFunc = Callable[[str, dict[str, Any], str], None]
+
+
+MANUAL = "#manual"  # the `running` key suffix of a manual run
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True
 
 
 @dataclass
@@ -128,12 +151,17 @@ class Runner:
     def run_one(self, job: str, day: date, force: bool = False) -> dict[str, Any]:
         """Run `job` for `day` in this thread, recorded like a scheduled run (`hantu jobs run`).
 
-        A run already settled for that date is not repeated unless `force`. Raises what the job raised.
+        A run already settled for that date is not repeated unless `force`. Raises what the job raised, and
+        `JobBusy` (recording a `refused` row) while the scheduler runs the same job for that date.
         """
         spec = self.timetable.by_name.get(job)
         if spec is None:
             raise KeyError(f"unknown job {job!r}; jobs: {', '.join(self.timetable.by_name)}")
         now = self.clock.now()
+        busy = self._running_elsewhere(job, day)
+        if busy is not None:
+            self._refuse(job, day, busy, {"manual": True})
+            raise JobBusy(busy)
         settled, _, _ = self._state_of(PlannedRun(spec, day, now, now))
         if settled and not force:
             return {"job": job, "date": day.isoformat(), "status": "already done", "ran": False}
@@ -161,12 +189,32 @@ class Runner:
             return list(session.scalars(
                 select(JobRun).where(JobRun.job == job, JobRun.trading_date == day).order_by(JobRun.id)))
 
+    def _running_elsewhere(self, job: str, day: date) -> str | None:
+        """Why `job` for `day` must not start here: a live scheduler holds a `running` row of it, else None.
+
+        A live scheduler turned every `running` row it found at its start into `interrupted`, so a `running` row
+        now is its own or a hand run's; a hand run's row counts only while that process lives (a crashed one
+        must not block the job for the rest of the day).
+        """
+        scheduler = running_pid(self.lock.path)
+        if scheduler is None or scheduler == os.getpid():
+            return None
+        for row in self._rows(job, day):
+            if row.status == "running" and (row.pid in (None, scheduler) or _alive(row.pid)):
+                return (f"{job} for {day} is already running (run {row.id}, pid {row.pid}, "
+                        f"scheduler pid {scheduler}): not started twice")
+        return None
+
+    def _refuse(self, job: str, day: date, reason: str, figures: dict[str, Any]) -> None:
+        log.warning("refused to run %s for %s: %s", job, day, reason)
+        self._insert(job, day, REFUSED, 1, error=reason, figures=figures)
+
     def _state_of(self, run: PlannedRun) -> tuple[bool, datetime | None, int]:
         """(settled, earliest retry time, failed attempts so far) for one planned run."""
         key = (run.job.name, run.day)
         if key in self._settled:
             return True, None, 0
-        rows = self._rows(run.job.name, run.day)
+        rows = [r for r in self._rows(run.job.name, run.day) if r.status != REFUSED]
         if any(r.status in SETTLED for r in rows):
             self._settled.add(key)
             return True, None, 0
@@ -273,6 +321,9 @@ class Runner:
             settled, retry_at, failures = self._state_of(run)
             if settled:
                 continue
+            if (run.job.name + MANUAL, run.day) in self.running:  # a manual run of it is under way
+                blocked = blocked or run.job.market
+                continue
             if now > run.deadline:
                 reason = (f"missed: its window closed at {run.deadline:%H:%M}"
                           + (f" after {failures} failed attempt(s)" if failures else ""))
@@ -298,7 +349,7 @@ class Runner:
         ctx = JobContext(run.job.name, run.day, self.clock, self.db, self.stop, self.services, manual)
         thread = threading.Thread(target=self._execute, args=(ctx, row_id, run, attempt),
                                   name=f"job-{run.job.name}", daemon=True)
-        self.running[(run.job.name, run.day) if not manual else (run.job.name + "#manual", run.day)] = \
+        self.running[(run.job.name, run.day) if not manual else (run.job.name + MANUAL, run.day)] = \
             _Running(thread, row_id, run)
         log.info("starting %s for %s (attempt %d)", run.job.name, run.day, attempt)
         thread.start()
@@ -342,7 +393,12 @@ class Runner:
                 log.warning("ignoring a request for unknown job %r", name)
                 continue
             day = date.fromisoformat(request["date"]) if request.get("date") else now.date()
-            if (name + "#manual", day) in self.running:
+            under_way = [k for k in ((spec.name, day), (spec.name + MANUAL, day)) if k in self.running]
+            if under_way:
+                item = self.running[under_way[0]]
+                self._refuse(spec.name, day, f"{spec.name} for {day} is already running (run {item.row_id}, "
+                             f"pid {os.getpid()}): the request of {request.get('by') or 'someone'} starts nothing",
+                             {"manual": True, "requested_by": request.get("by")})
                 continue
             run = PlannedRun(spec, day, now, now)
             self._start(run, 1, manual=True)

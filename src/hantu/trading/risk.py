@@ -28,7 +28,7 @@ from hantu.store.kv import kv_get, kv_set
 from hantu.store.models import TradeAccount, TradeOrder, TradePosition
 from hantu.trading.alerts import alert
 from hantu.trading.fill_model import buy_cash_needed
-from hantu.trading.halt import halt_state, set_halt
+from hantu.trading.halt import HaltState, halt_state, set_halt
 
 log = logging.getLogger(__name__)
 
@@ -285,11 +285,17 @@ def _reserve_unit(order: TradeOrder) -> int | None:
     return order.limit_price or order.reserve_price
 
 
-def resume_trading(session: Session, source: str, actor: str, reason: str, now: datetime | None = None) -> None:
-    """Clear the kill switch; a drawdown halt also restarts the drawdown measurement from the last equity."""
+def resume_trading(session: Session, source: str, actor: str, reason: str, now: datetime | None = None
+                   ) -> HaltState:
+    """Clear the kill switch; a drawdown halt also restarts the drawdown measurement from the last equity.
+
+    The one way to resume (CLI, API, Telegram): `set_halt(False)` alone would leave the old peak, and the next
+    equity mark would trip the same drawdown halt again.
+    """
     state = halt_state(session)
-    set_halt(session, False, reason, source, actor, now)
+    resumed = set_halt(session, False, reason, source, actor, now)
     if state.by.startswith("risk"):
         last = kv_get(session, LAST_EQUITY_KEY)
         if last is not None:
             kv_set(session, PEAK_KEY, last)
+    return resumed

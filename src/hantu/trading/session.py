@@ -11,6 +11,11 @@ One iteration (every `poll_seconds` of the engine's clock):
 7. at `close_auction - end_of_day_minutes`: cancel what is left, and flatten when the strategy says so
    (`flatten_at_close` attribute, or the config).
 
+Only one session per broker runs at a time, whoever started it (the scheduler, `hantu jobs run`, a test): `run`
+holds `$HANTU_HOME/locks/session-<broker>.lock` (flock, dropped by the kernel when the process dies) and raises
+`SessionBusy` when another process or thread holds it — two loops would both reconcile, cancel and re-price the
+same orders.
+
 `stop_event` ends the loop after the current step (an order being sent is finished and recorded first).
 Broker errors are survived: the iteration is skipped, the loop backs off, and the next successful call
 reconciles first. After `max_consecutive_errors` failures in a row the engine halts new entries (kill switch,
@@ -23,6 +28,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -30,7 +36,9 @@ from sqlalchemy import select
 from hantu.broker.base import Broker, BrokerError, OrderStatus, OrderType, Quote, Side
 from hantu.clock import Clock
 from hantu.market import calendar, rules
+from hantu.scheduler.lock import AlreadyRunning, InstanceLock
 from hantu.store.db import Database, get_database
+from hantu.store.kv import kv_get
 from hantu.store.models import KeyValue, TradeOrder, TradePosition
 from hantu.strategy.base import Candidate, HeldPosition, Strategy
 from hantu.trading import ledger
@@ -45,6 +53,19 @@ from hantu.trading.risk import load_config
 
 log = logging.getLogger(__name__)
 
+
+class SessionBusy(RuntimeError):
+    """Another trading session on the same broker is running (this one did not start)."""
+
+
+def session_lock(broker_name: str, home: Path | None = None) -> InstanceLock:
+    """The lock one trading session per broker holds while it runs (under `HANTU_HOME` unless `home`)."""
+    if home is None:
+        from hantu.config import get_settings
+
+        home = get_settings().hantu_home
+    return InstanceLock(Path(home) / "locks" / f"session-{broker_name}.lock",
+                        what=f"trading session on broker {broker_name!r}")
 
 
 @dataclass(frozen=True)
@@ -99,6 +120,19 @@ class TradingSession:
     # --- the loop ------------------------------------------------------------------------------------------
     def run(self, day: date, candidates: list[Candidate], strategy: Strategy,
             stop_event: threading.Event | None = None) -> SessionReport:
+        """Run the day's loop; raises `SessionBusy`, doing nothing, while another session on this broker runs."""
+        lock = session_lock(self.broker.name)
+        try:
+            lock.acquire()
+        except AlreadyRunning as error:
+            raise SessionBusy(f"not started: {error}") from None
+        try:
+            return self._run(day, candidates, strategy, stop_event)
+        finally:
+            lock.release()
+
+    def _run(self, day: date, candidates: list[Candidate], strategy: Strategy,
+             stop_event: threading.Event | None) -> SessionReport:
         stop = stop_event or threading.Event()
         report = SessionReport(day)
         if not calendar.is_trading_day(day):
@@ -190,29 +224,48 @@ class TradingSession:
 
     # --- steps ---------------------------------------------------------------------------------------------
     def _cancel_requests(self) -> None:
-        """Cancels asked through the API or Telegram (`trading.cancel_requests`, client order ids)."""
+        """Cancels asked through the API or Telegram (`trading.cancel_requests`, client order ids).
+
+        A request leaves the list only once its cancel was sent, or its order is no longer live, or there is no
+        such order: a crash or a broker error before that leaves it for the next iteration (or the next start,
+        which syncs first, so an order the broker already cancelled is not cancelled again).
+        """
         with self.database.session() as session:
-            row = session.get(KeyValue, CANCEL_REQUESTS_KEY, with_for_update=True)
-            items = list(row.value) if row is not None and isinstance(row.value, list) else []
-            if not items:
+            items = kv_get(session, CANCEL_REQUESTS_KEY)
+            if not isinstance(items, list) or not items:
                 return
-            row.value = []  # taken: a cancel is asked once (a failed one shows in the order's state)
-            wanted = [str(i.get("order_id")) for i in items if isinstance(i, dict)]
-            ids = list(session.scalars(select(TradeOrder.id).where(TradeOrder.client_order_id.in_(wanted))))
-        failed = []
-        for order_id in ids:
+            wanted = {str(i["order_id"]) for i in items if _valid_request(i)}
+            found = {o.client_order_id: (o.id, o.status, bool(o.broker_order_id)) for o in session.scalars(
+                select(TradeOrder).where(TradeOrder.client_order_id.in_(wanted)))} if wanted else {}
+        dropped: set[str] = set()
+        for client_id in sorted(wanted):
+            if client_id not in found:
+                log.warning("cancel requested for unknown order %s: dropped", client_id)
+                dropped.add(client_id)
+                continue
+            order_id, status, at_broker = found[client_id]
+            if status in PENDING:
+                continue  # its fate is not known yet: a later sync tells whether there is anything to cancel
+            if status not in LIVE or not at_broker:
+                log.info("cancel requested for order %s, which is %s: nothing to cancel", client_id, status)
+                dropped.add(client_id)
+                continue
             try:
                 self.engine.orders.cancel(order_id, reason="user: cancel requested")
             except (BrokerError, OSError) as error:
-                log.warning("requested cancel of order %s failed, kept for the next round: %s", order_id, error)
-                failed.append(order_id)
-        if failed:
-            with self.database.session() as session:
-                row = session.get(KeyValue, CANCEL_REQUESTS_KEY, with_for_update=True)
-                again = [{"order_id": cid} for cid in session.scalars(
-                    select(TradeOrder.client_order_id).where(TradeOrder.id.in_(failed)))]
-                if row is not None:
-                    row.value = [*(row.value or []), *again]
+                log.warning("requested cancel of order %s failed, kept for the next round: %s", client_id, error)
+                continue
+            self._forget_cancel_requests({client_id})  # sent: a crash before this line sends it once more at most
+        if dropped or not all(_valid_request(i) for i in items):
+            self._forget_cancel_requests(dropped)
+
+    def _forget_cancel_requests(self, client_ids: set[str]) -> None:
+        """Remove the requests for `client_ids` (and malformed ones), keeping what arrived meanwhile."""
+        with self.database.session() as session:
+            row = session.get(KeyValue, CANCEL_REQUESTS_KEY, with_for_update=True)
+            if row is None or not isinstance(row.value, list):
+                return
+            row.value = [i for i in row.value if _valid_request(i) and str(i["order_id"]) not in client_ids]
 
     def _quotes(self, by_code: dict[str, Candidate]) -> dict[str, Quote]:
         with self.database.session() as session:
@@ -392,6 +445,10 @@ class TradingSession:
             report.orders_sent += 1
         else:
             report.blocked += 1
+
+
+def _valid_request(item: Any) -> bool:
+    return isinstance(item, dict) and bool(item.get("order_id"))
 
 
 def cancel_leftovers(engine: TradingEngine, day: date) -> int:

@@ -25,9 +25,12 @@ async def halt(body: HaltRequest, request: Request, ctx: ApiContext = Depends(ge
 
 @router.post("/resume", response_model=HaltInfo, summary="Resume trading after a halt")
 async def resume(body: HaltRequest, request: Request, ctx: ApiContext = Depends(get_ctx)) -> HaltInfo:
+    # resume_trading also restarts a drawdown halt's peak; imported here so the read routes stay lean
+    from hantu.trading.risk import resume_trading
+
     with ctx.read() as session:
-        state = set_halt(session, False, body.reason or "resumed from the API", source="api",
-                         actor=actor_of(request), now=ctx.clock.now())
+        state = resume_trading(session, "api", actor_of(request), body.reason or "resumed from the API",
+                               ctx.clock.now())
     return HaltInfo(halted=state.halted, reason=state.reason, by=state.by, at=state.at)
 
 
