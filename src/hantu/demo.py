@@ -212,6 +212,9 @@ class _Watcher:
         self.say = say
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name="demo-watcher", daemon=True)
+        self._started: set[int] = set()
+        self._ended: set[int] = set()
+        self._done_below = 0  # every run with an id up to this one has been reported as ended
 
     def start(self) -> None:
         self.thread.start()
@@ -221,19 +224,41 @@ class _Watcher:
         self.thread.join(timeout=2)
 
     def _run(self) -> None:
-        seen: set[str] = set()
+        """Job starts and ends from the `job_runs` rows, stamped with their own times (polling the runner's
+        state would miss a job as quick as data_sync and stamp an end with the time of the next start)."""
         last_minute = None
         while not self.stop_event.wait(0.25):
+            self._report_runs()
             now = self.runner.clock.now()
-            running = sorted(name for name, _ in list(self.runner.running))
-            for name in running:
-                if name not in seen:
-                    seen.add(name)
-                    self.say(f"{now:%Y-%m-%d %H:%M} ▶ {name}")
-            for name in list(seen):
-                if name not in running:
-                    seen.discard(name)
-                    self.say(f"{now:%Y-%m-%d %H:%M} ✓ {name} finished")
+            running = {name for name, _ in list(self.runner.running)}
             if "trading_session" in running and (last_minute is None or now - last_minute >= timedelta(hours=1)):
                 last_minute = now
                 self.say(f"{now:%Y-%m-%d %H:%M}   session running …")
+        self._report_runs()
+
+    def _report_runs(self) -> None:
+        from sqlalchemy import select
+
+        from hantu.store.models import JobRun
+
+        try:
+            with self.runner.db.session() as session:
+                rows = [(r.id, r.job, r.status, r.started_at, r.finished_at)
+                        for r in session.scalars(select(JobRun).where(JobRun.id > self._done_below)
+                                                 .order_by(JobRun.id))]
+        except Exception:  # progress lines only; the run itself reports its errors
+            return
+        for row_id, job, status, started, finished in rows:
+            if row_id not in self._started:
+                self._started.add(row_id)
+                if finished is not None and finished == started and status != "success":
+                    self._ended.add(row_id)  # recorded without running (skipped)
+                    self.say(f"{started:%Y-%m-%d %H:%M} · {job} {status}")
+                    continue
+                self.say(f"{started:%Y-%m-%d %H:%M} ▶ {job}")
+            if finished is not None and row_id not in self._ended:
+                self._ended.add(row_id)
+                self.say(f"{finished:%Y-%m-%d %H:%M} " + (f"✓ {job} finished" if status == "success"
+                                                          else f"✗ {job} {status}"))
+        while self._done_below + 1 in self._ended:
+            self._done_below += 1

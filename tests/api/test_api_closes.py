@@ -55,4 +55,5 @@ def test_equity_history_survives_a_sell_recorded_before_its_buy(database, tmp_pa
                             commission=0, tax=0, filled_at=NOW, recorded_at=NOW, **extra))
     with database.session() as s:
         points = equity_history(s, "paper", ClosesReader(tmp_path / "none"), NOW.date())
-    assert [(p.day, p.equity) for p in points] == [(NOW.date(), 10_000)]
+    # the base (one trading day earlier), then the day of the two fills
+    assert [(p.day, p.equity) for p in points] == [(date(2026, 3, 13), 10_000), (NOW.date(), 10_000)]

@@ -153,11 +153,13 @@ def test_check_reports_problems_without_fixing(tmp_path: Path) -> None:
     bad = _day(date(2026, 1, 8), 200)
     bad.high = np.array([150, 400]); bad.low = np.array([190, 400])  # noqa: E702
     store.append_day(bad)
+    store.append_day(_day(date(2026, 1, 9), 400))
     kinds = {(i.kind, i.day, i.code) for i in check_store(store)}
     assert ("gap", date(2026, 1, 6), None) in kinds
-    assert ("limit", date(2026, 1, 7), "005930") in kinds  # 100 → 200 is beyond +30 %
+    assert ("limit", date(2026, 1, 9), "005930") in kinds  # 200 → 400 on the next trading day is beyond +30 %
+    assert ("limit", date(2026, 1, 7), "005930") not in kinds  # across the gap 100 is not the day's base
     assert ("high_low", date(2026, 1, 8), "005930") in kinds
-    assert store.load(10).high[-1].tolist()[1] == 150  # reported, never fixed
+    assert store.load(10).high[-2].tolist()[1] == 150  # reported, never fixed
 
 
 def test_cli_sample_status_check(tmp_path: Path) -> None:

@@ -2,7 +2,9 @@
 
 No process has to remember to write snapshots: equity at the end of day D is the cash after D's fills plus the
 holdings after D's fills at D's close (the last known close, else cost). Fills inside the account base
-(`in_base`) are unwound first, so the curve starts before the base snapshot.
+(`in_base`) are unwound first, so the curve starts before the base snapshot. When the first day of the curve
+already has fills (an account first seen on the morning of its first trading day), the curve starts one trading
+day earlier at that unwound base, the starting cash, so the first day's P&L and the return are measured against it.
 
 The cash effect of a fill is `hantu.trading.fill_model.cash_flow`, the one definition the ledger also uses.
 """
@@ -17,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hantu.api.closes import ClosesReader
+from hantu.market.calendar import previous_trading_day
 from hantu.store.models import TradeAccount, TradeFill
 from hantu.trading.fill_model import cash_flow
 
@@ -84,7 +87,8 @@ def _compute_history(session: Session, account: TradeAccount, broker: str, reade
                                                                 else -fill.quantity)
     first = min([account.base_at.date(), *(f.trading_date for f in fills)])
     codes = sorted({*holdings, *(f.code for f in fills)})
-    closes = reader.closes(codes, since=first) if codes else {}
+    start = previous_trading_day(first)
+    closes = reader.closes(codes, since=start) if codes else {}
     days = sorted({d for d in closes if first <= d <= until} | {f.trading_date for f in fills if f.trading_date <= until}
                   | {account.base_at.date()})
     by_day: dict[date, list[TradeFill]] = {}
@@ -92,6 +96,10 @@ def _compute_history(session: Session, account: TradeAccount, broker: str, reade
         by_day.setdefault(fill.trading_date, []).append(fill)
     last_close: dict[str, float] = {}
     points = []
+    if days and days[0] in by_day and start <= until:  # the base itself, before the first day's fills
+        last_close.update({code: float(v) for code, v in closes.get(start, {}).items()})
+        value = sum(q * last_close.get(code, cost.get(code, 0.0)) for code, q in holdings.items() if q)
+        points.append(EquityPoint(start, cash + value, cash))
     for day in days:
         for fill in by_day.get(day, []):
             cash += _flow(fill)

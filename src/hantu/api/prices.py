@@ -30,7 +30,10 @@ def previous_equity(root: Path, today: date) -> Callable[[Session, str], float |
     reader = closes_reader(root)
 
     def lookup(session: Session, broker: str) -> float | None:
-        before = [p for p in equity_history(session, broker, reader, today) if p.day < today]
+        history = equity_history(session, broker, reader, today)
+        # the day the account's equity is at: today, or a later simulated day (the demo trades tomorrow)
+        latest = max(today, history[-1].day) if history else today
+        before = [p for p in history if p.day < latest]
         return before[-1].equity if before else None
 
     return lookup

@@ -138,7 +138,8 @@ def trades_table(trades: Sequence[dict[str, Any]]) -> str:
 
 _CSS = """body{font-family:sans-serif;margin:24px;color:#222}h1{font-size:20px}h2{font-size:16px;margin-top:28px}
 table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;padding:3px 6px;text-align:right}
-th{background:#f6f6f6}.heat td{min-width:48px}.meta{color:#666;font-size:12px}"""
+th{background:#f6f6f6}.heat td{min-width:48px}.meta{color:#666;font-size:12px}
+.warning{background:#fff3cd;border:1px solid #e0b400;padding:6px 10px;font-size:13px}"""
 
 
 def render_html(outcome: BacktestOutcome) -> str:
@@ -156,8 +157,9 @@ def render_html(outcome: BacktestOutcome) -> str:
         f"<h1>백테스트 Backtest: {html.escape(title)}</h1>"
         f'<p class="meta">파라미터 {html.escape(params)} · 종목 {outcome.stocks:,} · 거래일 {len(dates):,} · '
         f"초기자금 {outcome.initial_cash:,}원 · 실행 {outcome.elapsed_s:.2f}s</p>"
-        f"<h2>성과 Figures</h2>{figures_table(outcome.metrics, outcome.benchmark_metrics)}"
-        "<h2>자산 Equity <small>(빨강: 전략, 회색: 동일가중 지수)</small></h2>"
+        + "".join(f'<p class="warning">⚠ 경고 Warning: {html.escape(w)}</p>' for w in outcome.warnings)
+        + f"<h2>성과 Figures</h2>{figures_table(outcome.metrics, outcome.benchmark_metrics)}"
+        + "<h2>자산 Equity <small>(빨강: 전략, 회색: 동일가중 지수)</small></h2>"
         + line_chart_svg(dates, [("benchmark", data["curve"]["benchmark"], "#999999"),
                                  ("strategy", equity, UP)])
         + "<h2>낙폭 Drawdown</h2>"

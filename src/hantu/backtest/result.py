@@ -112,6 +112,7 @@ class BacktestOutcome:
     benchmark_metrics: dict[str, Any] = field(default_factory=dict)
     monthly: dict[str, float] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # e.g. a gap in the data the run was allowed to span
 
     @property
     def final_equity(self) -> float:
@@ -132,5 +133,5 @@ class BacktestOutcome:
             },
             "trades": [t.to_dict() for t in self.trades],
             "fills": [{**asdict(f), "day": f.day.isoformat(), "at": f.at.isoformat()} for f in self.fills],
-            "elapsed_s": self.elapsed_s,
+            "elapsed_s": self.elapsed_s, "warnings": list(self.warnings),
         }

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from hantu.backtest.engine import BacktestConfig, BacktestEngine, Progress
+from hantu.backtest.gaps import DataGapError, find_gaps, gap_message, gap_warning, panel_days
 from hantu.backtest.metrics import compute_metrics, monthly_returns, return_figures
 from hantu.backtest.report import write_report
 from hantu.backtest.result import BacktestOutcome
@@ -48,13 +49,15 @@ class BacktestResult:
     kind: str = "single"
     initial_cash: int = 0
     members: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "strategy": self.strategy, "params": self.params,
                 "start": self.start.isoformat(), "end": self.end.isoformat(), "initial_cash": self.initial_cash,
                 "final_equity": self.final_equity,
                 "metrics": self.metrics, "benchmark": self.benchmark, "report_path": self.report_path,
-                "json_path": self.json_path, "elapsed_s": self.elapsed_s, "members": self.members}
+                "json_path": self.json_path, "elapsed_s": self.elapsed_s, "members": self.members,
+                "warnings": self.warnings}
 
 
 def reports_dir() -> Path:
@@ -92,6 +95,25 @@ def load_market(store: Any, start: date, end: date, warmup_days: int = WARMUP_CA
     return MarketData(panel, store.instruments())
 
 
+def check_gaps(market: MarketData, start: date, end: date, allow_gaps: bool = False) -> list[str]:
+    """Refuse (`DataGapError`) a range with trading days missing from the data inside it, unless `allow_gaps`:
+    then the warnings for the report. See `hantu.backtest.gaps`."""
+    days = panel_days(market.panel.dates, start, end)
+    gaps = find_gaps(days)
+    if not gaps:
+        return []
+    if not allow_gaps:
+        raise DataGapError(gap_message(days, gaps))
+    return [gap_warning(gaps)]
+
+
+def _with_warnings(outcome: BacktestOutcome, warnings: list[str]) -> BacktestOutcome:
+    if warnings:
+        outcome.warnings = [*outcome.warnings, *warnings]
+        outcome.metrics = {**outcome.metrics, "warnings": list(outcome.warnings)}
+    return outcome
+
+
 def run_on_panel(strategy_name: str, market: MarketData, start: date, end: date,
                  params: dict[str, Any] | None = None, config: BacktestConfig | None = None,
                  progress: Progress | None = None) -> BacktestOutcome:
@@ -115,16 +137,20 @@ def store_outcome(db: Database, outcome: BacktestOutcome, *, kind: str = "single
     return BacktestResult(id=run_id, strategy=outcome.strategy, params=dict(outcome.params), start=outcome.start,
                           end=outcome.end, metrics=outcome.metrics, benchmark=outcome.benchmark_metrics,
                           final_equity=outcome.final_equity, report_path=html_path, json_path=json_path,
-                          elapsed_s=outcome.elapsed_s, kind=kind, initial_cash=outcome.initial_cash)
+                          elapsed_s=outcome.elapsed_s, kind=kind, initial_cash=outcome.initial_cash,
+                          warnings=list(outcome.warnings))
 
 
 def run_backtest(db: Database, store: Any, strategy_name: str, start: date, end: date,
                  params: dict[str, Any] | None = None, *, config: BacktestConfig | None = None,
-                 progress: Progress | None = None, report: bool = True) -> BacktestResult:
-    """Run `strategy_name` from `start` to `end` on `store`'s data, store it, write its report."""
+                 progress: Progress | None = None, report: bool = True, allow_gaps: bool = False) -> BacktestResult:
+    """Run `strategy_name` from `start` to `end` on `store`'s data, store it, write its report.
+
+    A range with a gap in the data is refused (`DataGapError`) unless `allow_gaps`."""
     market = load_market(store, start, end)
+    warnings = check_gaps(market, start, end, allow_gaps)
     outcome = run_on_panel(strategy_name, market, start, end, params, config, progress)
-    return store_outcome(db, outcome, report=report)
+    return store_outcome(db, _with_warnings(outcome, warnings), report=report)
 
 
 # --- parameter grids ----------------------------------------------------------------------------------
@@ -145,13 +171,15 @@ def rank_key(metrics: dict[str, Any]) -> float:
 
 def run_grid(db: Database, store: Any, strategy_name: str, start: date, end: date, grid: dict[str, list[Any]],
              params: dict[str, Any] | None = None, *, config: BacktestConfig | None = None,
-             progress: Callable[[int, int], None] | None = None, report: bool = True) -> BacktestResult:
+             progress: Callable[[int, int], None] | None = None, report: bool = True,
+             allow_gaps: bool = False) -> BacktestResult:
     """One run per grid point, stored as members of a `grid` run that carries the best point's results."""
     market = load_market(store, start, end)
+    warnings = check_gaps(market, start, end, allow_gaps)
     points = grid_points(grid, params)
     outcomes = []
     for i, point in enumerate(points):
-        outcomes.append(run_on_panel(strategy_name, market, start, end, point, config))
+        outcomes.append(_with_warnings(run_on_panel(strategy_name, market, start, end, point, config), warnings))
         if progress is not None:
             progress(i + 1, len(points))
     best = max(outcomes, key=lambda o: rank_key(o.metrics))
@@ -208,7 +236,7 @@ def folds(start: date, end: date, train_months: int, test_months: int) -> list[t
 def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, end: date, spec: str,
                      grid: dict[str, list[Any]] | None = None, params: dict[str, Any] | None = None, *,
                      config: BacktestConfig | None = None, progress: Callable[[int, int], None] | None = None,
-                     report: bool = True) -> BacktestResult:
+                     report: bool = True, allow_gaps: bool = False) -> BacktestResult:
     """Walk-forward: per fold, pick the best grid point on the training window (Sharpe), then trade it on the
     following test window. The out-of-sample test windows are chained — each starts with the previous one's
     final equity as cash (positions still open at a fold's end are valued at their last close) — and stored
@@ -219,6 +247,7 @@ def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, 
     if not windows:
         raise ValueError(f"{start} … {end} is shorter than one training window of {train_m} months")
     market = load_market(store, start, end)
+    warnings = check_gaps(market, start, end, allow_gaps)
     panel = market.panel
     points = grid_points(grid or {}, params)
     began = _time.perf_counter()
@@ -248,6 +277,7 @@ def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, 
         cash = int(test.final_equity)
     combined = _chain(tests, strategy_name, params or {}, config.initial_cash, panel, start, end)
     combined.elapsed_s = _time.perf_counter() - began
+    _with_warnings(combined, warnings)
     stored = store_outcome(db, combined, kind="walk_forward", report=report)
     members = [store_outcome(db, t, kind="single", parent_id=stored.id, report=False).to_dict() for t in tests]
     return replace(stored, members=members)

@@ -75,6 +75,9 @@ def backtest(
     walk_forward: str = typer.Option(None, "--walk-forward", help="Walk-forward train/test months, e.g. 6m/1m."),
     cash: int = typer.Option(100_000_000, "--cash", help="Initial cash in won."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    allow_gaps: bool = typer.Option(False, "--allow-gaps",
+                                    help="Run even when trading days are missing from the data inside the range "
+                                         "(refused otherwise); the report carries a warning."),
 ) -> None:
     """Run a backtest, store it and write its HTML + JSON report under $HANTU_HOME/reports.
 
@@ -85,11 +88,11 @@ def backtest(
     """
     if ctx.invoked_subcommand is not None:
         return
-    _run(strategy, from_, to, param, grid, walk_forward, cash, as_json)
+    _run(strategy, from_, to, param, grid, walk_forward, cash, as_json, allow_gaps)
 
 
 def _run(strategy: str | None, from_: str | None, to: str | None, param: list[str], grid: list[str],
-         walk_forward: str | None, cash: int, as_json: bool) -> None:
+         walk_forward: str | None, cash: int, as_json: bool, allow_gaps: bool = False) -> None:
     from datetime import timedelta
 
     from hantu.backtest.engine import BacktestConfig
@@ -138,12 +141,13 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
         try:
             if walk_forward:
                 result = run_walk_forward(database, store, name, start, end, walk_forward, grid_values, params,
-                                          config=config, progress=progress)
+                                          config=config, progress=progress, allow_gaps=allow_gaps)
             elif grid_values:
                 result = run_grid(database, store, name, start, end, grid_values, params, config=config,
-                                  progress=progress)
+                                  progress=progress, allow_gaps=allow_gaps)
             else:
-                result = run_backtest(database, store, name, start, end, params, config=config, progress=progress)
+                result = run_backtest(database, store, name, start, end, params, config=config, progress=progress,
+                                      allow_gaps=allow_gaps)
         except (ValueError, KeyError, TypeError) as error:
             fail(str(error))
     if as_json:
@@ -210,6 +214,8 @@ def _print_result(result: Any) -> None:
     if result.members:
         console().print(f"{len(result.members)} member runs stored under #{result.id}")
     console().print(f"report: {result.report_path}")
+    for warning in result.warnings:
+        console().print(f"[yellow]warning: {warning}[/yellow]", soft_wrap=True)
 
 
 @app.command("list")

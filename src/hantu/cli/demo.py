@@ -83,14 +83,15 @@ def demo_command(
                   f"account cash {sandbox['cash']:,}원, {len(sandbox['holdings'])} holding(s)")
     console.print(f"Telegram messages: {result.messages} (printed above; no token, so none left the machine)")
     if result.report_path:
-        console.print(f"Backtest report (HTML): {result.report_path}")
-    console.print(f"Data: {result.home}   ({result.wall_seconds:.0f} s)")
+        console.print(f"Backtest report (HTML): {result.report_path}", soft_wrap=True)
+    console.print(f"Data: {result.home}   ({result.wall_seconds:.0f} s)", soft_wrap=True)
     import sys
 
     script = Path(sys.executable).with_name("hantu")
     hantu = str(script) if script.exists() else "hantu"
+    # unwrapped whatever the terminal width: the command and the paths must copy as one line
     console.print(f"Open the dashboard on this data:  HANTU_ENV_FILE={result.home / 'demo.env'} {hantu} api"
-                  "   → http://127.0.0.1:8000/")
+                  "   → http://127.0.0.1:8000/", soft_wrap=True)
     for run in failed:
         console.print(f"[red]{run['job']} {run['date']} {run['status']}: {(run['error'] or '').splitlines()[0]}[/red]")
     raise typer.Exit(1 if failed else 0)

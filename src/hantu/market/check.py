@@ -6,7 +6,8 @@
 - nonpositive: a traded row (volume > 0) with a price ≤ 0;
 - high_low: high < low, or open/close outside [low, high] on a traded row;
 - limit: a close outside the ±30 % limits of the previous close (corporate actions and listing days show up
-  here too: they are worth a look, not an error of the store).
+  here too: they are worth a look, not an error of the store). Checked only when the previous stored day is
+  the previous trading day: across a gap the previous close is not the day's base (the gap is reported).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import date
 
 import numpy as np
 
-from hantu.market.calendar import is_trading_day, trading_days
+from hantu.market.calendar import is_trading_day, previous_trading_day, trading_days
 from hantu.market.rules import limit_bounds
 from hantu.market.store import MarketStore
 
@@ -48,7 +49,11 @@ def check_store(store: MarketStore, limit: int = 10_000) -> list[Issue]:
     master = {i.code: i.market for i in store.instruments()}
     prev_codes = np.zeros(0, dtype=str)
     prev_close = np.zeros(0)
+    prev_day: date | None = None
     for day, codes, raw in store.iter_raw_days():
+        if prev_day is not None and prev_day < previous_trading_day(day):  # trading days missing in between
+            prev_codes, prev_close = np.zeros(0, dtype=str), np.zeros(0)
+        prev_day = day
         uniq, counts = np.unique(codes, return_counts=True)
         issues += [Issue("duplicate", day, str(c), "code twice on one day") for c in uniq[counts > 1]]
         traded = raw["volume"] > 0

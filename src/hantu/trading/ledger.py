@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hantu.broker.base import BrokerPosition, Fill, Side
@@ -106,10 +106,22 @@ def record_fill(session: Session, broker: str, fill: Fill, order: TradeOrder | N
         "filled_quantity": order.filled_quantity if order else fill.quantity,
         "order_quantity": order.quantity if order else fill.quantity,
         "client_order_id": order.client_order_id if order else None, "fill_id": fill.fill_id,
-        "fees": fill.commission, "taxes": fill.tax,
+        **_order_costs(session, broker, fill, order if complete else None),
     }, dedupe_key=f"fill:{broker}:{fill.fill_id}")
     session.flush()
     return row
+
+
+def _order_costs(session: Session, broker: str, fill: Fill, order: TradeOrder | None) -> dict[str, int]:
+    """The alert's fees and taxes: `fill`'s own, or for a completed order the totals over all its fills."""
+    fees, taxes = fill.commission, fill.tax
+    if order is not None and order.id is not None:
+        earlier = session.execute(select(func.coalesce(func.sum(TradeFill.commission), 0),
+                                         func.coalesce(func.sum(TradeFill.tax), 0))
+                                  .where(TradeFill.broker == broker, TradeFill.order_id == order.id,
+                                         TradeFill.fill_id != fill.fill_id)).one()
+        fees, taxes = fees + int(earlier[0]), taxes + int(earlier[1])
+    return {"fees": fees, "taxes": taxes}
 
 
 def _apply_to_position(session: Session, broker: str, fill: Fill, order: TradeOrder | None, now: datetime) -> None:
