@@ -78,7 +78,8 @@ def database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest
              _sqlite_template: Path) -> Iterator[Any]:
     """A migrated database on SQLite and on PostgreSQL (this area's faster version of the root fixture: the
     schema is migrated once and copied, `tests/foundation/test_migrations.py` covers the migrations)."""
-    from conftest import PG_ADMIN_URL, pg_unavailable_reason
+    # this module's PG_ADMIN_URL and pg_unavailable_reason (a bare `from conftest import` would pick whichever
+    # area's conftest was imported last when several areas run in one session)
     from hantu.config import reset_settings_cache
     from hantu.store.db import get_database, reset_databases
 
