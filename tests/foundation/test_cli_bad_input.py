@@ -140,3 +140,17 @@ def test_backtest_help_examples_use_real_settings() -> None:
             checked += 1
     assert checked >= 2
     assert "rules.entry_rsi" in help_text
+
+
+def test_a_market_job_by_hand_on_a_holiday_is_skipped_with_the_reason() -> None:
+    """R6: holidays run no market jobs, by hand neither (unless --force); nothing is recorded as run."""
+    import json
+
+    sunday = "2026-11-22"
+    done = run_hantu("jobs", "run", "screening", "--date", sunday)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (f"screening {sunday}: skipped: {sunday} is not a KRX trading day: market jobs "
+                                   "run on trading days only (--force runs it anyway)")
+    as_json = json.loads(run_hantu("jobs", "run", "screening", "--date", sunday, "--json").stdout)
+    assert as_json["status"] == "skipped" and as_json["ran"] is False
+    assert json.loads(run_hantu("jobs", "--date", sunday, "--json").stdout) == []

@@ -140,7 +140,7 @@ def run_job_command(
     if json_output:
         print_json(result)
     else:
-        typer.echo(f"{job} {target}: {result['status']}")
+        typer.echo(f"{job} {target}: {result['status']}" + (f": {result['reason']}" if result.get("reason") else ""))
 
 
 def jobs_command(

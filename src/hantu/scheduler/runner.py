@@ -35,6 +35,7 @@ from sqlalchemy import select
 
 from hantu.clock import Clock, SimClock
 from hantu.log import mask_secrets
+from hantu.market import calendar
 from hantu.scheduler import heartbeat
 from hantu.scheduler.lock import InstanceLock, running_pid
 from hantu.scheduler.timetable import PlannedRun, Timetable
@@ -151,12 +152,17 @@ class Runner:
     def run_one(self, job: str, day: date, force: bool = False) -> dict[str, Any]:
         """Run `job` for `day` in this thread, recorded like a scheduled run (`hantu jobs run`).
 
-        A run already settled for that date is not repeated unless `force`. Raises what the job raised, and
-        `JobBusy` (recording a `refused` row) while the scheduler runs the same job for that date.
+        A run already settled for that date, or a market job on a day without trading, is not run unless `force`.
+        Raises what the job raised, and `JobBusy` (recording a `refused` row) while the scheduler runs the same
+        job for that date.
         """
         spec = self.timetable.by_name.get(job)
         if spec is None:
             raise KeyError(f"unknown job {job!r}; jobs: {', '.join(self.timetable.by_name)}")
+        if spec.market and not calendar.is_trading_day(day) and not force:  # R6: holidays run no market jobs
+            return {"job": job, "date": day.isoformat(), "status": "skipped", "ran": False,
+                    "reason": f"{day} is not a KRX trading day: market jobs run on trading days only "
+                              "(--force runs it anyway)"}
         now = self.clock.now()
         busy = self._running_elsewhere(job, day)
         if busy is not None:
