@@ -58,6 +58,13 @@ def test_sample_is_fast_at_full_size() -> None:
     market = generate_sample_market(2500, 500, 1, END)
     assert time.process_time() - start < 8.0  # CPU seconds; ~1.5 s on an idle core
     assert len(market.days) == 500 and len(market.instruments) == 2500
+    # the codes the examples in --help and the docs use are there, under their real names, in sorted order
+    by_code = {i.code: i for i in market.instruments}
+    assert by_code["005930"].name == "삼성전자" and by_code["000660"].name == "SK하이닉스"
+    assert by_code["005930"].market == "KOSPI" and by_code["005930"].sector == "반도체"
+    codes = [str(c) for c in market.days[-1].codes]
+    assert codes == sorted(codes) and len(set(codes)) == len(codes)
+    assert len({i.name for i in market.instruments}) == 2500
 
 
 def test_load_last_n_and_range(sample_store: MarketStore) -> None:

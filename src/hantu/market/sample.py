@@ -27,6 +27,13 @@ _SUFFIX = {"반도체": "반도체", "2차전지": "에너지", "바이오": "�
            "금융": "금융지주", "인터넷": "네트웍스", "게임": "게임즈", "조선": "중공업", "건설": "건설",
            "유통": "리테일", "식품": "식품", "엔터": "엔터", "철강": "스틸", "통신": "텔레콤", "전력": "전기"}
 MARKET_SHARES = (("KOSPI", 0.36), ("KOSDAQ", 0.60), ("KONEX", 0.04))
+# Real names at their real codes, so that the examples in `--help` and the docs (`hantu explain 005930`) work
+# on the sample market too. Their prices are as synthetic as every other stock's.
+WELL_KNOWN = (("005930", "삼성전자", "KOSPI", "반도체"), ("000660", "SK하이닉스", "KOSPI", "반도체"),
+              ("005380", "현대차", "KOSPI", "자동차"), ("035420", "NAVER", "KOSPI", "인터넷"),
+              ("035720", "카카오", "KOSPI", "인터넷"), ("051910", "LG화학", "KOSPI", "화학"),
+              ("068270", "셀트리온", "KOSPI", "바이오"), ("105560", "KB금융", "KOSPI", "금융"))
+WELL_KNOWN_CODES = frozenset(code for code, *_ in WELL_KNOWN)
 
 
 @dataclass
@@ -43,6 +50,17 @@ def sample_dates(days: int, end: date) -> list[date]:
         span *= 2
         dates = trading_days(end - timedelta(days=span), end)
     return dates[-days:]
+
+
+def _place_well_known(codes_int: np.ndarray, codes: np.ndarray, names: np.ndarray, markets: np.ndarray,
+                      sectors: np.ndarray) -> None:
+    """Relabel the stock at each well-known code's place in the sorted codes (in place: the order stays sorted
+    and no random draw changes, so the rest of the market is the same)."""
+    for code, name, market, sector in WELL_KNOWN:
+        i = int(np.searchsorted(codes_int, int(code)))
+        if i >= len(codes_int) or (codes[i] != code and codes[i] in WELL_KNOWN_CODES):
+            continue  # beyond the last code, or taken by another well-known code between the same neighbours
+        codes_int[i], codes[i], names[i], markets[i], sectors[i] = int(code), code, name, market, sector
 
 
 def generate_sample_market(stocks: int = 2500, days: int = 500, seed: int = 1, end: date | None = None,
@@ -72,6 +90,7 @@ def generate_sample_market(stocks: int = 2500, days: int = 500, seed: int = 1, e
         seen.add(name)
         names_list.append(name)
     names = np.array(names_list)
+    _place_well_known(codes_int, codes, names, markets, sectors)
     is_kosdaq = markets != "KOSPI"
     price0 = np.exp(rng.normal(np.log(9_000), 1.1, size=n)).clip(300, 900_000)
     vol = np.where(is_kosdaq, rng.uniform(0.018, 0.045, n), rng.uniform(0.012, 0.03, n))
