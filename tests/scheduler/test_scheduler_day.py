@@ -18,6 +18,7 @@ from hantu.store.models import (
     OutboxMessage,
     ScreenRun,
     SelectionRun,
+    TradeAccount,
     TradeFill,
     TradeOrder,
 )
@@ -64,6 +65,9 @@ def test_a_full_paper_day(sample_home: Path, database) -> None:  # type: ignore[
         assert fills and fills > 0
         report = session.scalars(select(DailyReport)).one()
         assert report.trading_date == DAY and report.trades == fills
+        account = session.scalars(select(TradeAccount)).one()  # the first day is measured from the base
+        assert account.base_positions == {}
+        assert report.day_return_pct == round((report.equity / account.base_cash - 1) * 100, 3)
         kinds = Counter(m.kind for m in session.scalars(select(OutboxMessage)))
         for kind in ("scheduler_started", "data_sync_done", "screening_done", "selection_done", "daily_report",
                      "scheduler_stopped"):

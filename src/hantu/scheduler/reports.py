@@ -16,6 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hantu.broker.base import Side
+from hantu.clock import to_kst
+from hantu.market import calendar
 from hantu.store.models import DailyReport, Instrument, TradeAccount, TradeFill
 
 
@@ -95,7 +97,13 @@ def daily_figures(session: Session, broker: str, day: date, cash: int, holdings:
                                                          DailyReport.trading_date < day)
                                .order_by(DailyReport.trading_date.desc()).limit(1)).first()
     account = session.get(TradeAccount, broker)
+    base_value = None
+    if account is not None and account.base_cash:
+        base_value = account.base_cash + sum(int(q) * float(a) for q, a in (account.base_positions or {}).values())
     start_equity = previous.equity if previous else None
+    if start_equity is None and base_value and account is not None \
+            and to_kst(account.base_at).date() >= calendar.previous_trading_day(day):
+        start_equity = base_value  # the first day: measured from the account's starting value
     figures: dict[str, Any] = {
         "trading_date": day.isoformat(), "realized_pnl": pnl.realized, "unrealized_pnl": unrealized,
         "equity": equity, "cash": cash, "positions": positions, "trades": pnl.trades, "buys": pnl.buys,
@@ -103,9 +111,8 @@ def daily_figures(session: Session, broker: str, day: date, cash: int, holdings:
     }
     if start_equity:
         figures["day_return_pct"] = round((equity / start_equity - 1) * 100, 3)
-    if account is not None and account.base_cash:
-        base_value = account.base_cash + sum(int(q) * float(a) for q, a in (account.base_positions or {}).values())
-        figures["total_return_pct"] = round((equity / base_value - 1) * 100, 3) if base_value else None
+    if base_value is not None:
+        figures["total_return_pct"] = round((equity / base_value - 1) * 100, 3)
     return figures
 
 
