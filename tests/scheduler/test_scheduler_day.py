@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -72,6 +73,13 @@ def test_a_full_paper_day(sample_home: Path, database) -> None:  # type: ignore[
         for kind in ("scheduler_started", "data_sync_done", "screening_done", "selection_done", "daily_report",
                      "scheduler_stopped"):
             assert kinds[kind] == 1, kind
+        # the reasons in the Korean messages (selection, orders) read in Korean: the real producers' phrases
+        reasons = [line for m in session.scalars(select(OutboxMessage).where(OutboxMessage.kind.in_(
+            ("selection_done", "order_placed", "order_cancelled")))) for line in m.text.splitlines()
+                   if "사유" in line or "모멘텀" in line]
+        assert reasons
+        for line in reasons:
+            assert not re.search(r"\b(price|limit|stop|target|regime|score|close|open)\b", line), line
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from hantu.notify.formatting import escape
+from hantu.notify.reasons import korean_reason
 
 Priority = Literal["critical", "high", "normal", "low"]
 PRIORITY_RANK: dict[str, int] = {"low": 0, "normal": 1, "high": 2, "critical": 3}
@@ -44,6 +45,10 @@ class T:
     @staticmethod
     def s(value: Any) -> str:
         return escape(value)
+
+    def reason(self, value: Any) -> str:
+        """An engine or strategy reason (stored in English), in Korean where its phrases are known; escaped."""
+        return escape(korean_reason(str(value)) if self.lang == "ko" else value)
 
     def won(self, value: Any, signed: bool = False) -> str:
         amount = float(value)
@@ -268,7 +273,7 @@ def _selection_done(d: Mapping[str, Any], t: T) -> str:
         if row.get("weight") is not None:
             bits.append(t(f"비중 {float(row['weight']) * 100:.1f}%", f"weight {float(row['weight']) * 100:.1f}%"))
         if row.get("reason"):
-            bits.append(t.s(row["reason"]))
+            bits.append(t.reason(row["reason"]))
         lines.append(" · ".join(bits))
     return _lines(*lines)
 
@@ -294,7 +299,7 @@ def _order_placed(d: Mapping[str, Any], t: T) -> str:
         _order_head("📝", "주문 접수", "Order placed", d, t),
         t(f"• 수량: {t.shares(d['quantity'])} ({type_text}{price})",
           f"• Quantity: {t.shares(d['quantity'])} ({type_text}{price})"),
-        t(f"• 사유: {t.s(d['reason'])}", f"• Reason: {t.s(d['reason'])}") if _opt(d, "reason") else None,
+        t(f"• 사유: {t.reason(d['reason'])}", f"• Reason: {t.s(d['reason'])}") if _opt(d, "reason") else None,
         t(f"• 주문번호: {t.s(d['client_order_id'])}", f"• Order id: {t.s(d['client_order_id'])}")
         if _opt(d, "client_order_id") else None,
     )
@@ -360,7 +365,7 @@ def _order_cancelled(d: Mapping[str, Any], t: T) -> str:
         t(f"• 취소 수량: {t.shares(d['quantity'])}", f"• Cancelled: {t.shares(d['quantity'])}"),
         t(f"• 체결된 수량: {t.shares(d['filled_quantity'])}", f"• Already filled: {t.shares(d['filled_quantity'])}")
         if _opt(d, "filled_quantity") else None,
-        t(f"• 사유: {t.s(d['reason'])}", f"• Reason: {t.s(d['reason'])}") if _opt(d, "reason") else None,
+        t(f"• 사유: {t.reason(d['reason'])}", f"• Reason: {t.s(d['reason'])}") if _opt(d, "reason") else None,
     )
 
 
