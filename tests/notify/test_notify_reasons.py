@@ -17,7 +17,7 @@ from hantu.trading.exits import check_exit
 from hantu.trading.risk import RiskConfig
 
 # what may stay Latin in a Korean reason: indicator names and "n/a"
-LATIN_ALLOWED = re.compile(r"\b(SMA\d*|ATR|RSI\d*|n/a)")
+LATIN_ALLOWED = re.compile(r"\b(SMA\d*|ATR|RSI\d*|n/a)|--until")  # names, and an option
 
 
 def english_left(text: str) -> list[str]:
@@ -62,7 +62,7 @@ STRATEGY_REASONS = [  # the built-in strategies' forms (momentum, rsi2, volatili
     "strategy: close: the breakout trade ends with the day",
     "reprice #1: price 17,410 at or below limit 17,500",
     "end of day: flatten", "end of day", "unfilled: cancelled by the engine", "user: cancel requested",
-    "unfilled at the close", "manual order",
+    "unfilled at the close", "manual order", "reached --until 2026-11-27 18:45", "stop requested",
 ]
 
 
@@ -86,3 +86,5 @@ def test_messages_show_the_reason_in_the_chosen_language() -> None:
     assert "• Reason: take_profit: price 11,500 >= target 11,000" in parse_html(render("order_placed", data,
                                                                                         language="en"))
     assert "사유: 장 마감" in parse_html(render("order_cancelled", {**data, "reason": "end of day"}))
+    stopped = parse_html(render("scheduler_stopped", {"reason": "reached --until 2026-11-27 18:45"}))
+    assert "• 사유: --until 2026-11-27 18:45 도달" in stopped

@@ -1,4 +1,5 @@
-"""Korean for the reasons the engine and the built-in strategies write (order, exit, cancel and selection reasons).
+"""Korean for the reasons the engine, the scheduler and the built-in strategies write (order, exit, cancel,
+selection and stop reasons).
 
 The reasons are stored in English: they are also log lines, audit entries and API fields, and a plug-in strategy
 writes its own. Messages in Korean translate the phrases they are made of, longest first; words this table does
@@ -20,6 +21,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"user: cancel requested", "사용자 취소 요청"),
     (r"unfilled at the close", "장 마감까지 미체결"),
     (r"manual order", "수동 주문"),
+    (r"reached --until (\S+ \S+)", r"--until \1 도달"),
+    (r"stop requested", "중지 요청"),
     # the exit rules' prefixes (`hantu.trading.exits`) and the session's
     (r"\bstop_loss:", "손절:"),
     (r"\btake_profit:", "익절:"),

@@ -193,7 +193,7 @@ def _scheduler_stopped(d: Mapping[str, Any], t: T) -> str:
         hours, rest = divmod(secs, 3600)
         uptime = t(f"• 가동 시간: {hours}시간 {rest // 60}분", f"• Uptime: {hours}h {rest // 60}m")
     return _lines(t("🔴 <b>스케줄러 종료</b>", "🔴 <b>Scheduler stopped</b>"),
-                  t(f"• 사유: {t.s(d['reason'])}", f"• Reason: {t.s(d['reason'])}"), uptime)
+                  t(f"• 사유: {t.reason(d['reason'])}", f"• Reason: {t.s(d['reason'])}"), uptime)
 
 
 @template("heartbeat_missed", required=["process", "last_seen", "missed_seconds"], floor="high")
