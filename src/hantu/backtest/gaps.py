@@ -9,7 +9,6 @@ range; the service refuses such a range unless told to allow it, and then the re
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -37,10 +36,9 @@ class DataGap:
         return f"{self.first} … {self.last} ({self.trading_days} trading days)"
 
 
-def panel_days(dates: np.ndarray | Iterable[date], start: date, end: date) -> list[date]:
-    """The stored days within `start … end`, ascending (`dates`: a panel's datetime64 dates or dates)."""
-    days = [d.item() for d in dates.astype("datetime64[D]")] if isinstance(dates, np.ndarray) else list(dates)
-    return sorted({d for d in days if start <= d <= end})
+def panel_days(dates: np.ndarray, start: date, end: date) -> list[date]:
+    """The stored days within `start … end`, ascending (`dates`: a panel's datetime64 dates)."""
+    return sorted({d for d in (x.item() for x in dates.astype("datetime64[D]")) if start <= d <= end})
 
 
 def find_gaps(days: list[date], tolerance: int = MAX_MISSING_TRADING_DAYS) -> list[DataGap]:

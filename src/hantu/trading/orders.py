@@ -190,7 +190,7 @@ class OrderManager:
         result = SyncResult()
         now = self.clock.now()
         with self.database.session() as session:
-            by_broker_id = self._link_orders(session, day, broker_orders, result, reconciling, now)
+            by_broker_id = self._link_orders(session, day, broker_orders, result, now)
             recorded = ledger.recorded_fill_ids(session, self.broker_name, [f.fill_id for f in fills])
             for fill in sorted(fills, key=lambda f: (f.filled_at, f.fill_id)):
                 if fill.fill_id in recorded:
@@ -207,11 +207,11 @@ class OrderManager:
                 order = by_broker_id.get(bo.broker_order_id)
                 if order is not None:
                     result.status_changes += self._apply_broker_state(session, order, bo, now)
-            self._expire_unfound(session, day, now, reconciling, result)
+            self._expire_unfound(session, day, now, result)
         return result
 
     def _link_orders(self, session: Session, day: date, broker_orders: list[BrokerOrder], result: SyncResult,
-                     reconciling: bool, now: datetime) -> dict[str, TradeOrder]:
+                     now: datetime) -> dict[str, TradeOrder]:
         # Broker order ids repeat across days (KIS restarts ODNO daily): only `day`'s orders are these.
         known = {o.broker_order_id: o for o in session.scalars(
             select(TradeOrder).where(TradeOrder.broker == self.broker_name, TradeOrder.trading_date == day,
@@ -282,8 +282,7 @@ class OrderManager:
                   dedupe_key=f"rejected:{order.client_order_id}")
         return 1
 
-    def _expire_unfound(self, session: Session, day: date, now: datetime, reconciling: bool,
-                        result: SyncResult) -> None:
+    def _expire_unfound(self, session: Session, day: date, now: datetime, result: SyncResult) -> None:
         """Intents still without a broker order after their grace period never arrived. They are closed, not
         re-sent; a broker order that shows up later is adopted (and `send` revives one it hears back about).
 
