@@ -91,13 +91,6 @@ def known_jobs(session: Session, hantu_home: Path) -> set[str]:
     return names
 
 
-def find_order(session: Session, order_id: str) -> Any | None:
-    """The order row for `order_id` (client order id, broker order number or row id), None when absent."""
-    from hantu.api.trading_views import find_order as find
-
-    return find(session, order_id)
-
-
 def order_is_open(order: Any) -> bool:
     from hantu.api.trading_views import OPEN_STATUSES
 

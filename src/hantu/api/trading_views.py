@@ -143,10 +143,3 @@ def reconciliations(session: Session, limit: int, offset: int) -> tuple[list[Rec
     rows, total = paged(session, select(Reconciliation).order_by(Reconciliation.at.desc(), Reconciliation.id.desc()),
                         limit, offset)
     return [ReconciliationOut.model_validate(row) for row in rows], total
-
-
-def find_order(session: Session, order_id: str) -> TradeOrder | None:
-    """By client order id, broker order number (the newest trading date's: ODNOs repeat daily) or row id."""
-    from hantu.trading.lookup import find_order as find
-
-    return find(session, order_id)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 
 from hantu.api import controls
 from hantu.api.context import ApiContext, actor_of, get_ctx
-from hantu.api.queries import find_order, order_is_open
+from hantu.api.queries import order_is_open
 from hantu.api.schemas import CancelRequestOut, ErrorOut, HaltInfo, HaltRequest, JobRequestOut, JobRunRequest
 from hantu.trading.halt import set_halt
 
@@ -57,6 +57,8 @@ async def run_job(request: Request, body: JobRunRequest | None = None,
 async def cancel_order(request: Request, order_id: str = Path(..., min_length=1, max_length=64,
                                                               pattern=r"^[A-Za-z0-9_.:\-]+$"),
                        ctx: ApiContext = Depends(get_ctx)) -> CancelRequestOut:
+    from hantu.trading.lookup import find_order  # the CLI's rule too (an ODNO names the newest day's order)
+
     with ctx.read() as session:
         order = find_order(session, order_id)
         if order is None:
