@@ -58,13 +58,6 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     console().print(table)
 
 
-def _cli_user() -> str:
-    """The actor of a CLI action without the `cli:` prefix: the halt state records `<source>:<actor>`."""
-    from hantu.store.audit import cli_actor
-
-    return cli_actor().removeprefix("cli:")
-
-
 def _names(session, codes: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
     from hantu.trading.alerts import stock_name
 
@@ -319,6 +312,7 @@ def halt(reason: str = typer.Option("manual halt", "--reason", help="Why (shown 
 
     Example: hantu trade halt --reason "market too volatile"
     """
+    from hantu.store.audit import cli_user
     from hantu.trading.alerts import alert
     from hantu.trading.halt import halt_state, set_halt
 
@@ -326,7 +320,7 @@ def halt(reason: str = typer.Option("manual halt", "--reason", help="Why (shown 
         state = halt_state(session)
         changed = not state.halted
         if changed:  # a second halt keeps the first one's reason (resume first to change it)
-            state = set_halt(session, True, reason, "cli", _cli_user())
+            state = set_halt(session, True, reason, "cli", cli_user())
             alert(session, "risk_halt", {"reason": reason, "source": "cli"}, priority="critical")
     if as_json:
         print_json({**state.as_dict(), "changed": changed})
@@ -342,13 +336,14 @@ def resume(reason: str = typer.Option("manual resume", "--reason", help="Why."),
 
     Example: hantu trade resume
     """
+    from hantu.store.audit import cli_user
     from hantu.trading.halt import halt_state
     from hantu.trading.risk import resume_trading
 
     with _db().session() as session:
         before = halt_state(session)
         if before.halted:
-            resume_trading(session, "cli", _cli_user(), reason)
+            resume_trading(session, "cli", cli_user(), reason)
         state = halt_state(session)
     if as_json:
         print_json({**state.as_dict(), "changed": before.halted})

@@ -12,11 +12,16 @@ from hantu.clock import KST
 from hantu.store.models import AuditEntry
 
 
-def cli_actor() -> str:
+def cli_user() -> str:
+    """The user running the CLI (the halt state adds its own `cli:` source prefix)."""
     try:
-        return f"cli:{getpass.getuser()}"
+        return getpass.getuser()
     except Exception:  # no passwd entry in some containers
-        return "cli:unknown"
+        return "unknown"
+
+
+def cli_actor() -> str:
+    return f"cli:{cli_user()}"
 
 
 def audit(
