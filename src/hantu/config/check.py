@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from hantu.config.pgpass import lookup_password, mode_is_private, pgpass_path
-from hantu.config.settings import Settings, env_file_path, load_settings
+from hantu.config.settings import Settings, env_file_path, load_settings, validation_problems
 
 Level = Literal["error", "warning", "info"]
 
@@ -49,11 +49,7 @@ def _file_mode_findings(path: Path, key: str) -> list[Finding]:
 
 
 def _validation_findings(error: ValidationError) -> list[Finding]:
-    findings = []
-    for item in error.errors():
-        key = str(item["loc"][0]).upper() if item["loc"] else "?"
-        findings.append(Finding("error", key, f"invalid value: {item['msg']}"))
-    return findings
+    return [Finding("error", key, f"invalid value: {why}") for key, why in validation_problems(error)]
 
 
 def semantic_findings(settings: Settings) -> list[Finding]:

@@ -249,9 +249,12 @@ class ConfigurationError(Exception):
 
     @classmethod
     def from_validation(cls, error: ValidationError, env_file: Path) -> ConfigurationError:
-        problems = [(str(item["loc"][0]).upper() if item["loc"] else "?", str(item["msg"]))
-                    for item in error.errors()]
-        return cls(problems, env_file)
+        return cls(validation_problems(error), env_file)
+
+
+def validation_problems(error: ValidationError) -> list[tuple[str, str]]:
+    """(environment key, why) for each invalid value; pydantic's messages, never the values themselves."""
+    return [(str(item["loc"][0]).upper() if item["loc"] else "?", str(item["msg"])) for item in error.errors()]
 
 
 _cached: Settings | None = None
