@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from hantu.store.db import Database
 
 app = typer.Typer(help="Database schema: upgrade, inspect, and downgrade (deployment rollback).\n\n"
                   "Example: hantu db upgrade && hantu db current", no_args_is_help=True)
@@ -18,17 +23,10 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
       hantu db upgrade
       hantu db upgrade 0006
     """
-    from alembic.util import CommandError
-
-    from hantu.cli.common import fail
     from hantu.store.db import get_database
     from hantu.store.migrate import upgrade as do_upgrade
 
-    try:
-        reached = do_upgrade(get_database(), revision)
-    except CommandError as error:  # an unknown revision, or one that is not above the current one
-        fail(f"cannot upgrade to {revision!r}: {error} (`hantu db current` shows the ids)")
-    typer.echo(f"database at revision {reached}")
+    _move_schema(do_upgrade, get_database(), revision, "upgrade")
 
 
 @app.command("current")
@@ -71,12 +69,18 @@ def downgrade(revision: str = typer.Argument(..., help="Target revision (`hantu 
     if not yes and not typer.confirm(f"Downgrade the schema from {now} to {revision}? Data in the newer tables "
                                      "and columns is dropped"):
         raise typer.Exit(1)
+    _move_schema(do_downgrade, database, revision, "downgrade")
+
+
+def _move_schema(move: Callable[[Database, str], str | None], database: Database, revision: str, verb: str) -> None:
+    """Run `hantu.store.migrate.upgrade`/`downgrade`; an unknown revision, or one on the wrong side of the
+    current one, is a clear error instead of Alembic's traceback."""
     from alembic.util import CommandError
 
     from hantu.cli.common import fail
 
     try:
-        reached = do_downgrade(database, revision)
-    except CommandError as error:  # an unknown revision, or one that is not below the current one
-        fail(f"cannot downgrade to {revision!r}: {error}")
+        reached = move(database, revision)
+    except CommandError as error:
+        fail(f"cannot {verb} to {revision!r}: {error} (`hantu db current` shows the ids)")
     typer.echo(f"database at revision {reached}")
