@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -60,12 +62,25 @@ def job_status(job: str) -> str | None:
         row = session.scalars(select(JobRun).where(JobRun.job == job).order_by(JobRun.id.desc())).first()
         return row.status if row else None
 
-
-def test_sigterm_during_the_session_exits_0_with_no_order_in_doubt(home: Path) -> None:
+@contextmanager
+def session_scheduler() -> Iterator[subprocess.Popen[str]]:
+    """The scheduler in a subprocess from just before the open (simulated clock, 120× speed); stopped with
+    SIGTERM at the end of the block, which must exit 0."""
     proc = subprocess.Popen(workflow("start", "--clock", "sim", "--start", f"{DAY} 08:58", "--speed", "120"),
                             cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=dict(os.environ))
     try:
+        yield proc
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output[-3000:]
+
+
+def test_sigterm_during_the_session_exits_0_with_no_order_in_doubt(home: Path) -> None:
+    with session_scheduler() as proc:
         wait_for(lambda: job_status("trading_session") == "running" and session_orders() > 0, 120,
                  "the session to place orders")
         status = subprocess.run(workflow("status", "--json"), cwd=REPO_ROOT, capture_output=True, text=True,
@@ -74,12 +89,6 @@ def test_sigterm_during_the_session_exits_0_with_no_order_in_doubt(home: Path) -
         info = json.loads(status.stdout)
         assert info["running"] and info["pid"] == proc.pid
         assert "trading_session" in info["heartbeat"]["running"]
-        proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, output[-3000:]
     assert job_status("trading_session") == "interrupted"
     db = get_database()
     with db.session() as session:
@@ -121,10 +130,7 @@ def test_run_one_job_by_hand_is_idempotent(home: Path) -> None:
 
 
 def test_running_the_session_by_hand_while_the_scheduler_runs_it_is_refused(home: Path) -> None:
-    proc = subprocess.Popen(workflow("start", "--clock", "sim", "--start", f"{DAY} 08:58", "--speed", "120"),
-                            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=dict(os.environ))
-    try:
+    with session_scheduler() as proc:
         wait_for(lambda: job_status("trading_session") == "running", 120, "the session to run")
         by_hand = subprocess.run(hantu_cmd("jobs", "run", "trading_session", "--date", str(DAY)), cwd=REPO_ROOT,
                                  capture_output=True, text=True, timeout=120)
@@ -135,9 +141,3 @@ def test_running_the_session_by_hand_while_the_scheduler_runs_it_is_refused(home
         with db.session() as session:
             rows = session.scalars(select(JobRun).where(JobRun.job == "trading_session").order_by(JobRun.id)).all()
             assert [r.status for r in rows] == ["running", "refused"]
-        proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, output[-3000:]

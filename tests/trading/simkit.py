@@ -101,3 +101,18 @@ class DipBuyer:
         if self.exit_after and now.strftime("%H:%M") >= self.exit_after:
             return "time to go"
         return None
+
+
+def kis_broker(sandbox: Any, account: Any, clock: Any, home: Any, timeout: float) -> Any:
+    """A `KisBroker` on `account` of a running KIS sandbox: the sandbox's URLs, a rate limit and back-off fast
+    enough for tests, and `timeout` for its requests. The caller closes it."""
+    from hantu.broker.kis.api import KisApi
+    from hantu.broker.kis.broker import KisBroker
+    from hantu.broker.kis.client import KisClient
+    from hantu.broker.kis.config import KisConfig
+
+    config = KisConfig(app_key=account.app_key, app_secret=account.app_secret, server=account.server,
+                       account=account.cano + account.product_code, hts_id=account.hts_id,
+                       base_url=sandbox.base_url, ws_url=sandbox.ws_url, rate_limit=1000.0, home=home,
+                       timeout=timeout, backoff_initial=0.01, backoff_max=0.05)
+    return KisBroker(KisApi(KisClient(config, clock)))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from simkit import DAY, at, make_panel
+from simkit import DAY, at, kis_broker, make_panel
 from sqlalchemy import select
 
 from hantu.broker.base import OrderType, Side
@@ -30,10 +30,6 @@ FIRST, SECOND, WAITING = "100000", "100020", "100040"
 @pytest.fixture
 def kis(isolated_env: Path, database: Any) -> Iterator[tuple[Any, Any, Any, FrozenClock]]:
     """(sandbox, account, KisBroker, clock) on the morning of DAY1, the engine's database on both backends."""
-    from hantu.broker.kis.api import KisApi
-    from hantu.broker.kis.broker import KisBroker
-    from hantu.broker.kis.client import KisClient
-    from hantu.broker.kis.config import KisConfig
     from hantu.sandbox.kis.app import start_kis_sandbox
     from hantu.sandbox.kis.state import SandboxOptions
 
@@ -41,11 +37,7 @@ def kis(isolated_env: Path, database: Any) -> Iterator[tuple[Any, Any, Any, Froz
     options = SandboxOptions(rate_limits={"prod": 2000.0, "virtual": 2000.0}, ping_interval=0.3, tick_interval=0.05)
     with start_kis_sandbox(make_panel(), clock, options) as sandbox:
         account = sandbox.create_account("virtual", cash=10_000_000)
-        config = KisConfig(app_key=account.app_key, app_secret=account.app_secret, server="virtual",
-                           account=account.cano + account.product_code, hts_id=account.hts_id,
-                           base_url=sandbox.base_url, ws_url=sandbox.ws_url, rate_limit=1000.0, home=isolated_env,
-                           timeout=2.0, backoff_initial=0.01, backoff_max=0.05)
-        broker = KisBroker(KisApi(KisClient(config, clock)))
+        broker = kis_broker(sandbox, account, clock, isolated_env, timeout=2.0)
         yield sandbox, account, broker, clock
         broker.close()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from simkit import DAY, at, candidates_for, make_panel
+from simkit import DAY, at, candidates_for, kis_broker, make_panel
 from sqlalchemy import select
 
 from hantu.clock import FrozenClock
@@ -56,10 +56,6 @@ class Rig:
 def kis(tmp_path: Path, isolated_env: Path) -> Iterator[Rig]:
     """A KIS sandbox and a KisBroker on one frozen clock, with the engine on SQLite (the storage tests run on
     both databases elsewhere; these are about the broker)."""
-    from hantu.broker.kis.api import KisApi
-    from hantu.broker.kis.broker import KisBroker
-    from hantu.broker.kis.client import KisClient
-    from hantu.broker.kis.config import KisConfig
     from hantu.sandbox.kis.app import start_kis_sandbox
     from hantu.sandbox.kis.state import SandboxOptions
     from hantu.store.db import Database
@@ -73,11 +69,7 @@ def kis(tmp_path: Path, isolated_env: Path) -> Iterator[Rig]:
                              ping_interval=0.3, tick_interval=0.05)
     with start_kis_sandbox(panel, clock, options) as sandbox:
         account = sandbox.create_account("virtual", cash=10_000_000)
-        config = KisConfig(app_key=account.app_key, app_secret=account.app_secret, server="virtual",
-                           account=account.cano + account.product_code, hts_id=account.hts_id,
-                           base_url=sandbox.base_url, ws_url=sandbox.ws_url, rate_limit=1000.0, home=isolated_env,
-                           timeout=0.5, backoff_initial=0.01, backoff_max=0.05)
-        broker = KisBroker(KisApi(KisClient(config, clock)))
+        broker = kis_broker(sandbox, account, clock, isolated_env, timeout=0.5)
         yield Rig(sandbox, account, broker, clock, database, panel)
         broker.close()
 
