@@ -232,3 +232,63 @@ def list_strategies(as_json: bool = typer.Option(False, "--json", help="Print as
                       entry.get("error") or entry.get("description", ""))
     console().print(table)
     console().print("settings of one: hantu strategy list --json; override with --param section.key=value")
+
+
+@app.command("check")
+def check(
+    name: str = typer.Argument(..., help="Registered strategy to check (see `hantu strategy list`)."),
+    day: list[str] = typer.Option([], "--date", "-d", help="Decision day to check (repeatable; default: spread "
+                                                          "over the stored data)."),
+    samples: int = typer.Option(5, "--samples", help="How many decision days to check when --date is not given."),
+    config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
+    param: list[str] = typer.Option([], "--param", "-p", help=PARAM_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Look-ahead and recursion check: run the strategy's screen and selection on the stored data, with the
+    future bars changed, with the data cut after the day, and with only the history it declares; report every
+    score, factor, watchlist or candidate that changes. Exit 1 when anything does.
+
+    Examples:
+      hantu strategy check momentum
+      hantu strategy check rsi2 --date 2024-02-13 --json
+    """
+    from hantu.backtest.lookahead import check_strategy
+
+    if samples < 1:
+        fail(f"--samples must be at least 1, got {samples}", EXIT_USAGE)
+    days = [d for d in (_day(raw) for raw in day) if d is not None]
+    runner = _strategy(name, config, param)
+    _, store = _setup()
+    stored = store.trading_dates()
+    if not stored:
+        fail("the market store is empty: import data first (`hantu data import krx-csv FILE`)", EXIT_ERROR)
+    panel = store.load(len(stored))
+    missing = [d for d in days if d not in set(stored)]
+    if missing:
+        fail(f"not a stored trading day: {', '.join(map(str, missing))} (the store has {stored[0]} … "
+             f"{stored[-1]})", EXIT_USAGE)
+    from hantu.strategy.runs import _instrument_rows
+
+    try:
+        report = check_strategy(runner, panel, days or None, samples=samples, instruments=_instrument_rows(store))
+    except ValueError as error:
+        fail(str(error), EXIT_ERROR)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        out = console()
+        verdict = "[green]passed[/green]" if report.passed else "[red]FAILED[/red]"
+        out.print(f"{report.strategy}: {verdict} — {report.compared:,} values compared on "
+                  f"{', '.join(map(str, report.days))} (lookback {report.lookback_days} days); "
+                  f"look-ahead findings {len(report.lookahead)}, recursion findings {len(report.recursion)}",
+                  soft_wrap=True)
+        summary = report.summary()
+        for kind in ("lookahead", "recursion"):
+            if summary[f"{kind}_outputs"]:
+                out.print(f"{kind} in: {', '.join(summary[f'{kind}_outputs'])}", soft_wrap=True)
+        for finding in report.findings[:20]:
+            out.print(f"  • {finding.describe()}", soft_wrap=True)
+        for note in report.notes:
+            out.print(f"[yellow]note: {note}[/yellow]", soft_wrap=True)
+    if not report.passed:
+        raise typer.Exit(EXIT_ERROR)
