@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from hantu.backtest.screens import screen_source_for
 from hantu.backtest.storage import save_outcome, set_report_path
 from hantu.market.panel import DailyPanel
 from hantu.store.db import Database
+
+if TYPE_CHECKING:
+    from hantu.backtest.sweep import Runner
 
 WARMUP_CALENDAR_DAYS = 400  # ~270 trading days of history before `start` (indicators up to a year)
 
@@ -172,16 +175,20 @@ def rank_key(metrics: dict[str, Any]) -> float:
 def run_grid(db: Database, store: Any, strategy_name: str, start: date, end: date, grid: dict[str, list[Any]],
              params: dict[str, Any] | None = None, *, config: BacktestConfig | None = None,
              progress: Callable[[int, int], None] | None = None, report: bool = True,
-             allow_gaps: bool = False) -> BacktestResult:
-    """One run per grid point, stored as members of a `grid` run that carries the best point's results."""
+             allow_gaps: bool = False, runner: Runner | None = None) -> BacktestResult:
+    """One run per grid point, stored as members of a `grid` run that carries the best point's results.
+
+    `runner` (`hantu.backtest.sweep`): where the points run — in this process (default), on a process pool or
+    on a Dask cluster; the results are the same."""
+    from hantu.backtest.sweep import SerialRunner, Trial, run_trials
+
     market = load_market(store, start, end)
     warnings = check_gaps(market, start, end, allow_gaps)
     points = grid_points(grid, params)
-    outcomes = []
-    for i, point in enumerate(points):
-        outcomes.append(_with_warnings(run_on_panel(strategy_name, market, start, end, point, config), warnings))
-        if progress is not None:
-            progress(i + 1, len(points))
+    trials = [Trial(str(i), strategy_name, point, start, end, config or BacktestConfig())
+              for i, point in enumerate(points)]
+    results = run_trials(runner or SerialRunner(market), sweep_source(store, market, start, end), trials, progress)
+    outcomes = [_with_warnings(_outcome_of(r), warnings) for r in results]
     best = max(outcomes, key=lambda o: rank_key(o.metrics))
     parent = replace(best, metrics={**best.metrics, "grid": [
         {"params": o.params, "sharpe": o.metrics.get("sharpe"), "total_return": o.metrics.get("total_return"),
@@ -189,6 +196,23 @@ def run_grid(db: Database, store: Any, strategy_name: str, start: date, end: dat
     stored = store_outcome(db, parent, kind="grid", report=report)
     members = [store_outcome(db, o, kind="single", parent_id=stored.id, report=False).to_dict() for o in outcomes]
     return replace(stored, members=members)
+
+
+def sweep_source(store: Any, market: MarketData, start: date, end: date) -> Any:
+    """What workers load a sweep's data from: the store's path when it is a store on disk (each worker loads
+    it once), else the loaded data itself."""
+    from hantu.backtest.sweep import market_spec
+    from hantu.market.store import MarketStore
+
+    if isinstance(store, MarketStore):
+        return market_spec(store, start, end, WARMUP_CALENDAR_DAYS)
+    return market
+
+
+def _outcome_of(result: Any) -> BacktestOutcome:
+    if result.outcome is None:
+        raise ValueError(f"trial {result.key} returned no outcome")
+    return result.outcome
 
 
 # --- walk-forward ----------------------------------------------------------------------------------------
@@ -236,7 +260,7 @@ def folds(start: date, end: date, train_months: int, test_months: int) -> list[t
 def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, end: date, spec: str,
                      grid: dict[str, list[Any]] | None = None, params: dict[str, Any] | None = None, *,
                      config: BacktestConfig | None = None, progress: Callable[[int, int], None] | None = None,
-                     report: bool = True, allow_gaps: bool = False) -> BacktestResult:
+                     report: bool = True, allow_gaps: bool = False, runner: Runner | None = None) -> BacktestResult:
     """Walk-forward: per fold, pick the best grid point on the training window (Sharpe), then trade it on the
     following test window. The out-of-sample test windows are chained — each starts with the previous one's
     final equity as cash (positions still open at a fold's end are valued at their last close) — and stored
@@ -253,18 +277,21 @@ def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, 
     began = _time.perf_counter()
     tests: list[BacktestOutcome] = []
     cash = config.initial_cash
-    steps = len(windows) * ((len(points) if len(points) > 1 else 0) + 1)
-    done = 0
-    for train_start, train_end, test_start, test_end in windows:
+    from hantu.backtest.sweep import SerialRunner, Trial, run_trials
+
+    training = [Trial(f"{fold}:{i}", strategy_name, point, train_start, train_end, config)
+                for fold, (train_start, train_end, _, _) in enumerate(windows) for i, point in enumerate(points)
+                ] if len(points) > 1 else []
+    steps = len(training) + len(windows)
+    trained = run_trials(runner or SerialRunner(market), sweep_source(store, market, start, end), training,
+                         None if progress is None else lambda finished, _: progress(finished, steps))
+    scores = {r.key: rank_key(_outcome_of(r).metrics) for r in trained}
+    done = len(training)
+    for fold, (_, _, test_start, test_end) in enumerate(windows):
         best_params, best_key = points[0], float("-inf")
-        if len(points) > 1:
-            for point in points:
-                outcome = run_on_panel(strategy_name, market, train_start, train_end, point, config)
-                done += 1
-                if progress is not None:
-                    progress(done, steps)
-                if rank_key(outcome.metrics) > best_key:
-                    best_params, best_key = point, rank_key(outcome.metrics)
+        for i, point in enumerate(points if len(points) > 1 else []):
+            if scores[f"{fold}:{i}"] > best_key:
+                best_params, best_key = point, scores[f"{fold}:{i}"]
         try:
             test = run_on_panel(strategy_name, market, test_start, test_end, best_params,
                                 replace(config, initial_cash=int(cash)))
