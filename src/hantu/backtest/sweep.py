@@ -13,7 +13,6 @@ every trial reports its worker's measured peak RSS, and the runners keep the lar
 
 from __future__ import annotations
 
-import math
 import os
 import resource
 import sys
@@ -53,23 +52,24 @@ class Trial:
     start: date
     end: date
     config: BacktestConfig = field(default_factory=BacktestConfig)
-    # MedianPruner thresholds for an optimiser trial run over folds: stop after fold i when its objective is
-    # below `prune_below[i]` (None: never prune). Computed by the parent, so any worker decides the same.
-    folds: tuple[tuple[date, date], ...] = ()
+    # An optimiser trial runs expanding in-sample steps (the last is the whole window) and stops after step i
+    # when its objective is below `prune_below[i]` (the median of the trials before it; None: never prune).
+    # The parent computes the thresholds, so every worker decides the same.
+    steps: tuple[tuple[date, date], ...] = ()
     objective: str | None = None
     prune_below: tuple[float | None, ...] = ()
 
 
 @dataclass
 class TrialResult:
-    """What a worker sends back: the outcome (or, for a fold trial, one objective value per fold run), the
-    worker's peak RSS and its process id."""
+    """What a worker sends back: the outcome (or, for a stepped optimiser trial, the objective and figures of
+    each step run), the worker's peak RSS and its process id."""
 
     key: str
     params: dict[str, Any]
     outcome: BacktestOutcome | None
-    fold_values: list[float] = field(default_factory=list)
-    fold_metrics: list[dict[str, Any]] = field(default_factory=list)
+    step_values: list[float] = field(default_factory=list)
+    step_metrics: list[dict[str, Any]] = field(default_factory=list)
     pruned: bool = False
     rss_mb: float = 0.0
     pid: int = 0
@@ -110,7 +110,7 @@ def run_trial(spec: MarketSpec | Any, trial: Trial) -> TrialResult:
     from hantu.backtest.service import run_on_panel
 
     market = _market_for(spec)
-    if not trial.folds:
+    if not trial.steps:
         outcome = run_on_panel(trial.strategy, market, trial.start, trial.end, trial.params, trial.config)
         return TrialResult(trial.key, trial.params, outcome, rss_mb=peak_rss_mb(), pid=os.getpid())
     from hantu.backtest.objectives import objective_value
@@ -118,20 +118,15 @@ def run_trial(spec: MarketSpec | Any, trial: Trial) -> TrialResult:
     values: list[float] = []
     metrics: list[dict[str, Any]] = []
     pruned = False
-    for i, (start, end) in enumerate(trial.folds):
+    for i, (start, end) in enumerate(trial.steps):
         outcome = run_on_panel(trial.strategy, market, start, end, trial.params, trial.config)
         values.append(objective_value(trial.objective or "sharpe", outcome.metrics))
         metrics.append(dict(outcome.metrics))
         threshold = trial.prune_below[i] if i < len(trial.prune_below) else None
-        if threshold is not None and i + 1 < len(trial.folds) and _mean(values) < threshold:
+        if threshold is not None and i + 1 < len(trial.steps) and values[-1] < threshold:
             pruned = True
             break
     return TrialResult(trial.key, trial.params, None, values, metrics, pruned, peak_rss_mb(), os.getpid())
-
-
-def _mean(values: Sequence[float]) -> float:
-    finite = [v for v in values if math.isfinite(v)]
-    return sum(finite) / len(finite) if finite else float("-inf")
 
 
 # --- the runners ---------------------------------------------------------------------------------------

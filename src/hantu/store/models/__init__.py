@@ -7,6 +7,7 @@ from hantu.store.base import Base
 from hantu.store.models.backtest import BacktestRun, BacktestTrade
 from hantu.store.models.core import AuditEntry, Instrument, JobRun, KeyValue
 from hantu.store.models.notify import OutboxMessage
+from hantu.store.models.research import OptimizationStudy, OptimizationTrial
 from hantu.store.models.scheduler import DailyReport
 from hantu.store.models.strategy import ScreenRun, SelectionCandidate, SelectionRun, WatchlistEntry
 from hantu.store.models.trading import (
@@ -21,6 +22,6 @@ from hantu.store.models.trading import (
     TradePosition,
 )
 
-__all__ = ["AuditEntry", "BacktestRun", "BacktestTrade", "Base", "DailyReport", "Instrument", "JobRun", "KeyValue", "OutboxMessage", "PaperAccount", "PaperFill",
+__all__ = ["AuditEntry", "BacktestRun", "BacktestTrade", "Base", "DailyReport", "Instrument", "JobRun", "KeyValue", "OptimizationStudy", "OptimizationTrial", "OutboxMessage", "PaperAccount", "PaperFill",
            "PaperHolding", "PaperOrder", "Reconciliation", "ScreenRun", "SelectionCandidate", "SelectionRun", "TradeAccount", "TradeFill", "TradeOrder",
            "TradePosition", "WatchlistEntry"]
