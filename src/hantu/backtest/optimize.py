@@ -465,7 +465,12 @@ def optimize(db: Any, store: Any, strategy_name: str, start: date, end: date, sp
         recommended={**params, **fold_results[-1].best_params}, warnings=list(warnings), resumed_trials=resumed,
         ran_trials=ran, peak_worker_rss_mb=runner.peak_worker_rss_mb, workers=runner.workers, curve=curve)
     for f, fold_result in enumerate(fold_results):
-        if fold_result.stability is not None and fold_result.stability < ISOLATED_PEAK:
+        if not math.isfinite(fold_result.in_sample_value):
+            result.warnings.append(
+                f"fold {f + 1}: no trial produced the objective {objective!r} in-sample "
+                f"({fold_result.fold.train_start} … {fold_result.fold.train_end}): no trades there? The strategy "
+                f"may need more history than the window has (see `hantu strategy list --json`)")
+        elif fold_result.stability is not None and fold_result.stability < ISOLATED_PEAK:
             result.warnings.append(
                 f"fold {f + 1}: the best point is an isolated peak (stability {fold_result.stability:.2f} < "
                 f"{ISOLATED_PEAK}): its neighbours score much lower, so it is likely fitted to noise")
@@ -530,6 +535,7 @@ def _finish_fold(study: Any, fold: Fold, f: int, space: dict[str, Dimension], pa
         raise OptimizeError(f"fold {f + 1}: every trial was pruned; run more trials or --no-prune")
     best = max(complete, key=lambda t: (t.value, -t.number))
     best_params = dict(best.params)
+    best_value = cache.get(_key(best_params), float(best.value))
     # neighbours one step either side of the best, per parameter (values already known are not run again)
     neighbour_points = []
     for key, dimension in space.items():
@@ -541,17 +547,21 @@ def _finish_fold(study: Any, fold: Fold, f: int, space: dict[str, Dimension], pa
     for result in _run(runner, source, trials):
         cache[_key({k: result.params[k] for k in space})] = result.step_values[-1]
     neighbours = [{"params": p, "value": _json_number(cache[_key(p)])} for p in neighbour_points]
-    values = [t.value for t in complete]
-    stability = _stability(float(best.value), [cache[_key(p)] for p in neighbour_points], values)
-    try:
-        importances = {k: round(float(v), 4) for k, v in optuna.importance.get_param_importances(study).items()}
-    except (ValueError, RuntimeError):  # fewer than two distinct finished trials
-        importances = {}
+    values = [cache.get(_key(dict(t.params)), float(t.value)) for t in complete]
+    stability = _stability(best_value, [cache[_key(p)] for p in neighbour_points], values)
+    importances: dict[str, float] = {}
+    if len({v for v in values if math.isfinite(v)}) > 1:
+        import warnings
+
+        with warnings.catch_warnings():  # Optuna warns when the trials cannot separate the parameters
+            warnings.simplefilter("ignore")
+            importances = {k: round(float(v), 4)
+                           for k, v in optuna.importance.get_param_importances(study).items()}
     from hantu.backtest.service import run_on_panel
 
     in_sample = _plain_metrics(dict(run_on_panel(strategy_name, market, fold.train_start, fold.train_end,
                                                  {**params, **best_params}, config).metrics))
-    return FoldResult(fold=fold, best_params=best_params, in_sample_value=float(best.value), in_sample=in_sample,
+    return FoldResult(fold=fold, best_params=best_params, in_sample_value=best_value, in_sample=in_sample,
                       out_of_sample_value=float("-inf"), out_of_sample={}, stability=stability,
                       neighbours=neighbours, importances=importances, trials=len(study.trials),
                       pruned=sum(1 for t in study.trials if t.state == optuna.trial.TrialState.PRUNED),

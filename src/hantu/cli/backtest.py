@@ -436,16 +436,19 @@ def _print_optimization(result: Any) -> None:
 
     data = result.to_dict()
     out = console()
-    table = Table(title=f"optimisation {result.name}: {result.strategy} {result.start} – {result.end}, "
-                        f"objective {result.objective}")
-    for column in ("fold", "in-sample", "out-of-sample", "best point", "IS", "OOS", "stability", "trials"):
-        table.add_column(column, justify="right" if column in ("IS", "OOS", "stability", "trials") else "left")
+    out.print(f"optimisation {result.name}: {result.strategy} {result.start} – {result.end}, objective "
+              f"{result.objective}", soft_wrap=True)
+    table = Table(box=None, pad_edge=False)
+    for column in ("fold", "in-sample", "out-of-sample", "IS", "OOS", "stability", "trials"):
+        table.add_column(column, justify="right" if column in ("IS", "OOS", "stability", "trials") else "left",
+                         no_wrap=True)
     for i, fold in enumerate(data["folds"], start=1):
-        table.add_row(str(i), f"{fold['fold'][0]} – {fold['fold'][1]}", f"{fold['fold'][2]} – {fold['fold'][3]}",
-                      ", ".join(f"{k}={v}" for k, v in fold["best_params"].items()),
+        table.add_row(str(i), f"{fold['fold'][0]}…{fold['fold'][1][5:]}", f"{fold['fold'][2]}…{fold['fold'][3][5:]}",
                       _num(fold["in_sample_value"]), _num(fold["out_of_sample_value"]), _num(fold["stability"]),
                       f"{fold['trials']} ({fold['pruned']} pruned)")
     out.print(table)
+    for i, fold in enumerate(data["folds"], start=1):
+        out.print(f"fold {i} best: {', '.join(f'{k}={v}' for k, v in fold['best_params'].items())}", soft_wrap=True)
     oos = data["out_of_sample"]
     out.print(f"out-of-sample (chained): return {_pct(oos.get('total_return'))}, sharpe {_num(oos.get('sharpe'))}, "
               f"max dd {_pct(oos.get('max_drawdown'))}; in-sample objective {_num(data['in_sample_value'])}, "
