@@ -66,8 +66,9 @@ def test_folds_in_months_and_trading_days() -> None:
 
 
 def test_stability_plateau_needle_and_flat() -> None:
-    assert _stability(2.0, [2.0, 1.9], [0.0, 1.0, 2.0, 1.9]) == pytest.approx(1 - 0.05 / 0.55, abs=1e-4)
+    assert _stability(2.0, [2.0, 1.9], [0.0, 1.0, 2.0, 1.9]) == pytest.approx(1 - 0.05 / 2.0, abs=1e-4)
     assert _stability(2.0, [0.0, 0.0], [0.0, 0.0, 2.0]) == 0.0
+    assert _stability(2.0, [1.0, float("-inf")], [0.0, 2.0]) == pytest.approx(0.25)
     assert _stability(1.0, [1.0], [1.0, 1.0]) == 1.0
     assert _stability(1.0, [], [1.0]) is None
 

@@ -12,8 +12,9 @@
   `optimization_trials`), each trial committed when it finishes. Run the same command again after a crash
   and the finished trials are loaded into the sampler, not repeated.
 - **Stability**: for the best point of each fold, each parameter is moved one step down and up and the
-  in-sample objective measured there. `stability` = 1 − mean drop to the neighbours / (best − median of all
-  trials), clipped to 0…1: 1 means a plateau, 0 a needle. Below 0.5 the report warns of an isolated peak.
+  in-sample objective measured there. `stability` = 1 − mean drop to the neighbours / (best − worst of all
+  trials), in 0…1: 1 means a plateau, 0 a needle whose neighbours are as bad as the worst trial. Below 0.5
+  the report warns of an isolated peak.
 """
 
 from __future__ import annotations
@@ -569,12 +570,14 @@ def _finish_fold(study: Any, fold: Fold, f: int, space: dict[str, Dimension], pa
 
 
 def _stability(best: float, neighbours: Sequence[float], values: Sequence[float]) -> float | None:
-    """1 − mean drop to the neighbours / (best − median of all finished trials), in 0…1 (None: no
-    neighbours, or every trial scored the same)."""
-    if not neighbours or not math.isfinite(best):
+    """1 − mean drop to the neighbours / (best − worst finished trial), in 0…1 (None: no neighbours). A
+    neighbour without the figure counts as the worst."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not neighbours or not math.isfinite(best) or not finite:
         return None
-    spread = best - statistics.median(values)
-    drops = [max(0.0, best - (v if math.isfinite(v) else best - 2 * max(spread, 1e-12))) for v in neighbours]
+    worst = min(finite)
+    spread = best - worst
+    drops = [max(0.0, best - (v if math.isfinite(v) else worst)) for v in neighbours]
     if spread <= 1e-12:
         return 1.0 if max(drops) <= 1e-12 else 0.0
     return round(min(1.0, max(0.0, 1.0 - (sum(drops) / len(drops)) / spread)), 4)
