@@ -1,6 +1,6 @@
 """Optimiser studies and trials (`hantu backtest optimize`).
 
-Revision ID: 0009_i22
+Revision ID: 0009
 Revises: 0008
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 from hantu.store.base import KstDateTime
 
-revision = "0009_i22"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
