@@ -31,8 +31,10 @@ class Issue:
 
 
 def check_store(store: MarketStore, limit: int = 10_000) -> list[Issue]:
-    """Every issue found (at most `limit`), in date order."""
+    """Every issue found (at most `limit`), in date order. A file that cannot be read raises
+    `MarketStoreCorrupt` (the whole store is suspect, not one row)."""
     issues: list[Issue] = []
+    store.meta()
     dates = store.trading_dates()
     if not dates:
         return issues
