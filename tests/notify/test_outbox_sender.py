@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import subprocess
 import sys
 import time
@@ -408,3 +409,27 @@ def test_sender_killed_while_waiting_for_the_rate_limiter_loses_nothing(
         expected = [*split_message(rows[0].text), "event 2"]
     got = [m.text for m in sandbox.messages(CHAT)]
     assert got == expected  # every part once, in order
+
+
+def test_stopping_drains_within_the_grace_and_leaves_the_rest_pending(
+    sqlite_database, clock, sandbox
+) -> None:  # type: ignore[no-untyped-def]
+    """After `stop`, no request starts (nor a rate-limit wait that would end) past the grace; the rest of each
+    chat stays `pending`, in order, and another chat still gets its turn within the grace."""
+    other = "515151"
+    for n in range(10):
+        event(sqlite_database, clock, n)
+    event(sqlite_database, clock, 99, chat_id=other)
+    sender = make_sender(sqlite_database, clock, sandbox)
+    stop = threading.Event()
+    stop.set()
+    started = clock.now()
+    sender.run_forever(stop, grace=3.5)  # returns by itself: the next slot (t = 4) is past the grace
+    assert (clock.now() - started).total_seconds() <= 3.5
+    assert [m.plain for m in sandbox.messages(CHAT)] == [f"event {n}" for n in range(4)]  # t = 0, 1, 2, 3
+    assert [m.plain for m in sandbox.messages(other)] == ["event 99"]
+    with sqlite_database.session() as s:
+        states = s.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id)).all()
+    assert states == [SENT] * 4 + ["pending"] * 6 + [SENT]
+    drain(make_sender(sqlite_database, clock, sandbox), clock)  # the next start sends the rest, in order
+    assert [m.plain for m in sandbox.messages(CHAT)] == [f"event {n}" for n in range(10)]

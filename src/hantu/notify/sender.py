@@ -222,7 +222,7 @@ class OutboxSender:
             outcome = self._deliver(row, target)
             if outcome == "sent":
                 delivered += 1
-            elif outcome == "retry":
+            elif outcome in ("retry", "later"):
                 blocked.add(key)
             elif outcome == "stop":
                 break
@@ -303,10 +303,10 @@ class OutboxSender:
     def _claim_when_allowed(self, row: OutboxMessage, target: str, count_attempt: bool) -> str | None:
         """Wait for the rate limiter, then claim: a row is `sending` only while its request is in flight.
 
-        None when claimed; 'stop' when stopping and the wait would outlast the grace (the row stays pending);
-        'done' when another sender has it."""
+        None when claimed; 'later' when stopping and the wait would outlast the grace (the row stays pending,
+        and so does the rest of its chat); 'done' when another sender has it."""
         if not self.limiter.acquire(target, until=self._deadline()):
-            return "stop"
+            return "later"
         return None if self._claim(row, count_attempt) else "done"
 
     def _finish(self, row_id: int, **values: object) -> None:
@@ -314,7 +314,7 @@ class OutboxSender:
             session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
 
     def _deliver(self, row: OutboxMessage, target: str | None) -> str:
-        """'sent', 'retry' (the chat waits), 'done' (failed/uncertain; move on), 'stop' (all chats wait)."""
+        """'sent', 'retry'/'later' (the chat waits), 'done' (failed/uncertain; move on), 'stop' (all chats wait)."""
         if self.client is None or target is None:
             return self._deliver_to_log(row, target) if self._claim(row) else "done"
         parts = split_message(row.text)
