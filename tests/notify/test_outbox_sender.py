@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import itertools
-import threading
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 
