@@ -84,8 +84,8 @@ def test_stop_with_40_queued_messages_is_bounded_ordered_and_loses_nothing(
 ) -> None:  # type: ignore[no-untyped-def]
     database = sqlite_database
     with database.session() as s:
-        for n in range(40):  # ten for the configured chat (ahead of the scheduler's own), thirty elsewhere
-            chat = None if n % 4 == 0 else OTHER_CHATS[n % 4 - 1]
+        for n in range(40):  # twenty for the configured chat (ahead of the scheduler's own), twenty elsewhere
+            chat = None if n % 2 == 0 else OTHER_CHATS[n // 2 % 3]
             enqueue(s, "text", {"text": f"event {n}"}, chat_id=chat)
     env = {
         "DATABASE_URL": database.url,
@@ -113,8 +113,9 @@ def test_stop_with_40_queued_messages_is_bounded_ordered_and_loses_nothing(
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, output[-3000:]
-    # Bounded: the grace, the request in flight, process exit. (Before: one batch of 40 at ~1 s each.)
-    assert took < GRACE + 4, (took, output[-2000:])
+    # Bounded: the grace, the request in flight, process exit (slow on a loaded machine). Before: the main
+    # thread sent the whole batch, ~1 s per message of the configured chat (20 s and more here).
+    assert took < GRACE + 7, (took, output[-2000:])
     assert_prefix_in_order(slow_telegram, database)
     states = {r.status for r in rows(database)}
     assert states <= {PENDING, SENT}, states  # nothing left `sending` (that would become `uncertain`)
@@ -122,7 +123,7 @@ def test_stop_with_40_queued_messages_is_bounded_ordered_and_loses_nothing(
     delivered_first = sum(len(slow_telegram.messages(c)) for c in (CHAT, *OTHER_CHATS))
 
     # The next start delivers the rest — the first run's "scheduler stopped" included — in order.
-    again = scheduler(env, "--speed", "10", "--until", f"{SATURDAY} 10:03")
+    again = scheduler(env, "--speed", "10", "--until", f"{SATURDAY} 10:05")
     try:
         output, _ = again.communicate(timeout=120)
     finally:
