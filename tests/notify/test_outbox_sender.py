@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 
@@ -18,7 +19,7 @@ from hantu.notify.outbox import enqueue
 from hantu.notify.sender import Delivered, OutboxSender
 from hantu.notify.telegram import TelegramClient
 from hantu.sandbox.telegram import TelegramSandbox
-from hantu.store.models.notify import SENT, UNCERTAIN, OutboxMessage
+from hantu.store.models.notify import LOGGED, SENT, UNCERTAIN, OutboxMessage
 
 
 def make_sender(database, clock, sandbox, **kwargs) -> OutboxSender:  # type: ignore[no-untyped-def]
@@ -49,8 +50,9 @@ def assert_rate_respected(sandbox: TelegramSandbox, chat: str = CHAT) -> None:
 
 
 @pytest.mark.parametrize("down_mode", ["error", "refuse"])
-def test_telegram_down_for_an_hour_then_everything_once_in_order(database, clock, sandbox, raw_logs,
-                                                                  down_mode, db_url) -> None:  # type: ignore[no-untyped-def]
+def test_telegram_down_for_an_hour_then_everything_once_in_order(
+    database, clock, sandbox, raw_logs, down_mode, db_url
+) -> None:  # type: ignore[no-untyped-def]
     """The acceptance scenario: an hour of outage with events every minute, then recovery.
 
     Both outage shapes (502s, refused connections) on SQLite; the 502 shape on PostgreSQL too."""
@@ -106,7 +108,9 @@ def test_global_limit_across_many_chats(sqlite_database, clock) -> None:  # type
     try:
         for n in range(20):
             event(sqlite_database, clock, n, chat_id=str(1000 + n))
-        sender = OutboxSender(sqlite_database, clock, TelegramClient(TOKEN, box.base_url), CHAT, global_per_second=5)
+        sender = OutboxSender(
+            sqlite_database, clock, TelegramClient(TOKEN, box.base_url), CHAT, global_per_second=5
+        )
         drain(sender, clock)
         assert len(box.messages()) == 20 and box.rate_violations == 0
         times = [m.received_at for m in box.messages()]
@@ -143,10 +147,21 @@ def test_priorities_control_the_sound(sqlite_database, clock, sandbox) -> None: 
 
 
 def test_long_message_split_at_4096_and_delivered_in_order(sqlite_database, clock, sandbox) -> None:  # type: ignore[no-untyped-def]
-    rows = [{"code": f"{i:06d}", "name": f"종목<{i}>&co 📈", "quantity": i + 1, "avg_price": 1000 + i}
-            for i in range(300)]
-    data = {"trading_date": "2024-03-04", "realized_pnl": 1, "unrealized_pnl": 2, "equity": 3, "cash": 4,
-            "positions": rows, "trades": 5, "fees": 6, "taxes": 7}
+    rows = [
+        {"code": f"{i:06d}", "name": f"종목<{i}>&co 📈", "quantity": i + 1, "avg_price": 1000 + i}
+        for i in range(300)
+    ]
+    data = {
+        "trading_date": "2024-03-04",
+        "realized_pnl": 1,
+        "unrealized_pnl": 2,
+        "equity": 3,
+        "cash": 4,
+        "positions": rows,
+        "trades": 5,
+        "fees": 6,
+        "taxes": 7,
+    }
     with sqlite_database.session() as s:
         msg = enqueue(s, "daily_report", data)
     assert msg is not None and msg.parts_total >= 3
@@ -161,8 +176,17 @@ def test_long_message_split_at_4096_and_delivered_in_order(sqlite_database, cloc
 def test_escaping_survives_telegram_parsing(sqlite_database, clock, sandbox) -> None:  # type: ignore[no-untyped-def]
     nasty = "A&B <b>not bold</b> 1 < 2 > 0 &amp; \"quotes\" 'x'"
     with sqlite_database.session() as s:
-        enqueue(s, "order_rejected", {"code": "000660", "name": nasty, "side": "buy", "quantity": 1,
-                                       "reason": "<script>alert(1)</script>"})
+        enqueue(
+            s,
+            "order_rejected",
+            {
+                "code": "000660",
+                "name": nasty,
+                "side": "buy",
+                "quantity": 1,
+                "reason": "<script>alert(1)</script>",
+            },
+        )
     drain(make_sender(sqlite_database, clock, sandbox), clock)
     (message,) = sandbox.messages(CHAT)
     assert nasty in message.plain and "<script>alert(1)</script>" in message.plain
@@ -198,7 +222,9 @@ def test_two_senders_never_send_the_same_message(database, clock, sandbox) -> No
     assert sorted(plains) == sorted(f"event {n}" for n in range(6)) and len(plains) == 6
 
 
-def test_sender_killed_mid_send_does_not_resend_after_restart(database, clock, sandbox, db_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_sender_killed_mid_send_does_not_resend_after_restart(
+    database, clock, sandbox, db_url, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     """A real SIGKILL in the crash window (request accepted by Telegram, answer not yet back)."""
     event(database, clock, 1)
     event(database, clock, 2)
@@ -214,8 +240,11 @@ def test_sender_killed_mid_send_does_not_resend_after_restart(database, clock, s
         " sys.argv[4])\n"
         "s.run_once()\n"
     )
-    proc = subprocess.Popen([sys.executable, str(script), db_url, TOKEN, sandbox.base_url, CHAT],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), db_url, TOKEN, sandbox.base_url, CHAT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 20
         while not sandbox.messages(CHAT) and time.monotonic() < deadline:
@@ -227,7 +256,10 @@ def test_sender_killed_mid_send_does_not_resend_after_restart(database, clock, s
         if proc.poll() is None:
             proc.kill()
     with database.session() as s:
-        assert s.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id)).all() == ["sending", "pending"]
+        assert s.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id)).all() == [
+            "sending",
+            "pending",
+        ]
     restarted = make_sender(database, clock, sandbox)
     clock.advance(5)
     drain(restarted, clock)
@@ -239,8 +271,16 @@ def test_sender_killed_mid_send_does_not_resend_after_restart(database, clock, s
 def test_without_token_messages_go_to_the_log_and_the_hook(sqlite_database, clock, raw_logs) -> None:  # type: ignore[no-untyped-def]
     printed: list[Delivered] = []
     with sqlite_database.session() as s:
-        enqueue(s, "screening_done", {"trading_date": "2024-03-04", "universe_size": 2871, "passed": 42,
-                                       "top": [{"code": "005930", "name": "삼성전자", "score": 3.5}]})
+        enqueue(
+            s,
+            "screening_done",
+            {
+                "trading_date": "2024-03-04",
+                "universe_size": 2871,
+                "passed": 42,
+                "top": [{"code": "005930", "name": "삼성전자", "score": 3.5}],
+            },
+        )
     sender = OutboxSender(sqlite_database, clock, None, None, on_delivered=printed.append)
     assert sender.run_once() == 1
     assert len(printed) == 1 and printed[0].via == "log" and "2,871" in printed[0].plain
@@ -248,7 +288,7 @@ def test_without_token_messages_go_to_the_log_and_the_hook(sqlite_database, cloc
     assert "대상 종목: 2,871개" in raw_logs.text()
     with sqlite_database.session() as s:
         row = s.scalars(select(OutboxMessage)).one()
-    assert row.status == SENT and row.delivered_via == "log"
+    assert row.status == LOGGED and row.delivered_via == "log"
 
 
 def test_token_never_in_logs_or_errors(sqlite_database, clock, sandbox, raw_logs) -> None:  # type: ignore[no-untyped-def]
@@ -304,3 +344,92 @@ def test_sender_backoff_grows_and_caps(sqlite_database, clock, sandbox) -> None:
         waits.append(round((row.next_attempt_at - clock.now()).total_seconds()))
         clock.advance(timedelta(seconds=waits[-1]))
     assert waits[:4] == [1, 2, 4, 8] and max(waits) == 60
+
+
+SLOW_SENDER = (
+    "import sys\n"
+    "from hantu.clock import SystemClock\n"
+    "from hantu.notify.sender import OutboxSender\n"
+    "from hantu.notify.telegram import TelegramClient\n"
+    "from hantu.store.db import Database\n"
+    "s = OutboxSender(Database(sys.argv[1]), SystemClock(), TelegramClient(sys.argv[2], sys.argv[3]),"
+    " sys.argv[4], per_chat_interval=60)\n"
+    "s.run_once()\n"
+)
+
+
+@pytest.mark.parametrize("where", ["between messages", "between parts"])
+def test_sender_killed_while_waiting_for_the_rate_limiter_loses_nothing(
+    database, clock, sandbox, db_url, tmp_path, where
+) -> None:  # type: ignore[no-untyped-def]
+    """A real SIGKILL while the sender waits for its next slot (here 60 s): nothing is in flight, so nothing
+    may be left `sending` (which a restart turns into `uncertain`, never sent)."""
+    if where == "between parts":
+        with database.session() as s:
+            enqueue(
+                s,
+                "text",
+                {"text": "\n".join(f"line {i:04d} " + "x" * 60 for i in range(80))},
+                now=clock.now(),
+            )
+    else:
+        event(database, clock, 1)
+    event(database, clock, 2)
+    script = tmp_path / "slow_sender.py"
+    script.write_text(SLOW_SENDER)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), db_url, TOKEN, sandbox.base_url, CHAT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with database.session() as s:
+                if s.scalar(select(OutboxMessage.parts_sent).order_by(OutboxMessage.id).limit(1)):
+                    break
+            time.sleep(0.05)
+        time.sleep(0.5)  # the sender is now waiting for its next slot
+        assert proc.poll() is None, proc.communicate()
+        proc.kill()
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert len(sandbox.messages(CHAT)) == 1
+    with database.session() as s:
+        states = s.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id)).all()
+    assert states == (["pending", "pending"] if where == "between parts" else [SENT, "pending"])
+    restarted = make_sender(database, clock, sandbox)
+    clock.advance(5)
+    drain(restarted, clock)
+    with database.session() as s:
+        rows = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert [r.status for r in rows] == [SENT, SENT]
+        expected = [*split_message(rows[0].text), "event 2"]
+    got = [m.text for m in sandbox.messages(CHAT)]
+    assert got == expected  # every part once, in order
+
+
+def test_stopping_drains_within_the_grace_and_leaves_the_rest_pending(
+    sqlite_database, clock, sandbox
+) -> None:  # type: ignore[no-untyped-def]
+    """After `stop`, no request starts (nor a rate-limit wait that would end) past the grace; the rest of each
+    chat stays `pending`, in order, and another chat still gets its turn within the grace."""
+    other = "515151"
+    for n in range(10):
+        event(sqlite_database, clock, n)
+    event(sqlite_database, clock, 99, chat_id=other)
+    sender = make_sender(sqlite_database, clock, sandbox)
+    stop = threading.Event()
+    stop.set()
+    started = clock.now()
+    sender.run_forever(stop, grace=3.5)  # returns by itself: the next slot (t = 4) is past the grace
+    assert (clock.now() - started).total_seconds() <= 3.5
+    assert [m.plain for m in sandbox.messages(CHAT)] == [f"event {n}" for n in range(4)]  # t = 0, 1, 2, 3
+    assert [m.plain for m in sandbox.messages(other)] == ["event 99"]
+    with sqlite_database.session() as s:
+        states = s.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id)).all()
+    assert states == [SENT] * 4 + ["pending"] * 6 + [SENT]
+    drain(make_sender(sqlite_database, clock, sandbox), clock)  # the next start sends the rest, in order
+    assert [m.plain for m in sandbox.messages(CHAT)] == [f"event {n}" for n in range(10)]

@@ -55,14 +55,18 @@ def run() -> None:
 
 
 def run_app(typer_app: typer.Typer, **kwargs: object) -> None:
-    """Run a Typer app; an invalid configuration is one clear message and exit status 3, not a traceback."""
-    from hantu.config.settings import EXIT_CONFIG, ConfigurationError
-
+    """Run a Typer app; a known failure (invalid configuration, damaged database or market store) is one clear
+    message and its exit status from `hantu.exitcodes`, not a traceback."""
     try:
         typer_app(**kwargs)
-    except ConfigurationError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise SystemExit(EXIT_CONFIG) from None
+    except Exception as error:
+        from hantu.cli.failures import known_failure
+
+        failure = known_failure(error)
+        if failure is None:
+            raise
+        typer.echo(f"error: {failure.message}", err=True)
+        raise SystemExit(failure.code) from None
 
 
 if __name__ == "__main__":

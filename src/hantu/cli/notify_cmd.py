@@ -15,7 +15,9 @@ app = typer.Typer(
 
 @app.command("run")
 def run(
-    once: bool = typer.Option(False, "--once", help="Deliver what is due and handle waiting commands, then exit"),
+    once: bool = typer.Option(
+        False, "--once", help="Deliver what is due and handle waiting commands, then exit"
+    ),
     no_commands: bool = typer.Option(False, "--no-commands", help="Only send; do not poll for commands"),
 ) -> None:
     """Deliver the outbox and answer commands until stopped (SIGTERM/Ctrl-C).
@@ -51,16 +53,20 @@ def run(
         if poller is not None:
             poller.run_once(timeout=0)
         count = sender.run_once()
-        note = (f" ({len(logged_only)} printed here only: TELEGRAM_BOT_TOKEN/TELEGRAM_CHAT_ID not set)"
-                if logged_only else "")
+        note = (
+            f" ({len(logged_only)} printed here only: TELEGRAM_BOT_TOKEN/TELEGRAM_CHAT_ID not set)"
+            if logged_only
+            else ""
+        )
         typer.echo(f"delivered {count} message(s){note}", err=True)
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     threads = [threading.Thread(target=sender.run_forever, args=(stop,), name="outbox-sender", daemon=True)]
     if poller is not None:
-        threads.append(threading.Thread(target=poller.run_forever, args=(stop,), name="command-poller",
-                                        daemon=True))
+        threads.append(
+            threading.Thread(target=poller.run_forever, args=(stop,), name="command-poller", daemon=True)
+        )
     for thread in threads:
         thread.start()
     try:
@@ -77,6 +83,8 @@ def run(
 def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable output")) -> None:
     """Messages per delivery state, and the ones whose delivery is uncertain or failed.
 
+    `sent`: delivered to Telegram; `logged`: written to the log only (no TELEGRAM_BOT_TOKEN/TELEGRAM_CHAT_ID).
+
     Example: hantu notify status --json
     """
     from sqlalchemy import select
@@ -88,17 +96,29 @@ def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
     database = open_database()
     with database.session() as session:
         counts = outbox_counts(session)
-        troubled = session.scalars(select(OutboxMessage).where(OutboxMessage.status.in_([UNCERTAIN, FAILED]))
-                                   .order_by(OutboxMessage.id.desc()).limit(20)).all()
-        rows = [{"id": m.id, "kind": m.kind, "status": m.status, "created_at": m.created_at,
-                 "error": m.last_error} for m in troubled]
+        troubled = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status.in_([UNCERTAIN, FAILED]))
+            .order_by(OutboxMessage.id.desc())
+            .limit(20)
+        ).all()
+        rows = [
+            {
+                "id": m.id,
+                "kind": m.kind,
+                "status": m.status,
+                "created_at": m.created_at,
+                "error": m.last_error,
+            }
+            for m in troubled
+        ]
     if as_json:
         print_json({"counts": counts, "problems": rows})
         return
     from rich.table import Table
 
     table = Table("state", "messages")
-    for state in ("pending", "sending", "sent", "uncertain", "failed"):
+    for state in ("pending", "sending", "sent", "logged", "uncertain", "failed"):
         table.add_row(state, str(counts.get(state, 0)))
     console().print(table)
     for row in rows:
@@ -114,14 +134,18 @@ def templates(as_json: bool = typer.Option(False, "--json", help="Machine-readab
     from hantu.cli.common import print_json
     from hantu.notify.templates import TEMPLATES
 
-    rows = [{"kind": t.kind, "required": list(t.required), "optional": list(t.optional), "doc": t.doc}
-            for t in TEMPLATES.values()]
+    rows = [
+        {"kind": t.kind, "required": list(t.required), "optional": list(t.optional), "doc": t.doc}
+        for t in TEMPLATES.values()
+    ]
     if as_json:
         print_json(rows)
         return
     for row in rows:
-        typer.echo(f"{row['kind']}: required {', '.join(row['required']) or '-'}; "
-                   f"optional {', '.join(row['optional']) or '-'}")
+        typer.echo(
+            f"{row['kind']}: required {', '.join(row['required']) or '-'}; "
+            f"optional {', '.join(row['optional']) or '-'}"
+        )
 
 
 @app.command("send")

@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hantu import exitcodes
+
 ACCOUNT_RE = re.compile(r"^(\d{8})-?(\d{2})$")
 
 
@@ -230,10 +232,19 @@ class Settings(BaseSettings):
 def load_settings(env_file: Path | None = None, **overrides: object) -> Settings:
     """Build settings from the environment and the `.env` file (environment wins)."""
     path = env_file if env_file is not None else env_file_path()
-    return Settings(_env_file=path if path.exists() else None, **overrides)  # type: ignore[call-arg]
+    try:
+        return Settings(_env_file=path if path.exists() else None, **overrides)  # type: ignore[call-arg]
+    except UnicodeDecodeError as error:  # a .env saved as CP949/EUC-KR: say so, not a traceback
+        raise ConfigurationError([(".env", _not_utf8(error))], path) from None
 
 
-EXIT_CONFIG = 3  # exit status of every entry point on an invalid configuration (systemd does not restart it)
+def _not_utf8(error: UnicodeDecodeError) -> str:
+    byte = error.object[error.start : error.start + 1].hex()
+    return (f"not UTF-8 text (byte 0x{byte} at offset {error.start}); save it as UTF-8, "
+            "e.g. iconv -f cp949 -t utf-8 .env > .env.utf8 && mv .env.utf8 .env")
+
+
+EXIT_CONFIG = exitcodes.CONFIG  # every entry point's status on an invalid configuration (systemd does not restart it)
 
 
 class ConfigurationError(Exception):

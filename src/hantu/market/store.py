@@ -25,6 +25,7 @@ import fcntl
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
@@ -176,6 +177,25 @@ def _month_key(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
+class MarketStoreCorrupt(Exception):
+    """A store file is truncated or unreadable: a clear message naming it, instead of numpy's or json's error.
+    Writers read before they write, so a damaged file is never overwritten by a partial update."""
+
+    def __init__(self, path: Path, error: BaseException) -> None:
+        self.path = path
+        self.reason = f"{type(error).__name__}: {error}"[:200]
+        super().__init__(f"the market store file {path} cannot be read ({self.reason}); nothing was changed. "
+                         "Restore it from a backup, or re-import the data (`hantu data import`)")
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile) as error:
+        raise MarketStoreCorrupt(path, error) from None
+
+
 class MarketStore:
     """Daily bars of the whole market and the instrument master under `root` (see the module docstring)."""
 
@@ -193,7 +213,7 @@ class MarketStore:
 
     @staticmethod
     def _read_block(path: Path, only: Sequence[str] | None = None) -> _Block:
-        with np.load(path, allow_pickle=False) as npz:
+        with _reading(path), np.load(path, allow_pickle=False) as npz:
             names = only if only is not None else (*PRICE_FIELDS, *INT_FIELDS)
             return _Block(dates=npz["dates"], codes=npz["codes"], arrays={k: npz[k] for k in names})
 
@@ -205,7 +225,7 @@ class MarketStore:
             return list(self._dates_cache[1])
         out: list[date] = []
         for path in paths:
-            with np.load(path, allow_pickle=False) as npz:
+            with _reading(path), np.load(path, allow_pickle=False) as npz:
                 out.extend(d.item() for d in npz["dates"].astype("datetime64[D]"))
         self._dates_cache = (key, out)
         return list(out)
@@ -315,8 +335,9 @@ class MarketStore:
         except FileNotFoundError:
             return []
         if self._master_cache is None or self._master_cache[0] != mtime:
-            data = json.loads(self.instruments_path.read_text(encoding="utf-8"))
-            self._master_cache = (mtime, [Instrument.from_json(row) for row in data])
+            with _reading(self.instruments_path):
+                data = json.loads(self.instruments_path.read_text(encoding="utf-8"))
+                self._master_cache = (mtime, [Instrument.from_json(row) for row in data])
         return [replace(i) for i in self._master_cache[1]]
 
     def instrument(self, code: str) -> Instrument:
@@ -333,7 +354,13 @@ class MarketStore:
 
     def meta(self) -> dict[str, Any]:
         path = self.root / "meta.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        if not path.exists():
+            return {}
+        with _reading(path):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            return data
 
     # --- writing --------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -361,6 +388,7 @@ class MarketStore:
         for bars in sorted(days, key=lambda b: b.day):
             by_month.setdefault(_month_key(bars.day), []).append(bars)
         with self._writer_lock():
+            self.meta()  # a damaged store is reported (MarketStoreCorrupt), not written over
             for month, month_days in sorted(by_month.items()):
                 self._write_month(month, month_days)
                 if progress is not None:

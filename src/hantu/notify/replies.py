@@ -27,20 +27,26 @@ def _missing(t: T, what_ko: str, what_en: str) -> str:
 @template("cmd_help", required=[])
 def _cmd_help(d: Mapping[str, Any], t: T) -> str:
     """No data."""
-    return _lines(t("🤖 <b>명령어</b>", "🤖 <b>Commands</b>"),
-                  *[f"/{name} — {t(ko, en)}" for name, (ko, en) in COMMANDS.items()])
+    return _lines(
+        t("🤖 <b>명령어</b>", "🤖 <b>Commands</b>"),
+        *[f"/{name} — {t(ko, en)}" for name, (ko, en) in COMMANDS.items()],
+    )
 
 
 @template("cmd_unknown", required=["command"])
 def _cmd_unknown(d: Mapping[str, Any], t: T) -> str:
     """command: what was typed."""
-    return t(f"알 수 없는 명령: {t.s(d['command'])}\n/help 로 명령어를 확인하세요.",
-             f"Unknown command: {t.s(d['command'])}\nSee /help.")
+    return t(
+        f"알 수 없는 명령: {t.s(d['command'])}\n/help 로 명령어를 확인하세요.",
+        f"Unknown command: {t.s(d['command'])}\nSee /help.",
+    )
 
 
-@template("cmd_status", required=["now", "halted", "outbox"], optional=["halt_reason", "halted_by", "mode",
-                                                                           "jobs", "positions", "equity",
-                                                                           "open_orders"])
+@template(
+    "cmd_status",
+    required=["now", "halted", "outbox"],
+    optional=["halt_reason", "halted_by", "mode", "jobs", "positions", "equity", "open_orders"],
+)
 def _cmd_status(d: Mapping[str, Any], t: T) -> str:
     """now; halted: bool; halt_reason; halted_by; mode; outbox: {status: count}; jobs: list of
     {job, status, trading_date, finished_at}; positions: count; open_orders: count; equity (won)."""
@@ -58,40 +64,59 @@ def _cmd_status(d: Mapping[str, Any], t: T) -> str:
     if d.get("positions") is not None:
         lines.append(t(f"• 보유 종목: {int(d['positions'])}개", f"• Positions: {int(d['positions'])}"))
     if d.get("open_orders") is not None:
-        lines.append(t(f"• 미체결 주문: {int(d['open_orders'])}건", f"• Open orders: {int(d['open_orders'])}"))
+        lines.append(
+            t(f"• 미체결 주문: {int(d['open_orders'])}건", f"• Open orders: {int(d['open_orders'])}")
+        )
     if d.get("equity") is not None:
         lines.append(t(f"• 평가자산: {t.won(d['equity'])}", f"• Equity: {t.won(d['equity'])}"))
     pending = int(outbox.get("pending", 0)) + int(outbox.get("sending", 0))
     lines.append(t(f"• 알림 대기: {pending}건", f"• Messages waiting: {pending}"))
-    for key, ko, en in (("uncertain", "전송 불확실", "uncertain delivery"), ("failed", "전송 실패", "failed")):
+    for key, ko, en in (
+        ("uncertain", "전송 불확실", "uncertain delivery"),
+        ("failed", "전송 실패", "failed"),
+        ("logged", "로그에만 기록", "logged only (no Telegram)"),
+    ):
         if outbox.get(key):
             lines.append(t(f"• {ko}: {int(outbox[key])}건", f"• {en}: {int(outbox[key])}"))
     jobs = d.get("jobs") or []
     if jobs:
         lines.append(t("<b>최근 작업</b>", "<b>Recent jobs</b>"))
         for job in jobs:
-            lines.append(f"• {t.s(job.get('job'))}: {t.s(job.get('status'))}"
-                         + (f" ({t.when(job['finished_at'])})" if job.get("finished_at") else ""))
+            lines.append(
+                f"• {t.s(job.get('job'))}: {t.s(job.get('status'))}"
+                + (f" ({t.when(job['finished_at'])})" if job.get("finished_at") else "")
+            )
     return _lines(*lines)
 
 
-@template("cmd_balance", required=["available"], optional=["as_of", "cash", "equity", "positions_value",
-                                                          "realized_pnl_today", "source"])
+@template(
+    "cmd_balance",
+    required=["available"],
+    optional=["as_of", "cash", "equity", "positions_value", "realized_pnl_today", "source"],
+)
 def _cmd_balance(d: Mapping[str, Any], t: T) -> str:
     """available: False when no account data exists; as_of; cash, equity, positions_value (won);
     realized_pnl_today; source: which table the figures come from."""
     if not d["available"]:
         return _missing(t, "잔고", "balance")
-    lines = [t("💰 <b>잔고</b>", "💰 <b>Balance</b>") + (f" ({t.when(d['as_of'])})" if _opt(d, "as_of") else "")]
+    lines = [
+        t("💰 <b>잔고</b>", "💰 <b>Balance</b>") + (f" ({t.when(d['as_of'])})" if _opt(d, "as_of") else "")
+    ]
     if d.get("cash") is not None:
         lines.append(t(f"• 현금: {t.won(d['cash'])}", f"• Cash: {t.won(d['cash'])}"))
     if d.get("positions_value") is not None:
-        lines.append(t(f"• 주식 평가액: {t.won(d['positions_value'])}", f"• Stocks: {t.won(d['positions_value'])}"))
+        lines.append(
+            t(f"• 주식 평가액: {t.won(d['positions_value'])}", f"• Stocks: {t.won(d['positions_value'])}")
+        )
     if d.get("equity") is not None:
         lines.append(t(f"• 총 평가자산: {t.won(d['equity'])}", f"• Equity: {t.won(d['equity'])}"))
     if d.get("realized_pnl_today") is not None:
-        lines.append(t(f"• 오늘 실현손익: {t.won(d['realized_pnl_today'], True)}",
-                       f"• Realized today: {t.won(d['realized_pnl_today'], True)}"))
+        lines.append(
+            t(
+                f"• 오늘 실현손익: {t.won(d['realized_pnl_today'], True)}",
+                f"• Realized today: {t.won(d['realized_pnl_today'], True)}",
+            )
+        )
     return _lines(*lines)
 
 
@@ -104,8 +129,10 @@ def _cmd_positions(d: Mapping[str, Any], t: T) -> str:
     rows = list(d["positions"])
     if not rows:
         return t("📦 보유 종목이 없습니다.", "📦 No positions.")
-    return _lines(t(f"📦 <b>보유 종목 {len(rows)}개</b>", f"📦 <b>{len(rows)} positions</b>"),
-                  *_positions_lines(rows, t))
+    return _lines(
+        t(f"📦 <b>보유 종목 {len(rows)}개</b>", f"📦 <b>{len(rows)} positions</b>"),
+        *_positions_lines(rows, t),
+    )
 
 
 @template("cmd_orders", required=["available", "trading_date", "orders"], list_keys=["orders"])
@@ -121,23 +148,32 @@ def _cmd_orders(d: Mapping[str, Any], t: T) -> str:
     lines = [head]
     for row in rows[:40]:
         price = f" @ {t.won(row['price'])}" if row.get("price") else ""
-        lines.append(f"• {t.side(row['side'])} {t.stock(row)} {int(row.get('filled_quantity') or 0):,}/"
-                     f"{int(row['quantity']):,}{price} [{t.s(row.get('status'))}]")
+        lines.append(
+            f"• {t.side(row['side'])} {t.stock(row)} {int(row.get('filled_quantity') or 0):,}/"
+            f"{int(row['quantity']):,}{price} [{t.s(row.get('status'))}]"
+        )
     if len(rows) > 40:
         lines.append(t(f"… 외 {len(rows) - 40}건", f"… and {len(rows) - 40} more"))
     return _lines(*lines)
 
 
-@template("cmd_today", required=["trading_date"], optional=["screening", "selection", "fills", "realized_pnl",
-                                                            "fees", "taxes", "orders", "missing"])
+@template(
+    "cmd_today",
+    required=["trading_date"],
+    optional=["screening", "selection", "fills", "realized_pnl", "fees", "taxes", "orders", "missing"],
+)
 def _cmd_today(d: Mapping[str, Any], t: T) -> str:
     """trading_date; screening: {universe_size, passed}; selection: list of {code, name}; orders: count;
     fills: count; realized_pnl, fees, taxes (won); missing: list of areas with no data yet."""
     lines = [t("📅 <b>오늘</b>", "📅 <b>Today</b>") + f" ({t.when(d['trading_date'])})"]
     screening = d.get("screening")
     if screening:
-        lines.append(t(f"• 스크리닝: {int(screening['universe_size']):,}개 중 {int(screening['passed']):,}개 통과",
-                       f"• Screening: {int(screening['passed']):,} of {int(screening['universe_size']):,} passed"))
+        lines.append(
+            t(
+                f"• 스크리닝: {int(screening['universe_size']):,}개 중 {int(screening['passed']):,}개 통과",
+                f"• Screening: {int(screening['passed']):,} of {int(screening['universe_size']):,} passed",
+            )
+        )
     selection = d.get("selection")
     if selection is not None:
         names = ", ".join(t.stock(row) for row in selection[:10]) or t("없음", "none")
@@ -147,10 +183,19 @@ def _cmd_today(d: Mapping[str, Any], t: T) -> str:
     if d.get("fills") is not None:
         lines.append(t(f"• 체결: {int(d['fills'])}건", f"• Fills: {int(d['fills'])}"))
     if d.get("realized_pnl") is not None:
-        lines.append(t(f"• 실현손익: {t.won(d['realized_pnl'], True)}", f"• Realized: {t.won(d['realized_pnl'], True)}"))
+        lines.append(
+            t(
+                f"• 실현손익: {t.won(d['realized_pnl'], True)}",
+                f"• Realized: {t.won(d['realized_pnl'], True)}",
+            )
+        )
     if d.get("fees") is not None or d.get("taxes") is not None:
-        lines.append(t(f"• 수수료 {t.won(d.get('fees') or 0)} · 세금 {t.won(d.get('taxes') or 0)}",
-                       f"• Fees {t.won(d.get('fees') or 0)} · taxes {t.won(d.get('taxes') or 0)}"))
+        lines.append(
+            t(
+                f"• 수수료 {t.won(d.get('fees') or 0)} · 세금 {t.won(d.get('taxes') or 0)}",
+                f"• Fees {t.won(d.get('fees') or 0)} · taxes {t.won(d.get('taxes') or 0)}",
+            )
+        )
     areas = {"screening": ("스크리닝", "Screening"), "selection": ("선정", "Selection")}
     for area in d.get("missing") or []:
         ko, en = areas.get(str(area), (str(area), str(area)))
@@ -171,9 +216,15 @@ def _cmd_halt(d: Mapping[str, Any], t: T) -> str:
     """halted: the state now; changed: whether this command changed it; reason; by."""
     reason = f"\n• {t('사유', 'Reason')}: {t.s(d['reason'])}" if _opt(d, "reason") else ""
     if d["halted"]:
-        head = t("⛔ <b>신규 진입을 중단했습니다</b>", "⛔ <b>New entries halted</b>") if d["changed"] else \
-            t("⛔ 이미 중단된 상태입니다", "⛔ Already halted")
+        head = (
+            t("⛔ <b>신규 진입을 중단했습니다</b>", "⛔ <b>New entries halted</b>")
+            if d["changed"]
+            else t("⛔ 이미 중단된 상태입니다", "⛔ Already halted")
+        )
     else:
-        head = t("✅ <b>거래를 재개했습니다</b>", "✅ <b>Trading resumed</b>") if d["changed"] else \
-            t("✅ 이미 정상 상태입니다", "✅ Already active")
+        head = (
+            t("✅ <b>거래를 재개했습니다</b>", "✅ <b>Trading resumed</b>")
+            if d["changed"]
+            else t("✅ 이미 정상 상태입니다", "✅ Already active")
+        )
     return head + reason

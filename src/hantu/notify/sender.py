@@ -1,11 +1,12 @@
 """The outbox sender: delivers pending messages in order, within Telegram's limits, each at most once.
 
-Delivery of one message (one row of `notify_outbox`):
-  1. **claim** — `UPDATE … SET status='sending' WHERE id=? AND status='pending'`, committed. Only one sender
-     can win a row, so two senders never send the same message.
-  2. **send** each part (long messages are split at 4,096 characters), waiting for the rate limiter first;
-     after every part, commit `parts_sent` (and Telegram's message id).
-  3. **mark sent** — commit `status='sent'`.
+Delivery of one message (one row of `notify_outbox`), part by part (long messages are split at 4,096
+characters):
+  1. **wait** for the rate limiter — the row is still `pending`, so a crash here loses nothing;
+  2. **claim** — `UPDATE … SET status='sending' WHERE id=? AND status='pending'`, committed, only now that the
+     request is about to go out. Only one sender can win a row, so two senders never send the same message;
+  3. **send** the part, then commit `parts_sent` (and Telegram's message id) together with the next state:
+     `sent` after the last part, back to `pending` before the next one (whose turn starts again at 1).
 
 The crash window. Telegram's `sendMessage` has no idempotency key, so a message whose request may have
 reached Telegram cannot be sent again without risking a duplicate. We choose *at most once* for exactly that
@@ -13,11 +14,11 @@ window and *at least once* everywhere else:
   * an error that proves the message was not accepted — connection refused, 5xx, 429, 401 — puts the row back
     to `pending` with a backoff (`next_attempt_at`); it is retried, forever, in order: nothing is lost while
     Telegram is down;
-  * a crash between step 2 and step 3, a read timeout or a dropped connection after the request was written,
+  * a crash between steps 2 and 3, a read timeout or a dropped connection after the request was written,
     leaves a row whose delivery is unknown. On start-up every row still `sending` becomes `uncertain`, and an
-    ambiguous error marks it `uncertain` at once; such rows are never resent. They are logged at WARNING and
-    counted in `/status` and `hantu notify status` so that a human can look. The window is one HTTP round trip
-    plus one small commit, per part.
+    ambiguous error marks it `uncertain` at once; such rows are never resent (a long message's later parts
+    neither). They are logged at WARNING and counted in `/status` and `hantu notify status` so that a human
+    can look. The window is one HTTP round trip plus one small commit, per part.
 
 Order: rows go out in id order per chat; if the oldest pending row of a chat cannot be sent yet (backoff,
 429), nothing younger in that chat is sent either. Priorities do not reorder; they decide the sound
@@ -26,8 +27,13 @@ Order: rows go out in id order per chat; if the oldest pending row of a chat can
 Limits: at most one message per `per_chat_interval` seconds per chat and `global_per_second` overall, measured
 at request start on the sender's clock; a 429's `retry_after` pauses that chat (all chats for a global 429).
 
-Without a bot token (or without a chat id) messages are still claimed and marked sent, delivered to the log
-(`hantu.notify` at INFO) instead — and to `on_delivered`, the hook the demo uses to print them.
+Stopping: `run_forever(stop, grace)` keeps delivering for `grace` seconds after `stop` is set (what the
+shutdown itself queued), starts no request after that — nor one whose rate-limit wait would end after it —
+lets the request in flight finish, and returns. What is left stays `pending`, for the next start.
+
+Without a bot token (or without a chat id) messages are claimed and marked `logged` (not `sent`: nobody got
+them on Telegram), delivered to the log (`hantu.notify` at INFO) instead — and to `on_delivered`, the hook the
+demo uses to print them.
 
 Run one sender per database (the scheduler embeds one; `hantu notify run` is the stand-alone form).
 """
@@ -48,7 +54,7 @@ from hantu.clock import Clock
 from hantu.notify.formatting import split_message, strip_tags
 from hantu.notify.telegram import TelegramClient, TelegramError
 from hantu.store.db import Database
-from hantu.store.models.notify import FAILED, PENDING, SENDING, SENT, UNCERTAIN, OutboxMessage
+from hantu.store.models.notify import FAILED, LOGGED, PENDING, SENDING, SENT, UNCERTAIN, OutboxMessage
 
 log = logging.getLogger("hantu.notify")
 
@@ -100,16 +106,21 @@ class RateLimiter:
             waits.append(1.0 - (now - self._recent[0]).total_seconds())
         return max(waits)
 
-    def acquire(self, chat: str) -> None:
-        """Wait (on the clock) until a message to `chat` is allowed, then count it."""
+    def acquire(self, chat: str, until: datetime | None = None) -> bool:
+        """Wait (on the clock) until a message to `chat` is allowed, then count it and return True.
+
+        With `until`, a wait that would end after it is not started: False, nothing counted."""
         for _ in range(100):
             wait = self.wait_needed(chat)
             if wait <= 0:
                 break
+            if until is not None and self.clock.now() + timedelta(seconds=wait) > until:
+                return False
             self.clock.sleep(wait + 1e-4)
         now = self.clock.now()
         self._last[chat] = now
         self._recent.append(now)
+        return True
 
 
 class OutboxSender:
@@ -140,10 +151,18 @@ class OutboxSender:
         self.name = f"sender-{uuid.uuid4().hex[:8]}"
         self._recovered = False
         self._wake = threading.Event()
+        self._stop: threading.Event | None = None  # set by run_forever: once set, the sender drains
+        self._grace = 0.0
+        self._drain_until: datetime | None = None
 
     @classmethod
-    def from_settings(cls, database: Database, clock: Clock,
-                      on_delivered: Callable[[Delivered], None] | None = None, **kwargs: object) -> OutboxSender:
+    def from_settings(
+        cls,
+        database: Database,
+        clock: Clock,
+        on_delivered: Callable[[Delivered], None] | None = None,
+        **kwargs: object,
+    ) -> OutboxSender:
         """A sender for the configured bot token, chat id and API base (log-only without a token)."""
         from hantu.config import get_settings
 
@@ -164,8 +183,12 @@ class OutboxSender:
             for row in rows:
                 row.status = UNCERTAIN
                 row.last_error = (row.last_error or "") + " | sender stopped mid-send; not resent"
-                log.warning("outbox message %s (%s) may or may not have been delivered before a restart; "
-                            "not resending it", row.id, row.kind)
+                log.warning(
+                    "outbox message %s (%s) may or may not have been delivered before a restart; "
+                    "not resending it",
+                    row.id,
+                    row.kind,
+                )
         self._recovered = True
         return len(rows)
 
@@ -175,11 +198,17 @@ class OutboxSender:
             self.recover()
         now = self.clock.now()
         with self.database.session() as session:
-            rows = session.scalars(select(OutboxMessage).where(OutboxMessage.status == PENDING)
-                                   .order_by(OutboxMessage.id).limit(self.batch_size)).all()
+            rows = session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.status == PENDING)
+                .order_by(OutboxMessage.id)
+                .limit(self.batch_size)
+            ).all()
         blocked: set[str] = set()
         delivered = 0
         for row in rows:
+            if self._stopped():
+                break
             target = row.chat_id or self.chat_id
             key = target or "-"
             if key in blocked:
@@ -193,7 +222,7 @@ class OutboxSender:
             outcome = self._deliver(row, target)
             if outcome == "sent":
                 delivered += 1
-            elif outcome == "retry":
+            elif outcome in ("retry", "later"):
                 blocked.add(key)
             elif outcome == "stop":
                 break
@@ -202,17 +231,26 @@ class OutboxSender:
     def next_due_in(self) -> float:
         """Seconds (clock time) until the oldest pending message is due; `idle_seconds` when none is."""
         with self.database.session() as session:
-            due = session.scalar(select(OutboxMessage.next_attempt_at).where(OutboxMessage.status == PENDING)
-                                 .order_by(OutboxMessage.id).limit(1))
-            any_pending = session.scalar(select(OutboxMessage.id).where(OutboxMessage.status == PENDING).limit(1))
+            due = session.scalar(
+                select(OutboxMessage.next_attempt_at)
+                .where(OutboxMessage.status == PENDING)
+                .order_by(OutboxMessage.id)
+                .limit(1)
+            )
+            any_pending = session.scalar(
+                select(OutboxMessage.id).where(OutboxMessage.status == PENDING).limit(1)
+            )
         if any_pending is None:
             return self.idle_seconds
         if due is None:
             return 0.0
         return max(0.0, min(self.idle_seconds * 5, (due - self.clock.now()).total_seconds()))
 
-    def run_forever(self, stop: threading.Event) -> None:
-        """Loop until `stop` is set; survives database and network errors (logged, retried)."""
+    def run_forever(self, stop: threading.Event, grace: float = 0.0) -> None:
+        """Loop until `stop` is set, then drain for up to `grace` seconds and return (see the module docstring).
+
+        Survives database and network errors (logged, retried)."""
+        self._stop, self._grace, self._drain_until = stop, grace, None
         while not stop.is_set():
             try:
                 self.run_once()
@@ -222,34 +260,71 @@ class OutboxSender:
                 wait = self.idle_seconds * 5
             self._wake.wait(timeout=wait / max(self.clock.speed, 1e-9))
             self._wake.clear()
+        self._drain()
+
+    @property
+    def request_timeout(self) -> float:
+        """The longest one request can take (seconds): how long a stop may wait for the one in flight."""
+        return self.client.timeout if self.client is not None else 0.0
+
+    def _deadline(self) -> datetime | None:
+        """While stopping, the time after which no request starts; None while not stopping."""
+        if self._stop is None or not self._stop.is_set():
+            return None
+        if self._drain_until is None:
+            self._drain_until = self.clock.now() + timedelta(seconds=self._grace)
+        return self._drain_until
+
+    def _stopped(self) -> bool:
+        deadline = self._deadline()
+        return deadline is not None and self.clock.now() >= deadline
+
+    def _drain(self) -> None:
+        """After `stop`: deliver what is due until nothing is, or the grace is over."""
+        while not self._stopped():
+            try:
+                if self.run_once() == 0:
+                    return
+            except Exception:
+                log.exception("outbox sender failed while draining; the rest stays queued")
+                return
 
     # --- one message ------------------------------------------------------------------------------
-    def _claim(self, row: OutboxMessage) -> bool:
+    def _claim(self, row: OutboxMessage, count_attempt: bool = True) -> bool:
+        attempts = OutboxMessage.attempts + 1 if count_attempt else OutboxMessage.attempts
         with self.database.session() as session:
             result = session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == row.id, OutboxMessage.status == PENDING)
-                .values(status=SENDING, claimed_at=self.clock.now(), claimed_by=self.name,
-                        attempts=OutboxMessage.attempts + 1)
+                .values(status=SENDING, claimed_at=self.clock.now(), claimed_by=self.name, attempts=attempts)
             )
             return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def _claim_when_allowed(self, row: OutboxMessage, target: str, count_attempt: bool) -> str | None:
+        """Wait for the rate limiter, then claim: a row is `sending` only while its request is in flight.
+
+        None when claimed; 'later' when stopping and the wait would outlast the grace (the row stays pending,
+        and so does the rest of its chat); 'done' when another sender has it."""
+        if not self.limiter.acquire(target, until=self._deadline()):
+            return "later"
+        return None if self._claim(row, count_attempt) else "done"
 
     def _finish(self, row_id: int, **values: object) -> None:
         with self.database.session() as session:
             session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
 
     def _deliver(self, row: OutboxMessage, target: str | None) -> str:
-        """'sent', 'retry' (the chat waits), 'done' (failed/uncertain; move on), 'stop' (all chats wait)."""
-        if not self._claim(row):
-            return "done"  # another sender has it
+        """'sent', 'retry'/'later' (the chat waits), 'done' (failed/uncertain; move on), 'stop' (all chats wait)."""
         if self.client is None or target is None:
-            return self._deliver_to_log(row, target)
+            return self._deliver_to_log(row, target) if self._claim(row) else "done"
         parts = split_message(row.text)
         message_ids = list(row.telegram_message_ids or [])
         silent = row.priority in SILENT_PRIORITIES
         for index in range(row.parts_sent, len(parts)):
             part = parts[index]
-            self.limiter.acquire(target)
+            blocked = self._claim_when_allowed(row, target, count_attempt=index == row.parts_sent)
+            if blocked:
+                return blocked
             try:
                 try:
                     message_id = self.client.send_message(target, part, row.parse_mode, silent)
@@ -257,27 +332,45 @@ class OutboxSender:
                     if error.kind != "rejected" or "parse" not in error.description.lower():
                         raise
                     # Our markup should never fail to parse; if it does, the plain text still gets through.
-                    log.warning("outbox message %s: Telegram could not parse its markup; sending plain text", row.id)
-                    self.limiter.acquire(target)
+                    # The 400 proves nothing was delivered: the row waits `pending` for the next slot.
+                    log.warning(
+                        "outbox message %s: Telegram could not parse its markup; sending plain text", row.id
+                    )
+                    self._finish(row.id, status=PENDING)
+                    blocked = self._claim_when_allowed(row, target, count_attempt=False)
+                    if blocked:
+                        return blocked
                     message_id = self.client.send_message(target, strip_tags(part), None, silent)
             except TelegramError as error:
                 return self._failed(row, error, target)
             message_ids.append(message_id)
-            last = index == len(parts) - 1
             values: dict[str, object] = {"parts_sent": index + 1, "telegram_message_ids": list(message_ids)}
-            if last:
-                values.update(status=SENT, sent_at=self.clock.now(), delivered_via="telegram", last_error=None)
+            if index == len(parts) - 1:
+                values.update(
+                    status=SENT, sent_at=self.clock.now(), delivered_via="telegram", last_error=None
+                )
+            else:
+                values.update(status=PENDING)  # between parts nothing is in flight
             self._finish(row.id, **values)
-        log.info("telegram message %s (%s, %s) delivered in %d part(s)", row.id, row.kind, row.priority, len(parts))
+        log.info(
+            "telegram message %s (%s, %s) delivered in %d part(s)", row.id, row.kind, row.priority, len(parts)
+        )
         self._notify(row, target, "telegram")
         return "sent"
 
     def _deliver_to_log(self, row: OutboxMessage, target: str | None) -> str:
         reason = "no TELEGRAM_BOT_TOKEN" if self.client is None else "no TELEGRAM_CHAT_ID"
-        log.info("notification %s [%s/%s] (%s, logged only):\n%s", row.id, row.kind, row.priority, reason,
-                 strip_tags(row.text))
-        self._finish(row.id, status=SENT, sent_at=self.clock.now(), delivered_via="log",
-                     parts_sent=row.parts_total)
+        log.info(
+            "notification %s [%s/%s] (%s, logged only):\n%s",
+            row.id,
+            row.kind,
+            row.priority,
+            reason,
+            strip_tags(row.text),
+        )
+        self._finish(
+            row.id, status=LOGGED, sent_at=self.clock.now(), delivered_via="log", parts_sent=row.parts_total
+        )
         self._notify(row, target, "log")
         return "sent"
 
@@ -285,8 +378,18 @@ class OutboxSender:
         if self.on_delivered is None:
             return
         try:
-            self.on_delivered(Delivered(row.id, row.kind, row.priority, target, row.text, strip_tags(row.text),
-                                        via, self.clock.now()))
+            self.on_delivered(
+                Delivered(
+                    row.id,
+                    row.kind,
+                    row.priority,
+                    target,
+                    row.text,
+                    strip_tags(row.text),
+                    via,
+                    self.clock.now(),
+                )
+            )
         except Exception:
             log.exception("on_delivered hook failed for outbox message %s", row.id)
 
@@ -297,8 +400,12 @@ class OutboxSender:
         attempts = (row.attempts or 0) + 1
         now = self.clock.now()
         if error.kind == "uncertain":
-            log.warning("outbox message %s (%s): %s — it may have been delivered; not resending it",
-                        row.id, row.kind, error)
+            log.warning(
+                "outbox message %s (%s): %s — it may have been delivered; not resending it",
+                row.id,
+                row.kind,
+                error,
+            )
             self._finish(row.id, status=UNCERTAIN, last_error=str(error))
             return "done"
         if error.kind == "rejected":
@@ -309,10 +416,16 @@ class OutboxSender:
             wait = float(error.retry_after or 1.0)
             self.limiter.pause(target, wait)
             log.warning("Telegram asked to wait %.0f s (429); outbox message %s waits", wait, row.id)
-            self._finish(row.id, status=PENDING, last_error=str(error), next_attempt_at=now + timedelta(seconds=wait))
+            self._finish(
+                row.id, status=PENDING, last_error=str(error), next_attempt_at=now + timedelta(seconds=wait)
+            )
             return "retry"
         wait = self._backoff(attempts)
-        log.warning("outbox message %s (%s) not delivered (%s); retry in %.0f s", row.id, row.kind, error, wait)
-        self._finish(row.id, status=PENDING, last_error=str(error), next_attempt_at=now + timedelta(seconds=wait))
+        log.warning(
+            "outbox message %s (%s) not delivered (%s); retry in %.0f s", row.id, row.kind, error, wait
+        )
+        self._finish(
+            row.id, status=PENDING, last_error=str(error), next_attempt_at=now + timedelta(seconds=wait)
+        )
         # Telegram itself is unreachable or refusing us: every chat waits, order is kept.
         return "stop"

@@ -34,14 +34,22 @@ log = logging.getLogger(__name__)
 class TelegramError(Exception):
     """A failed Bot API call; `kind` says whether retrying can duplicate (see the module docstring)."""
 
-    def __init__(self, kind: ErrorKind, method: str, description: str, status: int | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        kind: ErrorKind,
+        method: str,
+        description: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         self.kind = kind
         self.method = method
         self.description = description
         self.status = status
         self.retry_after = retry_after
-        super().__init__(f"Telegram {method}: {kind}" + (f" ({status})" if status else "") + f": {description}")
+        super().__init__(
+            f"Telegram {method}: {kind}" + (f" ({status})" if status else "") + f": {description}"
+        )
 
 
 class _TokenRedactor(logging.Filter):
@@ -83,8 +91,13 @@ def _protect(token: str) -> None:
 class TelegramClient:
     """Calls Bot API methods on `api_base` (Telegram, or `hantu sandbox telegram`)."""
 
-    def __init__(self, token: str, api_base: str = "https://api.telegram.org", timeout: float = 10.0,
-                 long_poll_margin: float = 10.0) -> None:
+    def __init__(
+        self,
+        token: str,
+        api_base: str = "https://api.telegram.org",
+        timeout: float = 10.0,
+        long_poll_margin: float = 10.0,
+    ) -> None:
         if not token:
             raise ValueError("a bot token is required")
         _protect(token)
@@ -94,7 +107,14 @@ class TelegramClient:
         self._long_poll_margin = long_poll_margin
         # TCP_NODELAY: headers and body go out as separate writes; without it each call can stall ~40 ms.
         transport = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
-        self._http = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)), transport=transport)
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)), transport=transport
+        )
+
+    @property
+    def timeout(self) -> float:
+        """The read timeout of one call (seconds): the longest a send can stay in flight."""
+        return self._timeout
 
     def __repr__(self) -> str:  # never show the token
         return f"TelegramClient(api_base={self._base!r})"
@@ -108,8 +128,13 @@ class TelegramClient:
         timeout = httpx.Timeout(read_timeout or self._timeout, connect=min(self._timeout, 5.0))
         try:
             response = self._http.post(url, json=params, timeout=timeout)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError,
-                httpx.WriteTimeout) as error:
+        except (
+            httpx.ConnectError,
+            httpx.ConnectTimeout,
+            httpx.PoolTimeout,
+            httpx.WriteError,
+            httpx.WriteTimeout,
+        ) as error:
             raise TelegramError("unreachable", method, self._clean(type(error).__name__)) from None
         except httpx.HTTPError as error:  # read timeout, dropped connection: the request may have arrived
             raise TelegramError("uncertain", method, self._clean(type(error).__name__)) from None
@@ -124,7 +149,9 @@ class TelegramClient:
         if not isinstance(body, dict):
             if status >= 500:
                 raise TelegramError("server", method, "non-JSON error page", status)
-            raise TelegramError("uncertain" if status < 400 else "rejected", method, "malformed response", status)
+            raise TelegramError(
+                "uncertain" if status < 400 else "rejected", method, "malformed response", status
+            )
         description = self._clean(str(body.get("description", "")))[:300]
         if body.get("ok") and status < 400:
             return body.get("result")
@@ -138,11 +165,16 @@ class TelegramClient:
             raise TelegramError("unauthorized", method, description, code)
         raise TelegramError("rejected", method, description, code)
 
-    def send_message(self, chat_id: str, text: str, parse_mode: str | None = "HTML",
-                     disable_notification: bool = False) -> int:
+    def send_message(
+        self, chat_id: str, text: str, parse_mode: str | None = "HTML", disable_notification: bool = False
+    ) -> int:
         """Send one message (≤ 4,096 characters); returns Telegram's message id."""
-        params: dict[str, Any] = {"chat_id": chat_id, "text": text, "disable_notification": disable_notification,
-                                  "link_preview_options": {"is_disabled": True}}
+        params: dict[str, Any] = {
+            "chat_id": chat_id,
+            "text": text,
+            "disable_notification": disable_notification,
+            "link_preview_options": {"is_disabled": True},
+        }
         if parse_mode:
             params["parse_mode"] = parse_mode
         result = self.call("sendMessage", params)

@@ -56,58 +56,85 @@ def describe(settings: Settings) -> dict[str, Any]:
     """What `scheduler_started` says about this process."""
     from hantu import __version__
 
-    return {"mode": settings.trading_mode, "server": settings.server if settings.trading_mode == "kis" else None,
-            "strategy": settings.strategy, "version": __version__}
+    return {
+        "mode": settings.trading_mode,
+        "server": settings.server if settings.trading_mode == "kis" else None,
+        "strategy": settings.strategy,
+        "version": __version__,
+    }
 
 
-def build_runner(settings: Settings, clock: Clock, *, stop_at: datetime | None = None,
-                 skip_idle: bool = True, services: Any = None) -> Runner:
+def build_runner(
+    settings: Settings,
+    clock: Clock,
+    *,
+    stop_at: datetime | None = None,
+    skip_idle: bool = True,
+    services: Any = None,
+) -> Runner:
     from hantu.scheduler.jobs import JOBS, Services
 
     db = get_database()
     ensure_schema(db)
-    return Runner(db, clock, load_timetable(settings.hantu_home), JOBS, settings.hantu_home,
-                  services or Services(settings, clock, db), skip_idle=skip_idle, stop_at=stop_at,
-                  alert=outbox_alert(db, clock), describe=describe(settings))
+    return Runner(
+        db,
+        clock,
+        load_timetable(settings.hantu_home),
+        JOBS,
+        settings.hantu_home,
+        services or Services(settings, clock, db),
+        skip_idle=skip_idle,
+        stop_at=stop_at,
+        alert=outbox_alert(db, clock),
+        describe=describe(settings),
+    )
 
 
 class NotifyThreads:
     """The outbox sender and the Telegram command poller, as threads of the scheduler process.
 
     They run on the system clock whatever the scheduler's clock is: Telegram's limits are in real seconds.
-    On stop the sender gets a short grace period to deliver what the shutdown itself queued.
+    On stop the sender thread — the only one that ever sends — gets `grace` seconds to deliver what the shutdown
+    itself queued; messages it could not send stay `pending` and go out, in order, on the next start.
     """
 
-    def __init__(self, db: Database, on_delivered: Any = None) -> None:
+    def __init__(self, db: Database, on_delivered: Any = None, grace: float = 5.0) -> None:
         from hantu.notify.commands import CommandPoller
         from hantu.notify.sender import OutboxSender
 
+        self.grace = grace
         self.stop_event = threading.Event()
         self.sender = OutboxSender.from_settings(db, SystemClock(), on_delivered)
         self.poller = CommandPoller.from_settings(db, SystemClock(), wake_sender=self.sender.wake)
-        self.threads = [threading.Thread(target=self.sender.run_forever, args=(self.stop_event,),
-                                         name="outbox-sender", daemon=True)]
+        self.sender_thread = threading.Thread(
+            target=self.sender.run_forever, args=(self.stop_event, grace), name="outbox-sender", daemon=True
+        )
+        self.threads = [self.sender_thread]
         if self.poller is not None:
-            self.threads.append(threading.Thread(target=self.poller.run_forever, args=(self.stop_event,),
-                                                 name="telegram-commands", daemon=True))
+            self.threads.append(
+                threading.Thread(
+                    target=self.poller.run_forever,
+                    args=(self.stop_event,),
+                    name="telegram-commands",
+                    daemon=True,
+                )
+            )
 
     def start(self) -> None:
         for thread in self.threads:
             thread.start()
 
-    def stop(self, grace: float = 5.0) -> None:
-        deadline = time.monotonic() + grace
-        self.sender.wake()
-        while time.monotonic() < deadline:
-            try:
-                if self.sender.run_once() == 0:
-                    break
-            except Exception:  # delivery problems are the sender's to log; stopping goes on
-                break
+    def stop(self) -> None:
+        """Stop within `grace` plus one request in flight (bounded whatever the outbox holds)."""
+        started = time.monotonic()
         self.stop_event.set()
         self.sender.wake()
-        for thread in self.threads:
-            thread.join(timeout=max(0.5, deadline - time.monotonic()))
+        self.sender_thread.join(timeout=self.grace + self.sender.request_timeout + 1.0)
+        if self.sender_thread.is_alive():
+            log.error("the outbox sender did not stop in time; a message in flight will be marked uncertain")
+        # The poller: a long poll in flight is abandoned (its offset is durable).
+        for thread in self.threads[1:]:
+            thread.join(timeout=max(0.5, started + self.grace - time.monotonic()))
 
 
 def start(settings: Settings, clock: Clock, stop_at: datetime | None = None, skip_idle: bool = True) -> int:
@@ -141,8 +168,12 @@ def status(settings: Settings) -> dict[str, Any]:
     with db.session() as session:
         beat = heartbeat.read(session)
     now = datetime.now(KST)
-    return {"running": pid is not None, "pid": pid, "heartbeat": beat,
-            "heartbeat_fresh": heartbeat.is_fresh(beat, now)}
+    return {
+        "running": pid is not None,
+        "pid": pid,
+        "heartbeat": beat,
+        "heartbeat_fresh": heartbeat.is_fresh(beat, now),
+    }
 
 
 def stop(settings: Settings, timeout: float = 90.0) -> bool:
@@ -160,12 +191,20 @@ def stop(settings: Settings, timeout: float = 90.0) -> bool:
     return False
 
 
-def run_job_once(settings: Settings, clock: Clock, job: str, day: date, force: bool = False) -> dict[str, Any]:
+def run_job_once(
+    settings: Settings, clock: Clock, job: str, day: date, force: bool = False
+) -> dict[str, Any]:
     """Run one job for one date in this process (records a job_runs row like the scheduler does)."""
     from hantu.scheduler.jobs import JOBS, Services
 
     db = get_database()
     ensure_schema(db)
-    runner = Runner(db, clock, load_timetable(settings.hantu_home), JOBS, settings.hantu_home,
-                    Services(settings, clock, db))
+    runner = Runner(
+        db,
+        clock,
+        load_timetable(settings.hantu_home),
+        JOBS,
+        settings.hantu_home,
+        Services(settings, clock, db),
+    )
     return runner.run_one(job, day, force)

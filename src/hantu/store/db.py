@@ -27,8 +27,11 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-                                                             "check_same_thread": False})
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
@@ -94,3 +97,66 @@ def reset_databases() -> None:
     for database in _databases.values():
         database.dispose()
     _databases.clear()
+
+
+# What SQLite says when the file itself is damaged (not when it is busy, missing or read-only).
+_SQLITE_DAMAGE = (
+    "file is not a database",
+    "database disk image is malformed",
+    "malformed database schema",
+    "file is encrypted or is not a database",
+)
+
+
+class DatabaseCorruptError(Exception):
+    """The database file is damaged: it cannot be used, and nothing was written to it."""
+
+    def __init__(self, location: str, reason: str) -> None:
+        self.location = location
+        self.reason = reason
+        super().__init__(
+            f"the database {location} is damaged ({reason}); nothing was written to it. Restore it "
+            "from a backup, or move it aside to start an empty one (see docs/operations.md)"
+        )
+
+
+def damage_of(error: BaseException, url: str | None = None) -> DatabaseCorruptError | None:
+    """`error` as a `DatabaseCorruptError` when it is SQLite reporting a damaged file, else None."""
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        original = current.orig if isinstance(current, DBAPIError) else None  # the driver's own error
+        for candidate in (current, original):
+            if isinstance(candidate, sqlite3.DatabaseError):
+                message = str(candidate).lower()
+                reason = next((d for d in _SQLITE_DAMAGE if d in message), None)
+                if reason is not None:
+                    return DatabaseCorruptError(_location(url), reason)
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _location(url: str | None) -> str:
+    if url is None:
+        try:
+            from hantu.config import get_settings
+
+            url = get_settings().resolved_database_url
+        except Exception:
+            return "file"
+    return url.split("///", 1)[1] if url.startswith("sqlite") and "///" in url else "file"
+
+
+def integrity_problem(database: Database) -> str | None:
+    """SQLite's `PRAGMA quick_check` (None when it passes, else its first complaint); None on PostgreSQL, whose
+    server checks its own pages."""
+    if not database.is_sqlite:
+        return None
+    with database.engine.connect() as connection:
+        rows = [str(r[0]) for r in connection.execute(text("PRAGMA quick_check"))]
+    return None if rows == ["ok"] else "; ".join(rows[:3])[:300]

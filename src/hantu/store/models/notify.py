@@ -1,7 +1,7 @@
 """The notification outbox: one row per message, written in the transaction of the event behind it.
 
 The sender reads pending rows in id order, claims one (`pending` → `sending`, committed), sends it, and marks
-it `sent`. A row left in `sending` by a crash is never sent again (it becomes `uncertain`): see
+it `sent` (`logged` when no Telegram token is configured). A row left in `sending` by a crash is never sent again (it becomes `uncertain`): see
 `hantu.notify.sender` for why.
 """
 
@@ -18,7 +18,8 @@ from hantu.store.base import Base, KstDateTime
 # Delivery states of an outbox row.
 PENDING = "pending"  # waiting to be sent (possibly after a failed attempt, see next_attempt_at)
 SENDING = "sending"  # claimed by a sender, request in flight
-SENT = "sent"  # delivered (to Telegram, or to the log when no token is configured)
+SENT = "sent"  # delivered to Telegram
+LOGGED = "logged"  # written to the log only (no bot token or chat id configured): nobody got it on Telegram
 FAILED = "failed"  # Telegram refused it for good (400/403): sending again cannot help
 UNCERTAIN = "uncertain"  # the request may have reached Telegram; never resent (no duplicates)
 
