@@ -1,4 +1,4 @@
-"""Migration 0009: log-only deliveries, counted as `sent` before, become `logged`; the downgrade undoes it."""
+"""Migration 0010: log-only deliveries, counted as `sent` before, become `logged`; the downgrade undoes it."""
 
 from __future__ import annotations
 
@@ -28,15 +28,15 @@ def _states(database: Database) -> list[str]:
         return [r[0] for r in conn.execute(text("SELECT status FROM notify_outbox ORDER BY id"))]
 
 
-def test_0009_log_only_messages_become_logged(db_url: str) -> None:
+def test_0010_log_only_messages_become_logged(db_url: str) -> None:
     database = Database(db_url)
-    upgrade(database, "0008")
+    upgrade(database, "0009")
     with database.engine.begin() as conn:
         _message(conn, "sent", "telegram")
         _message(conn, "sent", "log")
         _message(conn, "pending", None)
-    upgrade(database, "0009")
+    upgrade(database, "0010")
     assert _states(database) == ["sent", "logged", "pending"]
-    downgrade(database, "0008")
+    downgrade(database, "0009")
     assert _states(database) == ["sent", "sent", "pending"]
     database.dispose()

@@ -1,8 +1,8 @@
 """Outbox messages delivered to the log only (no Telegram token) get their own state, `logged`: they were
 counted as `sent`, although nobody received them on Telegram.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 
 Only data changes (`status` is a free string column): the downgrade turns `logged` back into `sent`.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
