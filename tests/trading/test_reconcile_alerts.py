@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 from test_session_faults import Rig, assert_exact_books, kis, run_session, traded  # noqa: F401 (fixture)
 
@@ -121,3 +122,35 @@ def test_fills_after_a_socket_reconnect_are_fills_not_mismatches(kis: Rig) -> No
         filled = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "order_filled")).all()
     assert len(filled) >= 4  # each fill announced once, as a fill
     assert_exact_books(kis)
+
+
+@pytest.mark.slow
+def test_sigkills_mid_day_leave_no_false_or_repeated_mismatch_alerts(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The crash loop of `test_crash` (SIGKILL at random moments, restart, reconcile), shortened: the restarts'
+    reconciliations record the fills the killed runs had not synced as fills, and no alert repeats a row."""
+    import time
+
+    from test_crash import child_env, crash_loop
+
+    from hantu.store.db import Database
+    from hantu.store.migrate import upgrade
+
+    database = Database(db_url)
+    upgrade(database)
+    loop = crash_loop(
+        db_url,
+        "paper",
+        child_env(tmp_path / "home"),
+        time.monotonic(),
+        runs=20,
+        seed=3,
+        max_delay=1.6 if database.is_sqlite else 4.0,
+    )  # PostgreSQL start-ups take longer
+    assert loop.killed >= 16 and loop.started >= 6
+    rows = reconciliation_rows(database)
+    assert [r.kind for r in rows if r.kind == "fill_missing"] == []
+    listed = [item["id"] for a in mismatch_alerts(database) for item in a.data["items"]]
+    assert len(listed) == len(set(listed)) and set(listed) <= {r.id for r in rows}
+    texts = [a.text for a in mismatch_alerts(database)]
+    assert len(texts) == len(set(texts))
+    database.dispose()

@@ -12,12 +12,14 @@
    a few tries, or the next reconciliation). A difference makes the broker's figures the new base (the broker
    holds the money).
 
-Every difference is a `trade_reconciliations` row (the API shows them), a log line and part of exactly one
-`reconciliation_mismatch` alert, which names each by its row id (`#12`): two alerts never list the same row
-(`ALERTED_KEY` holds the last row alerted, advanced in the alert's transaction; the outbox dedupe key is the
-rows' id range). A broker-figure mismatch and its alert share the transaction that rebases the book; the rows
-the sync wrote (adopted, resolved, closed orders) are alerted right after it, and rows a crash left unalerted
-in between are not alerted later (the API still shows them).
+Every difference a reconciliation finds is a `trade_reconciliations` row (the API shows them), a log line and
+part of one `reconciliation_mismatch` alert, which names each by its row id (`#12`). Rows are taken by id, from
+the first one this reconciliation wrote and past `ALERTED_KEY` (the last row alerted, moved in the alert's
+transaction), so two alerts never list the same row — not after a clock set back (a restarted simulated day),
+nor when two reconciliations overlap. A broker-figure mismatch and its alert share the transaction that rebases
+the book; the order rows the sync wrote (adopted, resolved, never arrived) are alerted in the transaction right
+after it, so a crash in between leaves them unalerted (the API still shows them), and rows the session's own
+syncs write between reconciliations are not alerted later either.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
 
     with database.session() as session:
         has_account = ledger.get_account(session, broker.name) is not None
-        # rows from here on are this reconciliation's (by id: a clock that went back cannot mix in older ones)
+        # the first row this reconciliation may write: where alerting starts when nothing was alerted yet
         first_row = (session.scalar(select(func.max(Reconciliation.id))) or 0) + 1
 
     if has_account:
@@ -192,15 +194,16 @@ def _consistent_snapshot(database: Database, broker: Broker, day: date
 
 
 def _alert_differences(session: Session, broker: str, report: ReconcileReport, first_row: int) -> None:
-    """One `reconciliation_mismatch` alert listing the rows this reconciliation wrote that no alert listed yet
-    (rounding excepted), each by its id; it moves `ALERTED_KEY` past them in the same transaction."""
+    """One `reconciliation_mismatch` alert listing the rows from `first_row` (this reconciliation's first) that
+    no alert listed yet (rounding excepted), each by its id; it moves `ALERTED_KEY` past them in the same
+    transaction."""
     key = ALERTED_KEY + broker
     cursor = session.get(KeyValue, key, with_for_update=True)  # concurrent reconciliations queue here
     alerted = int(cursor.value) if cursor is not None and isinstance(cursor.value, int) else 0
+    start = max(first_row, alerted + 1)
     session.flush()
     rows = list(session.scalars(select(Reconciliation).where(
-        Reconciliation.broker == broker, Reconciliation.id >= max(first_row, alerted + 1))
-        .order_by(Reconciliation.id)))
+        Reconciliation.broker == broker, Reconciliation.id >= start).order_by(Reconciliation.id)))
     if not rows:
         return
     if cursor is None:
@@ -210,7 +213,7 @@ def _alert_differences(session: Session, broker: str, report: ReconcileReport, f
     differences = [r for r in rows if r.kind != ROUNDING]
     if differences:
         alert(session, "reconciliation_mismatch", {
-            "items": [_alert_item(r) for r in differences[:20]],
+            "items": [_alert_item(r) for r in differences],
             "action": "broker figures adopted" if report.rebased else "database brought up to the broker",
         }, priority="high", dedupe_key=f"reconcile:{broker}:{differences[0].id}-{differences[-1].id}")
 
