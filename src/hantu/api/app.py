@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from hantu import __version__
 from hantu.api.context import ApiContext
@@ -78,6 +79,21 @@ async def _validation_error(_request: Any, error: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=422)
 
 
+async def _http_error(request: Any, error: Exception) -> Any:
+    """FastAPI answers 400 "There was an error parsing the body" when a JSON body is not UTF-8 or nests too deep
+    to parse, and 422 for every other malformed body: one fault, one status — 422, declared by every route
+    with a body — with the reason in FastAPI's own shape."""
+    from fastapi.exception_handlers import http_exception_handler
+
+    assert isinstance(error, HTTPException)
+    if error.status_code == 400 and isinstance(error.__cause__, (ValueError, RecursionError)):
+        reason = ("not UTF-8" if isinstance(error.__cause__, UnicodeDecodeError)
+                  else "nested too deep" if isinstance(error.__cause__, RecursionError) else "unreadable")
+        return JSONResponse({"detail": [{"loc": ["body"], "msg": f"JSON decode error: {reason}",
+                                         "type": "json_invalid"}]}, status_code=422)
+    return await http_exception_handler(request, error)
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     """Build the app for `settings` (default: the configured ones) on `clock` (default: the system clock)."""
     from hantu.config import get_settings
@@ -94,6 +110,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                   "Send the API key as `X-API-Key` when the server has one.")
     app.state.ctx = ctx
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
     _mount_routes(app)
     _observe_state(ctx)
 

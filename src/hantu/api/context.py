@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import HTTPException, Request
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from hantu.api.controls import JOB_RUN_RATE, RateLimit
 from hantu.api.metrics import ApiMetrics
 from hantu.clock import Clock
 from hantu.config.settings import Settings
@@ -24,6 +25,7 @@ class ApiContext:
     database: Database
     metrics: ApiMetrics
     version: Any = None  # hantu.api.cache.DataVersion, set by create_app
+    job_runs: RateLimit = field(default_factory=lambda: RateLimit(JOB_RUN_RATE))  # job-run requests
 
     @property
     def api_key(self) -> str | None:

@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from datetime import date, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 T = TypeVar("T")
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    """Dates in requests only as YYYY-MM-DD (what the document says): pydantic alone also reads `0` as a Unix
+    time (1970-01-01) and `2024-01-02T15:00Z` as its date, silently answering about another day."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("expected a date as YYYY-MM-DD")
+
+
+# A date in a request, as a parameter or a body field (`IsoDate | None` when optional: FastAPI drops the
+# validator of an `Annotated` optional given a `Query(...)` default).
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 
 class Model(BaseModel):
@@ -131,7 +149,9 @@ class HaltRequest(BaseModel):
 
 class JobRunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    date: dt.date | None = Field(None, description="Trading date to run for (default: the scheduler's today)")
+    date: IsoDate | None = Field(
+        None, description="Trading date to run for, YYYY-MM-DD (default: the scheduler's today)"
+    )
 
 
 class JobRequestOut(Model):

@@ -129,7 +129,8 @@ class CommandPoller:
         message = update.get("message") or update.get("edited_message") or {}
         chat_id = str((message.get("chat") or {}).get("id", ""))
         sender = message.get("from") or {}
-        actor = f"telegram:{sender.get('username') or sender.get('id', 'unknown')}"
+        # the bare user: the audit row's source and the halt state's `by` prefix say "telegram" already
+        actor = str(sender.get("username") or sender.get("id", "unknown"))
         text = str(message.get("text") or "")
         now = self.clock.now()
         with self.database.session() as session:

@@ -421,12 +421,14 @@ def _risk_halt(d: Mapping[str, Any], t: T) -> str:
 
 @template("reconciliation_mismatch", required=["items"], optional=["action"], floor="high", list_keys=["items"])
 def _reconciliation_mismatch(d: Mapping[str, Any], t: T) -> str:
-    """items: list of {code, name?, field (e.g. quantity|cash), ours, broker}; action: what was done."""
+    """items: list of {id? (the trade_reconciliations row), code, name?, field (e.g. quantity|cash), ours,
+    broker}; action: what was done. The id tells apart two differences that would otherwise read the same."""
     lines = [t("⚖️ <b>잔고 불일치</b>", "⚖️ <b>Reconciliation mismatch</b>"),
              t(f"• 불일치: {len(d['items'])}건", f"• Mismatches: {len(d['items'])}")]
     for item in list(d["items"])[:20]:
         who = t.stock(item) if item.get("code") else ""
-        lines.append(f"  - {who} {t.s(item.get('field', ''))}: "
+        ref = f"#{t.s(item['id'])} " if item.get("id") is not None else ""
+        lines.append(f"  - {ref}{who} {t.s(item.get('field', ''))}: "
                      f"{t('우리', 'ours')} {t.s(item.get('ours'))} / {t('증권사', 'broker')} {t.s(item.get('broker'))}")
     if _opt(d, "action"):
         lines.append(t(f"• 조치: {t.s(d['action'])}", f"• Action: {t.s(d['action'])}"))

@@ -3,15 +3,23 @@
 1. The first time an account is seen, the broker's cash and holdings become the book's base (its fills of the
    day are recorded inside that base).
 2. Orders of past days still open in the database get their final state from the broker (or expire).
-3. The day's fills and orders are pulled (`OrderManager.sync` in reconciling mode): missing fills are recorded,
-   orders the database lacks are adopted, intents in `new`/`unknown` are matched to broker orders or closed.
+3. The day's fills and orders are pulled (`OrderManager.sync`, the session's own sync): fills the engine had not
+   synced yet are recorded as ordinary fills — a fill is the broker's news, not a difference (after a reconnect
+   or a restart there are always some) — orders the database lacks are adopted, intents in `new`/`unknown` are
+   matched to broker orders or closed.
 4. The book derived from fills is compared with the broker's positions and cash — on a consistent snapshot only:
    one taken while no fill arrived that the database lacks (checked after the snapshot; a busy market may need
    a few tries, or the next reconciliation). A difference makes the broker's figures the new base (the broker
    holds the money).
 
-Every difference is a `trade_reconciliations` row (the API shows them), a log line and, per reconciliation,
-one `reconciliation_mismatch` alert listing them — all in the transaction that acts on them.
+Every difference a reconciliation finds is a `trade_reconciliations` row (the API shows them), a log line and
+part of one `reconciliation_mismatch` alert, which names each by its row id (`#12`). Rows are taken by id, from
+the first one this reconciliation wrote and past `ALERTED_KEY` (the last row alerted, moved in the alert's
+transaction), so two alerts never list the same row — not after a clock set back (a restarted simulated day),
+nor when two reconciliations overlap. A broker-figure mismatch and its alert share the transaction that rebases
+the book; the order rows the sync wrote (adopted, resolved, never arrived) are alerted in the transaction right
+after it, so a crash in between leaves them unalerted (the API still shows them), and rows the session's own
+syncs write between reconciliations are not alerted later either.
 """
 
 from __future__ import annotations
@@ -21,13 +29,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hantu.broker.base import Broker, BrokerError, BrokerPosition, CashBalance, OrderStatus
 from hantu.clock import Clock
 from hantu.store.db import Database
-from hantu.store.models import Reconciliation, TradeOrder
+from hantu.store.models import KeyValue, Reconciliation, TradeOrder
 from hantu.trading import ledger
 from hantu.trading.alerts import alert
 from hantu.trading.orders import LIVE, PENDING, OrderManager
@@ -35,6 +43,7 @@ from hantu.trading.orders import LIVE, PENDING, OrderManager
 log = logging.getLogger(__name__)
 
 ROUNDING = "cash_rounding"  # a cash difference within the tolerance: stored and logged, not alerted
+ALERTED_KEY = "trading.reconcile.alerted."  # + broker: the id of the last trade_reconciliations row alerted
 
 
 @dataclass
@@ -106,10 +115,12 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
 
     with database.session() as session:
         has_account = ledger.get_account(session, broker.name) is not None
+        # the first row this reconciliation may write: where alerting starts when nothing was alerted yet
+        first_row = (session.scalar(select(func.max(Reconciliation.id))) or 0) + 1
 
     if has_account:
         for past in _open_past_days(database, broker.name, day):
-            result = manager.sync(past, reconciling=True)
+            result = manager.sync(past)
             report.new_fills += result.new_fills
             with database.session() as session:
                 for order in session.scalars(select(TradeOrder).where(
@@ -119,7 +130,7 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
 
     snapshot = None
     for _ in range(max(attempts, 1) if has_account else max(attempts, 10)):
-        result = manager.sync(day, reconciling=True)
+        result = manager.sync(day)
         report.new_fills += result.new_fills
         report.adopted_orders += result.adopted_orders
         report.resolved_orders += result.resolved
@@ -130,7 +141,8 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
         if not has_account:
             raise BrokerError("could not take a consistent snapshot of the account to start from; will retry")
         log.info("reconciliation: fills kept arriving, the comparison waits for the next round")
-        _alert_differences(database, broker.name, report)
+        with database.session() as session:
+            _alert_differences(session, broker.name, report, first_row)
         return report
 
     positions, cash = snapshot
@@ -167,7 +179,7 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
                                            action="moved the cash base by the rounding difference"))
                 log.info("cash rounding difference %+d won taken from the broker", drift)
             account.cash = book.cash + drift
-    _alert_differences(database, broker.name, report)
+        _alert_differences(session, broker.name, report, first_row)
     return report
 
 
@@ -181,15 +193,29 @@ def _consistent_snapshot(database: Database, broker: Broker, day: date
     return (positions, cash) if recorded == after else None
 
 
-def _alert_differences(database: Database, broker: str, report: ReconcileReport) -> None:
-    """One `reconciliation_mismatch` alert listing what this reconciliation found (rounding excepted)."""
-    with database.session() as session:
-        differences = [r for r in _recorded_since(session, broker, report.at) if r.kind != ROUNDING]
-        if differences:
-            alert(session, "reconciliation_mismatch", {
-                "items": [_alert_item(r) for r in differences[:20]],
-                "action": "broker figures adopted" if report.rebased else "database brought up to the broker",
-            }, priority="high", dedupe_key=f"reconcile:{broker}:{report.at.isoformat()}")
+def _alert_differences(session: Session, broker: str, report: ReconcileReport, first_row: int) -> None:
+    """One `reconciliation_mismatch` alert listing the rows from `first_row` (this reconciliation's first) that
+    no alert listed yet (rounding excepted), each by its id; it moves `ALERTED_KEY` past them in the same
+    transaction."""
+    key = ALERTED_KEY + broker
+    cursor = session.get(KeyValue, key, with_for_update=True)  # concurrent reconciliations queue here
+    alerted = int(cursor.value) if cursor is not None and isinstance(cursor.value, int) else 0
+    start = max(first_row, alerted + 1)
+    session.flush()
+    rows = list(session.scalars(select(Reconciliation).where(
+        Reconciliation.broker == broker, Reconciliation.id >= start).order_by(Reconciliation.id)))
+    if not rows:
+        return
+    if cursor is None:
+        session.add(KeyValue(key=key, value=rows[-1].id, updated_at=report.at))
+    else:
+        cursor.value, cursor.updated_at = rows[-1].id, report.at
+    differences = [r for r in rows if r.kind != ROUNDING]
+    if differences:
+        alert(session, "reconciliation_mismatch", {
+            "items": [_alert_item(r) for r in differences],
+            "action": "broker figures adopted" if report.rebased else "database brought up to the broker",
+        }, priority="high", dedupe_key=f"reconcile:{broker}:{differences[0].id}-{differences[-1].id}")
 
 
 def _open_past_days(database: Database, broker: str, day: date) -> list[date]:
@@ -200,14 +226,14 @@ def _open_past_days(database: Database, broker: str, day: date) -> list[date]:
         return sorted(set(rows))
 
 
-def _recorded_since(session: Session, broker: str, since: datetime) -> list[Reconciliation]:
-    session.flush()
-    return list(session.scalars(select(Reconciliation).where(Reconciliation.broker == broker,
-                                                             Reconciliation.at >= since)
-                                .order_by(Reconciliation.id)))
-
-
 def _alert_item(row: Reconciliation) -> dict[str, Any]:
+    """The row as a line of the alert: its id, and for an order the order's ids (what to look up)."""
     details = row.details or {}
-    return {"code": row.code or "-", "field": details.get("field", row.kind), "ours": details.get("ours", "-"),
-            "broker": details.get("broker", row.action)}
+    item = {"id": row.id, "code": row.code or "-", "field": details.get("field", row.kind),
+            "ours": details.get("ours", "-"), "broker": details.get("broker", row.action)}
+    if "field" not in details:  # an order difference (adopted, resolved, not found)
+        ours = " ".join(str(details[k]) for k in ("was", "client_order_id") if details.get(k))
+        theirs = details.get("broker_order_id")
+        item["ours"] = ours or "-"
+        item["broker"] = f"{theirs}: {row.action}" if theirs else row.action
+    return item

@@ -12,6 +12,15 @@ from hantu.trading.halt import set_halt
 
 router = APIRouter(prefix="/controls", tags=["controls"])
 
+ALREADY_PENDING = {409: {"model": ErrorOut, "description": "the same request is pending already"}}
+TOO_MANY = {429: {"model": ErrorOut, "description": "too many requests pending, or asked too fast "
+                  "(`Retry-After` says when to ask again)"}}
+
+
+def _refused(error: controls.RequestRefused) -> HTTPException:
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+    return HTTPException(error.status, str(error), headers=headers)
+
 JOB_NAME = r"^[a-z][a-z0-9_.\-]{0,63}$"
 
 
@@ -36,24 +45,30 @@ async def resume(body: HaltRequest, request: Request, ctx: ApiContext = Depends(
 
 @router.post("/jobs/{job}/run", response_model=JobRequestOut, status_code=202,
              summary="Ask the scheduler to run a job (it picks the request up; the API runs nothing)",
-             responses={404: {"model": ErrorOut}})
+             responses={404: {"model": ErrorOut}, **ALREADY_PENDING, **TOO_MANY})
 async def run_job(request: Request, body: JobRunRequest | None = None,
                   job: str = Path(..., pattern=JOB_NAME, description="Job name, as in /jobs"),
                   ctx: ApiContext = Depends(get_ctx)) -> JobRequestOut:
     from hantu.api.queries import known_jobs
 
-    with ctx.read() as session:
-        known = known_jobs(session, ctx.settings.hantu_home)
-        if known and job not in known:
-            raise HTTPException(404, f"unknown job {job!r}; known jobs: {', '.join(sorted(known))}")
-        item = controls.request_job_run(session, job, body.date if body else None, actor_of(request),
-                                        ctx.clock.now())
+    try:
+        ctx.job_runs.take(ctx.clock.now())
+        with ctx.read() as session:
+            known = known_jobs(session, ctx.settings.hantu_home)
+            if known and job not in known:
+                raise HTTPException(404, f"unknown job {job!r}; known jobs: {', '.join(sorted(known))}")
+            item = controls.request_job_run(session, job, body.date if body else None, actor_of(request),
+                                            ctx.clock.now())
+    except controls.RequestRefused as error:
+        raise _refused(error) from None
     return JobRequestOut.model_validate(item)
 
 
 @router.post("/orders/{order_id}/cancel", response_model=CancelRequestOut, status_code=202,
              summary="Ask the trading engine to cancel an open order (the API never calls the broker)",
-             responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}})
+             responses={404: {"model": ErrorOut},
+                        409: {"model": ErrorOut, "description": "the order is not open, or its cancel is pending"},
+                        **TOO_MANY})
 async def cancel_order(request: Request, order_id: str = Path(..., min_length=1, max_length=64,
                                                               pattern=r"^[A-Za-z0-9_.:\-]+$"),
                        ctx: ApiContext = Depends(get_ctx)) -> CancelRequestOut:
@@ -65,7 +80,10 @@ async def cancel_order(request: Request, order_id: str = Path(..., min_length=1,
             raise HTTPException(404, f"no order {order_id!r}")
         if not order_is_open(order):
             raise HTTPException(409, f"order {order_id!r} is not open")
-        item = controls.request_cancel(session, order, actor_of(request), ctx.clock.now())
+        try:
+            item = controls.request_cancel(session, order, actor_of(request), ctx.clock.now())
+        except controls.RequestRefused as error:
+            raise _refused(error) from None
     return CancelRequestOut.model_validate(item)
 
 

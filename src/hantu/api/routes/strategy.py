@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, Query
 
 from hantu.api import selections as views
 from hantu.api.context import ApiContext, get_ctx
-from hantu.api.schemas import Page, ScreeningOut, ScreenRunOut, SelectionRunOut, SelectionsOut
+from hantu.api.schemas import IsoDate, Page, ScreeningOut, ScreenRunOut, SelectionRunOut, SelectionsOut
 
 router = APIRouter(tags=["strategy"])
 
@@ -17,7 +15,7 @@ STRATEGY = r"^[a-z][a-z0-9_\-]{0,63}$"
 
 @router.get("/screening", response_model=ScreeningOut,
             summary="The newest screening on or before a date: its figures and the watchlist with reasons")
-async def screening(on: date | None = Query(None, alias="date"), strategy: str | None = Query(None, pattern=STRATEGY),
+async def screening(on: IsoDate | None = Query(None, alias="date"), strategy: str | None = Query(None, pattern=STRATEGY),
                     ctx: ApiContext = Depends(get_ctx)) -> ScreeningOut:
     with ctx.read() as session:
         return views.screening(session, on, strategy)
@@ -39,7 +37,7 @@ async def screening_runs(limit: int = Query(30, ge=1, le=500), offset: int = Que
 
 @router.get("/selections", response_model=SelectionsOut,
             summary="The newest selection (on or before `date` if given): the picks in rank order")
-async def selections(on: date | None = Query(None, alias="date"), strategy: str | None = Query(None, pattern=STRATEGY),
+async def selections(on: IsoDate | None = Query(None, alias="date"), strategy: str | None = Query(None, pattern=STRATEGY),
                      ctx: ApiContext = Depends(get_ctx)) -> SelectionsOut:
     with ctx.read() as session:
         # no date: the newest run. Live, no run is dated after today; a simulated day (the demo) may be

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, Query
 
 from hantu.api import trading_views as views
 from hantu.api.context import ApiContext, get_ctx
 from hantu.api.prices import latest_prices, market_root, previous_equity
-from hantu.api.schemas import Account, FillOut, Order, Page, PositionsOut, ReconciliationOut
+from hantu.api.schemas import Account, FillOut, IsoDate, Order, Page, PositionsOut, ReconciliationOut
 
 router = APIRouter(tags=["trading"])
 
@@ -33,8 +31,8 @@ async def positions(ctx: ApiContext = Depends(get_ctx)) -> PositionsOut:
 
 
 @router.get("/orders", response_model=Page[Order], summary="Orders, newest first, filtered and paginated")
-async def orders(trading_date: date | None = Query(None, alias="date", description="One trading date"),
-                 since: date | None = Query(None, alias="from"), until: date | None = Query(None, alias="to"),
+async def orders(trading_date: IsoDate | None = Query(None, alias="date", description="One trading date"),
+                 since: IsoDate | None = Query(None, alias="from"), until: IsoDate | None = Query(None, alias="to"),
                  code: str | None = Query(None, pattern=CODE),
                  side: str | None = Query(None, pattern="^(buy|sell)$"),
                  status: str | None = Query(None, pattern=f"^({'|'.join(views.ALL_STATUSES)})$"),
@@ -49,8 +47,8 @@ async def orders(trading_date: date | None = Query(None, alias="date", descripti
 
 
 @router.get("/fills", response_model=Page[FillOut], summary="Executions, newest first")
-async def fills(trading_date: date | None = Query(None, alias="date"),
-                since: date | None = Query(None, alias="from"), until: date | None = Query(None, alias="to"),
+async def fills(trading_date: IsoDate | None = Query(None, alias="date"),
+                since: IsoDate | None = Query(None, alias="from"), until: IsoDate | None = Query(None, alias="to"),
                 code: str | None = Query(None, pattern=CODE),
                 limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000),
                 ctx: ApiContext = Depends(get_ctx)) -> Page[FillOut]:
