@@ -124,10 +124,11 @@ def check_eligibility(panel: DailyPanel, prices: Prices, flags: InstrumentFlags,
 
 
 def eligibility_series(panel: DailyPanel, prices: Prices, flags: InstrumentFlags, filters: Filters,
-                       window: int) -> Eligibility:
+                       window: int, raw_close: np.ndarray | None = None) -> Eligibility:
     """`check_eligibility` for every day of `panel` at once (a backtest's whole-panel pass): the same filters,
     row `t` using rows `<= t` only, with the history counted over the trailing `window` rows (the screening
-    window). Arrays are (T, N); no reasons (a backtest only needs who passed)."""
+    window). Arrays are (T, N); no reasons (a backtest only needs who passed). `raw_close`: the day's raw
+    close for the price filter when `prices` are adjusted to a later day (default `prices.close`)."""
     listed = ~np.isnan(panel.volume)
     ok = listed.copy()
     if filters.exclude_untraded:
@@ -144,6 +145,6 @@ def eligibility_series(panel: DailyPanel, prices: Prices, flags: InstrumentFlags
     ok &= history >= filters.min_history_days
     atv = average_traded_value(prices.amount, filters.traded_value_days)
     with np.errstate(invalid="ignore"):
-        ok &= ~(prices.close < filters.min_price)
+        ok &= ~((prices.close if raw_close is None else raw_close) < filters.min_price)
         ok &= atv >= filters.min_avg_traded_value
     return Eligibility(eligible=ok, reasons=[], history=history, avg_traded_value=atv)
