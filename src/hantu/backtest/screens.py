@@ -100,7 +100,7 @@ class PanelScreens:
         flags = (InstrumentFlags.from_master(panel, instruments) if instruments is not None
                  else InstrumentFlags.guessed(panel))
         # the master's halt flag is today's; in history a halt shows as days without a trade
-        self.flags = replace(flags, halted=np.zeros_like(flags.halted))
+        self.flags = replace(flags, halted=np.zeros_like(flags.halted), warned=None)  # warnings are today's too
         self.weights = self.config.weights.model_dump()
         self.codes = panel.codes.tolist()
         self.names = panel.names.tolist()

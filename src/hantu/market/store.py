@@ -68,6 +68,15 @@ class Instrument:
     is_preferred: bool = False
     first_date: date | None = None  # first day with data in the store
     last_date: date | None = None  # last day with data in the store
+    # from the KIS stock master (`kis_master`) and the intraday quote; None/"" where no master was loaded
+    sector_large: str | None = None  # 지수업종 대/중/소분류 codes
+    sector_mid: str | None = None
+    sector_small: str | None = None
+    sector_name: str | None = None  # bstp_kor_isnm of the quote (KIS's 업종 name)
+    warning: str = ""  # 시장경고: "" | caution (투자주의) | warning (투자경고) | danger (투자위험)
+    is_overheated: bool = False  # 단기과열
+    is_liquidating: bool = False  # 정리매매
+    master_on: date | None = None  # day the KIS master (or a quote) last set these flags
 
     def to_json(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -80,7 +89,7 @@ class Instrument:
     def from_json(cls, data: dict[str, Any]) -> Instrument:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for key in ("listed_on", "delisted_on", "first_date", "last_date"):
+        for key in ("listed_on", "delisted_on", "first_date", "last_date", "master_on"):
             if values.get(key):
                 values[key] = date.fromisoformat(values[key])
         return cls(**values)
@@ -459,8 +468,9 @@ class MarketStore:
                     inst.is_administrative = bool(bars.administrative[j])
                 if bars.sectors is not None and str(bars.sectors[j]):
                     inst.sector = str(bars.sectors[j])
-            inst.is_preferred = guess_is_preferred(code, inst.name)
-            inst.is_spac = guess_is_spac(inst.name)
+            if inst.master_on is None:  # the KIS master's flags win over guesses from the name
+                inst.is_preferred = guess_is_preferred(code, inst.name)
+                inst.is_spac = guess_is_spac(inst.name)
         self._write_master(master.values())
 
     def _write_master(self, instruments: Iterable[Instrument]) -> None:
@@ -468,6 +478,45 @@ class MarketStore:
         payload = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).replace("},{", "},\n{")
         _atomic_write(self.instruments_path, lambda fh: fh.write(payload.encode("utf-8")))
         self._master_cache = None
+
+    # --- the KIS stock master ---------------------------------------------------------------------------
+    @property
+    def master_info_path(self) -> Path:
+        return self.root / "master.json"
+
+    def master_info(self) -> dict[str, Any] | None:
+        """Where and when the KIS master was last loaded (`source`, `loaded_on`, `stocks`), None if never."""
+        path = self.master_info_path
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+    def apply_master(self, rows: Iterable[Any], source: str, loaded_on: date) -> int:
+        """Set sector codes and flags from KIS master rows (`kis_master.MasterRow`); stocks not yet in the store
+        are added (they may trade later). Non-stock groups (ETF, ETN, REIT, ...) are skipped. Returns the
+        stocks updated."""
+        from hantu.market.kis_master import STOCK_GROUPS
+
+        count = 0
+        with self._writer_lock():
+            master = {i.code: i for i in self.instruments()}
+            for row in rows:
+                if row.group not in STOCK_GROUPS:
+                    continue
+                inst = master.get(row.code) or Instrument(code=row.code, name=row.name, market=row.market)
+                master[row.code] = replace(
+                    inst, name=inst.name if inst.last_date else row.name, market=inst.market or row.market,
+                    sector=row.sector, sector_large=row.sector_large or None, sector_mid=row.sector_mid or None,
+                    sector_small=row.sector_small or None, is_halted=row.halted, is_administrative=row.administrative,
+                    warning=row.warning, is_overheated=row.overheat, is_liquidating=row.liquidation,
+                    is_spac=row.spac or guess_is_spac(inst.name), is_preferred=row.preferred,
+                    listed_shares=row.listed_shares or inst.listed_shares, listed_on=row.listed_on or inst.listed_on,
+                    master_on=loaded_on)
+                count += 1
+            self._write_master(master.values())
+            info = {"source": source, "loaded_on": loaded_on.isoformat(), "stocks": count,
+                    "loaded_at": datetime.now(KST).isoformat(timespec="seconds")}
+            payload = json.dumps(info, ensure_ascii=False).encode("utf-8")
+            _atomic_write(self.master_info_path, lambda fh: fh.write(payload))
+        return count
 
     # --- corporate actions ----------------------------------------------------------------------------
     @property
@@ -548,7 +597,7 @@ class MarketStore:
         with self._writer_lock():
             for path in self._block_paths():
                 path.unlink()
-            for name in ("instruments.json", "meta.json", "actions.json"):
+            for name in ("instruments.json", "meta.json", "actions.json", "master.json"):
                 with contextlib.suppress(FileNotFoundError):
                     (self.root / name).unlink()
         self._dates_cache = None

@@ -208,7 +208,7 @@ class ScreeningStrategy:
         figures = {
             "data_date": data_date.isoformat(), "days": int(view.shape[0]), "universe": len(scores),
             "eligible": int(eligibility.eligible.sum()), "passed": sum(s.passed for s in scores),
-            "watchlist": len(watchlist), "config_hash": self.config_hash,
+            "watchlist": len(watchlist), "config_hash": self.config_hash, "filters_off": flags.filters_off,
         }
         return ScreenResult(on=on, scores=scores, watchlist=watchlist, figures=figures)
 
