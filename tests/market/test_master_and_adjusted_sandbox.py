@@ -11,11 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpers import run_hantu
 from hantu.market.corporate_actions import CorporateAction
 from hantu.market.kis_master import MasterFormatError, parse_master, read_master_file, unpack, write_master
 from hantu.market.sample import write_sample_market
 from hantu.market.store import MarketStore
+
+from helpers import run_hantu
 
 END = date(2024, 2, 13)
 
@@ -38,7 +39,9 @@ def sandbox(market: MarketStore):  # type: ignore[no-untyped-def]
     from hantu.sandbox.kis.state import SandboxOptions
 
     clock = FrozenClock(parse_kst("2024-02-14 18:00"))
-    handle = start_kis_sandbox(market.root, clock, SandboxOptions(rate_limits={"prod": 500.0, "virtual": 500.0}))
+    handle = start_kis_sandbox(
+        market.root, clock, SandboxOptions(rate_limits={"prod": 500.0, "virtual": 500.0})
+    )
     yield handle, clock
     handle.stop()
 
@@ -49,9 +52,16 @@ def _api(handle, clock, home: Path):  # type: ignore[no-untyped-def]
     from hantu.broker.kis.config import KisConfig
 
     account = handle.create_account("virtual")
-    config = KisConfig(app_key=account.app_key, app_secret=account.app_secret, server="virtual",
-                       account=account.cano + account.product_code, base_url=handle.base_url, rate_limit=200.0,
-                       home=home, timeout=5.0)
+    config = KisConfig(
+        app_key=account.app_key,
+        app_secret=account.app_secret,
+        server="virtual",
+        account=account.cano + account.product_code,
+        base_url=handle.base_url,
+        rate_limit=200.0,
+        home=home,
+        timeout=5.0,
+    )
     return KisApi(KisClient(config, clock))
 
 
@@ -59,8 +69,9 @@ def test_sandbox_serves_master_files_in_the_kis_layout(market: MarketStore, sand
     handle, _ = sandbox
     kospi = [i for i in market.instruments() if i.market == "KOSPI"]
     code = kospi[0].code
-    response = httpx.post(f"{handle.base_url}/_sandbox/master/{code}", json={"administrative": True,
-                                                                              "warning": "danger"})
+    response = httpx.post(
+        f"{handle.base_url}/_sandbox/master/{code}", json={"administrative": True, "warning": "danger"}
+    )
     assert response.status_code == 200
     data = httpx.get(f"{handle.base_url}/common/master/kospi_code.mst.zip").content
     rows = {r.code: r for r in parse_master(unpack(data), "KOSPI")}
@@ -79,8 +90,10 @@ def test_quote_flags_and_adjusted_bars_cross_check(market: MarketStore, sandbox,
 
     handle, clock = sandbox
     (split,) = market.corporate_actions()
-    httpx.post(f"{handle.base_url}/_sandbox/master/{split.code}", json={"administrative": True, "warning": "warning",
-                                                                         "halted": True})
+    httpx.post(
+        f"{handle.base_url}/_sandbox/master/{split.code}",
+        json={"administrative": True, "warning": "warning", "halted": True},
+    )
     api = _api(handle, clock, isolated_env)
     try:
         info = api.price(split.code)
@@ -105,13 +118,16 @@ def test_quote_flags_and_adjusted_bars_cross_check(market: MarketStore, sandbox,
     assert {a.source for a in market.corporate_actions(all_sources=True)} == {"manual", "kis"}
 
 
-def test_data_sync_master_from_the_sandbox_and_from_files(market: MarketStore, sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_data_sync_master_from_the_sandbox_and_from_files(
+    market: MarketStore, sandbox, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     handle, _ = sandbox
     home = market.root.parent
     code = next(i.code for i in market.instruments() if i.market == "KOSDAQ")
     httpx.post(f"{handle.base_url}/_sandbox/master/{code}", json={"halted": True})
-    result = run_hantu("data", "sync", "--master", "--json",
-                       env={"HANTU_HOME": str(home), "KIS_BASE_URL": handle.base_url})
+    result = run_hantu(
+        "data", "sync", "--master", "--json", env={"HANTU_HOME": str(home), "KIS_BASE_URL": handle.base_url}
+    )
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout)["master"]
     assert loaded["stocks"] == len(market.instruments()) and loaded["halted"] >= 1

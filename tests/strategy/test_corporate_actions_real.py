@@ -22,7 +22,13 @@ CASES = [
 # detected while suspended around the ex-date (no price on one side inside the window)
 SUSPENDED = [
     ("2024q1", "003560", date(2024, 1, 4), 16_423_709 / 5_474_569, "reverse_split"),  # IHQ 3,585 → 10,760
-    ("2024q1", "076610", date(2024, 1, 8), 127_265_994 / 25_453_198, "reverse_split"),  # 해성옵틱스 312 → 1,518
+    (
+        "2024q1",
+        "076610",
+        date(2024, 1, 8),
+        127_265_994 / 25_453_198,
+        "reverse_split",
+    ),  # 해성옵틱스 312 → 1,518
     ("2023q1", "138360", date(2023, 1, 27), 0.5, "bonus_issue"),  # 협진 4,480 → 2,110
 ]
 
@@ -50,7 +56,9 @@ def _store(krx_stores: list[tuple[str, Any]], window: str) -> MarketStore:
 
 
 @pytest.mark.parametrize(("window", "code", "ex_date", "factor", "kind", "closes"), CASES)
-def test_detected_and_adjusted_without_a_jump(krx_stores, window, code, ex_date, factor, kind, closes) -> None:  # type: ignore[no-untyped-def]
+def test_detected_and_adjusted_without_a_jump(
+    krx_stores, window, code, ex_date, factor, kind, closes
+) -> None:  # type: ignore[no-untyped-def]
     store = _store(krx_stores, window)
     found = {(a.code, a.ex_date): a for a in store.corporate_actions()}
     action = found[(code, ex_date)]
@@ -77,7 +85,9 @@ def test_detected_and_adjusted_without_a_jump(krx_stores, window, code, ex_date,
     prices = adjusted_prices(panel)
     raw_prices = ind.prepared(panel.open, panel.high, panel.low, panel.close, panel.volume, panel.amount)
     atr_adj = ind.atr(prices.high[:, [col]], prices.low[:, [col]], prices.close[:, [col]], 3)[:, 0]
-    atr_raw = ind.atr(raw_prices.high[:, [col]], raw_prices.low[:, [col]], raw_prices.close[:, [col]], 3)[:, 0]
+    atr_raw = ind.atr(raw_prices.high[:, [col]], raw_prices.low[:, [col]], raw_prices.close[:, [col]], 3)[
+        :, 0
+    ]
     jump = abs(closes[1] - closes[0] * factor)  # what is left of the move once adjusted
     assert atr_raw[row] - atr_raw[row - 1] > abs(closes[1] - closes[0]) / 3 * 0.9
     assert atr_adj[row] - atr_adj[row - 1] < max(jump, raw[row] * 0.3) / 3 * 1.1 + 1e-9
@@ -117,8 +127,18 @@ class BuyAndHold:
     def select(self, panel, screen, on):  # type: ignore[no-untyped-def]
         from hantu.strategy.base import Candidate
 
-        return [Candidate(code=self.code, name=self.code, rank=1, entry_price=0, stop_price=0, target_price=0,
-                          weight=0.1, reason="hold")]
+        return [
+            Candidate(
+                code=self.code,
+                name=self.code,
+                rank=1,
+                entry_price=0,
+                stop_price=0,
+                target_price=0,
+                weight=0.1,
+                reason="hold",
+            )
+        ]
 
     def on_price(self, candidate, price: float, now: datetime, day_open):  # type: ignore[no-untyped-def]
         from hantu.strategy.base import Decision
@@ -145,7 +165,9 @@ def test_backtest_holding_through_a_bonus_issue_keeps_shares_and_pnl(krx_stores)
     outcome = engine.run(panel.date_at(ex_row - 3), panel.date_at(panel.shape[0] - 1))
 
     buys = [f for f in outcome.fills if f.side == "buy"]
-    assert len(buys) == 1 and not [f for f in outcome.fills if f.side == "sell"]  # the -43 % raw drop is no 35 % stop
+    assert len(buys) == 1 and not [
+        f for f in outcome.fills if f.side == "sell"
+    ]  # the -43 % raw drop is no 35 % stop
     (trade,) = outcome.trades
     bought = buys[0].quantity
     held = int(np.floor(bought / factor))

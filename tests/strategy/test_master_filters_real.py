@@ -23,18 +23,37 @@ def _sector_of(code: str, name: str) -> str:
     return f"{zlib.crc32(code.encode()) % 12 + 5:04d}"
 
 
-def _master_files(store: MarketStore, directory: Path, administrative: str, halted: str, warned: str) -> list[Path]:
+def _master_files(
+    store: MarketStore, directory: Path, administrative: str, halted: str, warned: str
+) -> list[Path]:
     rows = {"KOSPI": [], "KOSDAQ": []}
     for inst in store.instruments():
         if inst.market not in rows:
             continue
         sector = _sector_of(inst.code, inst.name)
-        rows[inst.market].append(MasterRow(
-            code=inst.code, standard_code=standard_code(inst.code), name=inst.name, market=inst.market, group="ST",
-            sector_large="0001", sector_mid=sector, sector_small="", spac="스팩" in inst.name, overheat=False,
-            halted=inst.code == halted, liquidation=False, administrative=inst.code == administrative,
-            warning="danger" if inst.code == warned else "", warning_notice=False,
-            preferred=inst.code[-1] != "0", listed_shares=inst.listed_shares, listed_on=None, base_price=0))
+        rows[inst.market].append(
+            MasterRow(
+                code=inst.code,
+                standard_code=standard_code(inst.code),
+                name=inst.name,
+                market=inst.market,
+                group="ST",
+                sector_large="0001",
+                sector_mid=sector,
+                sector_small="",
+                spac="스팩" in inst.name,
+                overheat=False,
+                halted=inst.code == halted,
+                liquidation=False,
+                administrative=inst.code == administrative,
+                warning="danger" if inst.code == warned else "",
+                warning_notice=False,
+                preferred=inst.code[-1] != "0",
+                listed_shares=inst.listed_shares,
+                listed_on=None,
+                base_price=0,
+            )
+        )
     paths = []
     for market, name in (("KOSPI", "kospi_code.mst"), ("KOSDAQ", "kosdaq_code.mst")):
         path = directory / name
@@ -74,5 +93,7 @@ def test_master_filters_and_sector_cap_change_the_watchlist(krx_stores, tmp_path
     assert any("투자경고" in r for r in reasons[third])
     sectors_after = [store.instrument(c).sector for c in after.watchlist]
     assert max(sectors_after.count(s) for s in set(sectors_after)) <= 3
-    assert all(s and s.endswith(_sector_of(c, store.instrument(c).name)) for c, s in
-               zip(after.watchlist, sectors_after, strict=True))
+    assert all(
+        s and s.endswith(_sector_of(c, store.instrument(c).name))
+        for c, s in zip(after.watchlist, sectors_after, strict=True)
+    )

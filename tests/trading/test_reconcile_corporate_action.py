@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from sqlalchemy import select
 
 from hantu.broker.base import OrderRequest, OrderType, Side
@@ -38,8 +37,9 @@ def test_a_split_of_a_held_stock_is_reconciled_as_the_split(rig) -> None:  # typ
         assert after.avg_price * after.quantity == pytest.approx(before.avg_price * before.quantity)
         kinds = list(session.scalars(select(Reconciliation.kind).where(Reconciliation.code == CODE)))
         assert "corporate_action" in kinds and "quantity_mismatch" not in kinds
-        messages = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id > seen)
-                                        .order_by(OutboxMessage.id)))
+        messages = list(
+            session.scalars(select(OutboxMessage).where(OutboxMessage.id > seen).order_by(OutboxMessage.id))
+        )
     kinds_sent = [m.kind for m in messages]
     assert "corporate_action" in kinds_sent and "reconciliation_mismatch" not in kinds_sent
     event = next(m for m in messages if m.kind == "corporate_action")

@@ -72,8 +72,14 @@ class CorporateAction:
 
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> CorporateAction:
-        return cls(code=str(row["code"]), ex_date=date.fromisoformat(row["ex_date"]), factor=float(row["factor"]),
-                   kind=str(row["kind"]), source=str(row["source"]), detail=str(row.get("detail", "")))
+        return cls(
+            code=str(row["code"]),
+            ex_date=date.fromisoformat(row["ex_date"]),
+            factor=float(row["factor"]),
+            kind=str(row["kind"]),
+            source=str(row["source"]),
+            detail=str(row.get("detail", "")),
+        )
 
 
 def effective(actions: Iterable[CorporateAction]) -> list[CorporateAction]:
@@ -86,7 +92,9 @@ def effective(actions: Iterable[CorporateAction]) -> list[CorporateAction]:
     return sorted(best.values(), key=lambda a: (a.ex_date, a.code))
 
 
-def factor_matrix(dates: np.ndarray, codes: np.ndarray, actions: Iterable[CorporateAction]) -> np.ndarray | None:
+def factor_matrix(
+    dates: np.ndarray, codes: np.ndarray, actions: Iterable[CorporateAction]
+) -> np.ndarray | None:
     """(T, N) cumulative factors of a panel: row t holds the product of the factors of the actions after t
     inside the panel (the last row is 1). None when no action falls inside (the common case: no array)."""
     if len(dates) == 0:
@@ -107,9 +115,12 @@ def factor_matrix(dates: np.ndarray, codes: np.ndarray, actions: Iterable[Corpor
 
 # --- detection ---------------------------------------------------------------------------------------------
 
+
 def _nice_ratios() -> np.ndarray:
     """Common price ratios of KRX actions: bonus issues 1:k (1/(1+k)), splits 1:n, consolidations n:1."""
-    bonus = [1.0 / (1.0 + k) for k in (0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0)]
+    bonus = [
+        1.0 / (1.0 + k) for k in (0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0)
+    ]
     splits = [1.0 / n for n in (2, 2.5, 4, 5, 10, 20, 25, 50, 100)]
     consolidations = [float(n) for n in (2, 2.5, 3, 4, 5, 10, 15, 20, 25, 30, 50, 100)]
     return np.array(sorted(set(bonus + splits + consolidations)))
@@ -136,34 +147,50 @@ def _within(values: Sequence[float], base: float, day: date, market: str) -> boo
     return all(v <= 0 or low[0] <= v <= high[0] for v in values)
 
 
-def classify(code: str, day: date, market: str, prev_close: float, prev_shares: int, bar: dict[str, float],
-             shares: int) -> CorporateAction | str:
+def classify(
+    code: str, day: date, market: str, prev_close: float, prev_shares: int, bar: dict[str, float], shares: int
+) -> CorporateAction | str:
     """One out-of-limit move: the action that explains it, or why none does."""
     o, h, lo, c = bar["open"], bar["high"], bar["low"], bar["close"]
     if prev_shares > 0 and shares > 0 and abs(shares / prev_shares - 1.0) > SHARE_CHANGE:
         f = prev_shares / shares
         if _within((c,), prev_close * f, day, market):
             kind = "split" if f < 1 else "reverse_split"
-            return CorporateAction(code, day, round(f, 10), kind, "detected",
-                                   f"listed shares {prev_shares:,} → {shares:,}, close {prev_close:,.0f} → {c:,.0f}")
+            return CorporateAction(
+                code,
+                day,
+                round(f, 10),
+                kind,
+                "detected",
+                f"listed shares {prev_shares:,} → {shares:,}, close {prev_close:,.0f} → {c:,.0f}",
+            )
     if prev_shares > 0 and shares > 0 and abs(shares / prev_shares - 1.0) > SHARE_CHANGE:
         return f"listed shares {prev_shares:,} → {shares:,} do not explain the move"
     if c > prev_close:
         # a consolidation relists with its new share count the same day: a rise alone is news, not an action
         return "rise beyond the limit without a share change"
-    ref = math.sqrt(o * c) if o > 0 else c  # between the opening auction and the close: both trade off the base
+    ref = (
+        math.sqrt(o * c) if o > 0 else c
+    )  # between the opening auction and the close: both trade off the base
     order = np.argsort(np.abs(np.log(NICE[NICE < 1]) - math.log(ref / prev_close)))
     for f in NICE[NICE < 1][order[:3]].tolist():
         if _within((o, h, lo, c), prev_close * f, day, market):
-            return CorporateAction(code, day, round(f, 10), "bonus_issue", "detected",
-                                   f"close {prev_close:,.0f} → {c:,.0f} beyond the daily limit without a share "
-                                   f"change: ex-date of a bonus/rights issue, {1 / f:g} shares per old share "
-                                   "(ratio snapped)")
+            return CorporateAction(
+                code,
+                day,
+                round(f, 10),
+                "bonus_issue",
+                "detected",
+                f"close {prev_close:,.0f} → {c:,.0f} beyond the daily limit without a share "
+                f"change: ex-date of a bonus/rights issue, {1 / f:g} shares per old share "
+                "(ratio snapped)",
+            )
     return "no common ratio explains the move"
 
 
-def detect_days(days: Iterable[tuple[date, np.ndarray, dict[str, np.ndarray]]],
-                markets: dict[str, str]) -> tuple[list[CorporateAction], list[Unexplained]]:
+def detect_days(
+    days: Iterable[tuple[date, np.ndarray, dict[str, np.ndarray]]], markets: dict[str, str]
+) -> tuple[list[CorporateAction], list[Unexplained]]:
     """Actions in a run of raw stored days (`MarketStore.iter_raw_days` rows, ascending); the first day is the
     base only. Volume-0 rows count: KRX carries the base price as their close (a resumption day's new base)."""
     from hantu.market.calendar import previous_trading_day
@@ -203,8 +230,15 @@ def detect_days(days: Iterable[tuple[date, np.ndarray, dict[str, np.ndarray]]],
         near = [j for j in flagged[code] if j != index and abs(j - index) <= RUN_DAYS]
         share_change = prev_shares > 0 and shares_now > 0 and abs(shares_now / prev_shares - 1) > SHARE_CHANGE
         if near and not share_change:
-            unexplained.append(Unexplained(code, day, base_close, bar["close"],
-                                           "another out-of-limit move within 10 days (liquidation trading?)"))
+            unexplained.append(
+                Unexplained(
+                    code,
+                    day,
+                    base_close,
+                    bar["close"],
+                    "another out-of-limit move within 10 days (liquidation trading?)",
+                )
+            )
             continue
         found = classify(code, day, markets.get(code) or "KOSPI", base_close, prev_shares, bar, shares_now)
         if isinstance(found, str):
@@ -218,7 +252,7 @@ def adjust_position(quantity: int, avg_price: float, factor: float) -> tuple[int
     """A holding across an action: (new quantity, new average price, fractional shares paid in cash, in new
     shares). The cost basis (quantity × average price) is kept, except the cash for the fraction."""
     exact = quantity / factor
-    new_quantity = int(math.floor(exact + 1e-9))
+    new_quantity = math.floor(exact + 1e-9)
     fraction = max(exact - new_quantity, 0.0)
     new_avg = avg_price * factor
     return new_quantity, new_avg, fraction

@@ -28,28 +28,114 @@ FILE_NAMES = {"KOSPI": "kospi_code.mst", "KOSDAQ": "kosdaq_code.mst"}
 
 # (field, width) of the fixed tail, in file order. Names are ours; "-" marks fields this project does not read.
 KOSPI_TAIL: tuple[tuple[str, int], ...] = (
-    ("group", 2), ("cap_size", 1), ("sector_large", 4), ("sector_mid", 4), ("sector_small", 4),
+    ("group", 2),
+    ("cap_size", 1),
+    ("sector_large", 4),
+    ("sector_mid", 4),
+    ("sector_small", 4),
     *((("-", 1),) * 14),  # 제조업 … KRX은행
-    ("spac", 1), ("-", 1), ("-", 1), ("overheat", 1),  # SPAC, KRX에너지화학, KRX철강, 단기과열
+    ("spac", 1),
+    ("-", 1),
+    ("-", 1),
+    ("overheat", 1),  # SPAC, KRX에너지화학, KRX철강, 단기과열
     *((("-", 1),) * 8),  # KRX미디어통신 … SRI
-    ("base_price", 9), ("-", 5), ("-", 5),  # 기준가, 매매수량단위, 시간외수량단위
-    ("halted", 1), ("liquidation", 1), ("administrative", 1), ("warning", 2), ("warning_notice", 1),
-    ("unfaithful", 1), ("-", 1), ("-", 2), ("-", 2), ("-", 2), ("-", 3), ("-", 1), ("-", 3),  # … 신용기간
-    ("-", 12), ("-", 12), ("listed_on", 8), ("listed_shares", 15), ("-", 21), ("-", 2), ("-", 7),
-    ("preferred", 1), ("-", 1), ("-", 1), ("-", 1), ("-", 1),  # 우선주, 공매도과열, 이상급등, KRX300, KOSPI
-    ("-", 9), ("-", 9), ("-", 9), ("-", 5), ("-", 9), ("-", 8), ("-", 9), ("-", 3), ("-", 1), ("-", 1), ("-", 1),
+    ("base_price", 9),
+    ("-", 5),
+    ("-", 5),  # 기준가, 매매수량단위, 시간외수량단위
+    ("halted", 1),
+    ("liquidation", 1),
+    ("administrative", 1),
+    ("warning", 2),
+    ("warning_notice", 1),
+    ("unfaithful", 1),
+    ("-", 1),
+    ("-", 2),
+    ("-", 2),
+    ("-", 2),
+    ("-", 3),
+    ("-", 1),
+    ("-", 3),  # … 신용기간
+    ("-", 12),
+    ("-", 12),
+    ("listed_on", 8),
+    ("listed_shares", 15),
+    ("-", 21),
+    ("-", 2),
+    ("-", 7),
+    ("preferred", 1),
+    ("-", 1),
+    ("-", 1),
+    ("-", 1),
+    ("-", 1),  # 우선주, 공매도과열, 이상급등, KRX300, KOSPI
+    ("-", 9),
+    ("-", 9),
+    ("-", 9),
+    ("-", 5),
+    ("-", 9),
+    ("-", 8),
+    ("-", 9),
+    ("-", 3),
+    ("-", 1),
+    ("-", 1),
+    ("-", 1),
 )
 KOSDAQ_TAIL: tuple[tuple[str, int], ...] = (
-    ("group", 2), ("cap_size", 1), ("sector_large", 4), ("sector_mid", 4), ("sector_small", 4),
+    ("group", 2),
+    ("cap_size", 1),
+    ("sector_large", 4),
+    ("sector_mid", 4),
+    ("sector_small", 4),
     *((("-", 1),) * 9),  # 벤처 … KRX은행
-    ("spac", 1), ("-", 1), ("-", 1), ("overheat", 1),  # 기업인수목적회사, KRX에너지화학, KRX철강, 단기과열
-    ("-", 1), ("-", 1), ("caution_alert", 1), ("-", 1), ("-", 1), ("-", 1), ("-", 1), ("-", 1),  # … 투자주의환기
-    ("base_price", 9), ("-", 5), ("-", 5),
-    ("halted", 1), ("liquidation", 1), ("administrative", 1), ("warning", 2), ("warning_notice", 1),
-    ("unfaithful", 1), ("-", 1), ("-", 2), ("-", 2), ("-", 2), ("-", 3), ("-", 1), ("-", 3),
-    ("-", 12), ("-", 12), ("listed_on", 8), ("listed_shares", 15), ("-", 21), ("-", 2), ("-", 7),
-    ("preferred", 1), ("-", 1), ("-", 1), ("-", 1),  # 우선주 구분, 공매도과열, 이상급등, KRX300
-    ("-", 9), ("-", 9), ("-", 9), ("-", 5), ("-", 9), ("-", 8), ("-", 9), ("-", 3), ("-", 1), ("-", 1), ("-", 1),
+    ("spac", 1),
+    ("-", 1),
+    ("-", 1),
+    ("overheat", 1),  # 기업인수목적회사, KRX에너지화학, KRX철강, 단기과열
+    ("-", 1),
+    ("-", 1),
+    ("caution_alert", 1),
+    ("-", 1),
+    ("-", 1),
+    ("-", 1),
+    ("-", 1),
+    ("-", 1),  # … 투자주의환기
+    ("base_price", 9),
+    ("-", 5),
+    ("-", 5),
+    ("halted", 1),
+    ("liquidation", 1),
+    ("administrative", 1),
+    ("warning", 2),
+    ("warning_notice", 1),
+    ("unfaithful", 1),
+    ("-", 1),
+    ("-", 2),
+    ("-", 2),
+    ("-", 2),
+    ("-", 3),
+    ("-", 1),
+    ("-", 3),
+    ("-", 12),
+    ("-", 12),
+    ("listed_on", 8),
+    ("listed_shares", 15),
+    ("-", 21),
+    ("-", 2),
+    ("-", 7),
+    ("preferred", 1),
+    ("-", 1),
+    ("-", 1),
+    ("-", 1),  # 우선주 구분, 공매도과열, 이상급등, KRX300
+    ("-", 9),
+    ("-", 9),
+    ("-", 9),
+    ("-", 5),
+    ("-", 9),
+    ("-", 8),
+    ("-", 9),
+    ("-", 3),
+    ("-", 1),
+    ("-", 1),
+    ("-", 1),
 )
 TAILS = {"KOSPI": KOSPI_TAIL, "KOSDAQ": KOSDAQ_TAIL}
 TAIL_WIDTH = {market: sum(w for _, w in tail) for market, tail in TAILS.items()}  # 227, 221
@@ -132,31 +218,45 @@ def parse_master(data: bytes, market: str, path: str = "<master>") -> list[Maste
         if not line.strip():
             continue
         if len(line) < HEAD_CODE + HEAD_STANDARD + width:
-            raise MasterFormatError(f"{path}:{number}: line of {len(line)} characters, a {market} master line has "
-                                    f"at least {HEAD_CODE + HEAD_STANDARD + width} (is this the "
-                                    f"{'KOSDAQ' if market == 'KOSPI' else 'KOSPI'} file?)")
+            raise MasterFormatError(
+                f"{path}:{number}: line of {len(line)} characters, a {market} master line has "
+                f"at least {HEAD_CODE + HEAD_STANDARD + width} (is this the "
+                f"{'KOSDAQ' if market == 'KOSPI' else 'KOSPI'} file?)"
+            )
         head, fixed = line[:-width], line[-width:]
         values: dict[str, str] = {}
         pos = 0
         for name, size in tail:
             if name != "-":
-                values[name] = fixed[pos:pos + size]
+                values[name] = fixed[pos : pos + size]
             pos += size
         code = head[:HEAD_CODE].strip()
         if not (len(code) == 6 and code.isalnum()):
             raise MasterFormatError(f"{path}:{number}: bad short code {code!r}")
         shares = _int(values["listed_shares"])
-        rows.append(MasterRow(
-            code=code, standard_code=head[HEAD_CODE:HEAD_CODE + HEAD_STANDARD].strip(),
-            name=head[HEAD_CODE + HEAD_STANDARD:].strip(), market=market, group=values["group"].strip(),
-            sector_large=_code(values["sector_large"]), sector_mid=_code(values["sector_mid"]),
-            sector_small=_code(values["sector_small"]), spac=_flag(values["spac"]),
-            overheat=_flag(values["overheat"]), halted=_flag(values["halted"]),
-            liquidation=_flag(values["liquidation"]), administrative=_flag(values["administrative"]),
-            warning=WARNINGS.get(values["warning"].strip(), "warning"),
-            warning_notice=_flag(values["warning_notice"]), preferred=_flag(values["preferred"]),
-            listed_shares=shares * SHARES_UNIT[market] if shares else None,
-            listed_on=_date(values["listed_on"]), base_price=_int(values["base_price"])))
+        rows.append(
+            MasterRow(
+                code=code,
+                standard_code=head[HEAD_CODE : HEAD_CODE + HEAD_STANDARD].strip(),
+                name=head[HEAD_CODE + HEAD_STANDARD :].strip(),
+                market=market,
+                group=values["group"].strip(),
+                sector_large=_code(values["sector_large"]),
+                sector_mid=_code(values["sector_mid"]),
+                sector_small=_code(values["sector_small"]),
+                spac=_flag(values["spac"]),
+                overheat=_flag(values["overheat"]),
+                halted=_flag(values["halted"]),
+                liquidation=_flag(values["liquidation"]),
+                administrative=_flag(values["administrative"]),
+                warning=WARNINGS.get(values["warning"].strip(), "warning"),
+                warning_notice=_flag(values["warning_notice"]),
+                preferred=_flag(values["preferred"]),
+                listed_shares=shares * SHARES_UNIT[market] if shares else None,
+                listed_on=_date(values["listed_on"]),
+                base_price=_int(values["base_price"]),
+            )
+        )
     return rows
 
 
@@ -167,8 +267,10 @@ def read_master_file(path: Path, market: str | None = None) -> list[MasterRow]:
         lowered = path.name.lower()
         market = "KOSDAQ" if "kosdaq" in lowered else "KOSPI" if "kospi" in lowered else None
         if market is None:
-            raise MasterFormatError(f"{path}: cannot tell KOSPI from KOSDAQ by the name; name it like "
-                                    "kospi_code.mst or kosdaq_code.mst")
+            raise MasterFormatError(
+                f"{path}: cannot tell KOSPI from KOSDAQ by the name; name it like "
+                "kospi_code.mst or kosdaq_code.mst"
+            )
     if not path.is_file():
         raise MasterFormatError(f"{path}: no such file")
     return parse_master(unpack(path.read_bytes(), str(path)), market, str(path))
@@ -190,6 +292,7 @@ def unpack(data: bytes, path: str = "<master>") -> bytes:
 
 # --- writing (the sandbox's files, tests) -----------------------------------------------------------------
 
+
 def _yn(value: bool) -> str:
     return "Y" if value else "N"
 
@@ -199,17 +302,29 @@ def format_row(row: MasterRow) -> str:
     warning_code = {v: k for k, v in WARNINGS.items()}.get(row.warning, "02")
     shares = (row.listed_shares or 0) // SHARES_UNIT[row.market]
     values = {
-        "group": row.group.ljust(2)[:2], "cap_size": "0", "sector_large": (row.sector_large or "0000").rjust(4, "0"),
-        "sector_mid": (row.sector_mid or "0000").rjust(4, "0"), "sector_small": (row.sector_small or "0000").rjust(4, "0"),
-        "spac": _yn(row.spac), "overheat": "1" if row.overheat else "0", "caution_alert": "N",
-        "base_price": str(row.base_price).rjust(9, "0"), "halted": _yn(row.halted),
-        "liquidation": _yn(row.liquidation), "administrative": _yn(row.administrative), "warning": warning_code,
-        "warning_notice": _yn(row.warning_notice), "unfaithful": "N",
+        "group": row.group.ljust(2)[:2],
+        "cap_size": "0",
+        "sector_large": (row.sector_large or "0000").rjust(4, "0"),
+        "sector_mid": (row.sector_mid or "0000").rjust(4, "0"),
+        "sector_small": (row.sector_small or "0000").rjust(4, "0"),
+        "spac": _yn(row.spac),
+        "overheat": "1" if row.overheat else "0",
+        "caution_alert": "N",
+        "base_price": str(row.base_price).rjust(9, "0"),
+        "halted": _yn(row.halted),
+        "liquidation": _yn(row.liquidation),
+        "administrative": _yn(row.administrative),
+        "warning": warning_code,
+        "warning_notice": _yn(row.warning_notice),
+        "unfaithful": "N",
         "listed_on": row.listed_on.strftime("%Y%m%d") if row.listed_on else "00000000",
-        "listed_shares": str(shares).rjust(15, "0"), "preferred": "1" if row.preferred else "0",
+        "listed_shares": str(shares).rjust(15, "0"),
+        "preferred": "1" if row.preferred else "0",
     }
-    tail = "".join(values[name] if name in values else (" " * size if size > 1 else "N")
-                   for name, size in TAILS[row.market])
+    tail = "".join(
+        values[name] if name in values else (" " * size if size > 1 else "N")
+        for name, size in TAILS[row.market]
+    )
     return row.code.ljust(HEAD_CODE) + row.standard_code.ljust(HEAD_STANDARD) + row.name + tail
 
 
@@ -293,8 +408,13 @@ def load_master(store: object, rows: Sequence[MasterRow], source: str, loaded_on
     for r in stocks:
         by_market[r.market] = by_market.get(r.market, 0) + 1
     return MasterSummary(
-        source=source, stocks=count, by_market=by_market, administrative=sum(r.administrative for r in stocks),
+        source=source,
+        stocks=count,
+        by_market=by_market,
+        administrative=sum(r.administrative for r in stocks),
         halted=sum(r.halted for r in stocks),
         warned=sum(r.warning in ("warning", "danger") or r.overheat or r.liquidation for r in stocks),
-        spac=sum(r.spac for r in stocks), preferred=sum(r.preferred for r in stocks),
-        sectors=len({r.sector for r in stocks if r.sector}))
+        spac=sum(r.spac for r in stocks),
+        preferred=sum(r.preferred for r in stocks),
+        sectors=len({r.sector for r in stocks if r.sector}),
+    )

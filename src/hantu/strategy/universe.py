@@ -33,12 +33,12 @@ class InstrumentFlags:
     spac: np.ndarray
     preferred: np.ndarray
     warned: np.ndarray | None = None  # 투자경고/위험, 단기과열 or 정리매매 (None: not known)
-    from_master: bool = False  # a KIS master set the flags of at least one stock of the panel
+    mastered: bool = False  # a KIS master set the flags of at least one stock of the panel
 
     @property
     def filters_off(self) -> list[str]:
         """The filters that cannot act because no instrument master was loaded (empty when one was)."""
-        if self.from_master:
+        if self.mastered:
             return []
         return ["관리종목 (administrative)", "거래정지 (halted; untraded days still excluded)",
                 "투자경고/위험·단기과열 (market warnings)", "sector cap (no sectors)",
@@ -79,7 +79,7 @@ class InstrumentFlags:
             if on is not None:
                 mastered = True
                 warned[i] = row.warning in ("warning", "danger") or row.is_overheated or row.is_liquidating
-        return replace(flags, warned=warned if mastered else None, from_master=mastered)
+        return replace(flags, warned=warned if mastered else None, mastered=mastered)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ what the data alone cannot (an action whose price effect stays within the daily 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import TYPE_CHECKING
@@ -110,7 +111,7 @@ class KisAdjustmentCheck:
 def actions_from_ratios(code: str, closes: list[tuple[date, int, int]]) -> list[CorporateAction]:
     """(day, adjusted close, raw close), ascending: an action where adjusted/raw steps (factor = before / after)."""
     out: list[CorporateAction] = []
-    for (_, adj0, raw0), (day, adj1, raw1) in zip(closes, closes[1:], strict=False):
+    for (_, adj0, raw0), (day, adj1, raw1) in itertools.pairwise(closes):
         before, after = adj0 / raw0, adj1 / raw1
         factor = before / after
         if abs(factor - 1.0) > RATIO_CHANGE:

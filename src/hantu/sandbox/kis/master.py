@@ -36,13 +36,29 @@ def master_rows(replay: MarketReplay, market: str) -> list[MasterRow]:
         closes = panel.close[:, col]
         last = closes[closes == closes]
         sector = codes.get(inst.sector or "", "")
-        rows.append(MasterRow(
-            code=code, standard_code=standard_code(code), name=inst.name, market=market, group="ST",
-            sector_large=sector, sector_mid=sector, sector_small="", spac=inst.is_spac or guess_is_spac(inst.name),
-            overheat=inst.is_overheated, halted=inst.is_halted, liquidation=inst.is_liquidating,
-            administrative=inst.is_administrative, warning=inst.warning, warning_notice=False,
-            preferred=inst.is_preferred or guess_is_preferred(code, inst.name), listed_shares=inst.listed_shares,
-            listed_on=inst.listed_on, base_price=int(last[-1]) if last.size else 0))
+        rows.append(
+            MasterRow(
+                code=code,
+                standard_code=standard_code(code),
+                name=inst.name,
+                market=market,
+                group="ST",
+                sector_large=sector,
+                sector_mid=sector,
+                sector_small="",
+                spac=inst.is_spac or guess_is_spac(inst.name),
+                overheat=inst.is_overheated,
+                halted=inst.is_halted,
+                liquidation=inst.is_liquidating,
+                administrative=inst.is_administrative,
+                warning=inst.warning,
+                warning_notice=False,
+                preferred=inst.is_preferred or guess_is_preferred(code, inst.name),
+                listed_shares=inst.listed_shares,
+                listed_on=inst.listed_on,
+                base_price=int(last[-1]) if last.size else 0,
+            )
+        )
     return rows
 
 
@@ -74,8 +90,13 @@ def build_master_router(state: SandboxState) -> APIRouter:
         if body.warning not in (None, "", "caution", "warning", "danger"):
             raise HTTPException(422, "warning must be '', caution, warning or danger")
         inst = replay.instrument(code)
-        changes = {"is_administrative": body.administrative, "is_halted": body.halted, "warning": body.warning,
-                   "sector": body.sector, "is_overheated": body.overheated}
+        changes = {
+            "is_administrative": body.administrative,
+            "is_halted": body.halted,
+            "warning": body.warning,
+            "sector": body.sector,
+            "is_overheated": body.overheated,
+        }
         replay.instruments[code] = replace(inst, **{k: v for k, v in changes.items() if v is not None})
         return replay.instruments[code].to_json()
 
