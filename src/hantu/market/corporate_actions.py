@@ -195,34 +195,55 @@ def detect_days(
     base only. Volume-0 rows count: KRX carries the base price as their close (a resumption day's new base)."""
     from hantu.market.calendar import previous_trading_day
     from hantu.market.rules import limit_bounds
+    from hantu.market.store import code_keys
 
+    market_keys = code_keys(np.array(sorted(markets), dtype="U6")) if markets else np.zeros(0, np.int64)
+    market_names = np.array([markets[c] or "KOSPI" for c in sorted(markets)] or ["KOSPI"])
     candidates: list[tuple[int, str, date, float, dict[str, float], int, int]] = []
-    prev: dict[str, tuple[float, int]] = {}
+    # the last close > 0 and its listed shares per code, as sorted int64 keys (vectorised: no per-stock Python)
+    keys, last_close, last_shares = np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
     prev_day: date | None = None
     flagged: dict[str, list[int]] = {}
     for index, (day, codes, raw) in enumerate(days):
+        k = code_keys(codes)
         close = raw["close"].astype(np.float64)
         shares = raw["shares"] if "shares" in raw else np.zeros(len(codes), dtype=np.int64)
         consecutive = prev_day is not None and prev_day >= previous_trading_day(day)
-        if consecutive and prev:
-            base = np.array([prev.get(c, (np.nan, 0))[0] for c in codes.tolist()])
-            mk = np.array([markets.get(c) or "KOSPI" for c in codes.tolist()])
+        if not consecutive:  # across a gap the previous close is not the day's base
+            keys, last_close, last_shares = np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
+        if keys.size:
+            pos = np.clip(np.searchsorted(keys, k), 0, keys.size - 1)
+            known = keys[pos] == k
+            base = np.where(known, last_close[pos], np.nan)
+            base_shares = np.where(known, last_shares[pos], 0)
+            if market_keys.size:
+                mpos = np.clip(np.searchsorted(market_keys, k), 0, market_keys.size - 1)
+                mk = np.where(market_keys[mpos] == k, market_names[mpos], "KOSPI")
+            else:
+                mk = np.full(len(codes), "KOSPI")
             out = np.zeros(len(codes), dtype=bool)
-            for market in np.unique(mk):
-                m = (mk == market) & (base > 0) & (close > 0)
-                if m.any():
-                    low, high = limit_bounds(base[m], day, str(market))
-                    out[np.flatnonzero(m)] = (close[m] < low) | (close[m] > high)
+            with np.errstate(invalid="ignore"):
+                valid = (base > 0) & (close > 0)
+            for market in np.unique(mk[valid]):
+                m = (mk == market) & valid
+                low, high = limit_bounds(base[m], day, str(market))
+                out[np.flatnonzero(m)] = (close[m] < low) | (close[m] > high)
             for i in np.flatnonzero(out).tolist():
                 code = str(codes[i])
                 flagged.setdefault(code, []).append(index)
-                bar = {k: float(raw[k][i]) for k in ("open", "high", "low", "close")}
-                candidates.append((index, code, day, float(base[i]), bar, prev[code][1], int(shares[i])))
-        elif not consecutive:
-            prev = {}
-        for i, code in enumerate(codes.tolist()):
-            if close[i] > 0:
-                prev[code] = (float(close[i]), int(shares[i]))
+                bar = {f: float(raw[f][i]) for f in ("open", "high", "low", "close")}
+                candidates.append(
+                    (index, code, day, float(base[i]), bar, int(base_shares[i]), int(shares[i]))
+                )
+        has = close > 0
+        merged = np.union1d(keys, k[has])
+        new_close = np.full(merged.size, np.nan)
+        new_shares = np.zeros(merged.size, dtype=np.int64)
+        old_at = np.searchsorted(merged, keys)
+        new_close[old_at], new_shares[old_at] = last_close, last_shares
+        at = np.searchsorted(merged, k[has])
+        new_close[at], new_shares[at] = close[has], shares[has]
+        keys, last_close, last_shares = merged, new_close, new_shares
         prev_day = day
     actions: list[CorporateAction] = []
     unexplained: list[Unexplained] = []
