@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hantu.broker.base import OrderRequest, OrderType, Side
 from hantu.market.corporate_actions import CorporateAction
-from hantu.store.models import OutboxMessage, PaperHolding, Reconciliation
+from hantu.store.models import OutboxMessage, PaperHolding, Reconciliation, TradePosition
 from hantu.trading import ledger
 from hantu.trading.reconcile import corporate_action_events, reconcile
 
@@ -26,6 +26,8 @@ def test_a_split_of_a_held_stock_is_reconciled_as_the_split(rig) -> None:  # typ
         seen = session.scalar(select(OutboxMessage.id).order_by(OutboxMessage.id.desc()).limit(1)) or 0
         before = ledger.derive_book(session, "paper").positions[CODE]
         assert before.quantity == 10
+        position = session.get(TradePosition, ("paper", CODE))
+        position.stop_price, position.target_price, position.atr = 52_000, 60_000, 1_500.0
         holding = session.scalar(select(PaperHolding).where(PaperHolding.code == CODE))
         holding.quantity, holding.avg_price = 50, holding.avg_price / 5  # the broker applied a 1:5 split
     split = CorporateAction(CODE, rig.clock.now().date(), 0.2, "split", "manual")
@@ -34,6 +36,8 @@ def test_a_split_of_a_held_stock_is_reconciled_as_the_split(rig) -> None:  # typ
     with rig.database.session() as session:
         after = ledger.derive_book(session, "paper").positions[CODE]
         assert after.quantity == 50
+        position = session.get(TradePosition, ("paper", CODE))
+        assert (position.stop_price, position.target_price, position.atr) == (10_400, 12_000, 300.0)
         assert after.avg_price * after.quantity == pytest.approx(before.avg_price * before.quantity)
         kinds = list(session.scalars(select(Reconciliation.kind).where(Reconciliation.code == CODE)))
         assert "corporate_action" in kinds and "quantity_mismatch" not in kinds

@@ -30,7 +30,7 @@ from hantu.broker.base import Broker, BrokerError, BrokerPosition, CashBalance, 
 from hantu.clock import Clock
 from hantu.market.corporate_actions import CorporateAction
 from hantu.store.db import Database
-from hantu.store.models import Reconciliation, TradeOrder
+from hantu.store.models import Reconciliation, TradeOrder, TradePosition
 from hantu.trading import ledger
 from hantu.trading.alerts import alert
 from hantu.trading.orders import LIVE, PENDING, OrderManager
@@ -158,6 +158,7 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
             ledger.rebase(session, broker.name, cash.cash, positions, now)
             report.rebased = True
             for event in events:
+                _scale_exit_levels(session, broker.name, event, day)
                 session.add(Reconciliation(at=now, broker=broker.name, kind="corporate_action", code=event["code"],
                                            details=event, action="quantity and cost basis adjusted"))
                 log.info("corporate action reconciled %s", event)
@@ -234,6 +235,23 @@ def corporate_action_events(items: list[dict[str, Any]], book: ledger.Book, acti
                     f"{theirs:,}주, 평균단가 {avg_before:,.0f}원 → {avg_after:,.0f}원",
         })
     return events, rest
+
+
+def _scale_exit_levels(session: Session, broker: str, event: dict[str, Any], day: date) -> None:
+    """Stop, target, high water mark and ATR of the position in the new shares' prices (× factor, on ticks)."""
+    from hantu.market.rules import round_to_tick
+
+    row = session.get(TradePosition, (broker, event["code"]))
+    if row is None:
+        return
+    factor = float(event["factor"])
+    # KOSPI and KOSDAQ share one tick ladder since 2023-01-25; the position does not record its market
+    if row.stop_price:
+        row.stop_price = round_to_tick(row.stop_price * factor, "down", day, "KOSPI")
+    if row.target_price:
+        row.target_price = round_to_tick(row.target_price * factor, "up", day, "KOSPI")
+    row.high_since_entry *= factor
+    row.atr = (row.atr or 0.0) * factor
 
 
 def _adjusted_positions(positions: list[BrokerPosition], events: list[dict[str, Any]]) -> list[BrokerPosition]:
