@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from hantu.clock import FrozenClock, parse_kst
 from hantu.market.kis_master import MasterRow, standard_code
-from hantu.market.store import MarketStore
+from hantu.market.store import MarketStore, sync_instruments_to_db
+from hantu.store.models.core import Instrument as InstrumentRow
 from hantu.store.models.strategy import ScreenRun
 from hantu.strategy.registry import create_strategy
 from hantu.strategy.runs import run_screening
@@ -58,7 +59,13 @@ def test_screening_reports_filters_off_until_a_master_is_loaded(
         for i in store.instruments()
         if i.market in ("KOSPI", "KOSDAQ")
     ]
+    rows[0] = MasterRow(**{**rows[0].__dict__, "warning": "danger", "administrative": True})
     store.apply_master(rows, "test", on)
+    with database.session() as session:  # the database mirror carries the master's facts (SQLite, PostgreSQL)
+        sync_instruments_to_db(store, session)
+    with database.session() as session:
+        mirrored = session.get(InstrumentRow, rows[0].code)
+        assert (mirrored.warning, mirrored.master_on, mirrored.is_administrative) == ("danger", on, True)
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="hantu.strategy.runs"):
         again = run_screening(database, store, strategy, on, clock=clock)

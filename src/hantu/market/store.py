@@ -653,6 +653,8 @@ def sync_instruments_to_db(store: MarketStore, session: Session) -> int:
         row.is_administrative = inst.is_administrative
         row.is_spac = inst.is_spac
         row.is_preferred = inst.is_preferred
+        row.warning = inst.warning
+        row.master_on = inst.master_on
         row.updated_at = now
         count += 1
     session.flush()
