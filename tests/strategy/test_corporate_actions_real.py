@@ -42,6 +42,15 @@ def test_actions_while_suspended_are_detected(krx_stores, window, code, ex_date,
     assert action.factor == pytest.approx(factor, rel=1e-6)
 
 
+def test_data_check_says_which_limit_moves_are_corporate_actions(krx_stores) -> None:  # type: ignore[no-untyped-def]
+    from hantu.market.check import check_store
+
+    store = MarketStore(dict(krx_stores)["2024q1"])
+    limits = {(i.code, i.day): i.detail for i in check_store(store) if i.kind == "limit"}
+    assert "corporate action: bonus_issue" in limits[("336370", date(2024, 1, 8))]
+    assert "corporate action" not in limits[("419270", date(2024, 1, 12))]  # the SPAC's rise stays a question
+
+
 def test_liquidation_runs_and_rises_without_shares_stay_raw(krx_stores) -> None:  # type: ignore[no-untyped-def]
     """크루셜텍's 정리매매 (five out-of-limit drops in a week) and 신영스팩7호's +85 % day are not actions."""
     store = MarketStore(dict(krx_stores)["2024q1"])
