@@ -192,7 +192,8 @@ class PanelScreens:
         sub = DailyPanel(dates=view.dates, codes=view.codes[columns], names=view.names[columns],
                          markets=view.markets[columns],
                          **{f: getattr(view, f)[:, columns] for f in ("open", "high", "low", "close", "volume",
-                                                                        "amount")})
+                                                                        "amount")},
+                         factor=view.factor[:, columns] if view.factor is not None else None)
         sub_prices = Prices(**{f.name: getattr(prices, f.name)[:, columns] for f in fields(Prices)})
         sub_eligibility = replace(eligibility, eligible=eligibility.eligible[:, columns],
                                   history=eligibility.history[:, columns],

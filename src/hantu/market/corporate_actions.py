@@ -168,7 +168,12 @@ def classify(
         return f"listed shares {prev_shares:,} → {shares:,} do not explain the move"
     if c > prev_close:
         # a consolidation relists with its new share count the same day: a rise alone is news, not an action
-        return "rise beyond the limit without a share change"
+        known = prev_shares > 0 and shares > 0
+        return (
+            "rise beyond the limit without a share change"
+            if known
+            else "rise beyond the limit, listed shares unknown (a consolidation needs a kis or manual entry)"
+        )
     ref = (
         math.sqrt(o * c) if o > 0 else c
     )  # between the opening auction and the close: both trade off the base
