@@ -115,8 +115,14 @@ class BacktestEngine:
         self.progress = progress
         self._markets = [_market_of(m) for m in panel.markets]
         self._columns = {str(code): col for col, code in enumerate(panel.codes)}
+        # corporate actions: the factor of each (row, column) ex-date (1 elsewhere); held positions turn into
+        # the new shares on that day (`_apply_actions`), prices stay raw won
+        self._step = _action_steps(panel)
+        self._actions = ({} if self._step is None else
+                         {(int(r), int(c)): float(self._step[r, c]) for r, c in zip(*np.nonzero(self._step != 1.0),
+                                                                                     strict=True)})
         # last traded close on or before each day (marks positions on days without a trade)
-        self._mark = _carry_forward(panel.close)
+        self._mark = _carry_forward(panel.close, self._step)
 
     # --- the run ---------------------------------------------------------------------------------------
 
@@ -199,6 +205,8 @@ class BacktestEngine:
         self._limits: dict[tuple[int, int], tuple[int, int] | None] = {}
         self._entries_today = 0
         self._equity_at_open = self.cash + (self._holdings_value(row - 1) if row > 0 else 0.0)
+        if self._actions:
+            self._apply_actions(row)
         events: list[tuple[datetime, int, str, int, float, Any]] = []
         seq = 0
 
@@ -245,6 +253,41 @@ class BacktestEngine:
                 if filled_at is not None:
                     push_exit(col, filled_at, False)
 
+    def _apply_actions(self, row: int) -> None:
+        """A split, consolidation or bonus issue on `row` for a held stock: the position becomes the new shares
+        (quantity / factor, stop, target, ATR and high × factor); the cost basis stays, fractional shares are paid
+        in cash at the new base price. P&L is unchanged by the action itself."""
+        from hantu.market.corporate_actions import adjust_position
+
+        for col, position in list(self.positions.items()):
+            factor = self._actions.get((row, col))
+            if factor is None:
+                continue
+            old_quantity = position.quantity
+            quantity, _, fraction = adjust_position(old_quantity, position.cost / old_quantity, factor)
+            base = float(self._mark[row - 1, col]) * factor if row > 0 else math.nan
+            cash_in = round(fraction * base) if fraction > 0 and math.isfinite(base) else 0
+            trade = position.trade
+            if fraction > 0:
+                position.cost -= round(position.cost * fraction / (old_quantity / factor))
+                self.cash += cash_in
+                trade.exit_proceeds += cash_in
+            trade.exit_quantity = round(trade.exit_quantity / factor)
+            trade.quantity = trade.exit_quantity + quantity
+            position.quantity = quantity
+            market = position.market
+            day = self.panel.date_at(row)
+            if position.stop_price:
+                position.stop_price = rules.round_to_tick(position.stop_price * factor, "down", day, market)
+            if position.target_price:
+                position.target_price = rules.round_to_tick(position.target_price * factor, "up", day, market)
+            position.atr *= factor
+            position.high_since_entry *= factor
+            position._held = None
+            if quantity == 0:
+                trade.exit_date, trade.exit_row, trade.exit_reason = day, row, "corporate action: fractional shares paid in cash"
+                del self.positions[col]
+
     # --- decisions ------------------------------------------------------------------------------------
 
     def _entry_decision(self, candidate: Candidate, p: DayPath, s: float) -> Decision | None:
@@ -289,6 +332,7 @@ class BacktestEngine:
         key = (row, col)
         if key not in self._limits:
             base = self._mark[row - 1, col] if row > 0 else math.nan
+            base *= self._actions.get((row, col), 1.0)  # an ex-date's base is the adjusted previous close
             self._limits[key] = (rules.limit_prices(int(base), day, self._markets[col])
                                  if math.isfinite(base) and base > 0 else None)
         return self._limits[key]
@@ -392,12 +436,22 @@ def entry_size(equity: float, weight: float, price: float, risk: RiskConfig, fil
     return int(equity * capped // (price * (1 + commission))) if price > 0 else 0
 
 
-def _carry_forward(close: np.ndarray) -> np.ndarray:
-    """Each day's last known close (NaN before a stock's first trade)."""
+def _action_steps(panel: DailyPanel) -> np.ndarray | None:
+    """(T, N): the corporate-action factor taking effect on each row (1 on other days), None without any."""
+    if panel.factor is None or panel.factor.shape[0] < 2:
+        return None
+    step = np.ones_like(panel.factor)
+    step[1:] = panel.factor[:-1] / panel.factor[1:]
+    return None if bool(np.all(step == 1.0)) else step
+
+
+def _carry_forward(close: np.ndarray, step: np.ndarray | None = None) -> np.ndarray:
+    """Each day's last known close (NaN before a stock's first trade); carried across an ex-date it is the
+    adjusted base (× that day's factor), as KRX sets it."""
     out = close.astype(float, copy=True)
     for t in range(1, out.shape[0]):
         row = out[t]
         missing = np.isnan(row)
         if missing.any():
-            row[missing] = out[t - 1][missing]
+            row[missing] = out[t - 1][missing] * (step[t][missing] if step is not None else 1.0)
     return out

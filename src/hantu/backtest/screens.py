@@ -23,8 +23,8 @@ import numpy as np
 
 from hantu.market.panel import DailyPanel
 from hantu.strategy.base import Candidate, ScreenResult, StockScore, Strategy
-from hantu.strategy.framework import ScreeningStrategy
-from hantu.strategy.indicators import Prices, prepared
+from hantu.strategy.framework import ScreeningStrategy, adjusted_prices
+from hantu.strategy.indicators import Prices, fill_untraded
 from hantu.strategy.regime import market_regimes
 from hantu.strategy.scoring import build_watchlist, composite_score
 from hantu.strategy.universe import InstrumentFlags, eligibility_series
@@ -77,6 +77,7 @@ class _Chunk:
     factor_columns: np.ndarray
     table: Any
     regimes: list[Any]
+    scale: np.ndarray | None = None  # raw → adjusted multipliers of the chunk (None: no action inside)
 
 
 CHUNK_DAYS = 125  # days per pass: memory holds (CHUNK_DAYS + lookback) rows of indicator arrays, twice with prefetch
@@ -99,7 +100,7 @@ class PanelScreens:
         flags = (InstrumentFlags.from_master(panel, instruments) if instruments is not None
                  else InstrumentFlags.guessed(panel))
         # the master's halt flag is today's; in history a halt shows as days without a trade
-        self.flags = replace(flags, halted=np.zeros_like(flags.halted))
+        self.flags = replace(flags, halted=np.zeros_like(flags.halted), warned=None)  # warnings are today's too
         self.weights = self.config.weights.model_dump()
         self.codes = panel.codes.tolist()
         self.names = panel.names.tolist()
@@ -151,13 +152,17 @@ class PanelScreens:
         end = min(first + self.chunk_days, self.panel.shape[0])
         base = max(0, first - self.lookback + 1)
         view = self.panel.slice_days(base, end)
-        prices = prepared(view.open, view.high, view.low, view.close, view.volume, view.amount)
-        eligibility = eligibility_series(view, prices, self.flags, self.config.filters, self.lookback)
+        # adjusted backward from the chunk's last row; the price filter reads raw won
+        prices = adjusted_prices(view)
+        scale = view.price_scale()
+        raw_close = fill_untraded(view.close, view.volume) if scale is not None else None
+        eligibility = eligibility_series(view, prices, self.flags, self.config.filters, self.lookback,
+                                         raw_close=raw_close)
         # factors are per stock: compute them only for stocks eligible on some day of this chunk
         columns = np.flatnonzero(eligibility.eligible[first - base:].any(axis=0))
         table = self._factors(strategy, view, prices, eligibility, columns)
         return _Chunk(base=base, end=end, prices=prices, eligibility=eligibility, factor_columns=columns,
-                      table=table, regimes=market_regimes(prices, self.config.selection))
+                      table=table, regimes=market_regimes(prices, self.config.selection), scale=scale)
 
     # the current chunk's arrays, as the per-day code reads them
     @property
@@ -187,7 +192,8 @@ class PanelScreens:
         sub = DailyPanel(dates=view.dates, codes=view.codes[columns], names=view.names[columns],
                          markets=view.markets[columns],
                          **{f: getattr(view, f)[:, columns] for f in ("open", "high", "low", "close", "volume",
-                                                                        "amount")})
+                                                                        "amount")},
+                         factor=view.factor[:, columns] if view.factor is not None else None)
         sub_prices = Prices(**{f.name: getattr(prices, f.name)[:, columns] for f in fields(Prices)})
         sub_eligibility = replace(eligibility, eligible=eligibility.eligible[:, columns],
                                   history=eligibility.history[:, columns],
@@ -264,12 +270,25 @@ class PanelScreens:
         prices = Prices(**{f.name: getattr(self.prices, f.name)[start:row + 1] for f in fields(Prices)})
         return view, prices
 
+    def _action_pending(self, panel_row: int, watchlist: list[str]) -> bool:
+        scale = self.chunk.scale if self.chunk is not None else None
+        if scale is None:
+            return False
+        local = panel_row - self._base
+        return any(scale[local, self.column_of[code]] != 1.0 for code in watchlist)
+
     def candidates_after(self, row: int) -> list[Candidate]:
         if row < 0:
             return []
         screen = self.screen_at(row)
         if not screen.watchlist:
             return []
+        if self._action_pending(row, screen.watchlist):
+            # a watchlist stock has a corporate action later in this chunk: its chunk prices are in post-action
+            # units, so the day's candidates come from the live path on the window ending here (raw won)
+            view = self.panel.slice_days(max(0, row + 1 - self.lookback), row + 1)
+            live = self.strategy.screen(view, screen.on)
+            return self.strategy.select(view, live, screen.on)
         view, prices = self._window(row, self.lookback)
         regime = self.regimes[row - self._base]
         return self.strategy.select_from(view, prices, regime, screen, screen.on).candidates

@@ -113,26 +113,47 @@ def import_marcap(paths: list[Path] = typer.Argument(..., help="marcap-YYYY.parq
 
 
 @app.command("sync")
-def sync(source: str = typer.Option(..., "--source", help="pykrx or kis"),
+def sync(source: str | None = typer.Option(None, "--source", help="pykrx or kis (optional with --master)"),
          start: str | None = typer.Option(None, help="first day (default: the day after the store's last)"),
          end: str | None = typer.Option(None, help="last day (default: the last trading day before today)"),
          codes: str | None = typer.Option(None, help="kis: comma-separated codes (default: every stored one)"),
          timeout: float = typer.Option(600.0, help="pykrx: seconds before the child process is stopped"),
+         master: bool = typer.Option(False, "--master", help="load the KIS stock master (sectors, 관리종목, "
+                                     "거래정지, warnings) from KIS, or from --master-file"),
+         master_file: list[Path] = typer.Option([], "--master-file", help="a local kospi_code.mst / "
+                                                "kosdaq_code.mst (or .mst.zip); repeat for both (implies --master)"),
          as_json: bool = typer.Option(False, "--json", help="print the result as JSON")) -> None:
-    """Fetch the trading days missing from the store.
+    """Fetch the trading days missing from the store, and/or load the KIS stock master.
 
     pykrx: all stocks, one request per day (needs `pip install hantu[pykrx]` and KRX_ID/KRX_PW).
     kis: per-stock daily charts through the KIS API (needs APP_KEY/APP_SECRET), within the rate limit.
+    --master: KIS's kospi_code.mst / kosdaq_code.mst (KIS's download host; the KIS sandbox when KIS_BASE_URL
+    points at one), or local files with --master-file.
 
     Example: hantu data sync --source kis --start 2026-01-05
+    Example: hantu data sync --master-file kospi_code.mst --master-file kosdaq_code.mst
     """
     from hantu.market.sources.base import SourceError
     from hantu.market.sources.kis_source import missing_days
     from hantu.market.store import open_market_store
 
-    if source not in ("pykrx", "kis"):
+    if source is None and not (master or master_file):
+        fail("give --source (pykrx or kis), --master or --master-file", code=2)
+    if source is not None and source not in ("pykrx", "kis"):
         fail(f"unknown source {source!r} (pykrx or kis)", code=2)
     store = open_market_store()
+    loaded = None
+    if master or master_file:
+        loaded = _sync_master(store, master_file)
+        if source is None:
+            if as_json:
+                print_json({"master": loaded})
+            else:
+                typer.echo(f"master ({loaded['source']}): {loaded['stocks']:,} stocks "
+                           f"{loaded['by_market']}, 관리종목 {loaded['administrative']}, 거래정지 {loaded['halted']}, "
+                           f"warnings {loaded['warned']}, SPAC {loaded['spac']}, 우선주 {loaded['preferred']}, "
+                           f"{loaded['sectors']} sectors")
+            return
     last_day = _parse_day(end, "--end") or _default_end()
     stored = store.trading_dates()
     first_day = _parse_day(start, "--start")
@@ -163,9 +184,36 @@ def sync(source: str = typer.Option(..., "--source", help="pykrx or kis"),
     rows = sum(len(d) for d in fetched)
     if as_json:
         print_json({"source": source, "days": len(fetched), "rows": rows,
-                    "fetched": [d.day for d in fetched], "asked": days})
+                    "fetched": [d.day for d in fetched], "asked": days, **({"master": loaded} if loaded else {})})
     else:
         typer.echo(f"{source}: {len(fetched)} of {len(days)} missing day(s) stored, {rows} rows")
+
+
+def _sync_master(store, files: list[Path]) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """Load the KIS master from `files`, else from KIS (or the sandbox); exits 1 with the reason on failure."""
+    from hantu.clock import SystemClock
+    from hantu.config.settings import get_settings
+    from hantu.market.kis_master import (
+        MasterFormatError,
+        download_master,
+        load_master,
+        master_urls,
+        read_master_file,
+    )
+
+    try:
+        if files:
+            rows = [row for path in files for row in read_master_file(path)]
+            origin = ", ".join(str(p) for p in files)
+        else:
+            urls = master_urls(get_settings().kis_base_url or "")
+            rows = download_master(urls)
+            origin = ", ".join(urls.values())
+    except MasterFormatError as error:
+        fail(str(error))
+    summary = load_master(store, rows, origin, SystemClock().today())
+    _mirror_instruments(store)
+    return summary.as_dict()
 
 
 def _sync_kis(store, days: list[date], codes: str | None):  # type: ignore[no-untyped-def]

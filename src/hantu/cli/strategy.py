@@ -105,6 +105,9 @@ def screen(
               f"watchlist {len(outcome.watchlist)}  [{outcome.elapsed_s:.2f} s]")
     if outcome.failures:
         out.print("failed: " + ", ".join(f"{k} {v:,}" for k, v in outcome.failures.items()))
+    if outcome.filters_off:
+        out.print("[yellow]no instrument master loaded (`hantu data sync --master`): filters off: "
+                  + "; ".join(outcome.filters_off) + "[/yellow]")
     table = _table("watchlist", ["#", "code", "name", "sector", "score", "why"])
     for i, s in enumerate(outcome.watchlist, start=1):
         table.add_row(str(i), s.code, s.name, s.sector or "-", f"{s.score:.1f}", " / ".join(s.reasons))

@@ -6,8 +6,9 @@
 - nonpositive: a traded row (volume > 0) with a price ≤ 0;
 - high_low: high < low, or open/close outside [low, high] on a traded row;
 - limit: a close outside the ±30 % limits of the previous close (corporate actions and listing days show up
-  here too: they are worth a look, not an error of the store). Checked only when the previous stored day is
-  the previous trading day: across a gap the previous close is not the day's base (the gap is reported).
+  here too: they are worth a look, not an error of the store; one the corporate-action table explains says so
+  in its detail). Checked only when the previous stored day is the previous trading day: across a gap the
+  previous close is not the day's base (the gap is reported).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def check_store(store: MarketStore, limit: int = 10_000) -> list[Issue]:
         if not is_trading_day(d):
             issues.append(Issue("extra_day", d, None, "not a KRX trading day"))
     master = {i.code: i.market for i in store.instruments()}
+    explained = {(a.code, a.ex_date): a for a in store.corporate_actions()}
     prev_codes = np.zeros(0, dtype=str)
     prev_close = np.zeros(0)
     prev_day: date | None = None
@@ -100,7 +102,8 @@ def check_store(store: MarketStore, limit: int = 10_000) -> list[Issue]:
                     "limit",
                     day,
                     str(codes[i]),
-                    f"close {c[i]:.0f} outside [{lo_:.0f}, {hi_:.0f}] of base {base[i]:.0f}",
+                    f"close {c[i]:.0f} outside [{lo_:.0f}, {hi_:.0f}] of base {base[i]:.0f}"
+                    + _action_note(explained, str(codes[i]), day),
                 )
                 for i, lo_, hi_ in zip(idx, low_lim[out], high_lim[out], strict=True)
             ]
@@ -113,3 +116,10 @@ def check_store(store: MarketStore, limit: int = 10_000) -> list[Issue]:
             break
     issues.sort(key=lambda i: (i.day, i.kind, i.code or ""))
     return issues[:limit]
+
+
+def _action_note(explained: dict, code: str, day: date) -> str:  # type: ignore[type-arg]
+    action = explained.get((code, day))
+    if action is None:
+        return ""
+    return f" — corporate action: {action.kind} ×{action.factor:.4g} ({action.source}); prices are adjusted for it"

@@ -5,7 +5,10 @@ Layout (root = `$HANTU_HOME/market`; why this layout: `docs/market-data.md`):
     root/
       blocks/2024-01.npz     one file per calendar month: dates (T,), codes (N,), open/high/low/close (T, N)
                              int32 won, volume/amount (T, N) int64; volume -1 = not listed that day
+                             shares (T, N) int64 listed shares per day where the source gives them (0 = unknown;
+                             blocks written before it lack the array)
       instruments.json       the instrument master (code, name, market, shares, listing, flags, sector)
+      actions.json           corporate actions: (code, ex-date, factor, kind, source), see `corporate_actions`
       meta.json              last update time and source
       .lock                  writers take an exclusive flock: one writer at a time across processes
 
@@ -35,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hantu.clock import KST
+from hantu.market.corporate_actions import CorporateAction, Unexplained, detect_days, effective, factor_matrix
 from hantu.market.panel import DailyPanel
 
 if TYPE_CHECKING:
@@ -44,6 +48,7 @@ if TYPE_CHECKING:
 
 PRICE_FIELDS = ("open", "high", "low", "close")
 INT_FIELDS = ("volume", "amount")
+SHARES = "shares"  # optional per-day listed shares (corporate-action detection)
 NOT_LISTED = -1
 
 
@@ -64,6 +69,15 @@ class Instrument:
     is_preferred: bool = False
     first_date: date | None = None  # first day with data in the store
     last_date: date | None = None  # last day with data in the store
+    # from the KIS stock master (`kis_master`) and the intraday quote; None/"" where no master was loaded
+    sector_large: str | None = None  # 지수업종 대/중/소분류 codes
+    sector_mid: str | None = None
+    sector_small: str | None = None
+    sector_name: str | None = None  # bstp_kor_isnm of the quote (KIS's 업종 name)
+    warning: str = ""  # 시장경고: "" | caution (투자주의) | warning (투자경고) | danger (투자위험)
+    is_overheated: bool = False  # 단기과열
+    is_liquidating: bool = False  # 정리매매
+    master_on: date | None = None  # day the KIS master (or a quote) last set these flags
 
     def to_json(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -76,7 +90,7 @@ class Instrument:
     def from_json(cls, data: dict[str, Any]) -> Instrument:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for key in ("listed_on", "delisted_on", "first_date", "last_date"):
+        for key in ("listed_on", "delisted_on", "first_date", "last_date", "master_on"):
             if values.get(key):
                 values[key] = date.fromisoformat(values[key])
         return cls(**values)
@@ -204,6 +218,7 @@ class MarketStore:
         self.blocks_dir = self.root / "blocks"
         self._dates_cache: tuple[tuple[tuple[str, float], ...], list[date]] | None = None
         self._master_cache: tuple[int, list[Instrument]] | None = None
+        self._actions_cache: tuple[int, list[CorporateAction]] | None = None
 
     # --- reading --------------------------------------------------------------------------------------
     def _block_paths(self) -> list[Path]:
@@ -213,8 +228,11 @@ class MarketStore:
 
     @staticmethod
     def _read_block(path: Path, only: Sequence[str] | None = None) -> _Block:
+        """The block's arrays (`only` those named); without `only`, also the per-day shares where stored."""
         with _reading(path), np.load(path, allow_pickle=False) as npz:
-            names = only if only is not None else (*PRICE_FIELDS, *INT_FIELDS)
+            names: Sequence[str] = only if only is not None else (*PRICE_FIELDS, *INT_FIELDS)
+            if only is None and SHARES in npz.files:
+                names = (*names, SHARES)
             return _Block(dates=npz["dates"], codes=npz["codes"], arrays={k: npz[k] for k in names})
 
     def trading_dates(self) -> list[date]:
@@ -229,6 +247,10 @@ class MarketStore:
                 out.extend(d.item() for d in npz["dates"].astype("datetime64[D]"))
         self._dates_cache = (key, out)
         return list(out)
+
+    def trading_dates_uncached(self) -> list[date]:
+        self._dates_cache = None
+        return self.trading_dates()
 
     def load(self, days: int, end: date | None = None) -> DailyPanel:
         """The last `days` stored trading days up to and including `end` (default: the last stored day)."""
@@ -265,7 +287,7 @@ class MarketStore:
         all_dates: list[np.ndarray] = []
         row = 0
         for path, month_dates in months:
-            block = self._read_block(path)
+            block = self._read_block(path, only=(*PRICE_FIELDS, *INT_FIELDS))
             mask = np.isin(block.dates, month_dates)  # the first pass's days (a sync may have appended one since)
             n = int(mask.sum())
             same = block.codes.shape == codes.shape and bool((block.codes == codes).all())
@@ -295,8 +317,10 @@ class MarketStore:
         master = {i.code: i for i in self.instruments()}
         names = np.array([master[c].name if c in master else c for c in codes.tolist()], dtype=str)
         markets = np.array([master[c].market if c in master else "" for c in codes.tolist()], dtype=str)
-        return DailyPanel(dates=np.concatenate(all_dates).astype("datetime64[D]"), codes=codes.astype(str),
-                          names=names, markets=markets, **out)
+        panel_dates = np.concatenate(all_dates).astype("datetime64[D]")
+        factor = factor_matrix(panel_dates, codes, self.corporate_actions())
+        return DailyPanel(dates=panel_dates, codes=codes.astype(str), names=names, markets=markets, **out,
+                          factor=factor)
 
     @staticmethod
     def _empty_panel() -> DailyPanel:
@@ -315,11 +339,17 @@ class MarketStore:
                 out[d] = int(c)
         return out
 
-    def iter_raw_days(self) -> Iterator[tuple[date, np.ndarray, dict[str, np.ndarray]]]:
-        """(day, codes, raw int arrays of that day restricted to listed stocks), for checks and exports."""
+    def iter_raw_days(self, start: date | None = None,
+                      end: date | None = None) -> Iterator[tuple[date, np.ndarray, dict[str, np.ndarray]]]:
+        """(day, codes, raw int arrays of that day restricted to listed stocks), for checks, exports and the
+        corporate-action detector; `start`/`end` bound the days (inclusive)."""
         for path in self._block_paths():
+            if (start is not None and path.stem < _month_key(start)) or (end is not None and path.stem > _month_key(end)):
+                continue
             block = self._read_block(path)
             for i, d in enumerate(block.dates.astype("datetime64[D]").tolist()):
+                if (start is not None and d < start) or (end is not None and d > end):
+                    continue
                 listed = block.arrays["volume"][i] != NOT_LISTED
                 yield d, block.codes[listed], {k: v[i][listed] for k, v in block.arrays.items()}
 
@@ -394,6 +424,7 @@ class MarketStore:
                 if progress is not None:
                     progress(len(month_days))
             self._update_master(days)
+            self._detect_actions(min(b.day for b in days), max(b.day for b in days))
             meta = {"last_update": datetime.now(KST).isoformat(timespec="seconds"),
                     "last_source": source}
             payload = json.dumps(meta).encode()
@@ -412,7 +443,8 @@ class MarketStore:
                 listed = block.arrays["volume"][i] != NOT_LISTED
                 old_rows.append((d, block.codes[listed], {k: v[i][listed] for k, v in block.arrays.items()}))
         rows = old_rows + [(b.day, np.asarray(b.codes).astype(str),
-                            {k: np.asarray(getattr(b, k)) for k in (*PRICE_FIELDS, *INT_FIELDS)})
+                            {**{k: np.asarray(getattr(b, k)) for k in (*PRICE_FIELDS, *INT_FIELDS)},
+                             **({SHARES: np.asarray(b.shares)} if b.shares is not None else {})})
                            for b in new_days]
         rows.sort(key=lambda r: r[0])
         row_keys = [code_keys(r[1]) for r in rows]
@@ -421,10 +453,13 @@ class MarketStore:
         t, n = len(rows), codes.shape[0]
         arrays = {k: np.zeros((t, n), dtype=np.int32) for k in PRICE_FIELDS}
         arrays.update({k: np.full((t, n), NOT_LISTED, dtype=np.int64) for k in INT_FIELDS})
+        arrays[SHARES] = np.zeros((t, n), dtype=np.int64)
         for i, (_, _, values) in enumerate(rows):
             cols = np.searchsorted(keys, row_keys[i])
             for k in (*PRICE_FIELDS, *INT_FIELDS):
                 arrays[k][i, cols] = values[k]
+            if SHARES in values:
+                arrays[SHARES][i, cols] = values[SHARES]
         dates = np.array([r[0] for r in rows], dtype="datetime64[D]")
         _atomic_write(path, lambda fh: np.savez(fh, dates=dates, codes=codes, **arrays))
 
@@ -461,8 +496,9 @@ class MarketStore:
                     inst.is_administrative = bool(bars.administrative[j])
                 if bars.sectors is not None and str(bars.sectors[j]):
                     inst.sector = str(bars.sectors[j])
-            inst.is_preferred = guess_is_preferred(code, inst.name)
-            inst.is_spac = guess_is_spac(inst.name)
+            if inst.master_on is None:  # the KIS master's flags win over guesses from the name
+                inst.is_preferred = guess_is_preferred(code, inst.name)
+                inst.is_spac = guess_is_spac(inst.name)
         self._write_master(master.values())
 
     def _write_master(self, instruments: Iterable[Instrument]) -> None:
@@ -470,6 +506,109 @@ class MarketStore:
         payload = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).replace("},{", "},\n{")
         _atomic_write(self.instruments_path, lambda fh: fh.write(payload.encode("utf-8")))
         self._master_cache = None
+
+    # --- the KIS stock master ---------------------------------------------------------------------------
+    @property
+    def master_info_path(self) -> Path:
+        return self.root / "master.json"
+
+    def master_info(self) -> dict[str, Any] | None:
+        """Where and when the KIS master was last loaded (`source`, `loaded_on`, `stocks`), None if never."""
+        path = self.master_info_path
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+    def apply_master(self, rows: Iterable[Any], source: str, loaded_on: date) -> int:
+        """Set sector codes and flags from KIS master rows (`kis_master.MasterRow`); stocks not yet in the store
+        are added (they may trade later). Non-stock groups (ETF, ETN, REIT, ...) are skipped. Returns the
+        stocks updated."""
+        from hantu.market.kis_master import STOCK_GROUPS
+
+        count = 0
+        with self._writer_lock():
+            master = {i.code: i for i in self.instruments()}
+            for row in rows:
+                if row.group not in STOCK_GROUPS:
+                    continue
+                inst = master.get(row.code) or Instrument(code=row.code, name=row.name, market=row.market)
+                master[row.code] = replace(
+                    inst, name=inst.name if inst.last_date else row.name, market=inst.market or row.market,
+                    sector=row.sector, sector_large=row.sector_large or None, sector_mid=row.sector_mid or None,
+                    sector_small=row.sector_small or None, is_halted=row.halted, is_administrative=row.administrative,
+                    warning=row.warning, is_overheated=row.overheat, is_liquidating=row.liquidation,
+                    is_spac=row.spac or guess_is_spac(inst.name), is_preferred=row.preferred,
+                    listed_shares=row.listed_shares or inst.listed_shares, listed_on=row.listed_on or inst.listed_on,
+                    master_on=loaded_on)
+                count += 1
+            self._write_master(master.values())
+            info = {"source": source, "loaded_on": loaded_on.isoformat(), "stocks": count,
+                    "loaded_at": datetime.now(KST).isoformat(timespec="seconds")}
+            payload = json.dumps(info, ensure_ascii=False).encode("utf-8")
+            _atomic_write(self.master_info_path, lambda fh: fh.write(payload))
+        return count
+
+    # --- corporate actions ----------------------------------------------------------------------------
+    @property
+    def actions_path(self) -> Path:
+        return self.root / "actions.json"
+
+    def corporate_actions(self, all_sources: bool = False) -> list[CorporateAction]:
+        """The adjustment-factor table: one action per (code, ex-date), the strongest source winning
+        (`all_sources`: every stored row)."""
+        try:
+            mtime = self.actions_path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return []
+        if self._actions_cache is None or self._actions_cache[0] != mtime:
+            rows = json.loads(self.actions_path.read_text(encoding="utf-8"))
+            self._actions_cache = (mtime, [CorporateAction.from_json(r) for r in rows])
+        stored = list(self._actions_cache[1])
+        return stored if all_sources else effective(stored)
+
+    def _write_actions(self, actions: Iterable[CorporateAction]) -> None:
+        rows = sorted((a.to_json() for a in actions), key=lambda r: (r["ex_date"], r["code"], r["source"]))
+        payload = json.dumps(rows, ensure_ascii=False, indent=0).encode("utf-8")
+        _atomic_write(self.actions_path, lambda fh: fh.write(payload))
+        self._actions_cache = None
+
+    def replace_actions(self, source: str, actions: Iterable[CorporateAction], codes: Iterable[str] | None = None,
+                        start: date | None = None, end: date | None = None) -> None:
+        """Replace the rows of `source` (for `codes`, with ex-dates in [start, end], when given) by `actions`."""
+        wanted = set(codes) if codes is not None else None
+
+        def replaced(a: CorporateAction) -> bool:
+            return (a.source == source and (wanted is None or a.code in wanted)
+                    and (start is None or a.ex_date >= start) and (end is None or a.ex_date <= end))
+
+        with self._writer_lock():
+            kept = [a for a in self.corporate_actions(all_sources=True) if not replaced(a)]
+            self._write_actions([*kept, *actions])
+
+    def add_action(self, action: CorporateAction) -> None:
+        """Add (or replace) one action of its source for (code, ex-date): a manual entry, a KIS cross-check."""
+        self.replace_actions(action.source, [action], codes=[action.code], start=action.ex_date,
+                             end=action.ex_date)
+
+    def _detect_actions(self, start: date, end: date) -> list[Unexplained]:
+        """Re-detect actions for the stored days from `start` (its previous stored day is the base) through the
+        day after `end` (its base changed). Runs under the writer lock, inside `write_days`."""
+        dates = self.trading_dates_uncached()
+        if not dates:
+            return []
+        lo = int(np.searchsorted(np.array(dates, dtype="datetime64[D]"), np.datetime64(start, "D")))
+        hi = int(np.searchsorted(np.array(dates, dtype="datetime64[D]"), np.datetime64(end, "D"), side="right"))
+        first, last = dates[max(lo - 1, 0)], dates[min(hi, len(dates) - 1)]
+        markets = {i.code: i.market for i in self.instruments()}
+        found, unexplained = detect_days(self.iter_raw_days(first, last), markets)
+        kept = [a for a in self.corporate_actions(all_sources=True)
+                if not (a.source == "detected" and first < a.ex_date <= last)]
+        if found or len(kept) != len(self.corporate_actions(all_sources=True)):
+            self._write_actions([*kept, *found])
+        return unexplained
+
+    def unexplained_moves(self) -> list[Unexplained]:
+        """Out-of-limit moves over the whole store that no detected action explains (for `data check`)."""
+        markets = {i.code: i.market for i in self.instruments()}
+        return detect_days(self.iter_raw_days(), markets)[1]
 
     def set_instrument_fields(self, code: str, **changes: Any) -> Instrument:
         """Change fields of one instrument (listing dates, flags, sector); `KeyError` for an unknown code."""
@@ -486,7 +625,7 @@ class MarketStore:
         with self._writer_lock():
             for path in self._block_paths():
                 path.unlink()
-            for name in ("instruments.json", "meta.json"):
+            for name in ("instruments.json", "meta.json", "actions.json", "master.json"):
                 with contextlib.suppress(FileNotFoundError):
                     (self.root / name).unlink()
         self._dates_cache = None
@@ -542,6 +681,8 @@ def sync_instruments_to_db(store: MarketStore, session: Session) -> int:
         row.is_administrative = inst.is_administrative
         row.is_spac = inst.is_spac
         row.is_preferred = inst.is_preferred
+        row.warning = inst.warning
+        row.master_on = inst.master_on
         row.updated_at = now
         count += 1
     session.flush()

@@ -435,6 +435,20 @@ def _reconciliation_mismatch(d: Mapping[str, Any], t: T) -> str:
     return _lines(*lines)
 
 
+@template("corporate_action", required=["items"], floor="normal", list_keys=["items"])
+def _corporate_action(d: Mapping[str, Any], t: T) -> str:
+    """items: list of {code, name?, text (Korean: the action, quantity and average price before → after), ours,
+    broker, avg_before, avg_after}: held positions a split, consolidation or bonus issue changed (reconciled as
+    that event, not as a mismatch)."""
+    lines = [t("🔀 <b>권리변동 반영</b>", "🔀 <b>Corporate action applied</b>")]
+    for item in list(d["items"])[:20]:
+        who = t.stock(item) if item.get("code") else ""
+        lines.append(t(f"  - {who} {t.s(item.get('text', ''))}",
+                       f"  - {who} quantity {t.s(item.get('ours'))} → {t.s(item.get('broker'))}, average price "
+                       f"{t.s(item.get('avg_before'))} → {t.s(item.get('avg_after'))}"))
+    return _lines(*lines)
+
+
 # =================================================================================================
 # Reports
 # =================================================================================================

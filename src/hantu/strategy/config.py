@@ -40,6 +40,7 @@ class Filters(Section):
     exclude_untraded: bool
     exclude_halted: bool
     exclude_administrative: bool
+    exclude_warned: bool  # 투자경고/위험, 단기과열, 정리매매 in the KIS master
     exclude_spac: bool
     exclude_preferred: bool
 

@@ -94,6 +94,14 @@ def _column_index(codes: np.ndarray) -> dict[str, int]:
     return mapping
 
 
+def adjusted_prices(view: DailyPanel) -> Prices:
+    """The indicator inputs of a window: prices adjusted for corporate actions (`DailyPanel.adjusted`,
+    backward from the window's last day, so that day's prices are raw won and candidates' limits and stops
+    are real prices) through the missing-day policy (`indicators.prepared`)."""
+    adj = view.adjusted()
+    return prepared(adj.open, adj.high, adj.low, adj.close, adj.volume, adj.amount)
+
+
 def _finite(value: float) -> bool:
     return value is not None and math.isfinite(value)
 
@@ -158,7 +166,7 @@ class ScreeningStrategy:
         `instruments`: an `InstrumentFlags` aligned with the panel, or instrument-master rows, or None (guess
         SPAC / preferred from names; halts show as untraded days)."""
         view = self.window(panel, on)
-        prices = prepared(view.open, view.high, view.low, view.close, view.volume, view.amount)
+        prices = adjusted_prices(view)
         flags = (instruments if isinstance(instruments, InstrumentFlags) and instruments.halted.shape[0] == view.shape[1]
                  else InstrumentFlags.from_master(view, instruments) if instruments is not None
                  else InstrumentFlags.guessed(view))
@@ -200,7 +208,7 @@ class ScreeningStrategy:
         figures = {
             "data_date": data_date.isoformat(), "days": int(view.shape[0]), "universe": len(scores),
             "eligible": int(eligibility.eligible.sum()), "passed": sum(s.passed for s in scores),
-            "watchlist": len(watchlist), "config_hash": self.config_hash,
+            "watchlist": len(watchlist), "config_hash": self.config_hash, "filters_off": flags.filters_off,
         }
         return ScreenResult(on=on, scores=scores, watchlist=watchlist, figures=figures)
 
@@ -212,7 +220,7 @@ class ScreeningStrategy:
 
     def select_detailed(self, panel: DailyPanel, screen: ScreenResult, on: date) -> Selected:
         view = self.window(panel, on)
-        prices = prepared(view.open, view.high, view.low, view.close, view.volume, view.amount)
+        prices = adjusted_prices(view)
         return self.select_from(view, prices, market_regime(prices, self.config.selection), screen, on)
 
     def select_from(self, view: DailyPanel, prices: Prices, regime: MarketRegime, screen: ScreenResult,

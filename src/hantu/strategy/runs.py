@@ -9,6 +9,7 @@ previous rows in one transaction, so re-running a date is safe and leaves exactl
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from hantu.clock import Clock, SystemClock
 from hantu.store.db import Database
 from hantu.store.models.strategy import ScreenRun, SelectionCandidate, SelectionRun, WatchlistEntry
 from hantu.strategy.base import Candidate, ScreenResult, StockScore, Strategy
+
+log = logging.getLogger(__name__)
 
 TOP_NAMES = 5  # names quoted in the Telegram `screening_done` message
 
@@ -70,6 +73,7 @@ class ScreeningOutcome:
     config_hash: str
     elapsed_s: float
     result: ScreenResult | None = field(default=None, repr=False)
+    filters_off: list[str] = field(default_factory=list)  # filters that could not act (no instrument master)
 
     def figures(self) -> dict[str, Any]:
         """What `screening_done` and the job log need: counts and the top names."""
@@ -79,6 +83,7 @@ class ScreeningOutcome:
             "watchlist": len(self.watchlist),
             "top": [{"code": s.code, "name": s.name, "score": round(s.score, 1)} for s in self.watchlist[:TOP_NAMES]],
             "failures": dict(self.failures), "elapsed_s": round(self.elapsed_s, 3),
+            "filters_off": list(self.filters_off),
         }
 
 
@@ -149,7 +154,11 @@ def run_screening(db: Database, store: Any, strategy: Strategy | str | None = No
         run_date=on, data_date=data_date, strategy=strategy.name, universe=len(result.scores), eligible=eligible,
         passed=sum(s.passed for s in result.scores), watchlist=watchlist, failures=dict(sorted(failures.items())),
         config_hash=str(result.figures.get("config_hash", "")), elapsed_s=elapsed, result=result,
+        filters_off=list(result.figures.get("filters_off", [])),
     )
+    if outcome.filters_off:
+        log.warning("%s screening for %s without an instrument master (`hantu data sync --master`): filters off: %s",
+                    strategy.name, on, "; ".join(outcome.filters_off))
     now = (clock or SystemClock()).now()
     with db.session() as session:
         old = select(ScreenRun.id).where(ScreenRun.run_date == on, ScreenRun.strategy == strategy.name)

@@ -1,15 +1,17 @@
 """Who may be screened: the instrument facts per stock and the Phase 1 eligibility filters, with reasons.
 
-Facts come from the instrument master (sector, 거래정지, 관리종목, 스팩, 우선주) when the caller has it
-(`InstrumentFlags.from_master`); without it (a backtest on a bare panel) the SPAC and preferred flags are
-guessed from codes and names with the market store's own rules, and halts show in the data as a day without
-a trade (`exclude_untraded`).
+Facts come from the instrument master (sector, 거래정지, 관리종목, 투자경고/위험, 단기과열, 정리매매, 스팩, 우선주)
+when the caller has it (`InstrumentFlags.from_master`). Those facts exist only once a KIS stock master was
+loaded (`hantu data sync --master`, `Instrument.master_on`); without it the filters that need them are off,
+and `InstrumentFlags.filters_off` names them so that screening says so instead of passing silently. SPAC and
+preferred flags are then guessed from codes and names with the market store's own rules, and halts show in the
+data as a day without a trade (`exclude_untraded`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -30,6 +32,17 @@ class InstrumentFlags:
     administrative: np.ndarray
     spac: np.ndarray
     preferred: np.ndarray
+    warned: np.ndarray | None = None  # 투자경고/위험, 단기과열 or 정리매매 (None: not known)
+    mastered: bool = False  # a KIS master set the flags of at least one stock of the panel
+
+    @property
+    def filters_off(self) -> list[str]:
+        """The filters that cannot act because no instrument master was loaded (empty when one was)."""
+        if self.mastered:
+            return []
+        return ["관리종목 (administrative)", "거래정지 (halted; untraded days still excluded)",
+                "투자경고/위험·단기과열 (market warnings)", "sector cap (no sectors)",
+                "SPAC/우선주 guessed from names"]
 
     @classmethod
     def guessed(cls, panel: DailyPanel) -> InstrumentFlags:
@@ -50,6 +63,8 @@ class InstrumentFlags:
         """From instrument-master rows (anything with `code`, `sector`, `is_halted`, `is_administrative`,
         `is_spac`, `is_preferred`); stocks missing from the master fall back to `guessed`."""
         flags = cls.guessed(panel)
+        warned = np.zeros(panel.shape[1], dtype=bool)
+        mastered = False
         index = {code: i for i, code in enumerate(panel.codes.tolist())}
         for row in instruments:
             i = index.get(row.code)
@@ -60,7 +75,11 @@ class InstrumentFlags:
             flags.administrative[i] = bool(row.is_administrative)
             flags.spac[i] = bool(row.is_spac) or flags.spac[i]
             flags.preferred[i] = bool(row.is_preferred) or flags.preferred[i]
-        return flags
+            on = getattr(row, "master_on", None)  # DB rows and older stores have no master date
+            if on is not None:
+                mastered = True
+                warned[i] = row.warning in ("warning", "danger") or row.is_overheated or row.is_liquidating
+        return replace(flags, warned=warned if mastered else None, mastered=mastered)
 
 
 @dataclass(frozen=True)
@@ -107,6 +126,8 @@ def check_eligibility(panel: DailyPanel, prices: Prices, flags: InstrumentFlags,
         flag(flags.halted, "halted (거래정지) in the instrument master")
     if filters.exclude_administrative:
         flag(flags.administrative, "administrative issue (관리종목)")
+    if filters.exclude_warned and flags.warned is not None:
+        flag(flags.warned, "market warning (투자경고/위험, 단기과열 or 정리매매)")
     if filters.exclude_spac:
         flag(flags.spac, "SPAC (스팩)")
     if filters.exclude_preferred:
@@ -124,17 +145,20 @@ def check_eligibility(panel: DailyPanel, prices: Prices, flags: InstrumentFlags,
 
 
 def eligibility_series(panel: DailyPanel, prices: Prices, flags: InstrumentFlags, filters: Filters,
-                       window: int) -> Eligibility:
+                       window: int, raw_close: np.ndarray | None = None) -> Eligibility:
     """`check_eligibility` for every day of `panel` at once (a backtest's whole-panel pass): the same filters,
     row `t` using rows `<= t` only, with the history counted over the trailing `window` rows (the screening
-    window). Arrays are (T, N); no reasons (a backtest only needs who passed)."""
+    window). Arrays are (T, N); no reasons (a backtest only needs who passed). `raw_close`: the day's raw
+    close for the price filter when `prices` are adjusted to a later day (default `prices.close`)."""
     listed = ~np.isnan(panel.volume)
     ok = listed.copy()
     if filters.exclude_untraded:
         ok &= panel.volume > 0
     static = np.ones(panel.shape[1], dtype=bool)
+    warned = flags.warned if flags.warned is not None else np.zeros_like(flags.halted)
     for enabled, mask in ((filters.exclude_halted, flags.halted), (filters.exclude_administrative, flags.administrative),
-                          (filters.exclude_spac, flags.spac), (filters.exclude_preferred, flags.preferred)):
+                          (filters.exclude_spac, flags.spac), (filters.exclude_preferred, flags.preferred),
+                          (filters.exclude_warned, warned)):
         if enabled:
             static &= ~mask
     ok &= static[None, :]
@@ -144,6 +168,6 @@ def eligibility_series(panel: DailyPanel, prices: Prices, flags: InstrumentFlags
     ok &= history >= filters.min_history_days
     atv = average_traded_value(prices.amount, filters.traded_value_days)
     with np.errstate(invalid="ignore"):
-        ok &= ~(prices.close < filters.min_price)
+        ok &= ~((prices.close if raw_close is None else raw_close) < filters.min_price)
         ok &= atv >= filters.min_avg_traded_value
     return Eligibility(eligible=ok, reasons=[], history=history, avg_traded_value=atv)

@@ -17,7 +17,7 @@ from hantu.store.models import Instrument
 log = logging.getLogger(__name__)
 
 KINDS = ("order_placed", "order_filled", "order_partially_filled", "order_rejected", "order_cancelled",
-         "stop_hit", "target_hit", "risk_halt", "reconciliation_mismatch")
+         "stop_hit", "target_hit", "risk_halt", "reconciliation_mismatch", "corporate_action")
 
 
 def stock_name(session: Session, code: str) -> str:

@@ -25,7 +25,9 @@ syncs write between reconciliations are not alerted later either.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -34,8 +36,9 @@ from sqlalchemy.orm import Session
 
 from hantu.broker.base import Broker, BrokerError, BrokerPosition, CashBalance, OrderStatus
 from hantu.clock import Clock
+from hantu.market.corporate_actions import CorporateAction
 from hantu.store.db import Database
-from hantu.store.models import KeyValue, Reconciliation, TradeOrder
+from hantu.store.models import KeyValue, Reconciliation, TradeOrder, TradePosition
 from hantu.trading import ledger
 from hantu.trading.alerts import alert
 from hantu.trading.orders import LIVE, PENDING, OrderManager
@@ -99,12 +102,15 @@ def default_cash_tolerance(broker: Broker) -> int:
 
 
 def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None = None,
-              cash_tolerance: int | None = None, attempts: int = 3) -> ReconcileReport:
+              cash_tolerance: int | None = None, attempts: int = 3,
+              actions: Sequence[CorporateAction] | None = None) -> ReconcileReport:
     """Bring the database in line with the broker (see the module docstring). Safe to run any time.
 
     When fills keep arriving between the calls, the comparison is tried `attempts` times, then left for the next
     reconciliation (`report.compared` is False). A first sight of the account without a consistent snapshot
-    raises `BrokerError` (the session retries).
+    raises `BrokerError` (the session retries). A quantity difference that a split, consolidation or bonus
+    issue of the held stock explains (`actions`, default: the market store's table) is reconciled as that event
+    (`corporate_action` row and alert), not as a mismatch.
     """
     now = clock.now()
     day = day or now.date()
@@ -157,6 +163,19 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
             return report
         book = ledger.derive_book(session, broker.name)
         items = compare(book, positions, cash, cash_tolerance)
+        events, items = corporate_action_events(items, book, actions if actions is not None else _known_actions(),
+                                                day)
+        if events:
+            positions = _adjusted_positions(positions, events)
+            ledger.rebase(session, broker.name, cash.cash, positions, now)
+            report.rebased = True
+            for event in events:
+                _scale_exit_levels(session, broker.name, event, day)
+                session.add(Reconciliation(at=now, broker=broker.name, kind="corporate_action", code=event["code"],
+                                           details=event, action="quantity and cost basis adjusted"))
+                log.info("corporate action reconciled %s", event)
+            alert(session, "corporate_action", {"items": events}, priority="normal",
+                  dedupe_key=f"corporate_action:{broker.name}:{now.isoformat()}")
         if items:
             ledger.rebase(session, broker.name, cash.cash, positions, now)
             report.rebased = True
@@ -166,7 +185,7 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
                                            code=item["code"], details=item,
                                            action="took the broker's figures as the new base"))
                 log.error("reconciliation mismatch %s", item)
-        else:
+        elif not events:
             ledger.apply_positions(session, broker.name, book.positions, now)
             account = ledger.get_account(session, broker.name)
             assert account is not None
@@ -181,6 +200,77 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
             account.cash = book.cash + drift
         _alert_differences(session, broker.name, report, first_row)
     return report
+
+
+ACTION_WINDOW_DAYS = 45  # an action this many days old or newer may explain a quantity difference
+ACTION_NAMES = {"split": "액면분할", "reverse_split": "액면병합/감자", "bonus_issue": "무상증자",
+                "rights_issue": "유상증자", "dividend": "배당", "other": "권리변동"}
+
+
+def _known_actions() -> list[CorporateAction]:
+    """The configured market store's corporate actions (none when there is no store)."""
+    from hantu.market.store import open_market_store
+
+    try:
+        return open_market_store().corporate_actions()
+    except (OSError, ValueError) as error:
+        log.warning("corporate actions not readable: %s", error)
+        return []
+
+
+def corporate_action_events(items: list[dict[str, Any]], book: ledger.Book, actions: Sequence[CorporateAction],
+                            day: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(events, remaining items): the quantity differences where our shares / factor of a recent action of that
+    stock give the broker's count (fractions are paid in cash), each told in Korean; the rest stay mismatches."""
+    events, rest = [], []
+    for item in items:
+        code, ours, theirs = item.get("code"), item.get("ours"), item.get("broker")
+        found = None
+        if item.get("field") == "quantity" and code and ours and theirs:
+            for action in sorted((a for a in actions if a.code == code and a.kind != "dividend"
+                                  and 0 <= (day - a.ex_date).days <= ACTION_WINDOW_DAYS),
+                                 key=lambda a: a.ex_date, reverse=True):
+                if math.floor(ours / action.factor + 1e-9) == theirs:
+                    found = action
+                    break
+        if found is None:
+            rest.append(item)
+            continue
+        avg_before = float(book.positions[code].avg_price)
+        avg_after = round(avg_before * found.factor, 2)
+        name = ACTION_NAMES.get(found.kind, found.kind)
+        events.append({
+            "code": code, "field": "quantity", "ours": ours, "broker": theirs, "kind": found.kind,
+            "ex_date": found.ex_date.isoformat(), "factor": found.factor, "source": found.source,
+            "avg_before": avg_before, "avg_after": avg_after,
+            "text": f"{name} ({found.ex_date.isoformat()}, 1주 → {1 / found.factor:g}주): 수량 {ours:,}주 → "
+                    f"{theirs:,}주, 평균단가 {avg_before:,.0f}원 → {avg_after:,.0f}원",
+        })
+    return events, rest
+
+
+def _scale_exit_levels(session: Session, broker: str, event: dict[str, Any], day: date) -> None:
+    """Stop, target, high water mark and ATR of the position in the new shares' prices (× factor, on ticks)."""
+    from hantu.market.rules import round_to_tick
+
+    row = session.get(TradePosition, (broker, event["code"]))
+    if row is None:
+        return
+    factor = float(event["factor"])
+    # KOSPI and KOSDAQ share one tick ladder since 2023-01-25; the position does not record its market
+    if row.stop_price:
+        row.stop_price = round_to_tick(row.stop_price * factor, "down", day, "KOSPI")
+    if row.target_price:
+        row.target_price = round_to_tick(row.target_price * factor, "up", day, "KOSPI")
+    row.high_since_entry *= factor
+    row.atr = (row.atr or 0.0) * factor
+
+
+def _adjusted_positions(positions: list[BrokerPosition], events: list[dict[str, Any]]) -> list[BrokerPosition]:
+    """The broker's positions, with our adjusted cost basis where the broker reports no average price."""
+    by_code = {e["code"]: e for e in events}
+    return [replace(p, avg_price=by_code[p.code]["avg_after"]) if p.code in by_code and not p.avg_price > 0 else p
+            for p in positions]
 
 
 def _consistent_snapshot(database: Database, broker: Broker, day: date

@@ -103,8 +103,24 @@ class PriceInfo:
     high_52w: int
     market_cap: int  # 억원 as KIS reports it (hts_avls)
     halted: bool
-    issue_code: str = ""  # mang_issu_cls_code
-    warning_code: str = ""  # mrkt_warn_cls_code
+    issue_code: str = ""  # mang_issu_cls_code (관리종목 Y/N)
+    warning_code: str = ""  # mrkt_warn_cls_code (00 none, 01 투자주의, 02 투자경고, 03 투자위험)
+    sector_name: str = ""  # bstp_kor_isnm (업종 한글명)
+    vi_code: str = ""  # vi_cls_code (N: no volatility interruption)
+
+    @property
+    def administrative(self) -> bool:
+        return self.issue_code.strip().upper() == "Y"
+
+    @property
+    def warning(self) -> str:
+        """"" | caution | warning | danger, as the instrument master spells it."""
+        return {"01": "caution", "02": "warning", "03": "danger"}.get(self.warning_code.strip(), "")
+
+    @property
+    def in_vi(self) -> bool:
+        """A volatility interruption (VI) is active: a single-price auction, not continuous trading."""
+        return self.vi_code.strip().upper() not in ("", "N", "0")
 
     @classmethod
     def parse(cls, code: str, row: Mapping[str, Any]) -> PriceInfo:
@@ -123,6 +139,7 @@ class PriceInfo:
             market_cap=to_int(_get(row, "hts_avls")), halted=yn(_get(row, "temp_stop_yn")),
             issue_code=str(_get(row, "mang_issu_cls_code") or ""),
             warning_code=str(_get(row, "mrkt_warn_cls_code") or ""),
+            sector_name=str(_get(row, "bstp_kor_isnm") or "").strip(), vi_code=str(_get(row, "vi_cls_code") or ""),
         )
 
 

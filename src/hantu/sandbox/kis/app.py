@@ -21,6 +21,7 @@ from hantu.sandbox.kis.accounts import Account
 from hantu.sandbox.kis.control import build_control_router
 from hantu.sandbox.kis.faults import Fault
 from hantu.sandbox.kis.market import MarketReplay
+from hantu.sandbox.kis.master import build_master_router
 from hantu.sandbox.kis.rest import build_router
 from hantu.sandbox.kis.state import SandboxOptions, SandboxState
 from hantu.sandbox.kis.ws import build_ws_router
@@ -31,10 +32,20 @@ log = logging.getLogger(__name__)
 def create_app(state: SandboxState) -> FastAPI:
     app = FastAPI(title="KIS sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(build_control_router(state))
+    app.include_router(build_master_router(state))
     app.include_router(build_router(state))
     app.include_router(build_ws_router(state))
     app.state.sandbox = state
     return app
+
+
+def load_instruments(source: DailyPanel | str | Path) -> list[Any] | None:
+    """The store's instrument master when replaying a store (the master files and quotes show its facts)."""
+    if isinstance(source, DailyPanel):
+        return None
+    from hantu.market.store import MarketStore
+
+    return MarketStore(Path(source)).instruments()
 
 
 def load_panel(source: DailyPanel | str | Path, days: int = 260) -> DailyPanel:
@@ -112,8 +123,8 @@ def start_kis_sandbox(source: DailyPanel | str | Path, clock: Clock | None = Non
                       options: SandboxOptions | None = None, host: str = "127.0.0.1", port: int = 0,
                       log_level: str = "warning") -> SandboxHandle:
     """Start a sandbox in this process (a uvicorn thread on `host:port`, 0 = a free port)."""
-    state = SandboxState(MarketReplay(load_panel(source), seed=(options or SandboxOptions()).seed),
-                         clock or SystemClock(), options)
+    state = SandboxState(MarketReplay(load_panel(source), seed=(options or SandboxOptions()).seed,
+                                      instruments=load_instruments(source)), clock or SystemClock(), options)
     sock = _bind(host, port)
     server = _server(create_app(state), log_level)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="kis-sandbox", daemon=True)
@@ -135,7 +146,8 @@ def serve(source: DailyPanel | str | Path, clock: Clock, options: SandboxOptions
     """
     import os
 
-    state = SandboxState(MarketReplay(load_panel(source), seed=options.seed), clock, options)
+    state = SandboxState(MarketReplay(load_panel(source), seed=options.seed, instruments=load_instruments(source)),
+                         clock, options)
     created = [state.accounts.create(**spec).public() for spec in accounts or []]
     sock = _bind(host, port)
     actual = sock.getsockname()[1]

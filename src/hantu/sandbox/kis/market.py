@@ -19,6 +19,7 @@ import numpy as np
 from hantu.market import calendar, rules
 from hantu.market.intraday import IntradayPath, minute_path
 from hantu.market.panel import DailyPanel
+from hantu.market.store import Instrument
 
 PATH_CACHE_SIZE = 512  # (code, day) paths kept; each is a few KB
 
@@ -72,9 +73,12 @@ def _num(value: float) -> int:
 class MarketReplay:
     """Quotes, charts and minute paths from one `DailyPanel`. Thread-safe."""
 
-    def __init__(self, panel: DailyPanel, seed: int = 20240101) -> None:
+    def __init__(self, panel: DailyPanel, seed: int = 20240101, instruments: list[Instrument] | None = None) -> None:
         self.panel = panel
         self.seed = seed
+        # the instrument facts the master files and quotes show (the store's master when replaying a store);
+        # tests change them through `/_sandbox/master/{code}`
+        self.instruments: dict[str, Instrument] = {i.code: i for i in instruments or []}
         self._index = {str(code): i for i, code in enumerate(panel.codes)}
         self._days = [panel.date_at(i) for i in range(len(panel.dates))]
         self._paths: OrderedDict[tuple[str, date], IntradayPath] = OrderedDict()
@@ -188,9 +192,26 @@ class MarketReplay:
         return Snapshot(code, day, price, base, _num(o), _num(h), _num(lo), _num(vol), _num(amount), upper, lower,
                         rules.tick_size(max(price, 1), day, market), vol <= 0, "closed", -1)
 
-    def daily_bars(self, code: str, start: date, end: date, now: datetime) -> list[dict[str, int | date]]:
-        """Bars from `start` to `end` (inclusive), newest first; today's bar is the partial one at `now`."""
+    def instrument(self, code: str) -> Instrument:
+        """The facts of `code` (a bare one from the panel's name and market when none were given)."""
+        found = self.instruments.get(code)
+        return found if found is not None else Instrument(code=code, name=self.name(code), market=self.market(code))
+
+    def _adjustment(self, c: int, now: datetime) -> np.ndarray | None:
+        """Per row, raw → adjusted (KIS's 수정주가) as of `now`'s day: backward from the last row at or before it."""
+        factor = self.panel.factor
+        if factor is None:
+            return None
+        ref = max(self.row_on_or_before(now.date()), 0)
+        return factor[:, c] / factor[ref, c]
+
+    def daily_bars(self, code: str, start: date, end: date, now: datetime,
+                   adjusted: bool = False) -> list[dict[str, int | date]]:
+        """Bars from `start` to `end` (inclusive), newest first; today's bar is the partial one at `now`.
+        `adjusted`: prices backward-adjusted for the panel's corporate actions (volumes in today's shares), as
+        KIS's `FID_ORG_ADJ_PRC` asks for."""
         c = self.column(code)
+        scale = self._adjustment(c, now) if adjusted else None
         out: list[dict[str, int | date]] = []
         for row in range(len(self._days) - 1, -1, -1):
             day = self._days[row]
@@ -209,8 +230,9 @@ class MarketReplay:
                             "close": snap.price, "volume": snap.volume, "amount": snap.amount})
                 continue
             o, h, lo, cl, v, amount = self.bar(code, row)
-            out.append({"day": day, "open": _num(o), "high": _num(h), "low": _num(lo), "close": _num(cl),
-                        "volume": _num(v), "amount": _num(amount)})
+            k = float(scale[row]) if scale is not None else 1.0
+            out.append({"day": day, "open": _num(o * k), "high": _num(h * k), "low": _num(lo * k),
+                        "close": _num(cl * k), "volume": _num(v / k), "amount": _num(amount)})
         return out
 
     def volume_leaders(self, now: datetime, count: int = 30) -> list[tuple[str, Snapshot]]:

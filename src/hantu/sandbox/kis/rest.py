@@ -105,15 +105,19 @@ def _price_output(call: Call, snap: Snapshot) -> dict[str, str]:
     lows = market.panel.low[: row + 1, c] if row >= 0 else np.zeros(0)
     w52_high = int(np.nanmax(highs)) if np.isfinite(highs).any() else snap.price
     w52_low = int(np.nanmin(lows)) if np.isfinite(lows).any() else snap.price
+    inst = market.instrument(snap.code)
     return strs({
         "iscd_stat_cls_code": "55", "rprs_mrkt_kor_name": market.market(snap.code),
-        "bstp_kor_isnm": "", "temp_stop_yn": "Y" if snap.halted else "N", "stck_prpr": snap.price,
+        "bstp_kor_isnm": inst.sector_name or inst.sector or "",
+        "temp_stop_yn": "Y" if snap.halted or inst.is_halted else "N", "stck_prpr": snap.price,
         "prdy_vrss": snap.change, "prdy_vrss_sign": snap.sign, "prdy_ctrt": snap.change_rate,
         "acml_tr_pbmn": snap.amount, "acml_vol": snap.volume, "stck_oprc": snap.open, "stck_hgpr": snap.high,
         "stck_lwpr": snap.low, "stck_mxpr": snap.upper_limit, "stck_llam": snap.lower_limit,
         "stck_sdpr": snap.prev_close, "aspr_unit": snap.tick, "per": "0.00", "pbr": "0.00", "eps": "0.00",
-        "bps": "0.00", "w52_hgpr": w52_high, "w52_lwpr": w52_low, "hts_avls": "0", "mang_issu_cls_code": "N",
-        "mrkt_warn_cls_code": "00", "stck_shrn_iscd": snap.code, "hts_kor_isnm": market.name(snap.code),
+        "bps": "0.00", "w52_hgpr": w52_high, "w52_lwpr": w52_low, "hts_avls": "0",
+        "mang_issu_cls_code": "Y" if inst.is_administrative else "N",
+        "mrkt_warn_cls_code": {"caution": "01", "warning": "02", "danger": "03"}.get(inst.warning, "00"),
+        "vi_cls_code": "N", "stck_shrn_iscd": snap.code, "hts_kor_isnm": market.name(snap.code),
     })
 
 
@@ -161,24 +165,32 @@ def _rows_with_change(bars: list[dict[str, Any]]) -> list[dict[str, str]]:
     return [_bar_row(bar, bars[i + 1]["close"] if i + 1 < len(bars) else None) for i, bar in enumerate(bars)]
 
 
+def _adjusted_flag(call: Call, adjusted_value: str) -> bool:
+    """`FID_ORG_ADJ_PRC`: "0"/"1", whose meaning differs per endpoint (KIS's own inconsistency)."""
+    (value,) = call.need("FID_ORG_ADJ_PRC")
+    if value not in ("0", "1"):
+        raise ApiError("OPSQ2001", "ERROR : INPUT INVALID_CHECK_ADJ_PRC")
+    return value == adjusted_value
+
+
 def inquire_daily_price(call: Call) -> Response:
     code = call.code()
     (period,) = call.need("FID_PERIOD_DIV_CODE")
-    call.need("FID_ORG_ADJ_PRC")
+    adjusted = _adjusted_flag(call, "1")  # inquire-daily-price: 1 = adjusted
     if period not in ("D", "W", "M"):
         raise ApiError("OPSQ2001", "ERROR : INPUT INVALID_CHECK_PERIOD")
-    bars = call.state.market.daily_bars(code, date(1900, 1, 1), call.now.date(), call.now)
+    bars = call.state.market.daily_bars(code, date(1900, 1, 1), call.now.date(), call.now, adjusted=adjusted)
     return ok(call.tr_id, {"output": _rows_with_change(_aggregate(bars, period)[:30])})
 
 
 def inquire_daily_itemchartprice(call: Call) -> Response:
     code = call.code()
     start_text, end_text, period = call.need("FID_INPUT_DATE_1", "FID_INPUT_DATE_2", "FID_PERIOD_DIV_CODE")
-    call.need("FID_ORG_ADJ_PRC")
+    adjusted = _adjusted_flag(call, "0")  # inquire-daily-itemchartprice: 0 = adjusted, 1 = raw
     if period not in ("D", "W", "M", "Y"):
         raise ApiError("OPSQ2001", "ERROR : INPUT INVALID_CHECK_PERIOD")
     start, end = _parse_day(start_text, "FID_INPUT_DATE_1"), _parse_day(end_text, "FID_INPUT_DATE_2")
-    bars = _aggregate(call.state.market.daily_bars(code, start, end, call.now), period)[:100]
+    bars = _aggregate(call.state.market.daily_bars(code, start, end, call.now, adjusted=adjusted), period)[:100]
     snap = call.state.market.snapshot(code, call.now)
     summary = {k: v for k, v in _price_output(call, snap).items()
                if k in ("stck_prpr", "prdy_vrss", "prdy_vrss_sign", "prdy_ctrt", "acml_vol", "acml_tr_pbmn",

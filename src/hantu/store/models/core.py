@@ -27,6 +27,8 @@ class Instrument(Base):
     is_administrative: Mapped[bool] = mapped_column(Boolean, default=False)
     is_spac: Mapped[bool] = mapped_column(Boolean, default=False)
     is_preferred: Mapped[bool] = mapped_column(Boolean, default=False)
+    warning: Mapped[str | None] = mapped_column(String(8))  # 시장경고: caution | warning | danger ("" none)
+    master_on: Mapped[date | None] = mapped_column(Date)  # day a KIS stock master set the flags
     updated_at: Mapped[datetime | None] = mapped_column(KstDateTime())
 
 
