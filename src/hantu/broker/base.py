@@ -80,6 +80,10 @@ class Fill:
     commission: int = 0
     tax: int = 0
     amount: int | None = None  # exact traded value when `price` is a rounded average (KIS); None: qty × price
+    # True where the broker reports only running totals per order (KIS): quantity, amount, commission and tax
+    # are then the order's totals so far, and the recorder books the part beyond what it already recorded for
+    # the order. Its fill id must name the total (e.g. date + order + cumulative quantity).
+    cumulative: bool = False
 
     @property
     def value(self) -> int:
@@ -150,7 +154,7 @@ class Broker(Protocol):
     def open_orders(self) -> list[BrokerOrder]: ...
 
     def fills(self, day: date) -> list[Fill]:
-        """Every fill of `day`, each with a stable `fill_id`."""
+        """Every fill of `day`, each with a stable `fill_id` (or, `Fill.cumulative`, each order's totals)."""
         ...
 
     def positions(self) -> list[BrokerPosition]: ...

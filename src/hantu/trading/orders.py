@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from hantu.broker.base import (
@@ -125,7 +125,7 @@ class OrderManager:
                 order.broker_order_id = answer.broker_order_id
                 if order.message == NOT_SENT_MESSAGE:  # closed meanwhile by a reconciliation: it did arrive
                     order.status = OrderStatus.SUBMITTED.value
-                order.status = _progress(order.status, answer.status.value)
+                order.status = _unless_fills_missing(order, _progress(order.status, answer.status.value))
                 order.message = answer.message[:500]
                 alert(session, "order_placed", _order_data(order), dedupe_key=f"placed:{order.client_order_id}")
             elif isinstance(error, OrderRejected):
@@ -170,7 +170,7 @@ class OrderManager:
             assert order is not None
             if answer is not None and answer.status.is_terminal:
                 before = order.status
-                order.status = _progress(order.status, answer.status.value)
+                order.status = _unless_fills_missing(order, _progress(order.status, answer.status.value), before)
                 order.message = (reason or answer.message)[:500]
                 order.updated_at = self.clock.now()
                 if before != order.status and order.status == OrderStatus.CANCELLED.value:
@@ -196,12 +196,13 @@ class OrderManager:
                 if fill.fill_id in recorded:
                     continue
                 order = by_broker_id.get(fill.broker_order_id)
-                if ledger.record_fill(session, self.broker_name, fill, order, now, market_day=day) is not None:
+                row = ledger.record_fill(session, self.broker_name, fill, order, now, market_day=day)
+                if row is not None:
                     result.new_fills += 1
                     if reconciling:
                         _log_difference(session, self.broker_name, now, "fill_missing", fill.code,
                                         {"fill_id": fill.fill_id, "broker_order_id": fill.broker_order_id,
-                                         "quantity": fill.quantity, "price": fill.price},
+                                         "quantity": row.quantity, "price": row.price},
                                         "recorded the broker's fill")
             for bo in broker_orders:
                 order = by_broker_id.get(bo.broker_order_id)
@@ -260,9 +261,10 @@ class OrderManager:
 
     def _apply_broker_state(self, session: Session, order: TradeOrder, bo: BrokerOrder, now: datetime) -> int:
         before = order.status
+        order.reported_filled_quantity = max(order.reported_filled_quantity or 0, bo.filled_quantity)
         if order.message == NOT_SENT_MESSAGE:  # declared never-arrived, yet the broker has it: it lives
             order.status = OrderStatus.SUBMITTED.value
-        status = _progress(order.status, bo.status.value)
+        status = _unless_fills_missing(order, _progress(order.status, bo.status.value), before)
         if status == OrderStatus.EXPIRED.value and order.quantity and order.filled_quantity >= order.quantity:
             status = OrderStatus.FILLED.value  # its fills arrived after the close
         if status in (OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value) and order.filled_quantity:
@@ -329,6 +331,28 @@ def _progress(current: str, reported: str) -> str:
     if reported in rank:
         return reported if rank[reported] >= rank.get(current, 0) else current
     return reported
+
+
+def _unless_fills_missing(order: TradeOrder, status: str, before: str | None = None) -> str:
+    """`filled` only once the recorded fills reach the quantity: until the broker's last fills are recorded the
+    order stays open (or in the terminal state it had), so what it sold still counts as being sold."""
+    if status != OrderStatus.FILLED.value or order.filled_quantity >= order.quantity:
+        return status
+    if before is not None and OrderStatus(before).is_terminal:
+        return before
+    return OrderStatus.PARTIALLY_FILLED.value if order.filled_quantity else OrderStatus.SUBMITTED.value
+
+
+def open_quantity(session: Session, broker: str, code: str, side: Side) -> int:
+    """Shares of `code` that `side` orders may still trade, or have traded beyond their recorded fills: the rest
+    of every open order, and the broker-reported fills of closed ones not recorded yet. What an exit may not sell
+    again, whatever the book's position says."""
+    rows = session.scalars(select(TradeOrder).where(
+        TradeOrder.broker == broker, TradeOrder.code == code, TradeOrder.side == side.value,
+        or_(TradeOrder.status.in_(LIVE + PENDING),
+            TradeOrder.reported_filled_quantity > TradeOrder.filled_quantity)))
+    return sum(o.quantity - o.filled_quantity if o.status in LIVE + PENDING
+               else o.reported_filled_quantity - o.filled_quantity for o in rows)
 
 
 def _match_intent(bo: BrokerOrder, candidates: Iterable[TradeOrder]) -> TradeOrder | None:
