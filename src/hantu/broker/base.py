@@ -12,6 +12,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from hantu.domain.order_state import OrderStatus as OrderStatus  # the domain core's, part of this protocol
+
 
 class Side(StrEnum):
     BUY = "buy"
@@ -21,21 +23,6 @@ class Side(StrEnum):
 class OrderType(StrEnum):
     LIMIT = "limit"
     MARKET = "market"
-
-
-class OrderStatus(StrEnum):
-    NEW = "new"  # intent written, not yet sent
-    SUBMITTED = "submitted"
-    PARTIALLY_FILLED = "partially_filled"
-    FILLED = "filled"
-    CANCELLED = "cancelled"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-    UNKNOWN = "unknown"  # sent, fate not known yet (timeout, crash): resolved by lookup
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
 
 
 @dataclass(frozen=True)

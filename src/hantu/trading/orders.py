@@ -1,4 +1,4 @@
-"""Orders as a persisted state machine, sent once.
+"""Orders as a persisted state machine, sent once (the states and their moves: `domain/order_state.py`).
 
     new ──send──> submitted ──> partially_filled ──> filled
      │               │                │
@@ -34,6 +34,7 @@ from hantu.broker.base import (
     Side,
 )
 from hantu.clock import Clock
+from hantu.domain.order_state import LIVE, PENDING, CancelReason, OrderState, allowed, apply, move
 from hantu.store.db import Database
 from hantu.store.models import Reconciliation, TradeOrder
 from hantu.trading import ledger
@@ -44,11 +45,10 @@ CANCEL_REQUESTS_KEY = "trading.cancel_requests"
 
 log = logging.getLogger(__name__)
 
-PENDING = (OrderStatus.NEW.value, OrderStatus.UNKNOWN.value)
-LIVE = (OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value)
-# Reasons the engine writes when it asks for a cancel (kept when the broker later reports the cancellation).
-CANCEL_REASONS = ("unfilled", "end of day", "user")
-NOT_SENT_MESSAGE = "not found at the broker: never arrived"
+# What people read of a cancel the engine asked for (alerts, `message`); the state is `cancel_reason`.
+CANCEL_NOTES = {CancelReason.UNFILLED: "unfilled: cancelled by the engine", CancelReason.END_OF_DAY: "end of day",
+                CancelReason.USER: "user: cancel requested"}
+NEVER_ARRIVED_NOTE = "not found at the broker: never arrived"  # text for people; the state is `never_arrived`
 # How long an `unknown` order may stay unfound before it is declared never-arrived (KIS lists orders at once).
 UNKNOWN_GRACE = timedelta(seconds=30)
 # How long an unsent intent may be in flight: one `send` (the client's timeouts and retries, then the lookup)
@@ -123,18 +123,16 @@ class OrderManager:
             order.updated_at = self.clock.now()
             if answer is not None:
                 order.broker_order_id = answer.broker_order_id
-                if order.message == NOT_SENT_MESSAGE:  # closed meanwhile by a reconciliation: it did arrive
-                    order.status = OrderStatus.SUBMITTED.value
-                order.status = _unless_fills_missing(order, _progress(order.status, answer.status.value))
+                _apply(order, answer)  # closed meanwhile as never arrived: it did arrive (a revival)
                 order.message = answer.message[:500]
                 alert(session, "order_placed", _order_data(order), dedupe_key=f"placed:{order.client_order_id}")
             elif isinstance(error, OrderRejected):
-                order.status = OrderStatus.REJECTED.value
+                _move(order, OrderStatus.REJECTED)
                 order.message = str(error)[:500]
                 alert(session, "order_rejected", {**_order_data(order), "reason": order.message},
                       dedupe_key=f"rejected:{order.client_order_id}")
             else:
-                order.status = OrderStatus.UNKNOWN.value
+                _move(order, OrderStatus.UNKNOWN)
                 order.message = f"{type(error).__name__}: {error}"[:500]
                 log.warning("order %s fate unknown (%s): will look it up", order.client_order_id, order.message)
             return order
@@ -149,8 +147,10 @@ class OrderManager:
             order_id = order.id
         return self.send(order_id)
 
-    def cancel(self, order_id: int, reason: str = "") -> TradeOrder:
-        """Ask the broker to cancel a live order; its final state is whatever the broker then reports."""
+    def cancel(self, order_id: int, reason: CancelReason | None = None, note: str = "") -> TradeOrder:
+        """Ask the broker to cancel a live order; its final state is whatever the broker then reports. `reason`
+        is kept in `cancel_reason` (an `unfilled` entry is re-priced afterwards); `note` is for people."""
+        note = note or (CANCEL_NOTES[reason] if reason else "")
         with self.database.session() as session:
             order = session.get(TradeOrder, order_id)
             if order is None:
@@ -158,7 +158,7 @@ class OrderManager:
             if order.status not in LIVE or not order.broker_order_id:
                 return order
             if reason:  # written first: whoever sees the cancellation later knows why it was asked
-                order.message = reason[:500]
+                order.cancel_reason = reason.value
             target = _as_broker_order(order)
         try:
             answer = self.broker.cancel(target)
@@ -168,13 +168,11 @@ class OrderManager:
         with self.database.session() as session:
             order = session.get(TradeOrder, order_id)
             assert order is not None
-            if answer is not None and answer.status.is_terminal:
-                before = order.status
-                order.status = _unless_fills_missing(order, _progress(order.status, answer.status.value), before)
-                order.message = (reason or answer.message)[:500]
+            if answer is not None and answer.status.is_terminal and _apply(order, answer):
+                order.message = (note or answer.message)[:500]
                 order.updated_at = self.clock.now()
-                if before != order.status and order.status == OrderStatus.CANCELLED.value:
-                    alert(session, "order_cancelled", {**_order_data(order), "reason": reason},
+                if order.status == OrderStatus.CANCELLED.value:
+                    alert(session, "order_cancelled", {**_order_data(order), "reason": note},
                           dedupe_key=f"cancelled:{order.client_order_id}")
             return order
 
@@ -230,7 +228,9 @@ class OrderManager:
                 was = match.status
                 match.broker_order_id = bo.broker_order_id
                 match.sent_at = match.sent_at or bo.placed_at or now
-                match.status = OrderStatus.SUBMITTED.value
+                if allowed(_state(match), OrderStatus.SUBMITTED):  # pending, or closed as never arrived
+                    _move(match, OrderStatus.SUBMITTED)
+                    match.never_arrived = False
                 match.updated_at = now
                 known[bo.broker_order_id] = match
                 result.resolved.append(match.client_order_id)
@@ -260,26 +260,15 @@ class OrderManager:
         return known
 
     def _apply_broker_state(self, session: Session, order: TradeOrder, bo: BrokerOrder, now: datetime) -> int:
-        before = order.status
-        order.reported_filled_quantity = max(order.reported_filled_quantity or 0, bo.filled_quantity)
-        if order.message == NOT_SENT_MESSAGE:  # declared never-arrived, yet the broker has it: it lives
-            order.status = OrderStatus.SUBMITTED.value
-        status = _unless_fills_missing(order, _progress(order.status, bo.status.value), before)
-        if status == OrderStatus.EXPIRED.value and order.quantity and order.filled_quantity >= order.quantity:
-            status = OrderStatus.FILLED.value  # its fills arrived after the close
-        if status in (OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value) and order.filled_quantity:
-            status = (OrderStatus.FILLED.value if order.filled_quantity >= order.quantity
-                      else OrderStatus.PARTIALLY_FILLED.value)
-        if status == before:
+        """The broker's report on `order` through the state machine; alerts for a cancellation or refusal."""
+        if not _apply(order, bo):
             return 0
-        order.status = status
-        if not order.message.startswith(CANCEL_REASONS):
-            order.message = bo.message[:500] or order.message
+        order.message = bo.message[:500] or order.message
         order.updated_at = now
-        if status == OrderStatus.CANCELLED.value:
+        if order.status == OrderStatus.CANCELLED.value:
             alert(session, "order_cancelled", {**_order_data(order), "reason": bo.message},
                   dedupe_key=f"cancelled:{order.client_order_id}")
-        elif status == OrderStatus.REJECTED.value:
+        elif order.status == OrderStatus.REJECTED.value:
             alert(session, "order_rejected", {**_order_data(order), "reason": bo.message},
                   dedupe_key=f"rejected:{order.client_order_id}")
         return 1
@@ -300,8 +289,9 @@ class OrderManager:
             if order.trading_date == day and waited < grace:
                 continue  # possibly still in flight, here or in another process
             was = order.status
-            order.status = OrderStatus.EXPIRED.value
-            order.message = NOT_SENT_MESSAGE
+            _move(order, OrderStatus.EXPIRED)
+            order.never_arrived = True
+            order.message = NEVER_ARRIVED_NOTE
             order.updated_at = now
             result.resolved.append(order.client_order_id)
             _log_difference(session, self.broker_name, now, "order_not_found", order.code,
@@ -318,29 +308,39 @@ class OrderManager:
         return list(session.scalars(query.order_by(TradeOrder.id)))
 
 
-def _progress(current: str, reported: str) -> str:
-    """The next state given the broker's report: terminal states stick, fills never go backwards. The one
-    exception: a day order closed as `expired` at the bell whose closing-auction executions the broker reports
-    a moment later did fill."""
-    if current == OrderStatus.EXPIRED.value and reported == OrderStatus.FILLED.value:
-        return reported
-    if OrderStatus(current).is_terminal:
-        return current
-    rank = {OrderStatus.NEW.value: 0, OrderStatus.UNKNOWN.value: 0, OrderStatus.SUBMITTED.value: 1,
-            OrderStatus.PARTIALLY_FILLED.value: 2}
-    if reported in rank:
-        return reported if rank[reported] >= rank.get(current, 0) else current
-    return reported
+def close_day_ended(order: TradeOrder, now: datetime) -> None:
+    """An order of an earlier day still open in the book: day orders end with their day."""
+    _move(order, OrderStatus.EXPIRED)
+    order.message, order.updated_at = "day ended", now
 
 
-def _unless_fills_missing(order: TradeOrder, status: str, before: str | None = None) -> str:
-    """`filled` only once the recorded fills reach the quantity: until the broker's last fills are recorded the
-    order stays open (or in the terminal state it had), so what it sold still counts as being sold."""
-    if status != OrderStatus.FILLED.value or order.filled_quantity >= order.quantity:
-        return status
-    if before is not None and OrderStatus(before).is_terminal:
-        return before
-    return OrderStatus.PARTIALLY_FILLED.value if order.filled_quantity else OrderStatus.SUBMITTED.value
+def _state(order: TradeOrder) -> OrderState:
+    return OrderState(OrderStatus(order.status), order.quantity, order.filled_quantity,
+                      order.reported_filled_quantity or 0, bool(order.never_arrived))
+
+
+def _store(order: TradeOrder, state: OrderState) -> None:
+    order.status = state.status
+    order.reported_filled_quantity = state.reported_filled
+    order.never_arrived = state.never_arrived
+
+
+def _apply(order: TradeOrder, bo: BrokerOrder) -> bool:
+    """A broker report through `order_state.apply`; True when the order's status changed or it was revived."""
+    state, events = apply(_state(order), bo.status, bo.filled_quantity)
+    _store(order, state)
+    return bool(events)
+
+
+def _move(order: TradeOrder, to: OrderStatus) -> None:
+    """A move the engine decides (no answer, refused, never arrived); one the table lacks is logged and skipped
+    (e.g. a send that times out after a reconciliation already linked its order)."""
+    state = _state(order)
+    if allowed(state, to):
+        _store(order, move(state, to)[0])
+    elif state.status != to:
+        log.warning("order %s: %s -> %s is not a transition, kept %s", order.client_order_id, state.status, to,
+                    state.status)
 
 
 def open_quantity(session: Session, broker: str, code: str, side: Side) -> int:
@@ -364,7 +364,7 @@ def _match_intent(bo: BrokerOrder, candidates: Iterable[TradeOrder]) -> TradeOrd
     if bo.client_order_id:
         return None
     for intent in candidates:
-        if intent.status not in PENDING and intent.message != NOT_SENT_MESSAGE:
+        if intent.status not in PENDING and not intent.never_arrived:
             continue
         if (intent.code, intent.side, intent.quantity) != (bo.code, bo.side.value, bo.quantity):
             continue

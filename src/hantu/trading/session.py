@@ -36,6 +36,7 @@ from sqlalchemy import or_, select
 
 from hantu.broker.base import Broker, BrokerError, OrderStatus, OrderType, Quote, Side
 from hantu.clock import Clock
+from hantu.domain.order_state import CancelReason
 from hantu.market import calendar, rules
 from hantu.scheduler.lock import AlreadyRunning, InstanceLock
 from hantu.store.db import Database, get_database
@@ -252,7 +253,7 @@ class TradingSession:
                 dropped.add(client_id)
                 continue
             try:
-                self.engine.orders.cancel(order_id, reason="user: cancel requested")
+                self.engine.orders.cancel(order_id, CancelReason.USER)
             except (BrokerError, OSError) as error:
                 log.warning("requested cancel of order %s failed, kept for the next round: %s", client_id, error)
                 continue
@@ -406,7 +407,7 @@ class TradingSession:
         for order_id in stale:
             if stop.is_set():
                 return
-            self.engine.orders.cancel(order_id, reason="unfilled: cancelled by the engine")
+            self.engine.orders.cancel(order_id, CancelReason.UNFILLED)
         if self.config.unfilled_policy != "reprice":
             return
         with self.database.session() as session:
@@ -417,7 +418,7 @@ class TradingSession:
                     for o in session.scalars(select(TradeOrder).where(
                         TradeOrder.broker == self.broker.name, TradeOrder.trading_date == day,
                         TradeOrder.purpose == "entry", TradeOrder.status == OrderStatus.CANCELLED.value,
-                        TradeOrder.message.like("unfilled%")))
+                        TradeOrder.cancel_reason == CancelReason.UNFILLED.value))
                     if o.id not in replaced and o.reprice_count < self.config.max_reprices
                     and o.quantity > o.filled_quantity and o.code not in exiting]
         for order_id, code, remaining, count, reason in todo:
@@ -471,7 +472,7 @@ def cancel_leftovers(engine: TradingEngine, day: date) -> int:
     with engine.database.session() as session:
         live = [o.id for o in engine.orders.open_orders(session, day) if o.status in LIVE]
     for order_id in live:
-        engine.orders.cancel(order_id, reason="end of day")
+        engine.orders.cancel(order_id, CancelReason.END_OF_DAY)
     return len(live)
 
 

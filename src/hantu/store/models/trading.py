@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hantu.domain.order_state import OrderStatus
 from hantu.store.base import Base, KstDateTime
 
 
@@ -42,7 +43,10 @@ class TradeOrder(Base):
     limit_price: Mapped[int | None] = mapped_column(BigInteger)
     # A market buy's price per share as sized and checked (the upper price limit): what it reserves of the cash.
     reserve_price: Mapped[int | None] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(20))  # hantu.broker.base.OrderStatus values
+    # Stored as its text value (VARCHAR, readable in SQL); only the `order_state.TRANSITIONS` moves change it.
+    status: Mapped[OrderStatus] = mapped_column(sa.Enum(
+        OrderStatus, native_enum=False, create_constraint=False, length=20, validate_strings=True,
+        values_callable=lambda members: [m.value for m in members]))
     # Recorded fills only (`trade_fills`): what the book holds. `reported_filled_quantity` is the broker's latest
     # cumulative figure, ahead of it while fills are on their way (what an exit must not sell again).
     filled_quantity: Mapped[int] = mapped_column(Integer, default=0)
