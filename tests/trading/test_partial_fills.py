@@ -162,6 +162,13 @@ def test_a_cumulative_fill_is_recorded_as_its_increase_and_once(kis: Kis) -> Non
     ]
 
 
+@dataclass
+class _Named:
+    """All `OrderManager` needs of a broker to write intents."""
+
+    name: str
+
+
 class SlowReads:
     """The KIS broker with time passing between a sync's two reads (fills, then orders): the orders it then
     sees are ahead of the fills, as when the exchange fills in between."""
@@ -264,3 +271,26 @@ def test_an_unfilled_entry_is_not_repriced_after_an_exit_sold_the_stock(kis: Kis
         buys = session_.scalars(select(TradeOrder).where(TradeOrder.side == "buy")).all()
     assert [(o.id, o.status) for o in buys] == [(entry.order.id, OrderStatus.CANCELLED.value)]
     assert not [o for o in exchange_orders(kis) if o.side is Side.BUY and not o.closed]
+
+
+def test_fills_reported_but_not_recorded_count_as_sold_until_a_rebase(database: Any) -> None:
+    """A closed sell whose last fills the broker reported but the book has not recorded still holds those
+    shares back from the next exit; a re-base (the broker's holdings taken as they are) releases them."""
+    from hantu.broker.base import BrokerPosition
+    from hantu.trading.orders import OrderManager, open_quantity
+
+    clock = FrozenClock(at("10:00"))
+    manager = OrderManager(database, _Named("kis"), clock)  # type: ignore[arg-type]
+    with database.session() as session:
+        ledger.init_account(session, "kis", 1_000_000, [BrokerPosition(CODE, 10, 10_000.0)], clock.now())
+        clock.advance(60)
+        sell = manager.create_intent(
+            session, CODE, Side.SELL, 10, OrderType.MARKET, None, "exit", "t", "engine"
+        )
+        sell.status, sell.filled_quantity, sell.reported_filled_quantity = OrderStatus.CANCELLED, 6, 8
+        sell.updated_at = clock.now()
+        session.flush()
+        assert open_quantity(session, "kis", CODE, Side.SELL) == 2
+        clock.advance(60)
+        ledger.rebase(session, "kis", 1_000_000, [BrokerPosition(CODE, 2, 10_000.0)], clock.now())
+        assert open_quantity(session, "kis", CODE, Side.SELL) == 0

@@ -345,12 +345,16 @@ def _move(order: TradeOrder, to: OrderStatus) -> None:
 
 def open_quantity(session: Session, broker: str, code: str, side: Side) -> int:
     """Shares of `code` that `side` orders may still trade, or have traded beyond their recorded fills: the rest
-    of every open order, and the broker-reported fills of closed ones not recorded yet. What an exit may not sell
-    again, whatever the book's position says."""
+    of every open order, and the broker-reported fills not recorded yet of closed ones (since the account's
+    base: a re-base takes the broker's holdings as they are). What an exit may not sell again, whatever the
+    book's position says."""
+    account = ledger.get_account(session, broker)
+    unrecorded = TradeOrder.reported_filled_quantity > TradeOrder.filled_quantity
+    if account is not None:
+        unrecorded = unrecorded & (TradeOrder.updated_at > account.base_at)
     rows = session.scalars(select(TradeOrder).where(
         TradeOrder.broker == broker, TradeOrder.code == code, TradeOrder.side == side.value,
-        or_(TradeOrder.status.in_(LIVE + PENDING),
-            TradeOrder.reported_filled_quantity > TradeOrder.filled_quantity)))
+        or_(TradeOrder.status.in_(LIVE + PENDING), unrecorded)))
     return sum(o.quantity - o.filled_quantity if o.status in LIVE + PENDING
                else o.reported_filled_quantity - o.filled_quantity for o in rows)
 

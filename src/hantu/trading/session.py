@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from hantu.broker.base import Broker, BrokerError, OrderStatus, OrderType, Quote, Side
 from hantu.clock import Clock
@@ -432,7 +433,7 @@ class TradingSession:
                                         prices=prices, replaces_id=order_id, reprice_count=count + 1)
             self._count(result, report)
 
-    def _exiting_codes(self, session: Any, day: date) -> set[str]:
+    def _exiting_codes(self, session: Session, day: date) -> set[str]:
         """Codes with a sell working, or sold today: an entry there is not re-priced (it would buy back what an
         exit just sold, or trade against it)."""
         return set(session.scalars(select(TradeOrder.code).where(
