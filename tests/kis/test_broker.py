@@ -63,27 +63,34 @@ def test_unfilled_day_order_expires_at_the_close(sandbox, broker_for, sim_clock)
     assert broker.cash().orderable == broker.cash().cash  # reservation released
 
 
-def test_fills_have_stable_ids_across_calls_and_restarts(sandbox, broker_for, sim_clock, fast_options) -> None:
+def test_fills_are_cumulative_per_order_with_ids_from_the_broker_alone(sandbox, broker_for, sim_clock,
+                                                                        isolated_env) -> None:
+    """One cumulative fill per order, id `<date>-<ODNO>-<cumulative>`: the same for every caller and after a
+    restart with `$HANTU_HOME/kis/` deleted (no local ledger), so the engine's recording is idempotent."""
+    import shutil
+
     sandbox.state.exchange.participation = 0.0001  # a few shares a minute: partial fills
     account = sandbox.create_account("virtual", 500_000_000)
     broker = broker_for(account)
     order = broker.place(OrderRequest("c", SAMSUNG, Side.BUY, 400, OrderType.MARKET))
-    first = broker.fills(sim_clock.today())
-    assert first and all(f.broker_order_id == order.broker_order_id for f in first)
-    assert sum(f.quantity for f in first) < 400
+    (first,) = broker.fills(sim_clock.today())
+    assert first.cumulative and first.broker_order_id == order.broker_order_id and 0 < first.quantity < 400
+    assert first.fill_id == f"{sim_clock.today():%Y%m%d}-{order.broker_order_id}-{first.quantity}"
     sim_clock.advance(120)
-    second = broker.fills(sim_clock.today())
-    assert second[: len(first)] == first and len(second) > len(first)  # same ids, new fills appended
-    restarted = broker_for(account)  # a new process: the ledger on disk keeps the ids stable
-    assert restarted.fills(sim_clock.today()) == second
+    (second,) = broker.fills(sim_clock.today())
+    assert second.quantity > first.quantity and second.fill_id != first.fill_id
+    broker.close()
+    shutil.rmtree(isolated_env / "kis")
+    restarted = broker_for(account)  # a new process without the state directory
+    assert [f.fill_id for f in restarted.fills(sim_clock.today())] == [second.fill_id]
     sim_clock.advance(6 * 3600)
-    final = restarted.fills(sim_clock.today())
-    assert len({f.fill_id for f in final}) == len(final)
+    (final,) = restarted.fills(sim_clock.today())
     (row,) = [o for o in restarted.orders(sim_clock.today()) if o.broker_order_id == order.broker_order_id]
-    assert sum(f.quantity for f in final) == row.filled_quantity
-    assert sum(f.quantity * f.price for f in final) == pytest.approx(row.filled_quantity * row.avg_fill_price,
-                                                                     rel=1e-3)
-    assert all(f.commission > 0 for f in final if f.quantity * f.price > 10_000)
+    assert final.quantity == row.filled_quantity
+    assert final.value == pytest.approx(row.filled_quantity * row.avg_fill_price, rel=1e-3)
+    from hantu.market.rules import costs
+
+    assert (final.commission, final.tax) == (costs(Side.BUY, final.value, "KOSPI", sim_clock.today()).commission, 0)
 
 
 def test_place_resolves_a_lost_response_by_lookup(sandbox, broker_for) -> None:

@@ -15,13 +15,12 @@ from hantu.broker.base import (
     Fill,
     OrderRequest,
     OrderStateUnknown,
-    OrderStatus,
     OrderType,
     Side,
 )
 from hantu.store.models import OutboxMessage, PaperHolding, PaperOrder, Reconciliation, TradeFill, TradeOrder
 from hantu.trading import ledger
-from hantu.trading.orders import IN_FLIGHT_GRACE, NOT_SENT_MESSAGE, OrderManager
+from hantu.trading.orders import IN_FLIGHT_GRACE, OrderManager
 from hantu.trading.reconcile import reconcile
 
 CODE = "100010"  # ~54,000 won in the test market
@@ -159,7 +158,7 @@ def test_kis_style_orders_without_client_ids_are_matched_by_attributes(rig) -> N
         matched = session.get(TradeOrder, ids[1])
         unmatched = session.get(TradeOrder, ids[0])
         assert matched.broker_order_id == broker_orders(rig)[0].broker_order_id
-        assert unmatched.status == "expired" and unmatched.message == NOT_SENT_MESSAGE
+        assert unmatched.status == "expired" and unmatched.never_arrived
 
 
 def test_an_intent_that_never_arrived_is_closed_not_sent(rig) -> None:  # type: ignore[no-untyped-def]
@@ -176,7 +175,7 @@ def test_an_intent_that_never_arrived_is_closed_not_sent(rig) -> None:  # type: 
     reconcile(rig2.database, rig2.broker, rig2.clock)
     with rig2.database.session() as session:
         row = session.get(TradeOrder, intent_id)
-        assert row.status == "expired" and row.message == NOT_SENT_MESSAGE
+        assert row.status == "expired" and row.never_arrived
     assert broker_orders(rig2) == []
     # And sending it later is impossible: it is no longer `new`.
     assert OrderManager(rig2.database, rig2.broker, rig2.clock).send(intent_id).status == "expired"
@@ -256,20 +255,6 @@ def test_fill_value_uses_the_exact_amount(rig) -> None:  # type: ignore[no-untyp
         assert ledger.get_account(session, "paper").cash == before - 163001 - 24
         assert ledger.derive_book(session, "paper").cash == before - 163001 - 24
         assert session.scalars(select(TradeFill)).one().amount == 163001
-
-
-def test_status_never_goes_backwards() -> None:
-    from hantu.trading.orders import _progress
-
-    assert _progress("filled", "submitted") == "filled"
-    assert _progress("partially_filled", "submitted") == "partially_filled"
-    assert _progress("unknown", "submitted") == "submitted"
-    assert _progress("submitted", "cancelled") == "cancelled"
-    assert OrderStatus("expired").is_terminal
-    # closing-auction executions are reported after the bell closed the day order: it did fill
-    assert _progress("expired", "filled") == "filled"
-    assert _progress("expired", "partially_filled") == "expired"
-    assert _progress("cancelled", "filled") == "cancelled"
 
 
 def test_a_never_arrived_intent_that_shows_up_later_is_linked_not_doubled(rig) -> None:  # type: ignore[no-untyped-def]

@@ -87,7 +87,7 @@ def test_unfilled_entries_are_repriced_once_then_left_and_the_day_ends_flat(rig)
         mine = [o for o in entries if o.code == code]
         assert len(mine) == 2, [(o.id, o.status, o.message) for o in mine]  # the first and one re-price
         first, second = mine
-        assert first.status == "cancelled" and first.message.startswith("unfilled")
+        assert first.status == "cancelled" and first.cancel_reason == "unfilled"
         assert second.replaces_id == first.id and second.reprice_count == 1
         assert second.status in ("filled", "cancelled")  # re-priced at the market: filled, else cancelled at 15:10
         assert second.limit_price > first.limit_price
@@ -168,7 +168,7 @@ def test_a_cancel_requested_through_the_api_is_carried_out(rig) -> None:  # type
     session._manage_unfilled = manage  # type: ignore[method-assign]
     session.run(DAY, candidates, LowBidder(flatten_at_close=False))
     first = orders(rig)[0]
-    assert first.status == "cancelled" and first.message.startswith("user")
+    assert first.status == "cancelled" and first.cancel_reason == "user"
     with rig.database.session() as s:
         assert kv_get(s, CANCEL_REQUESTS_KEY) == []
 
@@ -233,7 +233,7 @@ def run_with_a_cancel_request(rig, broker, extra: list[dict[str, Any]] | None = 
 def test_a_cancel_request_survives_a_failed_cancel_call_and_is_carried_out_next(rig) -> None:  # type: ignore[no-untyped-def]
     broker = CancelCrash(rig.broker, "before")
     first = run_with_a_cancel_request(rig, broker)
-    assert first.status == "cancelled" and first.message.startswith("user"), first.message
+    assert first.status == "cancelled" and first.cancel_reason == "user", first.cancel_reason
     assert broker.cancels.count(first.broker_order_id) == 2  # the failed call, then the one that went out
     assert broker.sent.count(first.broker_order_id) == 1
 
@@ -242,7 +242,7 @@ def test_a_sent_cancel_is_not_sent_again_and_unknown_orders_are_dropped(rig, cap
     broker = CancelCrash(rig.broker, "after")
     with caplog.at_level("WARNING", logger="hantu.trading.session"):
         first = run_with_a_cancel_request(rig, broker, [{"order_id": "no-such-order", "by": "telegram:test"}])
-    assert first.status == "cancelled" and first.message.startswith("user"), first.message
+    assert first.status == "cancelled" and first.cancel_reason == "user", first.cancel_reason
     assert broker.cancels.count(first.broker_order_id) == 1  # the next iteration synced first: nothing to cancel
     assert "cancel requested for unknown order no-such-order: dropped" in caplog.text
 

@@ -12,6 +12,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from hantu.domain.order_state import OrderStatus as OrderStatus  # the domain core's, part of this protocol
+
 
 class Side(StrEnum):
     BUY = "buy"
@@ -21,21 +23,6 @@ class Side(StrEnum):
 class OrderType(StrEnum):
     LIMIT = "limit"
     MARKET = "market"
-
-
-class OrderStatus(StrEnum):
-    NEW = "new"  # intent written, not yet sent
-    SUBMITTED = "submitted"
-    PARTIALLY_FILLED = "partially_filled"
-    FILLED = "filled"
-    CANCELLED = "cancelled"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-    UNKNOWN = "unknown"  # sent, fate not known yet (timeout, crash): resolved by lookup
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
 
 
 @dataclass(frozen=True)
@@ -80,6 +67,10 @@ class Fill:
     commission: int = 0
     tax: int = 0
     amount: int | None = None  # exact traded value when `price` is a rounded average (KIS); None: qty × price
+    # True where the broker reports only running totals per order (KIS): quantity, amount, commission and tax
+    # are then the order's totals so far, and the recorder books the part beyond what it already recorded for
+    # the order. Its fill id must name the total (e.g. date + order + cumulative quantity).
+    cumulative: bool = False
 
     @property
     def value(self) -> int:
@@ -150,7 +141,7 @@ class Broker(Protocol):
     def open_orders(self) -> list[BrokerOrder]: ...
 
     def fills(self, day: date) -> list[Fill]:
-        """Every fill of `day`, each with a stable `fill_id`."""
+        """Every fill of `day`, each with a stable `fill_id` (or, `Fill.cumulative`, each order's totals)."""
         ...
 
     def positions(self) -> list[BrokerPosition]: ...

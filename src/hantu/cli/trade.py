@@ -282,6 +282,7 @@ def cancel(order: str = typer.Argument(..., help="Client order id, broker order 
     Example: hantu trade cancel 42
     """
     from hantu.clock import SystemClock
+    from hantu.domain.order_state import CancelReason
     from hantu.store.audit import audit, cli_actor
     from hantu.trading.factory import open_broker
     from hantu.trading.lookup import find_order
@@ -297,7 +298,8 @@ def cancel(order: str = typer.Argument(..., help="Client order id, broker order 
         order_id = row.id
         audit(session, "cli", cli_actor(), "cancel_order", {"order": row.client_order_id, "code": row.code})
     clock = SystemClock()
-    result = OrderManager(database, open_broker(database, clock), clock).cancel(order_id, "user: cancelled from the CLI")
+    result = OrderManager(database, open_broker(database, clock), clock).cancel(
+        order_id, CancelReason.USER, "user: cancelled from the CLI")
     payload = {"id": result.id, "client_order_id": result.client_order_id, "status": result.status}
     if as_json:
         print_json(payload)

@@ -8,7 +8,7 @@ them from scratch, which is what reconciliation and the tests compare against th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import func, select
@@ -78,11 +78,20 @@ def recorded_fill_ids(session: Session, broker: str, fill_ids: list[str]) -> set
 
 def record_fill(session: Session, broker: str, fill: Fill, order: TradeOrder | None, now: datetime,
                 market_day: date | None = None) -> TradeFill | None:
-    """Record `fill` once: the fill row, its position, cash and order progress, and its alert. None if known."""
+    """Record `fill` once: the fill row, its position, cash and order progress, and its alert. None if known.
+
+    A cumulative fill (the order's totals, `Fill.cumulative`) is recorded as its increase over the fills already
+    recorded for that order and day, so no fill is counted twice whatever the broker's caller remembered."""
     if is_recorded(session, broker, fill.fill_id):
         return None
+    day = market_day or fill.filled_at.date()
+    if fill.cumulative:
+        increment = _increment(session, broker, fill, day)
+        if increment is None:
+            return None
+        fill = increment
     row = TradeFill(broker=broker, fill_id=fill.fill_id, broker_order_id=fill.broker_order_id,
-                    order_id=order.id if order else None, trading_date=market_day or fill.filled_at.date(),
+                    order_id=order.id if order else None, trading_date=day,
                     code=fill.code, side=fill.side.value, quantity=fill.quantity, price=fill.price,
                     amount=fill.value, commission=fill.commission, tax=fill.tax, filled_at=fill.filled_at, recorded_at=now,
                     in_base=False)
@@ -110,6 +119,23 @@ def record_fill(session: Session, broker: str, fill: Fill, order: TradeOrder | N
     }, dedupe_key=f"fill:{broker}:{fill.fill_id}")
     session.flush()
     return row
+
+
+def _increment(session: Session, broker: str, fill: Fill, day: date) -> Fill | None:
+    """The part of a cumulative fill beyond the recorded fills of its order (None: nothing new)."""
+    done = session.execute(select(func.coalesce(func.sum(TradeFill.quantity), 0),
+                                  func.coalesce(func.sum(TradeFill.amount), 0),
+                                  func.coalesce(func.sum(TradeFill.commission), 0),
+                                  func.coalesce(func.sum(TradeFill.tax), 0))
+                           .where(TradeFill.broker == broker, TradeFill.trading_date == day,
+                                  TradeFill.broker_order_id == fill.broker_order_id)).one()
+    quantity = fill.quantity - int(done[0])
+    if quantity <= 0:
+        return None
+    amount = fill.value - int(done[1])
+    return replace(fill, quantity=quantity, price=round(amount / quantity), amount=amount,
+                   commission=max(fill.commission - int(done[2]), 0), tax=max(fill.tax - int(done[3]), 0),
+                   cumulative=False)
 
 
 def _order_costs(session: Session, broker: str, fill: Fill, order: TradeOrder | None) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""Orders as a persisted state machine, sent once.
+"""Orders as a persisted state machine, sent once (the states and their moves: `domain/order_state.py`).
 
     new ──send──> submitted ──> partially_filled ──> filled
      │               │                │
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from hantu.broker.base import (
@@ -34,6 +34,7 @@ from hantu.broker.base import (
     Side,
 )
 from hantu.clock import Clock
+from hantu.domain.order_state import LIVE, PENDING, CancelReason, OrderState, allowed, apply, move
 from hantu.store.db import Database
 from hantu.store.models import Reconciliation, TradeOrder
 from hantu.trading import ledger
@@ -44,11 +45,10 @@ CANCEL_REQUESTS_KEY = "trading.cancel_requests"
 
 log = logging.getLogger(__name__)
 
-PENDING = (OrderStatus.NEW.value, OrderStatus.UNKNOWN.value)
-LIVE = (OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value)
-# Reasons the engine writes when it asks for a cancel (kept when the broker later reports the cancellation).
-CANCEL_REASONS = ("unfilled", "end of day", "user")
-NOT_SENT_MESSAGE = "not found at the broker: never arrived"
+# What people read of a cancel the engine asked for (alerts, `message`); the state is `cancel_reason`.
+CANCEL_NOTES = {CancelReason.UNFILLED: "unfilled: cancelled by the engine", CancelReason.END_OF_DAY: "end of day",
+                CancelReason.USER: "user: cancel requested"}
+NEVER_ARRIVED_NOTE = "not found at the broker: never arrived"  # text for people; the state is `never_arrived`
 # How long an `unknown` order may stay unfound before it is declared never-arrived (KIS lists orders at once).
 UNKNOWN_GRACE = timedelta(seconds=30)
 # How long an unsent intent may be in flight: one `send` (the client's timeouts and retries, then the lookup)
@@ -123,18 +123,16 @@ class OrderManager:
             order.updated_at = self.clock.now()
             if answer is not None:
                 order.broker_order_id = answer.broker_order_id
-                if order.message == NOT_SENT_MESSAGE:  # closed meanwhile by a reconciliation: it did arrive
-                    order.status = OrderStatus.SUBMITTED.value
-                order.status = _progress(order.status, answer.status.value)
+                _apply(order, answer)  # closed meanwhile as never arrived: it did arrive (a revival)
                 order.message = answer.message[:500]
                 alert(session, "order_placed", _order_data(order), dedupe_key=f"placed:{order.client_order_id}")
             elif isinstance(error, OrderRejected):
-                order.status = OrderStatus.REJECTED.value
+                _move(order, OrderStatus.REJECTED)
                 order.message = str(error)[:500]
                 alert(session, "order_rejected", {**_order_data(order), "reason": order.message},
                       dedupe_key=f"rejected:{order.client_order_id}")
             else:
-                order.status = OrderStatus.UNKNOWN.value
+                _move(order, OrderStatus.UNKNOWN)
                 order.message = f"{type(error).__name__}: {error}"[:500]
                 log.warning("order %s fate unknown (%s): will look it up", order.client_order_id, order.message)
             return order
@@ -149,8 +147,10 @@ class OrderManager:
             order_id = order.id
         return self.send(order_id)
 
-    def cancel(self, order_id: int, reason: str = "") -> TradeOrder:
-        """Ask the broker to cancel a live order; its final state is whatever the broker then reports."""
+    def cancel(self, order_id: int, reason: CancelReason | None = None, note: str = "") -> TradeOrder:
+        """Ask the broker to cancel a live order; its final state is whatever the broker then reports. `reason`
+        is kept in `cancel_reason` (an `unfilled` entry is re-priced afterwards); `note` is for people."""
+        note = note or (CANCEL_NOTES[reason] if reason else "")
         with self.database.session() as session:
             order = session.get(TradeOrder, order_id)
             if order is None:
@@ -158,7 +158,7 @@ class OrderManager:
             if order.status not in LIVE or not order.broker_order_id:
                 return order
             if reason:  # written first: whoever sees the cancellation later knows why it was asked
-                order.message = reason[:500]
+                order.cancel_reason = reason.value
             target = _as_broker_order(order)
         try:
             answer = self.broker.cancel(target)
@@ -168,13 +168,11 @@ class OrderManager:
         with self.database.session() as session:
             order = session.get(TradeOrder, order_id)
             assert order is not None
-            if answer is not None and answer.status.is_terminal:
-                before = order.status
-                order.status = _progress(order.status, answer.status.value)
-                order.message = (reason or answer.message)[:500]
+            if answer is not None and answer.status.is_terminal and _apply(order, answer):
+                order.message = (note or answer.message)[:500]
                 order.updated_at = self.clock.now()
-                if before != order.status and order.status == OrderStatus.CANCELLED.value:
-                    alert(session, "order_cancelled", {**_order_data(order), "reason": reason},
+                if order.status == OrderStatus.CANCELLED.value:
+                    alert(session, "order_cancelled", {**_order_data(order), "reason": note},
                           dedupe_key=f"cancelled:{order.client_order_id}")
             return order
 
@@ -196,12 +194,13 @@ class OrderManager:
                 if fill.fill_id in recorded:
                     continue
                 order = by_broker_id.get(fill.broker_order_id)
-                if ledger.record_fill(session, self.broker_name, fill, order, now, market_day=day) is not None:
+                row = ledger.record_fill(session, self.broker_name, fill, order, now, market_day=day)
+                if row is not None:
                     result.new_fills += 1
                     if reconciling:
                         _log_difference(session, self.broker_name, now, "fill_missing", fill.code,
                                         {"fill_id": fill.fill_id, "broker_order_id": fill.broker_order_id,
-                                         "quantity": fill.quantity, "price": fill.price},
+                                         "quantity": row.quantity, "price": row.price},
                                         "recorded the broker's fill")
             for bo in broker_orders:
                 order = by_broker_id.get(bo.broker_order_id)
@@ -229,7 +228,9 @@ class OrderManager:
                 was = match.status
                 match.broker_order_id = bo.broker_order_id
                 match.sent_at = match.sent_at or bo.placed_at or now
-                match.status = OrderStatus.SUBMITTED.value
+                if allowed(_state(match), OrderStatus.SUBMITTED):  # pending, or closed as never arrived
+                    _move(match, OrderStatus.SUBMITTED)
+                    match.never_arrived = False
                 match.updated_at = now
                 known[bo.broker_order_id] = match
                 result.resolved.append(match.client_order_id)
@@ -259,25 +260,15 @@ class OrderManager:
         return known
 
     def _apply_broker_state(self, session: Session, order: TradeOrder, bo: BrokerOrder, now: datetime) -> int:
-        before = order.status
-        if order.message == NOT_SENT_MESSAGE:  # declared never-arrived, yet the broker has it: it lives
-            order.status = OrderStatus.SUBMITTED.value
-        status = _progress(order.status, bo.status.value)
-        if status == OrderStatus.EXPIRED.value and order.quantity and order.filled_quantity >= order.quantity:
-            status = OrderStatus.FILLED.value  # its fills arrived after the close
-        if status in (OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value) and order.filled_quantity:
-            status = (OrderStatus.FILLED.value if order.filled_quantity >= order.quantity
-                      else OrderStatus.PARTIALLY_FILLED.value)
-        if status == before:
+        """The broker's report on `order` through the state machine; alerts for a cancellation or refusal."""
+        if not _apply(order, bo):
             return 0
-        order.status = status
-        if not order.message.startswith(CANCEL_REASONS):
-            order.message = bo.message[:500] or order.message
+        order.message = bo.message[:500] or order.message
         order.updated_at = now
-        if status == OrderStatus.CANCELLED.value:
+        if order.status == OrderStatus.CANCELLED.value:
             alert(session, "order_cancelled", {**_order_data(order), "reason": bo.message},
                   dedupe_key=f"cancelled:{order.client_order_id}")
-        elif status == OrderStatus.REJECTED.value:
+        elif order.status == OrderStatus.REJECTED.value:
             alert(session, "order_rejected", {**_order_data(order), "reason": bo.message},
                   dedupe_key=f"rejected:{order.client_order_id}")
         return 1
@@ -298,8 +289,9 @@ class OrderManager:
             if order.trading_date == day and waited < grace:
                 continue  # possibly still in flight, here or in another process
             was = order.status
-            order.status = OrderStatus.EXPIRED.value
-            order.message = NOT_SENT_MESSAGE
+            _move(order, OrderStatus.EXPIRED)
+            order.never_arrived = True
+            order.message = NEVER_ARRIVED_NOTE
             order.updated_at = now
             result.resolved.append(order.client_order_id)
             _log_difference(session, self.broker_name, now, "order_not_found", order.code,
@@ -316,19 +308,55 @@ class OrderManager:
         return list(session.scalars(query.order_by(TradeOrder.id)))
 
 
-def _progress(current: str, reported: str) -> str:
-    """The next state given the broker's report: terminal states stick, fills never go backwards. The one
-    exception: a day order closed as `expired` at the bell whose closing-auction executions the broker reports
-    a moment later did fill."""
-    if current == OrderStatus.EXPIRED.value and reported == OrderStatus.FILLED.value:
-        return reported
-    if OrderStatus(current).is_terminal:
-        return current
-    rank = {OrderStatus.NEW.value: 0, OrderStatus.UNKNOWN.value: 0, OrderStatus.SUBMITTED.value: 1,
-            OrderStatus.PARTIALLY_FILLED.value: 2}
-    if reported in rank:
-        return reported if rank[reported] >= rank.get(current, 0) else current
-    return reported
+def close_day_ended(order: TradeOrder, now: datetime) -> None:
+    """An order of an earlier day still open in the book: day orders end with their day."""
+    _move(order, OrderStatus.EXPIRED)
+    order.message, order.updated_at = "day ended", now
+
+
+def _state(order: TradeOrder) -> OrderState:
+    return OrderState(OrderStatus(order.status), order.quantity, order.filled_quantity,
+                      order.reported_filled_quantity or 0, bool(order.never_arrived))
+
+
+def _store(order: TradeOrder, state: OrderState) -> None:
+    order.status = state.status
+    order.reported_filled_quantity = state.reported_filled
+    order.never_arrived = state.never_arrived
+
+
+def _apply(order: TradeOrder, bo: BrokerOrder) -> bool:
+    """A broker report through `order_state.apply`; True when the order's status changed or it was revived."""
+    state, events = apply(_state(order), bo.status, bo.filled_quantity)
+    _store(order, state)
+    return bool(events)
+
+
+def _move(order: TradeOrder, to: OrderStatus) -> None:
+    """A move the engine decides (no answer, refused, never arrived); one the table lacks is logged and skipped
+    (e.g. a send that times out after a reconciliation already linked its order)."""
+    state = _state(order)
+    if allowed(state, to):
+        _store(order, move(state, to)[0])
+    elif state.status != to:
+        log.warning("order %s: %s -> %s is not a transition, kept %s", order.client_order_id, state.status, to,
+                    state.status)
+
+
+def open_quantity(session: Session, broker: str, code: str, side: Side) -> int:
+    """Shares of `code` that `side` orders may still trade, or have traded beyond their recorded fills: the rest
+    of every open order, and the broker-reported fills not recorded yet of closed ones (since the account's
+    base: a re-base takes the broker's holdings as they are). What an exit may not sell again, whatever the
+    book's position says."""
+    account = ledger.get_account(session, broker)
+    unrecorded = TradeOrder.reported_filled_quantity > TradeOrder.filled_quantity
+    if account is not None:
+        unrecorded = unrecorded & (TradeOrder.updated_at > account.base_at)
+    rows = session.scalars(select(TradeOrder).where(
+        TradeOrder.broker == broker, TradeOrder.code == code, TradeOrder.side == side.value,
+        or_(TradeOrder.status.in_(LIVE + PENDING), unrecorded)))
+    return sum(o.quantity - o.filled_quantity if o.status in LIVE + PENDING
+               else o.reported_filled_quantity - o.filled_quantity for o in rows)
 
 
 def _match_intent(bo: BrokerOrder, candidates: Iterable[TradeOrder]) -> TradeOrder | None:
@@ -340,7 +368,7 @@ def _match_intent(bo: BrokerOrder, candidates: Iterable[TradeOrder]) -> TradeOrd
     if bo.client_order_id:
         return None
     for intent in candidates:
-        if intent.status not in PENDING and intent.message != NOT_SENT_MESSAGE:
+        if intent.status not in PENDING and not intent.never_arrived:
             continue
         if (intent.code, intent.side, intent.quantity) != (bo.code, bo.side.value, bo.quantity):
             continue

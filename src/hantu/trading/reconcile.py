@@ -34,14 +34,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hantu.broker.base import Broker, BrokerError, BrokerPosition, CashBalance, OrderStatus
+from hantu.broker.base import Broker, BrokerError, BrokerPosition, CashBalance
 from hantu.clock import Clock
 from hantu.market.corporate_actions import CorporateAction
 from hantu.store.db import Database
 from hantu.store.models import KeyValue, Reconciliation, TradeOrder, TradePosition
 from hantu.trading import ledger
 from hantu.trading.alerts import alert
-from hantu.trading.orders import LIVE, PENDING, OrderManager
+from hantu.trading.orders import LIVE, PENDING, OrderManager, close_day_ended
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
                 for order in session.scalars(select(TradeOrder).where(
                         TradeOrder.broker == broker.name, TradeOrder.trading_date == past,
                         TradeOrder.status.in_(LIVE + PENDING))):
-                    order.status, order.message, order.updated_at = OrderStatus.EXPIRED.value, "day ended", now
+                    close_day_ended(order, now)
 
     snapshot = None
     for _ in range(max(attempts, 1) if has_account else max(attempts, 10)):

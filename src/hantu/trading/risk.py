@@ -29,6 +29,7 @@ from hantu.store.models import TradeAccount, TradeOrder, TradePosition
 from hantu.trading.alerts import alert
 from hantu.trading.fill_model import buy_cash_needed
 from hantu.trading.halt import HaltState, halt_state, set_halt
+from hantu.trading.orders import LIVE, PENDING, open_quantity
 
 log = logging.getLogger(__name__)
 
@@ -248,11 +249,10 @@ class RiskManager:
     def _open_orders(self, session: Session, side: Side) -> list[TradeOrder]:
         return list(session.scalars(select(TradeOrder).where(
             TradeOrder.broker == self.broker_name, TradeOrder.side == side.value,
-            TradeOrder.status.in_((OrderStatus.NEW.value, OrderStatus.UNKNOWN.value, OrderStatus.SUBMITTED.value,
-                                   OrderStatus.PARTIALLY_FILLED.value)))))
+            TradeOrder.status.in_(LIVE + PENDING))))
 
     def _open_quantity(self, session: Session, code: str, side: Side) -> int:
-        return sum(o.quantity - o.filled_quantity for o in self._open_orders(session, side) if o.code == code)
+        return open_quantity(session, self.broker_name, code, side)
 
     def free_cash(self, session: Session, day: date, market: str) -> int:
         """The book's cash minus what open buy orders hold (commission included): limit buys at their limit,

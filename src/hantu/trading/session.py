@@ -7,7 +7,8 @@ One iteration (every `poll_seconds` of the engine's clock):
 4. exits: risk rules (`exits.check_exit`) and the strategy's `exit_reason` on every held position;
 5. entries: the strategy's `on_price` per candidate, throttled to one look per `decision_seconds`;
 6. unfilled entry orders older than `reprice_after_seconds` are cancelled, then re-priced at the current price
-   (at most `max_reprices` times) or dropped (`unfilled_policy`);
+   (at most `max_reprices` times) or dropped (`unfilled_policy`) — never re-priced while the stock has a sell
+   working or was sold today;
 7. at `close_auction - end_of_day_minutes`: cancel what is left, and flatten when the strategy says so
    (`flatten_at_close` attribute, or the config).
 
@@ -31,10 +32,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from hantu.broker.base import Broker, BrokerError, OrderStatus, OrderType, Quote, Side
 from hantu.clock import Clock
+from hantu.domain.order_state import CancelReason
 from hantu.market import calendar, rules
 from hantu.scheduler.lock import AlreadyRunning, InstanceLock
 from hantu.store.db import Database, get_database
@@ -47,7 +50,7 @@ from hantu.trading.engine import TradingEngine
 from hantu.trading.exits import check_exit
 from hantu.trading.feed import BrokerPollingFeed, PriceFeed, StreamingFeed
 from hantu.trading.halt import halt_state, set_halt
-from hantu.trading.orders import CANCEL_REQUESTS_KEY, LIVE, PENDING
+from hantu.trading.orders import CANCEL_REQUESTS_KEY, LIVE, PENDING, open_quantity
 from hantu.trading.reconcile import ReconcileReport, reconcile
 from hantu.trading.risk import load_config
 
@@ -251,7 +254,7 @@ class TradingSession:
                 dropped.add(client_id)
                 continue
             try:
-                self.engine.orders.cancel(order_id, reason="user: cancel requested")
+                self.engine.orders.cancel(order_id, CancelReason.USER)
             except (BrokerError, OSError) as error:
                 log.warning("requested cancel of order %s failed, kept for the next round: %s", client_id, error)
                 continue
@@ -306,7 +309,7 @@ class TradingSession:
             if rule is None:
                 continue
             free = held.quantity - self._open_sell_quantity(held.code)
-            if free <= 0 or self._recently_rejected(held.code, Side.SELL, now, timedelta(minutes=5)):
+            if free <= 0 or self._recently_rejected(held.code, Side.SELL, now, timedelta(minutes=5), free):
                 continue
             result = self.engine.submit(held.code, Side.SELL, free, OrderType.MARKET, None, "exit",
                                         f"{rule}: {text}", "engine", quote=quotes.get(held.code), prices=prices)
@@ -328,18 +331,22 @@ class TradingSession:
                     for p in ledger.positions(session, self.broker.name) if p.quantity > 0]
         return config, held
 
-    def _recently_rejected(self, code: str, side: Side, now: datetime, within: timedelta) -> bool:
+    def _recently_rejected(self, code: str, side: Side, now: datetime, within: timedelta,
+                           quantity: int | None = None) -> bool:
+        """Whether the broker refused an engine order like this one lately (for `quantity`: of that size — a
+        sell refused for more shares than were left does not hold back the right-sized exit)."""
+        query = select(TradeOrder.id).where(
+            TradeOrder.broker == self.broker.name, TradeOrder.code == code, TradeOrder.side == side.value,
+            TradeOrder.status == OrderStatus.REJECTED.value, TradeOrder.updated_at >= now - within,
+            TradeOrder.source == "engine")
+        if quantity is not None:
+            query = query.where(TradeOrder.quantity == quantity)
         with self.database.session() as session:
-            return session.scalar(select(TradeOrder.id).where(
-                TradeOrder.broker == self.broker.name, TradeOrder.code == code, TradeOrder.side == side.value,
-                TradeOrder.status == OrderStatus.REJECTED.value, TradeOrder.updated_at >= now - within,
-                TradeOrder.source == "engine").limit(1)) is not None
+            return session.scalar(query.limit(1)) is not None
 
     def _open_sell_quantity(self, code: str) -> int:
         with self.database.session() as session:
-            return sum(o.quantity - o.filled_quantity for o in session.scalars(select(TradeOrder).where(
-                TradeOrder.broker == self.broker.name, TradeOrder.code == code,
-                TradeOrder.side == Side.SELL.value, TradeOrder.status.in_(LIVE + PENDING))))
+            return open_quantity(session, self.broker.name, code, Side.SELL)
 
     def _entries(self, day: date, by_code: dict[str, Candidate], strategy: Strategy, quotes: dict[str, Quote],
                  prices: dict[str, float], now: datetime, report: SessionReport, stop: threading.Event) -> None:
@@ -401,19 +408,20 @@ class TradingSession:
         for order_id in stale:
             if stop.is_set():
                 return
-            self.engine.orders.cancel(order_id, reason="unfilled: cancelled by the engine")
+            self.engine.orders.cancel(order_id, CancelReason.UNFILLED)
         if self.config.unfilled_policy != "reprice":
             return
         with self.database.session() as session:
             replaced = set(session.scalars(select(TradeOrder.replaces_id).where(
                 TradeOrder.trading_date == day, TradeOrder.replaces_id.is_not(None))))
+            exiting = self._exiting_codes(session, day)
             todo = [(o.id, o.code, o.quantity - o.filled_quantity, o.reprice_count, o.reason)
                     for o in session.scalars(select(TradeOrder).where(
                         TradeOrder.broker == self.broker.name, TradeOrder.trading_date == day,
                         TradeOrder.purpose == "entry", TradeOrder.status == OrderStatus.CANCELLED.value,
-                        TradeOrder.message.like("unfilled%")))
+                        TradeOrder.cancel_reason == CancelReason.UNFILLED.value))
                     if o.id not in replaced and o.reprice_count < self.config.max_reprices
-                    and o.quantity > o.filled_quantity]
+                    and o.quantity > o.filled_quantity and o.code not in exiting]
         for order_id, code, remaining, count, reason in todo:
             if stop.is_set():
                 return
@@ -424,6 +432,15 @@ class TradingSession:
                                         f"reprice #{count + 1}: {reason}"[:200], "engine", quote=quote,
                                         prices=prices, replaces_id=order_id, reprice_count=count + 1)
             self._count(result, report)
+
+    def _exiting_codes(self, session: Session, day: date) -> set[str]:
+        """Codes with a sell working, or sold today: an entry there is not re-priced (it would buy back what an
+        exit just sold, or trade against it)."""
+        return set(session.scalars(select(TradeOrder.code).where(
+            TradeOrder.broker == self.broker.name, TradeOrder.side == Side.SELL.value,
+            or_(TradeOrder.status.in_(LIVE + PENDING),
+                (TradeOrder.trading_date == day)
+                & ((TradeOrder.filled_quantity > 0) | (TradeOrder.reported_filled_quantity > 0))))))
 
     def _end_of_day(self, day: date, quotes: dict[str, Quote], prices: dict[str, float], flatten: bool,
                     report: SessionReport) -> None:
@@ -456,7 +473,7 @@ def cancel_leftovers(engine: TradingEngine, day: date) -> int:
     with engine.database.session() as session:
         live = [o.id for o in engine.orders.open_orders(session, day) if o.status in LIVE]
     for order_id in live:
-        engine.orders.cancel(order_id, reason="end of day")
+        engine.orders.cancel(order_id, CancelReason.END_OF_DAY)
     return len(live)
 
 

@@ -3,21 +3,18 @@
 - `place` sends an order once. A lost response (timeout, 5xx) is resolved by looking the order up with
   `inquire-daily-ccld`: the found order is returned, otherwise `OrderStateUnknown` is raised. Never re-sent.
 - `orders(day)` reads every page of `inquire-daily-ccld`; cancel rows are folded into the orders they cancel.
-- `fills(day)`: KIS reports cumulative fills per order, not single executions. The broker turns each increase
-  of an order's cumulative quantity into one `Fill` whose id is `<order date>-<ODNO>-<cumulative quantity>`
-  (ODNOs restart every day: KIS knows an order by its date and ODNO), and keeps the fills it has reported in a
-  per-day ledger (`$HANTU_HOME/kis/fills-*.json`, mode 600, file-locked), so every call — also after a
-  restart — returns the same fills with the same ids: recording is idempotent.
+- `fills(day)`: KIS reports cumulative fills per order, not single executions. The broker returns each order's
+  totals as one cumulative `Fill` (`Fill.cumulative`) whose id is `<order date>-<ODNO>-<cumulative quantity>`
+  (ODNOs restart every day: KIS knows an order by its date and ODNO); the engine records the increase beyond
+  what its database holds for that order. Fill identity therefore comes from the broker's figures alone — no
+  local file — and recording is idempotent across calls, restarts and a deleted `$HANTU_HOME/kis/`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from hantu.broker.base import (
@@ -36,9 +33,9 @@ from hantu.broker.kis.api import ORDER_MARKET, KisApi
 from hantu.broker.kis.client import KisClient
 from hantu.broker.kis.config import KisConfig
 from hantu.broker.kis.errors import KisOrderRejected, KisOrderUnknown
-from hantu.broker.kis.filelock import locked, private_dir, write_private
 from hantu.broker.kis.models import DailyOrder, to_int
 from hantu.clock import KST, Clock, SystemClock
+from hantu.market.rules import costs
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +47,6 @@ def _default_market(code: str) -> str:
 def fill_id(day: date, odno: str, cumulative: int) -> str:
     """A KIS fill's id: the order date is part of it because ODNOs restart every day."""
     return f"{day:%Y%m%d}-{odno}-{cumulative}"
-
-
-def _dated_fill_id(day: date, recorded: str) -> str:
-    """A fill id from a ledger written before fill ids carried the order date (`<ODNO>-<cumulative>`)."""
-    return recorded if recorded.count("-") >= 2 else f"{day:%Y%m%d}-{recorded}"
 
 
 class KisBroker:
@@ -70,9 +62,6 @@ class KisBroker:
         # Keyed by (order date, ODNO): ODNOs restart every day.
         self._org_nos: dict[tuple[date, str], str] = {}  # -> KRX_FWDG_ORD_ORGNO (needed to cancel)
         self._client_ids: dict[tuple[date, str], str] = {}  # -> client order id (KIS keeps none)
-        directory = private_dir(self.config.state_dir)
-        account_tag = hashlib.sha256(self.config.account.encode()).hexdigest()[:10]
-        self._ledger_prefix = directory / f"fills-{self.config.key_id}-{account_tag}"
 
     @classmethod
     def from_config(cls, config: KisConfig, clock: Clock | None = None,
@@ -201,46 +190,23 @@ class KisBroker:
         return [o for o in self.orders(self.clock.today()) if not o.status.is_terminal]
 
     # --- fills ------------------------------------------------------------------------------------------
-    def _ledger_path(self, day: date) -> Path:
-        return Path(f"{self._ledger_prefix}-{day:%Y%m%d}.json")
-
     def fills(self, day: date) -> list[Fill]:
-        rows = [r for r in self.api.daily_orders(day, day) if not (r.cancelled and r.orig_odno)]
-        path = self._ledger_path(day)
-        with locked(path.with_suffix(".lock")):
-            try:
-                ledger = json.loads(path.read_text())
-            except (FileNotFoundError, ValueError):
-                ledger = {"orders": {}, "fills": []}
-            seen: dict[str, dict[str, int]] = ledger["orders"]
-            changed = False
-            for row in rows:
-                known = seen.get(row.odno, {"qty": 0, "amount": 0})
-                if row.filled_quantity <= known["qty"]:
-                    continue
-                amount = to_int(row.raw.get("tot_ccld_amt")) or round(row.avg_price * row.filled_quantity)
-                delta_qty = row.filled_quantity - known["qty"]
-                delta_amount = amount - known["amount"]
-                side = Side.BUY if row.is_buy else Side.SELL
-                from hantu.market.rules import costs
-
-                cost = costs(side, max(delta_amount, 0), self.market_of(row.code), day)
-                filled_at = self.clock.now() if day == self.clock.today() else datetime.combine(
-                    day, row.ordered_at, tzinfo=KST)
-                ledger["fills"].append({
-                    "fill_id": fill_id(row.day, row.odno, row.filled_quantity), "broker_order_id": row.odno,
-                    "code": row.code,
-                    "side": side.value, "quantity": delta_qty, "price": round(delta_amount / delta_qty),
-                    "filled_at": filled_at.isoformat(), "commission": cost.commission, "tax": cost.tax,
-                    "amount": delta_amount})
-                seen[row.odno] = {"qty": row.filled_quantity, "amount": amount}
-                changed = True
-            if changed:
-                write_private(path, json.dumps(ledger))
-        return [Fill(fill_id=_dated_fill_id(day, f["fill_id"]), broker_order_id=f["broker_order_id"], code=f["code"], side=Side(f["side"]),
-                     quantity=int(f["quantity"]), price=int(f["price"]),
-                     filled_at=datetime.fromisoformat(f["filled_at"]), commission=int(f["commission"]),
-                     tax=int(f["tax"]), amount=f.get("amount")) for f in ledger["fills"]]
+        """Each order's running totals as one cumulative `Fill` (see the module docstring): no local state, so
+        what the engine records depends only on the broker's figures and its own database."""
+        out = []
+        for row in self.api.daily_orders(day, day):
+            if (row.cancelled and row.orig_odno) or row.filled_quantity <= 0:
+                continue
+            amount = to_int(row.raw.get("tot_ccld_amt")) or round(row.avg_price * row.filled_quantity)
+            side = Side.BUY if row.is_buy else Side.SELL
+            cost = costs(side, amount, self.market_of(row.code), row.day)
+            filled_at = self.clock.now() if row.day == self.clock.today() else datetime.combine(
+                row.day, row.ordered_at, tzinfo=KST)
+            out.append(Fill(fill_id=fill_id(row.day, row.odno, row.filled_quantity), broker_order_id=row.odno,
+                            code=row.code, side=side, quantity=row.filled_quantity,
+                            price=round(amount / row.filled_quantity), filled_at=filled_at,
+                            commission=cost.commission, tax=cost.tax, amount=amount, cumulative=True))
+        return out
 
     # --- account ------------------------------------------------------------------------------------------
     def positions(self) -> list[BrokerPosition]:

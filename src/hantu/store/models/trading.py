@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hantu.domain.order_state import OrderStatus
 from hantu.store.base import Base, KstDateTime
 
 
@@ -41,15 +43,25 @@ class TradeOrder(Base):
     limit_price: Mapped[int | None] = mapped_column(BigInteger)
     # A market buy's price per share as sized and checked (the upper price limit): what it reserves of the cash.
     reserve_price: Mapped[int | None] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(20))  # hantu.broker.base.OrderStatus values
+    # Stored as its text value (VARCHAR, readable in SQL); only the `order_state.TRANSITIONS` moves change it.
+    status: Mapped[OrderStatus] = mapped_column(sa.Enum(
+        OrderStatus, native_enum=False, create_constraint=False, length=20, validate_strings=True,
+        values_callable=lambda members: [m.value for m in members]))
+    # Recorded fills only (`trade_fills`): what the book holds. `reported_filled_quantity` is the broker's latest
+    # cumulative figure, ahead of it while fills are on their way (what an exit must not sell again).
     filled_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    reported_filled_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     avg_fill_price: Mapped[float] = mapped_column(Float, default=0.0)
     purpose: Mapped[str] = mapped_column(String(16))  # entry | exit | manual | flatten | adopted
     reason: Mapped[str] = mapped_column(String(200), default="")
     source: Mapped[str] = mapped_column(String(16))  # engine | cli | api | telegram | reconcile
     replaces_id: Mapped[int | None] = mapped_column(Integer)  # the order this one re-prices
     reprice_count: Mapped[int] = mapped_column(Integer, default=0)
-    message: Mapped[str] = mapped_column(Text, default="")
+    message: Mapped[str] = mapped_column(Text, default="")  # for people: the broker's or the error's text
+    # Closed by a reconciliation as never received by the broker (revived if the broker turns out to have it).
+    never_arrived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa.false())
+    # Why the engine asked for a cancel: unfilled (re-priced next) | end_of_day | user; None: it did not.
+    cancel_reason: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(KstDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(KstDateTime())
     updated_at: Mapped[datetime] = mapped_column(KstDateTime())
