@@ -33,9 +33,9 @@ def _order(conn, client_id: str, status: str, filled: int, message: str) -> None
     )
 
 
-def test_0009_moves_order_state_out_of_message_text_and_back(db_url: str) -> None:
+def test_0012_moves_order_state_out_of_message_text_and_back(db_url: str) -> None:
     database = Database(db_url)
-    upgrade(database, "0008")
+    upgrade(database, "0011")
     with database.engine.begin() as conn:
         for client_id, (status, filled, message) in ROWS.items():
             _order(conn, client_id, status, filled, message)
@@ -60,7 +60,7 @@ def test_0009_moves_order_state_out_of_message_text_and_back(db_url: str) -> Non
     with database.engine.begin() as conn:  # a cancel asked after the upgrade leaves the message alone
         conn.execute(text("UPDATE trade_orders SET message = 'broker text' WHERE client_order_id = 'H2'"))
         conn.execute(text("UPDATE trade_orders SET message = '' WHERE client_order_id = 'H1'"))
-    downgrade(database, "0008")
+    downgrade(database, "0011")
     with database.engine.connect() as conn:
         messages = dict(conn.execute(text("SELECT client_order_id, message FROM trade_orders")).all())
     assert messages == {

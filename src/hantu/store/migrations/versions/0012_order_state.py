@@ -1,8 +1,8 @@
 """Order state out of `message` text into columns: the never-arrived flag, the cancel reason (which also marks
 the orders to re-price), and the broker's last reported filled quantity.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0012
+Revises: 0011
 
 The upgrade reads the old markers from `message` (`not found at the broker: never arrived`, and the prefixes
 `unfilled` / `end of day` / `user` the engine wrote when it asked for a cancel); the downgrade writes them back.
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
