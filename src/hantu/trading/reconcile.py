@@ -300,7 +300,8 @@ def _alert_differences(session: Session, broker: str, report: ReconcileReport, f
         session.add(KeyValue(key=key, value=rows[-1].id, updated_at=report.at))
     else:
         cursor.value, cursor.updated_at = rows[-1].id, report.at
-    differences = [r for r in rows if r.kind != ROUNDING]
+    # rounding is not a difference; a corporate action has its own alert (written with its row)
+    differences = [r for r in rows if r.kind not in (ROUNDING, "corporate_action")]
     if differences:
         alert(session, "reconciliation_mismatch", {
             "items": [_alert_item(r) for r in differences],
