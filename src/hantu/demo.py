@@ -21,7 +21,6 @@ from typing import Any
 from hantu.clock import KST, SimClock
 
 MARKER = ".hantu-demo"
-DEMO_CASH = 30_000_000
 HISTORY_DAYS = 300  # trading days of history before the first simulated day (screening needs 260)
 DEMO_RATE_LIMIT = 50.0  # requests/s the demo's client and sandbox allow (KIS virtual is 2/s)
 DEMO_STOCKS = 2500
@@ -114,14 +113,19 @@ def configure_environment(home: Path, base_url: str, ws_url: str, account: Any) 
 def run_demo(days: int = 1, speed: float = 600.0, data: str = "sample", home: Path | None = None,
              stocks: int = DEMO_STOCKS, seed: int = 1, today: date | None = None,
              on_message: Callable[[Any], None] | None = None,
-             on_progress: Callable[[str], None] | None = None) -> DemoResult:
-    """Run the demo; `on_message` sees each delivered Telegram message, `on_progress` short status lines."""
+             on_progress: Callable[[str], None] | None = None, cash: int | None = None) -> DemoResult:
+    """Run the demo; `on_message` sees each delivered Telegram message, `on_progress` short status lines.
+    The sandbox account starts with `cash` (default: the PAPER_STARTING_CASH setting)."""
     from sqlalchemy import select
 
     from hantu.market.store import MarketStore
     from hantu.sandbox.kis.app import start_kis_sandbox
     from hantu.sandbox.kis.state import SandboxOptions
 
+    if cash is None:
+        from hantu.config import get_settings
+
+        cash = get_settings().paper_starting_cash
     say = on_progress or (lambda text: None)
     started = time.perf_counter()
     home = (home or Path("data") / "demo").resolve()
@@ -135,10 +139,10 @@ def run_demo(days: int = 1, speed: float = 600.0, data: str = "sample", home: Pa
     options = SandboxOptions(rate_limits={"prod": DEMO_RATE_LIMIT, "virtual": DEMO_RATE_LIMIT})
     sandbox = start_kis_sandbox(home / "market", clock, options)
     try:
-        account = sandbox.create_account("virtual", DEMO_CASH, rate_limit=DEMO_RATE_LIMIT)
+        account = sandbox.create_account("virtual", cash, rate_limit=DEMO_RATE_LIMIT)
         configure_environment(home, sandbox.base_url, sandbox.ws_url, account)
         say(f"KIS sandbox at {sandbox.base_url} (virtual account {account.cano}-{account.product_code}, "
-            f"cash {DEMO_CASH:,}원)")
+            f"cash {cash:,}원)")
         from hantu.config import get_settings
         from hantu.log import setup_from_settings
         from hantu.scheduler.app import NotifyThreads, build_runner

@@ -35,13 +35,32 @@ def test_limit_sell_mirrors_the_buy() -> None:
 
 
 def test_market_orders_pay_slippage_in_ticks_within_the_price_limits() -> None:
-    bar = Bar.point(19_990, 1_000)  # tick 10 below 20,000, 50 above
-    assert match(Side.BUY, OrderType.MARKET, 10, None, bar, ON, "KOSPI", PARAMS).price == 20_000
-    assert match(Side.SELL, OrderType.MARKET, 10, None, bar, ON, "KOSPI", PARAMS).price == 19_980
-    capped = match(Side.BUY, OrderType.MARKET, 10, None, bar, ON, "KOSPI", PARAMS, price_limits=(14_000, 19_990))
+    bar = Bar.point(19_990, 1_000)  # tick 10 below 20,000, 50 above; one minute of a day that traded wider
+    day = (19_000, 21_000)
+    assert match(Side.BUY, OrderType.MARKET, 10, None, bar, ON, "KOSPI", PARAMS, traded_range=day).price == 20_000
+    assert match(Side.SELL, OrderType.MARKET, 10, None, bar, ON, "KOSPI", PARAMS, traded_range=day).price == 19_980
+    capped = match(Side.BUY, OrderType.MARKET, 10, None, bar, ON, "KOSPI", PARAMS, price_limits=(14_000, 19_990),
+                   traded_range=day)
     assert capped.price == 19_990
     two = FillParams(volume_share=0.1, slippage_ticks=2)
-    assert match(Side.BUY, OrderType.MARKET, 10, None, Bar.point(20_000, 1_000), ON, "KOSPI", two).price == 20_100
+    assert match(Side.BUY, OrderType.MARKET, 10, None, Bar.point(20_000, 1_000), ON, "KOSPI", two,
+                 traded_range=day).price == 20_100
+
+
+def test_slippage_never_leaves_the_range_the_stock_traded() -> None:
+    # 지투파워 (KOSDAQ) 2024-01-24: low 9,020; a stop sold at the low used to get 9,010, a tick under it
+    day = date(2024, 1, 24)
+    rest_of_day = Bar(open=9_020, high=9_040, low=9_020, close=9_040, volume=385_813)
+    sell = match(Side.SELL, OrderType.MARKET, 100, None, rest_of_day, day, "KOSDAQ", PARAMS)
+    assert sell is not None and sell.price == 9_020
+    at_high = Bar(open=9_430, high=9_430, low=9_020, close=9_040, volume=385_813)
+    assert match(Side.BUY, OrderType.MARKET, 100, None, at_high, day, "KOSDAQ", PARAMS).price == 9_430
+    # one minute of the day (a point): the day's range bounds it, not the minute's single price
+    minute = Bar.point(9_020, 10_000)
+    assert match(Side.SELL, OrderType.MARKET, 100, None, minute, day, "KOSDAQ", PARAMS,
+                 traded_range=(9_020, 9_430)).price == 9_020
+    assert match(Side.BUY, OrderType.MARKET, 100, None, minute, day, "KOSDAQ", PARAMS,
+                 traded_range=(9_020, 9_430)).price == 9_030
 
 
 def test_partial_fills_by_a_share_of_volume_and_no_trade_no_fill() -> None:

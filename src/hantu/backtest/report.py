@@ -157,6 +157,7 @@ def render_html(outcome: BacktestOutcome) -> str:
         f"<h1>백테스트 Backtest: {html.escape(title)}</h1>"
         f'<p class="meta">파라미터 {html.escape(params)} · 종목 {outcome.stocks:,} · 거래일 {len(dates):,} · '
         f"초기자금 {outcome.initial_cash:,}원 · 실행 {outcome.elapsed_s:.2f}s</p>"
+        + _risk_line(outcome.metrics.get("risk_limits"))
         + "".join(f'<p class="warning">⚠ 경고 Warning: {html.escape(w)}</p>' for w in outcome.warnings)
         + f"<h2>성과 Figures</h2>{figures_table(outcome.metrics, outcome.benchmark_metrics)}"
         + "<h2>자산 Equity <small>(빨강: 전략, 회색: 동일가중 지수)</small></h2>"
@@ -170,6 +171,15 @@ def render_html(outcome: BacktestOutcome) -> str:
         + f'<script type="application/json" id="backtest-data">{_json_for_script(data)}</script>'
         + "</body></html>"
     )
+
+
+def _risk_line(limits: dict[str, Any] | None) -> str:
+    """The risk limits the run used (the daily-loss and drawdown halts are live-only, not replayed)."""
+    if not limits:
+        return ""
+    shown = ", ".join(f"{k}={v}" for k, v in limits.items()
+                      if k not in ("daily_loss_limit", "max_drawdown", "halt_blocks_exits"))
+    return f'<p class="meta" id="risk-limits">위험 한도 Risk limits: {html.escape(shown)}</p>'
 
 
 def _json_for_script(data: dict[str, Any]) -> str:

@@ -4,6 +4,11 @@
 scheduler refreshes the running strategy's backtest with it every evening); `run_grid` and `run_walk_forward`
 build on the same pieces. A panel is loaded once per call, with a warm-up of history before `start` so that
 the strategy's indicators are ready on the first day.
+
+Before any work a run is refused when the data cannot carry it: a gap inside the range (`check_gaps`), or less
+history than the strategy needs to pick anything (`check_history`: rsi2's 200-day trend filter on a 30-day
+store). Every outcome records the risk limits it ran with (`metrics["risk_limits"]`); the CLI passes the
+limits saved with `hantu trade risk` (`saved_risk_limits`), as the live session uses them.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import itertools
 import time as _time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +32,7 @@ from hantu.backtest.screens import screen_source_for
 from hantu.backtest.storage import save_outcome, set_report_path
 from hantu.market.panel import DailyPanel
 from hantu.store.db import Database
+from hantu.trading.risk import RiskConfig
 
 if TYPE_CHECKING:
     from hantu.backtest.sweep import Runner
@@ -60,7 +66,7 @@ class BacktestResult:
                 "final_equity": self.final_equity,
                 "metrics": self.metrics, "benchmark": self.benchmark, "report_path": self.report_path,
                 "json_path": self.json_path, "elapsed_s": self.elapsed_s, "members": self.members,
-                "warnings": self.warnings}
+                "warnings": self.warnings, "risk_limits": self.metrics.get("risk_limits")}
 
 
 def reports_dir() -> Path:
@@ -110,6 +116,60 @@ def check_gaps(market: MarketData, start: date, end: date, allow_gaps: bool = Fa
     return [gap_warning(gaps)]
 
 
+class ShortHistoryError(ValueError):
+    """The data holds fewer trading days than the strategy needs before it can pick anything."""
+
+
+def required_history(strategy: Any) -> int:
+    """Trading days of data the strategy needs before its first pick (0 when it does not say)."""
+    return int(getattr(strategy, "required_history_days", 0) or 0)
+
+
+def check_history(strategy_name: str, points: list[dict[str, Any]], market: MarketData, start: date, end: date,
+                  allow_short_history: bool = False) -> list[str]:
+    """Refuse (`ShortHistoryError`) a run whose strategy can pick nothing on the whole range, because the data
+    holds fewer days than it needs by the range's last decision, unless `allow_short_history`; warn when it
+    can only start partway. A decision for day `t` sees the rows before `t`."""
+    dates = market.panel.dates
+    before_start = int(np.searchsorted(dates, np.datetime64(start, "D"), side="left"))
+    before_end = int(np.searchsorted(dates, np.datetime64(end, "D"), side="left"))
+    warnings: list[str] = []
+    for point in points:
+        strategy = make_strategy(strategy_name, point)
+        needed = required_history(strategy)
+        if needed <= before_start:
+            continue
+        settings = ", ".join(f"{k}={v}" for k, v in sorted(point.items())) or "its defaults"
+        if before_end < needed:
+            message = (f"{strategy_name} ({settings}) needs {needed} trading days of history before it can pick "
+                       f"a stock; the store holds {before_start} before {start} and {before_end} by the last "
+                       f"decision of the range, so it could not trade at all")
+            if not allow_short_history:
+                raise ShortHistoryError(message + ": import more history (see docs/market-data.md), shorten "
+                                        "the strategy's lookback with --param, or pass --allow-short-history")
+            warnings.append(message)
+        else:
+            first = market.panel.date_at(needed)
+            warnings.append(f"{strategy_name} ({settings}) needs {needed} trading days of history: the store holds "
+                            f"{before_start} before {start}, so it can pick nothing before {first}")
+    return list(dict.fromkeys(warnings))
+
+
+def saved_risk_limits(db: Database) -> tuple[RiskConfig, bool]:
+    """The risk limits saved with `hantu trade risk` (the live session's), or the defaults when none were
+    saved; and whether any were."""
+    from hantu.store.kv import kv_get
+    from hantu.trading.risk import CONFIG_KEY, load_config
+
+    with db.session() as session:
+        return load_config(session), kv_get(session, CONFIG_KEY) is not None
+
+
+def _with_risk(outcome: BacktestOutcome, risk: RiskConfig) -> BacktestOutcome:
+    outcome.metrics = {**outcome.metrics, "risk_limits": asdict(risk)}
+    return outcome
+
+
 def _with_warnings(outcome: BacktestOutcome, warnings: list[str]) -> BacktestOutcome:
     if warnings:
         outcome.warnings = [*outcome.warnings, *warnings]
@@ -121,9 +181,11 @@ def run_on_panel(strategy_name: str, market: MarketData, start: date, end: date,
                  params: dict[str, Any] | None = None, config: BacktestConfig | None = None,
                  progress: Progress | None = None) -> BacktestOutcome:
     """One backtest, not stored."""
+    config = config or BacktestConfig()
     strategy = make_strategy(strategy_name, params)
     screens = screen_source_for(strategy, market.panel, market.instruments)
-    return BacktestEngine(strategy, market.panel, config, screens=screens, progress=progress).run(start, end)
+    outcome = BacktestEngine(strategy, market.panel, config, screens=screens, progress=progress).run(start, end)
+    return _with_risk(outcome, config.risk)
 
 
 def store_outcome(db: Database, outcome: BacktestOutcome, *, kind: str = "single", parent_id: int | None = None,
@@ -146,12 +208,15 @@ def store_outcome(db: Database, outcome: BacktestOutcome, *, kind: str = "single
 
 def run_backtest(db: Database, store: Any, strategy_name: str, start: date, end: date,
                  params: dict[str, Any] | None = None, *, config: BacktestConfig | None = None,
-                 progress: Progress | None = None, report: bool = True, allow_gaps: bool = False) -> BacktestResult:
+                 progress: Progress | None = None, report: bool = True, allow_gaps: bool = False,
+                 allow_short_history: bool = False) -> BacktestResult:
     """Run `strategy_name` from `start` to `end` on `store`'s data, store it, write its report.
 
-    A range with a gap in the data is refused (`DataGapError`) unless `allow_gaps`."""
+    A range with a gap in the data is refused (`DataGapError`) unless `allow_gaps`, one the strategy cannot
+    trade for lack of history (`ShortHistoryError`) unless `allow_short_history`."""
     market = load_market(store, start, end)
     warnings = check_gaps(market, start, end, allow_gaps)
+    warnings += check_history(strategy_name, [params or {}], market, start, end, allow_short_history)
     outcome = run_on_panel(strategy_name, market, start, end, params, config, progress)
     return store_outcome(db, _with_warnings(outcome, warnings), report=report)
 
@@ -175,7 +240,8 @@ def rank_key(metrics: dict[str, Any]) -> float:
 def run_grid(db: Database, store: Any, strategy_name: str, start: date, end: date, grid: dict[str, list[Any]],
              params: dict[str, Any] | None = None, *, config: BacktestConfig | None = None,
              progress: Callable[[int, int], None] | None = None, report: bool = True,
-             allow_gaps: bool = False, runner: Runner | None = None) -> BacktestResult:
+             allow_gaps: bool = False, allow_short_history: bool = False,
+             runner: Runner | None = None) -> BacktestResult:
     """One run per grid point, stored as members of a `grid` run that carries the best point's results.
 
     `runner` (`hantu.backtest.sweep`): where the points run — in this process (default), on a process pool or
@@ -185,6 +251,7 @@ def run_grid(db: Database, store: Any, strategy_name: str, start: date, end: dat
     market = load_market(store, start, end)
     warnings = check_gaps(market, start, end, allow_gaps)
     points = grid_points(grid, params)
+    warnings += check_history(strategy_name, points, market, start, end, allow_short_history)
     trials = [Trial(str(i), strategy_name, point, start, end, config or BacktestConfig())
               for i, point in enumerate(points)]
     results = run_trials(runner or SerialRunner(market), sweep_source(store, market, start, end), trials, progress)
@@ -260,7 +327,8 @@ def folds(start: date, end: date, train_months: int, test_months: int) -> list[t
 def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, end: date, spec: str,
                      grid: dict[str, list[Any]] | None = None, params: dict[str, Any] | None = None, *,
                      config: BacktestConfig | None = None, progress: Callable[[int, int], None] | None = None,
-                     report: bool = True, allow_gaps: bool = False, runner: Runner | None = None) -> BacktestResult:
+                     report: bool = True, allow_gaps: bool = False, allow_short_history: bool = False,
+                     runner: Runner | None = None) -> BacktestResult:
     """Walk-forward: per fold, pick the best grid point on the training window (Sharpe), then trade it on the
     following test window. The out-of-sample test windows are chained — each starts with the previous one's
     final equity as cash (positions still open at a fold's end are valued at their last close) — and stored
@@ -274,6 +342,7 @@ def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, 
     warnings = check_gaps(market, start, end, allow_gaps)
     panel = market.panel
     points = grid_points(grid or {}, params)
+    warnings += check_history(strategy_name, points, market, start, end, allow_short_history)
     began = _time.perf_counter()
     tests: list[BacktestOutcome] = []
     cash = config.initial_cash
@@ -304,7 +373,7 @@ def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, 
         cash = int(test.final_equity)
     combined = _chain(tests, strategy_name, params or {}, config.initial_cash, panel, start, end)
     combined.elapsed_s = _time.perf_counter() - began
-    _with_warnings(combined, warnings)
+    _with_warnings(_with_risk(combined, config.risk), warnings)
     stored = store_outcome(db, combined, kind="walk_forward", report=report)
     members = [store_outcome(db, t, kind="single", parent_id=stored.id, report=False).to_dict() for t in tests]
     return replace(stored, members=members)

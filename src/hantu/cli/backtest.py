@@ -18,9 +18,12 @@ app = typer.Typer(
     "  hantu backtest -s momentum --param selection.stop_atr=1.5 --json\n"
     "  hantu backtest -s rsi2 --grid rules.entry_rsi=5,10,15 --json\n"
     "  hantu backtest -s momentum --walk-forward 6m/1m --grid exits.max_hold_days=5,10\n"
+    "  hantu backtest -s momentum --risk max_open_positions=3\n"
     "  hantu backtest -s momentum --grid exits.max_hold_days=5,10,15 --workers 2\n"
     "  hantu backtest optimize -s momentum --space exits.max_hold_days=3:15 --trials 50\n"
-    "  hantu backtest list",
+    "  hantu backtest list\n\n"
+    "Risk limits: the ones saved with `hantu trade risk` (what the live session uses), each `--risk KEY=VALUE` "
+    "over them; the run prints and stores the limits it used. Cash: --cash, default PAPER_STARTING_CASH.",
     invoke_without_command=True,
     no_args_is_help=False,
 )
@@ -75,11 +78,17 @@ def backtest(
     param: list[str] = typer.Option([], "--param", "-p", help="Strategy parameter key=value (repeatable)."),
     grid: list[str] = typer.Option([], "--grid", "-g", help="Grid over key=v1,v2,… (repeatable: a product)."),
     walk_forward: str = typer.Option(None, "--walk-forward", help="Walk-forward train/test months, e.g. 6m/1m."),
-    cash: int = typer.Option(100_000_000, "--cash", help="Initial cash in won."),
+    cash: int = typer.Option(None, "--cash", help="Initial cash in won (default: PAPER_STARTING_CASH)."),
+    risk: list[str] = typer.Option([], "--risk", help="Risk limit KEY=VALUE over the saved ones of `hantu trade "
+                                                      "risk` (repeatable; `none` switches a rule off)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     allow_gaps: bool = typer.Option(False, "--allow-gaps",
                                     help="Run even when trading days are missing from the data inside the range "
                                          "(refused otherwise); the report carries a warning."),
+    allow_short_history: bool = typer.Option(
+        False, "--allow-short-history",
+        help="Run even when the data holds less history than the strategy needs to pick anything (refused "
+             "otherwise, e.g. rsi2's 200-day trend filter on a short store); the report carries a warning."),
     workers: int = typer.Option(1, "--workers", "-w", min=1,
                                 help="Run grid / walk-forward points on this many local processes (bounded by "
                                      "the available memory)."),
@@ -92,19 +101,22 @@ def backtest(
       hantu backtest --strategy momentum --from 2023-01-02 --to 2024-12-30
       hantu backtest -s rsi2 --grid rules.entry_rsi=5,10,15 --json
       hantu backtest -s momentum --walk-forward 6m/1m --grid exits.max_hold_days=5,10
+      hantu backtest -s momentum --risk max_open_positions=3 --risk stop_loss_pct=none
     """
     if ctx.invoked_subcommand is not None:
         return
-    _run(strategy, from_, to, param, grid, walk_forward, cash, as_json, allow_gaps, workers, cluster)
+    _run(strategy, from_, to, param, grid, walk_forward, cash, as_json, allow_gaps, risk, allow_short_history,
+         workers, cluster)
 
 
 def _run(strategy: str | None, from_: str | None, to: str | None, param: list[str], grid: list[str],
-         walk_forward: str | None, cash: int, as_json: bool, allow_gaps: bool = False, workers: int = 1,
+         walk_forward: str | None, cash: int | None, as_json: bool, allow_gaps: bool = False,
+         risk: list[str] | None = None, allow_short_history: bool = False, workers: int = 1,
          cluster: str | None = None) -> None:
     from datetime import timedelta
 
     from hantu.backtest.engine import BacktestConfig
-    from hantu.backtest.service import run_backtest, run_grid, run_walk_forward
+    from hantu.backtest.service import run_backtest, run_grid, run_walk_forward, saved_risk_limits
     from hantu.cli.common import console, init_cli_logging, open_database
     from hantu.config import get_settings
     from hantu.market.store import open_market_store
@@ -129,11 +141,19 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
     if not any(start <= day <= end for day in stored_days):
         fail(f"no stored data in {start}…{end} (the store covers {stored_days[0]}…{stored_days[-1]})")
     start = max(start, stored_days[0])
+    cash = get_settings().paper_starting_cash if cash is None else cash
     if cash <= 0:
         fail("--cash must be positive", EXIT_USAGE)
     _check_settings(name, params, grid_values, walk_forward, start, end)
-    config = BacktestConfig(initial_cash=cash)
     database = open_database()
+    saved, were_saved = saved_risk_limits(database)
+    try:
+        limits = saved.with_settings(risk or [])
+    except ValueError as error:
+        fail(f"--risk: {error}", EXIT_USAGE)
+    config = BacktestConfig(initial_cash=cash, risk=limits)
+    risk_source = ("saved with `hantu trade risk`" if were_saved else "defaults, none saved") + (
+        f"; --risk {' '.join(risk)}" if risk else "")
     runner = _runner(store, start, end, workers, cluster, quiet=as_json) if (grid_values or walk_forward) else None
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -148,24 +168,36 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
             bar.update(task, completed=done, total=total)
 
         try:
+            allow = {"allow_gaps": allow_gaps, "allow_short_history": allow_short_history}
             if walk_forward:
                 result = run_walk_forward(database, store, name, start, end, walk_forward, grid_values, params,
-                                          config=config, progress=progress, allow_gaps=allow_gaps, runner=runner)
+                                          config=config, progress=progress, runner=runner, **allow)
             elif grid_values:
                 result = run_grid(database, store, name, start, end, grid_values, params, config=config,
-                                  progress=progress, allow_gaps=allow_gaps, runner=runner)
+                                  progress=progress, runner=runner, **allow)
             else:
                 result = run_backtest(database, store, name, start, end, params, config=config, progress=progress,
-                                      allow_gaps=allow_gaps)
+                                      **allow)
         except (ValueError, KeyError, TypeError) as error:
             fail(str(error))
         finally:
             if runner is not None:
                 runner.close()
     if as_json:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), "risk_limits_source": risk_source})
         return
     _print_result(result)
+    _print_risk(result.metrics.get("risk_limits") or {}, risk_source)
+
+
+def _print_risk(limits: dict[str, Any], source: str) -> None:
+    """The limits the run used, on one wrapped paragraph (the halts are live-only: not replayed)."""
+    from hantu.cli.common import console
+
+    shown = ", ".join(f"{k}={v}" for k, v in limits.items()
+                      if k not in ("daily_loss_limit", "max_drawdown", "halt_blocks_exits"))
+    console().print(f"risk limits ({source}): {shown} (daily loss and drawdown halts are not replayed)",
+                    soft_wrap=True, markup=False)
 
 
 def _runner(store: Any, start: date, end: date, workers: int, cluster: str | None, quiet: bool) -> Any:
@@ -351,7 +383,7 @@ def optimize_cmd(
     study: str = typer.Option(None, "--study", help="Study name (default: derived from the inputs, so the same "
                                                     "command resumes the same study)."),
     no_prune: bool = typer.Option(False, "--no-prune", help="Run every trial to the end."),
-    cash: int = typer.Option(None, "--cash", help="Initial cash in won (default: the backtest default)."),
+    cash: int = typer.Option(None, "--cash", help="Initial cash in won (default: PAPER_STARTING_CASH)."),
     allow_gaps: bool = typer.Option(False, "--allow-gaps", help="Allow missing trading days inside the range."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -365,6 +397,7 @@ def optimize_cmd(
     """
     from hantu.backtest.engine import BacktestConfig
     from hantu.backtest.optimize import OptimizeError, optimize, parse_space
+    from hantu.backtest.service import saved_risk_limits
     from hantu.cli.common import console, init_cli_logging, open_database
     from hantu.config import get_settings
     from hantu.market.store import open_market_store
@@ -387,9 +420,12 @@ def optimize_cmd(
     start = _parse_day(from_, "--from") or _longest_stretch_start(stored, end)
     if start > end:
         fail(f"--from {start} is after --to {end}", EXIT_USAGE)
-    config = BacktestConfig(initial_cash=cash) if cash else BacktestConfig()
-    if config.initial_cash <= 0:
+    cash = get_settings().paper_starting_cash if cash is None else cash
+    if cash <= 0:
         fail("--cash must be positive", EXIT_USAGE)
+    database = open_database()
+    limits, _ = saved_risk_limits(database)  # the live session's limits, as a plain backtest uses them
+    config = BacktestConfig(initial_cash=cash, risk=limits)
     runner = _runner(store, start, end, workers, cluster, quiet=as_json)
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -398,7 +434,7 @@ def optimize_cmd(
         with Progress(TextColumn(f"[bold]{name}[/] trials"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console() if not as_json else None, disable=as_json) as bar:
             task = bar.add_task("trials", total=None)
-            result = optimize(open_database(), store, name, start, end, dimensions, trials=trials,
+            result = optimize(database, store, name, start, end, dimensions, trials=trials,
                               objective=objective, folds_spec=folds, params=params, config=config, runner=runner,
                               seed=seed, name=study, prune=not no_prune, allow_gaps=allow_gaps,
                               progress=lambda done, total: bar.update(task, completed=done, total=total))

@@ -18,6 +18,8 @@ def demo_command(
     home: Path = typer.Option(Path("data/demo"), "--home", help="Demo data directory (recreated each run)."),
     stocks: int = typer.Option(2500, "--stocks", min=50, help="Stocks in the sample market."),
     seed: int = typer.Option(1, "--seed", help="Sample market seed."),
+    cash: int = typer.Option(None, "--cash", min=1, help="Cash of the demo account in won (default: "
+                                                         "PAPER_STARTING_CASH, 10,000,000)."),
     quiet: bool = typer.Option(False, "--quiet", help="No live progress or messages, just the summary."),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -46,7 +48,8 @@ def demo_command(
             console.print(Panel(delivered.plain, title=title, title_align="left", width=72, border_style="cyan"))
 
     try:
-        result = run_demo(days, speed, data, home, stocks, seed, on_message=message, on_progress=progress)
+        result = run_demo(days, speed, data, home, stocks, seed, on_message=message, on_progress=progress,
+                          cash=cash)
     except DemoError as error:
         fail(str(error), 2)
     failed = [r for r in result.job_runs if r["status"] not in ("success", "skipped")]

@@ -64,9 +64,25 @@ def _names(session, codes: list[str]) -> dict[str, str]:  # type: ignore[no-unty
     return {c: stock_name(session, c) for c in codes}
 
 
+def _initialise_book(database) -> str | None:  # type: ignore[no-untyped-def]
+    """The engine's first reconciliation, run now: the broker's cash and holdings become the book's base.
+    Returns why it could not (no market data for the paper broker, KIS unreachable), or None."""
+    from hantu.clock import SystemClock
+    from hantu.trading.factory import open_broker
+    from hantu.trading.reconcile import reconcile
+
+    clock = SystemClock()
+    try:
+        reconcile(database, open_broker(database, clock), clock)
+    except Exception as error:
+        return str(error) or type(error).__name__
+    return None
+
+
 @app.command("balance")
 def balance(as_json: bool = JSON, live: bool = typer.Option(False, "--live", help="Also ask the broker.")) -> None:
-    """Cash and holdings of the engine's book (and the broker's figures with --live).
+    """Cash and holdings of the engine's book (and the broker's figures with --live). A book not yet
+    initialised is initialised on first use from the broker, as the engine's first reconciliation does.
 
     Example: hantu trade balance --json
     """
@@ -75,13 +91,19 @@ def balance(as_json: bool = JSON, live: bool = typer.Option(False, "--live", hel
     database = _db()
     name = _broker_name()
     with database.session() as session:
+        fresh = ledger.get_account(session, name) is None
+    problem = _initialise_book(database) if fresh else None
+    with database.session() as session:
         account = ledger.get_account(session, name)
         held = ledger.positions(session, name)
         cost = int(sum(p.quantity * p.avg_price for p in held))
         payload: dict[str, Any] = {"broker": name, "initialised": account is not None,
                                    "cash": account.cash if account else None, "holdings_at_cost": cost,
                                    "positions": len(held),
-                                   "equity_at_cost": (account.cash + cost) if account else None}
+                                   "equity_at_cost": (account.cash + cost) if account else None,
+                                   "initialised_now": fresh and account is not None}
+        if problem is not None:
+            payload["initialise_error"] = problem
     if live:
         try:
             from hantu.trading.factory import open_broker
@@ -94,8 +116,11 @@ def balance(as_json: bool = JSON, live: bool = typer.Option(False, "--live", hel
         print_json(payload)
         return
     if account is None:
-        typer.echo(f"{name}: no account yet (the engine initialises it at its first reconciliation)")
+        typer.echo(f"{name}: no account yet: could not initialise it from the broker ({problem}); the engine "
+                   "initialises it at its first reconciliation")
         return
+    if payload["initialised_now"]:
+        typer.echo(f"{name}: account initialised from the broker (first use)")
     typer.echo(f"broker {name}: cash {payload['cash']:,} won, {payload['positions']} positions "
                f"({cost:,} won at cost), equity at cost {payload['equity_at_cost']:,} won")
     if "broker_cash" in payload:
@@ -369,26 +394,18 @@ def risk(settings: list[str] = typer.Option(None, "--set", help="KEY=VALUE, repe
     --json prints the limits with a `halt` object ({"halted", "reason", "by", "at"}).
     Example: hantu trade risk --set max_open_positions=3 --set daily_loss_limit=0.02
     """
-    from dataclasses import asdict, fields
+    from dataclasses import asdict
 
     from hantu.store.audit import cli_actor
     from hantu.trading.halt import halt_state
-    from hantu.trading.risk import RiskConfig, load_config, save_config
+    from hantu.trading.risk import load_config, save_config
 
-    types = {f.name: f.type for f in fields(RiskConfig)}
     with _db().session() as session:
         config = load_config(session)
         if settings:
-            changes: dict[str, Any] = {}
-            for item in settings:
-                key, sep, raw = item.partition("=")
-                key = key.strip()
-                if not sep or key not in types:
-                    fail(f"bad setting {item!r}: use KEY=VALUE with KEY one of {', '.join(types)}", 2)
-                changes[key] = _convert(raw.strip(), str(types[key]))
             try:
-                config = config.with_values(**changes)
-            except (TypeError, ValueError) as error:
+                config = config.with_settings(settings)
+            except ValueError as error:
                 fail(str(error), 2)
             save_config(session, config, "cli", cli_actor())
         halt = halt_state(session)
@@ -400,22 +417,6 @@ def risk(settings: list[str] = typer.Option(None, "--set", help="KEY=VALUE, repe
         for key, value in asdict(config).items():
             typer.echo(f"{key:24} {value}")
 
-
-def _convert(raw: str, kind: str) -> Any:
-    if raw.lower() in ("none", "null", "off", "") and "None" in kind:
-        return None
-    try:
-        if kind.startswith("bool"):
-            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(raw)
-            return raw.lower() in ("true", "1", "yes")
-        if kind.startswith("int"):
-            return int(raw)
-        if kind.startswith("float"):
-            return float(raw)
-    except ValueError:
-        fail(f"bad value {raw!r} (expected {kind})", 2)
-    return raw
 
 
 @app.command("reconcile")

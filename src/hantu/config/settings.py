@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     commission_rate: float | None = Field(
         None, validation_alias="HANTU_COMMISSION_RATE", ge=0, le=0.01,
         description="Broker commission per side as a fraction (0.00015 = 0.015 %). Unset: 0.00015.")
+    paper_starting_cash: int = Field(
+        10_000_000, validation_alias="PAPER_STARTING_CASH", ge=1,
+        description="Starting cash in won of a new paper account (TRADING_MODE=paper; an existing paper book keeps its own), and the default cash of `hantu backtest` and of the `hantu demo` account (both also take --cash).")
 
     # --- Telegram ---------------------------------------------------------------------------------
     telegram_bot_token: SecretStr | None = Field(

@@ -134,6 +134,13 @@ class ScreeningStrategy:
         """Trading days of data a screen reads (the store loads this many; backtests slice this window)."""
         return int(self.config.indicators.history_days)
 
+    @property
+    def required_history_days(self) -> int:
+        """Trading days of data a stock needs before the strategy can pick it (the universe filter's
+        `min_history_days`; a strategy whose rule needs a longer indicator says so). Backtests refuse a range
+        the data cannot carry (`hantu.backtest.service.check_history`)."""
+        return int(self.config.filters.min_history_days)
+
     # --- Phase 1 ---------------------------------------------------------------------------------------
     def window(self, panel: DailyPanel, on: date) -> DailyPanel:
         view = panel.upto(on)

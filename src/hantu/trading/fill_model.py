@@ -9,6 +9,9 @@ minute's price) or a whole daily bar. The rules:
 - **Market orders fill at the next price plus slippage**: the open of the first bar after the order was placed,
   moved `slippage_ticks` ticks against the order (buys up, sells down), kept inside the day's price limits when
   they are given.
+- **No fill outside the range the stock traded**: slippage stops at `traded_range`, the (low, high) the stock
+  traded in (callers matching one minute of a path pass the day's low and high; default: the bar's own low and
+  high). A stop sold at the day's low gets the low, never a tick under it.
 - **Partial fills by a share of volume**: one order takes at most `floor(bar.volume * volume_share)` shares of
   a bar; a bar too thin for one share of that share, or with zero volume, fills nothing.
 - **Costs** (commission on both sides, sell tax on sells) and **ticks** come from `hantu.market.rules`, the one
@@ -97,8 +100,10 @@ def limit_fill_price(side: Side, limit_price: int, bar: Bar) -> int | None:
 
 
 def market_fill_price(side: Side, bar: Bar, on: date, market: str, params: FillParams,
-                      price_limits: tuple[int, int] | None = None) -> int | None:
-    """The price a market order gets in `bar` (its open plus slippage), or None when the bar did not trade."""
+                      price_limits: tuple[int, int] | None = None,
+                      traded_range: tuple[int, int] | None = None) -> int | None:
+    """The price a market order gets in `bar` (its open plus slippage), or None when the bar did not trade.
+    The price stays inside the daily `price_limits` and inside `traded_range` (default: the bar's low..high)."""
     if bar.volume <= 0 or bar.open <= 0:
         return None
     price = bar.open
@@ -110,6 +115,9 @@ def market_fill_price(side: Side, bar: Bar, on: date, market: str, params: FillP
             price = rules.round_to_tick(lower, "down", on, market)
     if price_limits is not None:
         low, high = price_limits
+        price = min(max(price, low), high)
+    low, high = traded_range if traded_range is not None else (bar.low, bar.high)
+    if 0 < low <= high:
         price = min(max(price, low), high)
     return int(price)
 
@@ -128,14 +136,16 @@ def trade_costs(side: Side, quantity: int, price: int, on: date, market: str,
 
 
 def match(side: Side, order_type: OrderType, remaining: int, limit_price: int | None, bar: Bar, on: date,
-          market: str, params: FillParams, price_limits: tuple[int, int] | None = None) -> FillResult | None:
-    """Match one open order against one bar: the fill it gets there (quantity, price, costs), or None."""
+          market: str, params: FillParams, price_limits: tuple[int, int] | None = None,
+          traded_range: tuple[int, int] | None = None) -> FillResult | None:
+    """Match one open order against one bar: the fill it gets there (quantity, price, costs), or None.
+    `traded_range` bounds a market order's slippage (see `market_fill_price`)."""
     if order_type is OrderType.LIMIT:
         if limit_price is None:
             raise ValueError("a limit order needs a limit price")
         price = limit_fill_price(side, limit_price, bar)
     else:
-        price = market_fill_price(side, bar, on, market, params, price_limits)
+        price = market_fill_price(side, bar, on, market, params, price_limits, traded_range)
     if price is None:
         return None
     quantity = fillable_quantity(remaining, bar.volume, params)

@@ -81,6 +81,39 @@ class RiskConfig:
             raise ValueError(f"unknown risk settings {sorted(unknown)}; known: {self.field_names()}")
         return RiskConfig(**{**asdict(self), **changes})
 
+    def with_settings(self, items: list[str]) -> RiskConfig:
+        """These limits with `KEY=VALUE` items over them (what `trade risk --set` and `backtest --risk` take;
+        `none` switches a rule off). A bad key or value raises ValueError with the reason."""
+        types = {f.name: str(f.type) for f in fields(RiskConfig)}
+        changes: dict[str, Any] = {}
+        for item in items:
+            key, sep, raw = item.partition("=")
+            key = key.strip()
+            if not sep or key not in types:
+                raise ValueError(f"bad setting {item!r}: use KEY=VALUE with KEY one of {', '.join(types)}")
+            changes[key] = _convert(raw.strip(), types[key])
+        try:
+            return self.with_values(**changes)
+        except TypeError as error:
+            raise ValueError(str(error)) from error
+
+
+def _convert(raw: str, kind: str) -> Any:
+    if raw.lower() in ("none", "null", "off", "") and "None" in kind:
+        return None
+    try:
+        if kind.startswith("bool"):
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("true", "1", "yes")
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("float"):
+            return float(raw)
+    except ValueError:
+        raise ValueError(f"bad value {raw!r} (expected {kind})") from None
+    return raw
+
 
 def load_config(session: Session) -> RiskConfig:
     raw = kv_get(session, CONFIG_KEY) or {}

@@ -1,5 +1,5 @@
 """The in-process paper broker (see `broker.py`)."""
 
-from hantu.broker.paper.broker import DEFAULT_STARTING_CASH, PaperBroker
+from hantu.broker.paper.broker import PaperBroker
 
-__all__ = ["DEFAULT_STARTING_CASH", "PaperBroker"]
+__all__ = ["PaperBroker"]

@@ -6,7 +6,9 @@ real here as with KIS. Its state survives restarts.
 
 Matching is lazy and deterministic: every call first advances the book from `matched_until` to the clock's now,
 minute by minute through the paper feed's intraday paths (an order only meets minutes after the one it was
-placed in). Orders still open at the close expire. Orders outside the session are rejected, as are prices off
+placed in). Orders still open at the close expire. A clock behind `matched_until` belongs to another run (a
+simulated day after a wall-clock `hantu trade balance`, or the reverse): the broker logs a warning and matches
+each open order again from its own placement or last fill, so one run's clock never freezes another's book. Orders outside the session are rejected, as are prices off
 the tick grid or outside the daily limits, buys beyond the orderable cash (commission included) and sells
 beyond the free holdings.
 """
@@ -14,6 +16,7 @@ beyond the free holdings.
 from __future__ import annotations
 
 import logging
+import math
 from datetime import date, datetime
 
 from sqlalchemy import select, update
@@ -42,20 +45,24 @@ from hantu.trading.fill_model import FillParams, buy_cash_needed, cash_flow, mat
 log = logging.getLogger(__name__)
 
 OPEN_STATES = (OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value)
-DEFAULT_STARTING_CASH = 10_000_000
 
 
 class PaperBroker:
-    """A broker over the replayed market. `account` names its book, so several can share one database."""
+    """A broker over the replayed market. `account` names its book, so several can share one database.
+    A new book starts with `starting_cash` (default: the `PAPER_STARTING_CASH` setting)."""
 
     def __init__(self, database: Database, feed: PaperFeed, clock: Clock, account: str = "paper",
-                 starting_cash: int = DEFAULT_STARTING_CASH, params: FillParams | None = None) -> None:
+                 starting_cash: int | None = None, params: FillParams | None = None) -> None:
         self.name = "paper"
         self.database = database
         self.feed = feed
         self.clock = clock
         self.account = account
         self.params = params or FillParams()
+        if starting_cash is None:
+            from hantu.config import get_settings
+
+            starting_cash = get_settings().paper_starting_cash
         with database.session() as session:
             if session.get(PaperAccount, account) is None:
                 session.add(PaperAccount(name=account, cash=starting_cash, starting_cash=starting_cash,
@@ -212,10 +219,18 @@ class PaperBroker:
                 raise OrderRejected(f"insufficient holdings: sell {request.quantity}, free {free_shares}")
 
     def _advance(self, session: Session, account: PaperAccount, now: datetime) -> None:
-        """Match open orders against every minute from `matched_until` to `now`; expire orders past the close."""
+        """Match open orders against every minute from `matched_until` to `now`; expire orders past the close.
+
+        A clock behind the cursor is another run's clock: say so, and match every open order from its own
+        placement or last fill (`since=None`), which is what the cursor only abbreviates."""
         since = account.matched_until
-        if since is not None and now <= since:
+        if since is not None and now == since:
             return
+        if since is not None and now < since:
+            log.warning("paper book %r: the clock went back from %s to %s (another run's clock?); matching "
+                        "restarts from each open order's placement or last fill", self.account,
+                        since.isoformat(timespec="minutes"), now.isoformat(timespec="minutes"))
+            since = None
         open_orders = session.scalars(select(PaperOrder).where(PaperOrder.account == self.account,
                                                                PaperOrder.status.in_(OPEN_STATES))
                                       .order_by(PaperOrder.broker_order_id)).all()
@@ -230,18 +245,26 @@ class PaperBroker:
             order.status, order.message = OrderStatus.EXPIRED.value, "not a trading day"
             return
         path = self.feed.path(order.code, day)
+        # after the placement minute, the cursor and the order's last fill (a cursor reset by a clock that went
+        # back may lie before minutes already matched: they are never matched twice)
         start = max(order.placed_at, since) if since is not None and since.date() == day else order.placed_at
+        last_fill = session.scalar(select(PaperFill.filled_at)
+                                   .where(PaperFill.broker_order_id == order.broker_order_id)
+                                   .order_by(PaperFill.filled_at.desc()).limit(1))
+        if last_fill is not None:
+            start = max(start, last_fill)
         after = path.index_at(start)
         upto = min(now, calendar.session(day).close_auction)
         market = self.feed.market(order.code)
         limits = self.feed.price_limits(order.code, day)
+        traded = self._traded_range(order.code, day)
         side = Side(order.side)
         for index, at, bar in self.feed.minute_bars(order.code, day, after, upto):
             remaining = order.quantity - order.filled_quantity
             if remaining <= 0:
                 break
             result = match(side, OrderType(order.order_type), remaining, order.limit_price, bar, day, market,
-                           self.params, limits)
+                           self.params, limits, traded)
             if result is None:
                 continue
             self._book_fill(session, account, order, result.quantity, result.price, result.commission,
@@ -250,6 +273,13 @@ class PaperBroker:
             order.status, order.message = OrderStatus.FILLED.value, "filled"
         elif now >= calendar.session(day).close or now.date() > day:
             order.status, order.message = OrderStatus.EXPIRED.value, "expired at the close"
+
+    def _traded_range(self, code: str, day: date) -> tuple[int, int] | None:
+        """The day's (low, high): a market order's slippage never fills outside what the stock traded."""
+        daily = self.feed.daily_bar(code, day)
+        if daily is None or not (math.isfinite(daily[1]) and math.isfinite(daily[2])):
+            return None
+        return round(daily[2]), round(daily[1])
 
     def _book_fill(self, session: Session, account: PaperAccount, order: PaperOrder, quantity: int, price: int,
                    commission: int, tax: int, at: datetime, minute: int) -> None:

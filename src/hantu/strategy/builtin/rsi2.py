@@ -55,6 +55,11 @@ class Rsi2Strategy(ScreeningStrategy):
     def lookback_days(self) -> int:
         return max(int(self.config.indicators.history_days), self.config.rules.trend_days + 1)
 
+    @property
+    def required_history_days(self) -> int:
+        """The trend SMA needs `trend_days` closes: before that no stock is in an uptrend."""
+        return max(int(self.config.filters.min_history_days), self.config.rules.trend_days)
+
     def factors(self, panel: DailyPanel, prices: ind.Prices, eligibility: Eligibility) -> FactorTable:
         r = self.config.rules
         close, last = prices.close, self.at_day(prices.close)
