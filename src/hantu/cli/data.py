@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from hantu.cli.common import EXIT_ERROR, console, fail, print_json
+from hantu.cli.common import EXIT_ERROR, EXIT_STALE_DATA, console, fail, print_json
 
 app = typer.Typer(help="Market data: import KRX files, sync, generate the sample market, check the store.\n\n"
                   "Example: hantu data sample --stocks 2500 --days 500 --seed 1",
@@ -161,11 +161,16 @@ def sync(source: str = typer.Option(..., "--source", help="pykrx or kis"),
     store.write_days(fetched, source=source)
     _mirror_instruments(store)
     rows = sum(len(d) for d in fetched)
+    unfilled = missing_days(store, days[0], days[-1])
     if as_json:
         print_json({"source": source, "days": len(fetched), "rows": rows,
-                    "fetched": [d.day for d in fetched], "asked": days})
+                    "fetched": [d.day for d in fetched], "asked": days, "unfilled": unfilled})
     else:
         typer.echo(f"{source}: {len(fetched)} of {len(days)} missing day(s) stored, {rows} rows")
+    if unfilled:
+        shown = ", ".join(d.isoformat() for d in unfilled[:10]) + (" ..." if len(unfilled) > 10 else "")
+        fail(f"{len(unfilled)} of the {len(days)} trading day(s) asked for are still missing: {shown}",
+             EXIT_STALE_DATA)
 
 
 def _sync_kis(store, days: list[date], codes: str | None):  # type: ignore[no-untyped-def]

@@ -2,14 +2,46 @@
 
 Every consumer — screening, selection, the KIS sandbox's replay, the paper broker, backtests — reads
 `DailyPanel`s from the store (`hantu.market.store`), so this is the one contract between them.
+
+Gaps: a store may hold separate windows (2023q1 and 2024q1), so consecutive panel rows can be months apart.
+`segment_starts` marks every row that follows a gap — an XKRX trading day (`hantu.market.calendar`) missing
+between it and the previous row — and row 0. The segments are the one gap rule of every consumer: screening
+and selection read the last segment only (`last_segment`), the backtest computes indicators per segment and
+never trades a signal from before a gap, and the benchmark's return over a gap is 0. Every rolling indicator
+therefore warms up again after a gap, exactly as if the series began there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
+
+
+@lru_cache(maxsize=64)
+def _calendar_days(first: date, last: date) -> np.ndarray:
+    from hantu.market.calendar import trading_days
+
+    return np.array(trading_days(first, last), dtype="datetime64[D]")
+
+
+def segment_starts(dates: np.ndarray) -> np.ndarray:
+    """Bool (T,): True on row 0 and on every row with a calendar trading day missing between it and the row
+    before (days the calendar does not know, as in synthetic panels, are neither needed nor gaps)."""
+    dates = np.asarray(dates).astype("datetime64[D]")
+    out = np.zeros(dates.shape[0], dtype=bool)
+    if dates.shape[0] == 0:
+        return out
+    out[0] = True
+    if dates.shape[0] == 1:
+        return out
+    calendar = _calendar_days(dates[0].item(), dates[-1].item())
+    before = np.searchsorted(calendar, dates, side="left")  # calendar trading days strictly before each row
+    through = np.searchsorted(calendar, dates, side="right")  # ... up to and including it
+    out[1:] = before[1:] > through[:-1]  # a trading day lies strictly between the two rows
+    return out
 
 
 @dataclass(frozen=True)
@@ -21,6 +53,8 @@ class DailyPanel:
     - `open`, `high`, `low`, `close`, `volume`, `amount`: float arrays, shape (T, N).
       A day without a trade has `volume == 0` and NaN prices (never a price of 0);
       a stock not listed on a day has NaN everywhere, volume included.
+    - `shares`: float (T, N), listed shares per day where the source gives them (NaN unknown), or None; the
+      market cap of a day is `close × shares` (the KRX file's `marcap`).
     """
 
     dates: np.ndarray
@@ -33,6 +67,7 @@ class DailyPanel:
     close: np.ndarray
     volume: np.ndarray
     amount: np.ndarray
+    shares: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -64,4 +99,30 @@ class DailyPanel:
             dates=self.dates[start:end], codes=self.codes, names=self.names, markets=self.markets,
             open=self.open[start:end], high=self.high[start:end], low=self.low[start:end],
             close=self.close[start:end], volume=self.volume[start:end], amount=self.amount[start:end],
+            shares=None if self.shares is None else self.shares[start:end],
         )
+
+    def segment_starts(self) -> np.ndarray:
+        """Bool (T,): rows that start a segment (row 0 and every row after a gap); see the module docstring."""
+        return segment_starts(self.dates)
+
+    def segment_start_row(self, row: int) -> int:
+        """The first row of the segment holding `row`."""
+        starts = np.flatnonzero(self.segment_starts()[: row + 1])
+        return int(starts[-1]) if starts.size else 0
+
+    def last_segment(self) -> DailyPanel:
+        """The rows since the last gap, with only the stocks listed on some day of them: exactly the panel a
+        store holding only these days would load."""
+        if self.shape[0] == 0:
+            return self
+        view = self.slice_days(self.segment_start_row(self.shape[0] - 1), self.shape[0])
+        if view.shape[0] == self.shape[0]:
+            return self
+        listed = ~np.isnan(view.volume).all(axis=0)
+        if listed.all():
+            return view
+        fields = ("open", "high", "low", "close", "volume", "amount")
+        return DailyPanel(dates=view.dates, codes=view.codes[listed], names=view.names[listed],
+                          markets=view.markets[listed], shares=None if view.shares is None else view.shares[:, listed],
+                          **{f: getattr(view, f)[:, listed] for f in fields})
