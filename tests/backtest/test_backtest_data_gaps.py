@@ -52,8 +52,10 @@ def test_synthetic_store_with_a_gap(gap_db: Database, sample_store, tmp_path: Pa
                    lambda: run_walk_forward(gap_db, store, "momentum", days[0], days[-1], "3m/1m", report=False)):
         with pytest.raises(DataGapError):
             runner()
-    # either side of the gap runs as before
-    assert run_backtest(gap_db, store, "momentum", days[121], days[-1], report=False).warnings == []
+    # either side of the gap runs (not refused); a run starting right after it says its warm-up restarted there
+    [warning] = run_backtest(gap_db, store, "momentum", days[121], days[-1], report=False).warnings
+    assert warning.startswith(f"data gap before the first tested day: no data between {days[99]} and {days[121]}")
+    assert run_backtest(gap_db, store, "momentum", days[0], days[99], report=False).warnings == []
 
 
 def _day_bars(store):  # type: ignore[no-untyped-def]

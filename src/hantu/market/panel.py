@@ -4,8 +4,11 @@ Every consumer — screening, selection, the KIS sandbox's replay, the paper bro
 `DailyPanel`s from the store (`hantu.market.store`), so this is the one contract between them.
 
 Gaps: a store may hold separate windows (2023q1 and 2024q1), so consecutive panel rows can be months apart.
-`segment_starts` marks every row that follows a gap — an XKRX trading day (`hantu.market.calendar`) missing
-between it and the previous row — and row 0. The segments are the one gap rule of every consumer: screening
+`segment_starts` marks every row that follows a gap — more than `MAX_BRIDGED_TRADING_DAYS` consecutive XKRX
+trading days (`hantu.market.calendar`) missing between it and the previous row — and row 0. A few missing days
+(a failed sync, a day a source lacks: the 2021q1 KRX file has no 2021-01-22) are bridged as before; the
+freshness guard and `data_sync` refuse to let a live store run with them unnoticed, and `hantu data status`
+lists them. The segments are the one gap rule of every consumer: screening
 and selection read the last segment only (`last_segment`), the backtest computes indicators per segment and
 never trades a signal from before a gap, and the benchmark's return over a gap is 0. Every rolling indicator
 therefore warms up again after a gap, exactly as if the series began there.
@@ -20,6 +23,9 @@ from functools import lru_cache
 import numpy as np
 
 
+MAX_BRIDGED_TRADING_DAYS = 3  # missing trading days bridged between two rows; more is a gap (the backtest's too)
+
+
 @lru_cache(maxsize=64)
 def _calendar_days(first: date, last: date) -> np.ndarray:
     from hantu.market.calendar import trading_days
@@ -28,8 +34,9 @@ def _calendar_days(first: date, last: date) -> np.ndarray:
 
 
 def segment_starts(dates: np.ndarray) -> np.ndarray:
-    """Bool (T,): True on row 0 and on every row with a calendar trading day missing between it and the row
-    before (days the calendar does not know, as in synthetic panels, are neither needed nor gaps)."""
+    """Bool (T,): True on row 0 and on every row with more than `MAX_BRIDGED_TRADING_DAYS` calendar trading days
+    missing between it and the row before (days the calendar does not know, as in synthetic panels, are neither
+    needed nor gaps)."""
     dates = np.asarray(dates).astype("datetime64[D]")
     out = np.zeros(dates.shape[0], dtype=bool)
     if dates.shape[0] == 0:
@@ -40,7 +47,7 @@ def segment_starts(dates: np.ndarray) -> np.ndarray:
     calendar = _calendar_days(dates[0].item(), dates[-1].item())
     before = np.searchsorted(calendar, dates, side="left")  # calendar trading days strictly before each row
     through = np.searchsorted(calendar, dates, side="right")  # ... up to and including it
-    out[1:] = before[1:] > through[:-1]  # a trading day lies strictly between the two rows
+    out[1:] = before[1:] - through[:-1] > MAX_BRIDGED_TRADING_DAYS  # trading days strictly between the rows
     return out
 
 
