@@ -42,11 +42,14 @@ def _limited(rets: np.ndarray) -> np.ndarray:
 def equal_weight_returns(panel: DailyPanel) -> np.ndarray:
     """Daily index returns, shape (T,); 0 on the first day and after every gap (no previous close)."""
     close = panel.close
+    starts = panel.segment_starts()
     previous = np.full_like(close, np.nan)
     if close.shape[0] > 1:
-        # last known close before each day (carry over no-trade days)
+        # last known close before each day (carry over no-trade days, never across a gap)
         filled = close.copy()
         for t in range(1, filled.shape[0]):
+            if starts[t]:
+                continue
             row = filled[t]
             missing = np.isnan(row)
             row[missing] = filled[t - 1][missing]
@@ -57,7 +60,7 @@ def equal_weight_returns(panel: DailyPanel) -> np.ndarray:
     counts = valid.sum(axis=1)
     sums = np.where(valid, rets, 0.0).sum(axis=1)
     out = np.divide(sums, counts, out=np.zeros(close.shape[0]), where=counts > 0)
-    out[panel.segment_starts()] = 0.0
+    out[starts] = 0.0
     return out
 
 
