@@ -34,5 +34,9 @@ def test_market_benchmark_route_on_a_real_window(database, isolated_env: Path, m
     assert status["fresh"] is False and status["market"]["last_date"] == "2024-02-13"
     assert status["required_close"] > "2024-02-13"
     shutil.rmtree(isolated_env / "market")
-    assert client.get("/api/v1/data/benchmark").json() == {"dates": [], "indices": {}, "total_return": {},
-                                                          "gap_days": []}
+    assert client.get("/api/v1/data/benchmark").json() == {
+        "dates": [],
+        "indices": {},
+        "total_return": {},
+        "gap_days": [],
+    }

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 import json
 from collections import defaultdict
 from datetime import date, datetime
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -17,14 +19,16 @@ from backtest.crosscheck import import_window
 from hantu.strategy.base import Candidate, Decision, HeldPosition, ScreenResult
 
 WINDOWS = ["2021q1", "2022q1", "2023q1", "2024q1"]
-LIMIT = 0.305  # the ±30 % daily limit plus the engine's tick slack: beyond it only corporate actions move prices
+LIMIT = (
+    0.305  # the ±30 % daily limit plus the engine's tick slack: beyond it only corporate actions move prices
+)
 
 
 class NoTrades:
     """A strategy that never trades: the backtest is only its benchmarks."""
 
     name = "none"
-    params: dict[str, object] = {}
+    params: ClassVar[dict[str, object]] = {}
 
     def screen(self, panel, on: date) -> ScreenResult:  # type: ignore[no-untyped-def]
         return ScreenResult(on=on, scores=[], watchlist=[])
@@ -32,10 +36,14 @@ class NoTrades:
     def select(self, panel, screen: ScreenResult, on: date) -> list[Candidate]:  # type: ignore[no-untyped-def]
         return []
 
-    def on_price(self, candidate: Candidate, price: float, now: datetime, day_open: float | None) -> Decision | None:
+    def on_price(
+        self, candidate: Candidate, price: float, now: datetime, day_open: float | None
+    ) -> Decision | None:
         return None
 
-    def exit_reason(self, position: HeldPosition, price: float, now: datetime, day_open: float | None) -> str | None:
+    def exit_reason(
+        self, position: HeldPosition, price: float, now: datetime, day_open: float | None
+    ) -> str | None:
         return None
 
 
@@ -50,7 +58,7 @@ def csv_market_returns(path: Path) -> dict[str, list[float]]:
             market_of[row["code"]] = "KOSDAQ" if row["market"].startswith("KOSDAQ") else row["market"]
     order = sorted(days)
     out: dict[str, list[float]] = {"KOSPI": [0.0], "KOSDAQ": [0.0]}
-    for before, today in zip(order, order[1:], strict=False):
+    for before, today in itertools.pairwise(order):
         sums = {m: [0.0, 0.0] for m in out}
         for code, (close, volume, _) in days[today].items():
             previous = days[before].get(code)
@@ -74,8 +82,9 @@ def _run(panel, start: date, end: date):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("window", WINDOWS)
-def test_market_benchmark_equals_the_cap_weighted_return_of_the_raw_file(window: str, shared_krx: Path,
-                                                                          tmp_path: Path) -> None:
+def test_market_benchmark_equals_the_cap_weighted_return_of_the_raw_file(
+    window: str, shared_krx: Path, tmp_path: Path
+) -> None:
     from hantu.backtest.report import render_html
 
     path = shared_krx / f"krx-daily-{window}.csv.gz"
@@ -90,7 +99,8 @@ def test_market_benchmark_equals_the_cap_weighted_return_of_the_raw_file(window:
     data = outcome.to_dict()
     assert set(data["curve"]["market"]) == {"KOSPI", "KOSDAQ"}
     assert data["benchmark_metrics"]["market"]["KOSPI"]["total_return"] == pytest.approx(
-        float(np.prod(1.0 + np.array(expected["KOSPI"])) - 1.0), rel=1e-9)
+        float(np.prod(1.0 + np.array(expected["KOSPI"])) - 1.0), rel=1e-9
+    )
     page = render_html(outcome)
     assert "KOSPI <small>시가총액가중" in page and 'data-market="KOSDAQ"' in page
     json.loads(page.split('id="backtest-data">')[1].split("</script>")[0])
@@ -116,7 +126,8 @@ def test_benchmarks_count_zero_over_a_gap(shared_krx: Path, tmp_path: Path) -> N
         np.testing.assert_allclose(gapped.markets[market], plain.markets[market], rtol=1e-12)
     expected = csv_market_returns(shared_krx / "krx-daily-2024q1.csv.gz")["KOSPI"]
     assert gapped.benchmark_metrics["market"]["KOSPI"]["total_return"] == pytest.approx(
-        float(np.prod(1.0 + np.array(expected)) - 1.0), rel=1e-9)
+        float(np.prod(1.0 + np.array(expected)) - 1.0), rel=1e-9
+    )
     assert gapped.benchmark[0] == gapped.initial_cash  # the day after the gap: return 0
     page = render_html(gapped)
     assert 'id="benchmark-gaps"' in page and "2024-01-02" in page.split('id="benchmark-gaps"')[1][:300]

@@ -28,7 +28,9 @@ def combined_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("krx-2023-2024")
     store = MarketStore(root)
     for window in ("2024q1", "2023q1"):  # the older window imported after the later one, as a user would
-        store.write_days(KrxCsvSource(SHARED_DATA / f"krx-daily-{window}.csv.gz").read_all(), source="krx-csv")
+        store.write_days(
+            KrxCsvSource(SHARED_DATA / f"krx-daily-{window}.csv.gz").read_all(), source="krx-csv"
+        )
     return root
 
 
@@ -81,8 +83,11 @@ def test_screen_without_date_refuses_a_stale_store(store_2024: Path, tmp_path: P
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_scheduler_screening_fails_and_alerts_on_stale_data(store_2024: Path, isolated_env: Path,  # type: ignore[no-untyped-def]
-                                                            database) -> None:
+def test_scheduler_screening_fails_and_alerts_on_stale_data(
+    store_2024: Path,
+    isolated_env: Path,  # type: ignore[no-untyped-def]
+    database,
+) -> None:
     """The store ends 2024-02-13; the scheduler wakes on 2024-02-20 (needs 2024-02-19's close)."""
     from sqlalchemy import select
 
@@ -107,8 +112,11 @@ def test_scheduler_screening_fails_and_alerts_on_stale_data(store_2024: Path, is
         assert screening and {r.status for r in screening} == {"failed"}
         assert "needs the close of 2024-02-19" in screening[0].error and "2024-02-13" in screening[0].error
         assert session.scalars(select(ScreenRun)).first() is None  # nothing filed for the day
-        alerts = [m for m in session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "error"))
-                  if "screening" in m.text]
+        alerts = [
+            m
+            for m in session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "error"))
+            if "screening" in m.text
+        ]
         assert alerts and any("2024-02-19" in m.text for m in alerts)
 
 
@@ -127,9 +135,15 @@ def _screens(root: Path, days: list[date]) -> dict[date, tuple[dict, list, list]
         panel = store.load(strategy.lookback_days, end=day)
         result = strategy.screen(panel, day, instruments=_instrument_rows(store))
         selected = strategy.select_detailed(panel, result, day)
-        scores = {s.code: (s.score, s.passed, s.reasons, s.factors) for s in result.scores
-                  if "not listed" not in " ".join(s.reasons)}
-        stops = [(c.code, c.entry_price, c.stop_price, c.target_price, c.atr, c.weight) for c in selected.candidates]
+        scores = {
+            s.code: (s.score, s.passed, s.reasons, s.factors)
+            for s in result.scores
+            if "not listed" not in " ".join(s.reasons)
+        }
+        stops = [
+            (c.code, c.entry_price, c.stop_price, c.target_price, c.atr, c.weight)
+            for c in selected.candidates
+        ]
         out[day] = (scores, result.watchlist, stops)
     return out
 
@@ -138,7 +152,7 @@ def test_an_older_window_changes_no_indicator_rank_or_stop(store_2024: Path, com
     from hantu.market.store import MarketStore
 
     days = MarketStore(store_2024).trading_dates()
-    checked = days[::7] + [days[-1]]
+    checked = [*days[::7], days[-1]]
     alone, both = _screens(store_2024, checked), _screens(combined_store, checked)
     for day in checked:
         assert alone[day][0] == both[day][0], day  # every score, pass/fail, reason and indicator value
@@ -150,20 +164,27 @@ def test_an_older_window_changes_no_indicator_rank_or_stop(store_2024: Path, com
     assert round(samsung["atr14"]) == 1539 and round(samsung["rsi14"], 1) == 51.4
 
 
-def test_a_backtest_does_not_trade_on_a_signal_from_before_the_gap(store_2024: Path, combined_store: Path) -> None:
+def test_a_backtest_does_not_trade_on_a_signal_from_before_the_gap(
+    store_2024: Path, combined_store: Path
+) -> None:
     from hantu.backtest.service import load_market, run_on_panel
     from hantu.market.store import MarketStore
 
     start, end = date(2024, 1, 2), date(2024, 2, 13)
     alone = run_on_panel("volatility_breakout", load_market(MarketStore(store_2024), start, end), start, end)
-    both = run_on_panel("volatility_breakout", load_market(MarketStore(combined_store), start, end), start, end)
+    both = run_on_panel(
+        "volatility_breakout", load_market(MarketStore(combined_store), start, end), start, end
+    )
     assert alone.fills, "the window trades"
-    assert [(f.day, f.code, f.side, f.quantity, f.price) for f in both.fills] == \
-        [(f.day, f.code, f.side, f.quantity, f.price) for f in alone.fills]
+    assert [(f.day, f.code, f.side, f.quantity, f.price) for f in both.fills] == [
+        (f.day, f.code, f.side, f.quantity, f.price) for f in alone.fills
+    ]
     assert np.array_equal(both.equity, alone.equity)
     assert np.array_equal(both.benchmark, alone.benchmark)  # the first day's return over the gap is 0
     assert both.benchmark_gap_days == [start] and alone.benchmark_gap_days == []
     assert alone.warnings == []
     [warning] = both.warnings
-    assert "no data between 2023-02-14 and 2024-01-02" in warning and "warm up again from 2024-01-02" in warning
+    assert (
+        "no data between 2023-02-14 and 2024-01-02" in warning and "warm up again from 2024-01-02" in warning
+    )
     assert both.metrics["warnings"] == [warning]

@@ -29,7 +29,8 @@ class StaleMarketData(RuntimeError):
         super().__init__(
             f"stale market data: {what} for {on} needs the close of {required}, but {have}{missing}. "
             "Run `hantu data sync` (or import the missing days), or pass --allow-stale to use old data "
-            "for research.")
+            "for research."
+        )
 
 
 def check_fresh(last: date | None, on: date, what: str = "a decision") -> None:

@@ -22,7 +22,6 @@ from functools import lru_cache
 
 import numpy as np
 
-
 MAX_BRIDGED_TRADING_DAYS = 3  # missing trading days bridged between two rows; more is a gap (the backtest's too)
 
 
