@@ -188,3 +188,38 @@ def test_a_backtest_does_not_trade_on_a_signal_from_before_the_gap(
         "no data between 2023-02-14 and 2024-01-02" in warning and "warm up again from 2024-01-02" in warning
     )
     assert both.metrics["warnings"] == [warning]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_session_trades_no_entry_of_a_stale_selection(isolated_env: Path, database) -> None:  # type: ignore[no-untyped-def]
+    """A selection for 2026-11-27 made with --allow-stale on data ending 2026-11-20: the session refuses its
+    entries (exits would still run), says why in its figures and alerts."""
+    import threading
+
+    from sqlalchemy import select
+
+    from hantu.clock import KST, FrozenClock
+    from hantu.config import get_settings, reset_settings_cache
+    from hantu.market.sample import write_sample_market
+    from hantu.market.store import open_market_store
+    from hantu.scheduler.jobs import Services, trading_session
+    from hantu.scheduler.runner import JobContext
+    from hantu.store.models import OutboxMessage
+    from hantu.strategy.runs import run_selection
+
+    reset_settings_cache()
+    day = date(2026, 11, 27)
+    store = open_market_store(get_settings())
+    write_sample_market(store, stocks=120, days=200, seed=5, end=date(2026, 11, 20))
+    clock = FrozenClock(datetime(2026, 11, 27, 15, 35, tzinfo=KST))
+    chosen = run_selection(database, store, "momentum", on=day, clock=clock, allow_stale=True)
+    assert chosen.candidates and chosen.data_date == date(2026, 11, 20)
+    stop = threading.Event()
+    stop.set()
+    ctx = JobContext("trading_session", day, clock, database, stop, Services(get_settings(), clock, database))
+    figures = trading_session(ctx)
+    assert figures["candidates"] == 0
+    assert "needs the close of 2026-11-26" in figures["entries_refused"]
+    with database.session() as session:
+        [alert] = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "error")).all()
+        assert "2026-11-20" in alert.text
