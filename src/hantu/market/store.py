@@ -5,7 +5,7 @@ Layout (root = `$HANTU_HOME/market`; why this layout: `docs/market-data.md`):
     root/
       blocks/2024-01.npz     one file per calendar month: dates (T,), codes (N,), open/high/low/close (T, N)
                              int32 won, volume/amount (T, N) int64; volume -1 = not listed that day;
-                             shares (T, N) int64 listed shares (-1 = unknown; blocks written before it
+                             shares (T, N) int64 listed shares (0 = unknown; blocks written before it
                              have no `shares` array and read as unknown)
       instruments.json       the instrument master (code, name, market, shares, listing, flags, sector)
       meta.json              last update time and source
@@ -45,9 +45,9 @@ if TYPE_CHECKING:
 
 PRICE_FIELDS = ("open", "high", "low", "close")
 INT_FIELDS = ("volume", "amount")
-OPTIONAL_FIELDS = ("shares",)  # int64, -1 = unknown; absent from blocks written before it was added
+OPTIONAL_FIELDS = ("shares",)  # int64, 0 = unknown; absent from blocks written before it was added
 NOT_LISTED = -1
-UNKNOWN = -1
+UNKNOWN = 0  # shares of a stock and day the source did not give
 
 
 @dataclass
