@@ -77,6 +77,8 @@ def test_screen_without_date_refuses_a_stale_store(store_2024: Path, tmp_path: P
         result = cli.invoke(app, args)
         assert result.exit_code == EXIT_STALE, (args, result.output)
         assert "2024-02-13" in result.output
+    status = json.loads(cli.invoke(app, ["data", "status", "--json"]).stdout)
+    assert status["fresh"] is False and status["required_close"] == required_close(today).isoformat()
     assert cli.invoke(app, ["screen", "--date", "2024-02-14"]).exit_code == 0  # needs 2024-02-13: fresh
     assert cli.invoke(app, ["select", "--date", "2024-02-14", "--json"]).exit_code == 0
     assert cli.invoke(app, ["explain", "005930", "--date", "2024-02-14", "--json"]).exit_code == 0

@@ -251,6 +251,12 @@ def status(as_json: bool = typer.Option(False, "--json", help="print the result 
     st = store.status()
     payload = asdict(st)
     payload["day_counts"] = {d.isoformat(): n for d, n in store.day_counts().items()}
+    from hantu.clock import SystemClock
+    from hantu.market.calendar import required_close
+
+    needed = required_close(SystemClock().today())
+    payload["required_close"] = needed
+    payload["fresh"] = bool(st.last_date and st.last_date >= needed)
     if as_json:
         print_json(payload)
         return
@@ -262,6 +268,8 @@ def status(as_json: bool = typer.Option(False, "--json", help="print the result 
     typer.echo(f"stocks: {st.stocks} in the master, {st.stocks_last_day} on the last day")
     typer.echo(f"gaps: {len(st.gaps)}" + (f" ({', '.join(str(g) for g in st.gaps[:10])})" if st.gaps else ""))
     typer.echo(f"last update: {st.last_update or '-'} ({st.last_source or '-'})")
+    typer.echo(f"fresh: {'yes' if payload['fresh'] else 'no'} (today's decisions need the close of {needed}; "
+               "screen/select refuse older data)")
 
 
 @app.command("check")
