@@ -129,6 +129,7 @@ def test_benchmarks_count_zero_over_a_gap(shared_krx: Path, tmp_path: Path) -> N
         float(np.prod(1.0 + np.array(expected)) - 1.0), rel=1e-9
     )
     assert gapped.benchmark[0] == gapped.initial_cash  # the day after the gap: return 0
+    assert round(gapped.benchmark_metrics["total_return"] * 100, 2) == -0.48  # the "actual −0.48 %"
     page = render_html(gapped)
     assert 'id="benchmark-gaps"' in page and "2024-01-02" in page.split('id="benchmark-gaps"')[1][:300]
     assert gapped.to_dict()["benchmark_gap_days"] == ["2024-01-02"]
