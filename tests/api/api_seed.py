@@ -130,7 +130,8 @@ def seed_market(home: Path) -> None:
         close = np.array([closes[c] for c in codes], dtype=np.int64)
         days.append(DayBars(day=day, codes=codes, open=close, high=close, low=close, close=close,
                             volume=np.full(len(codes), 1000, dtype=np.int64), amount=close * 1000,
-                            names=np.array([NAMES[c] for c in codes]), markets=np.array(["KOSPI"] * len(codes))))
+                            names=np.array([NAMES[c] for c in codes]), markets=np.array(["KOSPI"] * len(codes)),
+                            shares=np.full(len(codes), 1_000_000, dtype=np.int64)))
     store.write_days(days, source="test")
 
 

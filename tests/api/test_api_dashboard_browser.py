@@ -86,7 +86,9 @@ def test_dashboard_shows_the_numbers_and_halts(live_server, seeded, tmp_path) ->
             expect(picks).to_have_count(len(PICKS))
             expect(picks.first).to_contain_text(PICKS[0][2])
             expect(page.locator("#jobs")).to_contain_text("selection — 실패")
-            expect(page.locator("#equity-chart path")).to_have_count(1)
+            # the equity curve and the cap-weighted KOSPI line from /data/benchmark (the seeded store has shares)
+            expect(page.locator("#equity-chart path")).to_have_count(2)
+            expect(page.locator('#equity-chart path[data-series^="KOSPI"]')).to_have_count(1)
             expect(page.locator("#drawdown-chart path")).to_have_count(2)
             assert page.evaluate("localStorage.getItem('hantu.apiKey')") == API_KEY
 

@@ -16,7 +16,7 @@ import json, sys
 from fastapi.testclient import TestClient
 from hantu.api.app import create_app
 app = create_app()
-paths = [p for p in app.state.route_paths if "{" not in p and "/controls/" not in p and p != "/api/v1/data"]
+paths = [p for p in app.state.route_paths if "{" not in p and "/controls/" not in p and not p.startswith("/api/v1/data")]
 statuses = {}
 with TestClient(app, base_url="http://127.0.0.1") as client:
     for path in paths:

@@ -52,8 +52,10 @@ def test_synthetic_store_with_a_gap(gap_db: Database, sample_store, tmp_path: Pa
                    lambda: run_walk_forward(gap_db, store, "momentum", days[0], days[-1], "3m/1m", report=False)):
         with pytest.raises(DataGapError):
             runner()
-    # either side of the gap runs as before
-    assert run_backtest(gap_db, store, "momentum", days[121], days[-1], report=False).warnings == []
+    # either side of the gap runs (not refused); a run starting right after it says its warm-up restarted there
+    [warning] = run_backtest(gap_db, store, "momentum", days[121], days[-1], report=False).warnings
+    assert warning.startswith(f"data gap before the first tested day: no data between {days[99]} and {days[121]}")
+    assert run_backtest(gap_db, store, "momentum", days[0], days[99], report=False).warnings == []
 
 
 def _day_bars(store):  # type: ignore[no-untyped-def]
@@ -102,8 +104,11 @@ def test_real_windows_a_year_apart_are_refused_then_allowed_with_a_warning(
     assert "data gap" in Path(allowed.report_path).read_text(encoding="utf-8")
     assert json.loads(Path(allowed.json_path).read_text(encoding="utf-8"))["warnings"] == allowed.warnings
 
+    # a contiguous range is not refused; its warm-up stops at the gap before it, and it says so (nothing more)
     contiguous = run_backtest(gap_db, two_windows, "momentum", first_2024, days[-1], report=False)
-    assert contiguous.warnings == [] and "warnings" not in contiguous.metrics
+    [note] = contiguous.warnings
+    assert note.startswith(f"data gap before the first tested day: no data between {last_2023} and {first_2024}")
+    assert contiguous.metrics["warnings"] == [note]
 
 
 def test_cli_refuses_the_gap_and_allows_it_on_request(two_windows, isolated_env: Path) -> None:  # type: ignore[no-untyped-def]

@@ -107,6 +107,7 @@ def test_cli_runs_lists_and_shows(isolated_env: Path) -> None:
     human = cli("backtest", "-s", "momentum", "--from", days[80].isoformat())
     assert human.exit_code == 0, human.output
     assert "total return" in human.stdout and "report:" in human.stdout
+    assert "market (cap-weighted): KOSPI " in human.stdout  # the sample market has share counts
 
 
 def cli(*args: str):  # type: ignore[no-untyped-def]

@@ -405,3 +405,16 @@ class DataStatus(Model):
     instruments: int = Field(description="Rows in the instruments table")
     last_sync: JobRunOut | None = Field(None, description="The newest data_sync run")
     stale_days: int | None = Field(None, description="Calendar days from the last stored day to today")
+    required_close: dt.date | None = Field(
+        None, description="The close today's decisions need (the previous XKRX trading day)")
+    fresh: bool | None = Field(
+        None, description="Whether the store reaches required_close; screening and selection refuse it when false")
+
+
+class MarketBenchmark(Model):
+    dates: list[dt.date] = Field(description="Stored trading days of the range")
+    indices: dict[str, list[float]] = Field(
+        description="Cap-weighted KOSPI / KOSDAQ (close × listed shares, yesterday's caps as weights), 100 on the "
+                    "first day; empty when the store has no share counts")
+    total_return: dict[str, float] = Field(description="Return over the range per market")
+    gap_days: list[dt.date] = Field(description="Days after a gap in the data: their return counts as 0")

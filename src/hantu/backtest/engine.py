@@ -10,6 +10,9 @@ The timeline of one trading day `t`, as in live trading:
    events of all stocks are processed in time order, so cash and position limits see the real sequence;
 3. after the close, positions are marked, equity recorded, and the strategy screens and selects for `t+1`
    from `panel` rows up to `t` (views, no copies: nothing after `t` is reachable).
+
+After a gap in the data (`DailyPanel.segment_starts`) the first day trades no candidate chosen before the gap;
+the report's warnings say so (`gaps.segment_warnings`).
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from hantu.backtest.benchmark import equal_weight_index
+from hantu.backtest.benchmark import benchmarks
 from hantu.backtest.daypath import LAST, DayPath
+from hantu.backtest.gaps import segment_warnings
 from hantu.backtest.metrics import compute_metrics, monthly_returns, return_figures
 from hantu.backtest.result import BacktestOutcome, FillRecord, Trade
 from hantu.backtest.screens import ScreenSource, screen_source_for
@@ -141,7 +145,8 @@ class BacktestEngine:
         equity = np.zeros(days)
         cash = np.zeros(days)
         holdings = np.zeros(days)
-        candidates = self.screens.candidates_after(first - 1) if first > 0 else []
+        after_gap = panel.segment_starts()  # a candidate chosen before a gap is not traded after it
+        candidates = self.screens.candidates_after(first - 1) if first > 0 and not after_gap[first] else []
         for i, row in enumerate(range(first, last + 1)):
             self._trade_day(row, candidates)
             holdings[i] = self._holdings_value(row)
@@ -151,7 +156,7 @@ class BacktestEngine:
                 high = panel.high[row, position.col]
                 if math.isfinite(high):
                     position.high_since_entry = max(position.high_since_entry, float(high))
-            candidates = self.screens.candidates_after(row) if row < last else []
+            candidates = self.screens.candidates_after(row) if row < last and not after_gap[row + 1] else []
             if self.progress is not None:
                 self.progress(i + 1, days)
         close = getattr(self.screens, "close", None)
@@ -167,7 +172,8 @@ class BacktestEngine:
                  holdings: np.ndarray, began: float) -> BacktestOutcome:
         panel = self.panel
         initial = self.config.initial_cash
-        bench = equal_weight_index(panel, first, last, initial)
+        marks = benchmarks(panel, first, last, initial)
+        bench = marks.equal_weight
         dates = [panel.date_at(r) for r in range(first, last + 1)]
         fees = sum(f.commission for f in self.fills)
         taxes = sum(f.tax for f in self.fills)
@@ -179,6 +185,12 @@ class BacktestEngine:
         outcome.metrics = compute_metrics(equity=equity, holdings_value=holdings, initial_cash=initial,
                                           trades=self.trades, traded_value=traded, fees=fees, taxes=taxes)
         outcome.benchmark_metrics = return_figures(bench, initial)
+        outcome.markets = marks.markets
+        outcome.benchmark_metrics["market"] = {m: return_figures(v, initial) for m, v in marks.markets.items()}
+        outcome.benchmark_gap_days = marks.gap_days
+        outcome.warnings = segment_warnings(panel.dates, panel.segment_starts(), first, last)
+        if outcome.warnings:
+            outcome.metrics["warnings"] = list(outcome.warnings)
         outcome.monthly = monthly_returns(dates, equity, initial)
         outcome.elapsed_s = _time.perf_counter() - began
         return outcome

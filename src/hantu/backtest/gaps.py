@@ -15,8 +15,10 @@ from datetime import date
 import numpy as np
 
 from hantu.market.calendar import trading_days
+from hantu.market.panel import MAX_BRIDGED_TRADING_DAYS
 
-MAX_MISSING_TRADING_DAYS = 3  # a few missing days (a failed sync) are tolerated; more is a gap
+# a few missing days (a failed sync) are tolerated; more is a gap — the same rule as the panel's segments
+MAX_MISSING_TRADING_DAYS = MAX_BRIDGED_TRADING_DAYS
 
 
 class DataGapError(ValueError):
@@ -80,6 +82,24 @@ def gap_message(days: list[date], gaps: list[DataGap]) -> str:
             f"{'; '.join(g.describe() for g in gaps)}. A backtest across it would hold positions over the gap and "
             f"annualise over the stored days only. Run over a contiguous range ({suggest}), import the missing "
             "days, or pass --allow-gaps to run anyway (the report then carries a warning).")
+
+
+def segment_warnings(dates: np.ndarray, starts: np.ndarray, first: int, last: int) -> list[str]:
+    """What the report says about the gaps the engine met in rows first..last (`starts`: the panel's
+    `segment_starts`): a signal from before a gap is not traded, indicators warm up again after it, and the
+    benchmark's return over it is 0."""
+    def day(row: int) -> date:
+        return dates[row].astype("datetime64[D]").item()
+
+    out = []
+    for row in range(max(first, 1), last + 1):
+        if not starts[row]:
+            continue
+        where = "before the first tested day" if row == first else "inside the tested range"
+        out.append(f"data gap {where}: no data between {day(row - 1)} and {day(row)} — indicators warm up again "
+                   f"from {day(row)}, no candidate chosen before the gap was traded on {day(row)}, and the "
+                   "benchmarks count 0 return over the gap")
+    return out
 
 
 def gap_warning(gaps: list[DataGap]) -> str:

@@ -17,6 +17,7 @@ from hantu.backtest.result import BacktestOutcome
 UP = "#d62728"  # red: up (Korean convention)
 DOWN = "#1f5fbf"  # blue: down
 GRID = "#e5e5e5"
+MARKET_COLOURS = {"KOSPI": "#2ca02c", "KOSDAQ": "#9467bd"}  # the cap-weighted market indices
 
 _LABELS = {
     "total_return": ("총수익률", "Total return", "pct"), "annual_return": ("연수익률", "Annual return", "pct"),
@@ -109,15 +110,20 @@ def heatmap_html(monthly: dict[str, float]) -> str:
 
 
 def figures_table(metrics: dict[str, Any], benchmark: dict[str, Any]) -> str:
+    """Strategy, equal-weight benchmark and (when the store has market caps) the cap-weighted KOSPI / KOSDAQ."""
+    markets: dict[str, Any] = benchmark.get("market") or {}
     rows = []
     for key, (ko, en, kind) in _LABELS.items():
         if key not in metrics:
             continue
         bench = _fmt(benchmark.get(key), kind) if key in benchmark else ""
+        cells = "".join(f'<td data-market="{html.escape(name)}">{_fmt(fig.get(key), kind) if key in fig else ""}'
+                        "</td>" for name, fig in markets.items())
         rows.append(f'<tr><th>{ko} <small>{en}</small></th><td data-key="{key}">{_fmt(metrics[key], kind)}</td>'
-                    f"<td>{bench}</td></tr>")
-    return ('<table class="figures"><tr><th></th><th>전략 Strategy</th><th>벤치마크 Benchmark</th></tr>'
-            + "".join(rows) + "</table>")
+                    f"<td>{bench}</td>{cells}</tr>")
+    heads = "".join(f"<th>{html.escape(name)} <small>시가총액가중 cap-weighted</small></th>" for name in markets)
+    return ('<table class="figures"><tr><th></th><th>전략 Strategy</th><th>동일가중 Equal weight</th>'
+            + heads + "</tr>" + "".join(rows) + "</table>")
 
 
 def trades_table(trades: Sequence[dict[str, Any]]) -> str:
@@ -160,8 +166,11 @@ def render_html(outcome: BacktestOutcome) -> str:
         + _risk_line(outcome.metrics.get("risk_limits"))
         + "".join(f'<p class="warning">⚠ 경고 Warning: {html.escape(w)}</p>' for w in outcome.warnings)
         + f"<h2>성과 Figures</h2>{figures_table(outcome.metrics, outcome.benchmark_metrics)}"
-        + "<h2>자산 Equity <small>(빨강: 전략, 회색: 동일가중 지수)</small></h2>"
+        + _gap_note(outcome)
+        + f"<h2>자산 Equity <small>({_legend(outcome)})</small></h2>"
         + line_chart_svg(dates, [("benchmark", data["curve"]["benchmark"], "#999999"),
+                                 *[(name, values, MARKET_COLOURS.get(name, "#555555"))
+                                   for name, values in data["curve"]["market"].items()],
                                  ("strategy", equity, UP)])
         + "<h2>낙폭 Drawdown</h2>"
         + line_chart_svg(dates, [("benchmark", bench_dd, "#999999"), ("strategy", drawdown, DOWN)],
@@ -180,6 +189,22 @@ def _risk_line(limits: dict[str, Any] | None) -> str:
     shown = ", ".join(f"{k}={v}" for k, v in limits.items()
                       if k not in ("daily_loss_limit", "max_drawdown", "halt_blocks_exits"))
     return f'<p class="meta" id="risk-limits">위험 한도 Risk limits: {html.escape(shown)}</p>'
+
+
+def _legend(outcome: BacktestOutcome) -> str:
+    names = {"KOSPI": "초록", "KOSDAQ": "보라"}
+    parts = ["빨강: 전략", "회색: 동일가중 지수"]
+    parts += [f"{names.get(m, m)}: {m} 시가총액가중" for m in outcome.markets]
+    return ", ".join(parts)
+
+
+def _gap_note(outcome: BacktestOutcome) -> str:
+    """Marks the days whose benchmark return is 0 because the data has a gap before them."""
+    if not outcome.benchmark_gap_days:
+        return ""
+    days = ", ".join(d.isoformat() for d in outcome.benchmark_gap_days)
+    return (f'<p class="meta" id="benchmark-gaps">벤치마크: 데이터 공백 다음 날의 수익률은 0으로 계산 '
+            f"(the benchmarks count 0 return over a gap in the data): {days}</p>")
 
 
 def _json_for_script(data: dict[str, Any]) -> str:

@@ -113,6 +113,8 @@ class BacktestOutcome:
     monthly: dict[str, float] = field(default_factory=dict)
     elapsed_s: float = 0.0
     warnings: list[str] = field(default_factory=list)  # e.g. a gap in the data the run was allowed to span
+    markets: dict[str, np.ndarray] = field(default_factory=dict)  # cap-weighted KOSPI / KOSDAQ, scaled to cash
+    benchmark_gap_days: list[date] = field(default_factory=list)  # days whose benchmark return is 0 (gap before)
 
     @property
     def final_equity(self) -> float:
@@ -130,7 +132,9 @@ class BacktestOutcome:
                 "equity": [float(x) for x in self.equity], "cash": [float(x) for x in self.cash],
                 "holdings": [float(x) for x in self.holdings_value],
                 "benchmark": [float(x) for x in self.benchmark],
+                "market": {name: [float(x) for x in values] for name, values in self.markets.items()},
             },
+            "benchmark_gap_days": [d.isoformat() for d in self.benchmark_gap_days],
             "trades": [t.to_dict() for t in self.trades],
             "fills": [{**asdict(f), "day": f.day.isoformat(), "at": f.at.isoformat()} for f in self.fills],
             "elapsed_s": self.elapsed_s, "warnings": list(self.warnings),

@@ -9,6 +9,9 @@
   fraction of the time. Every indicator at row `t` uses rows `<= t` only. The one difference from the live
   screen is warm-up: a recursive indicator (EMA, Wilder's RSI/ATR) has seen the whole history instead of the
   live `history_days` window, which moves values slightly (tests bound how often the watchlist differs).
+
+Gaps: chunks never span a gap in the data (`DailyPanel.segment_starts`) and their warm-up rows never reach back
+across one, so every indicator restarts after a gap exactly as the live screen's `last_segment` window does.
 """
 
 from __future__ import annotations
@@ -107,6 +110,7 @@ class PanelScreens:
         self.code_array = np.asarray(panel.codes).astype(str)
         self.codes_sorted = bool(np.all(self.code_array[:-1] < self.code_array[1:]))
         self.column_of = {code: i for i, code in enumerate(self.codes)}
+        self.segment_rows = np.flatnonzero(panel.segment_starts())  # first row of each gap-free stretch
         self._span = (0, 0)  # panel rows [first, end) whose tables are computed; `_base` is the chunk's row 0
         self._base = 0
         self.chunk: _Chunk | None = None
@@ -123,12 +127,12 @@ class PanelScreens:
         engine calls meanwhile."""
         first, end = self._span
         if not first <= row < end or end == 0:
-            first = (row // self.chunk_days) * self.chunk_days
+            first = self._chunk_first(row)
             self.chunk = None  # free the previous chunk before the next
             pending = self._pending.pop(first, None)
             self.chunk = pending.result() if pending is not None else self._chunk(first, self.strategy)
             self._pending.clear()
-            following = first + self.chunk_days
+            following = self.chunk.end
             if following < self.panel.shape[0] and self.prefetch:
                 self._pending[following] = self._executor().submit(self._chunk, following, copy.copy(self.strategy))
             self._span, self._base = (first, self.chunk.end), self.chunk.base
@@ -148,9 +152,22 @@ class PanelScreens:
             self._pool.shutdown(wait=True)
             self._pool = None
 
+    def _segment(self, row: int) -> tuple[int, int]:
+        """[start, end) rows of the gap-free stretch holding `row`."""
+        k = int(np.searchsorted(self.segment_rows, row, side="right")) - 1
+        start = int(self.segment_rows[k]) if k >= 0 else 0
+        end = int(self.segment_rows[k + 1]) if k + 1 < self.segment_rows.size else self.panel.shape[0]
+        return start, end
+
+    def _chunk_first(self, row: int) -> int:
+        """The first row of `row`'s chunk: chunks tile each segment from its start."""
+        start, _ = self._segment(row)
+        return start + ((row - start) // self.chunk_days) * self.chunk_days
+
     def _chunk(self, first: int, strategy: ScreeningStrategy) -> _Chunk:
-        end = min(first + self.chunk_days, self.panel.shape[0])
-        base = max(0, first - self.lookback + 1)
+        segment_start, segment_end = self._segment(first)
+        end = min(first + self.chunk_days, segment_end)
+        base = max(segment_start, first - self.lookback + 1)
         view = self.panel.slice_days(base, end)
         # adjusted backward from the chunk's last row; the price filter reads raw won
         prices = adjusted_prices(view)

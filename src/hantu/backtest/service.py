@@ -172,7 +172,7 @@ def _with_risk(outcome: BacktestOutcome, risk: RiskConfig) -> BacktestOutcome:
 
 def _with_warnings(outcome: BacktestOutcome, warnings: list[str]) -> BacktestOutcome:
     if warnings:
-        outcome.warnings = [*outcome.warnings, *warnings]
+        outcome.warnings = [*warnings, *outcome.warnings]
         outcome.metrics = {**outcome.metrics, "warnings": list(outcome.warnings)}
     return outcome
 
@@ -381,7 +381,7 @@ def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, 
 
 def _chain(tests: list[BacktestOutcome], strategy: str, params: dict[str, Any], initial: int, panel: DailyPanel,
            start: date, end: date) -> BacktestOutcome:
-    from hantu.backtest.benchmark import equal_weight_index
+    from hantu.backtest.benchmark import benchmarks
 
     equity = np.concatenate([t.equity for t in tests]) if tests else np.zeros(0)
     cash = np.concatenate([t.cash for t in tests]) if tests else np.zeros(0)
@@ -389,11 +389,8 @@ def _chain(tests: list[BacktestOutcome], strategy: str, params: dict[str, Any], 
     dates = [d for t in tests for d in t.dates]
     fills = [f for t in tests for f in t.fills]
     trades = [tr for t in tests for tr in t.trades]
-    if dates:
-        first, last = panel.row(dates[0]), panel.row(dates[-1])
-        bench = equal_weight_index(panel, first, last, initial)
-    else:
-        bench = np.zeros(0)
+    marks = benchmarks(panel, panel.row(dates[0]), panel.row(dates[-1]), initial) if dates else None
+    bench = marks.equal_weight if marks is not None else np.zeros(0)
     outcome = BacktestOutcome(strategy=strategy, params={**params, "walk_forward": [t.params for t in tests]},
                               start=dates[0] if dates else start, end=dates[-1] if dates else end,
                               initial_cash=initial, stocks=int(panel.shape[1]), dates=dates, equity=equity,
@@ -405,4 +402,8 @@ def _chain(tests: list[BacktestOutcome], strategy: str, params: dict[str, Any], 
             taxes=sum(f.tax for f in fills))
         outcome.benchmark_metrics = return_figures(bench, initial)
         outcome.monthly = monthly_returns(dates, equity, initial)
+    if marks is not None:
+        outcome.markets, outcome.benchmark_gap_days = marks.markets, marks.gap_days
+        outcome.benchmark_metrics["market"] = {m: return_figures(v, initial) for m, v in marks.markets.items()}
+        outcome.warnings = sorted({w for t in tests for w in t.warnings})
     return outcome

@@ -24,7 +24,9 @@ def save_outcome(session: Session, outcome: BacktestOutcome, *, kind: str = "sin
         metrics=outcome.metrics, benchmark=outcome.benchmark_metrics,
         equity_curve={"dates": [d.isoformat() for d in outcome.dates],
                       "equity": [round(float(x), 2) for x in outcome.equity],
-                      "benchmark": [round(float(x), 2) for x in outcome.benchmark]},
+                      "benchmark": [round(float(x), 2) for x in outcome.benchmark],
+                      "market": {name: [round(float(x), 2) for x in values]
+                                 for name, values in outcome.markets.items()}},
         report_path=report_path, elapsed_s=outcome.elapsed_s,
     )
     session.add(run)

@@ -284,6 +284,11 @@ def _print_result(result: Any) -> None:
     for row in rows:
         table.add_row(*row)
     console().print(table)
+    markets = b.get("market") or {}
+    if markets:  # the cap-weighted market itself (docs/market-data.md "The market benchmark")
+        console().print("market (cap-weighted): " + " · ".join(
+            f"{name} {_pct(fig.get('total_return'))} (max drawdown {_pct(fig.get('max_drawdown'))})"
+            for name, fig in markets.items()))
     if result.members:
         console().print(f"{len(result.members)} member runs stored under #{result.id}")
     console().print(f"report: {result.report_path}")

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_STALE_DATA = 5  # the market data ends before the close a decision needs, or a sync left days unfilled
 
 _console: Console | None = None
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from hantu.cli.common import EXIT_ERROR, console, fail, print_json
+from hantu.cli.common import EXIT_ERROR, EXIT_STALE_DATA, console, fail, print_json
 
 app = typer.Typer(help="Market data: import KRX files, sync, generate the sample market, check the store.\n\n"
                   "Example: hantu data sample --stocks 2500 --days 500 --seed 1",
@@ -182,11 +182,17 @@ def sync(source: str | None = typer.Option(None, "--source", help="pykrx or kis 
     store.write_days(fetched, source=source)
     _mirror_instruments(store)
     rows = sum(len(d) for d in fetched)
+    unfilled = missing_days(store, days[0], days[-1])
     if as_json:
         print_json({"source": source, "days": len(fetched), "rows": rows,
-                    "fetched": [d.day for d in fetched], "asked": days, **({"master": loaded} if loaded else {})})
+                    "fetched": [d.day for d in fetched], "asked": days, "unfilled": unfilled,
+                    **({"master": loaded} if loaded else {})})
     else:
         typer.echo(f"{source}: {len(fetched)} of {len(days)} missing day(s) stored, {rows} rows")
+    if unfilled:
+        shown = ", ".join(d.isoformat() for d in unfilled[:10]) + (" ..." if len(unfilled) > 10 else "")
+        fail(f"{len(unfilled)} of the {len(days)} trading day(s) asked for are still missing: {shown}",
+             EXIT_STALE_DATA)
 
 
 def _sync_master(store, files: list[Path]) -> dict:  # type: ignore[no-untyped-def,type-arg]
@@ -294,6 +300,12 @@ def status(as_json: bool = typer.Option(False, "--json", help="print the result 
     st = store.status()
     payload = asdict(st)
     payload["day_counts"] = {d.isoformat(): n for d, n in store.day_counts().items()}
+    from hantu.clock import SystemClock
+    from hantu.market.calendar import required_close
+
+    needed = required_close(SystemClock().today())
+    payload["required_close"] = needed
+    payload["fresh"] = bool(st.last_date and st.last_date >= needed)
     if as_json:
         print_json(payload)
         return
@@ -305,6 +317,8 @@ def status(as_json: bool = typer.Option(False, "--json", help="print the result 
     typer.echo(f"stocks: {st.stocks} in the master, {st.stocks_last_day} on the last day")
     typer.echo(f"gaps: {len(st.gaps)}" + (f" ({', '.join(str(g) for g in st.gaps[:10])})" if st.gaps else ""))
     typer.echo(f"last update: {st.last_update or '-'} ({st.last_source or '-'})")
+    typer.echo(f"fresh: {'yes' if payload['fresh'] else 'no'} (today's decisions need the close of {needed}; "
+               "screen/select refuse older data)")
 
 
 @app.command("check")

@@ -2,6 +2,10 @@
 
 Dates: `--date D` runs for D with the market store's data up to and including D (default: today, i.e. the last
 stored close), exactly as the scheduler does; results are stored under D, replacing an earlier run of D.
+
+Freshness: a run for D needs the close of the trading day before D (`calendar.required_close`). On older data
+the command stops with both dates named and exit code 5 (`EXIT_STALE_DATA`), storing nothing; `--allow-stale`
+runs anyway, for research on old data.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Any
 
 import typer
 
-from hantu.cli.common import EXIT_ERROR, EXIT_USAGE, console, fail, print_json
+from hantu.cli.common import EXIT_ERROR, EXIT_STALE_DATA, EXIT_USAGE, console, fail, print_json
 
 app = typer.Typer(help="Strategies: list the registered ones.\n\nExample: hantu strategy list --json",
                   no_args_is_help=True)
@@ -21,6 +25,8 @@ DATE_HELP = "Run for this date (YYYY-MM-DD), using data up to and including it. 
 STRATEGY_HELP = "Strategy name (default: the HANTU_STRATEGY setting; see `hantu strategy list`)."
 CONFIG_HELP = "TOML file with [<strategy>.<section>] tables over the shipped defaults (default: HANTU_STRATEGY_CONFIG)."
 PARAM_HELP = "Override one setting, section.key=value (repeatable), e.g. --param watchlist.top_n=20."
+STALE_HELP = ("Run even when the data ends before the previous trading day (research on old data); without it a "
+              "stale store is refused with exit code 5.")
 
 
 def _day(raw: str | None) -> date | None:
@@ -78,18 +84,22 @@ def screen(
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
     param: list[str] = typer.Option([], "--param", "-p", help=PARAM_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the run as JSON."),
+    allow_stale: bool = typer.Option(False, "--allow-stale", help=STALE_HELP),
 ) -> None:
     """Phase 1: score every stock, filter, and store the day's watchlist.
 
     Example: hantu screen --date 2024-02-13 --json
     """
+    from hantu.market.freshness import StaleMarketData
     from hantu.strategy.runs import NoMarketData, run_screening
 
     on = _day(day)
     runner = _strategy(strategy, config, param)
     database, store = _setup()
     try:
-        outcome = run_screening(database, store, runner, on)
+        outcome = run_screening(database, store, runner, on, allow_stale=allow_stale)
+    except StaleMarketData as error:
+        fail(str(error), EXIT_STALE_DATA)
     except NoMarketData as error:
         fail(str(error), EXIT_ERROR)
     if as_json:
@@ -120,18 +130,22 @@ def select(
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
     param: list[str] = typer.Option([], "--param", "-p", help=PARAM_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the candidates as JSON."),
+    allow_stale: bool = typer.Option(False, "--allow-stale", help=STALE_HELP),
 ) -> None:
     """Phase 2: rank the day's entry candidates from the stored watchlist (screens first if none is stored).
 
     Example: hantu select --date 2024-02-13
     """
+    from hantu.market.freshness import StaleMarketData
     from hantu.strategy.runs import NoMarketData, run_selection
 
     on = _day(day)
     runner = _strategy(strategy, config, param)
     database, store = _setup()
     try:
-        outcome = run_selection(database, store, runner, on)
+        outcome = run_selection(database, store, runner, on, allow_stale=allow_stale)
+    except StaleMarketData as error:
+        fail(str(error), EXIT_STALE_DATA)
     except NoMarketData as error:
         fail(str(error), EXIT_ERROR)
     if as_json:
@@ -160,27 +174,35 @@ def explain(
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
     param: list[str] = typer.Option([], "--param", "-p", help=PARAM_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print everything as JSON."),
+    allow_stale: bool = typer.Option(False, "--allow-stale", help=STALE_HELP),
 ) -> None:
     """Every indicator, factor rank, group score, the composite score and the reasons for one stock.
 
     Example: hantu explain 005930 --date 2024-02-13
     """
     from hantu.clock import SystemClock
-    from hantu.strategy.runs import NoMarketData, _instrument_rows
+    from hantu.market.freshness import StaleMarketData
+    from hantu.strategy.runs import NoMarketData, _instrument_rows, load_decision_panel
 
     on = _day(day) or SystemClock().today()
     runner = _strategy(strategy, config, param)
     if not callable(getattr(runner, "explain", None)):
         fail(f"strategy {runner.name!r} does not support explain", EXIT_ERROR)
     _, store = _setup()
-    panel = store.load(int(getattr(runner, "lookback_days", 260)), end=on)
-    if panel.shape[0] == 0:
-        fail(str(NoMarketData(f"the market store has no data on or before {on}")), EXIT_ERROR)
+    try:
+        panel = load_decision_panel(store, runner, on, allow_stale, what=f"explaining {code.strip()}")
+    except StaleMarketData as error:
+        fail(str(error), EXIT_STALE_DATA)
+    except NoMarketData as error:
+        fail(str(error), EXIT_ERROR)
     code = code.strip()
     if code not in set(panel.codes.tolist()):
         fail(f"unknown stock code {code!r}: not in the market data up to {on} "
              "(codes are 6 digits, e.g. 005930)", EXIT_ERROR)
-    report = runner.explain(panel, on, code, instruments=_instrument_rows(store))
+    try:
+        report = runner.explain(panel, on, code, instruments=_instrument_rows(store))
+    except KeyError:
+        fail(f"{code} has no data since the last gap in the market data before {on}", EXIT_ERROR)
     if as_json:
         print_json(report)
         return

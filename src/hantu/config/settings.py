@@ -80,7 +80,7 @@ class Settings(BaseSettings):
         description="A TOML file of strategy settings over the shipped defaults, in `[<strategy>.<section>]` tables (docs/strategies.md).")
     data_source: Literal["none", "kis", "pykrx"] = Field(
         "none", validation_alias="HANTU_DATA_SOURCE",
-        description="Where the 06:00 data_sync job gets missing daily bars: none (you import or sample data yourself; the job reports gaps), kis (per-stock daily charts through the KIS client) or pykrx (needs KRX_ID/KRX_PW).")
+        description="Where the 06:00 data_sync job gets missing daily bars: none (you import or sample data yourself; the job fails while days up to the previous trading day are missing), kis (per-stock daily charts through the KIS client) or pykrx (needs KRX_ID/KRX_PW).")
     commission_rate: float | None = Field(
         None, validation_alias="HANTU_COMMISSION_RATE", ge=0, le=0.01,
         description="Broker commission per side as a fraction (0.00015 = 0.015 %). Unset: 0.00015.")

@@ -266,6 +266,15 @@ def previous_trading_day(d: date) -> date:
     raise RuntimeError(f"no trading day within 60 days before {d}")
 
 
+def required_close(day: date) -> date:
+    """The last close a decision for trading date `day` needs: the previous trading day's.
+
+    Screening (06:30), selection (08:30) and the session of `day` act on the market as it closed before `day`;
+    a store ending earlier is stale (`hantu.market.freshness`). One rule, used by every deciding job and command.
+    """
+    return previous_trading_day(day)
+
+
 SETTLEMENT_DAYS = 2  # KRX equities settle T+2 (trading days)
 
 

@@ -2,14 +2,52 @@
 
 Every consumer — screening, selection, the KIS sandbox's replay, the paper broker, backtests — reads
 `DailyPanel`s from the store (`hantu.market.store`), so this is the one contract between them.
+
+Gaps: a store may hold separate windows (2023q1 and 2024q1), so consecutive panel rows can be months apart.
+`segment_starts` marks every row that follows a gap — more than `MAX_BRIDGED_TRADING_DAYS` consecutive XKRX
+trading days (`hantu.market.calendar`) missing between it and the previous row — and row 0. A few missing days
+(a failed sync, a day a source lacks: the 2021q1 KRX file has no 2021-01-22) are bridged as before; the
+freshness guard and `data_sync` refuse to let a live store run with them unnoticed, and `hantu data status`
+lists them. The segments are the one gap rule of every consumer: screening
+and selection read the last segment only (`last_segment`), the backtest computes indicators per segment and
+never trades a signal from before a gap, and the benchmark's return over a gap is 0. Every rolling indicator
+therefore warms up again after a gap, exactly as if the series began there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
+
+MAX_BRIDGED_TRADING_DAYS = 3  # missing trading days bridged between two rows; more is a gap (the backtest's too)
+
+
+@lru_cache(maxsize=64)
+def _calendar_days(first: date, last: date) -> np.ndarray:
+    from hantu.market.calendar import trading_days
+
+    return np.array(trading_days(first, last), dtype="datetime64[D]")
+
+
+def segment_starts(dates: np.ndarray) -> np.ndarray:
+    """Bool (T,): True on row 0 and on every row with more than `MAX_BRIDGED_TRADING_DAYS` calendar trading days
+    missing between it and the row before (days the calendar does not know, as in synthetic panels, are neither
+    needed nor gaps)."""
+    dates = np.asarray(dates).astype("datetime64[D]")
+    out = np.zeros(dates.shape[0], dtype=bool)
+    if dates.shape[0] == 0:
+        return out
+    out[0] = True
+    if dates.shape[0] == 1:
+        return out
+    calendar = _calendar_days(dates[0].item(), dates[-1].item())
+    before = np.searchsorted(calendar, dates, side="left")  # calendar trading days strictly before each row
+    through = np.searchsorted(calendar, dates, side="right")  # ... up to and including it
+    out[1:] = before[1:] - through[:-1] > MAX_BRIDGED_TRADING_DAYS  # trading days strictly between the rows
+    return out
 
 
 @dataclass(frozen=True)
@@ -24,6 +62,8 @@ class DailyPanel:
     - `factor`: optional (T, N) cumulative corporate-action factors (`hantu.market.corporate_actions`); None
       when no action falls inside the panel. The raw arrays above stay raw won (orders, fills, marks); the
       `adjusted_*` views are what indicators, screening and backtests read.
+    - `shares`: float (T, N), listed shares per day where the source gives them (NaN unknown), or None; the
+      market cap of a day is `close × shares` (the KRX file's `marcap`).
     """
 
     dates: np.ndarray
@@ -37,6 +77,7 @@ class DailyPanel:
     volume: np.ndarray
     amount: np.ndarray
     factor: np.ndarray | None = None
+    shares: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -69,7 +110,34 @@ class DailyPanel:
             open=self.open[start:end], high=self.high[start:end], low=self.low[start:end],
             close=self.close[start:end], volume=self.volume[start:end], amount=self.amount[start:end],
             factor=self.factor[start:end] if self.factor is not None else None,
+            shares=None if self.shares is None else self.shares[start:end],
         )
+
+    def segment_starts(self) -> np.ndarray:
+        """Bool (T,): rows that start a segment (row 0 and every row after a gap); see the module docstring."""
+        return segment_starts(self.dates)
+
+    def segment_start_row(self, row: int) -> int:
+        """The first row of the segment holding `row`."""
+        starts = np.flatnonzero(self.segment_starts()[: row + 1])
+        return int(starts[-1]) if starts.size else 0
+
+    def last_segment(self) -> DailyPanel:
+        """The rows since the last gap, with only the stocks listed on some day of them: exactly the panel a
+        store holding only these days would load."""
+        if self.shape[0] == 0:
+            return self
+        view = self.slice_days(self.segment_start_row(self.shape[0] - 1), self.shape[0])
+        if view.shape[0] == self.shape[0]:
+            return self
+        listed = ~np.isnan(view.volume).all(axis=0)
+        if listed.all():
+            return view
+        fields = ("open", "high", "low", "close", "volume", "amount")
+        return DailyPanel(dates=view.dates, codes=view.codes[listed], names=view.names[listed],
+                          markets=view.markets[listed], shares=None if view.shares is None else view.shares[:, listed],
+                          factor=None if view.factor is None else view.factor[:, listed],
+                          **{f: getattr(view, f)[:, listed] for f in fields})
 
     # --- the adjusted view (backward-adjusted: the panel's last day keeps its raw prices) ---------------
     def price_scale(self) -> np.ndarray | None:
@@ -106,9 +174,11 @@ class DailyPanel:
         return self.volume if scale is None else self.volume / scale
 
     def adjusted(self) -> DailyPanel:
-        """The same panel with adjusted open/high/low/close/volume (itself when nothing to adjust)."""
+        """The same panel with adjusted open/high/low/close/volume (itself when nothing to adjust). Listed
+        shares stay as stored (market caps are raw close × shares)."""
         if self.price_scale() is None:
             return self
         return DailyPanel(dates=self.dates, codes=self.codes, names=self.names, markets=self.markets,
                           open=self.adjusted_open, high=self.adjusted_high, low=self.adjusted_low,
-                          close=self.adjusted_close, volume=self.adjusted_volume, amount=self.amount)
+                          close=self.adjusted_close, volume=self.adjusted_volume, amount=self.amount,
+                          shares=self.shares)

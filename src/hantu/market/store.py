@@ -4,9 +4,9 @@ Layout (root = `$HANTU_HOME/market`; why this layout: `docs/market-data.md`):
 
     root/
       blocks/2024-01.npz     one file per calendar month: dates (T,), codes (N,), open/high/low/close (T, N)
-                             int32 won, volume/amount (T, N) int64; volume -1 = not listed that day
-                             shares (T, N) int64 listed shares per day where the source gives them (0 = unknown;
-                             blocks written before it lack the array)
+                             int32 won, volume/amount (T, N) int64; volume -1 = not listed that day;
+                             shares (T, N) int64 listed shares (0 = unknown; blocks written before it
+                             have no `shares` array and read as unknown)
       instruments.json       the instrument master (code, name, market, shares, listing, flags, sector)
       actions.json           corporate actions: (code, ex-date, factor, kind, source), see `corporate_actions`
       meta.json              last update time and source
@@ -48,8 +48,10 @@ if TYPE_CHECKING:
 
 PRICE_FIELDS = ("open", "high", "low", "close")
 INT_FIELDS = ("volume", "amount")
-SHARES = "shares"  # optional per-day listed shares (corporate-action detection)
+OPTIONAL_FIELDS = ("shares",)  # int64, 0 = unknown; absent from blocks written before it was added
+SHARES = "shares"  # the per-day listed shares (market caps, corporate-action detection)
 NOT_LISTED = -1
+UNKNOWN = 0  # shares of a stock and day the source did not give
 
 
 @dataclass
@@ -228,12 +230,16 @@ class MarketStore:
 
     @staticmethod
     def _read_block(path: Path, only: Sequence[str] | None = None) -> _Block:
-        """The block's arrays (`only` those named); without `only`, also the per-day shares where stored."""
+        """A month's arrays; without `only`, every field, an optional one missing from an old block filled
+        with `UNKNOWN`."""
         with _reading(path), np.load(path, allow_pickle=False) as npz:
-            names: Sequence[str] = only if only is not None else (*PRICE_FIELDS, *INT_FIELDS)
-            if only is None and SHARES in npz.files:
-                names = (*names, SHARES)
-            return _Block(dates=npz["dates"], codes=npz["codes"], arrays={k: npz[k] for k in names})
+            names = only if only is not None else (*PRICE_FIELDS, *INT_FIELDS)
+            arrays = {k: npz[k] for k in names}
+            if only is None:
+                shape = arrays["volume"].shape
+                for k in OPTIONAL_FIELDS:
+                    arrays[k] = npz[k] if k in npz.files else np.full(shape, UNKNOWN, dtype=np.int64)
+            return _Block(dates=npz["dates"], codes=npz["codes"], arrays=arrays)
 
     def trading_dates(self) -> list[date]:
         """Every day with data in the store, ascending."""
@@ -283,7 +289,8 @@ class MarketStore:
         codes = np.unique(np.concatenate(listed))
         total_days = sum(d.shape[0] for _, d in months)
         shape = (total_days, codes.shape[0])
-        out = {name: np.full(shape, np.nan, dtype=np.float64) for name in (*PRICE_FIELDS, *INT_FIELDS)}
+        out = {name: np.full(shape, np.nan, dtype=np.float64)
+               for name in (*PRICE_FIELDS, *INT_FIELDS, *OPTIONAL_FIELDS)}
         all_dates: list[np.ndarray] = []
         row = 0
         for path, month_dates in months:
@@ -312,8 +319,14 @@ class MarketStore:
                 values = pick(block.arrays[name]).astype(np.float64)
                 values[not_listed] = np.nan
                 out[name][dst] = values
+            for name in OPTIONAL_FIELDS:
+                values = pick(block.arrays[name]).astype(np.float64)
+                values[not_listed | (values <= 0)] = np.nan
+                out[name][dst] = values
             all_dates.append(month_dates)
             row += n
+        if np.isnan(out["shares"]).all():
+            del out["shares"]  # a source without share counts (the sample market): no array to carry
         master = {i.code: i for i in self.instruments()}
         names = np.array([master[c].name if c in master else c for c in codes.tolist()], dtype=str)
         markets = np.array([master[c].market if c in master else "" for c in codes.tolist()], dtype=str)
@@ -442,10 +455,14 @@ class MarketStore:
                     continue
                 listed = block.arrays["volume"][i] != NOT_LISTED
                 old_rows.append((d, block.codes[listed], {k: v[i][listed] for k, v in block.arrays.items()}))
-        rows = old_rows + [(b.day, np.asarray(b.codes).astype(str),
-                            {**{k: np.asarray(getattr(b, k)) for k in (*PRICE_FIELDS, *INT_FIELDS)},
-                             **({SHARES: np.asarray(b.shares)} if b.shares is not None else {})})
-                           for b in new_days]
+
+        def fields_of(b: DayBars) -> dict[str, np.ndarray]:
+            values = {k: np.asarray(getattr(b, k)) for k in (*PRICE_FIELDS, *INT_FIELDS)}
+            values["shares"] = (np.asarray(b.shares) if b.shares is not None
+                                else np.full(len(b), UNKNOWN, dtype=np.int64))
+            return values
+
+        rows = old_rows + [(b.day, np.asarray(b.codes).astype(str), fields_of(b)) for b in new_days]
         rows.sort(key=lambda r: r[0])
         row_keys = [code_keys(r[1]) for r in rows]
         keys, first = np.unique(np.concatenate(row_keys), return_index=True)
@@ -453,13 +470,11 @@ class MarketStore:
         t, n = len(rows), codes.shape[0]
         arrays = {k: np.zeros((t, n), dtype=np.int32) for k in PRICE_FIELDS}
         arrays.update({k: np.full((t, n), NOT_LISTED, dtype=np.int64) for k in INT_FIELDS})
-        arrays[SHARES] = np.zeros((t, n), dtype=np.int64)
+        arrays.update({k: np.full((t, n), UNKNOWN, dtype=np.int64) for k in OPTIONAL_FIELDS})
         for i, (_, _, values) in enumerate(rows):
             cols = np.searchsorted(keys, row_keys[i])
-            for k in (*PRICE_FIELDS, *INT_FIELDS):
+            for k in (*PRICE_FIELDS, *INT_FIELDS, *OPTIONAL_FIELDS):
                 arrays[k][i, cols] = values[k]
-            if SHARES in values:
-                arrays[SHARES][i, cols] = values[SHARES]
         dates = np.array([r[0] for r in rows], dtype="datetime64[D]")
         _atomic_write(path, lambda fh: np.savez(fh, dates=dates, codes=codes, **arrays))
 

@@ -6,6 +6,11 @@ Jobs are idempotent per trading date: running one twice for the same date replac
 Market data: the jobs of trading date D see the market *as known before D's session* — daily bars up to the
 previous trading day (`KnownMarket`) — so a store that already holds D's bars (a replay, the demo) cannot leak
 them into D's screening or selection.
+
+Freshness: screening and selection of D refuse a market that ends before D's required close
+(`calendar.required_close`, the previous trading day): they raise `StaleMarketData`, so the run is `failed` with the
+dates in its error and the runner alerts through the Telegram outbox. The session trades no candidates of a
+selection made on stale data (exits still run). `data_sync` fails when days it needed stay missing.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ class KnownMarket:
 
     def __init__(self, store: Any, day: date) -> None:
         self.store = store
-        self.last = calendar.previous_trading_day(day)
+        self.last = calendar.required_close(day)
 
     def load(self, days: int, end: date | None = None) -> Any:
         return self.store.load(days, end=min(end, self.last) if end else self.last)
@@ -48,6 +53,10 @@ class KnownMarket:
 
     def __getattr__(self, name: str) -> Any:  # instruments(), instrument(code), status() ...
         return getattr(self.store, name)
+
+
+class DataSyncIncomplete(RuntimeError):
+    """The store still lacks trading days the sync needed (the message names them and the source)."""
 
 
 class Services:
@@ -143,7 +152,7 @@ def data_sync(ctx: JobContext) -> dict[str, Any]:
 
     services = _services(ctx)
     store = services.store
-    target = calendar.previous_trading_day(ctx.day)
+    target = calendar.required_close(ctx.day)
     known = store.trading_dates()
     started = time.perf_counter()
     missing = missing_days(store, calendar.next_trading_day(known[-1]), target) if known and known[-1] < target \
@@ -171,7 +180,13 @@ def data_sync(ctx: JobContext) -> dict[str, Any]:
         services.notify("data_sync_done", figures, "low" if not still_missing else "high",
                         dedupe_key=f"data_sync_done:{ctx.day}", session=session)
     if still_missing:
-        log.warning("market data lacks %s (source %s)", ", ".join(d.isoformat() for d in still_missing), source)
+        ctx.figures.update(figures)
+        shown = ", ".join(d.isoformat() for d in still_missing[:10])
+        more = f" and {len(still_missing) - 10} more" if len(still_missing) > 10 else ""
+        hint = ("HANTU_DATA_SOURCE is none: import them (`hantu data import ...`) or set a source"
+                if source == "none" else f"source {source} did not deliver them")
+        raise DataSyncIncomplete(f"market data still lacks {len(still_missing)} trading day(s) up to {target}: "
+                                 f"{shown}{more} ({hint})")
     return figures
 
 
@@ -215,16 +230,28 @@ def selection(ctx: JobContext) -> dict[str, Any]:
 # --- 09:00-15:30 ---------------------------------------------------------------------------------------
 def trading_session(ctx: JobContext) -> dict[str, Any]:
     """The session loop over the day's candidates; interrupted (to resume after a restart) when stopped early."""
-    from hantu.strategy.runs import stored_candidates
+    from hantu.market.freshness import StaleMarketData, check_fresh
+    from hantu.strategy.runs import selection_data_date, stored_candidates
     from hantu.trading.session import run as run_session
 
     services = _services(ctx)
     strategy = services.strategy
     candidates = stored_candidates(ctx.db, ctx.day, strategy.name) or []
+    refused = None
+    if candidates:
+        try:
+            check_fresh(selection_data_date(ctx.db, ctx.day, strategy.name), ctx.day, "the session's entries")
+        except StaleMarketData as stale:  # a selection made with --allow-stale: no entries, exits still run
+            refused, candidates = str(stale), []
+            services.notify("error", {"error_kind": "job:trading_session", "message": refused,
+                                      "where": f"trading_session {ctx.day}"}, "high",
+                            dedupe_key=f"stale_entries:{ctx.day}")
     broker = services.broker(ctx.day)
     report = run_session(ctx.day, candidates, strategy, broker, ctx.clock, ctx.stop, database=ctx.db)
     figures = {k: v for k, v in report.as_dict().items() if k != "reconciliations"}
     figures["candidates"] = len(candidates)
+    if refused:
+        figures["entries_refused"] = refused
     figures["reconciliation_differences"] = sum(len(r.as_dict().get("differences") or [])
                                                 for r in report.reconciliations)
     ctx.figures.update(figures)

@@ -143,10 +143,12 @@ class ScreeningStrategy:
 
     # --- Phase 1 ---------------------------------------------------------------------------------------
     def window(self, panel: DailyPanel, on: date) -> DailyPanel:
+        """The last `lookback_days` rows up to `on`, cut at the last gap in the data (`DailyPanel.last_segment`):
+        indicators warm up after a gap as if the data began there."""
         view = panel.upto(on)
         if view.shape[0] == 0:
             raise ValueError(f"no market data on or before {on}")
-        return view.slice_days(max(0, view.shape[0] - self.lookback_days), view.shape[0])
+        return view.slice_days(max(0, view.shape[0] - self.lookback_days), view.shape[0]).last_segment()
 
     def at_day(self, values: np.ndarray) -> np.ndarray:
         """The screening day's row of an indicator array: `values[-1]` (every row when `all_days`)."""

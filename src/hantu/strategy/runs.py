@@ -4,6 +4,9 @@ Dates: `on` is the date a run is for; the strategy sees the market store's data 
 06:30 on trading day X the store ends at X-1, so `run_screening(..., on=X)` screens on X-1's close and files the
 watchlist under X, where `run_selection(..., on=X)` finds it at 08:30. Each run replaces that (date, strategy)'s
 previous rows in one transaction, so re-running a date is safe and leaves exactly one result.
+
+Freshness: a run for X on data that ends before X's required close (`calendar.required_close`, the previous
+trading day) raises `StaleMarketData` before anything is stored, unless `allow_stale` (research on old data).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from hantu.clock import Clock, SystemClock
+from hantu.market.freshness import check_fresh
 from hantu.store.db import Database
 from hantu.store.models.strategy import ScreenRun, SelectionCandidate, SelectionRun, WatchlistEntry
 from hantu.strategy.base import Candidate, ScreenResult, StockScore, Strategy
@@ -123,13 +127,23 @@ def _accepts_instruments(strategy: Strategy) -> bool:
         return False
 
 
-def screen_panel(store: Any, strategy: Strategy, on: date) -> tuple[Any, ScreenResult]:
-    """Load the strategy's window from the store and screen it (no storage). Returns (panel, result)."""
+def load_decision_panel(store: Any, strategy: Strategy, on: date, allow_stale: bool = False,
+                        what: str = "a decision") -> Any:
+    """The strategy's window of the store up to `on`, refused (`StaleMarketData`) when it ends before `on`'s
+    required close unless `allow_stale`; `NoMarketData` when there is nothing at all."""
     days = int(getattr(strategy, "lookback_days", 0) or 260)
     panel = store.load(days, end=on)
     if panel.shape[0] == 0:
         raise NoMarketData(f"the market store has no data on or before {on} "
                            "(run `hantu data sample` or `hantu data import krx-csv FILE`)")
+    if not allow_stale:
+        check_fresh(panel.date_at(panel.shape[0] - 1), on, what)
+    return panel
+
+
+def screen_panel(store: Any, strategy: Strategy, on: date, allow_stale: bool = False) -> tuple[Any, ScreenResult]:
+    """Load the strategy's window from the store and screen it (no storage). Returns (panel, result)."""
+    panel = load_decision_panel(store, strategy, on, allow_stale, what=f"the {strategy.name} screening")
     if _accepts_instruments(strategy):
         result = strategy.screen(panel, on, instruments=_instrument_rows(store))  # type: ignore[call-arg]
     else:
@@ -138,12 +152,13 @@ def screen_panel(store: Any, strategy: Strategy, on: date) -> tuple[Any, ScreenR
 
 
 def run_screening(db: Database, store: Any, strategy: Strategy | str | None = None, on: date | None = None,
-                  clock: Clock | None = None) -> ScreeningOutcome:
-    """Phase 1 for `on` (default: today), stored with its watchlist, replacing that date's previous run."""
+                  clock: Clock | None = None, allow_stale: bool = False) -> ScreeningOutcome:
+    """Phase 1 for `on` (default: today), stored with its watchlist, replacing that date's previous run.
+    `StaleMarketData` (nothing stored) when the data ends before `on`'s required close, unless `allow_stale`."""
     strategy = _resolve(strategy)
     on = on or _today(clock)
     started = time.perf_counter()
-    panel, result = screen_panel(store, strategy, on)
+    panel, result = screen_panel(store, strategy, on, allow_stale)
     elapsed = time.perf_counter() - started
     data_date = panel.date_at(panel.shape[0] - 1)
     by_code = {s.code: s for s in result.scores}
@@ -201,24 +216,22 @@ def _screen_result_from_rows(on: date, rows: list[WatchlistEntry]) -> ScreenResu
 
 
 def run_selection(db: Database, store: Any, strategy: Strategy | str | None = None, on: date | None = None,
-                  clock: Clock | None = None, screen_if_missing: bool = True) -> SelectionOutcome:
+                  clock: Clock | None = None, screen_if_missing: bool = True,
+                  allow_stale: bool = False) -> SelectionOutcome:
     """Phase 2 for `on` from the stored watchlist of `on` (screened first when missing and allowed), stored,
-    replacing that date's previous selection."""
+    replacing that date's previous selection. Stale data is refused as in `run_screening`."""
     strategy = _resolve(strategy)
     on = on or _today(clock)
+    panel = load_decision_panel(store, strategy, on, allow_stale, what=f"the {strategy.name} selection")
     stored = stored_screen(db, on, strategy.name)
     if stored is None:
         if not screen_if_missing:
             raise NoScreening(f"no {strategy.name} screening stored for {on}: run `hantu screen --date {on}` first")
-        run_screening(db, store, strategy, on, clock)
+        run_screening(db, store, strategy, on, clock, allow_stale)
         stored = stored_screen(db, on, strategy.name)
         assert stored is not None
     run, rows = stored
     screen = _screen_result_from_rows(on, rows)
-    days = int(getattr(strategy, "lookback_days", 0) or 260)
-    panel = store.load(days, end=on)
-    if panel.shape[0] == 0:
-        raise NoMarketData(f"the market store has no data on or before {on}")
     detailed = getattr(strategy, "select_detailed", None)
     if callable(detailed):
         chosen = detailed(panel, screen, on)
@@ -252,6 +265,13 @@ def run_selection(db: Database, store: Any, strategy: Strategy | str | None = No
             weight=float(c.weight), score=float(c.score), atr=float(c.atr), reason=c.reason,
             extra={k: float(v) for k, v in c.extra.items()}) for c in candidates)
     return outcome
+
+
+def selection_data_date(db: Database, on: date, strategy: str) -> date | None:
+    """The data date of the selection stored for (on, strategy), or None."""
+    with db.session() as session:
+        return session.scalars(select(SelectionRun.data_date).where(SelectionRun.run_date == on,
+                                                                    SelectionRun.strategy == strategy)).first()
 
 
 def stored_candidates(db: Database, on: date, strategy: str) -> list[Candidate] | None:

@@ -1,20 +1,21 @@
-"""`/data`: how complete and how fresh the market data is.
+"""`/data`: how complete and how fresh the market data is; `/data/benchmark`: the cap-weighted market.
 
-The one route that loads numpy (through `hantu.market.store`), lazily; its answer is cached until a block or
-the store's meta file changes.
+The only routes that load numpy (through `hantu.market.store`), lazily; their answers are cached until a block
+or the store's meta file changes.
 """
 
 from __future__ import annotations
 
 import threading
+from datetime import date, timedelta
 from pathlib import Path
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy import func, select
 
 from hantu.api.context import ApiContext, get_ctx
 from hantu.api.prices import market_root
-from hantu.api.schemas import DataStatus, JobRunOut, MarketDataStatus
+from hantu.api.schemas import DataStatus, JobRunOut, MarketBenchmark, MarketDataStatus
 from hantu.store.models import Instrument, JobRun
 
 router = APIRouter(tags=["data"])
@@ -56,5 +57,64 @@ def data_status(ctx: ApiContext = Depends(get_ctx)) -> DataStatus:
         last = session.scalar(select(JobRun).where(JobRun.job == "data_sync")
                               .order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(1))
         last_sync = JobRunOut.model_validate(last) if last is not None else None
-    stale = (ctx.clock.today() - market.last_date).days if market and market.last_date else None
-    return DataStatus(market=market, instruments=int(instruments), last_sync=last_sync, stale_days=stale)
+    from hantu.market.calendar import required_close
+
+    today = ctx.clock.today()
+    stale = (today - market.last_date).days if market and market.last_date else None
+    needed = required_close(today)
+    fresh = market.last_date >= needed if market and market.last_date else False
+    return DataStatus(market=market, instruments=int(instruments), last_sync=last_sync, stale_days=stale,
+                      required_close=needed, fresh=fresh)
+
+
+BENCHMARK_DAYS = 120  # calendar days the dashboard's market line covers by default
+_bench_cache: dict[tuple[str, date | None, date | None], tuple[tuple[object, ...], MarketBenchmark]] = {}
+
+
+def market_benchmark(root: Path, start: date | None, end: date | None) -> MarketBenchmark:
+    """The cap-weighted KOSPI / KOSDAQ over the stored days of `start … end` (default: the last 120 days)."""
+    key = _fingerprint(root)
+    cache_key = (str(root), start, end)
+    with _lock:
+        cached = _bench_cache.get(cache_key)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+    from hantu.backtest.benchmark import MARKETS, cap_weighted_returns
+    from hantu.market.store import MarketStore
+
+    store = MarketStore(root)
+    days = store.trading_dates()
+    if not days:
+        return MarketBenchmark(dates=[], indices={}, total_return={}, gap_days=[])
+    last = min(end or days[-1], days[-1])
+    panel = store.load_range(start or last - timedelta(days=BENCHMARK_DAYS), last)
+    indices: dict[str, list[float]] = {}
+    totals: dict[str, float] = {}
+    for name in MARKETS:
+        rets = cap_weighted_returns(panel, name)
+        if rets is None:
+            continue
+        rets = rets.copy()
+        rets[0] = 0.0
+        level = 100.0
+        series = []
+        for r in rets.tolist():
+            level *= 1.0 + r
+            series.append(round(level, 4))
+        indices[name], totals[name] = series, round(series[-1] / 100.0 - 1.0, 6)
+    starts = panel.segment_starts()
+    result = MarketBenchmark(dates=[panel.date_at(i) for i in range(panel.shape[0])], indices=indices,
+                             total_return=totals, gap_days=[panel.date_at(i) for i in range(1, panel.shape[0])
+                                                            if starts[i]])
+    with _lock:
+        _bench_cache.clear()
+        _bench_cache[cache_key] = (key, result)
+    return result
+
+
+@router.get("/data/benchmark", response_model=MarketBenchmark,
+            summary="Cap-weighted KOSPI and KOSDAQ computed from the store's market caps")
+def data_benchmark(start: date | None = Query(None, alias="from", description="First day (default: 120 days ago)"),
+                   end: date | None = Query(None, alias="to", description="Last day (default: the last stored)"),
+                   ctx: ApiContext = Depends(get_ctx)) -> MarketBenchmark:
+    return market_benchmark(market_root(ctx.settings.hantu_home), start, end)
