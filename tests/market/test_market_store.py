@@ -227,3 +227,23 @@ def test_pykrx_clear_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     env = {"HANTU_HOME": str(tmp_path / "h"), "KRX_ID": "me", "KRX_PW": "pw"}
     result = run_hantu("data", "sync", "--source", "pykrx", "--start", "2026-01-05", "--end", "2026-01-06", env=env)
     assert result.returncode == 1 and "pykrx is not installed" in result.stderr
+
+
+def test_cli_sample_refuses_to_replace_imported_data(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    csv = tmp_path / "real.csv"
+    csv.write_text("date,code,name,market,open,high,low,close,volume,amount,marcap,shares\n"
+                   "2024-01-02,005930,삼성전자,KOSPI,78200,79800,78200,79600,17142847,1,1,5969782550\n",
+                   encoding="utf-8")
+    env = {"HANTU_HOME": str(home)}
+    assert run_hantu("data", "import", "krx-csv", str(csv), env=env).returncode == 0
+    refused = run_hantu("data", "sample", "--stocks", "20", "--days", "10", env=env)
+    assert refused.returncode == 1
+    assert "holds imported data: 1 trading days (2024-01-02 … 2024-01-02)" in refused.stderr
+    assert "krx-csv" in refused.stderr and "--force" in refused.stderr and "HANTU_HOME=" in refused.stderr
+    assert MarketStore(home / "market").trading_dates() == [date(2024, 1, 2)]  # untouched
+    forced = run_hantu("data", "sample", "--stocks", "20", "--days", "10", "--force", env=env)
+    assert forced.returncode == 0, forced.stderr
+    assert len(MarketStore(home / "market").trading_dates()) == 10
+    again = run_hantu("data", "sample", "--stocks", "20", "--days", "12", env=env)  # a sample over a sample
+    assert again.returncode == 0, again.stderr

@@ -204,21 +204,38 @@ def _sync_kis(store, days: list[date], codes: str | None):  # type: ignore[no-un
         api.close()
 
 
+def _refuse_to_replace_real_data(store) -> None:  # type: ignore[no-untyped-def]
+    """Stop `data sample` from silently discarding days that came from real files or a sync."""
+    st = store.status()
+    source = st.last_source or "unknown source"
+    if st.days == 0 or source.startswith("sample("):
+        return
+    fail(f"the store at {st.root} holds imported data: {st.days} trading days ({st.first_date} … "
+         f"{st.last_date}), {st.stocks} stocks, last written by {source} at {st.last_update or '?'}.\n"
+         "  `hantu data sample` would replace all of it. Either keep it and put the sample elsewhere:\n"
+         "    HANTU_HOME=./sample-home hantu data sample\n"
+         "  or replace it on purpose: hantu data sample --force")
+
+
 @app.command("sample")
 def sample(stocks: int = typer.Option(2500, min=1, help="number of stocks"),
            days: int = typer.Option(500, min=1, help="number of trading days"),
            seed: int = typer.Option(1, help="random seed (same seed → same market)"),
            end: str | None = typer.Option(None, help="last day (default: the last trading day before today)"),
+           force: bool = typer.Option(False, "--force", help="replace a store that holds imported data"),
            as_json: bool = typer.Option(False, "--json", help="print the result as JSON")) -> None:
     """Replace the store with a deterministic synthetic market (no network, no credentials).
 
-    Example: hantu data sample --stocks 2500 --days 500 --seed 1 --end 2026-03-31
+    A store holding imported or synced data is not replaced without --force: use another HANTU_HOME for
+    the sample instead. Example: HANTU_HOME=./sample-home hantu data sample --stocks 2500 --days 500
     """
     from hantu.market.sample import write_sample_market
     from hantu.market.store import open_market_store
 
     last = _parse_day(end, "--end") or _default_end()
     store = open_market_store()
+    if not force:
+        _refuse_to_replace_real_data(store)
     with _progress("generating", days) as progress:
         task = progress.add_task("generating the sample market", total=days)
         market = write_sample_market(store, stocks, days, seed, last, progress=lambda n: progress.advance(task, n))
