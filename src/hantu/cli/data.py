@@ -278,30 +278,46 @@ def status(as_json: bool = typer.Option(False, "--json", help="print the result 
 
 @app.command("check")
 def check(as_json: bool = typer.Option(False, "--json", help="print the issues as JSON"),
-          limit: int = typer.Option(50, min=0, help="issues to list (all are counted)")) -> None:
-    """Check the store: gaps against the calendar, non-positive prices on traded days, high < low,
-    limit violations, duplicates. Reported, never fixed; exit code 1 when there are issues.
+          limit: int = typer.Option(20, min=0, help="rows listed per kind (0: all; every issue is counted)")) -> None:
+    """Check the store: price jumps beyond the daily limits, non-positive prices on traded days, high < low,
+    duplicates, gaps against the calendar. Reported, never fixed; exit code 1 when there are issues.
 
-    Example: hantu data check
+    Grouped by kind, most important first (price jumps, then broken rows, then gaps as date ranges), with
+    counts. Example: hantu data check --limit 0
     """
-    from collections import Counter
     from dataclasses import asdict
 
-    from hantu.market.check import check_store
+    from hantu.market.check import KINDS, by_importance, check_store, gap_ranges
     from hantu.market.store import open_market_store
 
     issues = check_store(open_market_store())
-    counts = Counter(i.kind for i in issues)
+    groups = by_importance(issues)
+    counts = {kind: len(found) for kind, found in groups.items()}
+    ranges = gap_ranges(groups.get("gap", []))
+    shown = {kind: found if limit == 0 else found[:limit] for kind, found in groups.items()}
     if as_json:
-        print_json({"ok": not issues, "counts": dict(counts), "issues": [asdict(i) for i in issues[:limit]]})
+        print_json({"ok": not issues, "counts": counts,
+                    "issues": [asdict(i) for found in shown.values() for i in found],
+                    "gap_ranges": [{"first": a, "last": b, "days": n} for a, b, n in ranges]})
     else:
         if not issues:
             typer.echo("no issues")
-        for issue in issues[:limit]:
-            typer.echo(f"{issue.day} {issue.kind:<11} {issue.code or '-':<6} {issue.detail}")
-        if len(issues) > limit:
-            typer.echo(f"... {len(issues) - limit} more")
+        for kind, found in groups.items():
+            title = KINDS.get(kind, kind)
+            if kind == "gap":
+                typer.echo(f"{title}: {len(found)} in {len(ranges)} range(s)")
+                listed = ranges if limit == 0 else ranges[:limit]
+                for first, last, n in listed:
+                    typer.echo(f"  {first} … {last}  {n} trading day(s)" if n > 1 else f"  {first}")
+                hidden = len(ranges) - len(listed)
+            else:
+                typer.echo(f"{title}: {len(found)}")
+                for issue in shown[kind]:
+                    typer.echo(f"  {issue.day} {issue.code or '-':<6} {issue.detail}")
+                hidden = len(found) - len(shown[kind])
+            if hidden:
+                typer.echo(f"  ... {hidden} more (--limit 0 lists all)")
         if issues:
-            typer.echo("counts: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+            typer.echo("counts: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     if issues:
         raise typer.Exit(EXIT_ERROR)
