@@ -46,6 +46,18 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def day_alias_option() -> Any:
+    """`--day`, the old name of `--date` on `trade orders|fills`: accepted, hidden from `--help`."""
+    return typer.Option(None, "--day", hidden=True, help="Alias of --date.")
+
+
+def one_date(date: str | None, day: str | None) -> str | None:
+    """The trading date given as `--date` or its alias `--day` (both: they must agree)."""
+    if date is not None and day is not None and date != day:
+        fail(f"--date {date} and --day {day} disagree: --day is an alias of --date, give one", EXIT_USAGE)
+    return date if date is not None else day
+
+
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     """Print a clear error to stderr and exit with `code`."""
     typer.echo(f"error: {message}", err=True)
