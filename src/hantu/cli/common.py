@@ -20,12 +20,26 @@ EXIT_USAGE = 2
 _console: Console | None = None
 
 
+PIPE_WIDTH = 4096  # "unlimited": rich wants a width; nothing a command prints comes near it
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A rich console that wraps only for a terminal: piped into a file, `grep` or `less`, a line stays one
+    line (rich's fallback is 80 columns). An explicit COLUMNS still wins."""
+    import os
+
+    from rich.console import Console
+
+    probe = Console(stderr=stderr)
+    if probe.is_terminal or os.environ.get("COLUMNS"):
+        return probe
+    return Console(stderr=stderr, width=PIPE_WIDTH, soft_wrap=True)
+
+
 def console() -> Console:
     global _console
     if _console is None:
-        from rich.console import Console
-
-        _console = Console(stderr=False)
+        _console = make_console()
     return _console
 
 

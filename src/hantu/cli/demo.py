@@ -27,13 +27,13 @@ def demo_command(
     Examples: `hantu demo`, `hantu demo --days 3 --speed 1200`,
     `hantu demo --data ../shared/data/krx/krx-daily-2024q1.csv.gz`.
     """
-    from rich.console import Console
     from rich.panel import Panel
     from rich.table import Table
 
+    from hantu.cli.common import make_console
     from hantu.demo import DemoError, run_demo
 
-    console = Console(stderr=json_output)
+    console = make_console(stderr=json_output)
     show = not quiet and not json_output
 
     def progress(text: str) -> None:
