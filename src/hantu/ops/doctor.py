@@ -1,7 +1,8 @@
 """`hantu doctor`: is this host fit to run Hantu Quant unattended? Each problem says what to run.
 
 Checks memory, swap, timezone, clock synchronisation, disk, the database (reachable, schema current), file
-modes (`.env`, `.pgpass`, token caches: 600), the virtualenv and the systemd services. The host is reached
+modes (`.env`, `.pgpass`, token caches: 600), the virtualenv, the systemd services and whether their
+`ReadWritePaths` cover the configured `HANTU_HOME`. The host is reached
 through `HostProbes` so tests can stand in files and commands for the real machine.
 """
 
@@ -55,6 +56,7 @@ class HostProbes:
     etc_localtime: Path = Path("/etc/localtime")
     run: Callable[[list[str]], tuple[int, str]] = field(default=_run)
     systemctl: list[str] = field(default_factory=lambda: ["systemctl"])
+    systemd_dir: Path = Path("/etc/systemd/system")
 
 
 def check_memory(probes: HostProbes) -> list[CheckResult]:
@@ -64,25 +66,51 @@ def check_memory(probes: HostProbes) -> list[CheckResult]:
     threshold = min_available_mb()
     results = []
     if memory.available_mb >= threshold:
-        results.append(CheckResult("memory", "ok", f"{memory.available_mb} MB available of {memory.total_mb} MB "
-                                   f"(deploy threshold {threshold} MB)"))
+        results.append(
+            CheckResult(
+                "memory",
+                "ok",
+                f"{memory.available_mb} MB available of {memory.total_mb} MB "
+                f"(deploy threshold {threshold} MB)",
+            )
+        )
     else:
-        results.append(CheckResult("memory", "warn", f"{memory.available_mb} MB available of {memory.total_mb} MB, "
-                                   f"below the deploy threshold of {threshold} MB",
-                                   "find the biggest processes: ps aux --sort=-%mem | head; or set "
-                                   "HANTU_MIN_AVAILABLE_MB in .env to what this VM can offer"))
+        results.append(
+            CheckResult(
+                "memory",
+                "warn",
+                f"{memory.available_mb} MB available of {memory.total_mb} MB, "
+                f"below the deploy threshold of {threshold} MB",
+                "find the biggest processes: ps aux --sort=-%mem | head; or set "
+                "HANTU_MIN_AVAILABLE_MB in .env to what this VM can offer",
+            )
+        )
     if memory.total_mb <= SMALL_HOST_MB and memory.swap_total_mb < MIN_SWAP_MB:
-        results.append(CheckResult("swap", "fail", f"{memory.swap_total_mb} MB swap on a {memory.total_mb} MB host",
-                                   "sudo bash deploy/setup-micro.sh (adds a 2 GB /swapfile), or: sudo fallocate "
-                                   "-l 2G /swapfile && sudo chmod 600 /swapfile && sudo mkswap /swapfile && sudo "
-                                   "swapon /swapfile && echo '/swapfile none swap sw 0 0' | sudo tee -a /etc/fstab"))
+        results.append(
+            CheckResult(
+                "swap",
+                "fail",
+                f"{memory.swap_total_mb} MB swap on a {memory.total_mb} MB host",
+                "sudo bash deploy/setup-micro.sh (adds a 2 GB /swapfile), or: sudo fallocate "
+                "-l 2G /swapfile && sudo chmod 600 /swapfile && sudo mkswap /swapfile && sudo "
+                "swapon /swapfile && echo '/swapfile none swap sw 0 0' | sudo tee -a /etc/fstab",
+            )
+        )
     elif memory.swap_total_mb and memory.swap_free_mb < memory.swap_total_mb / 2:
-        results.append(CheckResult("swap", "warn", f"{memory.swap_total_mb - memory.swap_free_mb} MB of "
-                                   f"{memory.swap_total_mb} MB swap in use: the services need more memory than "
-                                   "the VM has", "check memory per process: ps aux --sort=-%mem | head"))
+        results.append(
+            CheckResult(
+                "swap",
+                "warn",
+                f"{memory.swap_total_mb - memory.swap_free_mb} MB of "
+                f"{memory.swap_total_mb} MB swap in use: the services need more memory than "
+                "the VM has",
+                "check memory per process: ps aux --sort=-%mem | head",
+            )
+        )
     else:
-        results.append(CheckResult("swap", "ok", f"{memory.swap_total_mb} MB swap "
-                                   f"({memory.swap_free_mb} MB free)"))
+        results.append(
+            CheckResult("swap", "ok", f"{memory.swap_total_mb} MB swap ({memory.swap_free_mb} MB free)")
+        )
     return results
 
 
@@ -103,8 +131,13 @@ def check_timezone(probes: HostProbes) -> CheckResult:
     zone = host_timezone(probes)
     if zone == TIMEZONE:
         return CheckResult("timezone", "ok", TIMEZONE)
-    return CheckResult("timezone", "fail", f"host timezone is {zone or 'unknown'}, not {TIMEZONE}: the 02:00 "
-                       "log-rotation cron and journald times would be off", f"sudo timedatectl set-timezone {TIMEZONE}")
+    return CheckResult(
+        "timezone",
+        "fail",
+        f"host timezone is {zone or 'unknown'}, not {TIMEZONE}: the 02:00 "
+        "log-rotation cron and journald times would be off",
+        f"sudo timedatectl set-timezone {TIMEZONE}",
+    )
 
 
 def check_clock_sync(probes: HostProbes) -> CheckResult:
@@ -112,13 +145,21 @@ def check_clock_sync(probes: HostProbes) -> CheckResult:
     if code == 0 and out.strip() == "yes":
         return CheckResult("clock", "ok", "synchronised (NTP)")
     if code == 0 and out.strip() == "no":
-        return CheckResult("clock", "fail", "not synchronised: orders and schedules depend on the exact time",
-                           "sudo timedatectl set-ntp true (and check: timedatectl timesync-status)")
+        return CheckResult(
+            "clock",
+            "fail",
+            "not synchronised: orders and schedules depend on the exact time",
+            "sudo timedatectl set-ntp true (and check: timedatectl timesync-status)",
+        )
     code, out = probes.run(["chronyc", "tracking"])
     if code == 0 and "Normal" in out:
         return CheckResult("clock", "ok", "synchronised (chrony)")
-    return CheckResult("clock", "warn", "cannot tell whether the clock is synchronised (no timedatectl/chrony)",
-                       "sudo apt install -y systemd-timesyncd && sudo timedatectl set-ntp true")
+    return CheckResult(
+        "clock",
+        "warn",
+        "cannot tell whether the clock is synchronised (no timedatectl/chrony)",
+        "sudo apt install -y systemd-timesyncd && sudo timedatectl set-ntp true",
+    )
 
 
 def check_disk(project_dir: Path) -> CheckResult:
@@ -147,13 +188,21 @@ def check_database() -> CheckResult:
         from hantu.log import mask_secrets
 
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        return CheckResult("database", "fail", f"cannot connect: {mask_secrets(first_line)[:300]}",
-                           "check DATABASE_URL or DB_HOST/DB_USER/DB_NAME and ~/.pgpass "
-                           "(bash scripts/deployment/validate_env.sh)")
+        return CheckResult(
+            "database",
+            "fail",
+            f"cannot connect: {mask_secrets(first_line)[:300]}",
+            "check DATABASE_URL or DB_HOST/DB_USER/DB_NAME and ~/.pgpass "
+            "(bash scripts/deployment/validate_env.sh)",
+        )
     kind = "PostgreSQL" if database.url.startswith("postgresql") else "SQLite"
     if current != head:
-        return CheckResult("database", "warn", f"{kind} reachable, schema at {current or '(empty)'}, code at {head}",
-                           "hantu db upgrade")
+        return CheckResult(
+            "database",
+            "warn",
+            f"{kind} reachable, schema at {current or '(empty)'}, code at {head}",
+            "hantu db upgrade",
+        )
     return CheckResult("database", "ok", f"{kind} reachable, schema current ({head})")
 
 
@@ -183,11 +232,23 @@ def check_file_modes(project_dir: Path) -> list[CheckResult]:
     results = []
     loose = [p for p in files if p.is_file() and not _private(p)]
     for path in loose:
-        results.append(CheckResult("file modes", "fail", f"{path} has mode {oct(path.stat().st_mode & 0o777)}: "
-                                   "secrets readable by other users", f"chmod 600 {path}"))
+        results.append(
+            CheckResult(
+                "file modes",
+                "fail",
+                f"{path} has mode {oct(path.stat().st_mode & 0o777)}: secrets readable by other users",
+                f"chmod 600 {path}",
+            )
+        )
     if not env.is_file():
-        results.append(CheckResult("file modes", "warn", f"{env} not found (settings from the environment only)",
-                                   "cp .env.example .env && chmod 600 .env"))
+        results.append(
+            CheckResult(
+                "file modes",
+                "warn",
+                f"{env} not found (settings from the environment only)",
+                "cp .env.example .env && chmod 600 .env",
+            )
+        )
     if not results:
         shown = ", ".join(p.name for p in files if p.is_file())
         results.append(CheckResult("file modes", "ok", f"private (600): {shown}"))
@@ -198,13 +259,22 @@ def check_venv(project_dir: Path) -> CheckResult:
     for name in ("venv", ".venv"):
         python = project_dir / name / "bin" / "python"
         if python.exists():
-            code, out = _run([str(python), "-c", "import sys, hantu, psycopg; print('%d.%d' % sys.version_info[:2])"])
+            code, out = _run(
+                [str(python), "-c", "import sys, hantu, psycopg; print('%d.%d' % sys.version_info[:2])"]
+            )
             if code == 0:
-                return CheckResult("venv", "ok", f"{python} (Python {out.splitlines()[-1]}, hantu and psycopg import)")
-            return CheckResult("venv", "fail", f"{python} cannot import hantu/psycopg: {out.splitlines()[-1][:200]}",
-                               f"{project_dir / name}/bin/pip install -e {project_dir}")
-    return CheckResult("venv", "fail", f"no venv in {project_dir}",
-                       "python3 -m venv venv && venv/bin/pip install -e .")
+                return CheckResult(
+                    "venv", "ok", f"{python} (Python {out.splitlines()[-1]}, hantu and psycopg import)"
+                )
+            return CheckResult(
+                "venv",
+                "fail",
+                f"{python} cannot import hantu/psycopg: {out.splitlines()[-1][:200]}",
+                f"{project_dir / name}/bin/pip install -e {project_dir}",
+            )
+    return CheckResult(
+        "venv", "fail", f"no venv in {project_dir}", "python3 -m venv venv && venv/bin/pip install -e ."
+    )
 
 
 def check_services(probes: HostProbes) -> list[CheckResult]:
@@ -212,27 +282,83 @@ def check_services(probes: HostProbes) -> list[CheckResult]:
         return [CheckResult("services", "warn", "systemctl not available: services not checked")]
     results = []
     for unit in UNITS:
-        code, out = probes.run([*probes.systemctl, "show", unit, "-p",
-                                "LoadState,ActiveState,UnitFileState,NeedDaemonReload"])
+        code, out = probes.run(
+            [*probes.systemctl, "show", unit, "-p", "LoadState,ActiveState,UnitFileState,NeedDaemonReload"]
+        )
         props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
         if code != 0 or not props:
             reason = (out.splitlines() or ["no answer"])[0][:120]
-            return [CheckResult("services", "warn", f"systemd not reachable, services not checked ({reason})")]
+            return [
+                CheckResult("services", "warn", f"systemd not reachable, services not checked ({reason})")
+            ]
         if props.get("LoadState") == "not-found":
-            results.append(CheckResult("services", "warn", f"{unit}: not installed",
-                                       "bash deploy/install-service-micro.sh"))
+            results.append(
+                CheckResult(
+                    "services", "warn", f"{unit}: not installed", "bash deploy/install-service-micro.sh"
+                )
+            )
             continue
         if props.get("NeedDaemonReload") == "yes":
-            results.append(CheckResult("services", "warn", f"{unit}: unit file changed on disk",
-                                       f"sudo systemctl daemon-reload && sudo systemctl restart {unit}"))
+            results.append(
+                CheckResult(
+                    "services",
+                    "warn",
+                    f"{unit}: unit file changed on disk",
+                    f"sudo systemctl daemon-reload && sudo systemctl restart {unit}",
+                )
+            )
         if props.get("ActiveState") != "active":
-            results.append(CheckResult("services", "fail", f"{unit}: {props.get('ActiveState', 'unknown')}",
-                                       f"sudo systemctl start {unit}; journalctl -u {unit} -n 50"))
+            results.append(
+                CheckResult(
+                    "services",
+                    "fail",
+                    f"{unit}: {props.get('ActiveState', 'unknown')}",
+                    f"sudo systemctl start {unit}; journalctl -u {unit} -n 50",
+                )
+            )
         elif props.get("UnitFileState") != "enabled":
-            results.append(CheckResult("services", "warn", f"{unit}: running but not enabled at boot",
-                                       f"sudo systemctl enable {unit}"))
+            results.append(
+                CheckResult(
+                    "services",
+                    "warn",
+                    f"{unit}: running but not enabled at boot",
+                    f"sudo systemctl enable {unit}",
+                )
+            )
         else:
             results.append(CheckResult("services", "ok", f"{unit}: active, enabled"))
+    return results
+
+
+def check_unit_paths(project_dir: Path, probes: HostProbes) -> list[CheckResult]:
+    """An installed unit must be able to write where the configuration keeps the data (ProtectSystem=strict
+    makes every other path read-only: the database, market store and logs would fail at the first write)."""
+    from hantu.ops.services import covers, service_writable_paths, writable_paths
+
+    needed = service_writable_paths(project_dir)
+    results = []
+    for unit in UNITS:
+        path = probes.systemd_dir / f"{unit}.service"
+        if not path.is_file():
+            continue  # not installed: check_services says so
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if "ProtectSystem=strict" not in text:
+            continue
+        allowed = writable_paths(text)
+        missing = [p for p in needed if not covers(allowed, p)]
+        if missing:
+            results.append(
+                CheckResult(
+                    "unit paths",
+                    "fail",
+                    f"{unit} may write only {' '.join(map(str, allowed)) or '(nothing)'}, but the configuration "
+                    f"(.env: HANTU_HOME, DATABASE_URL) needs {' '.join(map(str, missing))} (ProtectSystem=strict)",
+                    f"bash deploy/install-service-micro.sh --all (renders ReadWritePaths from .env), then "
+                    f"sudo systemctl daemon-reload && sudo systemctl restart {unit}",
+                )
+            )
+        else:
+            results.append(CheckResult("unit paths", "ok", f"{unit} may write {' '.join(map(str, needed))}"))
     return results
 
 
@@ -246,6 +372,7 @@ def run_doctor(project_dir: Path, probes: HostProbes | None = None) -> list[Chec
     results += check_file_modes(project_dir)
     results.append(check_venv(project_dir))
     results += check_services(probes)
+    results += check_unit_paths(project_dir, probes)
     return results
 
 
@@ -257,6 +384,9 @@ def render_results(results: list[CheckResult]) -> str:
             lines.append(f"    fix: {result.fix}")
     failures = sum(r.status == "fail" for r in results)
     warnings = sum(r.status == "warn" for r in results)
-    lines += ["", f"Doctor: {'OK' if not failures else 'PROBLEMS FOUND'} "
-                  f"({failures} problem(s), {warnings} warning(s))"]
+    lines += [
+        "",
+        f"Doctor: {'OK' if not failures else 'PROBLEMS FOUND'} "
+        f"({failures} problem(s), {warnings} warning(s))",
+    ]
     return "\n".join(lines) + "\n"
