@@ -34,7 +34,9 @@ def test_the_trading_session_job_leaves_the_feed_to_the_session_default() -> Non
     from hantu.trading import session
 
     job = ast.parse(textwrap.dedent(inspect.getsource(jobs.trading_session)))
-    calls = [n for n in ast.walk(job) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "run_session"]
+    calls = [
+        n for n in ast.walk(job) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "run_session"
+    ]
     assert calls and all("feed" not in {k.arg for k in c.keywords} for c in calls)
     assert inspect.signature(session.run).parameters["feed"].default is None
     source = inspect.getsource(session.run)

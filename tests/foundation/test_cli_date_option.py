@@ -43,11 +43,28 @@ def _seed_order(day: date) -> None:
     upgrade(database)
     at = datetime(day.year, day.month, day.day, 9, 5, tzinfo=KST)
     with database.session() as session:
-        session.add(TradeOrder(client_order_id="c-1", broker="paper", broker_order_id="P000000001",
-                               trading_date=day, code="005930", side="buy", order_type="limit", quantity=10,
-                               limit_price=71000, status="filled", filled_quantity=10, avg_fill_price=71000.0,
-                               purpose="entry", reason="", source="engine", message="filled", created_at=at,
-                               updated_at=at))
+        session.add(
+            TradeOrder(
+                client_order_id="c-1",
+                broker="paper",
+                broker_order_id="P000000001",
+                trading_date=day,
+                code="005930",
+                side="buy",
+                order_type="limit",
+                quantity=10,
+                limit_price=71000,
+                status="filled",
+                filled_quantity=10,
+                avg_fill_price=71000.0,
+                purpose="entry",
+                reason="",
+                source="engine",
+                message="filled",
+                created_at=at,
+                updated_at=at,
+            )
+        )
 
 
 def test_trade_orders_takes_date_and_the_old_day_alias(isolated_env: Path) -> None:
@@ -56,7 +73,9 @@ def test_trade_orders_takes_date_and_the_old_day_alias(isolated_env: Path) -> No
     by_date = run_hantu("trade", "orders", "--date", day, "--json")
     assert by_date.returncode == 0, by_date.stderr
     assert [o["client_order_id"] for o in json.loads(by_date.stdout)] == ["c-1"]
-    assert json.loads(run_hantu("trade", "orders", "--day", day, "--json").stdout) == json.loads(by_date.stdout)
+    assert json.loads(run_hantu("trade", "orders", "--day", day, "--json").stdout) == json.loads(
+        by_date.stdout
+    )
     assert json.loads(run_hantu("trade", "fills", "-d", day, "--json").stdout) == []
     both = run_hantu("trade", "orders", "--date", day, "--day", "2026-03-12")
     assert both.returncode == 2 and "alias" in both.stderr

@@ -75,8 +75,11 @@ def check_store(store: MarketStore, limit: int = 10_000) -> list[Issue]:
     if not dates:
         return issues
     have = set(dates)
-    issues += [Issue("gap", d, None, "trading day missing from the store")
-               for d in trading_days(dates[0], dates[-1]) if d not in have]
+    issues += [
+        Issue("gap", d, None, "trading day missing from the store")
+        for d in trading_days(dates[0], dates[-1])
+        if d not in have
+    ]
     seen: set[date] = set()
     for d in dates:
         if d in seen:
@@ -97,15 +100,28 @@ def check_store(store: MarketStore, limit: int = 10_000) -> list[Issue]:
         traded = raw["volume"] > 0
         o, h, lo, c = (raw[k].astype(np.float64) for k in ("open", "high", "low", "close"))
         bad = traded & ((o <= 0) | (h <= 0) | (lo <= 0) | (c <= 0))
-        issues += [Issue("nonpositive", day, str(codes[i]), f"o={o[i]:.0f} h={h[i]:.0f} l={lo[i]:.0f} "
-                         f"c={c[i]:.0f} on a traded day") for i in np.flatnonzero(bad)]
+        issues += [
+            Issue(
+                "nonpositive",
+                day,
+                str(codes[i]),
+                f"o={o[i]:.0f} h={h[i]:.0f} l={lo[i]:.0f} c={c[i]:.0f} on a traded day",
+            )
+            for i in np.flatnonzero(bad)
+        ]
         hl = traded & ~bad & ((h < lo) | (o > h) | (o < lo) | (c > h) | (c < lo))
-        issues += [Issue("high_low", day, str(codes[i]), f"o={o[i]:.0f} h={h[i]:.0f} l={lo[i]:.0f} c={c[i]:.0f}")
-                   for i in np.flatnonzero(hl)]
+        issues += [
+            Issue("high_low", day, str(codes[i]), f"o={o[i]:.0f} h={h[i]:.0f} l={lo[i]:.0f} c={c[i]:.0f}")
+            for i in np.flatnonzero(hl)
+        ]
         # limits against the previous stored close of the same code
         pos = np.searchsorted(prev_codes, codes)
         pos = np.clip(pos, 0, max(len(prev_codes) - 1, 0))
-        known = (len(prev_codes) > 0) & (prev_codes[pos] == codes) if len(prev_codes) else np.zeros(len(codes), bool)
+        known = (
+            (len(prev_codes) > 0) & (prev_codes[pos] == codes)
+            if len(prev_codes)
+            else np.zeros(len(codes), bool)
+        )
         base = np.where(known, prev_close[pos] if len(prev_codes) else 0.0, np.nan)
         markets = np.array([master.get(str(x), "KOSPI") or "KOSPI" for x in codes.tolist()])
         for market in np.unique(markets):
@@ -115,9 +131,15 @@ def check_store(store: MarketStore, limit: int = 10_000) -> list[Issue]:
             low_lim, high_lim = limit_bounds(base[m], day, str(market))
             out = (c[m] > high_lim) | (c[m] < low_lim)
             idx = np.flatnonzero(m)[out]
-            issues += [Issue("limit", day, str(codes[i]), f"close {c[i]:.0f} outside "
-                             f"[{lo_:.0f}, {hi_:.0f}] of base {base[i]:.0f}")
-                       for i, lo_, hi_ in zip(idx, low_lim[out], high_lim[out], strict=True)]
+            issues += [
+                Issue(
+                    "limit",
+                    day,
+                    str(codes[i]),
+                    f"close {c[i]:.0f} outside [{lo_:.0f}, {hi_:.0f}] of base {base[i]:.0f}",
+                )
+                for i, lo_, hi_ in zip(idx, low_lim[out], high_lim[out], strict=True)
+            ]
         has_close = c > 0
         merged = dict(zip(prev_codes.tolist(), prev_close.tolist(), strict=True))
         merged.update(zip(codes[has_close].tolist(), c[has_close].tolist(), strict=True))
