@@ -70,7 +70,7 @@ def _validation_findings(error: ValidationError) -> list[Finding]:
 
 @dataclass(frozen=True)
 class Variable:
-    """A variable a deployment names: unset and `required` is an error; unset with a `note` is a warning."""
+    """A variable a deployment names: unset and `required` is an error; unset with a `why` is a warning."""
 
     key: str  # our name, as `hantu config check` reports it
     guide_name: str  # the deployment guide's spelling, as validate_env.sh lists it
