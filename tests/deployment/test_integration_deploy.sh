@@ -63,12 +63,12 @@ test_state_file_initialization() {
 }
 
 test_pre_deployment_env_validation() {
-  printf 'TELEGRAM_CHAT_ID=42\n' > "$HANTU_ENV_FILE"
+  printf 'TELEGRAM_BOT_TOKEN=123456:abcdefgh\n' > "$HANTU_ENV_FILE"  # a token without its chat
   local out code=0
   out="$(bash "$DEPLOY" "${DEPLOY_ARGS[@]}")" || code=$?
   good_env
   assert_eq "$code" 3 "exit code for an invalid configuration"
-  assert_contains "$out" "✗ TELEGRAM_BOT_TOKEN: Missing (Required)"
+  assert_contains "$out" "✗ TELEGRAM_CHAT_ID: Missing (Required)"
   assert_contains "$(alerts)" "env_validation_failed:critical"
   [ ! -s "$RECORD" ] || fail "nothing may be installed with an invalid configuration"
 }

@@ -17,12 +17,38 @@ test_all_required_set() {
 }
 
 test_missing_required_fails() {
-  write_env 'TELEGRAM_CHAT_ID=42\n'
+  write_env 'TRADING_MODE=kis\nKIS_APP_KEY=PSabcdefgh\n'
   local out code=0
   out="$(bash "$VE")" || code=$?
   assert_eq "$code" 1
-  assert_contains "$out" "✗ TELEGRAM_BOT_TOKEN: Missing (Required)"
+  assert_contains "$out" "✗ KIS_APP_SECRET: Missing (Required)"
   assert_contains "$out" "Validation: FAILED"
+}
+
+test_telegram_is_optional() {
+  write_env 'HANTU_STRATEGY=momentum\n'
+  local out
+  out="$(bash "$VE")"
+  assert_contains "$out" "⚠ TELEGRAM_BOT_TOKEN: Missing (Optional)"
+  assert_contains "$out" "Validation: PASSED"
+}
+
+test_strategy_typo_fails_like_config_check() {
+  write_env "${TELEGRAM}HANTU_STRATEGY=momentun\n"
+  local out code=0 check=0
+  out="$(bash "$VE")" || code=$?
+  assert_eq "$code" 1
+  assert_contains "$out" "✗ HANTU_STRATEGY: Unknown strategy 'momentun' (did you mean momentum?)"
+  "${HANTU_CMD[@]}" config check >/dev/null || check=$?
+  assert_eq "$check" 1 "hantu config check must fail the same file"
+}
+
+test_pykrx_without_login_fails() {
+  write_env "${TELEGRAM}HANTU_DATA_SOURCE=pykrx\n"
+  local out code=0
+  out="$(env -u KRX_ID -u KRX_PW bash "$VE")" || code=$?
+  assert_eq "$code" 1
+  assert_contains "$out" "✗ KRX_ID: Missing"
 }
 
 test_optional_missing_warns_only() {
@@ -67,7 +93,8 @@ test_invalid_value_is_an_error() {
 }
 
 header "Environment Validation Unit Tests"
-for t in test_all_required_set test_missing_required_fails test_optional_missing_warns_only \
+for t in test_all_required_set test_missing_required_fails test_telegram_is_optional \
+         test_strategy_typo_fails_like_config_check test_pykrx_without_login_fails test_optional_missing_warns_only \
          test_postgres_requires_db_vars_and_pgpass test_pgpass_permissions_checked test_invalid_value_is_an_error; do
   run_test "$t"
 done

@@ -46,8 +46,12 @@ def test_loose_pgpass_reported_when_postgres_used(tmp_path: Path) -> None:
     pgpass = tmp_path / "pgpass"
     pgpass.write_text("*:*:*:*:pw\n")
     pgpass.chmod(0o640)
-    result = run_hantu("config", "check", "--json", env={
-        "PGPASSFILE": str(pgpass), "DB_HOST": "localhost", "DB_USER": "hantu", "DB_NAME": "hantu_quant"})
+    result = run_hantu(
+        "config",
+        "check",
+        "--json",
+        env={"PGPASSFILE": str(pgpass), "DB_HOST": "localhost", "DB_USER": "hantu", "DB_NAME": "hantu_quant"},
+    )
     assert result.returncode == 1
     findings = json.loads(result.stdout)["findings"]
     assert any(f["key"] == ".pgpass" and "chmod 600" in f["message"] for f in findings)
@@ -57,3 +61,26 @@ def test_public_api_host_without_key_is_an_error() -> None:
     result = run_hantu("config", "check", "--json", env={"API_HOST": "0.0.0.0"})
     assert result.returncode == 1
     assert any(f["key"] == "API_SERVER_KEY" for f in json.loads(result.stdout)["findings"])
+
+
+def test_strategy_typo_is_an_error_naming_the_known_strategies() -> None:
+    result = run_hantu("config", "check", "--json", env={"HANTU_STRATEGY": "momentun"})
+    assert result.returncode == 1
+    [finding] = [f for f in json.loads(result.stdout)["findings"] if f["level"] == "error"]
+    assert finding["key"] == "HANTU_STRATEGY" and "did you mean momentum?" in finding["message"]
+    assert "rsi2" in finding["message"] and "volatility_breakout" in finding["message"]
+
+
+def test_pykrx_source_without_its_login_is_an_error() -> None:
+    env = {"HANTU_DATA_SOURCE": "pykrx", "KRX_ID": "", "KRX_PW": ""}
+    result = run_hantu("config", "check", "--json", env=env)
+    assert result.returncode == 1
+    errors = {f["key"] for f in json.loads(result.stdout)["findings"] if f["level"] == "error"}
+    assert {"KRX_ID", "KRX_PW"} <= errors
+
+
+def test_missing_telegram_is_a_warning_not_an_error() -> None:
+    result = run_hantu("config", "check", "--json")
+    assert result.returncode == 0
+    levels = {f["key"]: f["level"] for f in json.loads(result.stdout)["findings"]}
+    assert levels.get("TELEGRAM_BOT_TOKEN") == "warning"

@@ -7,6 +7,7 @@ from datetime import date, time, timedelta
 import pytest
 
 from hantu.broker.kis.errors import KisInvalidInputError, KisNotInVirtualError, KisOrderRejected
+from hantu.market.rules import tick_size
 
 SAMSUNG = "005930"
 
@@ -17,7 +18,7 @@ def test_current_price_matches_the_replayed_market(sandbox, make_api, sim_clock)
     snap = sandbox.state.market.snapshot(SAMSUNG, sim_clock.now())
     assert info.price == snap.price > 0
     assert info.lower_limit < info.price < info.upper_limit
-    assert info.tick == 100  # 76,000 won: the 100-won band of the 2023 tick table
+    assert info.tick == tick_size(info.price, sim_clock.today(), "KOSPI")  # the band of the 2023 tick table
     assert info.volume == snap.volume > 0
     assert not info.halted
 
@@ -50,12 +51,25 @@ def test_daily_chart_pages_past_100_rows(long_panel, fast_options, isolated_env)
     code = str(long_panel.codes[0])
     with start_kis_sandbox(long_panel, clock, fast_options) as sandbox:
         account = sandbox.create_account("virtual")
-        api = KisApi(KisClient(KisConfig(app_key=account.app_key, app_secret=account.app_secret,
-                                         account=account.account_number, base_url=sandbox.base_url,
-                                         home=isolated_env, rate_limit=1000), clock))
+        api = KisApi(
+            KisClient(
+                KisConfig(
+                    app_key=account.app_key,
+                    app_secret=account.app_secret,
+                    account=account.account_number,
+                    base_url=sandbox.base_url,
+                    home=isolated_env,
+                    rate_limit=1000,
+                ),
+                clock,
+            )
+        )
         bars = api.daily_chart(code, date(2023, 1, 1), date(2024, 2, 13))
-        expected = [long_panel.date_at(i) for i in range(len(long_panel.dates))
-                    if long_panel.date_at(i) >= date(2023, 1, 1)]
+        expected = [
+            long_panel.date_at(i)
+            for i in range(len(long_panel.dates))
+            if long_panel.date_at(i) >= date(2023, 1, 1)
+        ]
         assert [b.day for b in bars] == expected and len(bars) > 200
         chart_calls = [r for r in sandbox.stats()["requests"] if r["tr_id"] == "FHKST03010100"]
         assert len(chart_calls) == 3  # 100 + 100 + the rest, by date window
@@ -124,13 +138,15 @@ def test_virtual_tr_ids_are_required_on_the_virtual_server(sandbox, make_api) ->
 def test_orders_balance_buyable_and_daily_orders(sandbox, make_api, sim_clock) -> None:
     account = sandbox.create_account("virtual", 100_000_000)
     api = make_api(account)
-    price = api.price(SAMSUNG).price
+    quote = api.price(SAMSUNG)
+    price, tick = quote.price, quote.tick
     buyable = api.buyable(SAMSUNG, price, "00")
     assert buyable.orderable_cash == 100_000_000
-    assert buyable.max_buy_qty * price * 1.00015 <= 100_000_000 < (buyable.max_buy_qty + 1) * price
+    # the most shares whose cost with the commission (0.015 %) fits the cash
+    assert buyable.max_buy_qty * price * 1.00015 <= 100_000_000 < (buyable.max_buy_qty + 1) * price * 1.00015
     market = api.order_cash("buy", SAMSUNG, 10)
     assert len(market.odno) == 10 and market.odno.isdigit() and market.org_no
-    resting = api.order_cash("buy", SAMSUNG, 5, price - 20 * 100)
+    resting = api.order_cash("buy", SAMSUNG, 5, price - 20 * tick)
     sim_clock.advance(60)
     orders = {o.odno: o for o in api.daily_orders(sim_clock.today(), sim_clock.today())}
     assert orders[market.odno].filled_quantity == 10 and orders[market.odno].price == 0
@@ -140,18 +156,21 @@ def test_orders_balance_buyable_and_daily_orders(sandbox, make_api, sim_clock) -
     assert balance.summary.d2_cash < 100_000_000 - 10 * price * 0.99  # the deposit itself moves at T+2
     assert balance.summary.cash == 100_000_000
     # revise the resting order's price, then cancel the revision
-    revised = api.revise_or_cancel(resting.org_no, resting.odno, cancel=False, price=price - 30 * 100,
-                                   all_quantity=True)
+    revised = api.revise_or_cancel(
+        resting.org_no, resting.odno, cancel=False, price=price - 30 * tick, all_quantity=True
+    )
     cancelled = api.revise_or_cancel(revised.org_no, revised.odno, cancel=True)
     rows = {o.odno: o for o in api.daily_orders(sim_clock.today(), sim_clock.today())}
-    assert rows[revised.odno].orig_odno == resting.odno and rows[revised.odno].price == price - 3000
+    assert rows[revised.odno].orig_odno == resting.odno and rows[revised.odno].price == price - 30 * tick
     assert rows[cancelled.odno].cancelled and rows[cancelled.odno].orig_odno == revised.odno
     assert rows[revised.odno].remaining == 0
     with pytest.raises(KisOrderRejected):
         api.revise_or_cancel(revised.org_no, revised.odno, cancel=True)  # nothing left to cancel
 
 
-def test_balance_and_daily_orders_paginate_with_virtual_page_sizes(sandbox, make_api, sim_clock, kis_panel) -> None:
+def test_balance_and_daily_orders_paginate_with_virtual_page_sizes(
+    sandbox, make_api, sim_clock, kis_panel
+) -> None:
     import numpy as np
 
     row = kis_panel.row(date(2024, 1, 5))

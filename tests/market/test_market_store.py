@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hantu.market.calendar import trading_days as trading_days_between
 from hantu.market.check import check_store
 from hantu.market.sample import generate_sample_market, write_sample_market
 from hantu.market.sources.base import SourceError
@@ -227,3 +228,52 @@ def test_pykrx_clear_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     env = {"HANTU_HOME": str(tmp_path / "h"), "KRX_ID": "me", "KRX_PW": "pw"}
     result = run_hantu("data", "sync", "--source", "pykrx", "--start", "2026-01-05", "--end", "2026-01-06", env=env)
     assert result.returncode == 1 and "pykrx is not installed" in result.stderr
+
+
+def test_cli_sample_refuses_to_replace_imported_data(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    csv = tmp_path / "real.csv"
+    csv.write_text("date,code,name,market,open,high,low,close,volume,amount,marcap,shares\n"
+                   "2024-01-02,005930,삼성전자,KOSPI,78200,79800,78200,79600,17142847,1,1,5969782550\n",
+                   encoding="utf-8")
+    env = {"HANTU_HOME": str(home)}
+    assert run_hantu("data", "import", "krx-csv", str(csv), env=env).returncode == 0
+    refused = run_hantu("data", "sample", "--stocks", "20", "--days", "10", env=env)
+    assert refused.returncode == 1
+    assert "holds imported data: 1 trading days (2024-01-02 … 2024-01-02)" in refused.stderr
+    assert "krx-csv" in refused.stderr and "--force" in refused.stderr and "HANTU_HOME=" in refused.stderr
+    assert MarketStore(home / "market").trading_dates() == [date(2024, 1, 2)]  # untouched
+    forced = run_hantu("data", "sample", "--stocks", "20", "--days", "10", "--force", env=env)
+    assert forced.returncode == 0, forced.stderr
+    assert len(MarketStore(home / "market").trading_dates()) == 10
+    again = run_hantu("data", "sample", "--stocks", "20", "--days", "12", env=env)  # a sample over a sample
+    assert again.returncode == 0, again.stderr
+
+
+def test_cli_check_groups_by_kind_price_jumps_first(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    store = MarketStore(home / "market")
+    # a jump every day (+100 %, then -50 %, ...), one missing day, then three missing days in a row
+    days = trading_days_between(date(2026, 1, 2), date(2026, 2, 27))
+    assert len(days) > 32
+    kept = [d for i, d in enumerate(days) if i not in (28, 29, 30, 26)]
+    store.write_days([_day(d, 100 if i % 2 == 0 else 200) for i, d in enumerate(kept)])
+    env = {"HANTU_HOME": str(home)}
+    out = run_hantu("data", "check", "--limit", "3", env=env)
+    assert out.returncode == 1
+    lines = out.stdout.splitlines()
+    jumps = len(kept) - 1 - 2  # every day against the previous one, but not across the two gaps
+    assert lines[0] == f"price jumps beyond the ±30 % daily limits: {jumps}"
+    assert len([line for line in lines if line.startswith("  2026-")]) == 3 + 2  # 3 jumps, 2 gap ranges
+    assert f"  ... {jumps - 3} more (--limit 0 lists all)" in lines
+    gap_header = lines.index("trading days missing from the store: 4 in 2 range(s)")
+    assert lines[gap_header + 1] == f"  {days[26]}"
+    assert lines[gap_header + 2] == f"  {days[28]} … {days[30]}  3 trading day(s)"
+    assert lines[-1] == f"counts: limit {jumps}, gap 4"
+    everything = run_hantu("data", "check", "--limit", "0", env=env)
+    assert len([line for line in everything.stdout.splitlines() if " close " in line]) == jumps
+    assert "more" not in everything.stdout
+    payload = json.loads(run_hantu("data", "check", "--json", "--limit", "0", env=env).stdout)
+    assert payload["counts"] == {"limit": jumps, "gap": 4} and len(payload["issues"]) == jumps + 4
+    assert payload["issues"][0]["kind"] == "limit" and payload["issues"][-1]["kind"] == "gap"
+    assert payload["gap_ranges"][1] == {"first": str(days[28]), "last": str(days[30]), "days": 3}

@@ -111,10 +111,17 @@ def kit(tmp_path: Path, meminfo) -> dict[str, Path]:  # type: ignore[no-untyped-
 def make(repos: Repos, kit: dict[str, Path], health: HealthServer | None, **overrides: object):  # type: ignore[no-untyped-def]
     step = [sys.executable, str(kit["out"] / "step.py")]
     config = DeployConfig(
-        project_dir=repos.project, install_cmd=[*step, "install", str(kit["out"])],
-        migrate_cmd=[*step, "migrate", str(kit["out"])], restart_cmd=[*step, "restart", str(kit["out"])],
-        health_url=health.url if health else None, health_timeout_s=2, retry_wait_s=300,
-        env_file=kit["env"], meminfo=kit["meminfo"], state_path=repos.project / ".deploy_state.json")
+        project_dir=repos.project,
+        install_cmd=[*step, "install", str(kit["out"])],
+        migrate_cmd=[*step, "migrate", str(kit["out"])],
+        restart_cmd=[*step, "restart", str(kit["out"])],
+        health_url=health.url if health else None,
+        health_timeout_s=2,
+        retry_wait_s=300,
+        env_file=kit["env"],
+        meminfo=kit["meminfo"],
+        state_path=repos.project / ".deploy_state.json",
+    )
     for key, value in overrides.items():
         setattr(config, key, value)
     clock = overrides.pop("clock", None) or FrozenClock(SATURDAY)
@@ -157,7 +164,9 @@ def test_failing_step_is_retried_with_the_wait_and_alerts_from_two_failures(repo
     state = StateStore(repos.project / ".deploy_state.json").read()
     assert state.attempts == 3 and state.consecutive_failures == 0
     assert state.last_reason == "Deployment succeeded on attempt 3"
-    assert [(a.kind, a.priority, a.data["consecutive_failures"]) for a in alerts] == [("deploy_failures", "high", 2)]
+    assert [(a.kind, a.priority, a.data["consecutive_failures"]) for a in alerts] == [
+        ("deploy_failures", "high", 2)
+    ]
     assert "Install failed (exit 1)" in alerts[0].data["reason"] and alerts[0].data["branch"] == "main"
 
 
@@ -171,38 +180,53 @@ def test_streak_turns_critical_at_five_and_tree_is_restored(repos, kit, health) 
     deployer, alerts, sleeps = make(repos, kit, health, retry_wait_s=7)
     assert deployer.run() == EXIT_FAILED
     assert [(a.priority, a.data["consecutive_failures"]) for a in alerts] == [
-        ("high", 3), ("high", 4), ("critical", 5)]
+        ("high", 3),
+        ("high", 4),
+        ("critical", 5),
+    ]
     assert sleeps == [7, 7]
     assert repos.head() == before  # the services never ran v2: the tree goes back to what they run
     assert store.read().consecutive_failures == 5
 
 
 def test_alert_thresholds() -> None:
-    assert [failure_priority(n) for n in range(7)] == [None, None, "high", "high", "high", "critical", "critical"]
+    assert [failure_priority(n) for n in range(7)] == [
+        None,
+        None,
+        "high",
+        "high",
+        "high",
+        "critical",
+        "critical",
+    ]
     assert [low_memory_priority(n) for n in (1, 2, 3, 4)] == ["high", "high", "critical", "critical"]
 
 
 def test_low_memory_alerts_and_waits_longer(repos, kit, health, meminfo) -> None:  # type: ignore[no-untyped-def]
-    deployer, alerts, sleeps = make(repos, kit, health, meminfo=meminfo(1024, 300), retry_wait_s=10,
-                                    low_memory_extra_wait_s=60)
+    deployer, alerts, sleeps = make(
+        repos, kit, health, meminfo=meminfo(1024, 300), retry_wait_s=10, low_memory_extra_wait_s=60
+    )
     assert deployer.run() == EXIT_FAILED
     memory = [a for a in alerts if a.kind == "low_memory"]
-    assert [(a.priority, a.data["retries"], a.data["available_mb"], a.data["threshold_mb"]) for a in memory] == [
-        ("high", 1, 300, 800), ("high", 2, 300, 800), ("critical", 3, 300, 800)]
+    assert [
+        (a.priority, a.data["retries"], a.data["available_mb"], a.data["threshold_mb"]) for a in memory
+    ] == [("high", 1, 300, 800), ("high", 2, 300, 800), ("critical", 3, 300, 800)]
     assert sleeps == [70, 70]
     assert not steps(kit)  # nothing installed with too little memory
-    assert StateStore(repos.project / ".deploy_state.json").read().last_reason.startswith("Memory check failed")
+    assert (
+        StateStore(repos.project / ".deploy_state.json").read().last_reason.startswith("Memory check failed")
+    )
 
 
 def test_env_validation_failure_alerts_and_is_not_retried(repos, kit, health) -> None:  # type: ignore[no-untyped-def]
     before = repos.head()
     repos.push_commit("v2")
-    kit["env"].write_text("TELEGRAM_CHAT_ID=42\n")
+    kit["env"].write_text("TELEGRAM_BOT_TOKEN=123456:abcdefgh\n")  # a token without its chat
     deployer, alerts, sleeps = make(repos, kit, health)
     assert deployer.run() == EXIT_ENV_INVALID
     env_alerts = [a for a in alerts if a.kind == "env_validation_failed"]
     assert len(env_alerts) == 1 and env_alerts[0].priority == "critical"
-    assert env_alerts[0].data["missing"] == ["TELEGRAM_BOT_TOKEN"]
+    assert env_alerts[0].data["missing"] == ["TELEGRAM_CHAT_ID"]
     assert not sleeps and not steps(kit) and repos.head() == before
 
 
@@ -247,8 +271,13 @@ def test_unhealthy_release_is_rolled_back(repos, kit, health) -> None:  # type: 
     deployer, _, _ = make(repos, kit, health, max_attempts=1)
     assert deployer.run() == EXIT_FAILED
     assert repos.head() == good
-    assert [s.split() for s in steps(kit)] == [["install", bad[:7]], ["migrate", bad[:7]], ["restart", bad[:7]],
-                                               ["install", good[:7]], ["restart", good[:7]]]
+    assert [s.split() for s in steps(kit)] == [
+        ["install", bad[:7]],
+        ["migrate", bad[:7]],
+        ["restart", bad[:7]],
+        ["install", good[:7]],
+        ["restart", good[:7]],
+    ]
     state = StateStore(repos.project / ".deploy_state.json").read()
     assert "Health check failed (HTTP 503)" in state.last_reason
     assert f"rolled back to {good[:8]}" in state.last_reason
@@ -262,15 +291,26 @@ def test_rollback_takes_the_schema_back_before_the_older_code(repos, kit, health
     bad = repos.push_commit("migrates, then fails its health check", healthy=False)
     schema = [sys.executable, str(kit["out"] / "schema.py")]
     (kit["out"] / "schema.py").write_text(SCHEMA)
-    deployer, _, _ = make(repos, kit, health, max_attempts=1, migrate_cmd=[*schema, "migrate", str(kit["out"])],
-                          revision_cmd=[*schema, "current", str(kit["out"])],
-                          downgrade_cmd=[*schema, "downgrade", str(kit["out"]), "{revision}"])
+    deployer, _, _ = make(
+        repos,
+        kit,
+        health,
+        max_attempts=1,
+        migrate_cmd=[*schema, "migrate", str(kit["out"])],
+        revision_cmd=[*schema, "current", str(kit["out"])],
+        downgrade_cmd=[*schema, "downgrade", str(kit["out"]), "{revision}"],
+    )
     assert deployer.run() == EXIT_FAILED
     assert repos.head() == good
     # the downgrade runs on the new tree (its migration scripts know the way back), then the old code returns
-    assert [s.split() for s in steps(kit)] == [["install", bad[:7]], ["migrate", bad[:7]], ["restart", bad[:7]],
-                                               ["downgrade", bad[:7], "0007"], ["install", good[:7]],
-                                               ["restart", good[:7]]]
+    assert [s.split() for s in steps(kit)] == [
+        ["install", bad[:7]],
+        ["migrate", bad[:7]],
+        ["restart", bad[:7]],
+        ["downgrade", bad[:7], "0007"],
+        ["install", good[:7]],
+        ["restart", good[:7]],
+    ]
     assert (kit["out"] / "revision").read_text() == "0007"
     state = StateStore(repos.project / ".deploy_state.json").read()
     assert f"rolled back to {good[:8]}, schema back to 0007" in state.last_reason
@@ -303,15 +343,24 @@ def test_deploy_script_end_to_end(repos, kit, health, script_env) -> None:  # ty
     new = repos.push_commit("v2")
     step = f"{sys.executable} {kit['out'] / 'step.py'}"
     script_env.update(
-        HANTU_PROJECT_DIR=str(repos.project), HANTU_ENV_FILE=str(kit["env"]), HANTU_MEMINFO=str(kit["meminfo"]),
-        HANTU_DEPLOY_INSTALL_CMD=f"{step} install {kit['out']}", HANTU_DEPLOY_MIGRATE_CMD=f"{step} migrate {kit['out']}",
-        HANTU_DEPLOY_RESTART_CMD=f"{step} restart {kit['out']}", HANTU_DEPLOY_HEALTH_URL=health.url)
+        HANTU_PROJECT_DIR=str(repos.project),
+        HANTU_ENV_FILE=str(kit["env"]),
+        HANTU_MEMINFO=str(kit["meminfo"]),
+        HANTU_DEPLOY_INSTALL_CMD=f"{step} install {kit['out']}",
+        HANTU_DEPLOY_MIGRATE_CMD=f"{step} migrate {kit['out']}",
+        HANTU_DEPLOY_RESTART_CMD=f"{step} restart {kit['out']}",
+        HANTU_DEPLOY_HEALTH_URL=health.url,
+    )
     script_env.pop("HANTU_DEPLOY_STATE")
     refused = run_script("scripts/deployment/deploy.sh", "--now", "2026-01-22 10:00", env=script_env)
-    assert refused.returncode == EXIT_REFUSED and "Refusing to restart during the trading session" in refused.stdout
+    assert (
+        refused.returncode == EXIT_REFUSED
+        and "Refusing to restart during the trading session" in refused.stdout
+    )
     (kit["out"] / "fail_restart").write_text("1")
-    done = run_script("scripts/deployment/deploy.sh", "--now", "2026-01-24 10:00", "--retry-wait", "0",
-                      env=script_env)
+    done = run_script(
+        "scripts/deployment/deploy.sh", "--now", "2026-01-24 10:00", "--retry-wait", "0", env=script_env
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "[INFO] Deployment succeeded on attempt 2" in done.stdout
     assert repos.head() == new

@@ -21,7 +21,9 @@ def test_memory_check_passes_and_fails_on_the_threshold(meminfo, script_env: dic
     assert out[2].endswith("[INFO] Memory check passed: 950 MB available")
     script_env["HANTU_MEMINFO"] = str(meminfo(1024, 650))
     low = run_script(SCRIPT, "check-memory", env=script_env)
-    assert low.returncode == 1 and "[ERROR] Memory check failed: 650 MB available, 800 MB required" in low.stdout
+    assert (
+        low.returncode == 1 and "[ERROR] Memory check failed: 650 MB available, 800 MB required" in low.stdout
+    )
     lower = run_script(SCRIPT, "check-memory", "--min-available-mb", "600", env=script_env)
     assert lower.returncode == 0 and "(Threshold: 600 MB)" in lower.stdout
 
@@ -35,11 +37,16 @@ def test_threshold_from_env_file(meminfo, script_env: dict[str, str], tmp_path: 
     assert result.returncode == 0 and "(Threshold: 500 MB)" in result.stdout
 
 
-def test_check_all_runs_both_and_fails_on_env(meminfo, script_env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
-    script_env["HANTU_MEMINFO"] = str(meminfo(1024, 950))
+def test_check_all_runs_both_and_fails_on_env(meminfo, script_env: dict[str, str], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    env = tmp_path / ".env"
+    env.write_text("TRADING_MODE=kis\n")  # KIS trading without its keys (Telegram is optional)
+    env.chmod(0o600)
+    script_env.update(HANTU_ENV_FILE=str(env), HANTU_MEMINFO=str(meminfo(1024, 950)))
     result = run_script(SCRIPT, "check-all", env=script_env)
     assert result.returncode == 1
     assert "Memory check passed" in result.stdout and "Validation: FAILED" in result.stdout
-    assert "[ERROR] Environment validation failed: TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID" in result.stdout
+    assert (
+        "[ERROR] Environment validation failed: KIS_APP_KEY, KIS_APP_SECRET, KIS_ACCOUNT_NO" in result.stdout
+    )
     assert run_script(SCRIPT, env=script_env).returncode == 2
     assert run_script(SCRIPT, "check-nothing", env=script_env).returncode == 2

@@ -67,13 +67,73 @@ def test_our_names_are_the_guides_aliases(env_file) -> None:  # type: ignore[no-
 
 
 def test_missing_required_fails_and_lists_them(env_file) -> None:  # type: ignore[no-untyped-def]
-    env_file("TELEGRAM_CHAT_ID=1\n")
+    env_file("TELEGRAM_BOT_TOKEN=123456:abcdefgh\n")  # a token without the chat it talks to
     report = validate_environment()
-    assert not report.passed and report.missing_required == ["TELEGRAM_BOT_TOKEN"]
+    assert not report.passed and report.missing_required == ["TELEGRAM_CHAT_ID"]
     out = lines(report)
-    assert "✗ TELEGRAM_BOT_TOKEN: Missing (Required)" in out
+    assert "✗ TELEGRAM_CHAT_ID: Missing (Required)" in out
     assert out[-1] == "Validation: FAILED"
-    assert report.alert_data()["missing"] == ["TELEGRAM_BOT_TOKEN"]
+    assert report.alert_data()["missing"] == ["TELEGRAM_CHAT_ID"]
+
+
+def test_telegram_is_optional_a_warning_not_a_failure(env_file) -> None:  # type: ignore[no-untyped-def]
+    env_file("HANTU_STRATEGY=momentum\n")
+    report = validate_environment()
+    out = lines(report)
+    assert report.passed, out
+    assert (
+        "⚠ TELEGRAM_BOT_TOKEN: Missing (Optional)" in out and "⚠ TELEGRAM_CHAT_ID: Missing (Optional)" in out
+    )
+    assert out[-1] == "Validation: PASSED"
+
+
+def test_a_strategy_typo_fails_with_the_known_names(env_file) -> None:  # type: ignore[no-untyped-def]
+    env_file(TELEGRAM + "HANTU_STRATEGY=momentun\n")
+    report = validate_environment()
+    assert not report.passed
+    [failure] = report.failures
+    assert failure.name == "HANTU_STRATEGY" and "'momentun'" in failure.message
+    assert "did you mean momentum?" in failure.message
+    assert all(name in failure.message for name in ("momentum", "rsi2", "volatility_breakout"))
+
+
+def test_pykrx_without_its_login_is_reported(env_file, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("KRX_ID", raising=False)
+    monkeypatch.delenv("KRX_PW", raising=False)
+    env_file(TELEGRAM + "HANTU_DATA_SOURCE=pykrx\nKRX_ID=me\n")
+    report = validate_environment()
+    assert not report.passed
+    failed = {c.name: c.message for c in report.failures}
+    assert {"KRX_ID", "KRX_PW"} <= set(failed)
+    assert "process environment" in failed["KRX_ID"]  # it is in .env, which pykrx does not read
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "HANTU_STRATEGY=momentun\n",
+        "HANTU_DATA_SOURCE=pykrx\n",
+        "",
+        "TELEGRAM_CHAT_ID=1\n",
+        "TRADING_MODE=kis\nAPP_KEY=PSabcdefgh\n",
+        "API_HOST=0.0.0.0\n",
+        "ACCOUNT_NUMBER=12-3\n",
+        "HANTU_DATA_SOURCE=kis\n",
+        "DB_HOST=localhost\n",
+    ],
+)
+def test_config_check_and_validate_env_agree(env_file, text, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from hantu.config.check import check_configuration
+    from hantu.strategy.registry import available_strategies
+
+    monkeypatch.delenv("KRX_ID", raising=False)
+    path = env_file(text)
+    _, findings = check_configuration(path, strategies=available_strategies())
+    errors = {f.key for f in findings if f.level == "error"}
+    report = validate_environment(path)
+    ours = {"KIS_APP_KEY": "APP_KEY", "KIS_APP_SECRET": "APP_SECRET", "KIS_ACCOUNT_NO": "ACCOUNT_NUMBER"}
+    assert errors == {ours.get(c.name, c.name) for c in report.failures}
+    assert report.passed == (not errors)
 
 
 def test_sqlite_needs_no_db_variables_nor_pgpass(env_file) -> None:  # type: ignore[no-untyped-def]
@@ -83,12 +143,15 @@ def test_sqlite_needs_no_db_variables_nor_pgpass(env_file) -> None:  # type: ign
     assert not any(c.name in ("DB_HOST", ".pgpass") for c in report.checks)
 
 
-@pytest.mark.parametrize(("pg", "problem"), [
-    (None, "Not found"),
-    ("localhost:5432:hantu_quant:hantu:secret\n|644", "Permissions 644"),
-    ("otherhost:5432:hantu_quant:hantu:secret\n", "No line matches localhost:5432:hantu_quant:hantu"),
-    ("garbage without colons\n", "no valid line"),
-])
+@pytest.mark.parametrize(
+    ("pg", "problem"),
+    [
+        (None, "Not found"),
+        ("localhost:5432:hantu_quant:hantu:secret\n|644", "Permissions 644"),
+        ("otherhost:5432:hantu_quant:hantu:secret\n", "No line matches localhost:5432:hantu_quant:hantu"),
+        ("garbage without colons\n", "no valid line"),
+    ],
+)
 def test_broken_pgpass_fails_validation(env_file, pgpass, pg, problem) -> None:  # type: ignore[no-untyped-def]
     env_file(POSTGRES + TELEGRAM)
     if pg is not None:
@@ -119,7 +182,12 @@ def test_db_parts_required_with_db_host(env_file, pgpass) -> None:  # type: igno
 def test_mode_kis_requires_keys_and_public_host_requires_api_key(env_file) -> None:  # type: ignore[no-untyped-def]
     env_file(TELEGRAM + "TRADING_MODE=kis\nAPI_HOST=0.0.0.0\n")
     report = validate_environment()
-    assert set(report.missing_required) == {"KIS_APP_KEY", "KIS_APP_SECRET", "KIS_ACCOUNT_NO", "API_SERVER_KEY"}
+    assert set(report.missing_required) == {
+        "KIS_APP_KEY",
+        "KIS_APP_SECRET",
+        "KIS_ACCOUNT_NO",
+        "API_SERVER_KEY",
+    }
 
 
 def test_invalid_values_and_loose_env_mode_are_listed_all_at_once(env_file) -> None:  # type: ignore[no-untyped-def]

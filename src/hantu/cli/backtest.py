@@ -13,15 +13,18 @@ from hantu.cli.common import EXIT_USAGE, fail, print_json
 app = typer.Typer(
     help="Backtest a strategy with the live strategy code and the paper broker's fill model; store the run and "
     "write its HTML + JSON report under $HANTU_HOME/reports. `list` and `show` read stored runs.\n\n"
-    "\b\nExamples:\n"
-    "  hantu backtest --strategy momentum --from 2023-01-02 --to 2024-12-30\n"
-    "  hantu backtest -s momentum --param selection.stop_atr=1.5 --json\n"
+    "\b\nExamples (on the KRX 2024 window, 2024-01-02 … 2024-02-13):\n"
+    "  hantu backtest --strategy momentum --from 2024-01-02 --to 2024-02-13\n"
+    "  hantu backtest -s momentum --from 2024-01-02 --to 2024-02-13 --param selection.stop_atr=1.5 --json\n"
+    "  hantu backtest -s volatility_breakout --from 2024-01-02 --to 2024-02-13 --grid rules.k=0.4,0.5,0.6\n"
+    "  hantu backtest list\n"
+    "\b\nOn a year or more of contiguous data (rsi2 needs 220 days of history; walk-forward whole months):\n"
     "  hantu backtest -s rsi2 --grid rules.entry_rsi=5,10,15 --json\n"
     "  hantu backtest -s momentum --walk-forward 6m/1m --grid exits.max_hold_days=5,10\n"
-    "  hantu backtest -s momentum --risk max_open_positions=3\n"
     "  hantu backtest -s momentum --grid exits.max_hold_days=5,10,15 --workers 2\n"
-    "  hantu backtest optimize -s momentum --space exits.max_hold_days=3:15 --trials 50\n"
-    "  hantu backtest list\n\n"
+    "\b\nRisk limits and research:\n"
+    "  hantu backtest -s momentum --from 2024-01-02 --to 2024-02-13 --risk max_open_positions=3\n"
+    "  hantu backtest optimize -s momentum --from 2024-01-02 --to 2024-02-13 --space exits.max_hold_days=3:15\n\n"
     "Risk limits: the ones saved with `hantu trade risk` (what the live session uses), each `--risk KEY=VALUE` "
     "over them; the run prints and stores the limits it used. Cash: --cash, default PAPER_STARTING_CASH.",
     invoke_without_command=True,
@@ -97,11 +100,11 @@ def backtest(
 ) -> None:
     """Run a backtest, store it and write its HTML + JSON report under $HANTU_HOME/reports.
 
-    Examples:
-      hantu backtest --strategy momentum --from 2023-01-02 --to 2024-12-30
-      hantu backtest -s rsi2 --grid rules.entry_rsi=5,10,15 --json
-      hantu backtest -s momentum --walk-forward 6m/1m --grid exits.max_hold_days=5,10
-      hantu backtest -s momentum --risk max_open_positions=3 --risk stop_loss_pct=none
+    Without --from the range is the year before --to; when that crosses a gap in the data the command names
+    the store's longest contiguous ranges instead. Examples:
+      hantu backtest --strategy momentum --from 2024-01-02 --to 2024-02-13
+      hantu backtest -s volatility_breakout --from 2024-01-02 --to 2024-02-13 --grid rules.k=0.4,0.5,0.6
+      hantu backtest -s momentum --from 2024-01-02 --to 2024-02-13 --risk max_open_positions=3
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -142,6 +145,8 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
         fail(f"no stored data in {start}…{end} (the store covers {stored_days[0]}…{stored_days[-1]})")
     start = max(start, stored_days[0])
     cash = get_settings().paper_starting_cash if cash is None else cash
+    if from_day is None and not allow_gaps:
+        _refuse_a_default_range_across_gaps(stored_days, start, end)
     if cash <= 0:
         fail("--cash must be positive", EXIT_USAGE)
     _check_settings(name, params, grid_values, walk_forward, start, end)
@@ -227,6 +232,29 @@ def _runner(store: Any, start: date, end: date, workers: int, cluster: str | Non
     if why and not quiet:
         console().print(f"[yellow]{why}[/yellow]", soft_wrap=True)
     return make_runner(workers=bounded)
+
+
+def _refuse_a_default_range_across_gaps(stored_days: list[date], start: date, end: date) -> None:
+    """The default year crosses a gap: suggest the store's longest contiguous ranges (not the stub of one)."""
+    from hantu.backtest.gaps import find_gaps, segments
+
+    inside = [d for d in stored_days if start <= d <= end]
+    if not find_gaps(inside):
+        return
+    stretches = segments(stored_days, find_gaps(stored_days))
+
+    def stored(stretch: tuple[date, date]) -> int:
+        return sum(1 for d in stored_days if stretch[0] <= d <= stretch[1])
+
+    shown = sorted(stretches, key=lambda s: (-stored(s), -s[0].toordinal()))[:3]
+    latest = next(s for s in reversed(stretches) if s[0] <= end)
+    if latest not in shown:
+        shown.append(latest)
+    ranges = "\n".join(f"  --from {a} --to {b}  ({stored((a, b))} trading days"
+                        + (", the latest)" if (a, b) == latest else ")") for a, b in shown)
+    fail(f"no --from given and the year before {end} crosses a gap in the market data. The store's longest "
+         f"contiguous ranges:\n{ranges}\nGive one of them, import the missing days, or pass --allow-gaps.",
+         EXIT_USAGE)
 
 
 def _check_settings(name: str, params: dict[str, Any], grid_values: dict[str, list[Any]], walk_forward: str | None,

@@ -21,12 +21,26 @@ EXIT_STALE_DATA = 5  # the market data ends before the close a decision needs, o
 _console: Console | None = None
 
 
+PIPE_WIDTH = 4096  # "unlimited": rich wants a width; nothing a command prints comes near it
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A rich console that wraps only for a terminal: piped into a file, `grep` or `less`, a line stays one
+    line (rich's fallback is 80 columns). An explicit COLUMNS still wins."""
+    import os
+
+    from rich.console import Console
+
+    probe = Console(stderr=stderr)
+    if probe.is_terminal or os.environ.get("COLUMNS"):
+        return probe
+    return Console(stderr=stderr, width=PIPE_WIDTH, soft_wrap=True)
+
+
 def console() -> Console:
     global _console
     if _console is None:
-        from rich.console import Console
-
-        _console = Console(stderr=False)
+        _console = make_console()
     return _console
 
 
@@ -45,6 +59,18 @@ def _json_default(value: Any) -> Any:
 
         return asdict(value)
     return str(value)
+
+
+def day_alias_option() -> Any:
+    """`--day`, the old name of `--date` on `trade orders|fills`: accepted, hidden from `--help`."""
+    return typer.Option(None, "--day", hidden=True, help="Alias of --date.")
+
+
+def one_date(date: str | None, day: str | None) -> str | None:
+    """The trading date given as `--date` or its alias `--day` (both: they must agree)."""
+    if date is not None and day is not None and date != day:
+        fail(f"--date {date} and --day {day} disagree: --day is an alias of --date, give one", EXIT_USAGE)
+    return date if date is not None else day
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:

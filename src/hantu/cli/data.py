@@ -9,11 +9,15 @@ import typer
 
 from hantu.cli.common import EXIT_ERROR, EXIT_STALE_DATA, console, fail, print_json
 
-app = typer.Typer(help="Market data: import KRX files, sync, generate the sample market, check the store.\n\n"
-                  "Example: hantu data sample --stocks 2500 --days 500 --seed 1",
-                  no_args_is_help=True)
-import_app = typer.Typer(help="Import daily files into the store.\n\nExample: hantu data import krx-csv a.csv.gz",
-                         no_args_is_help=True)
+app = typer.Typer(
+    help="Market data: import KRX files, sync, generate the sample market, check the store.\n\n"
+    "Example: hantu data sample --stocks 2500 --days 500 --seed 1",
+    no_args_is_help=True,
+)
+import_app = typer.Typer(
+    help="Import daily files into the store.\n\nExample: hantu data import krx-csv a.csv.gz",
+    no_args_is_help=True,
+)
 app.add_typer(import_app, name="import")
 
 
@@ -37,8 +41,15 @@ def _default_end() -> date:
 def _progress(description: str, total: int | None):  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console(), transient=True, disable=not console().is_terminal)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console(),
+        transient=True,
+        disable=not console().is_terminal,
+    )
 
 
 def _mirror_instruments(store) -> int:  # type: ignore[no-untyped-def]
@@ -77,11 +88,21 @@ def _import(paths: list[Path], kind: str, as_json: bool) -> None:
             task = progress.add_task(f"storing {path.name}", total=len(days))
             store.write_days(days, source=kind, progress=lambda n, task=task: progress.advance(task, n))
         rows = sum(len(d) for d in days)
-        results.append({"path": str(path), "ok": True, "days": len(days), "rows": rows,
-                        "first": days[0].day if days else None, "last": days[-1].day if days else None})
+        results.append(
+            {
+                "path": str(path),
+                "ok": True,
+                "days": len(days),
+                "rows": rows,
+                "first": days[0].day if days else None,
+                "last": days[-1].day if days else None,
+            }
+        )
         if not as_json:
-            typer.echo(f"{path}: {rows} rows, {len(days)} days"
-                       + (f" ({days[0].day} … {days[-1].day})" if days else ""))
+            typer.echo(
+                f"{path}: {rows} rows, {len(days)} days"
+                + (f" ({days[0].day} … {days[-1].day})" if days else "")
+            )
     if any(r["ok"] for r in results):
         _mirror_instruments(store)
     if as_json:
@@ -91,8 +112,10 @@ def _import(paths: list[Path], kind: str, as_json: bool) -> None:
 
 
 @import_app.command("krx-csv")
-def import_krx_csv(paths: list[Path] = typer.Argument(..., help="KRX daily CSV files (.csv or .csv.gz)"),
-                   as_json: bool = typer.Option(False, "--json", help="print the result as JSON")) -> None:
+def import_krx_csv(
+    paths: list[Path] = typer.Argument(..., help="KRX daily CSV files (.csv or .csv.gz)"),
+    as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
+) -> None:
     """Import KRX daily CSV files (date,code,name,market,open,high,low,close,volume,amount,marcap,shares).
 
     A file with a malformed row or an unknown market is rejected whole, with every bad line listed.
@@ -103,8 +126,10 @@ def import_krx_csv(paths: list[Path] = typer.Argument(..., help="KRX daily CSV f
 
 
 @import_app.command("marcap")
-def import_marcap(paths: list[Path] = typer.Argument(..., help="marcap-YYYY.parquet files"),
-                  as_json: bool = typer.Option(False, "--json", help="print the result as JSON")) -> None:
+def import_marcap(
+    paths: list[Path] = typer.Argument(..., help="marcap-YYYY.parquet files"),
+    as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
+) -> None:
     """Import yearly parquet files of the public marcap dataset (needs the optional pyarrow).
 
     Example: hantu data import marcap ~/marcap/data/marcap-2024.parquet
@@ -252,38 +277,70 @@ def _sync_kis(store, days: list[date], codes: str | None):  # type: ignore[no-un
     try:
         with _progress("kis daily charts", len(instruments)) as progress:
             task = progress.add_task("kis daily charts", total=len(instruments))
-            return list(KisDailySource(api, instruments, days,
-                                       progress=lambda n: progress.advance(task, n)).read())
+            return list(
+                KisDailySource(api, instruments, days, progress=lambda n: progress.advance(task, n)).read()
+            )
     finally:
         api.close()
 
 
+def _refuse_to_replace_real_data(store) -> None:  # type: ignore[no-untyped-def]
+    """Stop `data sample` from silently discarding days that came from real files or a sync."""
+    st = store.status()
+    source = st.last_source or "unknown source"
+    if st.days == 0 or source.startswith("sample("):
+        return
+    fail(
+        f"the store at {st.root} holds imported data: {st.days} trading days ({st.first_date} … "
+        f"{st.last_date}), {st.stocks} stocks, last written by {source} at {st.last_update or '?'}.\n"
+        "  `hantu data sample` would replace all of it. Either keep it and put the sample elsewhere:\n"
+        "    HANTU_HOME=./sample-home hantu data sample\n"
+        "  or replace it on purpose: hantu data sample --force"
+    )
+
+
 @app.command("sample")
-def sample(stocks: int = typer.Option(2500, min=1, help="number of stocks"),
-           days: int = typer.Option(500, min=1, help="number of trading days"),
-           seed: int = typer.Option(1, help="random seed (same seed → same market)"),
-           end: str | None = typer.Option(None, help="last day (default: the last trading day before today)"),
-           as_json: bool = typer.Option(False, "--json", help="print the result as JSON")) -> None:
+def sample(
+    stocks: int = typer.Option(2500, min=1, help="number of stocks"),
+    days: int = typer.Option(500, min=1, help="number of trading days"),
+    seed: int = typer.Option(1, help="random seed (same seed → same market)"),
+    end: str | None = typer.Option(None, help="last day (default: the last trading day before today)"),
+    force: bool = typer.Option(False, "--force", help="replace a store that holds imported data"),
+    as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
+) -> None:
     """Replace the store with a deterministic synthetic market (no network, no credentials).
 
-    Example: hantu data sample --stocks 2500 --days 500 --seed 1 --end 2026-03-31
+    A store holding imported or synced data is not replaced without --force: use another HANTU_HOME for
+    the sample instead. Example: HANTU_HOME=./sample-home hantu data sample --stocks 2500 --days 500
     """
     from hantu.market.sample import write_sample_market
     from hantu.market.store import open_market_store
 
     last = _parse_day(end, "--end") or _default_end()
     store = open_market_store()
+    if not force:
+        _refuse_to_replace_real_data(store)
     with _progress("generating", days) as progress:
         task = progress.add_task("generating the sample market", total=days)
-        market = write_sample_market(store, stocks, days, seed, last, progress=lambda n: progress.advance(task, n))
+        market = write_sample_market(
+            store, stocks, days, seed, last, progress=lambda n: progress.advance(task, n)
+        )
     _mirror_instruments(store)
-    summary = {"stocks": stocks, "days": len(market.days), "first": market.days[0].day,
-               "last": market.days[-1].day, "seed": seed, "root": str(store.root)}
+    summary = {
+        "stocks": stocks,
+        "days": len(market.days),
+        "first": market.days[0].day,
+        "last": market.days[-1].day,
+        "seed": seed,
+        "root": str(store.root),
+    }
     if as_json:
         print_json(summary)
     else:
-        typer.echo(f"sample market: {stocks} stocks × {len(market.days)} days "
-                   f"({summary['first']} … {summary['last']}) in {store.root}")
+        typer.echo(
+            f"sample market: {stocks} stocks × {len(market.days)} days "
+            f"({summary['first']} … {summary['last']}) in {store.root}"
+        )
 
 
 @app.command("status")
@@ -322,31 +379,54 @@ def status(as_json: bool = typer.Option(False, "--json", help="print the result 
 
 
 @app.command("check")
-def check(as_json: bool = typer.Option(False, "--json", help="print the issues as JSON"),
-          limit: int = typer.Option(50, min=0, help="issues to list (all are counted)")) -> None:
-    """Check the store: gaps against the calendar, non-positive prices on traded days, high < low,
-    limit violations, duplicates. Reported, never fixed; exit code 1 when there are issues.
+def check(
+    as_json: bool = typer.Option(False, "--json", help="print the issues as JSON"),
+    limit: int = typer.Option(20, min=0, help="rows listed per kind (0: all; every issue is counted)"),
+) -> None:
+    """Check the store: price jumps beyond the daily limits, non-positive prices on traded days, high < low,
+    duplicates, gaps against the calendar. Reported, never fixed; exit code 1 when there are issues.
 
-    Example: hantu data check
+    Grouped by kind, most important first (price jumps, then broken rows, then gaps as date ranges), with
+    counts. Example: hantu data check --limit 0
     """
-    from collections import Counter
     from dataclasses import asdict
 
-    from hantu.market.check import check_store
+    from hantu.market.check import KINDS, by_importance, check_store, gap_ranges
     from hantu.market.store import open_market_store
 
     issues = check_store(open_market_store())
-    counts = Counter(i.kind for i in issues)
+    groups = by_importance(issues)
+    counts = {kind: len(found) for kind, found in groups.items()}
+    ranges = gap_ranges(groups.get("gap", []))
+    shown = {kind: found if limit == 0 else found[:limit] for kind, found in groups.items()}
     if as_json:
-        print_json({"ok": not issues, "counts": dict(counts), "issues": [asdict(i) for i in issues[:limit]]})
+        print_json(
+            {
+                "ok": not issues,
+                "counts": counts,
+                "issues": [asdict(i) for found in shown.values() for i in found],
+                "gap_ranges": [{"first": a, "last": b, "days": n} for a, b, n in ranges],
+            }
+        )
     else:
         if not issues:
             typer.echo("no issues")
-        for issue in issues[:limit]:
-            typer.echo(f"{issue.day} {issue.kind:<11} {issue.code or '-':<6} {issue.detail}")
-        if len(issues) > limit:
-            typer.echo(f"... {len(issues) - limit} more")
+        for kind, found in groups.items():
+            title = KINDS.get(kind, kind)
+            if kind == "gap":
+                typer.echo(f"{title}: {len(found)} in {len(ranges)} range(s)")
+                listed = ranges if limit == 0 else ranges[:limit]
+                for first, last, n in listed:
+                    typer.echo(f"  {first} … {last}  {n} trading day(s)" if n > 1 else f"  {first}")
+                hidden = len(ranges) - len(listed)
+            else:
+                typer.echo(f"{title}: {len(found)}")
+                for issue in shown[kind]:
+                    typer.echo(f"  {issue.day} {issue.code or '-':<6} {issue.detail}")
+                hidden = len(found) - len(shown[kind])
+            if hidden:
+                typer.echo(f"  ... {hidden} more (--limit 0 lists all)")
         if issues:
-            typer.echo("counts: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+            typer.echo("counts: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     if issues:
         raise typer.Exit(EXIT_ERROR)

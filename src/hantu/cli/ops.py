@@ -10,15 +10,20 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="Deployment and host operations (what scripts/deployment/*.sh run).\n\n"
-                  "Example: `hantu ops validate-env`, `hantu ops deploy --retry-wait 60`.",
-                  no_args_is_help=True)
-state_app = typer.Typer(help="The deployment state file (.deploy_state.json).\n\n"
-                        "Example: `hantu ops state get-failures`.", no_args_is_help=True)
+app = typer.Typer(
+    help="Deployment and host operations (what scripts/deployment/*.sh run).\n\n"
+    "Example: `hantu ops validate-env`, `hantu ops deploy --retry-wait 60`.",
+    no_args_is_help=True,
+)
+state_app = typer.Typer(
+    help="The deployment state file (.deploy_state.json).\n\nExample: `hantu ops state get-failures`.",
+    no_args_is_help=True,
+)
 app.add_typer(state_app, name="state")
 
-STATE_FILE_OPTION = typer.Option(None, "--state-file", envvar="HANTU_DEPLOY_STATE",
-                                 help="State file (default: ./.deploy_state.json).")
+STATE_FILE_OPTION = typer.Option(
+    None, "--state-file", envvar="HANTU_DEPLOY_STATE", help="State file (default: ./.deploy_state.json)."
+)
 EXIT_CORRUPT = 3
 
 
@@ -57,8 +62,10 @@ def _warn(warnings: list[str]) -> None:
 def validate_env(json_output: bool = typer.Option(False, "--json", help="Print the checks as JSON.")) -> None:
     """Check the variables a deployment needs (validate_env.sh). Exit 1 when validation fails.
 
-    Required: TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, DB_HOST/DB_USER/DB_NAME with PostgreSQL (and a private
-    ~/.pgpass with a line for the database). Optional (warnings): KIS keys and account, API_SERVER_KEY.
+    The same rules as `hantu config check`, in the deployment guide's shape. Required: DB_HOST/DB_USER/DB_NAME
+    with PostgreSQL (and a private ~/.pgpass with a line for the database), the KIS keys with TRADING_MODE=kis,
+    TELEGRAM_CHAT_ID with a bot token; a known HANTU_STRATEGY. Optional (warnings): Telegram, KIS keys,
+    API_SERVER_KEY.
     Example: `hantu ops validate-env --json`.
     """
     from hantu.ops.envcheck import render_report, validate_environment
@@ -74,8 +81,9 @@ def validate_env(json_output: bool = typer.Option(False, "--json", help="Print t
 @app.command("pre-check")
 def pre_check(
     what: str = typer.Argument(..., help="check-memory | check-env | check-all"),
-    min_available_mb: int = typer.Option(None, "--min-available-mb",
-                                         help="Memory threshold in MB (default HANTU_MIN_AVAILABLE_MB or 800)."),
+    min_available_mb: int = typer.Option(
+        None, "--min-available-mb", help="Memory threshold in MB (default HANTU_MIN_AVAILABLE_MB or 800)."
+    ),
 ) -> None:
     """Pre-deployment checks (pre_checks.sh). Exit 1 when a check fails.
 
@@ -96,8 +104,9 @@ def pre_check(
     if what in ("check-env", "check-all"):
         ok = check_env(log).passed and ok
     if what == "check-all":
-        (log.info if ok else log.error)("All pre-deployment checks passed" if ok else
-                                        "Pre-deployment checks failed")
+        (log.info if ok else log.error)(
+            "All pre-deployment checks passed" if ok else "Pre-deployment checks failed"
+        )
     raise typer.Exit(0 if ok else 1)
 
 
@@ -151,8 +160,10 @@ def state_update(
     reason = reason or ("Deployment succeeded" if ok else "Deployment failed")
     state, warnings = _store(state_file).record(ok, reason, SystemClock().now())
     _warn(warnings)
-    typer.echo(f"State updated: {state.last_status} (consecutive failures: {state.consecutive_failures}, "
-               f"attempts: {state.attempts})")
+    typer.echo(
+        f"State updated: {state.last_status} (consecutive failures: {state.consecutive_failures}, "
+        f"attempts: {state.attempts})"
+    )
 
 
 @state_app.command("reset")
@@ -187,8 +198,12 @@ def reset_state(
         _print_state({k: current.as_dict()[k] for k in keys})
     typer.echo("")
     if not yes:
-        answer = typer.prompt("Are you sure you want to reset the state? (y/N)", default="", show_default=False,
-                              prompt_suffix=": ")
+        answer = typer.prompt(
+            "Are you sure you want to reset the state? (y/N)",
+            default="",
+            show_default=False,
+            prompt_suffix=": ",
+        )
         if answer.strip().lower() not in ("y", "yes"):
             typer.echo("\nReset cancelled: state unchanged")
             raise typer.Exit(1)
@@ -206,22 +221,44 @@ def deploy(
     fetch: bool = typer.Option(True, "--fetch/--no-fetch", help="Fetch and fast-forward before installing."),
     force: bool = typer.Option(False, "--force", help="Restart even during the trading session."),
     attempts: int = typer.Option(3, "--attempts", min=1, envvar="HANTU_DEPLOY_ATTEMPTS", help="Attempts."),
-    retry_wait: float = typer.Option(300.0, "--retry-wait", min=0, envvar="HANTU_DEPLOY_RETRY_WAIT",
-                                     help="Seconds between attempts (default 300)."),
-    low_memory_extra_wait: float = typer.Option(60.0, "--low-memory-extra-wait", min=0,
-                                                envvar="HANTU_DEPLOY_LOW_MEMORY_EXTRA_WAIT",
-                                                help="Extra seconds after a memory failure."),
-    services: str = typer.Option("hantu-scheduler hantu-api", "--services", envvar="HANTU_DEPLOY_SERVICES",
-                                 help="systemd services to restart (space-separated)."),
-    health_check: bool = typer.Option(True, "--health-check/--no-health-check",
-                                      help="Check the API's /health after the restart."),
+    retry_wait: float = typer.Option(
+        300.0,
+        "--retry-wait",
+        min=0,
+        envvar="HANTU_DEPLOY_RETRY_WAIT",
+        help="Seconds between attempts (default 300).",
+    ),
+    low_memory_extra_wait: float = typer.Option(
+        60.0,
+        "--low-memory-extra-wait",
+        min=0,
+        envvar="HANTU_DEPLOY_LOW_MEMORY_EXTRA_WAIT",
+        help="Extra seconds after a memory failure.",
+    ),
+    services: str = typer.Option(
+        "hantu-scheduler hantu-api",
+        "--services",
+        envvar="HANTU_DEPLOY_SERVICES",
+        help="systemd services to restart (space-separated).",
+    ),
+    health_check: bool = typer.Option(
+        True, "--health-check/--no-health-check", help="Check the API's /health after the restart."
+    ),
     health_url: str = typer.Option(None, "--health-url", help="Default http://API_HOST:API_PORT/health."),
-    health_timeout: float = typer.Option(60.0, "--health-timeout", envvar="HANTU_DEPLOY_HEALTH_TIMEOUT",
-                                         help="Seconds to wait for a healthy answer."),
+    health_timeout: float = typer.Option(
+        60.0,
+        "--health-timeout",
+        envvar="HANTU_DEPLOY_HEALTH_TIMEOUT",
+        help="Seconds to wait for a healthy answer.",
+    ),
     min_available_mb: int = typer.Option(None, "--min-available-mb", help="Memory threshold in MB."),
     guard_minutes: int = typer.Option(10, "--guard-minutes", help="Margin around the trading session."),
-    now: str = typer.Option(None, "--now", envvar="HANTU_DEPLOY_NOW",
-                            help="Pretend it is this KST time (YYYY-MM-DD HH:MM; rehearsals and tests)."),
+    now: str = typer.Option(
+        None,
+        "--now",
+        envvar="HANTU_DEPLOY_NOW",
+        help="Pretend it is this KST time (YYYY-MM-DD HH:MM; rehearsals and tests).",
+    ),
     state_file: Path = STATE_FILE_OPTION,
 ) -> None:
     """Deploy: fetch, pre-checks, install, migrate, restart, health check, record (deploy.sh).
@@ -240,12 +277,22 @@ def deploy(
 
     clock = SimClock(parse_kst(now)) if now else SystemClock()
     config = DeployConfig.from_environment(
-        Path.cwd(), branch=branch, remote=remote, fetch=fetch, force=force, max_attempts=attempts,
-        retry_wait_s=retry_wait, low_memory_extra_wait_s=low_memory_extra_wait,
-        services=tuple(services.split()), health_check=health_check, health_url=health_url,
-        health_timeout_s=health_timeout, guard_minutes=guard_minutes,
+        Path.cwd(),
+        branch=branch,
+        remote=remote,
+        fetch=fetch,
+        force=force,
+        max_attempts=attempts,
+        retry_wait_s=retry_wait,
+        low_memory_extra_wait_s=low_memory_extra_wait,
+        services=tuple(services.split()),
+        health_check=health_check,
+        health_url=health_url,
+        health_timeout_s=health_timeout,
+        guard_minutes=guard_minutes,
         min_available_mb=min_available_mb if min_available_mb is not None else default_threshold(),
-        state_path=state_file or default_state_path())
+        state_path=state_file or default_state_path(),
+    )
     raise typer.Exit(Deployer(config, clock=clock).run())
 
 
@@ -255,7 +302,9 @@ def log_rotate(
     logs_dir: Path = typer.Option(None, "--logs-dir", help="Default: $HANTU_HOME/logs and ./logs."),
     keep_days: int = typer.Option(7, "--keep-days", min=0, help="Leave logs this young untouched."),
     delete_days: int = typer.Option(30, "--delete-days", min=1, help="Delete logs older than this."),
-    disk_alert_percent: float = typer.Option(85.0, "--disk-alert-percent", help="Alert above this disk usage."),
+    disk_alert_percent: float = typer.Option(
+        85.0, "--disk-alert-percent", help="Alert above this disk usage."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would happen, change nothing."),
 ) -> None:
     """Compress logs older than --keep-days, delete those older than --delete-days (log_rotate.sh).
@@ -268,13 +317,20 @@ def log_rotate(
         typer.echo("error: --delete-days must be greater than --keep-days", err=True)
         raise typer.Exit(2)
     dirs = [logs_dir] if logs_dir else default_log_dirs()
-    code = rotate_logs(dirs, keep_days=keep_days, delete_days=delete_days,
-                       disk_alert_percent=disk_alert_percent, dry_run=dry_run)
+    code = rotate_logs(
+        dirs,
+        keep_days=keep_days,
+        delete_days=delete_days,
+        disk_alert_percent=disk_alert_percent,
+        dry_run=dry_run,
+    )
     raise typer.Exit(code)
 
 
 @app.command("cron-line")
-def cron_line(project_dir: Path = typer.Option(None, "--project-dir", help="Default: the current directory.")) -> None:
+def cron_line(
+    project_dir: Path = typer.Option(None, "--project-dir", help="Default: the current directory."),
+) -> None:
     """Print the crontab line that runs log rotation at 02:00 KST. Example: `hantu ops cron-line`."""
     from hantu.ops.logrotate import cron_line as make_line
 
@@ -282,8 +338,10 @@ def cron_line(project_dir: Path = typer.Option(None, "--project-dir", help="Defa
 
 
 @app.command("install-cron")
-def install_cron(project_dir: Path = typer.Option(None, "--project-dir", help="Default: the current directory."),
-                 dry_run: bool = typer.Option(False, "--dry-run", help="Print, change nothing.")) -> None:
+def install_cron(
+    project_dir: Path = typer.Option(None, "--project-dir", help="Default: the current directory."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print, change nothing."),
+) -> None:
     """Add the log-rotation line to the user's crontab (idempotent). Example: `hantu ops install-cron`."""
     from hantu.ops.logrotate import install_cron_line
 
@@ -297,11 +355,18 @@ def install_service(
     api: bool = typer.Option(False, "--api", help="Install hantu-api.service."),
     all_services: bool = typer.Option(False, "--all", help="Install both."),
     prefix: Path = typer.Option(None, "--prefix", help="Project directory (default: the current one)."),
-    user: str = typer.Option(None, "--user", help="User the services run as (default: the owner of --prefix)."),
-    systemd_dir: Path = typer.Option(Path("/etc/systemd/system"), "--systemd-dir", envvar="HANTU_SYSTEMD_DIR",
-                                     help="Where unit files go."),
-    systemctl: bool = typer.Option(True, "--systemctl/--no-systemctl", envvar="HANTU_SYSTEMCTL",
-                                   help="Run daemon-reload and enable afterwards."),
+    user: str = typer.Option(
+        None, "--user", help="User the services run as (default: the owner of --prefix)."
+    ),
+    systemd_dir: Path = typer.Option(
+        Path("/etc/systemd/system"), "--systemd-dir", envvar="HANTU_SYSTEMD_DIR", help="Where unit files go."
+    ),
+    systemctl: bool = typer.Option(
+        True,
+        "--systemctl/--no-systemctl",
+        envvar="HANTU_SYSTEMCTL",
+        help="Run daemon-reload and enable afterwards.",
+    ),
 ) -> None:
     """Install the systemd units (install-service-micro.sh); asks 1/2/3 when no service is named.
 
@@ -312,8 +377,15 @@ def install_service(
     chosen = [name for name, flag in (("scheduler", scheduler), ("api", api)) if flag or all_services]
     if not chosen:
         chosen = choose_interactively()
-    raise typer.Exit(install_units([SERVICES[c] for c in chosen], (prefix or Path.cwd()).resolve(), user,
-                                   systemd_dir, run_systemctl=systemctl))
+    raise typer.Exit(
+        install_units(
+            [SERVICES[c] for c in chosen],
+            (prefix or Path.cwd()).resolve(),
+            user,
+            systemd_dir,
+            run_systemctl=systemctl,
+        )
+    )
 
 
 @app.command("render-unit")

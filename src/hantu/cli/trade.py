@@ -9,12 +9,13 @@ from typing import Any
 
 import typer
 
-from hantu.cli.common import EXIT_ERROR, fail, print_json
+from hantu.cli.common import EXIT_ERROR, day_alias_option, fail, one_date, print_json
 
 app = typer.Typer(help="Trading: book, manual orders, kill switch, risk limits.\n\n"
                        "Example: hantu trade positions --json", no_args_is_help=True)
 
 JSON = typer.Option(False, "--json", help="Machine-readable output.")
+TRADE_DATE_HELP = "Trading date YYYY-MM-DD (default today, KST; --day is an alias)."
 EXIT_BLOCKED = 3  # the risk manager or the broker refused the order
 
 
@@ -164,19 +165,20 @@ def _parse_day(day: str | None):  # type: ignore[no-untyped-def]
 
 
 @app.command("orders")
-def orders(day: str = typer.Option(None, "--day", help="Trading date (default today)."),
+def orders(day: str = typer.Option(None, "--date", "-d", help=TRADE_DATE_HELP),
            open_only: bool = typer.Option(False, "--open", help="Only orders that may still trade."),
+           day_alias: str = day_alias_option(),
            as_json: bool = JSON) -> None:
     """Orders of a day with their state.
 
-    Example: hantu trade orders --day 2026-03-13 --json
+    Example: hantu trade orders --date 2026-03-13 --json
     """
     from sqlalchemy import select
 
     from hantu.store.models import TradeOrder
     from hantu.trading.orders import LIVE, PENDING
 
-    on = _parse_day(day)
+    on = _parse_day(one_date(day, day_alias))
     with _db().session() as session:
         query = select(TradeOrder).where(TradeOrder.trading_date == on).order_by(TradeOrder.id)
         if open_only:
@@ -197,16 +199,17 @@ def orders(day: str = typer.Option(None, "--day", help="Trading date (default to
 
 
 @app.command("fills")
-def fills(day: str = typer.Option(None, "--day", help="Trading date (default today)."), as_json: bool = JSON) -> None:
+def fills(day: str = typer.Option(None, "--date", "-d", help=TRADE_DATE_HELP),
+          day_alias: str = day_alias_option(), as_json: bool = JSON) -> None:
     """Fills of a day, each recorded once.
 
-    Example: hantu trade fills --json
+    Example: hantu trade fills --date 2026-03-13 --json
     """
     from sqlalchemy import select
 
     from hantu.store.models import TradeFill
 
-    on = _parse_day(day)
+    on = _parse_day(one_date(day, day_alias))
     with _db().session() as session:
         found = list(session.scalars(select(TradeFill).where(TradeFill.trading_date == on)
                                      .order_by(TradeFill.filled_at, TradeFill.id)))

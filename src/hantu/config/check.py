@@ -1,18 +1,26 @@
-"""`hantu config check`: every configuration problem in one run, values masked."""
+"""The configuration rules, in one place: `hantu config check` and `validate_env.sh` (`hantu ops validate-env`)
+both render `configuration_report`, so they cannot disagree. Every problem in one run, values masked."""
 
 from __future__ import annotations
 
+import difflib
+import importlib.util
 import ipaddress
-from dataclasses import asdict, dataclass
+import os
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
-from pydantic import ValidationError
+from dotenv import dotenv_values
+from pydantic import SecretStr, ValidationError
 
-from hantu.config.pgpass import lookup_password, mode_is_private, pgpass_path
+from hantu.config.pgpass import mode_is_private, parse_pgpass, pgpass_path
 from hantu.config.settings import Settings, env_file_path, load_settings, validation_problems
 
-Level = Literal["error", "warning", "info"]
+# "ok" marks a confirmation (validate_env.sh prints it as ✓); `hantu config check` reports the other three.
+Level = Literal["error", "warning", "info", "ok"]
 
 
 @dataclass(frozen=True)
@@ -48,55 +56,341 @@ def _file_mode_findings(path: Path, key: str) -> list[Finding]:
     return []
 
 
+def env_file_findings(path: Path) -> list[Finding]:
+    """The `.env` file itself: absent (environment only), too open (secrets readable), or fine."""
+    if not path.is_file():
+        return [Finding("warning", ".env", f"not found at {path} (settings from the environment only)")]
+    loose = _file_mode_findings(path, ".env")
+    return loose or [Finding("ok", ".env", f"exists with correct permissions ({_mode(path)})")]
+
+
 def _validation_findings(error: ValidationError) -> list[Finding]:
     return [Finding("error", key, f"invalid value: {why}") for key, why in validation_problems(error)]
 
 
-def semantic_findings(settings: Settings) -> list[Finding]:
-    """Rules that span several keys; each problem is its own finding."""
+@dataclass(frozen=True)
+class Variable:
+    """A variable a deployment names: unset and `required` is an error; unset with a `why` is a warning."""
+
+    key: str  # our name, as `hantu config check` reports it
+    guide_name: str  # the deployment guide's spelling, as validate_env.sh lists it
+    is_set: bool
+    required: bool
+    why: str = ""  # why it is required, or what its absence means (then a warning)
+
+    def finding(self) -> Finding | None:
+        if self.is_set:
+            return None
+        if self.required:
+            return Finding("error", self.key, f"missing: {self.why}")
+        return Finding("warning", self.key, f"missing: {self.why}") if self.why else None
+
+
+def _is_set(value: object) -> bool:
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return value is not None and str(value).strip() != ""
+
+
+def variables(settings: Settings) -> list[Variable]:
+    """Which variables this configuration needs (required) and which it could use (optional)."""
+    found: list[Variable] = []
+    if settings.uses_postgres and settings.database_url is not None:
+        found.append(Variable("DATABASE_URL", "DATABASE_URL", True, True))
+    elif settings.uses_postgres:
+        for key, value in (
+            ("DB_HOST", settings.db_host),
+            ("DB_USER", settings.db_user),
+            ("DB_NAME", settings.db_name),
+        ):
+            found.append(Variable(key, key, _is_set(value), True, "DB_HOST is set, PostgreSQL needs it"))
+    token, chat = _is_set(settings.telegram_bot_token), _is_set(settings.telegram_chat_id)
+    found.append(
+        Variable(
+            "TELEGRAM_BOT_TOKEN",
+            "TELEGRAM_BOT_TOKEN",
+            token,
+            False,
+            "Telegram is optional; without it messages stay in the outbox and go to the log only",
+        )
+    )
+    found.append(
+        Variable(
+            "TELEGRAM_CHAT_ID",
+            "TELEGRAM_CHAT_ID",
+            chat,
+            token,
+            "TELEGRAM_BOT_TOKEN is set without it" if token else "",
+        )
+    )
+    kis_mode, kis_data = settings.trading_mode == "kis", settings.data_source == "kis"
+    for key, guide, value, needed_for_data in (
+        ("APP_KEY", "KIS_APP_KEY", settings.app_key, True),
+        ("APP_SECRET", "KIS_APP_SECRET", settings.app_secret, True),
+        ("ACCOUNT_NUMBER", "KIS_ACCOUNT_NO", settings.account_number, False),
+    ):
+        if kis_mode:
+            found.append(
+                Variable(key, guide, _is_set(value), True, f"TRADING_MODE=kis needs it (alias {guide})")
+            )
+        elif kis_data and needed_for_data:
+            found.append(
+                Variable(
+                    key,
+                    guide,
+                    _is_set(value),
+                    True,
+                    f"HANTU_DATA_SOURCE=kis reads daily charts through KIS (alias {guide})",
+                )
+            )
+        else:
+            found.append(Variable(key, guide, _is_set(value), False))
+    if kis_mode:
+        found.append(
+            Variable(
+                "KIS_HTS_ID",
+                "KIS_HTS_ID",
+                _is_set(settings.kis_hts_id),
+                False,
+                "real-time fill notices are off, fills are learned by polling",
+            )
+        )
+    public = not is_loopback(settings.api_host)
+    found.append(
+        Variable(
+            "API_SERVER_KEY",
+            "API_SERVER_KEY",
+            _is_set(settings.api_server_key),
+            public,
+            f"API_HOST={settings.api_host} is not loopback, the API server refuses to start without a key"
+            if public
+            else "",
+        )
+    )
+    return found
+
+
+def strategy_findings(settings: Settings, strategies: Collection[str]) -> list[Finding]:
+    """HANTU_STRATEGY must name a registered strategy (the scheduler would fail at 06:30 otherwise)."""
+    if settings.strategy in strategies:
+        return []
+    known = sorted(strategies)
+    close = difflib.get_close_matches(settings.strategy, known, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return [
+        Finding(
+            "error",
+            "HANTU_STRATEGY",
+            f"unknown strategy {settings.strategy!r}{hint}; known: "
+            + ", ".join(known)
+            + " (`hantu strategy list`)",
+        )
+    ]
+
+
+def data_source_findings(settings: Settings, env_file: Path | None = None) -> list[Finding]:
+    """HANTU_DATA_SOURCE=pykrx needs the optional package and the KRX login in the process environment."""
+    if settings.data_source != "pykrx":
+        return []
     found: list[Finding] = []
+    if importlib.util.find_spec("pykrx") is None:
+        found.append(
+            Finding(
+                "error",
+                "HANTU_DATA_SOURCE",
+                "pykrx is not installed: pip install 'hantu[pykrx]' (or HANTU_DATA_SOURCE=none)",
+            )
+        )
+    in_file = dotenv_values(env_file) if env_file is not None and env_file.is_file() else {}
+    for key in ("KRX_ID", "KRX_PW"):
+        if not os.environ.get(key):
+            where = (
+                (
+                    " (it is in .env, but pykrx reads the process environment only: export it, or add it to the "
+                    "unit's Environment=)"
+                )
+                if in_file.get(key)
+                else ""
+            )
+            found.append(
+                Finding(
+                    "error",
+                    key,
+                    f"missing: HANTU_DATA_SOURCE=pykrx needs the data.krx.co.kr "
+                    f"login in the environment{where}",
+                )
+            )
+    return found
+
+
+def semantic_findings(
+    settings: Settings, strategies: Collection[str] | None = None, env_file: Path | None = None
+) -> list[Finding]:
+    """Rules that span several keys; each problem is its own finding (`strategies`: the registered names)."""
+    found = [f for f in (v.finding() for v in variables(settings)) if f is not None]
     if settings.trading_mode == "kis":
-        for key, value in (("APP_KEY", settings.app_key), ("APP_SECRET", settings.app_secret),
-                           ("ACCOUNT_NUMBER", settings.account_number)):
-            if value is None:
-                found.append(Finding("error", key, "missing: TRADING_MODE=kis needs it (alias KIS_" +
-                                     {"APP_KEY": "APP_KEY", "APP_SECRET": "APP_SECRET",
-                                      "ACCOUNT_NUMBER": "ACCOUNT_NO"}[key] + ")"))
         if settings.server == "prod" and not settings.real_trading_enabled:
-            found.append(Finding("error", "REAL_TRADING_ENABLED",
-                                 "SERVER=prod trades real money: set REAL_TRADING_ENABLED=true to opt in, "
-                                 "or use SERVER=virtual"))
-        if settings.kis_hts_id is None:
-            found.append(Finding("warning", "KIS_HTS_ID", "missing: real-time fill notices are off, "
-                                 "fills are learned by polling"))
+            found.append(
+                Finding(
+                    "error",
+                    "REAL_TRADING_ENABLED",
+                    "SERVER=prod trades real money: set REAL_TRADING_ENABLED=true to opt in, "
+                    "or use SERVER=virtual",
+                )
+            )
     elif settings.server == "prod":
         found.append(Finding("info", "SERVER", "SERVER=prod is ignored while TRADING_MODE=paper"))
-
-    if settings.telegram_bot_token is not None and not settings.telegram_chat_id:
-        found.append(Finding("error", "TELEGRAM_CHAT_ID", "missing: TELEGRAM_BOT_TOKEN is set without it"))
-    elif settings.telegram_chat_id and settings.telegram_bot_token is None:
-        found.append(Finding("warning", "TELEGRAM_BOT_TOKEN", "missing: messages go to the log only"))
-
-    if not is_loopback(settings.api_host) and settings.api_server_key is None:
-        found.append(Finding("error", "API_SERVER_KEY",
-                             f"missing: API_HOST={settings.api_host} is not loopback, the API server "
-                             "refuses to start without a key"))
-    if settings.uses_postgres and settings.database_url is None:
-        for key, value in (("DB_USER", settings.db_user), ("DB_NAME", settings.db_name)):
-            if value is None:
-                found.append(Finding("error", key, "missing: DB_HOST is set, PostgreSQL needs it"))
-        if settings.db_password is None and settings.db_user and settings.db_name:
-            path = pgpass_path()
-            if not path.is_file():
-                found.append(Finding("warning", ".pgpass", f"{path} not found: connecting without a password"))
-            elif lookup_password(settings.db_host or "", settings.db_port, settings.db_name,
-                                 settings.db_user, path) is None and mode_is_private(path):
-                found.append(Finding("warning", ".pgpass",
-                                     f"no line in {path} matches {settings.db_host}:{settings.db_port}:"
-                                     f"{settings.db_name}:{settings.db_user}"))
-    if settings.uses_postgres:
-        found.extend(_file_mode_findings(pgpass_path(), ".pgpass"))
+    if strategies is not None:
+        found.extend(strategy_findings(settings, strategies))
+    found.extend(data_source_findings(settings, env_file))
     return found
+
+
+@dataclass(frozen=True)
+class DatabaseTarget:
+    """Where PostgreSQL is, and whether a password is given other than through `.pgpass`."""
+
+    host: str | None
+    port: int
+    database: str | None
+    user: str | None
+    password_source: str | None  # "DATABASE_URL" | "DB_PASSWORD" | None (libpq reads .pgpass)
+
+
+def database_target(settings: Settings) -> DatabaseTarget:
+    if settings.database_url is not None:
+        url = settings.database_url.get_secret_value()
+        parts = urlsplit(url.replace("postgresql+psycopg", "postgresql", 1))
+        try:
+            port = parts.port or 5432
+        except ValueError:
+            port = 5432
+        return DatabaseTarget(
+            parts.hostname,
+            port,
+            unquote(parts.path.lstrip("/")) or None,
+            unquote(parts.username) if parts.username else None,
+            "DATABASE_URL" if parts.password else None,
+        )
+    return DatabaseTarget(
+        settings.db_host,
+        settings.db_port,
+        settings.db_name,
+        settings.db_user,
+        "DB_PASSWORD" if settings.db_password is not None else None,
+    )
+
+
+def _mode(path: Path) -> str:
+    return oct(path.stat().st_mode & 0o777)[2:]
+
+
+def pgpass_findings(target: DatabaseTarget) -> list[Finding]:
+    """`~/.pgpass` with PostgreSQL, by the rules libpq applies: a file libpq ignores (too open) or without the
+    database's line is an error, since the processes would start and fail to reach their database."""
+    path = pgpass_path()
+    if not path.is_file():
+        if target.password_source:
+            return [
+                Finding(
+                    "warning",
+                    ".pgpass",
+                    f"not found at {path}; the password comes from "
+                    f"{target.password_source} (a private ~/.pgpass is recommended)",
+                )
+            ]
+        return [
+            Finding(
+                "error",
+                ".pgpass",
+                f"not found at {path}: create it with a line "
+                "host:port:database:user:password and run chmod 600 on it",
+            )
+        ]
+    if not mode_is_private(path):
+        return [
+            Finding(
+                "error",
+                ".pgpass",
+                f"permissions {_mode(path)} are too open; libpq ignores the file: chmod 600 {path}",
+            )
+        ]
+    try:
+        entries = parse_pgpass(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        return [Finding("error", ".pgpass", f"cannot read {path}: {error}")]
+    ok = Finding("ok", ".pgpass", f"exists with correct permissions ({_mode(path)})")
+    if target.password_source:
+        return [ok]
+    if not entries:
+        return [Finding("error", ".pgpass", f"{path} has no valid line (host:port:database:user:password)")]
+    if target.host and target.user and target.database:
+        wanted = f"{target.host}:{target.port}:{target.database}:{target.user}"
+        if not any(e.matches(target.host, target.port, target.database, target.user) for e in entries):
+            return [
+                Finding(
+                    "error",
+                    ".pgpass",
+                    f"no line matches {wanted} (the password for the database is missing from {path})",
+                )
+            ]
+        return [
+            Finding("ok", ".pgpass", f"exists with correct permissions ({_mode(path)}), entry for {wanted}")
+        ]
+    return [ok]
+
+
+@dataclass
+class ConfigReport:
+    """Every rule's verdict on one configuration, grouped; `hantu config check` and validate_env.sh render it."""
+
+    settings: Settings | None  # None when a value is invalid
+    effective: Settings | None  # the settings the other rules ran on (invalid keys at their defaults)
+    file: list[Finding] = field(default_factory=list)
+    invalid: list[Finding] = field(default_factory=list)
+    database: list[Finding] = field(default_factory=list)
+    variables: list[Variable] = field(default_factory=list)
+    rules: list[Finding] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        """The problems and notes (not the confirmations), each key once."""
+        out = [f for f in self.file + self.invalid if f.level != "ok"]
+        invalid = {f.key for f in self.invalid}
+        out += [f for f in self.database + self.rules if f.level != "ok" and f.key not in invalid]
+        return out
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "error"]
+
+
+def configuration_report(
+    env_file: Path | None = None, strategies: Collection[str] | None = None
+) -> ConfigReport:
+    """Load the configuration and run every rule; an invalid value is reported and the other rules still run
+    with that key at its default. `strategies`: the registered strategy names (the caller's registry)."""
+    path = env_file if env_file is not None else env_file_path()
+    report = ConfigReport(None, None, file=env_file_findings(path))
+    try:
+        report.settings = report.effective = load_settings(path)
+    except ValidationError as error:
+        report.invalid = _validation_findings(error)
+        defaults = {}
+        for item in error.errors():
+            name = _field_for_alias(str(item["loc"][0])) if item["loc"] else None
+            if name:
+                defaults[name] = Settings.model_fields[name].default
+        try:
+            report.effective = load_settings(path, **defaults)
+        except ValidationError:
+            return report
+    settings = report.effective
+    if settings.uses_postgres:
+        report.database = pgpass_findings(database_target(settings))
+    report.variables = variables(settings)
+    report.rules = semantic_findings(settings, strategies, path)
+    return report
 
 
 def explain_defaults(settings: Settings) -> list[Finding]:
@@ -108,11 +402,16 @@ def explain_defaults(settings: Settings) -> list[Finding]:
     else:
         mode = f"KIS {settings.server} account"
     db = "PostgreSQL" if settings.uses_postgres else f"SQLite at {settings.hantu_home / 'hantu.db'}"
-    telegram = ("Telegram chat " + mask(settings.telegram_chat_id)) if settings.telegram_bot_token else \
-        "Telegram not configured: messages are kept in the outbox and written to the log"
+    telegram = (
+        ("Telegram chat " + mask(settings.telegram_chat_id))
+        if settings.telegram_bot_token
+        else "Telegram not configured: messages are kept in the outbox and written to the log"
+    )
     api = f"API on {settings.api_host}:{settings.api_port}" + (
-        " with key " + mask(settings.api_server_key.get_secret_value()) if settings.api_server_key
-        else " (loopback only, no key)")
+        " with key " + mask(settings.api_server_key.get_secret_value())
+        if settings.api_server_key
+        else " (loopback only, no key)"
+    )
     return [
         Finding("info", "TRADING_MODE", mode),
         Finding("info", "DATABASE", db),
@@ -120,41 +419,27 @@ def explain_defaults(settings: Settings) -> list[Finding]:
         Finding("info", "API", api),
         Finding("info", "HANTU_HOME", f"data directory {settings.hantu_home}"),
         Finding("info", "APP_KEY", mask(settings.app_key.get_secret_value() if settings.app_key else None)),
-        Finding("info", "ACCOUNT_NUMBER",
-                mask(settings.account_number.get_secret_value() if settings.account_number else None)),
+        Finding(
+            "info",
+            "ACCOUNT_NUMBER",
+            mask(settings.account_number.get_secret_value() if settings.account_number else None),
+        ),
     ]
 
 
-def check_configuration(env_file: Path | None = None) -> tuple[Settings | None, list[Finding]]:
+def check_configuration(
+    env_file: Path | None = None, strategies: Collection[str] | None = None
+) -> tuple[Settings | None, list[Finding]]:
     """Load and check everything; returns the settings (None when invalid) and all findings."""
-    path = env_file if env_file is not None else env_file_path()
-    findings = _file_mode_findings(path, ".env")
-    try:
-        settings = load_settings(path)
-    except ValidationError as error:
-        findings.extend(_validation_findings(error))
-        # Keep going with the invalid keys at their defaults so the other rules still report in this run.
-        defaults = {}
-        for item in error.errors():
-            name = _field_for_alias(str(item["loc"][0])) if item["loc"] else None
-            if name:
-                defaults[name] = Settings.model_fields[name].default
-        try:
-            fallback = load_settings(path, **defaults)
-        except ValidationError:
-            return None, findings
-        invalid = {f.key for f in findings}
-        findings.extend(f for f in semantic_findings(fallback) if f.key not in invalid)
-        return None, findings
-    findings.extend(semantic_findings(settings))
-    return settings, findings
+    report = configuration_report(env_file, strategies)
+    return report.settings, report.findings
 
 
 def _field_for_alias(alias: str) -> str | None:
     """The model field behind an environment key, so an invalid value can be dropped."""
-    for name, field in Settings.model_fields.items():
-        choices = getattr(field.validation_alias, "choices", None)
-        names = [str(c) for c in choices] if choices else [str(field.validation_alias or name)]
+    for name, info in Settings.model_fields.items():
+        choices = getattr(info.validation_alias, "choices", None)
+        names = [str(c) for c in choices] if choices else [str(info.validation_alias or name)]
         if alias.upper() in (n.upper() for n in names) or alias == name:
             return name
     return None

@@ -32,14 +32,19 @@ Keep `.env` at mode 600. `hantu config check` validates everything at once and n
 `hantu config check --json` prints the same findings for scripts.
 
 With nothing set, hantu trades on paper against the local market data: no key below is required. Rules that
-span several keys (checked by `hantu config check`):
+span several keys (checked by `hantu config check` and, with the same rules, by `validate_env.sh`):
 
 - `TRADING_MODE=kis` needs `APP_KEY`, `APP_SECRET` and `ACCOUNT_NUMBER`; `KIS_HTS_ID` is recommended.
 - `SERVER=prod` with `TRADING_MODE=kis` needs `REAL_TRADING_ENABLED=true` (real money is an explicit opt-in).
-- `TELEGRAM_BOT_TOKEN` needs `TELEGRAM_CHAT_ID`.
+- `HANTU_STRATEGY` must name a registered strategy (`hantu strategy list`); a typo is an error.
+- `HANTU_DATA_SOURCE=pykrx` needs the `pykrx` package and `KRX_ID`/`KRX_PW` in the process environment;
+  `HANTU_DATA_SOURCE=kis` needs `APP_KEY` and `APP_SECRET`.
+- Telegram is optional (unset: a warning, messages stay in the outbox and the log); `TELEGRAM_BOT_TOKEN`
+  needs `TELEGRAM_CHAT_ID`.
 - An `API_HOST` that is not loopback needs `API_SERVER_KEY` (the API server refuses to start without it).
 - `DB_HOST` without `DATABASE_URL` needs `DB_USER` and `DB_NAME`; the password comes from `~/.pgpass`
-  (or `$PGPASSFILE`, libpq format, mode 600) unless `DB_PASSWORD` is set.
+  (or `$PGPASSFILE`, libpq format, mode 600, with a line for the database) unless `DB_PASSWORD` or
+  `DATABASE_URL` gives it.
 
 Secret values are never printed: they are masked in logs, in `hantu config check` and in API responses.
 """
@@ -122,16 +127,19 @@ def render_reference() -> str:
         keys = env_keys(info, name)
         aliases = ", ".join(f"`{key}`" for key in keys[1:]) or "—"
         description = info.description or ""
-        lines.append(f"| `{keys[0]}` | {aliases} | {default_text(info)} | {type_text(info)} | "
-                     f"{_cell(description)} |")
+        lines.append(
+            f"| `{keys[0]}` | {aliases} | {default_text(info)} | {type_text(info)} | {_cell(description)} |"
+        )
     lines.append("")
-    lines.append("Read from the process environment only (not from `.env`): `HANTU_ENV_FILE` (which `.env` to "
-                 "read), `PGPASSFILE` (where `.pgpass` is), and `KRX_ID`/`KRX_PW` (the data.krx.co.kr login of "
-                 "the optional pykrx source). Every time in the code is Asia/Seoul whatever the OS timezone. "
-                 "The scheduler's job times are not settings: they live in "
-                 "`src/hantu/scheduler/timetable.toml`, overridable per job by `$HANTU_HOME/timetable.toml`. "
-                 "Strategy settings live in each strategy's TOML defaults and `HANTU_STRATEGY_CONFIG` "
-                 "(see [strategies.md](strategies.md)).")
+    lines.append(
+        "Read from the process environment only (not from `.env`): `HANTU_ENV_FILE` (which `.env` to "
+        "read), `PGPASSFILE` (where `.pgpass` is), and `KRX_ID`/`KRX_PW` (the data.krx.co.kr login of "
+        "the optional pykrx source). Every time in the code is Asia/Seoul whatever the OS timezone. "
+        "The scheduler's job times are not settings: they live in "
+        "`src/hantu/scheduler/timetable.toml`, overridable per job by `$HANTU_HOME/timetable.toml`. "
+        "Strategy settings live in each strategy's TOML defaults and `HANTU_STRATEGY_CONFIG` "
+        "(see [strategies.md](strategies.md))."
+    )
     lines.append("")
     return "\n".join(lines)
 

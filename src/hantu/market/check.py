@@ -31,6 +31,44 @@ class Issue:
     detail: str
 
 
+# The kinds, most important first (the order `hantu data check` lists them in): a price jump beyond the day's
+# limits can be a bad row a strategy would trade on; broken rows next; a missing day is common (windows a year
+# apart) and only a gap.
+KINDS: dict[str, str] = {
+    "limit": "price jumps beyond the ±30 % daily limits",
+    "nonpositive": "traded rows with a price ≤ 0",
+    "high_low": "rows with high < low or open/close outside [low, high]",
+    "duplicate": "duplicates",
+    "extra_day": "stored days that are not KRX trading days",
+    "gap": "trading days missing from the store",
+}
+
+
+def rank(kind: str) -> int:
+    return list(KINDS).index(kind) if kind in KINDS else len(KINDS)
+
+
+def by_importance(issues: list[Issue]) -> dict[str, list[Issue]]:
+    """The issues grouped by kind, most important kind first (date order inside a kind)."""
+    groups: dict[str, list[Issue]] = {}
+    for issue in sorted(issues, key=lambda i: (rank(i.kind), i.kind, i.day, i.code or "")):
+        groups.setdefault(issue.kind, []).append(issue)
+    return groups
+
+
+def gap_ranges(gaps: list[Issue]) -> list[tuple[date, date, int]]:
+    """Runs of consecutive missing trading days as (first, last, days): 645 gaps are a few ranges."""
+    days = sorted({g.day for g in gaps})
+    runs: list[tuple[date, date, int]] = []
+    for day in days:
+        if runs and previous_trading_day(day) == runs[-1][1]:
+            first, _, n = runs[-1]
+            runs[-1] = (first, day, n + 1)
+        else:
+            runs.append((day, day, 1))
+    return runs
+
+
 def check_store(store: MarketStore, limit: int = 10_000) -> list[Issue]:
     """Every issue found (at most `limit`), in date order. A file that cannot be read raises
     `MarketStoreCorrupt` (the whole store is suspect, not one row)."""

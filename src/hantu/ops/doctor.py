@@ -1,8 +1,9 @@
 """`hantu doctor`: is this host fit to run Hantu Quant unattended? Each problem says what to run.
 
 Checks memory, swap, timezone, clock synchronisation, disk, the database (reachable, schema current, SQLite's
-`PRAGMA quick_check`), the market store (every file reads back), file
-modes (`.env`, `.pgpass`, token caches: 600), the virtualenv and the systemd services. The host is reached
+`PRAGMA quick_check`), the market store (every file reads back), file modes (`.env`, `.pgpass`, token caches:
+600), the virtualenv, the systemd services and whether their `ReadWritePaths` cover the configured
+`HANTU_HOME`. The host is reached
 through `HostProbes` so tests can stand in files and commands for the real machine.
 """
 
@@ -56,6 +57,7 @@ class HostProbes:
     etc_localtime: Path = Path("/etc/localtime")
     run: Callable[[list[str]], tuple[int, str]] = field(default=_run)
     systemctl: list[str] = field(default_factory=lambda: ["systemctl"])
+    systemd_dir: Path = Path("/etc/systemd/system")
 
 
 def check_memory(probes: HostProbes) -> list[CheckResult]:
@@ -369,6 +371,38 @@ def check_services(probes: HostProbes) -> list[CheckResult]:
     return results
 
 
+def check_unit_paths(project_dir: Path, probes: HostProbes) -> list[CheckResult]:
+    """An installed unit must be able to write where the configuration keeps the data (ProtectSystem=strict
+    makes every other path read-only: the database, market store and logs would fail at the first write)."""
+    from hantu.ops.services import covers, service_writable_paths, writable_paths
+
+    needed = service_writable_paths(project_dir)
+    results = []
+    for unit in UNITS:
+        path = probes.systemd_dir / f"{unit}.service"
+        if not path.is_file():
+            continue  # not installed: check_services says so
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if "ProtectSystem=strict" not in text:
+            continue
+        allowed = writable_paths(text)
+        missing = [p for p in needed if not covers(allowed, p)]
+        if missing:
+            results.append(
+                CheckResult(
+                    "unit paths",
+                    "fail",
+                    f"{unit} may write only {' '.join(map(str, allowed)) or '(nothing)'}, but the configuration "
+                    f"(.env: HANTU_HOME, DATABASE_URL) needs {' '.join(map(str, missing))} (ProtectSystem=strict)",
+                    f"bash deploy/install-service-micro.sh --all (renders ReadWritePaths from .env), then "
+                    f"sudo systemctl daemon-reload && sudo systemctl restart {unit}",
+                )
+            )
+        else:
+            results.append(CheckResult("unit paths", "ok", f"{unit} may write {' '.join(map(str, needed))}"))
+    return results
+
+
 def run_doctor(project_dir: Path, probes: HostProbes | None = None) -> list[CheckResult]:
     probes = probes or HostProbes()
     results = check_memory(probes)
@@ -380,6 +414,7 @@ def run_doctor(project_dir: Path, probes: HostProbes | None = None) -> list[Chec
     results += check_file_modes(project_dir)
     results.append(check_venv(project_dir))
     results += check_services(probes)
+    results += check_unit_paths(project_dir, probes)
     return results
 
 

@@ -1,11 +1,10 @@
 """`validate_env.sh`: is this host's configuration complete enough to deploy?
 
-Reads `.env` and the environment exactly as the processes do (`hantu.config.load_settings`), so the guide's
-names (`KIS_APP_KEY`, `KIS_APP_SECRET`, `KIS_ACCOUNT_NO`) and ours (`APP_KEY`, `APP_SECRET`,
-`ACCOUNT_NUMBER`) are the same settings. PostgreSQL counts as configured when `DB_HOST` or a `postgresql`
-`DATABASE_URL` is set; then `~/.pgpass` must exist, be private (600) and hold a line for the database, unless
-the password is given some other way. A problem with `.pgpass` fails the validation: a deploy with a password
-file libpq ignores would start processes that cannot reach their database.
+A rendering of the same rules as `hantu config check` (`hantu.config.check.configuration_report`), in the
+deployment guide's shape: the guide's names (`KIS_APP_KEY`, `KIS_APP_SECRET`, `KIS_ACCOUNT_NO`) for ours
+(`APP_KEY`, `APP_SECRET`, `ACCOUNT_NUMBER`), required and optional variables, `.pgpass`, then the rules that
+span keys (strategy name, data source, the real-money opt-in). Telegram is optional: missing, it is listed
+as a warning. Every error of `hantu config check` fails the validation, and nothing else does.
 """
 
 from __future__ import annotations
@@ -13,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
+
+from hantu.config.check import Finding
 
 Mark = Literal["ok", "warn", "fail"]
 MARKS: dict[Mark, str] = {"ok": "✓", "warn": "⚠", "fail": "✗"}
@@ -73,146 +73,55 @@ class EnvReport:
         }
 
 
-@dataclass(frozen=True)
-class DatabaseTarget:
-    """Where PostgreSQL is, and whether a password is given other than through `.pgpass`."""
-
-    host: str | None
-    port: int
-    database: str | None
-    user: str | None
-    password_source: str | None  # "DATABASE_URL" | "DB_PASSWORD" | None (libpq reads .pgpass)
+_MARK_OF: dict[str, Mark] = {"ok": "ok", "info": "warn", "warning": "warn", "error": "fail"}
 
 
-def database_target(settings: Any) -> DatabaseTarget:
-    if settings.database_url is not None:
-        url = settings.database_url.get_secret_value()
-        parts = urlsplit(url.replace("postgresql+psycopg", "postgresql", 1))
-        try:
-            port = parts.port or 5432
-        except ValueError:
-            port = 5432
-        return DatabaseTarget(parts.hostname, port, unquote(parts.path.lstrip("/")) or None,
-                              unquote(parts.username) if parts.username else None,
-                              "DATABASE_URL" if parts.password else None)
-    return DatabaseTarget(settings.db_host, settings.db_port, settings.db_name, settings.db_user,
-                          "DB_PASSWORD" if settings.db_password is not None else None)
-
-
-def _mode(path: Path) -> str:
-    return oct(path.stat().st_mode & 0o777)[2:]
-
-
-def pgpass_checks(target: DatabaseTarget) -> list[Check]:
-    """The `.pgpass` lines of the report, using the same rules libpq applies."""
-    from hantu.config.pgpass import mode_is_private, parse_pgpass, pgpass_path
-
-    path = pgpass_path()
-    if not path.is_file():
-        if target.password_source:
-            return [Check("warn", ".pgpass", f"Not found at {path}; the password comes from "
-                          f"{target.password_source} (a private ~/.pgpass is recommended)")]
-        return [Check("fail", ".pgpass", f"Not found at {path}: create it with a line "
-                      "host:port:database:user:password and run chmod 600 on it")]
-    if not mode_is_private(path):
-        return [Check("fail", ".pgpass", f"Permissions {_mode(path)} are too open; libpq ignores the file: "
-                      f"chmod 600 {path}")]
-    try:
-        entries = parse_pgpass(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        return [Check("fail", ".pgpass", f"Cannot read {path}: {error}")]
-    found = [Check("ok", ".pgpass", f"Exists with correct permissions ({_mode(path)})")]
-    if target.password_source:
-        return found
-    if not entries:
-        return [Check("fail", ".pgpass", f"{path} has no valid line (host:port:database:user:password)")]
-    if target.host and target.user and target.database:
-        if not any(e.matches(target.host, target.port, target.database, target.user) for e in entries):
-            wanted = f"{target.host}:{target.port}:{target.database}:{target.user}"
-            return [Check("fail", ".pgpass", f"No line matches {wanted} (the password for the database "
-                          f"is missing from {path})")]
-        found = [Check("ok", ".pgpass", f"Exists with correct permissions ({_mode(path)}), "
-                       f"entry for {target.host}:{target.port}:{target.database}:{target.user}")]
-    return found
-
-
-def _is_set(value: object) -> bool:
-    return value is not None and str(value).strip() != ""
+def _check(finding: Finding) -> Check:
+    message = finding.message[:1].upper() + finding.message[1:]
+    return Check(_MARK_OF[finding.level], finding.key, message)
 
 
 def validate_environment(env_file: Path | None = None) -> EnvReport:
-    """Check configuration file, database authentication, required and optional variables."""
-    from pydantic import ValidationError
+    """The configuration rules (`hantu.config.check.configuration_report`) in the guide's shape."""
+    from hantu.config.check import configuration_report
+    from hantu.strategy.registry import available_strategies
 
-    from hantu.config.check import _field_for_alias, is_loopback
-    from hantu.config.pgpass import mode_is_private
-    from hantu.config.settings import Settings, env_file_path, load_settings
-
+    config = configuration_report(env_file, strategies=available_strategies())
     report = EnvReport()
-    path = env_file if env_file is not None else env_file_path()
-    file_checks: list[Check] = []
-    if not path.is_file():
-        file_checks.append(Check("warn", ".env", f"Not found at {path} (using environment variables only)"))
-    elif not mode_is_private(path):
-        file_checks.append(Check("fail", ".env", f"Permissions {_mode(path)} are too open: chmod 600 {path}"))
-    else:
-        file_checks.append(Check("ok", ".env", f"Exists with correct permissions ({_mode(path)})"))
-    try:
-        settings = load_settings(path)
-    except ValidationError as error:
-        defaults: dict[str, object] = {}
-        for item in error.errors():
-            key = str(item["loc"][0]) if item["loc"] else "?"
-            file_checks.append(Check("fail", key.upper(), f"Invalid value: {item['msg']}"))
-            name = _field_for_alias(key)
-            if name:
-                defaults[name] = Settings.model_fields[name].default
-        try:
-            settings = load_settings(path, **defaults)
-        except ValidationError:
-            report.sections.append(("Checking configuration file...", file_checks))
-            return report
-    report.sections.append(("Checking configuration file...", file_checks))
-
-    report.uses_postgres = settings.uses_postgres
-    target = database_target(settings)
-    if settings.uses_postgres:
-        report.sections.append(("Checking PostgreSQL authentication...", pgpass_checks(target)))
-    else:
-        report.sections.append(("Checking PostgreSQL authentication...", [
-            Check("ok", "Database", "SQLite (PostgreSQL not configured; .pgpass not needed)")]))
-
-    required: list[tuple[str, object]] = []
-    if settings.uses_postgres and settings.database_url is not None:
-        required.append(("DATABASE_URL", settings.database_url))
-    elif settings.uses_postgres:
-        required += [("DB_HOST", settings.db_host), ("DB_USER", settings.db_user), ("DB_NAME", settings.db_name)]
-    required += [("TELEGRAM_BOT_TOKEN", settings.telegram_bot_token),
-                 ("TELEGRAM_CHAT_ID", settings.telegram_chat_id)]
-    kis = [("KIS_APP_KEY", settings.app_key), ("KIS_APP_SECRET", settings.app_secret),
-           ("KIS_ACCOUNT_NO", settings.account_number)]
-    api_key = ("API_SERVER_KEY", settings.api_server_key)
-    optional: list[tuple[str, object]] = []
-    if settings.trading_mode == "kis":
-        required += kis  # the scheduler cannot trade through KIS without them
-    else:
-        optional += kis
-    if is_loopback(settings.api_host):
-        optional.append(api_key)
-    else:
-        required.append(api_key)  # the API server refuses a non-loopback address without a key
-
-    required_checks = []
-    for name, value in required:
-        if _is_set(value):
-            required_checks.append(Check("ok", name, "Set"))
+    report.sections.append(
+        ("Checking configuration file...", [_check(f) for f in config.file + config.invalid])
+    )
+    if config.effective is None:
+        return report
+    report.uses_postgres = config.effective.uses_postgres
+    database = (
+        [_check(f) for f in config.database]
+        if report.uses_postgres
+        else [Check("ok", "Database", "SQLite (PostgreSQL not configured; .pgpass not needed)")]
+    )
+    report.sections.append(("Checking PostgreSQL authentication...", database))
+    required, optional = [], []
+    for variable in config.variables:
+        if variable.required:
+            required.append(
+                Check("ok", variable.guide_name, "Set")
+                if variable.is_set
+                else Check("fail", variable.guide_name, "Missing (Required)")
+            )
+            if not variable.is_set:
+                report.missing_required.append(variable.guide_name)
         else:
-            required_checks.append(Check("fail", name, "Missing (Required)"))
-            report.missing_required.append(name)
-    report.sections.append(("Checking required variables...", required_checks))
-    report.sections.append(("Checking optional variables...", [
-        Check("ok", name, "Set") if _is_set(value) else Check("warn", name, "Missing (Optional)")
-        for name, value in optional]))
+            optional.append(
+                Check("ok", variable.guide_name, "Set")
+                if variable.is_set
+                else Check("warn", variable.guide_name, "Missing (Optional)")
+            )
+    report.sections.append(("Checking required variables...", required))
+    report.sections.append(("Checking optional variables...", optional))
+    variable_keys = {v.key for v in config.variables}
+    invalid = {f.key for f in config.invalid}
+    rules = [_check(f) for f in config.rules if f.key not in variable_keys | invalid]
+    report.sections.append(("Checking settings...", rules))
     return report
 
 

@@ -1,7 +1,10 @@
 """systemd units: render `deploy/hantu-*.service` for this host and install them (install-service-micro.sh).
 
 The unit files in `deploy/` are the single source: they are written for the guide's layout (`/opt/hantu_quant`,
-user `ubuntu`) and rendered by replacing exactly those two things.
+user `ubuntu`) and rendered by replacing those two things, and by writing `ReadWritePaths` from the
+configuration the service will read (`HANTU_HOME` and a SQLite `DATABASE_URL` in the project's `.env`): under
+`ProtectSystem=strict` everything else is read-only, so a fixed `<prefix>/data` would lock out a data directory
+configured elsewhere. `hantu doctor` checks an installed unit against the same paths.
 """
 
 from __future__ import annotations
@@ -60,13 +63,52 @@ def primary_group(user: str) -> str:
         return user
 
 
+def _env_value(env_file: Path, key: str) -> str | None:
+    """A key of the `.env` the service reads (keys are case-insensitive; `KEY=""` is unset, as in settings)."""
+    from dotenv import dotenv_values
+
+    if not env_file.is_file():
+        return None
+    for name, value in dotenv_values(env_file).items():
+        if name.upper() == key and value and value.strip():
+            return value.strip()
+    return None
+
+
+def service_writable_paths(project_dir: Path) -> list[Path]:
+    """What a service must be able to write: its `HANTU_HOME` (relative to the project directory, the unit's
+    WorkingDirectory), `<project>/logs`, and the directory of a SQLite database kept outside HANTU_HOME. Read
+    from `<project>/.env` alone: the unit passes no other environment."""
+    env_file = project_dir / ".env"
+    home = Path(_env_value(env_file, "HANTU_HOME") or "./data").expanduser()
+    paths = [home if home.is_absolute() else project_dir / home, project_dir / "logs"]
+    url = _env_value(env_file, "DATABASE_URL") or ""
+    if url.startswith("sqlite:///"):
+        database = Path(url.removeprefix("sqlite:///"))
+        database = database if database.is_absolute() else project_dir / database
+        paths.append(database.parent)
+    out: list[Path] = []
+    for path in (Path(os.path.normpath(p)) for p in paths):
+        if not any(path == q or q in path.parents for q in out):
+            out = [q for q in out if path not in q.parents] + [path]
+    return out
+
+
+def covers(writable: list[Path], path: Path) -> bool:
+    """Whether `path` lies inside one of the `writable` directories."""
+    path = Path(os.path.normpath(path))
+    return any(path == w or w in path.parents for w in (Path(os.path.normpath(p)) for p in writable))
+
+
 def render(service: Service, project_dir: Path, user: str) -> str:
-    """The unit text with this host's project directory and user."""
+    """The unit text with this host's project directory, user and writable paths."""
     text = template_path(service, project_dir).read_text(encoding="utf-8")
     venv = project_dir / "venv"
     if not (venv / "bin" / "python").exists() and (project_dir / ".venv" / "bin" / "python").exists():
         text = text.replace(f"{TEMPLATE_PREFIX}/venv/", f"{TEMPLATE_PREFIX}/.venv/")
     text = text.replace(TEMPLATE_PREFIX, str(project_dir))
+    writable = " ".join(str(p) for p in service_writable_paths(project_dir))
+    text = re.sub(r"^ReadWritePaths=.*$", lambda _: f"ReadWritePaths={writable}", text, flags=re.M)
     text = re.sub(rf"^User={TEMPLATE_USER}$", f"User={user}", text, flags=re.M)
     return re.sub(rf"^Group={TEMPLATE_USER}$", f"Group={primary_group(user)}", text, flags=re.M)
 
@@ -98,8 +140,13 @@ def choose_interactively() -> list[str]:
     raise SystemExit(2)
 
 
-def install_units(services: list[Service], project_dir: Path, user: str | None, systemd_dir: Path,
-                  run_systemctl: bool = True) -> int:
+def install_units(
+    services: list[Service],
+    project_dir: Path,
+    user: str | None,
+    systemd_dir: Path,
+    run_systemctl: bool = True,
+) -> int:
     """Write the units, create their writable directories, then daemon-reload and enable. Returns an exit code."""
     user = user or owner_of(project_dir)
     try:
@@ -108,8 +155,10 @@ def install_units(services: list[Service], project_dir: Path, user: str | None, 
         print(f"error: user {user!r} does not exist", file=sys.stderr)
         return 2
     if not any((project_dir / name / "bin" / "python").exists() for name in ("venv", ".venv")):
-        print(f"warning: no venv in {project_dir} yet; create it (python3 -m venv venv) before starting",
-              file=sys.stderr)
+        print(
+            f"warning: no venv in {project_dir} yet; create it (python3 -m venv venv) before starting",
+            file=sys.stderr,
+        )
     systemd_dir.mkdir(parents=True, exist_ok=True)
     for service in services:
         text = render(service, project_dir, user)
