@@ -233,12 +233,11 @@ class MarketStore:
         """A month's arrays; without `only`, every field, an optional one missing from an old block filled
         with `UNKNOWN`."""
         with _reading(path), np.load(path, allow_pickle=False) as npz:
-            names = only if only is not None else (*PRICE_FIELDS, *INT_FIELDS)
-            arrays = {k: npz[k] for k in names}
-            if only is None:
-                shape = arrays["volume"].shape
-                for k in OPTIONAL_FIELDS:
-                    arrays[k] = npz[k] if k in npz.files else np.full(shape, UNKNOWN, dtype=np.int64)
+            names = only if only is not None else (*PRICE_FIELDS, *INT_FIELDS, *OPTIONAL_FIELDS)
+            arrays = {k: npz[k] for k in names if k not in OPTIONAL_FIELDS or k in npz.files}
+            for k in names:
+                if k not in arrays:  # an optional field an older block lacks
+                    arrays[k] = np.full(npz["volume"].shape, UNKNOWN, dtype=np.int64)
             return _Block(dates=npz["dates"], codes=npz["codes"], arrays=arrays)
 
     def trading_dates(self) -> list[date]:
@@ -294,7 +293,7 @@ class MarketStore:
         all_dates: list[np.ndarray] = []
         row = 0
         for path, month_dates in months:
-            block = self._read_block(path, only=(*PRICE_FIELDS, *INT_FIELDS))
+            block = self._read_block(path, only=(*PRICE_FIELDS, *INT_FIELDS, *OPTIONAL_FIELDS))
             mask = np.isin(block.dates, month_dates)  # the first pass's days (a sync may have appended one since)
             n = int(mask.sum())
             same = block.codes.shape == codes.shape and bool((block.codes == codes).all())
