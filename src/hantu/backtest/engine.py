@@ -18,7 +18,7 @@ import heapq
 import math
 import time as _time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -34,8 +34,8 @@ from hantu.broker.base import OrderType, Side
 from hantu.clock import KST
 from hantu.market import rules
 from hantu.market.panel import DailyPanel
-from hantu.strategy.base import Candidate, Decision, HeldPosition, Strategy
-from hantu.trading.exits import check_exit
+from hantu.strategy.base import Candidate, Decision, ExitsAtOpen, HeldPosition, Strategy
+from hantu.trading.exits import check_exit, has_exit_rule
 from hantu.trading.fill_model import Bar, FillParams, buy_cash_needed, match
 from hantu.trading.risk import RiskConfig
 
@@ -69,6 +69,7 @@ class _Position:
     high_since_entry: float
     atr: float
     trade: Trade
+    risk_rule: bool = True  # whether a rule of the risk manager can sell it (`has_exit_rule`)
 
     _held: HeldPosition | None = None
 
@@ -110,17 +111,27 @@ class BacktestEngine:
                  screens: ScreenSource | None = None, progress: Progress | None = None) -> None:
         self.strategy = strategy
         self.panel = panel
-        self.config = config or BacktestConfig()
+        config = config or BacktestConfig()
+        if config.fill.commission_rate is None:  # the configured rate, read once (not on every fill)
+            config = replace(config, fill=replace(config.fill, commission_rate=rules.commission_rate()))
+        self.config = config
         self.screens = screens or screen_source_for(strategy, panel)
         self.progress = progress
         self._markets = [_market_of(m) for m in panel.markets]
         self._columns = {str(code): col for col, code in enumerate(panel.codes)}
+        self._exits_at_open = isinstance(strategy, ExitsAtOpen)
         # last traded close on or before each day (marks positions on days without a trade)
         self._mark = _carry_forward(panel.close)
 
     # --- the run ---------------------------------------------------------------------------------------
 
     def run(self, start: date, end: date) -> BacktestOutcome:
+        from hantu.market.calendar import frozen_overrides
+
+        with frozen_overrides():  # one calendar for the whole run, its override file read once
+            return self._run(start, end)
+
+    def _run(self, start: date, end: date) -> BacktestOutcome:
         began = _time.perf_counter()
         panel = self.panel
         first = int(np.searchsorted(panel.dates, np.datetime64(start, "D"), side="left"))
@@ -141,10 +152,7 @@ class BacktestEngine:
             holdings[i] = self._holdings_value(row)
             cash[i] = self.cash
             equity[i] = self.cash + holdings[i]
-            for position in self.positions.values():
-                high = panel.high[row, position.col]
-                if math.isfinite(high):
-                    position.high_since_entry = max(position.high_since_entry, float(high))
+            self._raise_highs(row)
             candidates = self.screens.candidates_after(row) if row < last else []
             if self.progress is not None:
                 self.progress(i + 1, days)
@@ -178,7 +186,25 @@ class BacktestEngine:
         return outcome
 
     def _holdings_value(self, row: int) -> float:
-        return float(sum(p.quantity * self._mark[row, p.col] for p in self.positions.values()))
+        """The held shares at `row`'s marks (whole won: the sum is exact in any order)."""
+        positions = self.positions
+        if not positions:
+            return 0.0
+        cols = np.fromiter(positions, dtype=np.int64, count=len(positions))
+        quantities = np.fromiter((p.quantity for p in positions.values()), dtype=np.float64, count=len(positions))
+        return float(quantities @ self._mark[row, cols])
+
+    def _raise_highs(self, row: int) -> None:
+        """After the close: each held position's high since entry takes the day's high (one gather for all)."""
+        positions = self.positions
+        if not positions:
+            return
+        held = list(positions.values())
+        cols = np.fromiter(positions, dtype=np.int64, count=len(held))
+        highs = self.panel.high[row, cols]
+        before = np.fromiter((p.high_since_entry for p in held), dtype=np.float64, count=len(held))
+        for k in np.flatnonzero(highs > before).tolist():  # NaN (no trade) compares False
+            held[k].high_since_entry = float(highs[k])
 
     # --- one trading day -------------------------------------------------------------------------------
 
@@ -218,8 +244,17 @@ class BacktestEngine:
                 seq += 1
                 heapq.heappush(events, (p.time(s), seq, "exit", col, s, reason))
 
-        for col in list(self.positions):
-            push_exit(col, 0.0, True)
+        open_exits = self.strategy.exits_at_open() if self._exits_at_open else None
+        for col, position in list(self.positions.items()):
+            if open_exits is None or position.risk_rule:
+                push_exit(col, 0.0, True)
+                continue
+            # only the strategy's daily signal can sell it, and that fires at the open or not at all today
+            why = open_exits.get(position.code)
+            p = path(col) if why else None
+            if p is not None:
+                seq += 1
+                heapq.heappush(events, (p.time(0.0), seq, "exit", col, 0.0, f"strategy: {why}"))
         for candidate in candidates:
             col = self._columns.get(candidate.code)
             if col is None:
@@ -330,10 +365,7 @@ class BacktestEngine:
         else:  # the live session's sizing: a market order is sized at the upper price limit
             sizing_price = decision.limit_price or (limits[1] if limits else price)
             wanted = entry_size(self._equity_at_open, candidate.weight, sizing_price, risk, config.fill)
-        unit = buy_cash_needed(1, price, day, market, config.fill)
-        affordable = int(self.cash // unit) if unit > 0 else 0
-        while affordable > 0 and buy_cash_needed(affordable, price, day, market, config.fill) > self.cash:
-            affordable -= 1
+        affordable = affordable_quantity(self.cash, price, day, market, config.fill)
         quantity = min(wanted, affordable, self._volume_left(row, col))
         if quantity <= 0:
             return None
@@ -349,10 +381,11 @@ class BacktestEngine:
         trade.quantity += fill.quantity
         trade.entry_cost += fill.amount
         trade.fees += fill.commission
-        self.positions[col] = _Position(
+        position = self.positions[col] = _Position(
             code=trade.code, col=col, market=market, quantity=fill.quantity, cost=fill.amount, entry_date=day,
             stop_price=candidate.stop_price, target_price=candidate.target_price,
             high_since_entry=float(fill.price), atr=candidate.atr, trade=trade)
+        position.risk_rule = has_exit_rule(position.held(), risk)
         self._entries_today += 1
         return fill_point
 
@@ -390,6 +423,23 @@ def entry_size(equity: float, weight: float, price: float, risk: RiskConfig, fil
     capped = min(weight or risk.max_position_weight, risk.max_position_weight)
     commission = rules.commission_rate() if fill.commission_rate is None else fill.commission_rate
     return int(equity * capped // (price * (1 + commission))) if price > 0 else 0
+
+
+def affordable_quantity(cash: float, price: int, day: date, market: str, fill: FillParams) -> int:
+    """The most shares whose cost with commission (`buy_cash_needed`) `cash` covers.
+
+    Closed form, floor(cash / (price × (1 + commission))), then moved to the exact answer: the commission is
+    truncated to the won and the division is in floating point, so the estimate can be off by a share either
+    way; the cost is monotone in the quantity, so a step or two settles it whatever the cash."""
+    if price <= 0 or cash < price:
+        return 0
+    rate = rules.commission_rate() if fill.commission_rate is None else fill.commission_rate
+    quantity = max(int(cash // (price * (1.0 + rate))), 0)
+    while quantity > 0 and buy_cash_needed(quantity, price, day, market, fill) > cash:
+        quantity -= 1
+    while buy_cash_needed(quantity + 1, price, day, market, fill) <= cash:
+        quantity += 1
+    return quantity
 
 
 def _carry_forward(close: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ from hantu.strategy.base import Candidate, ScreenResult, StockScore, Strategy
 from hantu.strategy.framework import ScreeningStrategy
 from hantu.strategy.indicators import Prices, prepared
 from hantu.strategy.regime import market_regimes
-from hantu.strategy.scoring import build_watchlist, composite_score
+from hantu.strategy.scoring import Composite, build_watchlist, composite_score
 from hantu.strategy.universe import InstrumentFlags, eligibility_series
 
 DEFAULT_LOOKBACK_DAYS = 260
@@ -77,6 +77,8 @@ class _Chunk:
     factor_columns: np.ndarray
     table: Any
     regimes: list[Any]
+    offset: int  # the chunk's first traded row in the chunk arrays (rows before it are warm-up)
+    composite: Composite  # the composite scores of the traded rows, each among that day's eligible stocks
 
 
 CHUNK_DAYS = 125  # days per pass: memory holds (CHUNK_DAYS + lookback) rows of indicator arrays, twice with prefetch
@@ -156,8 +158,16 @@ class PanelScreens:
         # factors are per stock: compute them only for stocks eligible on some day of this chunk
         columns = np.flatnonzero(eligibility.eligible[first - base:].any(axis=0))
         table = self._factors(strategy, view, prices, eligibility, columns)
+        offset = first - base
+        # every traded day's ranks in one pass (one sort per component and chunk, not per day)
+        reference = eligibility.eligible[offset:][:, columns]
+        components = {group: {name: np.asarray(raw)[offset:] if np.ndim(raw) == 2 else np.asarray(raw)
+                              for name, raw in parts.items()} for group, parts in table.components.items()}
+        scored = composite_score(components, self.weights, reference)
+        composite = Composite(score=scored.score, groups=scored.groups, components={})  # the ranks are not read
         return _Chunk(base=base, end=end, prices=prices, eligibility=eligibility, factor_columns=columns,
-                      table=table, regimes=market_regimes(prices, self.config.selection))
+                      table=table, regimes=market_regimes(prices, self.config.selection), offset=offset,
+                      composite=composite)
 
     # the current chunk's arrays, as the per-day code reads them
     @property
@@ -231,10 +241,9 @@ class PanelScreens:
         if eligible.size == 0:
             return ScreenResult(on=day, scores=[], watchlist=[])
         local = np.searchsorted(self.factor_columns, eligible)  # eligible stocks in the factor arrays
-        components = {group: {name: self._row(raw, row, local) for name, raw in parts.items()}
-                      for group, parts in self.table.components.items()}
-        composite = composite_score(components, self.weights, np.ones(eligible.size, dtype=bool))
-        raw = composite.score
+        chunk = self.chunk
+        ranked_row = row - chunk.offset
+        raw = chunk.composite.score[ranked_row][local]
         with np.errstate(invalid="ignore"):
             score = np.where(np.isfinite(raw), np.round(raw, 4), 0.0)
             passed = np.isfinite(raw) & (score >= self.config.watchlist.min_score)
@@ -246,7 +255,8 @@ class PanelScreens:
         columns = local[picked]
         table = {key: np.round(self._row(values, row, columns).astype(float), 6).tolist()
                  for key, values in self.table.indicators.items()}
-        table.update({f"score.{key}": np.round(values[picked], 4).tolist() for key, values in composite.groups.items()})
+        table.update({f"score.{key}": np.round(values[ranked_row][columns], 4).tolist()
+                      for key, values in chunk.composite.groups.items()})
         finite = [(key, values) for key, values in table.items()]
         scores = []
         for n, code in enumerate(watchlist):
