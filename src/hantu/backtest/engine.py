@@ -140,6 +140,9 @@ class BacktestEngine:
             raise ValueError(f"no trading day of the panel lies in {start} … {end}")
         self.cash = self.config.initial_cash
         self.positions: dict[int, _Position] = {}
+        # the held set as arrays over the panel's stocks (shares, high since entry), beside `positions`
+        self._quantity = np.zeros(panel.shape[1])
+        self._high = np.full(panel.shape[1], np.nan)
         self.fills: list[FillRecord] = []
         self.trades: list[Trade] = []
         days = last - first + 1
@@ -187,24 +190,21 @@ class BacktestEngine:
 
     def _holdings_value(self, row: int) -> float:
         """The held shares at `row`'s marks (whole won: the sum is exact in any order)."""
-        positions = self.positions
-        if not positions:
-            return 0.0
-        cols = np.fromiter(positions, dtype=np.int64, count=len(positions))
-        quantities = np.fromiter((p.quantity for p in positions.values()), dtype=np.float64, count=len(positions))
-        return float(quantities @ self._mark[row, cols])
+        cols = np.flatnonzero(self._quantity)
+        return float(self._quantity[cols] @ self._mark[row, cols]) if cols.size else 0.0
 
     def _raise_highs(self, row: int) -> None:
-        """After the close: each held position's high since entry takes the day's high (one gather for all)."""
-        positions = self.positions
-        if not positions:
+        """After the close: each held position's high since entry takes the day's high (array operations over
+        the held set; only the positions whose high moved are touched one by one)."""
+        cols = np.flatnonzero(self._quantity)
+        if not cols.size:
             return
-        held = list(positions.values())
-        cols = np.fromiter(positions, dtype=np.int64, count=len(held))
         highs = self.panel.high[row, cols]
-        before = np.fromiter((p.high_since_entry for p in held), dtype=np.float64, count=len(held))
-        for k in np.flatnonzero(highs > before).tolist():  # NaN (no trade) compares False
-            held[k].high_since_entry = float(highs[k])
+        raised = np.flatnonzero(highs > self._high[cols])  # NaN (no trade) compares False
+        self._high[cols[raised]] = highs[raised]
+        positions = self.positions
+        for col, high in zip(cols[raised].tolist(), highs[raised].tolist(), strict=True):
+            positions[col].high_since_entry = high
 
     # --- one trading day -------------------------------------------------------------------------------
 
@@ -386,6 +386,8 @@ class BacktestEngine:
             stop_price=candidate.stop_price, target_price=candidate.target_price,
             high_since_entry=float(fill.price), atr=candidate.atr, trade=trade)
         position.risk_rule = has_exit_rule(position.held(), risk)
+        self._quantity[col] = position.quantity
+        self._high[col] = position.high_since_entry
         self._entries_today += 1
         return fill_point
 
@@ -410,6 +412,7 @@ class BacktestEngine:
         trade.taxes += fill.tax
         position.cost -= round(position.cost * fill.quantity / position.quantity)
         position.quantity -= fill.quantity
+        self._quantity[col] = position.quantity
         if position.quantity == 0:
             trade.exit_date = p.day
             trade.exit_row = row

@@ -56,27 +56,13 @@ def _rank_within(values: np.ndarray) -> np.ndarray:
 
 
 def rank_rows(values: np.ndarray) -> np.ndarray:
-    """`_rank_within` of every row of a 2-D array at once (NaN: not in that row's reference, stays NaN), bit
-    for bit the same figures: a backtest ranks all days of a chunk in one pass instead of one sort per day."""
-    rows, n = values.shape
+    """`_rank_within` of every row of a 2-D array (NaN: not in that row's reference, stays NaN).
+
+    One sort per row of its valid values only: measured faster than one 2-D sort with the tie groups found by
+    array operations (which sorts the NaNs too and needs three more passes over the whole array)."""
     out = np.full(values.shape, np.nan)
-    if rows == 0 or n == 0:
-        return out
-    order = np.argsort(values, axis=1, kind="stable")  # NaN sorts last
-    ordered = np.take_along_axis(values, order, axis=1)
-    valid = (~np.isnan(values)).sum(axis=1)
-    position = np.broadcast_to(np.arange(n), values.shape)
-    starts_group = np.ones(values.shape, dtype=bool)
-    np.not_equal(ordered[:, 1:], ordered[:, :-1], out=starts_group[:, 1:])
-    ends_group = np.ones(values.shape, dtype=bool)
-    ends_group[:, :-1] = starts_group[:, 1:]
-    starts = np.maximum.accumulate(np.where(starts_group, position, 0), axis=1)
-    ends = np.minimum.accumulate(np.where(ends_group, position, n)[:, ::-1], axis=1)[:, ::-1]
-    sizes = ends - starts + 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ranks = (starts + sizes / 2.0) / valid[:, None]
-    ranks[position >= valid[:, None]] = np.nan
-    np.put_along_axis(out, order, ranks, axis=1)
+    for row in range(values.shape[0]):
+        out[row] = _rank_within(values[row])
     return out
 
 
