@@ -46,22 +46,38 @@ def benches(home: Path) -> dict[str, tuple[str, list[str]]]:
     """name -> (what it measures, the command)."""
     py = sys.executable
     return {
-        "startup": ("P6: `hantu --help` and every top-level `--help` (budget 0.3 s)",
-                    [py, str(HERE / "cli_startup.py")]),
-        "screening": ("P1: screening compute and the whole `hantu screen` (sample market, real windows)",
-                      [py, str(HERE / "screening.py")]),
-        "backtest": ("P5: momentum on 2,900 × 1,250 (load + run, whole command, peak RSS) and the cross-check",
-                     [py, str(HERE / "backtest.py"), "--stocks", "2900", "--days", "1250", "--home", str(home)]),
-        "scaling": ("screen and backtest by size: 500 / 1,000 / 2,900 stocks × 250 / 1,250 days",
-                    [py, str(HERE / "scaling.py"), "--home", str(home)]),
-        "peers": ("SMA cross against vectorbt and backtrader: same fills, speed ratio",
-                  [py, str(HERE / "peers.py"), "--home", str(home)]),
-        "api": ("P2/P4: the API under 50 back-to-back clients (own client and wrk), RSS after the requests",
-                [py, str(HERE / "api_load.py"), "--think-ms", "0", "--seconds", "20", "--wrk"]),
-        "sample": ("`hantu data sample` peak memory at 2,900 × 1,300 (streamed to the store)",
-                   [py, "-c", SAMPLE_MEMORY, "2900", "1300"]),
-        "scheduler": ("P2: the scheduler idle and through a simulated day",
-                      [py, str(HERE / "scheduler_rss.py")]),
+        "startup": (
+            "P6: `hantu --help` and every top-level `--help` (budget 0.3 s)",
+            [py, str(HERE / "cli_startup.py")],
+        ),
+        "screening": (
+            "P1: screening compute and the whole `hantu screen` (sample market, real windows)",
+            [py, str(HERE / "screening.py")],
+        ),
+        "backtest": (
+            "P5: momentum on 2,900 × 1,250 (load + run, whole command, peak RSS) and the cross-check",
+            [py, str(HERE / "backtest.py"), "--stocks", "2900", "--days", "1250", "--home", str(home)],
+        ),
+        "scaling": (
+            "screen and backtest by size: 500 / 1,000 / 2,900 stocks × 250 / 1,250 days",
+            [py, str(HERE / "scaling.py"), "--home", str(home)],
+        ),
+        "peers": (
+            "SMA cross against vectorbt and backtrader: same fills, speed ratio",
+            [py, str(HERE / "peers.py"), "--home", str(home)],
+        ),
+        "api": (
+            "P2/P4: the API under 50 back-to-back clients (own client and wrk), RSS after the requests",
+            [py, str(HERE / "api_load.py"), "--think-ms", "0", "--seconds", "20", "--wrk"],
+        ),
+        "sample": (
+            "`hantu data sample` peak memory at 2,900 × 1,300 (streamed to the store)",
+            [py, "-c", SAMPLE_MEMORY, "2900", "1300"],
+        ),
+        "scheduler": (
+            "P2: the scheduler idle and through a simulated day",
+            [py, str(HERE / "scheduler_rss.py")],
+        ),
     }
 
 
@@ -74,9 +90,11 @@ def run_one(name: str, title: str, command: list[str], env: dict[str, str]) -> s
     output = (done.stdout.strip() + ("\n" + done.stderr.strip()[-1500:] if done.returncode else "")).strip()
     print(output, flush=True)
     status = "" if done.returncode == 0 else f" — exited {done.returncode}"
-    return (f"### {name}: {title}\n\n`{' '.join(Path(c).name if c.startswith('/') else c for c in command[1:3])}`"
-            f" · load average {before} before, {load_average()} after · {wall:.0f} s{status}\n\n"
-            f"```\n{output}\n```\n")
+    return (
+        f"### {name}: {title}\n\n`{' '.join(Path(c).name if c.startswith('/') else c for c in command[1:3])}`"
+        f" · load average {before} before, {load_average()} after · {wall:.0f} s{status}\n\n"
+        f"```\n{output}\n```\n"
+    )
 
 
 def write_doc(sections: list[str], header: str) -> None:
@@ -103,9 +121,11 @@ def main() -> None:
         home.mkdir(parents=True, exist_ok=True)
         table = benches(home)
         names = [n for n in (args.only or table) if n not in args.skip]
-        header = (f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} at commit "
-                  f"{subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, cwd=ROOT).stdout.strip()}"
-                  f"; {machine_line()}")
+        header = (
+            f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} at commit "
+            f"{subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, cwd=ROOT).stdout.strip()}"
+            f"; {machine_line()}"
+        )
         sections: list[str] = []
         for name in names:
             bench_env = env

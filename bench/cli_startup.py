@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from machine import machine_line  # noqa: E402
+from machine import machine_line
 
 BUDGET_S = 0.3
 
@@ -31,7 +31,9 @@ def measure(args: list[str], runs: int) -> tuple[float, float]:
         subprocess.run(args, check=True, capture_output=True)
         walls.append(time.perf_counter() - start)
         after = os.times()
-        cpus.append(after.children_user - before.children_user + after.children_system - before.children_system)
+        cpus.append(
+            after.children_user - before.children_user + after.children_system - before.children_system
+        )
     return statistics.median(walls), statistics.median(cpus)
 
 
@@ -46,13 +48,16 @@ def main() -> None:
     figures = {"python": measure([sys.executable, "-c", "pass"], args.runs)}
     figures["hantu --help"] = measure([sys.executable, "-m", "hantu", "--help"], args.runs)
     for name in ORDER:
-        figures[f"hantu {name} --help"] = measure([sys.executable, "-m", "hantu", name, "--help"],
-                                                  max(3, args.runs // 3))
+        figures[f"hantu {name} --help"] = measure(
+            [sys.executable, "-m", "hantu", name, "--help"], max(3, args.runs // 3)
+        )
     for label, (wall, cpu) in figures.items():
         verdict = "" if label == "python" else ("OK" if min(wall, cpu) <= BUDGET_S else "OVER")
         print(f"{label:28s} median {wall * 1000:7.1f} ms wall {cpu * 1000:7.1f} ms CPU  {verdict}")
     worst = max(v for k, v in figures.items() if k != "python")
-    print(f"slowest --help: {worst[0] * 1000:.0f} ms wall, {worst[1] * 1000:.0f} ms CPU (budget {BUDGET_S * 1000:.0f} ms)")
+    print(
+        f"slowest --help: {worst[0] * 1000:.0f} ms wall, {worst[1] * 1000:.0f} ms CPU (budget {BUDGET_S * 1000:.0f} ms)"
+    )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
 

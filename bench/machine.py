@@ -36,5 +36,7 @@ def load_average() -> str:
 
 def machine_line() -> str:
     libs = ", ".join(f"{k} {v}" for k, v in versions().items())
-    return (f"machine: {cpu_model()}, {os.cpu_count()} cores, load average {load_average()}; "
-            f"Python {platform.python_version()}; {libs}")
+    return (
+        f"machine: {cpu_model()}, {os.cpu_count()} cores, load average {load_average()}; "
+        f"Python {platform.python_version()}; {libs}"
+    )

@@ -31,8 +31,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from backtest import ensure_sample, hantu_env  # noqa: E402
 from machine import machine_line  # noqa: E402
+
+from backtest import ensure_sample, hantu_env  # noqa: E402
 
 PEERS = ("vectorbt", "backtrader")
 
@@ -108,7 +109,9 @@ def signals(d, fast, slow, stocks):
     return entries, exits, price
 """
 
-VECTORBT = SIGNALS + r"""
+VECTORBT = (
+    SIGNALS
+    + r"""
 import json, sys, time
 import pandas as pd
 import vectorbt as vbt
@@ -133,8 +136,11 @@ hwm = next(line for line in open('/proc/self/status') if line.startswith('VmHWM'
 print(json.dumps({"runs": runs, "fills": fills, "profit": value - 1e9 * stocks, "version": vbt.__version__,
                   "peak_rss_mb": int(hwm.split()[1]) / 1024}))
 """
+)
 
-BACKTRADER = SIGNALS + r"""
+BACKTRADER = (
+    SIGNALS
+    + r"""
 import json, sys, time
 import backtrader as bt
 import pandas as pd
@@ -184,6 +190,7 @@ runs = [(time.perf_counter() - t0, time.process_time() - c0)]
 print(json.dumps({"runs": runs, "fills": sorted(strategy.fills), "profit": cerebro.broker.getvalue() - 1e12,
                   "version": ".".join(map(str, bt.version.__version__.split(".")))}))
 """
+)
 
 
 def ensure_peers(venv: Path) -> Path:
@@ -200,7 +207,9 @@ def ensure_peers(venv: Path) -> Path:
 
 
 def child(python: Path | str, code: str, *args: object, env: dict[str, str] | None = None) -> dict:
-    result = subprocess.run([str(python), "-c", code, *map(str, args)], capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [str(python), "-c", code, *map(str, args)], capture_output=True, text=True, env=env
+    )
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-2000:])
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -212,8 +221,15 @@ def compare(name: str, ours: dict, theirs: dict) -> dict:
     only_ours = sorted(set(mine) - set(other))[:3]
     only_theirs = sorted(set(other) - set(mine))[:3]
     profit_match = abs(ours["profit"] + ours["costs"] - theirs["profit"]) < 0.5
-    return {"peer": name, "same_fills": same, "fills": len(mine), "peer_fills": len(other),
-            "only_ours": only_ours, "only_peer": only_theirs, "profit_matches": profit_match}
+    return {
+        "peer": name,
+        "same_fills": same,
+        "fills": len(mine),
+        "peer_fills": len(other),
+        "only_ours": only_ours,
+        "only_peer": only_theirs,
+        "profit_matches": profit_match,
+    }
 
 
 def main() -> None:
@@ -235,8 +251,11 @@ def main() -> None:
         home.mkdir(parents=True, exist_ok=True)
         ensure_sample(home, max(args.stocks, 2900), max(args.days, 1250))
         npz = Path(tmp) / "panel.npz"
-        subprocess.run([sys.executable, "-c", EXPORT, str(args.stocks), str(args.days), str(npz)],
-                       env=hantu_env(home), check=True)
+        subprocess.run(
+            [sys.executable, "-c", EXPORT, str(args.stocks), str(args.days), str(npz)],
+            env=hantu_env(home),
+            check=True,
+        )
         env = hantu_env(home)
         ours = child(sys.executable, OURS, HERE, npz, args.fast, args.slow, args.stocks, env=env)
         vbt = child(python, VECTORBT, npz, args.fast, args.slow, args.stocks)
@@ -246,30 +265,49 @@ def main() -> None:
     check_vbt, check_bt = compare("vectorbt", ours, vbt), compare("backtrader", ours_small, btr)
     (o1, o1c), (o2, o2c) = ours["runs"]
     (v1, v1c), (v2, v2c) = vbt["runs"]
-    print(f"\nSMA cross {args.fast}/{args.slow} on {args.stocks:,} stocks × {args.days:,} days "
-          f"(vectorbt {vbt['version']})")
-    print(f"  ours      first {o1:6.2f} s wall {o1c:6.2f} s CPU, second {o2:6.2f} s wall {o2c:6.2f} s CPU, "
-          f"peak {ours['peak_rss_mb']:.0f} MB")
-    print(f"  vectorbt  first {v1:6.2f} s wall {v1c:6.2f} s CPU (numba compiles), second {v2:6.2f} s wall "
-          f"{v2c:6.2f} s CPU, peak {vbt['peak_rss_mb']:.0f} MB")
-    print(f"  same fills: {check_vbt['same_fills']} ({check_vbt['fills']:,} ours, {check_vbt['peer_fills']:,} "
-          f"vectorbt); our profit + costs = vectorbt's profit: {check_vbt['profit_matches']}")
+    print(
+        f"\nSMA cross {args.fast}/{args.slow} on {args.stocks:,} stocks × {args.days:,} days "
+        f"(vectorbt {vbt['version']})"
+    )
+    print(
+        f"  ours      first {o1:6.2f} s wall {o1c:6.2f} s CPU, second {o2:6.2f} s wall {o2c:6.2f} s CPU, "
+        f"peak {ours['peak_rss_mb']:.0f} MB"
+    )
+    print(
+        f"  vectorbt  first {v1:6.2f} s wall {v1c:6.2f} s CPU (numba compiles), second {v2:6.2f} s wall "
+        f"{v2c:6.2f} s CPU, peak {vbt['peak_rss_mb']:.0f} MB"
+    )
+    print(
+        f"  same fills: {check_vbt['same_fills']} ({check_vbt['fills']:,} ours, {check_vbt['peer_fills']:,} "
+        f"vectorbt); our profit + costs = vectorbt's profit: {check_vbt['profit_matches']}"
+    )
     if not check_vbt["same_fills"]:
         print(f"    only ours {check_vbt['only_ours']}; only vectorbt {check_vbt['only_peer']}")
-    print(f"  ratio (vectorbt CPU / ours CPU): first runs {v1c / o1c:.2f}, second runs {v2c / o2c:.2f} "
-          f"(> 1: ours is faster)")
-    (b1, b1c), = btr["runs"]
+    print(
+        f"  ratio (vectorbt CPU / ours CPU): first runs {v1c / o1c:.2f}, second runs {v2c / o2c:.2f} "
+        f"(> 1: ours is faster)"
+    )
+    ((b1, b1c),) = btr["runs"]
     (s1, s1c), _ = ours_small["runs"]
-    print(f"\nbacktrader {btr['version']} on the first {bt_stocks} stocks: {b1:.2f} s wall {b1c:.2f} s CPU; ours "
-          f"{s1:.2f} s wall {s1c:.2f} s CPU: ratio {b1c / s1c:.1f}; same fills: {check_bt['same_fills']} "
-          f"({check_bt['fills']:,} / {check_bt['peer_fills']:,}); profit matches: {check_bt['profit_matches']}")
+    print(
+        f"\nbacktrader {btr['version']} on the first {bt_stocks} stocks: {b1:.2f} s wall {b1c:.2f} s CPU; ours "
+        f"{s1:.2f} s wall {s1c:.2f} s CPU: ratio {b1c / s1c:.1f}; same fills: {check_bt['same_fills']} "
+        f"({check_bt['fills']:,} / {check_bt['peer_fills']:,}); profit matches: {check_bt['profit_matches']}"
+    )
     if not check_bt["same_fills"]:
         print(f"    only ours {check_bt['only_ours']}; only backtrader {check_bt['only_peer']}")
-    figures.update({"ours": {"runs": ours["runs"], "peak_rss_mb": ours["peak_rss_mb"]},
-                    "vectorbt": {"runs": vbt["runs"], "version": vbt["version"], "peak_rss_mb": vbt["peak_rss_mb"]},
-                    "backtrader": {"runs": btr["runs"], "version": btr["version"], "stocks": bt_stocks},
-                    "ours_small": {"runs": ours_small["runs"]}, "check_vectorbt": check_vbt,
-                    "check_backtrader": check_bt, "load_average": os.getloadavg(), "at": time.time()})
+    figures.update(
+        {
+            "ours": {"runs": ours["runs"], "peak_rss_mb": ours["peak_rss_mb"]},
+            "vectorbt": {"runs": vbt["runs"], "version": vbt["version"], "peak_rss_mb": vbt["peak_rss_mb"]},
+            "backtrader": {"runs": btr["runs"], "version": btr["version"], "stocks": bt_stocks},
+            "ours_small": {"runs": ours_small["runs"]},
+            "check_vectorbt": check_vbt,
+            "check_backtrader": check_bt,
+            "load_average": os.getloadavg(),
+            "at": time.time(),
+        }
+    )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
 

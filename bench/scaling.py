@@ -22,8 +22,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from backtest import ensure_sample, hantu_env  # noqa: E402
 from machine import load_average, machine_line  # noqa: E402
+
+from backtest import ensure_sample, hantu_env  # noqa: E402
 
 POINTS = [(500, 250), (1000, 250), (2900, 250), (500, 1250), (1000, 1250), (2900, 1250)]
 
@@ -76,17 +77,27 @@ def main() -> None:
         home = args.home or Path(tmp)
         home.mkdir(parents=True, exist_ok=True)
         ensure_sample(home, 2900, 1250)
-        print(f"{'stocks':>7} {'days':>6} {'screen s (CPU)':>16} {'backtest s (CPU)':>18} {'peak MB':>8} "
-              f"{'fills':>7}  load")
+        print(
+            f"{'stocks':>7} {'days':>6} {'screen s (CPU)':>16} {'backtest s (CPU)':>18} {'peak MB':>8} "
+            f"{'fills':>7}  load"
+        )
         for stocks, days in POINTS:
-            done = subprocess.run([sys.executable, "-c", CHILD, str(stocks), str(days)], env=hantu_env(home),
-                                  capture_output=True, text=True, check=True)
+            done = subprocess.run(
+                [sys.executable, "-c", CHILD, str(stocks), str(days)],
+                env=hantu_env(home),
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             row = json.loads(done.stdout.strip().splitlines()[-1])
             row["load_average"] = load_average()
             rows.append(row)
-            print(f"{stocks:>7,} {row['days']:>6,} {row['screen_s']:7.3f} ({row['screen_cpu_s']:.3f}) "
-                  f"{row['backtest_s']:8.2f} ({row['backtest_cpu_s']:.2f}) {row['peak_rss_mb']:8.0f} "
-                  f"{row['fills']:>7,}  {row['load_average']}", flush=True)
+            print(
+                f"{stocks:>7,} {row['days']:>6,} {row['screen_s']:7.3f} ({row['screen_cpu_s']:.3f}) "
+                f"{row['backtest_s']:8.2f} ({row['backtest_cpu_s']:.2f}) {row['peak_rss_mb']:8.0f} "
+                f"{row['fills']:>7,}  {row['load_average']}",
+                flush=True,
+            )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 

@@ -46,23 +46,40 @@ class SmaCross:
         if panel.shape[0] < slow + 1:
             self.sell_signals, self._exits = frozenset(), {}
             return ScreenResult(on=on, scores=[], watchlist=[])
-        up, down = crosses(panel.close[-(slow + 1):], fast, slow)
+        up, down = crosses(panel.close[-(slow + 1) :], fast, slow)
         self.sell_signals = frozenset(codes[down[-1]].tolist())
         self._exits = dict.fromkeys(self.sell_signals, "sma cross down")
         bought = codes[up[-1]].tolist()
-        scores = [StockScore(c, c, 1.0, True, ()) for c in bought]  # the passed stocks only: nothing else is read
+        scores = [
+            StockScore(c, c, 1.0, True, ()) for c in bought
+        ]  # the passed stocks only: nothing else is read
         return ScreenResult(on=on, scores=scores, watchlist=bought)
 
     def select(self, panel: DailyPanel, screen: ScreenResult, on: date) -> list[Candidate]:
-        return [Candidate(code=c, name=c, rank=k + 1, entry_price=0, stop_price=0, target_price=0, weight=0.0,
-                          reason="sma cross up") for k, c in enumerate(screen.watchlist)]
+        return [
+            Candidate(
+                code=c,
+                name=c,
+                rank=k + 1,
+                entry_price=0,
+                stop_price=0,
+                target_price=0,
+                weight=0.0,
+                reason="sma cross up",
+            )
+            for k, c in enumerate(screen.watchlist)
+        ]
 
-    def on_price(self, candidate: Candidate, price: float, now: datetime, day_open: float | None) -> Decision | None:
+    def on_price(
+        self, candidate: Candidate, price: float, now: datetime, day_open: float | None
+    ) -> Decision | None:
         return Decision("buy", candidate.code, "sma cross up", quantity=self.params["quantity"])
 
     def exits_at_open(self) -> dict[str, str]:
         """The engine's shortcut (`hantu.strategy.base.ExitsAtOpen`): the stocks `exit_reason` sells today."""
         return self._exits
 
-    def exit_reason(self, position: HeldPosition, price: float, now: datetime, day_open: float | None) -> str | None:
+    def exit_reason(
+        self, position: HeldPosition, price: float, now: datetime, day_open: float | None
+    ) -> str | None:
         return "sma cross down" if position.code in self.sell_signals else None

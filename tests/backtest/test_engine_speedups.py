@@ -29,11 +29,15 @@ def affordable_by_steps(cash: float, price: int, day: date, market: str, fill: F
 
 
 @settings(max_examples=400, deadline=None)
-@given(cash=st.one_of(st.integers(0, 5_000_000), st.integers(0, 10**12)),
-       price=st.integers(1, 3_000_000), rate=st.sampled_from([None, 0.0, 0.00015, 0.0001405, 0.0025, 0.01]),
-       market=st.sampled_from(["KOSPI", "KOSDAQ"]))
-def test_affordable_quantity_is_the_old_loops_answer(cash: int, price: int, rate: float | None,
-                                                       market: str) -> None:
+@given(
+    cash=st.one_of(st.integers(0, 5_000_000), st.integers(0, 10**12)),
+    price=st.integers(1, 3_000_000),
+    rate=st.sampled_from([None, 0.0, 0.00015, 0.0001405, 0.0025, 0.01]),
+    market=st.sampled_from(["KOSPI", "KOSDAQ"]),
+)
+def test_affordable_quantity_is_the_old_loops_answer(
+    cash: int, price: int, rate: float | None, market: str
+) -> None:
     fill = FillParams(commission_rate=rate)
     day = date(2025, 3, 4)
     # the old loop walks (cash × commission / price) steps: keep its cases small enough to finish
@@ -69,16 +73,20 @@ def test_composite_over_days_equals_one_composite_per_day() -> None:
     """The backtest's one pass per chunk (2-D reference) gives each day's own composite, bit for bit."""
     rng = np.random.default_rng(3)
     days, stocks = 7, 40
-    components = {"trend": {"a": rng.normal(size=(days, stocks)), "b": rng.integers(0, 4, (days, stocks)) * 1.0},
-                  "value": {"c": rng.normal(size=stocks)}}
+    components = {
+        "trend": {"a": rng.normal(size=(days, stocks)), "b": rng.integers(0, 4, (days, stocks)) * 1.0},
+        "value": {"c": rng.normal(size=stocks)},
+    }
     components["trend"]["a"][rng.random((days, stocks)) < 0.2] = np.nan
     eligible = rng.random((days, stocks)) < 0.7
     weights = {"trend": 0.7, "value": 0.3}
     together = composite_score(components, weights, eligible)
     for t in range(days):
         cols = np.flatnonzero(eligible[t])
-        day = {g: {n: (raw[t] if raw.ndim == 2 else raw)[cols] for n, raw in parts.items()}
-               for g, parts in components.items()}
+        day = {
+            g: {n: (raw[t] if raw.ndim == 2 else raw)[cols] for n, raw in parts.items()}
+            for g, parts in components.items()
+        }
         alone = composite_score(day, weights, np.ones(cols.size, dtype=bool))
         np.testing.assert_array_equal(together.score[t, cols], alone.score)
         for group in weights:
@@ -96,15 +104,17 @@ def test_exits_at_open_shortcut_gives_the_same_run() -> None:
     rng = np.random.default_rng(11)
     closes = np.round(10_000 * np.cumprod(1 + rng.normal(0, 0.03, (120, 12)), axis=0) / 10) * 10
     opens = np.round(closes * (1 + rng.normal(0, 0.01, closes.shape)) / 10) * 10
-    panel = make_panel(closes, opens=opens, highs=np.maximum(opens, closes) * 1.02,
-                       lows=np.minimum(opens, closes) * 0.98)
+    panel = make_panel(
+        closes, opens=opens, highs=np.maximum(opens, closes) * 1.02, lows=np.minimum(opens, closes) * 0.98
+    )
     assert isinstance(SignalSmaCross(), ExitsAtOpen) and not isinstance(PlainSmaCross(), ExitsAtOpen)
     start, end = panel.date_at(0), panel.date_at(panel.shape[0] - 1)
     plain = BacktestEngine(PlainSmaCross(), panel, ours_config(10**9)).run(start, end)
     fast = BacktestEngine(SignalSmaCross(), panel, ours_config(10**9)).run(start, end)
     assert len(plain.fills) > 20
-    assert [(f.at, f.code, f.side, f.quantity, f.price, f.reason) for f in fast.fills] == \
-        [(f.at, f.code, f.side, f.quantity, f.price, f.reason) for f in plain.fills]
+    assert [(f.at, f.code, f.side, f.quantity, f.price, f.reason) for f in fast.fills] == [
+        (f.at, f.code, f.side, f.quantity, f.price, f.reason) for f in plain.fills
+    ]
     np.testing.assert_array_equal(fast.equity, plain.equity)
 
 

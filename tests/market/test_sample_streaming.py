@@ -32,19 +32,28 @@ def test_streamed_store_equals_the_whole_market_written_at_once(tmp_path: Path) 
             np.testing.assert_array_equal(a[key], b[key])
     by_code = {i.code: i for i in whole.instruments()}
     for inst in streamed.instruments():
-        assert (inst.first_date, inst.last_date) == (by_code[inst.code].first_date, by_code[inst.code].last_date)
-    assert {i.code: i.sector for i in streamed.instruments()} == {i.code: i.sector for i in market.instruments}
+        assert (inst.first_date, inst.last_date) == (
+            by_code[inst.code].first_date,
+            by_code[inst.code].last_date,
+        )
+    assert {i.code: i.sector for i in streamed.instruments()} == {
+        i.code: i.sector for i in market.instruments
+    }
 
 
 def test_sample_command_memory_does_not_grow_with_the_days(tmp_path: Path) -> None:
     """Building the whole market before writing grew with stocks × days (1,000 × 500: 260 MB peak, 2,900 × 1,250:
     1.47 GB); streamed, memory holds one month of bars."""
     env = {**os.environ, "HANTU_HOME": str(tmp_path), "HANTU_ENV_FILE": str(tmp_path / "absent.env")}
-    code = ("import resource, sys\nfrom hantu.cli.main import run\nsys.argv = ['hantu', 'data', 'sample', "
-            "'--stocks', '1500', '--days', '700', '--end', '2026-01-30', '--json']\n"
-            "try:\n    run()\nexcept SystemExit:\n    pass\n"
-            "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    code = (
+        "import resource, sys\nfrom hantu.cli.main import run\nsys.argv = ['hantu', 'data', 'sample', "
+        "'--stocks', '1500', '--days', '700', '--end', '2026-01-30', '--json']\n"
+        "try:\n    run()\nexcept SystemExit:\n    pass\n"
+        "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
+    )
     assert result.returncode == 0, result.stderr
     peak = int(result.stdout.rsplit("PEAK", 1)[1])
     assert peak <= 200, f"peak RSS {peak} MB"

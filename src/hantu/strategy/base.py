@@ -6,9 +6,9 @@ in the paper session and in a backtest with no look-ahead.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from hantu.market.panel import DailyPanel
