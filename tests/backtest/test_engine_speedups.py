@@ -142,3 +142,20 @@ def test_frozen_overrides_read_the_file_once(isolated_env, monkeypatch) -> None:
     calendar.is_trading_day(date(2027, 3, 3))
     calendar.is_trading_day(date(2027, 3, 3))
     assert len(stats) >= frozen + 2
+
+
+def test_no_prefetch_thread_when_memory_is_short(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """On the 1 GB VM (or under the scheduler unit's MemoryHigh) the second chunk is not computed ahead."""
+    from hantu.backtest import screens
+    from hantu.strategy.registry import create_strategy
+
+    rng = np.random.default_rng(2)
+    closes = np.round(10_000 * np.cumprod(1 + rng.normal(0, 0.02, (30, 5)), axis=0) / 10) * 10
+    panel = make_panel(closes)
+    real = screens.memory_available
+    assert real() > 0
+    monkeypatch.setattr(screens.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(screens, "memory_available", lambda: 600 << 20)
+    assert not screens.PanelScreens(create_strategy("momentum"), panel).prefetch
+    monkeypatch.setattr(screens, "memory_available", lambda: 8 << 30)
+    assert screens.PanelScreens(create_strategy("momentum"), panel).prefetch

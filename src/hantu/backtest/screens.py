@@ -17,6 +17,7 @@ import copy
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -85,6 +86,34 @@ CHUNK_DAYS = 125  # days per pass: memory holds (CHUNK_DAYS + lookback) rows of 
 # (125 measured best on 2,500 × 1,250: 2.2 s and 521 MB peak, against 2.4 s and 646 MB with 250)
 
 
+PREFETCH_MIN_MEMORY = 1 << 30  # bytes available (host and cgroup) below which chunks are not prefetched
+
+
+def memory_available() -> int:
+    """Bytes this process may still use: the host's MemAvailable, or less under a cgroup v2 memory limit (a
+    systemd unit's MemoryMax / MemoryHigh); a large number when neither can be read."""
+    available = 1 << 62
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        pass
+    try:
+        group = Path("/proc/self/cgroup").read_text(encoding="ascii").strip().splitlines()[-1].rsplit(":", 1)[-1]
+        base = Path("/sys/fs/cgroup" + group)
+        used = int((base / "memory.current").read_text(encoding="ascii"))
+        for name in ("memory.high", "memory.max"):
+            limit = (base / name).read_text(encoding="ascii").strip()
+            if limit != "max":
+                available = min(available, int(limit) - used)
+    except (OSError, ValueError, IndexError):
+        pass
+    return available
+
+
 class PanelScreens:
     """The whole-panel pass for `ScreeningStrategy` subclasses (see the module docstring).
 
@@ -111,8 +140,10 @@ class PanelScreens:
         self._span = (0, 0)  # panel rows [first, end) whose tables are computed; `_base` is the chunk's row 0
         self._base = 0
         self.chunk: _Chunk | None = None
-        # a worker thread only pays with a second core (it costs one more chunk of memory)
-        self.prefetch = (os.cpu_count() or 1) > 1 if prefetch is None else prefetch
+        # a worker thread only pays with a second core, and costs one more chunk of memory (~100 MB at 2,900
+        # stocks): on a small machine or under a tight cgroup limit (the 1 GB VM) memory wins
+        self.prefetch = ((os.cpu_count() or 1) > 1 and memory_available() >= PREFETCH_MIN_MEMORY
+                         if prefetch is None else prefetch)
         self._pending: dict[int, Future[_Chunk]] = {}
         self._pool: ThreadPoolExecutor | None = None
 
