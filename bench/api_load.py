@@ -201,8 +201,8 @@ def run_wrk(url: str, clients: int, seconds: float) -> list[str]:
         done = subprocess.run([wrk, "-t2", f"-c{clients}", f"-d{seconds:.0f}s", "--latency", "-H",
                                f"X-API-Key: {KEY}", url + path], capture_output=True, text=True)
         out = done.stdout
-        p50 = re.search(r"50%\s+(\S+)", out)
-        p99 = re.search(r"99%\s+(\S+)", out)
+        p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+        p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
         rate = re.search(r"Requests/sec:\s+(\S+)", out)
         non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
         socket = re.search(r"Socket errors:(.*)", out)
