@@ -90,8 +90,13 @@ def run_one(name: str, title: str, command: list[str], env: dict[str, str]) -> s
     output = (done.stdout.strip() + ("\n" + done.stderr.strip()[-1500:] if done.returncode else "")).strip()
     print(output, flush=True)
     status = "" if done.returncode == 0 else f" — exited {done.returncode}"
+    shown = (
+        "an inline child of bench/all.py"
+        if command[1] == "-c"
+        else " ".join(Path(c).name if c.startswith("/") else c for c in command[1:])
+    )
     return (
-        f"### {name}: {title}\n\n`{' '.join(Path(c).name if c.startswith('/') else c for c in command[1:3])}`"
+        f"### {name}: {title}\n\n`{shown}`"
         f" · load average {before} before, {load_average()} after · {wall:.0f} s{status}\n\n"
         f"```\n{output}\n```\n"
     )
