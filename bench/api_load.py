@@ -36,7 +36,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests" / "api"), str(ROOT / "test
 READ_PATHS = ["/api/v1/status", "/api/v1/account", "/api/v1/positions", "/api/v1/orders?limit=50",
               "/api/v1/orders?open=true", "/api/v1/fills?limit=50", "/api/v1/jobs?limit=15",
               "/api/v1/performance", "/api/v1/selections", "/api/v1/watchlist", "/api/v1/backtests",
-              "/health"]
+              "/health", "/"]  # the dashboard page too: it is polled like the JSON routes
 KEY = "bench-key-8d1c2f"
 
 
@@ -162,6 +162,8 @@ def main() -> int:
     parser.add_argument("--think-ms", type=float, default=100.0)
     parser.add_argument("--isolate", action="store_true",
                         help="run the server and the clients at a higher CPU priority (root) than other work")
+    parser.add_argument("--wrk", action="store_true",
+                        help="also measure with wrk (an independent load tool; apt-get installs it when missing)")
     parser.add_argument("--postgres", action="store_true",
                         help="use a temporary database on the PostgreSQL server at HANTU_TEST_PG "
                         "(default postgres@127.0.0.1:5432) instead of SQLite")
@@ -170,6 +172,44 @@ def main() -> int:
         with temporary_postgres() as url:
             return run(args, url)
     return run(args, None)
+
+
+WRK_PATHS = ["/", "/api/v1/status", "/api/v1/positions", "/api/v1/orders?limit=50", "/api/v1/performance"]
+
+
+def ensure_wrk() -> str | None:
+    import shutil
+    import subprocess
+
+    found = shutil.which("wrk")
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], capture_output=True)
+        found = shutil.which("wrk")
+    return found
+
+
+def run_wrk(url: str, clients: int, seconds: float) -> list[str]:
+    """One wrk run per route: requests/s, p50/p99 latency and errors as wrk reports them."""
+    import re
+    import subprocess
+
+    wrk = ensure_wrk()
+    if wrk is None:
+        return ["wrk not available (apt-get install wrk, as root)"]
+    lines = []
+    for path in WRK_PATHS:
+        done = subprocess.run([wrk, "-t2", f"-c{clients}", f"-d{seconds:.0f}s", "--latency", "-H",
+                               f"X-API-Key: {KEY}", url + path], capture_output=True, text=True)
+        out = done.stdout
+        p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+        p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+        rate = re.search(r"Requests/sec:\s+(\S+)", out)
+        non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+        socket = re.search(r"Socket errors:(.*)", out)
+        lines.append(f"{path:28s} {rate.group(1) if rate else '?':>9s}/s  p50 {p50.group(1) if p50 else '?':>8s}  "
+                     f"p99 {p99.group(1) if p99 else '?':>8s}  non-2xx {non2xx.group(1) if non2xx else 0}"
+                     + (f"  socket errors:{socket.group(1)}" if socket else ""))
+    return lines
 
 
 @contextlib.contextmanager
@@ -214,6 +254,8 @@ def run(args: argparse.Namespace, db_url: str | None) -> int:
                                                                     args.think_ms / 1000))
             cpu_used = cpu_seconds(server.proc.pid) - cpu_before
             rss_after = server.rss_mb()
+            wrk_lines = run_wrk(server.url, args.clients, min(args.seconds, 10.0)) if args.wrk else []
+            rss_after_wrk = server.rss_mb()
             inside = server_side_buckets(httpx.get(server.url + "/metrics", headers={"X-API-Key": KEY}).text)
         finally:
             server.stop()
@@ -240,6 +282,11 @@ def run(args: argparse.Namespace, db_url: str | None) -> int:
     print(f"server RSS: {rss_before:.1f} MB before, {rss_after:.1f} MB after {len(ms)} requests")
     for line in sorted(set(errors))[:5]:
         print("  error:", line)
+    if wrk_lines:
+        print(f"wrk ({args.clients} connections, back to back, per route):")
+        for line in wrk_lines:
+            print("  " + line)
+        print(f"server RSS after wrk: {rss_after_wrk:.1f} MB")
     ok = p99 <= 20 and not errors and rss_after <= 80 and len(ms) >= 1000
     print("PASS (p99 <= 20 ms, 0 errors, RSS <= 80 MB)" if ok else "OVER BUDGET")
     return 0 if ok else 1

@@ -208,3 +208,18 @@ def test_default_picks_are_the_newest_run_even_one_dated_after_today(client) -> 
     assert client.get("/api/v1/selections").json()["date"] == "2026-03-16"
     assert [w["code"] for w in client.get("/api/v1/watchlist").json()["items"]] == ["035720", "005930"]
     assert client.get("/api/v1/selections", params={"date": "2026-03-12"}).json()["date"] == "2026-03-12"
+
+
+def test_dashboard_fast_path_sends_the_routes_page(seeded, make_client) -> None:  # type: ignore[no-untyped-def]
+    """`GET /` is answered from the bytes built once; they are the route's own page and headers."""
+    from hantu.api.dashboard import HEADERS, render
+
+    client = make_client()
+    first, second = client.get("/"), client.get("/")
+    assert first.status_code == second.status_code == 200
+    key_required = client.app.state.ctx.api_key is not None
+    assert first.content == second.content == render("ko", key_required).encode()
+    for name, value in HEADERS.items():
+        assert first.headers[name] == value
+    assert first.headers["content-type"].startswith("text/html")
+    assert client.post("/").status_code == 405  # other methods still go through the router

@@ -30,14 +30,44 @@ def test_help_does_not_import_heavy_libraries() -> None:
     import subprocess
     import sys
 
-    code = (
-        "import sys; sys.argv=['hantu','--help']\nfrom hantu.cli.main import app\n"
-        "try:\n    app()\nexcept SystemExit: pass\n"
-        "heavy=[m for m in ('numpy','sqlalchemy','fastapi','pandas','httpx','alembic') if m in sys.modules]\n"
-        "print('HEAVY', heavy)"
-    )
+    code = ("import sys; sys.argv=['hantu','--help']\nfrom hantu.cli.main import app\n"
+            "try:\n    app()\nexcept SystemExit: pass\n"
+            "heavy=[m for m in ('numpy','sqlalchemy','fastapi','pandas','httpx','alembic','pydantic',"
+            "'pydantic_settings','hantu.config.settings') if m in sys.modules]\n"
+            "print('HEAVY', heavy)\n"
+            "print('CLI', sorted(m for m in sys.modules if m.startswith('hantu.cli.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert "HEAVY []" in out
+    assert "CLI ['hantu.cli.main']" in out  # no sub-command module is imported to list them
+
+
+def test_sub_command_help_imports_only_its_module() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.argv=['hantu','data','--help']\nfrom hantu.cli.main import run\n"
+            "try:\n    run()\nexcept SystemExit: pass\n"
+            "print('CLI', sorted(m for m in sys.modules if m.startswith('hantu.cli.')))\n"
+            "print('SETTINGS', 'pydantic_settings' in sys.modules)\n"
+            "print('PYDANTIC', 'pydantic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert "Market data" in out
+    assert "CLI ['hantu.cli.common', 'hantu.cli.data', 'hantu.cli.main']" in out
+    assert "SETTINGS False" in out
+    assert "PYDANTIC False" in out  # typer coerces an unset help flag through pydantic (LazyGroup.get_help_option)
+
+
+def test_lazy_command_table_matches_the_commands() -> None:
+    """`hantu --help` lists the table's short help without importing the commands: it must be theirs."""
+    from typer._click.utils import make_default_short_help
+
+    from hantu.cli.main import LAZY, ORDER, load_entry
+
+    assert set(ORDER) == set(LAZY) | {"version"}
+    for name, entry in LAZY.items():
+        command = load_entry(name, entry)
+        for limit in (40, 60, 200):
+            assert make_default_short_help(entry.help, limit) == command.get_short_help_str(limit), name
 
 
 def test_test_files_have_unique_names() -> None:
@@ -81,3 +111,17 @@ def test_every_entry_point_reports_an_invalid_env_cleanly(tmp_path, monkeypatch)
         )
     for unit, codes in (("hantu-api.service", "2 3"), ("hantu-scheduler.service", "3 5 6")):
         assert f"RestartPreventExitStatus={codes}\n" in (REPO_ROOT / "deploy" / unit).read_text()
+
+
+def test_configuration_error_is_one_message_and_exit_3(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """run_app recognises the settings' error without importing the settings up front."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HANTU_HOME": str(tmp_path), "HANTU_ENV_FILE": str(tmp_path / "absent.env"),
+           "HANTU_COMMISSION_RATE": "lots"}
+    result = subprocess.run([sys.executable, "-m", "hantu", "trade", "positions"], capture_output=True, text=True,
+                            env=env)
+    assert result.returncode == 3, result.stderr
+    assert "HANTU_COMMISSION_RATE" in result.stderr and "Traceback" not in result.stderr

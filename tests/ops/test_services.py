@@ -20,9 +20,9 @@ SCRIPT = "deploy/install-service-micro.sh"
 HARDENING = {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes", "ProtectHome": "read-only",
              "PrivateDevices": "yes", "RestrictSUIDSGID": "yes", "ProtectKernelTunables": "yes",
              "Restart": "on-failure", "CapabilityBoundingSet": "", "UMask": "0077"}
-# (MemoryMax, budget of what the unit's cgroup holds, TimeoutStopSec): the scheduler's P2 peak (160 MB) plus its
-# 18:00 backtest child (~250 MB measured for six months × 2,500 stocks); the API's P2 budget.
-CAPS = {"scheduler": ("512M", 160 + 250, "60"), "api": ("128M", 80, "15")}
+# (MemoryMax, measured peak of what the unit's cgroup holds, TimeoutStopSec): the scheduler's tree during the
+# 18:00 backtest child (405 MB); the API on a real-data store (105 MB). See docs/performance.md.
+CAPS = {"scheduler": ("576M", 405, "60"), "api": ("168M", 105, "15")}
 
 
 def directives(text: str) -> dict[str, list[str]]:

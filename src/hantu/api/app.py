@@ -117,6 +117,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from hantu.api.cache import DataVersion, ResponseCache
 
     ctx.version = DataVersion(ctx.database)
+    from hantu.api.dashboard import DashboardPage
+
+    app.add_middleware(DashboardPage, language=settings.language, key_required=ctx.api_key is not None)
     app.add_middleware(ResponseCache, version=ctx.version, clock=ctx.clock, metrics=ctx.metrics,
                        uncached=(f"{API_PREFIX}/logs", f"{API_PREFIX}/data"))
     app.add_middleware(ApiKeyMiddleware, key=ctx.api_key)

@@ -33,6 +33,12 @@ def anchor_times(session_open: datetime, last_minute: datetime) -> tuple[datetim
     return (session_open, session_open + span, session_open + 2 * span, last_minute)
 
 
+@lru_cache(maxsize=65536)
+def _nearest_tick(raw: float, day: date, market: str) -> int:
+    """`round_to_tick(raw, "nearest")`, remembered: a bisection asks the same points' prices step after step."""
+    return rules.round_to_tick(raw, "nearest", day, market)
+
+
 @dataclass(frozen=True)
 class DayPath:
     day: date
@@ -63,7 +69,7 @@ class DayPath:
         raw = self.raw_price(s)
         if s == int(s) or raw <= 0:
             return round(raw)
-        return rules.round_to_tick(raw, "nearest", self.day, self.market)
+        return _nearest_tick(raw, self.day, self.market)
 
     def time(self, s: float) -> datetime:
         if s == int(s):

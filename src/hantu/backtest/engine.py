@@ -21,7 +21,7 @@ import heapq
 import math
 import time as _time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -38,8 +38,8 @@ from hantu.broker.base import OrderType, Side
 from hantu.clock import KST
 from hantu.market import rules
 from hantu.market.panel import DailyPanel
-from hantu.strategy.base import Candidate, Decision, HeldPosition, Strategy
-from hantu.trading.exits import check_exit
+from hantu.strategy.base import Candidate, Decision, ExitsAtOpen, HeldPosition, Strategy
+from hantu.trading.exits import check_exit, has_exit_rule
 from hantu.trading.fill_model import Bar, FillParams, buy_cash_needed, match
 from hantu.trading.risk import RiskConfig
 
@@ -73,6 +73,7 @@ class _Position:
     high_since_entry: float
     atr: float
     trade: Trade
+    risk_rule: bool = True  # whether a rule of the risk manager can sell it (`has_exit_rule`)
 
     _held: HeldPosition | None = None
 
@@ -114,7 +115,10 @@ class BacktestEngine:
                  screens: ScreenSource | None = None, progress: Progress | None = None) -> None:
         self.strategy = strategy
         self.panel = panel
-        self.config = config or BacktestConfig()
+        config = config or BacktestConfig()
+        if config.fill.commission_rate is None:  # the configured rate, read once (not on every fill)
+            config = replace(config, fill=replace(config.fill, commission_rate=rules.commission_rate()))
+        self.config = config
         self.screens = screens or screen_source_for(strategy, panel)
         self.progress = progress
         self._markets = [_market_of(m) for m in panel.markets]
@@ -125,12 +129,19 @@ class BacktestEngine:
         self._actions = ({} if self._step is None else
                          {(int(r), int(c)): float(self._step[r, c]) for r, c in zip(*np.nonzero(self._step != 1.0),
                                                                                      strict=True)})
+        self._exits_at_open = isinstance(strategy, ExitsAtOpen)
         # last traded close on or before each day (marks positions on days without a trade)
         self._mark = _carry_forward(panel.close, self._step)
 
     # --- the run ---------------------------------------------------------------------------------------
 
     def run(self, start: date, end: date) -> BacktestOutcome:
+        from hantu.market.calendar import frozen_overrides
+
+        with frozen_overrides():  # one calendar for the whole run, its override file read once
+            return self._run(start, end)
+
+    def _run(self, start: date, end: date) -> BacktestOutcome:
         began = _time.perf_counter()
         panel = self.panel
         first = int(np.searchsorted(panel.dates, np.datetime64(start, "D"), side="left"))
@@ -139,6 +150,9 @@ class BacktestEngine:
             raise ValueError(f"no trading day of the panel lies in {start} … {end}")
         self.cash = self.config.initial_cash
         self.positions: dict[int, _Position] = {}
+        # the held set as arrays over the panel's stocks (shares, high since entry), beside `positions`
+        self._quantity = np.zeros(panel.shape[1])
+        self._high = np.full(panel.shape[1], np.nan)
         self.fills: list[FillRecord] = []
         self.trades: list[Trade] = []
         days = last - first + 1
@@ -152,10 +166,7 @@ class BacktestEngine:
             holdings[i] = self._holdings_value(row)
             cash[i] = self.cash
             equity[i] = self.cash + holdings[i]
-            for position in self.positions.values():
-                high = panel.high[row, position.col]
-                if math.isfinite(high):
-                    position.high_since_entry = max(position.high_since_entry, float(high))
+            self._raise_highs(row)
             candidates = self.screens.candidates_after(row) if row < last and not after_gap[row + 1] else []
             if self.progress is not None:
                 self.progress(i + 1, days)
@@ -196,7 +207,22 @@ class BacktestEngine:
         return outcome
 
     def _holdings_value(self, row: int) -> float:
-        return float(sum(p.quantity * self._mark[row, p.col] for p in self.positions.values()))
+        """The held shares at `row`'s marks (whole won: the sum is exact in any order)."""
+        cols = np.flatnonzero(self._quantity)
+        return float(self._quantity[cols] @ self._mark[row, cols]) if cols.size else 0.0
+
+    def _raise_highs(self, row: int) -> None:
+        """After the close: each held position's high since entry takes the day's high (array operations over
+        the held set; only the positions whose high moved are touched one by one)."""
+        cols = np.flatnonzero(self._quantity)
+        if not cols.size:
+            return
+        highs = self.panel.high[row, cols]
+        raised = np.flatnonzero(highs > self._high[cols])  # NaN (no trade) compares False
+        self._high[cols[raised]] = highs[raised]
+        positions = self.positions
+        for col, high in zip(cols[raised].tolist(), highs[raised].tolist(), strict=True):
+            positions[col].high_since_entry = high
 
     # --- one trading day -------------------------------------------------------------------------------
 
@@ -238,8 +264,17 @@ class BacktestEngine:
                 seq += 1
                 heapq.heappush(events, (p.time(s), seq, "exit", col, s, reason))
 
-        for col in list(self.positions):
-            push_exit(col, 0.0, True)
+        open_exits = self.strategy.exits_at_open() if self._exits_at_open else None
+        for col, position in list(self.positions.items()):
+            if open_exits is None or position.risk_rule:
+                push_exit(col, 0.0, True)
+                continue
+            # only the strategy's daily signal can sell it, and that fires at the open or not at all today
+            why = open_exits.get(position.code)
+            p = path(col) if why else None
+            if p is not None:
+                seq += 1
+                heapq.heappush(events, (p.time(0.0), seq, "exit", col, 0.0, f"strategy: {why}"))
         for candidate in candidates:
             col = self._columns.get(candidate.code)
             if col is None:
@@ -296,6 +331,8 @@ class BacktestEngine:
             position.atr *= factor
             position.high_since_entry *= factor
             position._held = None
+            self._quantity[col] = quantity  # the held set's arrays follow the position
+            self._high[col] = position.high_since_entry if quantity else np.nan
             if quantity == 0:
                 trade.exit_date, trade.exit_row, trade.exit_reason = day, row, "corporate action: fractional shares paid in cash"
                 del self.positions[col]
@@ -386,10 +423,7 @@ class BacktestEngine:
         else:  # the live session's sizing: a market order is sized at the upper price limit
             sizing_price = decision.limit_price or (limits[1] if limits else price)
             wanted = entry_size(self._equity_at_open, candidate.weight, sizing_price, risk, config.fill)
-        unit = buy_cash_needed(1, price, day, market, config.fill)
-        affordable = int(self.cash // unit) if unit > 0 else 0
-        while affordable > 0 and buy_cash_needed(affordable, price, day, market, config.fill) > self.cash:
-            affordable -= 1
+        affordable = affordable_quantity(self.cash, price, day, market, config.fill)
         quantity = min(wanted, affordable, self._volume_left(row, col))
         if quantity <= 0:
             return None
@@ -405,10 +439,13 @@ class BacktestEngine:
         trade.quantity += fill.quantity
         trade.entry_cost += fill.amount
         trade.fees += fill.commission
-        self.positions[col] = _Position(
+        position = self.positions[col] = _Position(
             code=trade.code, col=col, market=market, quantity=fill.quantity, cost=fill.amount, entry_date=day,
             stop_price=candidate.stop_price, target_price=candidate.target_price,
             high_since_entry=float(fill.price), atr=candidate.atr, trade=trade)
+        position.risk_rule = has_exit_rule(position.held(), risk)
+        self._quantity[col] = position.quantity
+        self._high[col] = position.high_since_entry
         self._entries_today += 1
         return fill_point
 
@@ -433,6 +470,7 @@ class BacktestEngine:
         trade.taxes += fill.tax
         position.cost -= round(position.cost * fill.quantity / position.quantity)
         position.quantity -= fill.quantity
+        self._quantity[col] = position.quantity
         if position.quantity == 0:
             trade.exit_date = p.day
             trade.exit_row = row
@@ -455,6 +493,23 @@ def _action_steps(panel: DailyPanel) -> np.ndarray | None:
     step = np.ones_like(panel.factor)
     step[1:] = panel.factor[:-1] / panel.factor[1:]
     return None if bool(np.all(step == 1.0)) else step
+
+
+def affordable_quantity(cash: float, price: int, day: date, market: str, fill: FillParams) -> int:
+    """The most shares whose cost with commission (`buy_cash_needed`) `cash` covers.
+
+    Closed form, floor(cash / (price × (1 + commission))), then moved to the exact answer: the commission is
+    truncated to the won and the division is in floating point, so the estimate can be off by a share either
+    way; the cost is monotone in the quantity, so a step or two settles it whatever the cash."""
+    if price <= 0 or cash < price:
+        return 0
+    rate = rules.commission_rate() if fill.commission_rate is None else fill.commission_rate
+    quantity = max(int(cash // (price * (1.0 + rate))), 0)
+    while quantity > 0 and buy_cash_needed(quantity, price, day, market, fill) > cash:
+        quantity -= 1
+    while buy_cash_needed(quantity + 1, price, day, market, fill) <= cash:
+        quantity += 1
+    return quantity
 
 
 def _carry_forward(close: np.ndarray, step: np.ndarray | None = None) -> np.ndarray:

@@ -20,6 +20,7 @@ import copy
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -29,7 +30,7 @@ from hantu.strategy.base import Candidate, ScreenResult, StockScore, Strategy
 from hantu.strategy.framework import ScreeningStrategy, adjusted_prices
 from hantu.strategy.indicators import Prices, fill_untraded
 from hantu.strategy.regime import market_regimes
-from hantu.strategy.scoring import build_watchlist, composite_score
+from hantu.strategy.scoring import Composite, build_watchlist, composite_score
 from hantu.strategy.universe import InstrumentFlags, eligibility_series
 
 DEFAULT_LOOKBACK_DAYS = 260
@@ -80,11 +81,41 @@ class _Chunk:
     factor_columns: np.ndarray
     table: Any
     regimes: list[Any]
+    offset: int  # the chunk's first traded row in the chunk arrays (rows before it are warm-up)
+    composite: Composite  # the composite scores of the traded rows, each among that day's eligible stocks
     scale: np.ndarray | None = None  # raw → adjusted multipliers of the chunk (None: no action inside)
 
 
 CHUNK_DAYS = 125  # days per pass: memory holds (CHUNK_DAYS + lookback) rows of indicator arrays, twice with prefetch
 # (125 measured best on 2,500 × 1,250: 2.2 s and 521 MB peak, against 2.4 s and 646 MB with 250)
+
+
+PREFETCH_MIN_MEMORY = 1 << 30  # bytes available (host and cgroup) below which chunks are not prefetched
+
+
+def memory_available() -> int:
+    """Bytes this process may still use: the host's MemAvailable, or less under a cgroup v2 memory limit (a
+    systemd unit's MemoryMax / MemoryHigh); a large number when neither can be read."""
+    available = 1 << 62
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        pass
+    try:
+        group = Path("/proc/self/cgroup").read_text(encoding="ascii").strip().splitlines()[-1].rsplit(":", 1)[-1]
+        base = Path("/sys/fs/cgroup" + group)
+        used = int((base / "memory.current").read_text(encoding="ascii"))
+        for name in ("memory.high", "memory.max"):
+            limit = (base / name).read_text(encoding="ascii").strip()
+            if limit != "max":
+                available = min(available, int(limit) - used)
+    except (OSError, ValueError, IndexError):
+        pass
+    return available
 
 
 class PanelScreens:
@@ -114,8 +145,10 @@ class PanelScreens:
         self._span = (0, 0)  # panel rows [first, end) whose tables are computed; `_base` is the chunk's row 0
         self._base = 0
         self.chunk: _Chunk | None = None
-        # a worker thread only pays with a second core (it costs one more chunk of memory)
-        self.prefetch = (os.cpu_count() or 1) > 1 if prefetch is None else prefetch
+        # a worker thread only pays with a second core, and costs one more chunk of memory (~100 MB at 2,900
+        # stocks): on a small machine or under a tight cgroup limit (the 1 GB VM) memory wins
+        self.prefetch = ((os.cpu_count() or 1) > 1 and memory_available() >= PREFETCH_MIN_MEMORY
+                         if prefetch is None else prefetch)
         self._pending: dict[int, Future[_Chunk]] = {}
         self._pool: ThreadPoolExecutor | None = None
 
@@ -178,8 +211,16 @@ class PanelScreens:
         # factors are per stock: compute them only for stocks eligible on some day of this chunk
         columns = np.flatnonzero(eligibility.eligible[first - base:].any(axis=0))
         table = self._factors(strategy, view, prices, eligibility, columns)
+        offset = first - base
+        # every traded day's ranks in one pass (one sort per component and chunk, not per day)
+        reference = eligibility.eligible[offset:][:, columns]
+        components = {group: {name: np.asarray(raw)[offset:] if np.ndim(raw) == 2 else np.asarray(raw)
+                              for name, raw in parts.items()} for group, parts in table.components.items()}
+        scored = composite_score(components, self.weights, reference)
+        composite = Composite(score=scored.score, groups=scored.groups, components={})  # the ranks are not read
         return _Chunk(base=base, end=end, prices=prices, eligibility=eligibility, factor_columns=columns,
-                      table=table, regimes=market_regimes(prices, self.config.selection), scale=scale)
+                      table=table, regimes=market_regimes(prices, self.config.selection), offset=offset,
+                      composite=composite, scale=scale)
 
     # the current chunk's arrays, as the per-day code reads them
     @property
@@ -254,10 +295,9 @@ class PanelScreens:
         if eligible.size == 0:
             return ScreenResult(on=day, scores=[], watchlist=[])
         local = np.searchsorted(self.factor_columns, eligible)  # eligible stocks in the factor arrays
-        components = {group: {name: self._row(raw, row, local) for name, raw in parts.items()}
-                      for group, parts in self.table.components.items()}
-        composite = composite_score(components, self.weights, np.ones(eligible.size, dtype=bool))
-        raw = composite.score
+        chunk = self.chunk
+        ranked_row = row - chunk.offset
+        raw = chunk.composite.score[ranked_row][local]
         with np.errstate(invalid="ignore"):
             score = np.where(np.isfinite(raw), np.round(raw, 4), 0.0)
             passed = np.isfinite(raw) & (score >= self.config.watchlist.min_score)
@@ -269,7 +309,8 @@ class PanelScreens:
         columns = local[picked]
         table = {key: np.round(self._row(values, row, columns).astype(float), 6).tolist()
                  for key, values in self.table.indicators.items()}
-        table.update({f"score.{key}": np.round(values[picked], 4).tolist() for key, values in composite.groups.items()})
+        table.update({f"score.{key}": np.round(values[ranked_row][columns], 4).tolist()
+                      for key, values in chunk.composite.groups.items()})
         finite = [(key, values) for key, values in table.items()]
         scores = []
         for n, code in enumerate(watchlist):

@@ -326,21 +326,13 @@ def sample(
             store, stocks, days, seed, last, progress=lambda n: progress.advance(task, n)
         )
     _mirror_instruments(store)
-    summary = {
-        "stocks": stocks,
-        "days": len(market.days),
-        "first": market.days[0].day,
-        "last": market.days[-1].day,
-        "seed": seed,
-        "root": str(store.root),
-    }
+    summary = {"stocks": stocks, "days": len(market.dates), "first": market.dates[0],
+               "last": market.dates[-1], "seed": seed, "root": str(store.root)}
     if as_json:
         print_json(summary)
     else:
-        typer.echo(
-            f"sample market: {stocks} stocks × {len(market.days)} days "
-            f"({summary['first']} … {summary['last']}) in {store.root}"
-        )
+        typer.echo(f"sample market: {stocks} stocks × {len(market.dates)} days "
+                   f"({summary['first']} … {summary['last']}) in {store.root}")
 
 
 @app.command("status")

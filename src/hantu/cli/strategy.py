@@ -18,7 +18,8 @@ import typer
 
 from hantu.cli.common import EXIT_ERROR, EXIT_STALE_DATA, EXIT_USAGE, console, fail, print_json
 
-app = typer.Typer(help="Strategies: list the registered ones.\n\nExample: hantu strategy list --json",
+app = typer.Typer(help="Strategies: list the registered ones, check one for look-ahead.\n\n"
+                  "Examples:\n  hantu strategy list --json\n  hantu strategy check momentum",
                   no_args_is_help=True)
 
 DATE_HELP = "Run for this date (YYYY-MM-DD), using data up to and including it. Default: today."

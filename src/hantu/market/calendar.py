@@ -22,10 +22,12 @@ Late opens: the first trading day of every year opens at 10:00 (opening auction 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -158,11 +160,16 @@ _cache: dict[tuple[str, float], CalendarOverrides] = {}
 _forced: CalendarOverrides | None = None
 
 
+_frozen: list[CalendarOverrides] = []  # the snapshots of the `frozen_overrides()` blocks in progress
+
+
 def current_overrides() -> CalendarOverrides:
-    """The overrides in effect: the ones set by `use_overrides`, else the file in `$HANTU_HOME` (re-read when
-    it changes)."""
+    """The overrides in effect: the ones set by `use_overrides`, else the snapshot of a `frozen_overrides()`
+    block in progress, else the file in `$HANTU_HOME` (re-read when it changes)."""
     if _forced is not None:
         return _forced
+    if _frozen:
+        return _frozen[-1]
     path = override_file_path()
     if path is None:
         return _EMPTY
@@ -174,6 +181,21 @@ def current_overrides() -> CalendarOverrides:
             _cache.clear()
             _cache[key] = cached
         return cached
+
+
+@contextlib.contextmanager
+def frozen_overrides() -> Iterator[CalendarOverrides]:
+    """Read the override file once and use that snapshot inside the block, for work that asks the calendar
+    thousands of times and must see one calendar throughout (a backtest: one `stat` per run, not per call).
+    Process-wide, re-entrant; outside every block the file is checked on each call as before."""
+    snapshot = current_overrides()
+    with _lock:
+        _frozen.append(snapshot)
+    try:
+        yield snapshot
+    finally:
+        with _lock:
+            del _frozen[max(i for i, item in enumerate(_frozen) if item is snapshot)]
 
 
 def use_overrides(overrides: CalendarOverrides | None) -> None:

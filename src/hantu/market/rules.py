@@ -207,12 +207,21 @@ def costs(side: Side | str, amount: int, market: str, on: date, rate: float | No
     as KIS and the tax office do; `total` is the sum of the two truncated components.
     `rate` overrides the configured commission rate.
     """
-    side = Side(str(side).lower())
+    side = side if isinstance(side, Side) else Side(str(side).lower())
     if amount < 0:
         raise ValueError(f"amount must be non-negative, got {amount}")
-    commission_frac = Decimal(repr(commission_rate() if rate is None else rate))
-    commission = int((Decimal(amount) * commission_frac).to_integral_value(ROUND_FLOOR))
+    amount = int(amount)
+    num, den = _ratio(Decimal(repr(commission_rate() if rate is None else rate)))
+    commission = amount * num // den  # floor of the exact product, in integers (a backtest computes ~10⁵ of these)
     tax = 0
     if side is Side.SELL:
-        tax = int((Decimal(amount) * sell_tax_rate_decimal(on, market)).to_integral_value(ROUND_FLOOR))
+        num, den = _ratio(sell_tax_rate_decimal(on, market))
+        tax = amount * num // den
     return Costs(commission=commission, tax=tax)
+
+
+@lru_cache(maxsize=64)
+def _ratio(rate: Decimal) -> tuple[int, int]:
+    """A rate as an exact fraction: floor(amount × rate) = amount × num // den, the Decimal figure without its
+    28-digit context."""
+    return rate.as_integer_ratio()

@@ -8,7 +8,7 @@ listings and delistings inside the window. Same (stocks, days, seed, end) → th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -63,9 +63,26 @@ def _place_well_known(codes_int: np.ndarray, codes: np.ndarray, names: np.ndarra
         codes_int[i], codes[i], names[i], markets[i], sectors[i] = int(code), code, name, market, sector
 
 
+@dataclass
+class SampleWritten:
+    """What `write_sample_market` wrote (the days themselves went to the store month by month)."""
+
+    dates: list[date]
+    instruments: list[Instrument]
+
+
 def generate_sample_market(stocks: int = 2500, days: int = 500, seed: int = 1, end: date | None = None,
                            progress: Callable[[int], None] | None = None) -> SampleMarket:
-    """Build the synthetic market (see the module docstring); `end` defaults to 2026-01-30."""
+    """Build the synthetic market (see the module docstring) in memory; `end` defaults to 2026-01-30."""
+    instruments: list[Instrument] = []
+    out = list(iter_sample_market(stocks, days, seed, end, progress, instruments))
+    return SampleMarket(days=out, instruments=instruments)
+
+
+def iter_sample_market(stocks: int, days: int, seed: int, end: date | None,
+                       progress: Callable[[int], None] | None, instruments_out: list[Instrument]) -> Iterator[DayBars]:
+    """The market's days one by one (the same draws as the whole market at once); when the last day has been
+    taken, `instruments_out` receives the instrument master. Memory stays one day of bars, at any size."""
     if stocks <= 0 or days <= 0:
         raise ValueError("stocks and days must be positive")
     end = end or date(2026, 1, 30)
@@ -113,7 +130,6 @@ def generate_sample_market(stocks: int = 2500, days: int = 500, seed: int = 1, e
     market_masks = {str(m): markets == m for m in market_names}
     regime_high = np.zeros(n, dtype=bool)
     halt_left = np.zeros(n, dtype=np.int64)
-    out: list[DayBars] = []
     for t, day in enumerate(dates):
         market_ret = rng.standard_t(4) * 0.009
         sector_ret = rng.standard_t(4, size=len(SECTORS)) * 0.007
@@ -158,34 +174,45 @@ def generate_sample_market(stocks: int = 2500, days: int = 500, seed: int = 1, e
         amount = np.where(volume > 0, volume * (open_ + high + low + close) / 4, 0).astype(np.int64)
         close_prev = np.where(listed, close, close_prev)
         sel = np.flatnonzero(listed)
-        out.append(DayBars(
+        yield DayBars(
             day=day, codes=codes[sel], open=open_[sel].astype(np.int64), high=high[sel].astype(np.int64),
             low=low[sel].astype(np.int64), close=close[sel].astype(np.int64), volume=volume[sel],
             amount=amount[sel], names=names[sel], markets=markets[sel], shares=shares[sel],
-            halted=(halt_left[sel] > 0), administrative=administrative[sel], sectors=sectors[sel]))
+            halted=(halt_left[sel] > 0), administrative=administrative[sel], sectors=sectors[sel])
         if progress is not None:
             progress(1)
 
-    instruments = [
+    instruments_out[:] = [
         Instrument(code=str(codes[i]), name=str(names[i]), market=str(markets[i]), listed_shares=int(shares[i]),
                    listed_on=dates[int(listed_from[i])] if late[i] else None,
                    delisted_on=dates[int(listed_until[i])] if gone[i] else None,
                    is_halted=bool(halt_left[i] > 0) and not gone[i], is_administrative=bool(administrative[i]),
                    sector=str(sectors[i]))
         for i in range(n)]
-    return SampleMarket(days=out, instruments=instruments)
 
 
 def write_sample_market(store: MarketStore, stocks: int = 2500, days: int = 500, seed: int = 1,
-                        end: date | None = None, progress: Callable[[int], None] | None = None) -> SampleMarket:
-    """Replace the store's content with the sample market (master included: sectors, listings, flags)."""
-    market = generate_sample_market(stocks, days, seed, end, progress=progress)
+                        end: date | None = None, progress: Callable[[int], None] | None = None) -> SampleWritten:
+    """Replace the store's content with the sample market (master included: sectors, listings, flags).
+
+    Streamed: each month is written as soon as it is generated, so memory holds one month of bars whatever
+    the size (2,900 × 1,300 needed 1.5 GB when the whole market was built first)."""
+    instruments: list[Instrument] = []
+    source = f"sample(stocks={stocks},days={days},seed={seed})"
     store.clear()
-    store.write_days(market.days, source=f"sample(stocks={stocks},days={days},seed={seed})")
+    written: list[date] = []
+    month: list[DayBars] = []
+    for bars in iter_sample_market(stocks, days, seed, end, progress, instruments):
+        if month and (bars.day.year, bars.day.month) != (month[0].day.year, month[0].day.month):
+            store.write_days(month, source=source)
+            month = []
+        month.append(bars)
+        written.append(bars.day)
+    store.write_days(month, source=source)
     stored = {i.code: i for i in store.instruments()}
-    for inst in market.instruments:
+    for inst in instruments:
         if inst.code in stored:
             inst.first_date, inst.last_date = stored[inst.code].first_date, stored[inst.code].last_date
             inst.is_preferred, inst.is_spac = stored[inst.code].is_preferred, stored[inst.code].is_spac
-    store.write_instruments(market.instruments)
-    return market
+    store.write_instruments(instruments)
+    return SampleWritten(dates=written, instruments=instruments)

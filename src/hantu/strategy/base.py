@@ -6,6 +6,7 @@ in the paper session and in a backtest with no look-ahead.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol, runtime_checkable
@@ -96,4 +97,18 @@ class Strategy(Protocol):
 
     def exit_reason(self, position: HeldPosition, price: float, now: datetime, day_open: float | None) -> str | None:
         """Why to sell a held position now (stop, target, trailing, time), or None to hold."""
+        ...
+
+
+@runtime_checkable
+class ExitsAtOpen(Protocol):
+    """Optional, for a strategy whose own exits are daily signals (decided from daily data up to the day before,
+    whatever the price or time of the day), such as a moving-average cross.
+
+    `exits_at_open()` names the codes `exit_reason` sells today and its reason for each: the two must agree
+    (`exit_reason(position, price, now, open)` returns that reason for those codes and None for the others, at
+    any price and time of the day after the last `screen`). A backtest then asks the strategy once per day
+    instead of at every point of every held stock's day path."""
+
+    def exits_at_open(self) -> Mapping[str, str]:
         ...

@@ -55,6 +55,17 @@ def _rank_within(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def rank_rows(values: np.ndarray) -> np.ndarray:
+    """`_rank_within` of every row of a 2-D array (NaN: not in that row's reference, stays NaN).
+
+    One sort per row of its valid values only: measured faster than one 2-D sort with the tie groups found by
+    array operations (which sorts the NaNs too and needs three more passes over the whole array)."""
+    out = np.full(values.shape, np.nan)
+    for row in range(values.shape[0]):
+        out[row] = _rank_within(values[row])
+    return out
+
+
 @dataclass(frozen=True)
 class Composite:
     score: np.ndarray  # (N,) 0..100, NaN where a weighted group had no data at all
@@ -69,24 +80,31 @@ def composite_score(components: Mapping[str, Mapping[str, np.ndarray]], weights:
     `components[group][name]` holds raw values where higher is better (negate a lower-is-better factor before).
     A component missing for a stock (NaN) is left out of its group's mean; a group with no component at all
     makes the stock's score NaN (it is reported as lacking data, not silently scored low).
+
+    A 2-D `reference` (days × stocks) scores many days at once: each row is ranked among its own reference
+    stocks only, and the others get NaN (a 1-D component is the same raw value on every row).
     """
     ranks: dict[str, np.ndarray] = {}
     groups: dict[str, np.ndarray] = {}
+    by_rows = reference.ndim == 2
     everyone = bool(reference.all())
     for group, parts in components.items():
         stacked = []
         for name, raw in parts.items():
-            rank = _rank_within(raw) if everyone else percentile_rank(raw, raw[reference])
+            if by_rows:
+                rank = rank_rows(np.where(reference, raw, np.nan))
+            else:
+                rank = _rank_within(raw) if everyone else percentile_rank(raw, raw[reference])
             ranks[f"{group}.{name}"] = rank
             stacked.append(rank)
-        matrix = np.vstack(stacked)
+        matrix = np.stack(stacked)
         counts = (~np.isnan(matrix)).sum(axis=0)
         with np.errstate(invalid="ignore"):
             groups[group] = np.where(counts > 0, np.nansum(matrix, axis=0) / np.maximum(counts, 1), np.nan) * 100.0
     total_weight = sum(w for g, w in weights.items() if g in groups)
     if total_weight <= 0:
         raise ValueError("factor weights must have a positive sum")
-    score = np.zeros(reference.shape[0])
+    score = np.zeros(reference.shape)
     for group, weight in weights.items():
         if group in groups and weight:
             score = score + weight * groups[group]  # NaN propagates: a missing group means no score

@@ -45,6 +45,13 @@ def target_level(position: HeldPosition, config: RiskConfig) -> float | None:
     return None
 
 
+def has_exit_rule(position: HeldPosition, config: RiskConfig) -> bool:
+    """Whether any rule of `check_exit` can ever fire for `position` (a backtest skips the check otherwise)."""
+    return (stop_level(position, config) is not None or target_level(position, config) is not None
+            or config.trailing_stop_pct is not None or (config.atr_stop_multiple is not None and position.atr > 0)
+            or config.max_holding_days is not None or config.exit_time is not None)
+
+
 def check_exit(position: HeldPosition, price: float, now: datetime, config: RiskConfig) -> ExitSignal | None:
     """The first exit rule `price` at `now` triggers for `position`, or None to hold."""
     if position.quantity <= 0 or price <= 0:

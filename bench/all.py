@@ -1,0 +1,149 @@
+"""Run the benches and write their figures into docs/performance.md (between the `bench:begin` / `bench:end`
+markers): each bench's own printout, with the machine, the load average before and after it, and the library
+versions. Re-runnable; run it on a quiet machine for figures that describe the code, not its neighbours.
+
+    .venv/bin/python bench/all.py [--only NAME ...] [--skip NAME ...] [--home DIR] [--no-write]
+
+NAME is one of: startup, screening, backtest, scaling, peers, api, sample, scheduler.
+`--home DIR` keeps the 2,900 × 1,250 sample market between runs (it takes a minute to generate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DOC = ROOT / "docs" / "performance.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+sys.path.insert(0, str(HERE))
+
+from machine import load_average, machine_line  # noqa: E402
+
+SAMPLE_MEMORY = r"""
+import resource, sys, time
+from hantu.cli.main import run
+stocks, days = sys.argv[1], sys.argv[2]
+sys.argv = ["hantu", "data", "sample", "--stocks", stocks, "--days", days, "--end", "2026-01-30", "--json"]
+started = time.perf_counter()
+try:
+    run()
+except SystemExit:
+    pass
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(f"hantu data sample --stocks {stocks} --days {days}: peak RSS {usage.ru_maxrss / 1024:.0f} MB, "
+      f"{time.perf_counter() - started:.1f} s wall, {usage.ru_utime + usage.ru_stime:.1f} s CPU")
+"""
+
+
+def benches(home: Path) -> dict[str, tuple[str, list[str]]]:
+    """name -> (what it measures, the command)."""
+    py = sys.executable
+    return {
+        "startup": (
+            "P6: `hantu --help` and every top-level `--help` (budget 0.3 s)",
+            [py, str(HERE / "cli_startup.py")],
+        ),
+        "screening": (
+            "P1: screening compute and the whole `hantu screen` (sample market, real windows)",
+            [py, str(HERE / "screening.py")],
+        ),
+        "backtest": (
+            "P5: momentum on 2,900 × 1,250 (load + run, whole command, peak RSS) and the cross-check",
+            [py, str(HERE / "backtest.py"), "--stocks", "2900", "--days", "1250", "--home", str(home)],
+        ),
+        "scaling": (
+            "screen and backtest by size: 500 / 1,000 / 2,900 stocks × 250 / 1,250 days",
+            [py, str(HERE / "scaling.py"), "--home", str(home)],
+        ),
+        "peers": (
+            "SMA cross against vectorbt and backtrader: same fills, speed ratio",
+            [py, str(HERE / "peers.py"), "--home", str(home)],
+        ),
+        "api": (
+            "P2/P4: the API under 50 back-to-back clients (own client and wrk), RSS after the requests",
+            [py, str(HERE / "api_load.py"), "--think-ms", "0", "--seconds", "20", "--wrk"],
+        ),
+        "sample": (
+            "`hantu data sample` peak memory at 2,900 × 1,300 (streamed to the store)",
+            [py, "-c", SAMPLE_MEMORY, "2900", "1300"],
+        ),
+        "scheduler": (
+            "P2: the scheduler idle and through a simulated day",
+            [py, str(HERE / "scheduler_rss.py")],
+        ),
+    }
+
+
+def run_one(name: str, title: str, command: list[str], env: dict[str, str]) -> str:
+    print(f"== {name}: {title}", flush=True)
+    before = load_average()
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
+    wall = time.perf_counter() - started
+    output = (done.stdout.strip() + ("\n" + done.stderr.strip()[-1500:] if done.returncode else "")).strip()
+    print(output, flush=True)
+    status = "" if done.returncode == 0 else f" — exited {done.returncode}"
+    shown = (
+        "an inline child of bench/all.py"
+        if command[1] == "-c"
+        else " ".join(Path(c).name if c.startswith("/") else c for c in command[1:])
+    )
+    return (
+        f"### {name}: {title}\n\n`{shown}`"
+        f" · load average {before} before, {load_average()} after · {wall:.0f} s{status}\n\n"
+        f"```\n{output}\n```\n"
+    )
+
+
+def write_doc(sections: list[str], header: str) -> None:
+    text = DOC.read_text(encoding="utf-8")
+    body = f"{BEGIN}\n{header}\n\n" + "\n".join(sections) + f"{END}"
+    if BEGIN in text and END in text:
+        text = text.split(BEGIN)[0] + body + text.split(END, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n## Measured by bench/all.py\n\n" + body + "\n"
+    DOC.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", nargs="*", default=None)
+    parser.add_argument("--skip", nargs="*", default=[])
+    parser.add_argument("--home", type=Path)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT / "src") + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    with tempfile.TemporaryDirectory() as tmp:
+        home = args.home or Path(tmp)
+        home.mkdir(parents=True, exist_ok=True)
+        table = benches(home)
+        names = [n for n in (args.only or table) if n not in args.skip]
+        header = (
+            f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} at commit "
+            f"{subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, cwd=ROOT).stdout.strip()}"
+            f"; {machine_line()}"
+        )
+        sections: list[str] = []
+        for name in names:
+            bench_env = env
+            if name == "sample":  # never over the user's store: a HANTU_HOME of its own
+                scratch = Path(tmp) / "sample-home"
+                bench_env = {**env, "HANTU_HOME": str(scratch), "HANTU_ENV_FILE": str(scratch / "absent.env")}
+                bench_env.pop("DATABASE_URL", None)
+            sections.append(run_one(name, *table[name], env=bench_env))
+            if not args.no_write:  # after each bench: an interrupted run keeps what it measured
+                write_doc(sections, header)
+    if not args.no_write:
+        print(f"wrote {DOC.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

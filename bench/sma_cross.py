@@ -1,0 +1,85 @@
+"""The SMA-crossover strategy of the peer comparison (`bench/peers.py`): buy `quantity` shares at the open after
+the fast SMA of the close crosses above the slow one, sell the whole position at the open after it crosses below.
+
+A plain `Strategy` (not a `ScreeningStrategy`), so a backtest runs it through the engine's generic path
+(`WindowScreens`: `screen` and `select` on a trailing window every day). The signal reads only the last
+`slow + 1` closes of the window; prices are whole won, so the moving sums are exact and the crosses are the
+same bits as the peers' (`signals`, computed over the whole panel at once).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+
+from hantu.market.panel import DailyPanel
+from hantu.strategy.base import Candidate, Decision, HeldPosition, ScreenResult, StockScore
+from hantu.strategy.indicators import sma
+
+
+def crosses(close: np.ndarray, fast: int, slow: int) -> tuple[np.ndarray, np.ndarray]:
+    """(up, down): days × stocks, True where the fast SMA crossed above (below) the slow one that day."""
+    f, s = sma(close, fast), sma(close, slow)
+    up = np.zeros(close.shape, dtype=bool)
+    down = np.zeros(close.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        up[1:] = (f[1:] > s[1:]) & (f[:-1] <= s[:-1])
+        down[1:] = (f[1:] < s[1:]) & (f[:-1] >= s[:-1])
+    return up, down
+
+
+class SmaCross:
+    name = "sma_cross"
+    lookback_days = 0  # set in __init__: the window the engine passes to `screen`
+
+    def __init__(self, fast: int = 10, slow: int = 30, quantity: int = 1) -> None:
+        self.params: dict[str, Any] = {"fast": fast, "slow": slow, "quantity": quantity}
+        self.lookback_days = slow + 1
+        self.sell_signals: frozenset[str] = frozenset()
+        self._exits: dict[str, str] = {}
+
+    def screen(self, panel: DailyPanel, on: date) -> ScreenResult:
+        fast, slow = self.params["fast"], self.params["slow"]
+        codes = panel.codes
+        if panel.shape[0] < slow + 1:
+            self.sell_signals, self._exits = frozenset(), {}
+            return ScreenResult(on=on, scores=[], watchlist=[])
+        up, down = crosses(panel.close[-(slow + 1) :], fast, slow)
+        self.sell_signals = frozenset(codes[down[-1]].tolist())
+        self._exits = dict.fromkeys(self.sell_signals, "sma cross down")
+        bought = codes[up[-1]].tolist()
+        scores = [
+            StockScore(c, c, 1.0, True, ()) for c in bought
+        ]  # the passed stocks only: nothing else is read
+        return ScreenResult(on=on, scores=scores, watchlist=bought)
+
+    def select(self, panel: DailyPanel, screen: ScreenResult, on: date) -> list[Candidate]:
+        return [
+            Candidate(
+                code=c,
+                name=c,
+                rank=k + 1,
+                entry_price=0,
+                stop_price=0,
+                target_price=0,
+                weight=0.0,
+                reason="sma cross up",
+            )
+            for k, c in enumerate(screen.watchlist)
+        ]
+
+    def on_price(
+        self, candidate: Candidate, price: float, now: datetime, day_open: float | None
+    ) -> Decision | None:
+        return Decision("buy", candidate.code, "sma cross up", quantity=self.params["quantity"])
+
+    def exits_at_open(self) -> dict[str, str]:
+        """The engine's shortcut (`hantu.strategy.base.ExitsAtOpen`): the stocks `exit_reason` sells today."""
+        return self._exits
+
+    def exit_reason(
+        self, position: HeldPosition, price: float, now: datetime, day_open: float | None
+    ) -> str | None:
+        return "sma cross down" if position.code in self.sell_signals else None

@@ -1,0 +1,161 @@
+"""The engine's fast paths give the figures of the straightforward code they replace."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backtest.crosscheck import SmaCross as PlainSmaCross
+from backtest.crosscheck import ours_config
+from backtest.toys import make_panel
+from hantu.backtest.engine import BacktestEngine, affordable_quantity
+from hantu.market import calendar
+from hantu.market.calendar import frozen_overrides
+from hantu.strategy.base import ExitsAtOpen
+from hantu.strategy.scoring import _rank_within, composite_score, rank_rows
+from hantu.trading.fill_model import FillParams, buy_cash_needed
+
+
+def affordable_by_steps(cash: float, price: int, day: date, market: str, fill: FillParams) -> int:
+    """The code `affordable_quantity` replaced: start high, lower the quantity one share at a time."""
+    unit = buy_cash_needed(1, price, day, market, fill)
+    affordable = int(cash // unit) if unit > 0 else 0
+    while affordable > 0 and buy_cash_needed(affordable, price, day, market, fill) > cash:
+        affordable -= 1
+    return affordable
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    cash=st.one_of(st.integers(0, 5_000_000), st.integers(0, 10**12)),
+    price=st.integers(1, 3_000_000),
+    rate=st.sampled_from([None, 0.0, 0.00015, 0.0001405, 0.0025, 0.01]),
+    market=st.sampled_from(["KOSPI", "KOSDAQ"]),
+)
+def test_affordable_quantity_is_the_old_loops_answer(
+    cash: int, price: int, rate: float | None, market: str
+) -> None:
+    fill = FillParams(commission_rate=rate)
+    day = date(2025, 3, 4)
+    # the old loop walks (cash × commission / price) steps: keep its cases small enough to finish
+    if cash // max(price, 1) * (rate or 0.00015) > 20_000:
+        cash = int(price * 20_000 / (rate or 0.00015))
+    expected = affordable_by_steps(cash, price, day, market, fill)
+    got = affordable_quantity(cash, price, day, market, fill)
+    assert got == expected
+    assert buy_cash_needed(got, price, day, market, fill) <= cash or got == 0
+    assert buy_cash_needed(got + 1, price, day, market, fill) > cash
+
+
+def test_affordable_quantity_at_very_large_cash_is_immediate() -> None:
+    """What used to take minutes: 10¹⁵ won at a 100 won price (the old loop would lower ~10⁹ times)."""
+    fill = FillParams(commission_rate=0.00015)
+    q = affordable_quantity(10**15, 100, date(2025, 3, 4), "KOSPI", fill)
+    assert buy_cash_needed(q, 100, date(2025, 3, 4), "KOSPI", fill) <= 10**15
+    assert buy_cash_needed(q + 1, 100, date(2025, 3, 4), "KOSPI", fill) > 10**15
+    assert q > 9 * 10**12
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 30), st.integers(0, 2**32 - 1))
+def test_rank_rows_is_rank_within_per_row(rows: int, stocks: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 5, (rows, stocks)).astype(float)  # many ties
+    values[rng.random(values.shape) < 0.3] = np.nan
+    expected = np.vstack([_rank_within(row) for row in values])
+    np.testing.assert_array_equal(rank_rows(values), expected)
+
+
+def test_composite_over_days_equals_one_composite_per_day() -> None:
+    """The backtest's one pass per chunk (2-D reference) gives each day's own composite, bit for bit."""
+    rng = np.random.default_rng(3)
+    days, stocks = 7, 40
+    components = {
+        "trend": {"a": rng.normal(size=(days, stocks)), "b": rng.integers(0, 4, (days, stocks)) * 1.0},
+        "value": {"c": rng.normal(size=stocks)},
+    }
+    components["trend"]["a"][rng.random((days, stocks)) < 0.2] = np.nan
+    eligible = rng.random((days, stocks)) < 0.7
+    weights = {"trend": 0.7, "value": 0.3}
+    together = composite_score(components, weights, eligible)
+    for t in range(days):
+        cols = np.flatnonzero(eligible[t])
+        day = {
+            g: {n: (raw[t] if raw.ndim == 2 else raw)[cols] for n, raw in parts.items()}
+            for g, parts in components.items()
+        }
+        alone = composite_score(day, weights, np.ones(cols.size, dtype=bool))
+        np.testing.assert_array_equal(together.score[t, cols], alone.score)
+        for group in weights:
+            np.testing.assert_array_equal(together.groups[group][t, cols], alone.groups[group])
+
+
+class SignalSmaCross(PlainSmaCross):
+    """The cross-check's strategy, declaring its exits as a daily signal (`ExitsAtOpen`)."""
+
+    def exits_at_open(self) -> dict[str, str]:
+        return dict.fromkeys(self.sell_signals, "sma cross down")
+
+
+def test_exits_at_open_shortcut_gives_the_same_run() -> None:
+    rng = np.random.default_rng(11)
+    closes = np.round(10_000 * np.cumprod(1 + rng.normal(0, 0.03, (120, 12)), axis=0) / 10) * 10
+    opens = np.round(closes * (1 + rng.normal(0, 0.01, closes.shape)) / 10) * 10
+    panel = make_panel(
+        closes, opens=opens, highs=np.maximum(opens, closes) * 1.02, lows=np.minimum(opens, closes) * 0.98
+    )
+    assert isinstance(SignalSmaCross(), ExitsAtOpen) and not isinstance(PlainSmaCross(), ExitsAtOpen)
+    start, end = panel.date_at(0), panel.date_at(panel.shape[0] - 1)
+    plain = BacktestEngine(PlainSmaCross(), panel, ours_config(10**9)).run(start, end)
+    fast = BacktestEngine(SignalSmaCross(), panel, ours_config(10**9)).run(start, end)
+    assert len(plain.fills) > 20
+    assert [(f.at, f.code, f.side, f.quantity, f.price, f.reason) for f in fast.fills] == [
+        (f.at, f.code, f.side, f.quantity, f.price, f.reason) for f in plain.fills
+    ]
+    np.testing.assert_array_equal(fast.equity, plain.equity)
+
+
+def test_frozen_overrides_read_the_file_once(isolated_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    isolated_env.mkdir(parents=True, exist_ok=True)
+    override = isolated_env / "calendar_overrides.toml"
+    override.write_text('closed = ["2027-03-03"]\n')
+    calendar.is_trading_day(date(2027, 3, 3))  # settings loaded before counting
+    stats = []
+    real_stat = calendar.os.stat
+
+    def counting_stat(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(path) == str(override):
+            stats.append(path)
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(calendar.os, "stat", counting_stat)
+    with frozen_overrides():
+        for _ in range(50):
+            assert not calendar.is_trading_day(date(2027, 3, 3))
+            calendar.trading_days(date(2027, 3, 1), date(2027, 3, 10))
+    frozen = len(stats)
+    assert 1 <= frozen <= 2  # at entry only (the existence check and the mtime)
+    # outside the block the file is watched again, call by call
+    calendar.is_trading_day(date(2027, 3, 3))
+    calendar.is_trading_day(date(2027, 3, 3))
+    assert len(stats) >= frozen + 2
+
+
+def test_no_prefetch_thread_when_memory_is_short(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """On the 1 GB VM (or under the scheduler unit's MemoryHigh) the second chunk is not computed ahead."""
+    from hantu.backtest import screens
+    from hantu.strategy.registry import create_strategy
+
+    rng = np.random.default_rng(2)
+    closes = np.round(10_000 * np.cumprod(1 + rng.normal(0, 0.02, (30, 5)), axis=0) / 10) * 10
+    panel = make_panel(closes)
+    real = screens.memory_available
+    assert real() > 0
+    monkeypatch.setattr(screens.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(screens, "memory_available", lambda: 600 << 20)
+    assert not screens.PanelScreens(create_strategy("momentum"), panel).prefetch
+    monkeypatch.setattr(screens, "memory_available", lambda: 8 << 30)
+    assert screens.PanelScreens(create_strategy("momentum"), panel).prefetch
