@@ -54,7 +54,8 @@ def test_every_date_parameter_takes_only_yyyy_mm_dd(ro_client) -> None:  # type:
         ("/api/v1/fills", "to"),
         ("/api/v1/screening", "date"),
         ("/api/v1/selections", "date"),
-    } <= set(params) and len(params) == 8
+        ("/api/v1/data/benchmark", "from"),
+    } <= set(params) and len(params) == 10
     for path, name in params:
         for value in NOT_DATES:
             response = ro_client.get(path, params={name: value})

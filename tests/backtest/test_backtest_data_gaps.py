@@ -55,7 +55,8 @@ def test_synthetic_store_with_a_gap(gap_db: Database, sample_store, tmp_path: Pa
     # either side of the gap runs (not refused); a run starting right after it says its warm-up restarted there
     [warning] = run_backtest(gap_db, store, "momentum", days[121], days[-1], report=False).warnings
     assert warning.startswith(f"data gap before the first tested day: no data between {days[99]} and {days[121]}")
-    assert run_backtest(gap_db, store, "momentum", days[0], days[99], report=False).warnings == []
+    before = run_backtest(gap_db, store, "momentum", days[0], days[99], report=False).warnings
+    assert not [w for w in before if "gap" in w], before  # (its only warning: no history before the first day)
 
 
 def _day_bars(store):  # type: ignore[no-untyped-def]

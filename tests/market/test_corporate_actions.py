@@ -11,7 +11,7 @@ import pytest
 
 from hantu.market.corporate_actions import CorporateAction, classify, effective, factor_matrix
 from hantu.market.kis_master import MasterFormatError, MasterRow, parse_master, write_master
-from hantu.market.sample import write_sample_market
+from hantu.market.sample import generate_sample_market, write_sample_market
 from hantu.market.store import MarketStore
 
 END = date(2024, 2, 13)
@@ -78,7 +78,8 @@ def test_strongest_source_wins_and_classify_refuses_what_it_cannot_explain() -> 
 
 def test_store_keeps_actions_by_source_and_detection_reruns_on_write(tmp_path: Path) -> None:
     store = MarketStore(tmp_path / "market")
-    market = write_sample_market(store, stocks=8, days=30, seed=2, end=END)
+    write_sample_market(store, stocks=8, days=30, seed=2, end=END)
+    market = generate_sample_market(stocks=8, days=30, seed=2, end=END)  # the same days, in memory
     assert store.corporate_actions() == []  # the sample moves within its limits: nothing detected
     code = store.instruments()[0].code
     manual = CorporateAction(code, store.trading_dates()[10], 0.5, "split", "manual")

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from hantu.api.context import ApiContext, get_ctx
 from hantu.api.prices import market_root
-from hantu.api.schemas import DataStatus, JobRunOut, MarketBenchmark, MarketDataStatus
+from hantu.api.schemas import DataStatus, IsoDate, JobRunOut, MarketBenchmark, MarketDataStatus
 from hantu.store.models import Instrument, JobRun
 
 router = APIRouter(tags=["data"])
@@ -114,7 +114,7 @@ def market_benchmark(root: Path, start: date | None, end: date | None) -> Market
 
 @router.get("/data/benchmark", response_model=MarketBenchmark,
             summary="Cap-weighted KOSPI and KOSDAQ computed from the store's market caps")
-def data_benchmark(start: date | None = Query(None, alias="from", description="First day (default: 120 days ago)"),
-                   end: date | None = Query(None, alias="to", description="Last day (default: the last stored)"),
+def data_benchmark(start: IsoDate | None = Query(None, alias="from", description="First day (default: 120 days ago)"),
+                   end: IsoDate | None = Query(None, alias="to", description="Last day (default: the last stored)"),
                    ctx: ApiContext = Depends(get_ctx)) -> MarketBenchmark:
     return market_benchmark(market_root(ctx.settings.hantu_home), start, end)
