@@ -1,4 +1,4 @@
-"""`hantu data sync` exits 5 (EXIT_STALE_DATA) when days it asked for are still missing after the fetch: here the
+"""`hantu data sync` exits 7 (EXIT_STALE_DATA) when days it asked for are still missing after the fetch: here the
 KIS sandbox serves bars up to 2024-02-13 and the sync is asked for days up to 2024-02-16."""
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def test_sync_exits_5_when_days_stay_missing(
         )
     finally:
         handle.stop()
-    assert result.exit_code == 5, result.output
+    assert result.exit_code == 7, result.output
     payload = json.loads(result.stdout)
     assert payload["fetched"] == [d.isoformat() for d in dates[-2:]]  # what the source had is stored
     assert payload["unfilled"] == ["2024-02-14", "2024-02-15", "2024-02-16"]

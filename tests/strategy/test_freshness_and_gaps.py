@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from helpers import SHARED_DATA, run_hantu
 
-EXIT_STALE = 5
+EXIT_STALE = 7  # hantu.exitcodes.STALE_DATA
 
 
 @pytest.fixture(scope="module")

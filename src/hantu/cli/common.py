@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
+from hantu import exitcodes
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-EXIT_STALE_DATA = 5  # the market data ends before the close a decision needs, or a sync left days unfilled
+EXIT_STALE_DATA = exitcodes.STALE_DATA  # the market data ends before the close a decision needs, or a sync left days unfilled
 
 _console: Console | None = None
 

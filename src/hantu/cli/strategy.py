@@ -4,7 +4,7 @@ Dates: `--date D` runs for D with the market store's data up to and including D 
 stored close), exactly as the scheduler does; results are stored under D, replacing an earlier run of D.
 
 Freshness: a run for D needs the close of the trading day before D (`calendar.required_close`). On older data
-the command stops with both dates named and exit code 5 (`EXIT_STALE_DATA`), storing nothing; `--allow-stale`
+the command stops with both dates named and exit code 7 (`EXIT_STALE_DATA`), storing nothing; `--allow-stale`
 runs anyway, for research on old data.
 """
 
@@ -27,7 +27,7 @@ STRATEGY_HELP = "Strategy name (default: the HANTU_STRATEGY setting; see `hantu 
 CONFIG_HELP = "TOML file with [<strategy>.<section>] tables over the shipped defaults (default: HANTU_STRATEGY_CONFIG)."
 PARAM_HELP = "Override one setting, section.key=value (repeatable), e.g. --param watchlist.top_n=20."
 STALE_HELP = ("Run even when the data ends before the previous trading day (research on old data); without it a "
-              "stale store is refused with exit code 5.")
+              "stale store is refused with exit code 7.")
 
 
 def _day(raw: str | None) -> date | None:
