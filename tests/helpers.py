@@ -33,3 +33,25 @@ def run_hantu(
     return subprocess.run(
         hantu_cmd(*args), capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout, input=input
     )
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.05) -> None:  # type: ignore[no-untyped-def]
+    """Poll `predicate` every `interval` seconds until it holds; fail naming `what` after `timeout`."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def outbox_rows(database):  # type: ignore[no-untyped-def]
+    """Every outbox row of `database`, oldest first."""
+    from sqlalchemy import select
+
+    from hantu.store.models import OutboxMessage
+
+    with database.session() as s:
+        return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))

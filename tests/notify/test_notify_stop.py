@@ -14,13 +14,12 @@ from collections import defaultdict
 
 import pytest
 from notify_support import CHAT, TOKEN
-from sqlalchemy import select
 
 from hantu.notify.outbox import enqueue
 from hantu.sandbox.telegram import TelegramSandbox
-from hantu.store.models.notify import PENDING, SENT, OutboxMessage
+from hantu.store.models.notify import PENDING, SENT
 
-from helpers import hantu_cmd
+from helpers import hantu_cmd, outbox_rows, wait_for
 
 SATURDAY = "2026-11-28"  # no market job runs: the outbox is all the scheduler has to do
 OTHER_CHATS = ("515151", "525252", "535353")
@@ -48,24 +47,12 @@ def scheduler(env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
     )
 
 
-def rows(database) -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
-    with database.session() as s:
-        return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def per_chat(database) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
     """What each chat should show, in outbox order."""
     expected: dict[str, list[str]] = defaultdict(list)
-    for row in rows(database):
+    for row in outbox_rows(database):
         expected[row.chat_id or CHAT].append(row.text)
     return expected
 
@@ -95,13 +82,13 @@ def test_stop_with_40_queued_messages_is_bounded_ordered_and_loses_nothing(
     }
 
     def stopped_queued() -> bool:
-        return any(r.kind == "scheduler_stopped" for r in rows(database))
+        return any(r.kind == "scheduler_stopped" for r in outbox_rows(database))
 
     if how == "until":
         proc = scheduler(env, "--speed", "60", "--until", f"{SATURDAY} 10:02")
     else:
         proc = scheduler(env, "--speed", "60")
-        wait_for(lambda: any(r.kind == "scheduler_started" for r in rows(database)), 60, "the start")
+        wait_for(lambda: any(r.kind == "scheduler_started" for r in outbox_rows(database)), 60, "the start")
         time.sleep(2)
         proc.send_signal(signal.SIGTERM)
     try:
@@ -117,7 +104,7 @@ def test_stop_with_40_queued_messages_is_bounded_ordered_and_loses_nothing(
     # thread sent the whole batch, ~1 s per message of the configured chat (20 s and more here).
     assert took < GRACE + 7, (took, output[-2000:])
     assert_prefix_in_order(slow_telegram, database)
-    states = {r.status for r in rows(database)}
+    states = {r.status for r in outbox_rows(database)}
     assert states <= {PENDING, SENT}, states  # nothing left `sending` (that would become `uncertain`)
     assert PENDING in states  # the stop really cut the queue short
     delivered_first = sum(len(slow_telegram.messages(c)) for c in (CHAT, *OTHER_CHATS))
@@ -133,7 +120,7 @@ def test_stop_with_40_queued_messages_is_bounded_ordered_and_loses_nothing(
     expected = per_chat(database)
     for chat, texts in expected.items():
         assert [m.text for m in slow_telegram.messages(chat)] == texts, chat
-    assert {r.status for r in rows(database)} == {SENT}
+    assert {r.status for r in outbox_rows(database)} == {SENT}
     stops = [m.plain for m in slow_telegram.messages(CHAT) if "종료" in m.plain or "stopped" in m.plain]
     assert len(stops) == 2, stops
     assert sum(len(texts) for texts in expected.values()) > delivered_first

@@ -16,13 +16,12 @@ import time
 from collections import defaultdict
 
 from notify_support import CHAT, TOKEN
-from sqlalchemy import select
 
 from hantu.notify.outbox import enqueue
 from hantu.sandbox.telegram import TelegramSandbox
-from hantu.store.models.notify import PENDING, SENT, UNCERTAIN, OutboxMessage
+from hantu.store.models.notify import PENDING, SENT, UNCERTAIN
 
-from helpers import hantu_cmd
+from helpers import hantu_cmd, outbox_rows, wait_for
 
 OTHER = "515151"
 KILLS = 10
@@ -36,18 +35,6 @@ def queue(database, n: int) -> None:  # type: ignore[no-untyped-def]
         enqueue(s, "text", {"text": f"event {n}"}, chat_id=OTHER if n % 4 == 3 else None)
 
 
-def rows(database) -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
-    with database.session() as s:
-        return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_random_kills_with_a_slow_telegram_deliver_every_message_once_in_order(database, db_url) -> None:  # type: ignore[no-untyped-def]
@@ -74,25 +61,26 @@ def test_random_kills_with_a_slow_telegram_deliver_every_message_once_in_order(d
             before = len(box.messages())
             proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
-                wait_for(lambda: len(box.messages()) > before, 60, "a delivery")  # noqa: B023
+                wait_for(lambda: len(box.messages()) > before, 60, "a delivery", interval=0.02)  # noqa: B023
                 time.sleep(rng.uniform(0.0, 1.6))  # in flight, committing, or waiting for the next slot
             finally:
                 proc.kill()
                 proc.wait(timeout=30)
         proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_for(lambda: all(r.status != PENDING for r in rows(database)), 60, "the outbox to drain")
+            wait_for(lambda: all(r.status != PENDING for r in outbox_rows(database)), 60, "the outbox to drain",
+                     interval=0.02)
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=30) == 0
         finally:
             if proc.poll() is None:
                 proc.kill()
         expected: dict[str, list[str]] = defaultdict(list)
-        for row in rows(database):
+        for row in outbox_rows(database):
             expected[row.chat_id or CHAT].append(row.text)
         for chat, texts in expected.items():
             assert [m.text for m in box.messages(chat)] == texts, chat  # each exactly once, in order
-        states = [r.status for r in rows(database)]
+        states = [r.status for r in outbox_rows(database)]
         assert set(states) <= {SENT, UNCERTAIN}, states
         # `uncertain` only for a kill with a request in flight: at most one per kill.
         assert states.count(UNCERTAIN) <= KILLS, states

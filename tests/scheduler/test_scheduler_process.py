@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -20,7 +19,7 @@ from hantu.config import get_settings, reset_settings_cache
 from hantu.store.db import get_database
 from hantu.store.models import JobRun, TradeOrder
 
-from helpers import REPO_ROOT, hantu_cmd
+from helpers import REPO_ROOT, hantu_cmd, wait_for
 
 DAY = date(2026, 11, 27)
 
@@ -40,14 +39,6 @@ def home(isolated_env: Path) -> Path:
 def workflow(*args: str) -> list[str]:
     return [sys.executable, "-m", "workflows.integrated_scheduler", *args]
 
-
-def wait_for(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def session_orders() -> int:
@@ -82,7 +73,7 @@ def session_scheduler() -> Iterator[subprocess.Popen[str]]:
 def test_sigterm_during_the_session_exits_0_with_no_order_in_doubt(home: Path) -> None:
     with session_scheduler() as proc:
         wait_for(lambda: job_status("trading_session") == "running" and session_orders() > 0, 120,
-                 "the session to place orders")
+                 "the session to place orders", interval=0.2)
         status = subprocess.run(workflow("status", "--json"), cwd=REPO_ROOT, capture_output=True, text=True,
                                 timeout=60)
         assert status.returncode == 0, status.stdout + status.stderr
@@ -105,7 +96,7 @@ def test_stop_command_and_single_instance(home: Path) -> None:
     try:
         wait_for(lambda: (home / "scheduler.pid").exists() and job_status("data_sync") is None
                  and subprocess.run(workflow("status"), cwd=REPO_ROOT, capture_output=True).returncode == 0,
-                 60, "the scheduler to run")
+                 60, "the scheduler to run", interval=0.2)
         second = subprocess.run(workflow("start"), cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
         assert second.returncode == 1 and "another scheduler" in second.stderr
         stopped = subprocess.run(workflow("stop", "--timeout", "30"), cwd=REPO_ROOT, capture_output=True,
@@ -131,7 +122,7 @@ def test_run_one_job_by_hand_is_idempotent(home: Path) -> None:
 
 def test_running_the_session_by_hand_while_the_scheduler_runs_it_is_refused(home: Path) -> None:
     with session_scheduler() as proc:
-        wait_for(lambda: job_status("trading_session") == "running", 120, "the session to run")
+        wait_for(lambda: job_status("trading_session") == "running", 120, "the session to run", interval=0.2)
         by_hand = subprocess.run(hantu_cmd("jobs", "run", "trading_session", "--date", str(DAY)), cwd=REPO_ROOT,
                                  capture_output=True, text=True, timeout=120)
         assert by_hand.returncode == 1, by_hand.stdout + by_hand.stderr
