@@ -12,7 +12,14 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from test_session_faults import Rig, assert_exact_books, kis, run_session, traded  # noqa: F401 (fixture)
+from test_session_faults import (  # noqa: F401 (fixture)
+    Rig,
+    assert_exact_books,
+    kis,
+    run_session,
+    session_through_a_socket_drop,
+    traded,
+)
 
 from hantu.broker.paper import PaperBroker
 from hantu.clock import FrozenClock
@@ -102,17 +109,7 @@ def test_overlapping_reconciliations_never_list_a_row_twice(rig) -> None:  # typ
 def test_fills_after_a_socket_reconnect_are_fills_not_mismatches(kis: Rig) -> None:  # noqa: F811
     """The session's WebSocket drops mid-session; the reconciliation after the reconnect records the fills the
     session had not synced yet as ordinary fills: no `fill_missing` rows, no "Reconciliation mismatch"."""
-    from hantu.trading.feed import StreamingFeed
-
-    feed = StreamingFeed.for_kis(kis.broker, kis.clock, max_age_seconds=600)
-    feed.socket.reconnect_initial = 0.05
-    feed.start()
-    try:
-        assert feed.socket.wait_connected(10)
-        kis.sandbox.add_fault("drop_socket", 1)
-        report = run_session(kis, feed=feed)
-    finally:
-        feed.stop()
+    feed, report = session_through_a_socket_drop(kis)
     assert feed.drops >= 1 and len(report.reconciliations) >= 2
     assert sum(r.new_fills for r in report.reconciliations) >= 1  # the reconnect did find unsynced fills
     assert traded(kis) >= 4

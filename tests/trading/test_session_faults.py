@@ -140,7 +140,8 @@ def test_a_long_outage_halts_new_entries_and_alerts(kis: Rig) -> None:
     assert_exact_books(kis)
 
 
-def test_a_dropped_socket_falls_back_to_polling_and_reconciles_after_the_reconnect(kis: Rig) -> None:
+def session_through_a_socket_drop(kis: Rig):  # type: ignore[no-untyped-def]
+    """A session on the KIS sandbox's WebSocket feed, which the sandbox drops once mid-session: (feed, report)."""
     from hantu.trading.feed import StreamingFeed
 
     feed = StreamingFeed.for_kis(kis.broker, kis.clock, max_age_seconds=600)
@@ -152,6 +153,11 @@ def test_a_dropped_socket_falls_back_to_polling_and_reconciles_after_the_reconne
         report = run_session(kis, feed=feed)
     finally:
         feed.stop()
+    return feed, report
+
+
+def test_a_dropped_socket_falls_back_to_polling_and_reconciles_after_the_reconnect(kis: Rig) -> None:
+    feed, report = session_through_a_socket_drop(kis)
     assert feed.drops >= 1
     assert traded(kis) >= 4
     assert len(report.reconciliations) >= 2  # start-up, and again after the socket came back
