@@ -37,6 +37,7 @@ from hantu.backtest.screens import ScreenSource, screen_source_for
 from hantu.broker.base import OrderType, Side
 from hantu.clock import KST
 from hantu.market import rules
+from hantu.market.instruments import market_or_default
 from hantu.market.panel import DailyPanel
 from hantu.strategy.base import Candidate, Decision, ExitsAtOpen, HeldPosition, Strategy
 from hantu.trading.exits import check_exit, has_exit_rule
@@ -102,10 +103,7 @@ def _session_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def _market_of(raw: str) -> str:
-    try:
-        return rules.normalize_market(str(raw))
-    except ValueError:
-        return "KOSPI"
+    return market_or_default(str(raw))
 
 
 class BacktestEngine:

@@ -19,6 +19,7 @@ from datetime import date
 import numpy as np
 
 from hantu.market.calendar import is_trading_day, previous_trading_day, trading_days
+from hantu.market.instruments import market_in
 from hantu.market.rules import limit_bounds
 from hantu.market.store import MarketStore
 
@@ -127,7 +128,7 @@ def check_store(store: MarketStore, limit: int = 10_000) -> list[Issue]:
             else np.zeros(len(codes), bool)
         )
         base = np.where(known, prev_close[pos] if len(prev_codes) else 0.0, np.nan)
-        markets = np.array([master.get(str(x), "KOSPI") or "KOSPI" for x in codes.tolist()])
+        markets = np.array([market_in(master, str(x)) for x in codes.tolist()])
         for market in np.unique(markets):
             m = (markets == market) & traded & known & (base > 0) & (c > 0)
             if not m.any():

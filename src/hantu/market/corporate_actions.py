@@ -199,11 +199,12 @@ def detect_days(
     """Actions in a run of raw stored days (`MarketStore.iter_raw_days` rows, ascending); the first day is the
     base only. Volume-0 rows count: KRX carries the base price as their close (a resumption day's new base)."""
     from hantu.market.calendar import previous_trading_day
+    from hantu.market.instruments import DEFAULT_MARKET, market_or_default
     from hantu.market.rules import limit_bounds
     from hantu.market.store import code_keys
 
     market_keys = code_keys(np.array(sorted(markets), dtype="U6")) if markets else np.zeros(0, np.int64)
-    market_names = np.array([markets[c] or "KOSPI" for c in sorted(markets)] or ["KOSPI"])
+    market_names = np.array([market_or_default(markets[c]) for c in sorted(markets)] or [DEFAULT_MARKET])
     candidates: list[tuple[int, str, date, float, dict[str, float], int, int]] = []
     # the last close > 0 and its listed shares per code, as sorted int64 keys (vectorised: no per-stock Python)
     keys, last_close, last_shares = np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)

@@ -28,6 +28,7 @@ from typing import Any
 from hantu.clock import Clock
 from hantu.config import Settings
 from hantu.market import calendar
+from hantu.market.instruments import DEFAULT_MARKET, market_or_default
 from hantu.scheduler.runner import JobContext, JobFunc, JobInterrupted
 from hantu.store.db import Database
 
@@ -108,9 +109,9 @@ class Services:
 
     def _market_of(self, code: str) -> str:
         try:
-            return str(self.store.instrument(code).market)
+            return market_or_default(str(self.store.instrument(code).market))
         except KeyError:
-            return "KOSPI"
+            return DEFAULT_MARKET
 
     def notify(self, kind: str, data: dict[str, Any], priority: str = "normal", dedupe_key: str | None = None,
                session: Any = None) -> None:

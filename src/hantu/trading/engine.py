@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from hantu.broker.base import Broker, OrderType, Quote, Side
 from hantu.clock import Clock
 from hantu.market import rules
+from hantu.market.instruments import market_of
 from hantu.store.audit import audit
 from hantu.store.db import Database, lock_section
-from hantu.store.models import Instrument, TradeOrder
+from hantu.store.models import TradeOrder
 from hantu.trading import ledger
 from hantu.trading.orders import OrderManager
 from hantu.trading.risk import OrderCheck, RiskManager, Verdict
@@ -65,8 +66,7 @@ class TradingEngine:
             if feed is not None and feed.has(code):
                 self._markets[code] = feed.market(code)
             else:
-                row = session.get(Instrument, code)
-                self._markets[code] = row.market if row is not None else "KOSPI"
+                self._markets[code] = market_of(session, code)
         return self._markets[code]
 
     def equity(self, session: Session, prices: dict[str, float]) -> int:

@@ -40,11 +40,10 @@ def open_broker(database: Database, clock: Clock | None = None, settings: Any = 
         return PaperBroker(database, PaperFeed.from_store(day or clock.today()), clock)
     check_real_money(settings)
     from hantu.broker.kis.broker import KisBroker
-    from hantu.store.models import Instrument
+    from hantu.market.instruments import market_of
 
-    def market_of(code: str) -> str:
+    def stored_market(code: str) -> str:
         with database.session() as session:
-            row = session.get(Instrument, code)
-            return row.market if row is not None else "KOSPI"
+            return market_of(session, code)
 
-    return KisBroker.from_settings(settings, clock, market_of=market_of)
+    return KisBroker.from_settings(settings, clock, market_of=stored_market)

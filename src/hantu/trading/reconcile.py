@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from hantu.broker.base import Broker, BrokerError, BrokerPosition, CashBalance
 from hantu.clock import Clock
 from hantu.market.corporate_actions import CorporateAction
+from hantu.market.instruments import market_of
 from hantu.store.db import Database
 from hantu.store.models import KeyValue, Reconciliation, TradeOrder, TradePosition
 from hantu.trading import ledger
@@ -257,11 +258,11 @@ def _scale_exit_levels(session: Session, broker: str, event: dict[str, Any], day
     if row is None:
         return
     factor = float(event["factor"])
-    # KOSPI and KOSDAQ share one tick ladder since 2023-01-25; the position does not record its market
+    market = market_of(session, event["code"])
     if row.stop_price:
-        row.stop_price = round_to_tick(row.stop_price * factor, "down", day, "KOSPI")
+        row.stop_price = round_to_tick(row.stop_price * factor, "down", day, market)
     if row.target_price:
-        row.target_price = round_to_tick(row.target_price * factor, "up", day, "KOSPI")
+        row.target_price = round_to_tick(row.target_price * factor, "up", day, market)
     row.high_since_entry *= factor
     row.atr = (row.atr or 0.0) * factor
 

@@ -35,13 +35,14 @@ from hantu.broker.kis.config import KisConfig
 from hantu.broker.kis.errors import KisOrderRejected, KisOrderUnknown
 from hantu.broker.kis.models import DailyOrder, to_int
 from hantu.clock import KST, Clock, SystemClock
+from hantu.market.instruments import DEFAULT_MARKET
 from hantu.market.rules import costs
 
 log = logging.getLogger(__name__)
 
 
 def _default_market(code: str) -> str:
-    return "KOSPI"
+    return DEFAULT_MARKET
 
 
 def fill_id(day: date, odno: str, cumulative: int) -> str:
