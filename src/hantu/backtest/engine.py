@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, assert_never
 
 import numpy as np
 
@@ -39,7 +39,7 @@ from hantu.clock import KST
 from hantu.market import rules
 from hantu.market.instruments import market_or_default
 from hantu.market.panel import DailyPanel
-from hantu.strategy.base import Candidate, Decision, ExitsAtOpen, HeldPosition, Strategy
+from hantu.strategy.base import Candidate, Decision, DecisionAction, ExitsAtOpen, HeldPosition, Strategy
 from hantu.trading.exits import check_exit, has_exit_rule
 from hantu.trading.fill_model import Bar, FillParams, buy_cash_needed, match
 from hantu.trading.risk import RiskConfig
@@ -339,7 +339,13 @@ class BacktestEngine:
 
     def _entry_decision(self, candidate: Candidate, p: DayPath, s: float) -> Decision | None:
         decision = self.strategy.on_price(candidate, p.price(s), p.time(s), p.open)
-        return decision if decision is not None and decision.action == "buy" else None
+        if decision is None:
+            return None
+        match decision.action:
+            case DecisionAction.BUY:
+                return decision
+            case unhandled:
+                assert_never(unhandled)
 
     def _next_exit(self, position: _Position, p: DayPath, after: float,
                    include_start: bool) -> tuple[float, str] | None:

@@ -133,12 +133,8 @@ def check_strategy(strategy: Strategy, panel: DailyPanel, days: Sequence[date] |
 
 
 def strategy_lookback(strategy: Strategy) -> int:
-    """The trading days of history the strategy declares it reads (`lookback_days`; 260 when it declares
-    none, the engine's default)."""
-    from hantu.backtest.screens import DEFAULT_LOOKBACK_DAYS
-    from hantu.strategy.framework import ScreeningStrategy
-
-    return strategy.lookback_days if isinstance(strategy, ScreeningStrategy) else DEFAULT_LOOKBACK_DAYS
+    """The trading days of history the strategy declares it reads (`Strategy.lookback_days`)."""
+    return strategy.lookback_days
 
 
 def sample_days(panel: DailyPanel, lookback: int, samples: int) -> list[date]:
@@ -190,12 +186,7 @@ class _Decision:
 
 
 def _decide(strategy: Strategy, panel: DailyPanel, day: date, instruments: Any) -> _Decision:
-    from hantu.strategy.framework import ScreeningStrategy
-
-    if isinstance(strategy, ScreeningStrategy):
-        screen = strategy.screen(panel, day, instruments)
-    else:
-        screen = strategy.screen(panel, day)
+    screen = strategy.screen(panel, day, instruments)
     return _Decision(screen, list(strategy.select(panel, screen, day)))
 
 

@@ -16,7 +16,6 @@ across one, so every indicator restarts after a gap exactly as the live screen's
 
 from __future__ import annotations
 
-import copy
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
@@ -27,13 +26,11 @@ import numpy as np
 
 from hantu.market.panel import DailyPanel
 from hantu.strategy.base import Candidate, ScreenResult, StockScore, Strategy
-from hantu.strategy.framework import ScreeningStrategy, adjusted_prices
+from hantu.strategy.framework import EVERY_DAY, HANDOVER_DECIMALS, ScreeningStrategy, adjusted_prices
 from hantu.strategy.indicators import Prices, fill_untraded
 from hantu.strategy.regime import market_regimes
 from hantu.strategy.scoring import Composite, build_watchlist, composite_score
 from hantu.strategy.universe import InstrumentFlags, eligibility_series
-
-DEFAULT_LOOKBACK_DAYS = 260
 
 
 class ScreenSource(Protocol):
@@ -48,7 +45,7 @@ class WindowScreens:
     def __init__(self, strategy: Strategy, panel: DailyPanel, lookback: int | None = None) -> None:
         self.strategy = strategy
         self.panel = panel
-        self.lookback = lookback or int(getattr(strategy, "lookback_days", 0) or DEFAULT_LOOKBACK_DAYS)
+        self.lookback = lookback or strategy.lookback_days
 
     def candidates_after(self, row: int) -> list[Candidate]:
         if row < 0:
@@ -156,8 +153,7 @@ class PanelScreens:
         """Make sure `row`'s chunk is computed; returns `row`'s index inside the chunk arrays.
 
         While the engine trades through one chunk, the next one is computed on a worker thread (numpy releases
-        the GIL), with its own shallow copy of the strategy so that `all_days` never leaks into the hooks the
-        engine calls meanwhile."""
+        the GIL); the whole-panel mode is `factors`' `rows` argument, so the strategy object is shared."""
         first, end = self._span
         if not first <= row < end or end == 0:
             first = self._chunk_first(row)
@@ -167,7 +163,7 @@ class PanelScreens:
             self._pending.clear()
             following = self.chunk.end
             if following < self.panel.shape[0] and self.prefetch:
-                self._pending[following] = self._executor().submit(self._chunk, following, copy.copy(self.strategy))
+                self._pending[following] = self._executor().submit(self._chunk, following, self.strategy)
             self._span, self._base = (first, self.chunk.end), self.chunk.base
         return row - self._base
 
@@ -256,11 +252,7 @@ class PanelScreens:
         sub_eligibility = replace(eligibility, eligible=eligibility.eligible[:, columns],
                                   history=eligibility.history[:, columns],
                                   avg_traded_value=eligibility.avg_traded_value[:, columns])
-        strategy.all_days = True
-        try:
-            return strategy.factors(sub, sub_prices, sub_eligibility)
-        finally:
-            strategy.all_days = False
+        return strategy.factors(sub, sub_prices, sub_eligibility, EVERY_DAY)
 
     @staticmethod
     def _row(values: np.ndarray, row: int, columns: np.ndarray) -> np.ndarray:
@@ -312,12 +304,17 @@ class PanelScreens:
         table.update({f"score.{key}": np.round(values[ranked_row][columns], 4).tolist()
                       for key, values in chunk.composite.groups.items()})
         finite = [(key, values) for key, values in table.items()]
+        kind = self.strategy.handover_type
+        handover = ([(name, np.round(self._row(values, row, columns).astype(float), HANDOVER_DECIMALS).tolist())
+                     for name, values in kind.columns(**self.table.handover).items()] if kind is not None else [])
         scores = []
         for n, code in enumerate(watchlist):
             factors = {key: values[n] for key, values in finite if values[n] - values[n] == 0.0}  # finite only
             ranked = by_code[code]
             scores.append(StockScore(code=code, name=self.names[ranked.column], score=ranked.score, passed=True,
-                                     reasons=(), factors=factors, sector=ranked.sector))
+                                     reasons=(), factors=factors, sector=ranked.sector,
+                                     handover=kind(**{name: values[n] for name, values in handover})
+                                     if kind is not None else None))
         return ScreenResult(on=day, scores=scores, watchlist=watchlist)
 
     def _window(self, panel_row: int, rows: int) -> tuple[DailyPanel, Prices]:

@@ -32,6 +32,7 @@ from hantu.backtest.screens import screen_source_for
 from hantu.backtest.storage import save_outcome, set_report_path
 from hantu.market.panel import DailyPanel
 from hantu.store.db import Database
+from hantu.strategy.base import Strategy
 from hantu.trading.risk import RiskConfig
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def reports_dir() -> Path:
     return Path(get_settings().hantu_home) / "reports"
 
 
-def make_strategy(name: str, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+def make_strategy(name: str, params: dict[str, Any] | None = None) -> Strategy:
     """A registered strategy (entry-point group `hantu.strategies`) with `params` over its defaults."""
     from hantu.strategy.registry import create_strategy
 
@@ -120,11 +121,6 @@ class ShortHistoryError(ValueError):
     """The data holds fewer trading days than the strategy needs before it can pick anything."""
 
 
-def required_history(strategy: Any) -> int:
-    """Trading days of data the strategy needs before its first pick (0 when it does not say)."""
-    return int(getattr(strategy, "required_history_days", 0) or 0)
-
-
 def check_history(strategy_name: str, points: list[dict[str, Any]], market: MarketData, start: date, end: date,
                   allow_short_history: bool = False) -> list[str]:
     """Refuse (`ShortHistoryError`) a run whose strategy can pick nothing on the whole range, because the data
@@ -136,7 +132,7 @@ def check_history(strategy_name: str, points: list[dict[str, Any]], market: Mark
     warnings: list[str] = []
     for point in points:
         strategy = make_strategy(strategy_name, point)
-        needed = required_history(strategy)
+        needed = strategy.required_history_days
         if needed <= before_start:
             continue
         settings = ", ".join(f"{k}={v}" for k, v in sorted(point.items())) or "its defaults"

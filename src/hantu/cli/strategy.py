@@ -51,7 +51,7 @@ def _params(items: list[str]) -> dict[str, Any]:
 
 def _strategy(name: str | None, config: Path | None, params: list[str]):  # type: ignore[no-untyped-def]
     from hantu.strategy.config import StrategyConfigError
-    from hantu.strategy.registry import UnknownStrategyError, create_strategy
+    from hantu.strategy.registry import StrategyContractError, UnknownStrategyError, create_strategy
 
     try:
         options = {"config_path": config} if config is not None else {}
@@ -60,6 +60,8 @@ def _strategy(name: str | None, config: Path | None, params: list[str]):  # type
         fail(str(error), EXIT_USAGE)
     except StrategyConfigError as error:
         fail(str(error), EXIT_USAGE)
+    except StrategyContractError as error:
+        fail(str(error), EXIT_ERROR)
 
 
 def _setup():  # type: ignore[no-untyped-def]
@@ -187,8 +189,6 @@ def explain(
 
     on = _day(day) or SystemClock().today()
     runner = _strategy(strategy, config, param)
-    if not callable(getattr(runner, "explain", None)):
-        fail(f"strategy {runner.name!r} does not support explain", EXIT_ERROR)
     _, store = _setup()
     try:
         panel = load_decision_panel(store, runner, on, allow_stale, what=f"explaining {code.strip()}")

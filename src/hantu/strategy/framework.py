@@ -3,7 +3,8 @@
 A strategy built on `ScreeningStrategy` supplies
 - `config_model` (pydantic, with `filters`, `indicators` (incl. `history_days`), `weights`, `watchlist`,
   `selection` sections) and a shipped `defaults/<name>.toml`;
-- `factors(...)`: raw indicator values at the screening day and the factor components to rank;
+- `factors(..., rows)`: raw indicator values at the screening day (`rows.at_day`) and the factor components to
+  rank, plus the `handover_type` values Phase 2 reads;
 - `entry_rule(...)` (optional): a strategy rule a stock must meet besides the score;
 - `candidate(...)`: the Phase 2 entry for one watchlist stock;
 - `on_price` and `exit_reason`.
@@ -23,8 +24,18 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel
 
+from hantu.market.instruments import market_or_default
 from hantu.market.panel import DailyPanel
-from hantu.strategy.base import Candidate, Decision, HeldPosition, ScreenResult, StockScore
+from hantu.strategy.base import (
+    Candidate,
+    Decision,
+    HandoverError,
+    HeldPosition,
+    ScreenResult,
+    Selected,
+    StockScore,
+    Strategy,
+)
 from hantu.strategy.config import config_hash, flat_settings, resolve_config
 from hantu.strategy.indicators import Prices, prepared
 from hantu.strategy.regime import MarketRegime, market_regime
@@ -40,27 +51,39 @@ class FactorTable:
     components: dict[str, dict[str, np.ndarray]]  # group -> component -> (N,), higher is better
     rule_passed: np.ndarray | None = None  # (N,) bool: a strategy rule besides the score
     rule_reasons: list[str | None] = field(default_factory=list)  # why the rule failed, per stock
+    # the strategy's `handover_type` fields as (N,) arrays: `handover_type.columns(name=array, ...)`
+    handover: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class Selected:
-    """Phase 2 outcome: the candidates and the regime that sized the list."""
+class DayRows:
+    """Which rows `factors` hands back: the screening day's (`SCREENING_DAY`, a live screen) or every day's
+    (`EVERY_DAY`, a backtest's whole-panel pass, `hantu.backtest.screens.PanelScreens`). A parameter of
+    `factors`, not state on the strategy, so that one strategy object serves both at once."""
 
-    candidates: list[Candidate]
-    regime: MarketRegime
-    skipped: dict[str, str]  # code -> why a watchlist stock was not taken
+    every_day: bool
+
+    def at_day(self, values: np.ndarray) -> np.ndarray:
+        """The screening day's row of an indicator array: `values[-1]` (every row when `every_day`)."""
+        return values if self.every_day else values[-1]
+
+    def tail(self, values: np.ndarray, rows: int) -> np.ndarray:
+        """The last `rows` days of `values` — all a window indicator needs for the screening day's value (a
+        screen on 260 days would otherwise compute every window of every day); every row when `every_day`."""
+        return values if self.every_day else values[-max(int(rows), 1):]
 
 
-def tick_round(price: float, direction: str, on: date, market: str) -> int:
-    """`market.rules.round_to_tick`, with an unknown market treated as KOSPI (same ladder since 2023-01-25)."""
+HANDOVER_DECIMALS = 6  # hand-over values are rounded as the stored factors are (a backtest and the live path agree)
+SCREENING_DAY = DayRows(every_day=False)
+EVERY_DAY = DayRows(every_day=True)
+
+
+def tick_round(price: float, direction: str, on: date, market: str | None) -> int:
+    """`market.rules.round_to_tick` on `market` (`hantu.market.instruments.market_or_default`: an unknown one
+    is the default market)."""
     from hantu.market.rules import round_to_tick
 
-    try:
-        return round_to_tick(price, direction, on, market)  # type: ignore[arg-type]
-    except ValueError:
-        if not math.isfinite(price) or price <= 0:
-            raise
-        return round_to_tick(price, direction, on, "KOSPI")  # type: ignore[arg-type]
+    return round_to_tick(price, direction, on, market_or_default(market))  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=4096)
@@ -106,21 +129,15 @@ def _finite(value: float) -> bool:
     return value is not None and math.isfinite(value)
 
 
-class ScreeningStrategy:
+class ScreeningStrategy(Strategy):
     """Base of the built-in strategies (see the module docstring)."""
 
-    name: ClassVar[str] = ""
-    description: ClassVar[str] = ""
     config_model: ClassVar[type[BaseModel]]
     defaults_file: ClassVar[Path | None] = None  # a plugin's own defaults TOML (built-ins: defaults/<name>.toml)
-    flatten_at_close: bool = False
-    # True only inside a backtest's whole-panel pass (`hantu.backtest.screens`): `factors` then computes every
-    # day at once — `at_day` hands back whole (T, N) indicator arrays instead of the screening day's row.
-    all_days: bool = False
 
     def __init__(self, params: dict[str, Any] | None = None, config_path: Path | None = None,
                  use_settings: bool = True) -> None:
-        self.params: dict[str, Any] = dict(params or {})
+        super().__init__(params)
         self.config: Any = resolve_config(self.name, self.config_model, self.params, config_path, use_settings,
                                           defaults_path=self.defaults_file)
         self.config_hash = config_hash(self.config)
@@ -150,19 +167,19 @@ class ScreeningStrategy:
             raise ValueError(f"no market data on or before {on}")
         return view.slice_days(max(0, view.shape[0] - self.lookback_days), view.shape[0]).last_segment()
 
-    def at_day(self, values: np.ndarray) -> np.ndarray:
-        """The screening day's row of an indicator array: `values[-1]` (every row when `all_days`)."""
-        return values if self.all_days else values[-1]
-
-    def tail(self, values: np.ndarray, rows: int) -> np.ndarray:
-        """The last `rows` days of `values` — all a window indicator needs for the screening day's value (a
-        screen on 260 days would otherwise compute every window of every day); every row when `all_days`."""
-        return values if self.all_days else values[-max(int(rows), 1):]
-
-    def factors(self, panel: DailyPanel, prices: Prices, eligibility: Eligibility) -> FactorTable:
-        """Raw values and rank components at the screening day; take rows with `at_day` so that a backtest can
-        compute every day in one pass."""
+    def factors(self, panel: DailyPanel, prices: Prices, eligibility: Eligibility, rows: DayRows) -> FactorTable:
+        """Raw values, rank components and hand-over at the screening day; take rows with `rows.at_day` so that
+        a backtest can compute every day in one pass (`rows` is `EVERY_DAY` there)."""
         raise NotImplementedError
+
+    def handovers(self, table: FactorTable, count: int) -> list[Any]:
+        """Each stock's `handover_type` from the table's (N,) arrays (None for all without a declared type)."""
+        kind = self.handover_type
+        if kind is None:
+            return [None] * count
+        columns = [(name, np.round(np.asarray(values, dtype=float), HANDOVER_DECIMALS).tolist())
+                   for name, values in kind.columns(**table.handover).items()]
+        return [kind(**{name: values[i] for name, values in columns}) for i in range(count)]
 
     def score_reasons(self, factors: dict[str, float]) -> list[str]:
         """Readable highlights of one scored, eligible stock from its factors (strategies add key figures)."""
@@ -181,7 +198,8 @@ class ScreeningStrategy:
                  else InstrumentFlags.guessed(view))
         cfg = self.config
         eligibility = check_eligibility(view, prices, flags, cfg.filters)
-        table = self.factors(view, prices, eligibility)
+        table = self.factors(view, prices, eligibility, SCREENING_DAY)
+        handovers = self.handovers(table, view.shape[1])
         composite = composite_score(table.components, cfg.weights.model_dump(), eligibility.eligible)
         data_date = view.date_at(view.shape[0] - 1)
         min_score = cfg.watchlist.min_score
@@ -212,7 +230,8 @@ class ScreeningStrategy:
             if scored[i] and eligible[i]:
                 reasons.extend(self.score_reasons(factors))
             scores.append(StockScore(code=code, name=names[i], score=score, passed=passed,
-                                     reasons=tuple(reasons), factors=factors, sector=sectors[i]))
+                                     reasons=tuple(reasons), factors=factors, sector=sectors[i],
+                                     handover=handovers[i]))
         watchlist = build_watchlist(scores, cfg.watchlist.top_n, cfg.watchlist.max_per_sector)
         figures = {
             "data_date": data_date.isoformat(), "days": int(view.shape[0]), "universe": len(scores),
@@ -253,7 +272,10 @@ class ScreeningStrategy:
             if stock.sector and cap and per_sector.get(stock.sector, 0) >= cap:
                 skipped[code] = f"sector cap {cap} reached for {stock.sector}"
                 continue
-            made = self.candidate(i, len(chosen) + 1, stock, view, prices, on, regime)
+            try:
+                made = self.candidate(i, len(chosen) + 1, stock, view, prices, on, regime)
+            except HandoverError as error:
+                made = str(error)
             if isinstance(made, str):
                 skipped[code] = made
                 continue
@@ -278,29 +300,10 @@ class ScreeningStrategy:
 
     # --- explain ---------------------------------------------------------------------------------------
     def explain(self, panel: DailyPanel, on: date, code: str, instruments: Any = None) -> dict[str, Any]:
-        """Every indicator, factor rank, group score, the composite, pass/fail with reasons, watchlist rank and
-        (when taken) the Phase 2 candidate of one stock. `KeyError` for a code not in the data."""
-        view = self.window(panel, on)
-        column = view.column(code)
-        result = self.screen(panel, on, instruments)
-        stock = result.scores[column]
-        selected = self.select_detailed(panel, result, on) if stock.passed else None
-        candidate = next((c for c in selected.candidates if c.code == code), None) if selected else None
-        factors = stock.factors
-        return {
-            "strategy": self.name, "on": on.isoformat(), "data_date": result.figures["data_date"],
-            "code": stock.code, "name": stock.name, "market": str(view.markets[column]), "sector": stock.sector,
-            "score": stock.score, "passed": stock.passed, "reasons": list(stock.reasons),
-            "watchlist_rank": result.watchlist.index(code) + 1 if code in result.watchlist else None,
-            "indicators": {k: v for k, v in factors.items() if not k.startswith(("score.", "rank."))},
-            "group_scores": {k[6:]: v for k, v in factors.items() if k.startswith("score.")},
-            "factor_ranks": {k[5:]: v for k, v in factors.items() if k.startswith("rank.")},
-            "weights": self.config.weights.model_dump(),
-            "regime": selected.regime.describe() if selected else None,
-            "candidate": candidate,
-            "not_selected_because": selected.skipped.get(code) if selected and candidate is None else None,
-            "figures": result.figures,
-        }
+        """`Strategy.explain` on the strategy's data window, with the weights of the factor groups."""
+        report = super().explain(self.window(panel, on), on, code, instruments)
+        report["weights"] = self.config.weights.model_dump()
+        return report
 
 
 def _with_weight(candidate: Candidate, weight: float) -> Candidate:

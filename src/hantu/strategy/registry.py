@@ -5,14 +5,17 @@ A user strategy lives in the user's own package and registers itself in that pac
     [project.entry-points."hantu.strategies"]
     my_strategy = "my_package.strategies:MyStrategy"
 
-The target is a class (or factory) called as `MyStrategy(params=dict)`; the object must satisfy
-`hantu.strategy.base.Strategy` (screen, select, on_price, exit_reason; `name`, `params`). Subclassing
-`hantu.strategy.framework.ScreeningStrategy` gives the Phase 1 / Phase 2 machinery for free. A plugin cannot
-replace a built-in under the same name (the built-in wins, with a warning in the log).
+The target is a class (or factory) called as `MyStrategy(params=dict)`; the object must be a
+`hantu.strategy.base.Strategy` (the declared contract: screen, select, on_price, exit_reason, and the hooks with
+their defaults). Subclassing `hantu.strategy.framework.ScreeningStrategy` gives the Phase 1 / Phase 2 machinery
+for free. A plugin cannot replace a built-in under the same name (the built-in wins, with a warning in the log).
+A target that breaks the contract is refused when it is loaded (`StrategyContractError`, saying what is
+missing), not with an `AttributeError` in the middle of a trading day.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 from dataclasses import dataclass
 from importlib import import_module
@@ -40,6 +43,41 @@ class UnknownStrategyError(KeyError):
         return str(self.args[0])
 
 
+class StrategyContractError(TypeError):
+    """A registered target that is not a `hantu.strategy.base.Strategy` (or one with a decision left abstract)."""
+
+
+def check_contract(target: Any, name: str, where: str) -> None:
+    """Refuse a strategy class that breaks the contract, naming what is wrong (a factory is checked on the
+    object it returns). `where` is the "module:attribute" it was loaded from."""
+    if not inspect.isclass(target):
+        return
+    if not issubclass(target, Strategy):
+        raise StrategyContractError(
+            f"strategy {name!r} ({where}) does not subclass hantu.strategy.base.Strategy: subclass it (or "
+            "hantu.strategy.framework.ScreeningStrategy) to get the declared hooks (docs/strategies.md)")
+    missing = sorted(target.__abstractmethods__)
+    if missing:
+        raise StrategyContractError(f"strategy {name!r} ({where}) does not implement {', '.join(missing)}")
+    if "instruments" not in inspect.signature(target.screen).parameters:
+        raise StrategyContractError(f"strategy {name!r} ({where}): its screen takes no `instruments` (the "
+                                    "contract is screen(panel, on, instruments=None))")
+
+
+def _checked(strategy: Any, name: str, where: str) -> Strategy:
+    """The created object, if it is a `Strategy` whose declared hooks have their declared types."""
+    if not isinstance(strategy, Strategy):
+        raise StrategyContractError(f"strategy {name!r} ({where}) returned a {type(strategy).__name__}, "
+                                    "not a hantu.strategy.base.Strategy")
+    lookback = strategy.lookback_days
+    if not isinstance(lookback, int) or isinstance(lookback, bool) or lookback <= 0:
+        raise StrategyContractError(f"strategy {name!r} ({where}): lookback_days must be a positive int, "
+                                    f"not {lookback!r}")
+    if not strategy.name:
+        raise StrategyContractError(f"strategy {name!r} ({where}) has no `name`")
+    return strategy
+
+
 @dataclass(frozen=True)
 class StrategyInfo:
     name: str
@@ -47,10 +85,12 @@ class StrategyInfo:
     origin: str  # "built-in" or the distribution that registered it
 
     def load(self) -> Any:
+        """The target (class or factory); `StrategyContractError` when it breaks the contract."""
         module, _, attribute = self.target.partition(":")
         obj: Any = import_module(module)
         for part in attribute.split("."):
             obj = getattr(obj, part)
+        check_contract(obj, self.name, self.target)
         return obj
 
 
@@ -88,9 +128,7 @@ def create_strategy(name: str | None = None, params: dict[str, Any] | None = Non
         raise
     except TypeError as error:
         raise StrategyConfigError(f"strategy {name!r} could not be created: {error}") from error
-    if not isinstance(strategy, Strategy):
-        raise TypeError(f"strategy {name!r} ({info.target}) does not implement hantu.strategy.base.Strategy")
-    return strategy
+    return _checked(strategy, name, info.target)
 
 
 def describe(name: str) -> dict[str, Any]:
@@ -98,12 +136,10 @@ def describe(name: str) -> dict[str, Any]:
     info = available_strategies()[name]
     entry: dict[str, Any] = {"name": name, "origin": info.origin, "target": info.target}
     try:
-        factory = info.load()
-        entry["description"] = getattr(factory, "description", "") or (factory.__doc__ or "").strip().split("\n")[0]
-        strategy = factory(params={})
-        settings = getattr(strategy, "settings", None)
-        entry["settings"] = settings() if callable(settings) else dict(getattr(strategy, "params", {}))
-        entry["lookback_days"] = getattr(strategy, "lookback_days", None)
+        strategy = _checked(info.load()(params={}), name, info.target)
+        entry["description"] = strategy.summary()
+        entry["settings"] = strategy.settings()
+        entry["lookback_days"] = strategy.lookback_days
     except Exception as error:  # a broken plugin is listed with its error, not hidden
         entry["error"] = f"{type(error).__name__}: {error}"
     entry["default"] = name == DEFAULT_STRATEGY

@@ -11,7 +11,6 @@ trading day) raises `StaleMarketData` before anything is stored, unless `allow_s
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from collections import Counter
@@ -25,7 +24,7 @@ from hantu.clock import Clock, SystemClock
 from hantu.market.freshness import check_fresh
 from hantu.store.db import Database
 from hantu.store.models.strategy import ScreenRun, SelectionCandidate, SelectionRun, WatchlistEntry
-from hantu.strategy.base import Candidate, ScreenResult, StockScore, Strategy
+from hantu.strategy.base import Candidate, HandoverError, ScreenResult, StockScore, Strategy
 
 log = logging.getLogger(__name__)
 
@@ -120,19 +119,11 @@ def _instrument_rows(store: Any) -> list[Any] | None:
         return None
 
 
-def _accepts_instruments(strategy: Strategy) -> bool:
-    try:
-        return "instruments" in inspect.signature(strategy.screen).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def load_decision_panel(store: Any, strategy: Strategy, on: date, allow_stale: bool = False,
                         what: str = "a decision") -> Any:
     """The strategy's window of the store up to `on`, refused (`StaleMarketData`) when it ends before `on`'s
     required close unless `allow_stale`; `NoMarketData` when there is nothing at all."""
-    days = int(getattr(strategy, "lookback_days", 0) or 260)
-    panel = store.load(days, end=on)
+    panel = store.load(strategy.lookback_days, end=on)
     if panel.shape[0] == 0:
         raise NoMarketData(f"the market store has no data on or before {on} "
                            "(run `hantu data sample` or `hantu data import krx-csv FILE`)")
@@ -144,11 +135,7 @@ def load_decision_panel(store: Any, strategy: Strategy, on: date, allow_stale: b
 def screen_panel(store: Any, strategy: Strategy, on: date, allow_stale: bool = False) -> tuple[Any, ScreenResult]:
     """Load the strategy's window from the store and screen it (no storage). Returns (panel, result)."""
     panel = load_decision_panel(store, strategy, on, allow_stale, what=f"the {strategy.name} screening")
-    if _accepts_instruments(strategy):
-        result = strategy.screen(panel, on, instruments=_instrument_rows(store))  # type: ignore[call-arg]
-    else:
-        result = strategy.screen(panel, on)
-    return panel, result
+    return panel, strategy.screen(panel, on, instruments=_instrument_rows(store))
 
 
 def run_screening(db: Database, store: Any, strategy: Strategy | str | None = None, on: date | None = None,
@@ -185,10 +172,30 @@ def run_screening(db: Database, store: Any, strategy: Strategy | str | None = No
                         params=dict(strategy.params), figures=outcome.figures())
         session.add(run)
         session.flush()
-        session.add_all(WatchlistEntry(run_id=run.id, rank=rank, code=s.code, name=s.name[:100], sector=s.sector,
-                                       score=s.score, reasons=list(s.reasons), factors=dict(s.factors))
-                        for rank, s in enumerate(watchlist, start=1))
+        session.add_all(watchlist_row(run.id, rank, s) for rank, s in enumerate(watchlist, start=1))
     return outcome
+
+
+# --- the Phase 1 → Phase 2 hand-over: one function stores a watchlist stock, one reads it back ----------------
+def watchlist_row(run_id: int, rank: int, stock: StockScore) -> WatchlistEntry:
+    """The stored form of one watchlist stock: its factors (shown) and its typed hand-over (read by Phase 2)."""
+    return WatchlistEntry(run_id=run_id, rank=rank, code=stock.code, name=stock.name[:100], sector=stock.sector,
+                          score=stock.score, reasons=list(stock.reasons), factors=dict(stock.factors),
+                          handover=stock.handover.as_row() if stock.handover is not None else None)
+
+
+def watchlist_stock(row: WatchlistEntry, strategy: Strategy) -> StockScore:
+    """`watchlist_row`'s inverse for `strategy`: the hand-over back as its `handover_type` (None when the
+    strategy declares none, or the row predates stored hand-overs: Phase 2 then skips the stock, saying so)."""
+    kind, stored = strategy.handover_type, row.handover
+    handover = None
+    if kind is not None and stored is not None:
+        try:
+            handover = kind.from_row(stored)
+        except HandoverError as error:  # stored by another version of the strategy: Phase 2 says why it skips
+            log.warning("%s watchlist row %s: %s", strategy.name, row.code, error)
+    return StockScore(code=row.code, name=row.name, score=row.score, passed=True, reasons=tuple(row.reasons),
+                      factors=dict(row.factors), sector=row.sector, handover=handover)
 
 
 def stored_screen(db: Database, on: date, strategy: str) -> tuple[ScreenRun, list[WatchlistEntry]] | None:
@@ -209,9 +216,8 @@ def latest_screen_date(db: Database, strategy: str) -> date | None:
                                .order_by(ScreenRun.run_date.desc()).limit(1)).first()
 
 
-def _screen_result_from_rows(on: date, rows: list[WatchlistEntry]) -> ScreenResult:
-    scores = [StockScore(code=r.code, name=r.name, score=r.score, passed=True, reasons=tuple(r.reasons),
-                         factors=dict(r.factors), sector=r.sector) for r in rows]
+def _screen_result_from_rows(on: date, rows: list[WatchlistEntry], strategy: Strategy) -> ScreenResult:
+    scores = [watchlist_stock(r, strategy) for r in rows]
     return ScreenResult(on=on, scores=scores, watchlist=[r.code for r in rows])
 
 
@@ -231,20 +237,18 @@ def run_selection(db: Database, store: Any, strategy: Strategy | str | None = No
         stored = stored_screen(db, on, strategy.name)
         assert stored is not None
     run, rows = stored
-    screen = _screen_result_from_rows(on, rows)
-    detailed = getattr(strategy, "select_detailed", None)
-    if callable(detailed):
-        chosen = detailed(panel, screen, on)
-        candidates, skipped = chosen.candidates, chosen.skipped
+    screen = _screen_result_from_rows(on, rows, strategy)
+    chosen = strategy.select_detailed(panel, screen, on)
+    candidates, skipped = chosen.candidates, chosen.skipped
+    if chosen.regime is not None:
         regime, regime_text, max_candidates = chosen.regime.name, chosen.regime.describe(), chosen.regime.max_candidates
         regime_figures = {"breadth": _json_float(chosen.regime.breadth),
                           "index_trend": _json_float(chosen.regime.index_trend)}
     else:
-        candidates, skipped = list(strategy.select(panel, screen, on)), {}
         regime, regime_text, max_candidates, regime_figures = "n/a", "n/a", len(candidates), {}
     data_date = panel.date_at(panel.shape[0] - 1)
     figures = {**regime_figures, "skipped": skipped, "screen_config_hash": run.config_hash,
-               "config_hash": str(getattr(strategy, "config_hash", ""))}
+               "config_hash": strategy.config_hash}
     outcome = SelectionOutcome(run_date=on, data_date=data_date, strategy=strategy.name, regime=regime,
                                regime_text=regime_text, max_candidates=max_candidates, candidates=candidates,
                                skipped=skipped, figures_=figures)

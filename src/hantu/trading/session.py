@@ -10,7 +10,7 @@ One iteration (every `poll_seconds` of the engine's clock):
    (at most `max_reprices` times) or dropped (`unfilled_policy`) — never re-priced while the stock has a sell
    working or was sold today;
 7. at `close_auction - end_of_day_minutes`: cancel what is left, and flatten when the strategy says so
-   (`flatten_at_close` attribute, or the config).
+   (`Strategy.flatten_at_close`, or the config).
 
 Only one session per broker runs at a time, whoever started it (the scheduler, `hantu jobs run`, a test): `run`
 holds `$HANTU_HOME/locks/session-<broker>.lock` (flock, dropped by the kernel when the process dies) and raises
@@ -30,7 +30,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, assert_never
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -43,7 +43,7 @@ from hantu.scheduler.lock import AlreadyRunning, InstanceLock
 from hantu.store.db import Database, get_database
 from hantu.store.kv import kv_get
 from hantu.store.models import KeyValue, TradeOrder, TradePosition
-from hantu.strategy.base import Candidate, HeldPosition, Strategy
+from hantu.strategy.base import Candidate, Decision, DecisionAction, HeldPosition, Strategy
 from hantu.trading import ledger
 from hantu.trading.alerts import alert
 from hantu.trading.engine import TradingEngine
@@ -79,7 +79,7 @@ class SessionConfig:
     max_reprices: int = 2
     unfilled_policy: Literal["reprice", "cancel"] = "reprice"
     end_of_day_minutes: int = 10  # before the closing auction: cancel leftovers (and flatten)
-    flatten_at_close: bool | None = None  # None: the strategy's `flatten_at_close` attribute (default False)
+    flatten_at_close: bool | None = None  # None: the strategy's `Strategy.flatten_at_close` (default False)
     max_consecutive_errors: int = 5
     backoff_seconds: float = 5.0
     cash_tolerance: int | None = None  # None: the broker's default (`reconcile.default_cash_tolerance`)
@@ -144,7 +144,7 @@ class TradingSession:
         times = calendar.session(day)
         flatten = self.config.flatten_at_close
         if flatten is None:
-            flatten = bool(getattr(strategy, "flatten_at_close", False))
+            flatten = strategy.flatten_at_close
         end_of_day = times.close_auction - timedelta(minutes=self.config.end_of_day_minutes)
         by_code = {c.code: c for c in candidates}
         wrapped_up = False
@@ -375,17 +375,25 @@ class TradingSession:
             if quote.open:
                 self._day_open.setdefault(code, float(quote.open))
             decision = strategy.on_price(candidate, float(quote.price), now, self._day_open.get(code))
-            if decision is None or decision.action != "buy":
+            if decision is None:
                 continue
-            price = decision.limit_price
-            order_type = OrderType.LIMIT if price else OrderType.MARKET
-            quantity = decision.quantity or self._size(candidate, price or quote.upper_limit or quote.price,
-                                                       prices)
-            if quantity <= 0:
-                continue
-            result = self.engine.submit(code, Side.BUY, quantity, order_type, price, "entry",
-                                        decision.reason or candidate.reason, "engine", quote=quote, prices=prices)
-            self._count(result, report)
+            match decision.action:
+                case DecisionAction.BUY:
+                    self._enter(candidate, decision, quote, prices, report)
+                case unhandled:
+                    assert_never(unhandled)
+
+    def _enter(self, candidate: Candidate, decision: Decision, quote: Quote, prices: dict[str, float],
+               report: SessionReport) -> None:
+        """A buy decision through sizing and the engine's risk checks."""
+        price = decision.limit_price
+        order_type = OrderType.LIMIT if price else OrderType.MARKET
+        quantity = decision.quantity or self._size(candidate, price or quote.upper_limit or quote.price, prices)
+        if quantity <= 0:
+            return
+        result = self.engine.submit(candidate.code, Side.BUY, quantity, order_type, price, "entry",
+                                    decision.reason or candidate.reason, "engine", quote=quote, prices=prices)
+        self._count(result, report)
 
     def _size(self, candidate: Candidate, price: float, prices: dict[str, float]) -> int:
         """Shares for the candidate's weight (capped by the max position weight), costs left room for."""

@@ -62,6 +62,8 @@ class WatchlistEntry(Base):
     score: Mapped[float] = mapped_column(Float)
     reasons: Mapped[list[str]] = mapped_column(JSON)
     factors: Mapped[dict[str, float]] = mapped_column(JSON)
+    # the strategy's typed Phase 1 → Phase 2 hand-over (`Handover.as_row`); null before 0013 or without one
+    handover: Mapped[dict[str, float | None] | None] = mapped_column(JSON, nullable=True)
 
 
 class SelectionRun(Base):

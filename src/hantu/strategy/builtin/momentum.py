@@ -3,6 +3,7 @@ limit just above the last close, exits by ATR stop, target, trailing stop and ti
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import numpy as np
@@ -10,10 +11,25 @@ from pydantic import Field, model_validator
 
 from hantu.market.panel import DailyPanel
 from hantu.strategy import indicators as ind
-from hantu.strategy.base import Candidate, Decision, HeldPosition, StockScore
+from hantu.strategy.base import (
+    Candidate,
+    Decision,
+    DecisionAction,
+    Handover,
+    HeldPosition,
+    StockScore,
+    handover_of,
+)
 from hantu.strategy.config import Filters, Section, Watchlist
 from hantu.strategy.config import Selection as BaseSelection
-from hantu.strategy.framework import FactorTable, ScreeningStrategy, kst_date, tick_round, trading_days_held
+from hantu.strategy.framework import (
+    DayRows,
+    FactorTable,
+    ScreeningStrategy,
+    kst_date,
+    tick_round,
+    trading_days_held,
+)
 from hantu.strategy.regime import MarketRegime
 from hantu.strategy.universe import Eligibility
 
@@ -76,36 +92,45 @@ class MomentumConfig(Section):
     exits: Exits
 
 
+@dataclass(frozen=True)
+class MomentumHandover(Handover):
+    """What Phase 2 reads from Phase 1: the ATR at the screening day."""
+
+    atr: float
+
+
 class MomentumStrategy(ScreeningStrategy):
     name = "momentum"
     description = ("Trend + momentum + volume + calm volatility ranked across the market; limit entry near the "
                    "last close; exits by ATR stop, target, trailing stop and time.")
     config_model = MomentumConfig
+    handover_type = MomentumHandover
 
-    def factors(self, panel: DailyPanel, prices: ind.Prices, eligibility: Eligibility) -> FactorTable:
+    def factors(self, panel: DailyPanel, prices: ind.Prices, eligibility: Eligibility,
+                rows: DayRows) -> FactorTable:
         c = self.config.indicators
-        close, last = prices.close, self.at_day(prices.close)
-        t = self.tail  # window indicators need only their window's rows (recursive ones need the history)
-        sma_s = self.at_day(ind.sma(t(close, c.sma_short), c.sma_short))
-        sma_l = self.at_day(ind.sma(t(close, c.sma_long), c.sma_long))
-        rsi = self.at_day(ind.rsi(close, c.rsi_days))
-        atr = self.at_day(ind.atr(prices.high, prices.low, close, c.atr_days))
+        close, last = prices.close, rows.at_day(prices.close)
+        t = rows.tail  # window indicators need only their window's rows (recursive ones need the history)
+        sma_s = rows.at_day(ind.sma(t(close, c.sma_short), c.sma_short))
+        sma_l = rows.at_day(ind.sma(t(close, c.sma_long), c.sma_long))
+        rsi = rows.at_day(ind.rsi(close, c.rsi_days))
+        atr = rows.at_day(ind.atr(prices.high, prices.low, close, c.atr_days))
         with np.errstate(divide="ignore", invalid="ignore"):
             log_close = np.log(t(close, c.slope_days))
             values = {
                 "close": last, f"sma{c.sma_short}": sma_s, f"sma{c.sma_long}": sma_l, f"rsi{c.rsi_days}": rsi,
                 f"atr{c.atr_days}": atr, "atr_pct": atr / last,
-                f"volatility{c.volatility_days}": self.at_day(ind.volatility(t(close, c.volatility_days + 1), c.volatility_days)),
-                "volume_ratio": self.at_day(ind.volume_ratio(t(prices.volume, c.volume_long), c.volume_short,
+                f"volatility{c.volatility_days}": rows.at_day(ind.volatility(t(close, c.volatility_days + 1), c.volatility_days)),
+                "volume_ratio": rows.at_day(ind.volume_ratio(t(prices.volume, c.volume_long), c.volume_short,
                                                               c.volume_long)),
-                f"return{c.return_days}": self.at_day(ind.n_day_return(t(close, c.return_days + 1), c.return_days)),
-                "distance_to_high": self.at_day(ind.distance_to_high(t(close, c.high_low_days), t(prices.high, c.high_low_days),
+                f"return{c.return_days}": rows.at_day(ind.n_day_return(t(close, c.return_days + 1), c.return_days)),
+                "distance_to_high": rows.at_day(ind.distance_to_high(t(close, c.high_low_days), t(prices.high, c.high_low_days),
                                                                   c.high_low_days)),
-                "distance_to_low": self.at_day(ind.distance_to_low(t(close, c.high_low_days), t(prices.low, c.high_low_days),
+                "distance_to_low": rows.at_day(ind.distance_to_low(t(close, c.high_low_days), t(prices.low, c.high_low_days),
                                                                 c.high_low_days)),
                 "avg_traded_value": eligibility.avg_traded_value,
-                "slope_pct_per_day": self.at_day(ind.regression_slope(log_close, c.slope_days)) * 100.0,
-                "bollinger_pct_b": self.at_day(ind.bollinger(t(close, c.sma_long), c.sma_long).percent_b),
+                "slope_pct_per_day": rows.at_day(ind.regression_slope(log_close, c.slope_days)) * 100.0,
+                "bollinger_pct_b": rows.at_day(ind.bollinger(t(close, c.sma_long), c.sma_long).percent_b),
                 "history_days": eligibility.history.astype(float),
             }
             components = {
@@ -118,7 +143,7 @@ class MomentumStrategy(ScreeningStrategy):
                                                            eligibility.avg_traded_value, np.nan))},
                 "volatility": {"calm": -values[f"volatility{c.volatility_days}"], "tight_range": -values["atr_pct"]},
             }
-        return FactorTable(indicators=values, components=components)
+        return FactorTable(indicators=values, components=components, handover=MomentumHandover.columns(atr=atr))
 
     def score_reasons(self, factors: dict[str, float]) -> list[str]:
         c = self.config.indicators
@@ -141,7 +166,7 @@ class MomentumStrategy(ScreeningStrategy):
                   regime: MarketRegime) -> Candidate | str:
         s = self.config.selection
         close = float(prices.close[-1, i])
-        atr = float(stock.factors.get(f"atr{self.config.indicators.atr_days}", np.nan))
+        atr = handover_of(stock, MomentumHandover).atr
         if not (np.isfinite(close) and np.isfinite(atr) and atr > 0):
             return "no ATR (not enough history)"
         market = str(view.markets[i])
@@ -164,7 +189,7 @@ class MomentumStrategy(ScreeningStrategy):
     def on_price(self, candidate: Candidate, price: float, now: datetime, day_open: float | None) -> Decision | None:
         """Buy at the limit when the price trades at or below it (but still above the stop)."""
         if candidate.stop_price < price <= candidate.entry_price:
-            return Decision("buy", candidate.code, f"price {price:,.0f} at or below limit {candidate.entry_price:,}",
+            return Decision(DecisionAction.BUY, candidate.code, f"price {price:,.0f} at or below limit {candidate.entry_price:,}",
                             limit_price=candidate.entry_price)
         return None
 

@@ -4,6 +4,7 @@ or after `max_hold_days`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import numpy as np
@@ -11,9 +12,24 @@ from pydantic import Field
 
 from hantu.market.panel import DailyPanel
 from hantu.strategy import indicators as ind
-from hantu.strategy.base import Candidate, Decision, HeldPosition, StockScore
+from hantu.strategy.base import (
+    Candidate,
+    Decision,
+    DecisionAction,
+    Handover,
+    HeldPosition,
+    StockScore,
+    handover_of,
+)
 from hantu.strategy.config import Filters, Section, Selection, Watchlist
-from hantu.strategy.framework import FactorTable, ScreeningStrategy, kst_date, tick_round, trading_days_held
+from hantu.strategy.framework import (
+    DayRows,
+    FactorTable,
+    ScreeningStrategy,
+    kst_date,
+    tick_round,
+    trading_days_held,
+)
 from hantu.strategy.regime import MarketRegime
 from hantu.strategy.universe import Eligibility
 
@@ -46,10 +62,20 @@ class Rsi2Config(Section):
     rules: Rules
 
 
+@dataclass(frozen=True)
+class Rsi2Handover(Handover):
+    """What Phase 2 reads from Phase 1: the ATR (stop), the exit SMA (target) and the RSI (reason)."""
+
+    atr: float
+    exit_sma: float
+    rsi: float
+
+
 class Rsi2Strategy(ScreeningStrategy):
     name = "rsi2"
     description = "Connors RSI(2) mean reversion in an uptrend; exit at the short SMA, an ATR stop or after a few days."
     config_model = Rsi2Config
+    handover_type = Rsi2Handover
 
     @property
     def lookback_days(self) -> int:
@@ -60,17 +86,18 @@ class Rsi2Strategy(ScreeningStrategy):
         """The trend SMA needs `trend_days` closes: before that no stock is in an uptrend."""
         return max(int(self.config.filters.min_history_days), self.config.rules.trend_days)
 
-    def factors(self, panel: DailyPanel, prices: ind.Prices, eligibility: Eligibility) -> FactorTable:
+    def factors(self, panel: DailyPanel, prices: ind.Prices, eligibility: Eligibility,
+                rows: DayRows) -> FactorTable:
         r = self.config.rules
-        close, last = prices.close, self.at_day(prices.close)
-        rsi = self.at_day(ind.rsi(close, r.rsi_days))
-        trend_sma = self.at_day(ind.sma(close, r.trend_days)) if close.shape[0] >= r.trend_days else np.full(last.shape, np.nan)
+        close, last = prices.close, rows.at_day(prices.close)
+        rsi = rows.at_day(ind.rsi(close, r.rsi_days))
+        trend_sma = rows.at_day(ind.sma(close, r.trend_days)) if close.shape[0] >= r.trend_days else np.full(last.shape, np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             above = last / trend_sma - 1.0
             values = {
                 "close": last, f"rsi{r.rsi_days}": rsi, f"sma{r.trend_days}": trend_sma,
-                f"sma{r.exit_sma}": self.at_day(ind.sma(close, r.exit_sma)),
-                f"atr{self.config.indicators.atr_days}": self.at_day(ind.atr(prices.high, prices.low, close,
+                f"sma{r.exit_sma}": rows.at_day(ind.sma(close, r.exit_sma)),
+                f"atr{self.config.indicators.atr_days}": rows.at_day(ind.atr(prices.high, prices.low, close,
                                                                              self.config.indicators.atr_days)),
                 "avg_traded_value": eligibility.avg_traded_value, "history_days": eligibility.history.astype(float),
             }
@@ -78,7 +105,7 @@ class Rsi2Strategy(ScreeningStrategy):
             oversold = rsi < r.entry_rsi
         rule = np.asarray(in_trend & oversold)
         reasons: list[str | None] = []
-        for i in range(0 if self.all_days else last.shape[0]):
+        for i in range(0 if rows.every_day else last.shape[0]):
             if rule[i]:
                 reasons.append(None)
             elif np.isnan(trend_sma[i]):
@@ -88,14 +115,17 @@ class Rsi2Strategy(ScreeningStrategy):
             else:
                 reasons.append(f"RSI{r.rsi_days} {rsi[i]:.0f} not below {r.entry_rsi:g}")
         components = {"oversold": {"low_rsi": -rsi}, "trend": {"above_trend": above}}
-        return FactorTable(indicators=values, components=components, rule_passed=rule, rule_reasons=reasons)
+        handover = Rsi2Handover.columns(atr=values[f"atr{self.config.indicators.atr_days}"],
+                                        exit_sma=values[f"sma{r.exit_sma}"], rsi=rsi)
+        return FactorTable(indicators=values, components=components, rule_passed=rule, rule_reasons=reasons,
+                           handover=handover)
 
     def candidate(self, i: int, rank: int, stock: StockScore, view: DailyPanel, prices: ind.Prices, on: date,
                   regime: MarketRegime) -> Candidate | str:
         r, s = self.config.rules, self.config.selection
         close = float(prices.close[-1, i])
-        atr = float(stock.factors.get(f"atr{self.config.indicators.atr_days}", np.nan))
-        exit_level = float(stock.factors.get(f"sma{r.exit_sma}", np.nan))
+        levels = handover_of(stock, Rsi2Handover)
+        atr, exit_level = levels.atr, levels.exit_sma
         if not (np.isfinite(close) and np.isfinite(atr) and atr > 0 and np.isfinite(exit_level)):
             return "no ATR or exit SMA (not enough history)"
         market = str(view.markets[i])
@@ -106,7 +136,7 @@ class Rsi2Strategy(ScreeningStrategy):
         stop = tick_round(stop_level, "down", on, market)
         target = max(tick_round(exit_level, "up", on, market), tick_round(entry * 1.001 + 1, "up", on, market))
         weight = min(s.max_weight, 1.0 / max(regime.max_candidates, 1))
-        reason = (f"RSI{r.rsi_days} {stock.factors.get(f'rsi{r.rsi_days}', float('nan')):.0f} < {r.entry_rsi:g} above "
+        reason = (f"RSI{r.rsi_days} {levels.rsi:.0f} < {r.entry_rsi:g} above "
                   f"SMA{r.trend_days}; regime {regime.describe()}; limit {entry:,}, exit at SMA{r.exit_sma} {target:,}, "
                   f"stop {stop:,} ({r.stop_atr:g}×ATR)")
         return Candidate(code=stock.code, name=stock.name, rank=rank, entry_price=entry, stop_price=stop,
@@ -115,7 +145,7 @@ class Rsi2Strategy(ScreeningStrategy):
 
     def on_price(self, candidate: Candidate, price: float, now: datetime, day_open: float | None) -> Decision | None:
         if candidate.stop_price < price <= candidate.entry_price:
-            return Decision("buy", candidate.code, f"oversold entry: {price:,.0f} <= {candidate.entry_price:,}",
+            return Decision(DecisionAction.BUY, candidate.code, f"oversold entry: {price:,.0f} <= {candidate.entry_price:,}",
                             limit_price=candidate.entry_price)
         return None
 

@@ -4,6 +4,7 @@ sell at the next day's open (or at today's close). Phase 1 prefers liquid stocks
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
@@ -12,9 +13,17 @@ from pydantic import Field
 
 from hantu.market.panel import DailyPanel
 from hantu.strategy import indicators as ind
-from hantu.strategy.base import Candidate, Decision, HeldPosition, StockScore
+from hantu.strategy.base import (
+    Candidate,
+    Decision,
+    DecisionAction,
+    Handover,
+    HeldPosition,
+    StockScore,
+    handover_of,
+)
 from hantu.strategy.config import Filters, Section, Selection, Watchlist
-from hantu.strategy.framework import FactorTable, ScreeningStrategy, kst_date, tick_round
+from hantu.strategy.framework import DayRows, FactorTable, ScreeningStrategy, kst_date, tick_round
 from hantu.strategy.regime import MarketRegime
 from hantu.strategy.universe import Eligibility
 
@@ -58,28 +67,38 @@ def _session(day: date):  # type: ignore[no-untyped-def]
         return None
 
 
+@dataclass(frozen=True)
+class BreakoutHandover(Handover):
+    """What Phase 2 reads from Phase 1: the screening day's range (the breakout distance) and its ATR."""
+
+    previous_range: float
+    atr: float
+
+
 class VolatilityBreakoutStrategy(ScreeningStrategy):
     name = "volatility_breakout"
     description = ("Larry Williams' breakout: buy above today's open + k × yesterday's range; exit at the next "
                    "open (or the close).")
     config_model = BreakoutConfig
+    handover_type = BreakoutHandover
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.flatten_at_close = self.config.rules.exit == "close"
 
-    def factors(self, panel: DailyPanel, prices: ind.Prices, eligibility: Eligibility) -> FactorTable:
+    def factors(self, panel: DailyPanel, prices: ind.Prices, eligibility: Eligibility,
+                rows: DayRows) -> FactorTable:
         c = self.config.indicators
-        close, last = prices.close, self.at_day(prices.close)
+        close, last = prices.close, rows.at_day(prices.close)
         day_range = prices.high - prices.low
         with np.errstate(divide="ignore", invalid="ignore"):
             noise = np.where(day_range > 0, 1.0 - np.abs(close - prices.open) / day_range, np.nan)
             noise = np.where(np.isnan(noise) & ~np.isnan(close), 1.0, noise)  # an untraded day is all noise
-            avg_noise = self.at_day(ind.sma(noise, c.noise_days))
-            sma_l = self.at_day(ind.sma(close, c.sma_long))
+            avg_noise = rows.at_day(ind.sma(noise, c.noise_days))
+            sma_l = rows.at_day(ind.sma(close, c.sma_long))
             values = {
-                "close": last, "previous_range": self.at_day(day_range), f"noise{c.noise_days}": avg_noise,
-                f"sma{c.sma_long}": sma_l, f"atr{c.atr_days}": self.at_day(ind.atr(prices.high, prices.low, close, c.atr_days)),
+                "close": last, "previous_range": rows.at_day(day_range), f"noise{c.noise_days}": avg_noise,
+                f"sma{c.sma_long}": sma_l, f"atr{c.atr_days}": rows.at_day(ind.atr(prices.high, prices.low, close, c.atr_days)),
                 "avg_traded_value": eligibility.avg_traded_value, "history_days": eligibility.history.astype(float),
             }
             components = {
@@ -88,17 +107,21 @@ class VolatilityBreakoutStrategy(ScreeningStrategy):
                 "noise": {"low_noise": -avg_noise},
                 "trend": {"close_vs_sma": last / sma_l - 1.0},
             }
-        last_range = self.at_day(day_range)
+        last_range = rows.at_day(day_range)
         has_range = np.isfinite(last_range) & (last_range > 0)
-        reasons = [] if self.all_days else [None if ok else "no range on the last day (nothing to break out of)"
+        reasons = [] if rows.every_day else [None if ok else "no range on the last day (nothing to break out of)"
                                             for ok in has_range.tolist()]
-        return FactorTable(indicators=values, components=components, rule_passed=has_range, rule_reasons=reasons)
+        handover = BreakoutHandover.columns(previous_range=values["previous_range"],
+                                            atr=values[f"atr{c.atr_days}"])
+        return FactorTable(indicators=values, components=components, rule_passed=has_range, rule_reasons=reasons,
+                           handover=handover)
 
     def candidate(self, i: int, rank: int, stock: StockScore, view: DailyPanel, prices: ind.Prices, on: date,
                   regime: MarketRegime) -> Candidate | str:
         r, s = self.config.rules, self.config.selection
         close = float(prices.close[-1, i])
-        day_range = float(stock.factors.get("previous_range", np.nan))
+        levels = handover_of(stock, BreakoutHandover)
+        day_range = levels.previous_range
         if not (np.isfinite(close) and np.isfinite(day_range) and day_range > 0):
             return "no previous-day range"
         market = str(view.markets[i])
@@ -110,10 +133,10 @@ class VolatilityBreakoutStrategy(ScreeningStrategy):
                   f"range {day_range:,.0f} (≈{trigger:,} if it opens at {close:,.0f}); exit {r.exit.replace('_', ' ')}")
         return Candidate(code=stock.code, name=stock.name, rank=rank, entry_price=trigger, stop_price=stop,
                          target_price=target, weight=round(weight, 6), reason=reason, score=stock.score,
-                         atr=float(stock.factors.get(f"atr{self.config.indicators.atr_days}", 0.0)),
+                         atr=levels.atr if np.isfinite(levels.atr) else 0.0,
                          sector=stock.sector, extra={"range": day_range, "k": r.k, "close": close})
 
-    def trigger(self, candidate: Candidate, day_open: float | None, on: date, market: str = "KOSPI") -> int:
+    def trigger(self, candidate: Candidate, day_open: float | None, on: date, market: str | None = None) -> int:
         """Today's trigger: open + k × previous range, rounded up to a tick (the candidate's estimate without an open)."""
         day_range = candidate.extra.get("range")
         if day_open is None or not day_range:
@@ -127,7 +150,7 @@ class VolatilityBreakoutStrategy(ScreeningStrategy):
             return None
         level = self.trigger(candidate, day_open, today)
         if price >= level:
-            return Decision("buy", candidate.code, f"breakout: {price:,.0f} >= open {day_open or 0:,.0f} + "
+            return Decision(DecisionAction.BUY, candidate.code, f"breakout: {price:,.0f} >= open {day_open or 0:,.0f} + "
                             f"{candidate.extra.get('k', self.config.rules.k):g} × range = {level:,}")
         return None
 

@@ -9,6 +9,7 @@ the stop, at the target, or after `max_hold_days` trading days.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -17,9 +18,24 @@ from pydantic import Field
 
 from hantu.market.panel import DailyPanel
 from hantu.strategy import indicators as ind
-from hantu.strategy.base import Candidate, Decision, HeldPosition, StockScore
+from hantu.strategy.base import (
+    Candidate,
+    Decision,
+    DecisionAction,
+    Handover,
+    HeldPosition,
+    StockScore,
+    handover_of,
+)
 from hantu.strategy.config import Filters, Section, Selection, Watchlist
-from hantu.strategy.framework import FactorTable, ScreeningStrategy, kst_date, tick_round, trading_days_held
+from hantu.strategy.framework import (
+    DayRows,
+    FactorTable,
+    ScreeningStrategy,
+    kst_date,
+    tick_round,
+    trading_days_held,
+)
 from hantu.strategy.regime import MarketRegime
 from hantu.strategy.universe import Eligibility
 
@@ -54,11 +70,20 @@ class NearHighConfig(Section):
     rules: Rules
 
 
+# --- what Phase 1 hands to Phase 2: typed fields, stored with the watchlist ------------------------------
+@dataclass(frozen=True)
+class NearHighHandover(Handover):
+    recent_high: float
+    atr: float
+    gap: float
+
+
 class NearHighStrategy(ScreeningStrategy):
     name = "near_high"
     description = "Buy stocks in an uptrend as they trade through their recent high; ATR stop and target."
     config_model = NearHighConfig
     defaults_file = Path(__file__).with_name("defaults.toml")
+    handover_type = NearHighHandover
 
     @property
     def lookback_days(self) -> int:
@@ -66,14 +91,15 @@ class NearHighStrategy(ScreeningStrategy):
         return max(c.history_days, c.high_days, c.return_days + 1)
 
     # --- Phase 1: raw values and rank components at the screening day --------------------------------
-    def factors(self, panel: DailyPanel, prices: ind.Prices, eligibility: Eligibility) -> FactorTable:
+    def factors(self, panel: DailyPanel, prices: ind.Prices, eligibility: Eligibility,
+                rows: DayRows) -> FactorTable:
         c, r = self.config.indicators, self.config.rules
         # Every indicator is a (days × stocks) array whose row t uses rows <= t only; `at_day` takes the
         # screening day's row (or, inside a backtest's whole-panel pass, keeps every row).
-        recent_high = self.at_day(ind.rolling_max(prices.high, c.high_days))
-        last = self.at_day(prices.close)
-        change = self.at_day(ind.n_day_return(prices.close, c.return_days))
-        atr = self.at_day(ind.atr(prices.high, prices.low, prices.close, c.atr_days))
+        recent_high = rows.at_day(ind.rolling_max(prices.high, c.high_days))
+        last = rows.at_day(prices.close)
+        change = rows.at_day(ind.n_day_return(prices.close, c.return_days))
+        atr = rows.at_day(ind.atr(prices.high, prices.low, prices.close, c.atr_days))
         with np.errstate(divide="ignore", invalid="ignore"):
             gap = last / recent_high - 1.0  # <= 0: how far under the recent high
         values = {"close": last, f"high{c.high_days}": recent_high, f"return{c.return_days}": change,
@@ -82,7 +108,7 @@ class NearHighStrategy(ScreeningStrategy):
         near, rising = gap >= -r.max_gap, change > 0
         rule = np.asarray(near & rising)
         reasons: list[str | None] = []
-        if not self.all_days:  # readable reasons only for a live screen (one row)
+        if not rows.every_day:  # readable reasons only for a live screen (one row)
             for i in range(last.shape[0]):
                 if rule[i]:
                     reasons.append(None)
@@ -91,14 +117,16 @@ class NearHighStrategy(ScreeningStrategy):
                                    if np.isfinite(gap[i]) else "no recent high yet")
                 else:
                     reasons.append(f"{c.return_days}-day return not positive")
-        return FactorTable(indicators=values, components=components, rule_passed=rule, rule_reasons=reasons)
+        handover = NearHighHandover.columns(recent_high=recent_high, atr=atr, gap=gap)
+        return FactorTable(indicators=values, components=components, rule_passed=rule, rule_reasons=reasons,
+                           handover=handover)
 
     # --- Phase 2: one candidate per watchlist stock ---------------------------------------------------
     def candidate(self, i: int, rank: int, stock: StockScore, view: DailyPanel, prices: ind.Prices, on: date,
                   regime: MarketRegime) -> Candidate | str:
         c, r, s = self.config.indicators, self.config.rules, self.config.selection
-        high = float(stock.factors.get(f"high{c.high_days}", np.nan))
-        atr = float(stock.factors.get(f"atr{c.atr_days}", np.nan))
+        levels = handover_of(stock, NearHighHandover)  # typed: what `factors` handed over
+        high, atr = levels.recent_high, levels.atr
         if not (np.isfinite(high) and np.isfinite(atr) and atr > 0):
             return "no recent high or ATR (not enough history)"
         market = str(view.markets[i])
@@ -109,7 +137,7 @@ class NearHighStrategy(ScreeningStrategy):
         stop = tick_round(stop_level, "down", on, market)
         target = tick_round(trigger + r.target_atr * atr, "up", on, market)
         weight = min(s.max_weight, 1.0 / max(regime.max_candidates, 1))
-        reason = (f"{-stock.factors.get('gap', 0.0):.1%} under the {c.high_days}-day high; regime "
+        reason = (f"{-levels.gap:.1%} under the {c.high_days}-day high; regime "
                   f"{regime.describe()}; buy at {trigger:,}, stop {stop:,}, target {target:,}")
         return Candidate(code=stock.code, name=stock.name, rank=rank, entry_price=trigger, stop_price=stop,
                          target_price=target, weight=round(weight, 6), reason=reason, score=stock.score,
@@ -119,7 +147,7 @@ class NearHighStrategy(ScreeningStrategy):
     def on_price(self, candidate: Candidate, price: float, now: datetime, day_open: float | None) -> Decision | None:
         ceiling = candidate.entry_price * (1 + self.config.rules.chase)
         if candidate.entry_price <= price <= ceiling:  # through the trigger, but not chasing a gap up
-            return Decision("buy", candidate.code, f"through the recent high: {price:,.0f} >= "
+            return Decision(DecisionAction.BUY, candidate.code, f"through the recent high: {price:,.0f} >= "
                             f"{candidate.entry_price:,}")  # no limit_price: a marketable order, sized by weight
         return None
 
