@@ -15,7 +15,15 @@ from typing import Any
 import numpy as np
 
 from hantu.market.panel import DailyPanel
-from hantu.strategy.base import Candidate, Decision, HeldPosition, ScreenResult, StockScore
+from hantu.strategy.base import (
+    Candidate,
+    Decision,
+    DecisionAction,
+    HeldPosition,
+    ScreenResult,
+    StockScore,
+    Strategy,
+)
 from hantu.strategy.indicators import sma
 
 
@@ -30,7 +38,7 @@ def crosses(close: np.ndarray, fast: int, slow: int) -> tuple[np.ndarray, np.nda
     return up, down
 
 
-class SmaCross:
+class SmaCross(Strategy):
     name = "sma_cross"
     lookback_days = 0  # set in __init__: the window the engine passes to `screen`
 
@@ -40,7 +48,7 @@ class SmaCross:
         self.sell_signals: frozenset[str] = frozenset()
         self._exits: dict[str, str] = {}
 
-    def screen(self, panel: DailyPanel, on: date) -> ScreenResult:
+    def screen(self, panel: DailyPanel, on: date, instruments: Any = None) -> ScreenResult:
         fast, slow = self.params["fast"], self.params["slow"]
         codes = panel.codes
         if panel.shape[0] < slow + 1:
@@ -73,7 +81,7 @@ class SmaCross:
     def on_price(
         self, candidate: Candidate, price: float, now: datetime, day_open: float | None
     ) -> Decision | None:
-        return Decision("buy", candidate.code, "sma cross up", quantity=self.params["quantity"])
+        return Decision(DecisionAction.BUY, candidate.code, "sma cross up", quantity=self.params["quantity"])
 
     def exits_at_open(self) -> dict[str, str]:
         """The engine's shortcut (`hantu.strategy.base.ExitsAtOpen`): the stocks `exit_reason` sells today."""

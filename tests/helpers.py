@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
+
+from hantu.strategy.base import Candidate, Decision, HeldPosition, ScreenResult, Strategy
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # HANTU_TEST_SHARED_DATA points elsewhere (e.g. a missing folder, to check what runs on a bare checkout as in CI).
@@ -55,3 +59,21 @@ def outbox_rows(database):  # type: ignore[no-untyped-def]
 
     with database.session() as s:
         return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+
+class IntradayOnly(Strategy):
+    """A base for test strategies the trading session runs on candidates a test hands it: no screening or
+    selection (those raise), no entry and no exit unless a subclass decides one."""
+
+    def screen(self, panel: Any, on: date, instruments: Any = None) -> ScreenResult:
+        raise NotImplementedError("an intraday-only test strategy does not screen")
+
+    def select(self, panel: Any, screen: ScreenResult, on: date) -> list[Candidate]:
+        raise NotImplementedError("an intraday-only test strategy does not select")
+
+    def on_price(self, candidate: Candidate, price: float, now: datetime, day_open: float | None) -> Decision | None:
+        return None
+
+    def exit_reason(self, position: HeldPosition, price: float, now: datetime, day_open: float | None) -> str | None:
+        return None

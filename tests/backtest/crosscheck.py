@@ -18,13 +18,21 @@ import numpy as np
 from hantu.backtest.engine import BacktestConfig, BacktestEngine
 from hantu.backtest.result import BacktestOutcome
 from hantu.market.panel import DailyPanel
-from hantu.strategy.base import Candidate, Decision, HeldPosition, ScreenResult, StockScore
+from hantu.strategy.base import (
+    Candidate,
+    Decision,
+    DecisionAction,
+    HeldPosition,
+    ScreenResult,
+    StockScore,
+    Strategy,
+)
 from hantu.strategy.indicators import sma
 from hantu.trading.fill_model import FillParams
 from hantu.trading.risk import RiskConfig
 
 
-class SmaCross:
+class SmaCross(Strategy):
     """Buy `quantity` shares at the open after the fast SMA crosses above the slow one; sell everything at the
     open after it crosses below. Signals come from the decision day's closes only."""
 
@@ -34,7 +42,7 @@ class SmaCross:
         self.params: dict[str, Any] = {"fast": fast, "slow": slow, "quantity": quantity}
         self.sell_signals: set[str] = set()
 
-    def screen(self, panel: DailyPanel, on: date) -> ScreenResult:
+    def screen(self, panel: DailyPanel, on: date, instruments: Any = None) -> ScreenResult:
         fast, slow = sma(panel.close, self.params["fast"]), sma(panel.close, self.params["slow"])
         codes = panel.codes.tolist()
         up, down = np.zeros(len(codes), bool), np.zeros(len(codes), bool)
@@ -51,7 +59,7 @@ class SmaCross:
                           reason="sma cross up") for k, c in enumerate(screen.watchlist)]
 
     def on_price(self, candidate: Candidate, price: float, now: datetime, day_open: float | None) -> Decision | None:
-        return Decision("buy", candidate.code, "sma cross up", quantity=self.params["quantity"])
+        return Decision(DecisionAction.BUY, candidate.code, "sma cross up", quantity=self.params["quantity"])
 
     def exit_reason(self, position: HeldPosition, price: float, now: datetime, day_open: float | None) -> str | None:
         return "sma cross down" if position.code in self.sell_signals else None

@@ -20,7 +20,15 @@ from backtest.toys import make_panel
 from hantu.backtest.engine import BacktestConfig, BacktestEngine
 from hantu.backtest.service import MarketData, run_on_panel
 from hantu.market.panel import DailyPanel
-from hantu.strategy.base import Candidate, Decision, HeldPosition, ScreenResult, StockScore
+from hantu.strategy.base import (
+    Candidate,
+    Decision,
+    DecisionAction,
+    HeldPosition,
+    ScreenResult,
+    StockScore,
+    Strategy,
+)
 from hantu.trading.fill_model import FillParams
 from hantu.trading.risk import RiskConfig
 
@@ -29,7 +37,7 @@ from helpers import SHARED_DATA
 WINDOWS = ["2021q1", "2022q1", "2023q1", "2024q1"]
 
 
-class BuyAndStop:
+class BuyAndStop(Strategy):
     """Buy every stock at the first price of the next day, with a fixed stop of its own."""
 
     name = "buy_and_stop"
@@ -37,7 +45,7 @@ class BuyAndStop:
     def __init__(self, stop: int) -> None:
         self.params: dict[str, Any] = {"stop": stop}
 
-    def screen(self, panel: DailyPanel, on: date) -> ScreenResult:
+    def screen(self, panel: DailyPanel, on: date, instruments: Any = None) -> ScreenResult:
         codes = [str(c) for c in panel.codes]
         return ScreenResult(on=on, scores=[StockScore(c, c, 1.0, True, ()) for c in codes], watchlist=codes)
 
@@ -59,7 +67,7 @@ class BuyAndStop:
     def on_price(
         self, candidate: Candidate, price: float, now: datetime, day_open: float | None
     ) -> Decision | None:
-        return Decision("buy", candidate.code, "toy")
+        return Decision(DecisionAction.BUY, candidate.code, "toy")
 
     def exit_reason(
         self, position: HeldPosition, price: float, now: datetime, day_open: float | None

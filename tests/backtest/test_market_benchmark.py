@@ -10,13 +10,12 @@ import json
 from collections import defaultdict
 from datetime import date, datetime
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import pytest
 
 from backtest.crosscheck import import_window
-from hantu.strategy.base import Candidate, Decision, HeldPosition, ScreenResult
+from hantu.strategy.base import Candidate, Decision, HeldPosition, ScreenResult, Strategy
 
 WINDOWS = ["2021q1", "2022q1", "2023q1", "2024q1"]
 LIMIT = (
@@ -24,13 +23,12 @@ LIMIT = (
 )
 
 
-class NoTrades:
+class NoTrades(Strategy):
     """A strategy that never trades: the backtest is only its benchmarks."""
 
     name = "none"
-    params: ClassVar[dict[str, object]] = {}
 
-    def screen(self, panel, on: date) -> ScreenResult:  # type: ignore[no-untyped-def]
+    def screen(self, panel, on: date, instruments=None) -> ScreenResult:  # type: ignore[no-untyped-def]
         return ScreenResult(on=on, scores=[], watchlist=[])
 
     def select(self, panel, screen: ScreenResult, on: date) -> list[Candidate]:  # type: ignore[no-untyped-def]

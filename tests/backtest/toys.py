@@ -9,7 +9,15 @@ from typing import Any
 import numpy as np
 
 from hantu.market.panel import DailyPanel
-from hantu.strategy.base import Candidate, Decision, HeldPosition, ScreenResult, StockScore
+from hantu.strategy.base import (
+    Candidate,
+    Decision,
+    DecisionAction,
+    HeldPosition,
+    ScreenResult,
+    StockScore,
+    Strategy,
+)
 
 
 def make_panel(closes: np.ndarray, *, start: date = date(2024, 1, 2), opens: np.ndarray | None = None,
@@ -33,7 +41,7 @@ def make_panel(closes: np.ndarray, *, start: date = date(2024, 1, 2), opens: np.
         open=o, high=h, low=lo, close=closes, volume=vol, amount=vol * closes)
 
 
-class ToyBreakout:
+class ToyBreakout(Strategy):
     """Buy a stock whose close rose on the decision day, when the next day trades `k` above that close;
     sell at the stop, the target or at the close after `hold` days."""
 
@@ -43,7 +51,7 @@ class ToyBreakout:
         self.params: dict[str, Any] = {"k": k, "hold": hold, "stop": stop, "target": target}
         self.seen_last_dates: list[date] = []
 
-    def screen(self, panel: DailyPanel, on: date) -> ScreenResult:
+    def screen(self, panel: DailyPanel, on: date, instruments: Any = None) -> ScreenResult:
         self.seen_last_dates.append(panel.date_at(panel.shape[0] - 1))
         scores = []
         for j, code in enumerate(panel.codes):
@@ -66,7 +74,7 @@ class ToyBreakout:
 
     def on_price(self, candidate: Candidate, price: float, now: datetime, day_open: float | None) -> Decision | None:
         if price >= candidate.entry_price:
-            return Decision("buy", candidate.code, "breakout")
+            return Decision(DecisionAction.BUY, candidate.code, "breakout")
         return None
 
     def exit_reason(self, position: HeldPosition, price: float, now: datetime, day_open: float | None) -> str | None:

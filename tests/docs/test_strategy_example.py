@@ -4,6 +4,7 @@ selected by the real pipeline, backtested by the real engine. If the framework c
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from collections.abc import Iterator
 from datetime import date
@@ -73,7 +74,9 @@ def test_the_example_is_registered_by_its_entry_point(plugin_on_path: Path) -> N
 
 def test_strategy_list_shows_the_example(plugin_on_path: Path) -> None:
     result = run_hantu("strategy", "list", "--json",
-                       env={"PYTHONPATH": f"{plugin_on_path}:{EXAMPLE / 'src'}"}, timeout=60)
+                       env={"PYTHONPATH": os.pathsep.join(filter(None, (str(plugin_on_path), str(EXAMPLE / "src"),
+                                                                         os.environ.get("PYTHONPATH"))))},
+                       timeout=60)
     assert result.returncode == 0, result.stderr
     entry = {e["name"]: e for e in json.loads(result.stdout)}[NAME]
     assert "error" not in entry, entry

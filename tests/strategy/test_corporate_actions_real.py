@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
 
 from hantu.market.store import MarketStore
 from hantu.strategy import indicators as ind
+from hantu.strategy.base import Decision, DecisionAction, Strategy
 
 # (window, code, ex-date, factor, kind, raw previous close → raw close) as found in ../shared/data/krx, for
 # stocks that traded on both sides of the ex-date
@@ -121,14 +122,14 @@ def test_screen_factors_use_the_adjusted_series(krx_stores) -> None:  # type: ig
 
 
 @dataclass
-class BuyAndHold:
+class BuyAndHold(Strategy):
     """Buys `code` at the open of the first day and holds it to the end (no exits)."""
 
     code: str
-    name: str = "buy_and_hold"
+    name: ClassVar[str] = "buy_and_hold"
     params: dict[str, Any] = field(default_factory=dict)
 
-    def screen(self, panel, on):  # type: ignore[no-untyped-def]
+    def screen(self, panel, on, instruments=None):  # type: ignore[no-untyped-def]
         from hantu.strategy.base import ScreenResult
 
         return ScreenResult(on=on, scores=[], watchlist=[self.code])
@@ -150,9 +151,7 @@ class BuyAndHold:
         ]
 
     def on_price(self, candidate, price: float, now: datetime, day_open):  # type: ignore[no-untyped-def]
-        from hantu.strategy.base import Decision
-
-        return Decision("buy", candidate.code, "buy")
+        return Decision(DecisionAction.BUY, candidate.code, "buy")
 
     def exit_reason(self, position, price, now, day_open):  # type: ignore[no-untyped-def]
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -12,7 +12,7 @@ from hantu.clock import KST
 from hantu.market import calendar
 from hantu.market.panel import DailyPanel
 from hantu.market.rules import round_to_tick
-from hantu.strategy.base import Candidate, Decision, HeldPosition
+from hantu.strategy.base import Candidate, Decision, DecisionAction, HeldPosition, ScreenResult, Strategy
 
 DAY = date(2026, 11, 6)  # a Friday, a normal session (09:00-15:30)
 
@@ -76,25 +76,25 @@ def candidates_for(panel: DailyPanel, day: date = DAY, weight: float = 0.15) -> 
 
 
 @dataclass
-class DipBuyer:
+class DipBuyer(Strategy):
     """Buys a candidate with a limit at its entry price once the price is within 1 % of it; exits on the
     candidate's stop/target (through the engine's rules) or at `exit_after` (strategy exit)."""
 
-    name: str = "dip-buyer"
+    name: ClassVar[str] = "dip-buyer"
     params: dict[str, Any] = field(default_factory=dict)
     exit_after: str | None = "14:30"
     flatten_at_close: bool = False
 
-    def screen(self, panel, on):  # type: ignore[no-untyped-def]
-        raise NotImplementedError
+    def screen(self, panel: DailyPanel, on: date, instruments: Any = None) -> ScreenResult:
+        raise NotImplementedError  # the tests hand the session its candidates
 
-    def select(self, panel, screen, on):  # type: ignore[no-untyped-def]
+    def select(self, panel: DailyPanel, screen: ScreenResult, on: date) -> list[Candidate]:
         raise NotImplementedError
 
     def on_price(self, candidate: Candidate, price: float, now: datetime, day_open: float | None
                  ) -> Decision | None:
         if price <= candidate.entry_price * 1.01:
-            return Decision("buy", candidate.code, "near entry", limit_price=candidate.entry_price)
+            return Decision(DecisionAction.BUY, candidate.code, "near entry", limit_price=candidate.entry_price)
         return None
 
     def exit_reason(self, position: HeldPosition, price: float, now: datetime, day_open: float | None) -> str | None:

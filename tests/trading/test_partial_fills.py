@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from simkit import DAY, at, kis_broker, make_panel
@@ -23,6 +23,8 @@ from hantu.trading import ledger
 from hantu.trading.engine import TradingEngine
 from hantu.trading.reconcile import reconcile
 from hantu.trading.session import SessionConfig, SessionReport, TradingSession
+
+from helpers import IntradayOnly
 
 pytest.importorskip("hantu.sandbox.kis.app")
 
@@ -186,10 +188,10 @@ class SlowReads:
 
 
 @dataclass
-class Leaver:
+class Leaver(IntradayOnly):
     """Wants out of every position, now."""
 
-    name: str = "leaver"
+    name: ClassVar[str] = "leaver"
 
     def exit_reason(self, position: HeldPosition, price: float, now: datetime, day_open: float | None) -> str:
         return "time to go"

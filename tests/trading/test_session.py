@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from simkit import DAY, DipBuyer, at, candidates_for
 from sqlalchemy import select
@@ -17,11 +17,13 @@ from hantu.broker.base import BrokerError, OrderStatus, OrderType, Side
 from hantu.clock import FrozenClock, SimClock
 from hantu.store.kv import kv_get, kv_set
 from hantu.store.models import OutboxMessage, TradeOrder
-from hantu.strategy.base import Candidate, Decision, HeldPosition
+from hantu.strategy.base import Candidate, Decision, DecisionAction, HeldPosition
 from hantu.trading import ledger
 from hantu.trading.halt import halt_state
 from hantu.trading.orders import LIVE, PENDING
 from hantu.trading.session import CANCEL_REQUESTS_KEY, SessionConfig, TradingSession, close_out
+
+from helpers import IntradayOnly
 
 FAST = SessionConfig(poll_seconds=120, decision_seconds=120, reprice_after_seconds=600, max_reprices=1)
 
@@ -55,15 +57,15 @@ def test_an_afternoon_of_paper_trading_leaves_the_book_equal_to_the_broker(rig) 
 
 
 @dataclass
-class LowBidder:
+class LowBidder(IntradayOnly):
     """Bids far below the market (never fills): exercises re-pricing and the end of day."""
 
-    name: str = "low-bidder"
+    name: ClassVar[str] = "low-bidder"
     params: dict[str, Any] = field(default_factory=dict)
     flatten_at_close: bool = True
 
     def on_price(self, candidate: Candidate, price: float, now: datetime, day_open: float | None) -> Decision:
-        return Decision("buy", candidate.code, "cheap", limit_price=candidate.stop_price)
+        return Decision(DecisionAction.BUY, candidate.code, "cheap", limit_price=candidate.stop_price)
 
     def exit_reason(self, position: HeldPosition, price: float, now: datetime, day_open: float | None) -> None:
         return None

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from simkit import DAY, at, candidates_for, kis_broker, make_panel
@@ -16,11 +16,13 @@ from sqlalchemy import select
 
 from hantu.clock import FrozenClock
 from hantu.store.models import OutboxMessage, TradeFill, TradeOrder
-from hantu.strategy.base import Candidate, Decision, HeldPosition
+from hantu.strategy.base import Candidate, Decision, DecisionAction, HeldPosition
 from hantu.trading import ledger
 from hantu.trading.halt import halt_state
 from hantu.trading.reconcile import reconcile
 from hantu.trading.session import SessionConfig, TradingSession
+
+from helpers import IntradayOnly
 
 pytest.importorskip("hantu.sandbox.kis.app")
 
@@ -28,15 +30,15 @@ ORDER_PATH = "order-cash"
 
 
 @dataclass
-class EagerBuyer:
+class EagerBuyer(IntradayOnly):
     """Buys every candidate at the market at once, sells everything from `exit_after`."""
 
-    name: str = "eager"
+    name: ClassVar[str] = "eager"
     params: dict[str, Any] = field(default_factory=dict)
     exit_after: str = "14:50"
 
     def on_price(self, candidate: Candidate, price: float, now: datetime, day_open: float | None) -> Decision:
-        return Decision("buy", candidate.code, "now", quantity=5)
+        return Decision(DecisionAction.BUY, candidate.code, "now", quantity=5)
 
     def exit_reason(self, position: HeldPosition, price: float, now: datetime, day_open: float | None) -> str | None:
         return "done" if now.strftime("%H:%M") >= self.exit_after else None
