@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pytest
@@ -12,6 +12,7 @@ from hantu.backtest.engine import BacktestConfig, BacktestEngine
 from hantu.backtest.screens import WindowScreens
 from hantu.broker.base import Side
 from hantu.market import rules
+from hantu.strategy.base import Candidate, Decision, DecisionAction
 from hantu.trading.fill_model import FillParams, trade_costs
 from hantu.trading.risk import RiskConfig
 
@@ -162,3 +163,28 @@ def test_the_risk_managers_exit_rules_fire_before_the_strategys() -> None:
     assert sell.side == "sell" and sell.reason == "trailing_stop"
     level = 11_000 * 0.95  # high since entry 11,000
     assert level - 2 * rules.tick_size(level, sell.day, "KOSPI") <= sell.price <= level
+
+
+# what each decision action does in a backtest: a new action fails here until the engine carries it out
+BACKTEST_EFFECT = {DecisionAction.BUY: "buy"}
+
+
+class Decides(ToyBreakout):
+    def __init__(self, action: DecisionAction) -> None:
+        super().__init__(k=0.02)
+        self.action = action
+
+    def on_price(self, candidate: Candidate, price: float, now: datetime, day_open: float | None) -> Decision | None:
+        decision = super().on_price(candidate, price, now, day_open)
+        return Decision(self.action, decision.code, decision.reason) if decision is not None else None
+
+
+def test_the_backtest_has_an_effect_for_every_decision_action() -> None:
+    assert set(BACKTEST_EFFECT) == set(DecisionAction)
+
+
+@pytest.mark.parametrize("action", list(DecisionAction))
+def test_every_decision_action_is_carried_out_by_the_backtest(action: DecisionAction) -> None:
+    panel = one_stock_day(10_050, 10_500, 9_950, 10_400)
+    outcome = BacktestEngine(Decides(action), panel).run(panel.date_at(2), panel.date_at(2))
+    assert [fill.side for fill in outcome.fills][:1] == [BACKTEST_EFFECT[action]]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+import pytest
 from simkit import DAY, DipBuyer, at, candidates_for
 from sqlalchemy import select
 
@@ -291,3 +292,32 @@ def test_two_sessions_on_one_broker_at_once_only_one_runs(rig) -> None:  # type:
     assert outcome["first"].iterations > 1 and outcome["first"].orders_sent >= 1
     # The lock went with the first session: a later one starts (the day is over, so it does nothing).
     assert TradingSession(rig.database, rig.broker, rig.clock, config=FAST).run(DAY, [], LowBidder()).iterations == 0
+
+
+# what each decision action does in the live session: a new action fails here until the session carries it out
+SESSION_EFFECT = {DecisionAction.BUY: Side.BUY}
+
+
+@dataclass
+class Decides(IntradayOnly):
+    """Decides `action` on every candidate at once, with a marketable order of 3 shares."""
+
+    name: ClassVar[str] = "decides"
+    action: DecisionAction = DecisionAction.BUY
+
+    def on_price(self, candidate: Candidate, price: float, now: datetime, day_open: float | None) -> Decision:
+        return Decision(self.action, candidate.code, f"test {self.action.value}", quantity=3)
+
+
+def test_the_session_has_an_effect_for_every_decision_action() -> None:
+    assert set(SESSION_EFFECT) == set(DecisionAction)
+
+
+@pytest.mark.parametrize("action", list(DecisionAction))
+def test_every_decision_action_reaches_the_broker_in_the_session(rig, action: DecisionAction) -> None:  # type: ignore[no-untyped-def]
+    rig.clock.set(at("15:00"))
+    (candidate, *_) = candidates_for(rig.panel)
+    config = SessionConfig(poll_seconds=600, decision_seconds=600)
+    TradingSession(rig.database, rig.broker, rig.clock, config=config).run(DAY, [candidate], Decides(action=action))
+    sent = [o for o in orders(rig) if o.purpose == "entry"]
+    assert [(o.code, o.side, o.quantity) for o in sent] == [(candidate.code, SESSION_EFFECT[action].value, 3)]
