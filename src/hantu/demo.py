@@ -21,7 +21,7 @@ from typing import Any
 from hantu.clock import KST, SimClock
 
 MARKER = ".hantu-demo"
-HISTORY_DAYS = 300  # trading days of history before the first simulated day (screening needs 260)
+HISTORY_DAYS = 300  # trading days of history before the first simulated day (more than any built-in's lookback_days)
 DEMO_RATE_LIMIT = 50.0  # requests/s the demo's client and sandbox allow (KIS virtual is 2/s)
 DEMO_STOCKS = 2500
 
