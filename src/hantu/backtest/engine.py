@@ -1,5 +1,5 @@
 """The daily backtest engine: the live strategy's own screening, selection, entry and exit code, replayed day
-by day with the paper broker's fill model (`hantu.trading.fill_model`: fills, slippage, volume share, fees,
+by day with the paper broker's fill model (`hantu.broker.fill_model`: fills, slippage, volume share, fees,
 taxes, ticks).
 
 The timeline of one trading day `t`, as in live trading:
@@ -34,13 +34,13 @@ from hantu.backtest.gaps import segment_warnings
 from hantu.backtest.metrics import compute_metrics, monthly_returns, return_figures
 from hantu.backtest.result import BacktestOutcome, FillRecord, Trade
 from hantu.backtest.screens import ScreenSource, screen_source_for
-from hantu.broker.base import OrderType, Side
+from hantu.broker.fill_model import Bar, FillParams, buy_cash_needed, match
 from hantu.clock import KST
+from hantu.domain.orders import OrderType, Side
 from hantu.market import rules
 from hantu.market.panel import DailyPanel
 from hantu.strategy.base import Candidate, Decision, ExitsAtOpen, HeldPosition, Strategy
 from hantu.trading.exits import check_exit, has_exit_rule
-from hantu.trading.fill_model import Bar, FillParams, buy_cash_needed, match
 from hantu.trading.risk import RiskConfig
 
 Progress = Callable[[int, int], None]

@@ -1,4 +1,4 @@
-"""Templates for the answers to Telegram commands (kinds `cmd_*`); data comes from `hantu.notify.queries`."""
+"""Templates for the answers to Telegram commands (kinds `cmd_*`); data comes from `hantu.bot.queries`."""
 
 from __future__ import annotations
 

@@ -14,10 +14,10 @@ from typing import Any
 from hantu.clock import Clock, SimClock, SystemClock, parse_kst
 from hantu.config import Settings
 from hantu.scheduler import heartbeat
-from hantu.scheduler.lock import running_pid
 from hantu.scheduler.runner import Runner
 from hantu.scheduler.timetable import load_timetable
 from hantu.store.db import Database, get_database
+from hantu.store.lock import running_pid
 from hantu.store.migrate import ensure_schema
 
 log = logging.getLogger("hantu.scheduler")
@@ -99,7 +99,7 @@ class NotifyThreads:
     """
 
     def __init__(self, db: Database, on_delivered: Any = None, grace: float = 5.0) -> None:
-        from hantu.notify.commands import CommandPoller
+        from hantu.bot.commands import CommandPoller
         from hantu.notify.sender import OutboxSender
 
         self.grace = grace

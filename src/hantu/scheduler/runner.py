@@ -37,9 +37,9 @@ from hantu.clock import Clock, SimClock
 from hantu.log import mask_secrets
 from hantu.market import calendar
 from hantu.scheduler import heartbeat
-from hantu.scheduler.lock import InstanceLock, running_pid
 from hantu.scheduler.timetable import PlannedRun, Timetable
 from hantu.store.db import Database
+from hantu.store.lock import InstanceLock, running_pid
 from hantu.store.models import JobRun
 
 log = logging.getLogger("hantu.scheduler")
