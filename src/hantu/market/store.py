@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hantu.clock import KST
+from hantu.market.codekeys import code_keys
 from hantu.market.corporate_actions import CorporateAction, Unexplained, detect_days, effective, factor_matrix
 from hantu.market.panel import DailyPanel
 
@@ -175,18 +176,6 @@ class _Block:
     dates: np.ndarray
     codes: np.ndarray
     arrays: dict[str, np.ndarray]
-
-
-_POWERS = 36 ** np.arange(5, -1, -1, dtype=np.int64)
-
-
-def code_keys(codes: np.ndarray) -> np.ndarray:
-    """Stock codes (6 chars of 0-9A-Z) as int64 keys with the same order: sorting and matching integers is
-    several times faster than strings."""
-    arr = np.ascontiguousarray(np.asarray(codes).astype("U6"))
-    chars = arr.view(np.uint32).reshape(-1, 6).astype(np.int64)
-    values = np.where(chars >= 65, chars - 55, chars - 48)
-    return values @ _POWERS
 
 
 def _month_key(day: date) -> str:
