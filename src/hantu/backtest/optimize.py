@@ -31,6 +31,7 @@ from typing import Any
 
 from hantu.backtest.engine import BacktestConfig
 from hantu.backtest.objectives import check_objective, objective_value
+from hantu.backtest.optimize_report import write_optimization_report
 from hantu.backtest.result import BacktestOutcome
 from hantu.backtest.sweep import Runner, SerialRunner, Trial, TrialResult
 
@@ -375,7 +376,8 @@ def optimize(db: Any, store: Any, strategy_name: str, start: date, end: date, sp
     """Optimise `strategy_name` over `space` (see the module docstring). `trials` is per fold."""
     import optuna
 
-    from hantu.backtest.service import check_gaps, load_market, make_strategy, sweep_source
+    from hantu.backtest.service import check_gaps, sweep_source
+    from hantu.backtest.single import load_market, make_strategy
 
     began = _time.perf_counter()
     if trials < 1:
@@ -477,10 +479,9 @@ def optimize(db: Any, store: Any, strategy_name: str, start: date, end: date, sp
                 f"{ISOLATED_PEAK}): its neighbours score much lower, so it is likely fitted to noise")
     result.elapsed_s = _time.perf_counter() - began
     if report:
-        from hantu.backtest.optimize_report import write_optimization_report
         from hantu.backtest.service import reports_dir
 
-        html_path, _ = write_optimization_report(result, reports_dir(), f"optimize-{study_id}-{name}")
+        html_path, _ = write_optimization_report(result.to_dict(), reports_dir(), f"optimize-{study_id}-{name}")
         result.report_path = str(html_path)
     _store_result(db, study_id, result)
     return result
@@ -558,7 +559,7 @@ def _finish_fold(study: Any, fold: Fold, f: int, space: dict[str, Dimension], pa
             warnings.simplefilter("ignore")
             importances = {k: round(float(v), 4)
                            for k, v in optuna.importance.get_param_importances(study).items()}
-    from hantu.backtest.service import run_on_panel
+    from hantu.backtest.single import run_on_panel
 
     in_sample = _plain_metrics(dict(run_on_panel(strategy_name, market, fold.train_start, fold.train_end,
                                                  {**params, **best_params}, config).metrics))
@@ -589,7 +590,7 @@ def _out_of_sample(folds: list[FoldResult], strategy_name: str, params: dict[str
     import numpy as np
 
     from hantu.backtest.metrics import compute_metrics
-    from hantu.backtest.service import run_on_panel
+    from hantu.backtest.single import run_on_panel
 
     cash = config.initial_cash
     outcomes: list[BacktestOutcome] = []

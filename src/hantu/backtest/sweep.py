@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from hantu.backtest.engine import BacktestConfig
 from hantu.backtest.result import BacktestOutcome
+from hantu.backtest.single import MarketData, load_market, run_on_panel
 
 WORKER_BASE_MB = 140.0  # a worker's interpreter with numpy, the strategy and the engine imported (measured)
 PANEL_WORKING_FACTOR = 3.0  # peak over the panel's own bytes during one backtest (indicator chunks, measured)
@@ -82,8 +83,6 @@ _MARKETS: dict[MarketSpec, Any] = {}
 
 def _market_for(spec: MarketSpec | Any) -> Any:
     """The loaded `MarketData` of `spec`, loaded once per process (a scattered `MarketData` passes through)."""
-    from hantu.backtest.service import MarketData, load_market
-
     if isinstance(spec, MarketData):
         return spec
     market = _MARKETS.get(spec)
@@ -107,8 +106,6 @@ def peak_rss_mb() -> float:
 
 def run_trial(spec: MarketSpec | Any, trial: Trial) -> TrialResult:
     """Run one trial on the worker (top-level, so process pools and Dask can pickle it)."""
-    from hantu.backtest.service import run_on_panel
-
     market = _market_for(spec)
     if not trial.steps:
         outcome = run_on_panel(trial.strategy, market, trial.start, trial.end, trial.params, trial.config)
