@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from hantu.backtest.benchmark import benchmarks
 from hantu.backtest.engine import BacktestConfig, Progress
 from hantu.backtest.gaps import DataGapError, find_gaps, gap_message, gap_warning, panel_days
 from hantu.backtest.metrics import compute_metrics, monthly_returns, return_figures
@@ -39,8 +40,10 @@ from hantu.backtest.single import (
 from hantu.backtest.storage import save_outcome, set_report_path
 from hantu.backtest.sweep import Runner, SerialRunner, Trial, market_spec, run_trials
 from hantu.market.panel import DailyPanel
+from hantu.market.store import MarketStore
 from hantu.store.db import Database
-from hantu.trading.risk import RiskConfig
+from hantu.store.kv import kv_get
+from hantu.trading.risk import CONFIG_KEY, RiskConfig, load_config
 
 
 @dataclass(frozen=True)
@@ -133,9 +136,6 @@ def check_history(strategy_name: str, points: list[dict[str, Any]], market: Mark
 def saved_risk_limits(db: Database) -> tuple[RiskConfig, bool]:
     """The risk limits saved with `hantu trade risk` (the live session's), or the defaults when none were
     saved; and whether any were."""
-    from hantu.store.kv import kv_get
-    from hantu.trading.risk import CONFIG_KEY, load_config
-
     with db.session() as session:
         return load_config(session), kv_get(session, CONFIG_KEY) is not None
 
@@ -225,8 +225,6 @@ def run_grid(db: Database, store: Any, strategy_name: str, start: date, end: dat
 def sweep_source(store: Any, market: MarketData, start: date, end: date) -> Any:
     """What workers load a sweep's data from: the store's path when it is a store on disk (each worker loads
     it once), else the loaded data itself."""
-    from hantu.market.store import MarketStore
-
     if isinstance(store, MarketStore):
         return market_spec(store, start, end, WARMUP_CALENDAR_DAYS)
     return market
@@ -335,8 +333,6 @@ def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, 
 
 def _chain(tests: list[BacktestOutcome], strategy: str, params: dict[str, Any], initial: int, panel: DailyPanel,
            start: date, end: date) -> BacktestOutcome:
-    from hantu.backtest.benchmark import benchmarks
-
     equity = np.concatenate([t.equity for t in tests]) if tests else np.zeros(0)
     cash = np.concatenate([t.cash for t in tests]) if tests else np.zeros(0)
     holdings = np.concatenate([t.holdings_value for t in tests]) if tests else np.zeros(0)

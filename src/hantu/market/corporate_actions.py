@@ -145,8 +145,6 @@ class Unexplained:
 
 
 def _within(values: Sequence[float], base: float, day: date, market: str) -> bool:
-    from hantu.market.rules import limit_bounds
-
     low, high = limit_bounds(np.array([base]), day, market)
     return all(v <= 0 or low[0] <= v <= high[0] for v in values)
 

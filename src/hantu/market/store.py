@@ -37,9 +37,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hantu.clock import KST
+from hantu.clock import KST, SystemClock
+from hantu.market.calendar import trading_days
 from hantu.market.codekeys import code_keys
 from hantu.market.corporate_actions import CorporateAction, Unexplained, detect_days, effective, factor_matrix
+from hantu.market.kis_master import STOCK_GROUPS
 from hantu.market.panel import DailyPanel
 
 if TYPE_CHECKING:
@@ -524,8 +526,6 @@ class MarketStore:
         """Set sector codes and flags from KIS master rows (`kis_master.MasterRow`); stocks not yet in the store
         are added (they may trade later). Non-stock groups (ETF, ETN, REIT, ...) are skipped. Returns the
         stocks updated."""
-        from hantu.market.kis_master import STOCK_GROUPS
-
         count = 0
         with self._writer_lock():
             master = {i.code: i for i in self.instruments()}
@@ -635,8 +635,6 @@ class MarketStore:
 
     # --- status ---------------------------------------------------------------------------------------
     def status(self) -> StoreStatus:
-        from hantu.market.calendar import trading_days
-
         dates = self.trading_dates()
         counts = self.day_counts()
         meta = self.meta()
@@ -663,7 +661,6 @@ def open_market_store(settings: Settings | None = None) -> MarketStore:
 def sync_instruments_to_db(store: MarketStore, session: Session) -> int:
     """Mirror the instrument master into the `instruments` table (insert or update; rows for codes no longer
     in the master are kept). Returns the number of rows written. Runs inside the caller's transaction."""
-    from hantu.clock import SystemClock
     from hantu.store.models.core import Instrument as InstrumentRow
 
     now = SystemClock().now()

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from hantu.clock import Clock, SimClock, SystemClock, parse_kst
+from hantu import __version__
+from hantu.clock import KST, Clock, SimClock, SystemClock, parse_kst
 from hantu.config import Settings
 from hantu.scheduler import heartbeat
 from hantu.scheduler.runner import Runner
@@ -54,8 +55,6 @@ def outbox_alert(db: Database, clock: Clock) -> Any:
 
 def describe(settings: Settings) -> dict[str, Any]:
     """What `scheduler_started` says about this process."""
-    from hantu import __version__
-
     return {
         "mode": settings.trading_mode,
         "server": settings.server if settings.trading_mode == "kis" else None,
@@ -160,8 +159,6 @@ def start(settings: Settings, clock: Clock, stop_at: datetime | None = None, ski
 
 def status(settings: Settings) -> dict[str, Any]:
     """What the running instance published, and whether it is alive."""
-    from hantu.clock import KST
-
     pid = running_pid(settings.hantu_home / "scheduler.pid")
     db = get_database()
     ensure_schema(db)

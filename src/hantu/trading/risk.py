@@ -26,6 +26,7 @@ from hantu.broker.fill_model import buy_cash_needed
 from hantu.domain.order_state import OrderStatus
 from hantu.domain.orders import OrderType, Side
 from hantu.market import calendar, rules
+from hantu.store.audit import audit
 from hantu.store.kv import kv_get, kv_set
 from hantu.store.models import TradeAccount, TradeOrder, TradePosition
 from hantu.trading.alerts import alert
@@ -123,8 +124,6 @@ def load_config(session: Session) -> RiskConfig:
 
 
 def save_config(session: Session, config: RiskConfig, source: str, actor: str) -> None:
-    from hantu.store.audit import audit
-
     kv_set(session, CONFIG_KEY, asdict(config))
     audit(session, source, actor, "risk_config", asdict(config))
 

@@ -34,6 +34,7 @@ from hantu.broker.kis.models import DailyOrder, to_int
 from hantu.clock import KST, Clock, SystemClock
 from hantu.domain.order_state import OrderStatus
 from hantu.domain.orders import OrderType, Side
+from hantu.market import calendar
 from hantu.market.rules import costs
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,6 @@ class KisBroker:
             return True
         if day > now.date():
             return False
-        from hantu.market import calendar
 
         try:
             return now >= calendar.session(day).close

@@ -18,6 +18,7 @@ from hantu.broker.fill_model import Bar
 from hantu.market import calendar, rules
 from hantu.market.intraday import IntradayPath, minute_path
 from hantu.market.panel import DailyPanel
+from hantu.market.store import open_market_store
 
 
 class PaperFeed:
@@ -36,8 +37,6 @@ class PaperFeed:
     @classmethod
     def from_store(cls, day: date, lookback_days: int = 5, seed: int = 0) -> PaperFeed:
         """The feed for `day` from the configured market store (`hantu.market.store`)."""
-        from hantu.market.store import open_market_store
-
         try:
             panel = open_market_store().load(days=lookback_days + 1, end=day)
         except (OSError, ValueError, KeyError) as error:
