@@ -27,6 +27,7 @@ import numpy as np
 
 from hantu.market.panel import DailyPanel
 from hantu.strategy.base import Candidate, ScreenResult, Strategy
+from hantu.strategy.registry import create_strategy
 
 REL_TOL = 1e-9  # values are recomputed from the same rows: anything beyond rounding noise is a finding
 CANDIDATE_FIELDS = ("entry_price", "stop_price", "target_price", "weight", "score", "atr")
@@ -265,6 +266,4 @@ def _short(value: Any) -> str:
 
 def check_builtins(panel: DailyPanel, names: Iterable[str], **options: Any) -> dict[str, CheckReport]:
     """`check_strategy` of several registered strategies on one panel (tests and `strategy check --all`)."""
-    from hantu.strategy.registry import create_strategy
-
     return {name: check_strategy(create_strategy(name, {}), panel, **options) for name in names}

@@ -4,7 +4,7 @@
   panel ending at the decision day (`DailyPanel.slice_days` views: rows after the day are not reachable). It
   works for any strategy but costs one full screening per day.
 - `PanelScreens`, for strategies built on `ScreeningStrategy`, runs the same pipeline with the indicator
-  arrays computed once for the whole panel (`ScreeningStrategy.all_days`, `universe.eligibility_series`) and
+  arrays computed once for the whole panel (`factors` with `rows=EVERY_DAY`, `universe.eligibility_series`) and
   takes each day's row: the same factors, composite ranks, watchlist rule, regime and `candidate` code, in a
   fraction of the time. Every indicator at row `t` uses rows `<= t` only. The one difference from the live
   screen is warm-up: a recursive indicator (EMA, Wilder's RSI/ATR) has seen the whole history instead of the

@@ -36,6 +36,11 @@ from typing import Any
 
 import numpy as np
 
+from hantu.market.calendar import previous_trading_day
+from hantu.market.codekeys import code_keys
+from hantu.market.instruments import DEFAULT_MARKET, market_in, market_or_default
+from hantu.market.rules import limit_bounds
+
 KINDS = ("split", "reverse_split", "bonus_issue", "rights_issue", "dividend", "other")
 SOURCES = ("detected", "kis", "manual")
 PRIORITY = {"detected": 0, "kis": 1, "manual": 2}
@@ -141,8 +146,6 @@ class Unexplained:
 
 
 def _within(values: Sequence[float], base: float, day: date, market: str) -> bool:
-    from hantu.market.rules import limit_bounds
-
     low, high = limit_bounds(np.array([base]), day, market)
     return all(v <= 0 or low[0] <= v <= high[0] for v in values)
 
@@ -198,11 +201,6 @@ def detect_days(
 ) -> tuple[list[CorporateAction], list[Unexplained]]:
     """Actions in a run of raw stored days (`MarketStore.iter_raw_days` rows, ascending); the first day is the
     base only. Volume-0 rows count: KRX carries the base price as their close (a resumption day's new base)."""
-    from hantu.market.calendar import previous_trading_day
-    from hantu.market.instruments import DEFAULT_MARKET, market_or_default
-    from hantu.market.rules import limit_bounds
-    from hantu.market.store import code_keys
-
     market_keys = code_keys(np.array(sorted(markets), dtype="U6")) if markets else np.zeros(0, np.int64)
     market_names = np.array([market_or_default(markets[c]) for c in sorted(markets)] or [DEFAULT_MARKET])
     candidates: list[tuple[int, str, date, float, dict[str, float], int, int]] = []
@@ -224,9 +222,9 @@ def detect_days(
             base_shares = np.where(known, last_shares[pos], 0)
             if market_keys.size:
                 mpos = np.clip(np.searchsorted(market_keys, k), 0, market_keys.size - 1)
-                mk = np.where(market_keys[mpos] == k, market_names[mpos], "KOSPI")
+                mk = np.where(market_keys[mpos] == k, market_names[mpos], DEFAULT_MARKET)
             else:
-                mk = np.full(len(codes), "KOSPI")
+                mk = np.full(len(codes), DEFAULT_MARKET)
             out = np.zeros(len(codes), dtype=bool)
             with np.errstate(invalid="ignore"):
                 valid = (base > 0) & (close > 0)
@@ -267,7 +265,7 @@ def detect_days(
                 )
             )
             continue
-        found = classify(code, day, markets.get(code) or "KOSPI", base_close, prev_shares, bar, shares_now)
+        found = classify(code, day, market_in(markets, code), base_close, prev_shares, bar, shares_now)
         if isinstance(found, str):
             unexplained.append(Unexplained(code, day, base_close, bar["close"], found))
         else:

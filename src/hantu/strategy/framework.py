@@ -24,8 +24,11 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel
 
+from hantu.clock import KST
+from hantu.market.calendar import trading_days
 from hantu.market.instruments import market_or_default
 from hantu.market.panel import DailyPanel
+from hantu.market.rules import round_to_tick
 from hantu.strategy.base import (
     Candidate,
     Decision,
@@ -81,16 +84,12 @@ EVERY_DAY = DayRows(every_day=True)
 def tick_round(price: float, direction: str, on: date, market: str | None) -> int:
     """`market.rules.round_to_tick` on `market` (`hantu.market.instruments.market_or_default`: an unknown one
     is the default market)."""
-    from hantu.market.rules import round_to_tick
-
     return round_to_tick(price, direction, on, market_or_default(market))  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=4096)
 def trading_days_held(entry: date, today: date) -> int:
     """Trading days from the entry day to `today` (0 on the entry day itself)."""
-    from hantu.market.calendar import trading_days
-
     if today <= entry:
         return 0
     return len(trading_days(entry, today)) - 1
@@ -98,8 +97,6 @@ def trading_days_held(entry: date, today: date) -> int:
 
 def kst_date(now: datetime) -> date:
     """The trading date of `now` (aware datetimes converted to Asia/Seoul; naive ones taken as KST)."""
-    from hantu.clock import KST
-
     return (now.replace(tzinfo=KST) if now.tzinfo is None else now.astimezone(KST)).date()
 
 

@@ -25,6 +25,7 @@ from hantu.market.freshness import check_fresh
 from hantu.store.db import Database
 from hantu.store.models.strategy import ScreenRun, SelectionCandidate, SelectionRun, WatchlistEntry
 from hantu.strategy.base import Candidate, HandoverError, ScreenResult, StockScore, Strategy
+from hantu.strategy.registry import create_strategy
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,6 @@ class NoScreening(LookupError):
 
 def _resolve(strategy: Strategy | str | None) -> Strategy:
     if strategy is None or isinstance(strategy, str):
-        from hantu.strategy.registry import create_strategy
-
         return create_strategy(strategy)
     return strategy
 
