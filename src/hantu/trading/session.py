@@ -46,6 +46,7 @@ from hantu.store.models import KeyValue, TradeOrder, TradePosition
 from hantu.strategy.base import Candidate, HeldPosition, Strategy
 from hantu.trading import ledger
 from hantu.trading.alerts import alert
+from hantu.trading.book import OrderBook
 from hantu.trading.engine import TradingEngine
 from hantu.trading.exits import check_exit
 from hantu.trading.feed import BrokerPollingFeed, PriceFeed, StreamingFeed
@@ -278,15 +279,15 @@ class TradingSession:
     def _mark(self, prices: dict[str, float], by_code: dict[str, Candidate], now: datetime) -> None:
         """High-water marks, exit levels from the candidates, equity and the account limits."""
         with self.database.session() as session:
+            book = OrderBook(session, self.broker.name)
             for position in ledger.positions(session, self.broker.name):
                 price = prices.get(position.code)
-                if price is not None and price > position.high_since_entry:
-                    position.high_since_entry = price
+                if price is not None:
+                    book.raise_high(position, price)
                 candidate = by_code.get(position.code)
                 if candidate is not None and position.stop_price is None and position.entry_date == now.date():
-                    position.stop_price = candidate.stop_price or None
-                    position.target_price = candidate.target_price or None
-                    position.atr = candidate.atr
+                    book.set_exit_levels(position, candidate.stop_price or None, candidate.target_price or None,
+                                         candidate.atr)
             session.flush()
             self.engine.risk.update_equity(session, self.engine.equity(session, prices), now)
 
