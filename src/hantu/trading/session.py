@@ -48,12 +48,13 @@ from hantu.trading import ledger
 from hantu.trading.alerts import alert
 from hantu.trading.book import OrderBook
 from hantu.trading.engine import TradingEngine
-from hantu.trading.exits import check_exit
+from hantu.trading.exits import exit_signal
 from hantu.trading.feed import BrokerPollingFeed, PriceFeed, StreamingFeed
 from hantu.trading.halt import halt_state, set_halt
 from hantu.trading.orders import CANCEL_REQUESTS_KEY, LIVE, PENDING, open_quantity
 from hantu.trading.reconcile import ReconcileReport, reconcile
 from hantu.trading.risk import load_config
+from hantu.trading.sizing import entry_order
 
 log = logging.getLogger(__name__)
 
@@ -301,21 +302,17 @@ class TradingSession:
             price = prices.get(held.code)
             if price is None:
                 continue
-            signal = check_exit(held, price, now, config)
-            rule, text = (signal.rule, signal.text) if signal else (None, None)
+            signal = exit_signal(held, price, now, config, strategy, self._day_open.get(held.code))
             if signal is None:
-                why = strategy.exit_reason(held, price, now, self._day_open.get(held.code))
-                if why:
-                    rule, text = "strategy", why
-            if rule is None:
                 continue
+            rule, text = signal.rule, signal.text
             free = held.quantity - self._open_sell_quantity(held.code)
             if free <= 0 or self._recently_rejected(held.code, Side.SELL, now, timedelta(minutes=5), free):
                 continue
             result = self.engine.submit(held.code, Side.SELL, free, OrderType.MARKET, None, "exit",
                                         f"{rule}: {text}", "engine", quote=quotes.get(held.code), prices=prices)
             self._count(result, report)
-            if result.ok and signal is not None and signal.alert_kind:
+            if result.ok and signal.alert_kind:
                 with self.database.session() as session:
                     alert(session, signal.alert_kind, {
                         "code": held.code, "entry_price": round(held.avg_price), "trigger_price": round(price),
@@ -378,24 +375,16 @@ class TradingSession:
             decision = strategy.on_price(candidate, float(quote.price), now, self._day_open.get(code))
             if decision is None or decision.action != "buy":
                 continue
-            price = decision.limit_price
-            order_type = OrderType.LIMIT if price else OrderType.MARKET
-            quantity = decision.quantity or self._size(candidate, price or quote.upper_limit or quote.price,
-                                                       prices)
-            if quantity <= 0:
+            with self.database.session() as session:
+                equity = self.engine.equity(session, prices)
+            entry = entry_order(decision, candidate.weight, equity, quote.price, quote.upper_limit,
+                                config.max_position_weight, rules.commission_rate())
+            if entry.quantity <= 0:
                 continue
-            result = self.engine.submit(code, Side.BUY, quantity, order_type, price, "entry",
-                                        decision.reason or candidate.reason, "engine", quote=quote, prices=prices)
+            result = self.engine.submit(code, Side.BUY, entry.quantity, entry.order_type, entry.limit_price,
+                                        "entry", decision.reason or candidate.reason, "engine", quote=quote,
+                                        prices=prices)
             self._count(result, report)
-
-    def _size(self, candidate: Candidate, price: float, prices: dict[str, float]) -> int:
-        """Shares for the candidate's weight (capped by the max position weight), costs left room for."""
-        with self.database.session() as session:
-            config = load_config(session)
-            equity = self.engine.equity(session, prices)
-        weight = min(candidate.weight or config.max_position_weight, config.max_position_weight)
-        commission = rules.commission_rate()
-        return int(equity * weight // (price * (1 + commission))) if price > 0 else 0
 
     def _manage_unfilled(self, day: date, quotes: dict[str, Quote], prices: dict[str, float], now: datetime,
                          report: SessionReport, stop: threading.Event) -> None:
