@@ -95,9 +95,9 @@ class OrderBook:
         """Make `trade_positions` equal `holdings`, keeping the exit-rule fields of positions that stay."""
         existing = {p.code: p for p in self.session.scalars(select(TradePosition)
                                                             .where(TradePosition.broker == self.broker))}
-        for code, row in existing.items():
+        for code, gone in existing.items():
             if code not in holdings:
-                self.session.delete(row)
+                self.session.delete(gone)
         for code, holding in holdings.items():
             row = existing.get(code)
             if row is None:

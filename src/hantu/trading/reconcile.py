@@ -130,11 +130,11 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
             result = manager.sync(past)
             report.new_fills += result.new_fills
             with database.session() as session:
-                book = OrderBook(session, broker.name)
+                closer = OrderBook(session, broker.name)
                 for order in session.scalars(select(TradeOrder).where(
                         TradeOrder.broker == broker.name, TradeOrder.trading_date == past,
                         TradeOrder.status.in_(LIVE + PENDING))):
-                    book.close_day_ended(order, now)
+                    closer.close_day_ended(order, now)
 
     snapshot = None
     for _ in range(max(attempts, 1) if has_account else max(attempts, 10)):
