@@ -24,12 +24,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hantu.broker.base import BrokerOrder, BrokerPosition, Fill, OrderStatus, OrderType, Side
-from hantu.domain.order_state import CancelReason, OrderState, allowed, apply, move
+from hantu.broker.base import BrokerOrder, BrokerPosition, Fill
+from hantu.broker.fill_model import cash_flow
+from hantu.domain.order_state import CancelReason, OrderState, OrderStatus, allowed, apply, move
+from hantu.domain.orders import OrderType, Side
 from hantu.market.rules import round_to_tick
 from hantu.store.models import Reconciliation, TradeAccount, TradeFill, TradeOrder, TradePosition
 from hantu.trading.alerts import alert
-from hantu.trading.fill_model import cash_flow
 from hantu.trading.ledger import Holding, get_account, is_recorded
 
 log = logging.getLogger(__name__)

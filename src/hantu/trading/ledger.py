@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hantu.broker.base import Side
+from hantu.broker.fill_model import cash_flow
+from hantu.domain.orders import Side
 from hantu.store.models import TradeAccount, TradeFill, TradePosition
-from hantu.trading.fill_model import cash_flow
 
 
 @dataclass(frozen=True)

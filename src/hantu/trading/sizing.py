@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hantu.broker.base import OrderType
+from hantu.domain.orders import OrderType
 from hantu.strategy.base import Decision
 
 
