@@ -4,14 +4,23 @@ A scan of every product module's syntax tree: outside the book (and the models a
 tables) nothing constructs a trade row, issues an INSERT / UPDATE / DELETE on a trade table, or — in a module
 that can hold trade rows (it names a trade model, or imports a module that hands them out) — assigns a trade
 column, deletes a row or sets an attribute by name. Non-trade rows such modules do write are listed below, each
-with what it is, so a new one is a decision someone makes in review.
+with what it is, so a new one is a decision someone makes in review. And at run time: a paper trading day,
+its close-out and a user's cancel, watched by SQLAlchemy events, construct and change trade rows only from the
+book's frames.
 """
 
 from __future__ import annotations
 
 import ast
+import inspect
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
+from simkit import DAY, DipBuyer, at, candidates_for
+from sqlalchemy import event
 
 import hantu
 from hantu.store.models import Reconciliation, TradeAccount, TradeFill, TradeOrder, TradePosition
@@ -150,3 +159,54 @@ def test_the_scan_sees_each_kind_of_write() -> None:
     # the book itself, scanned as if it were any module, is full of writes
     book = ast.parse((ROOT / WRITER).read_text(encoding="utf-8"))
     assert len(writes([(WRITER, book)])) > 40
+
+
+@pytest.fixture
+def writers() -> Iterator[set[str]]:
+    """The product module (path under `hantu/`) that constructed or changed each trade row while it ran."""
+    found: set[str] = set()
+    store = (ROOT / "store").as_posix()
+
+    def note(*_: Any, **__: Any) -> None:
+        frame = inspect.currentframe()
+        while frame is not None:
+            name = Path(frame.f_code.co_filename).resolve().as_posix()
+            if name.startswith(ROOT.as_posix() + "/") and not name.startswith(store):
+                found.add(Path(name).relative_to(ROOT).as_posix())
+                return
+            frame = frame.f_back
+
+    hooks = [(model, "init") for model in MODELS.values()] + [
+        (getattr(model, column.key), "set") for model in MODELS.values() for column in model.__table__.columns]
+    for target, name in hooks:
+        event.listen(target, name, note)
+    try:
+        yield found
+    finally:
+        for target, name in hooks:
+            event.remove(target, name, note)
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_trading_day_writes_trade_rows_only_through_the_book(rig, writers: set[str]) -> None:  # type: ignore[no-untyped-def]
+    from hantu.domain.orders import OrderType, Side
+    from hantu.store.kv import kv_set
+    from hantu.trading.engine import TradingEngine
+    from hantu.trading.orders import LIVE
+    from hantu.trading.reconcile import reconcile
+    from hantu.trading.session import CANCEL_REQUESTS_KEY, SessionConfig, TradingSession, close_out
+
+    rig.clock.set(at("12:30"))
+    reconcile(rig.database, rig.broker, rig.clock)
+    floor = rig.broker.quote("100000").lower_limit  # a bid at the day's lower limit: it stays open
+    low = TradingEngine(rig.database, rig.broker, rig.clock).submit(
+        "100000", Side.BUY, 1, OrderType.LIMIT, floor, "manual", "stays open", "cli")
+    assert low.ok and low.order is not None and low.order.status in LIVE
+    with rig.database.session() as session:  # what the API and Telegram queue for the session loop
+        kv_set(session, CANCEL_REQUESTS_KEY, [{"order_id": low.order.client_order_id, "by": "api:test"}])
+    config = SessionConfig(poll_seconds=120, decision_seconds=120, reprice_after_seconds=600, max_reprices=1)
+    report = TradingSession(rig.database, rig.broker, rig.clock, config=config).run(
+        DAY, candidates_for(rig.panel), DipBuyer(exit_after="14:30"))
+    assert report.orders_sent > 0 and report.errors == 0
+    close_out(rig.database, rig.broker, rig.clock, DAY)
+    assert writers == {WRITER}
