@@ -11,6 +11,7 @@ once per intent; a lost answer is resolved by looking the order up (`resolve_pen
 After a crash an intent still in `new` may or may not have reached the broker, so it is resolved like `unknown`.
 KIS orders carry no client order id: they are matched to intents by code, side, quantity, price and time.
 A broker order id names an order only together with its trading date (KIS restarts its order numbers daily).
+This module is the broker side of an order's life; every write to the trade tables is `trading/book.py`'s.
 """
 
 from __future__ import annotations
