@@ -9,6 +9,9 @@ Before any work a run is refused when the data cannot carry it: a gap inside the
 history than the strategy needs to pick anything (`check_history`: rsi2's 200-day trend filter on a 30-day
 store). Every outcome records the risk limits it ran with (`metrics["risk_limits"]`); the CLI passes the
 limits saved with `hantu trade risk` (`saved_risk_limits`), as the live session uses them.
+
+A store's recorded minute bars (`hantu.market.minutes`, beside the daily blocks) are used for the stock-days that
+have a whole session of them (`MarketData.minutes`); the outcome's `metrics["intraday"]` says how many.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hantu.backtest.daypath import RecordedMinutes
 from hantu.backtest.engine import BacktestConfig, BacktestEngine, Progress
 from hantu.backtest.gaps import DataGapError, find_gaps, gap_message, gap_warning, panel_days
 from hantu.backtest.metrics import compute_metrics, monthly_returns, return_figures
@@ -30,6 +34,7 @@ from hantu.backtest.report import write_report
 from hantu.backtest.result import BacktestOutcome
 from hantu.backtest.screens import screen_source_for
 from hantu.backtest.storage import save_outcome, set_report_path
+from hantu.market.minutes import minute_store_beside
 from hantu.market.panel import DailyPanel
 from hantu.store.db import Database
 from hantu.trading.risk import RiskConfig
@@ -85,15 +90,17 @@ def make_strategy(name: str, params: dict[str, Any] | None = None):  # type: ign
 
 @dataclass(frozen=True)
 class MarketData:
-    """A loaded panel and the instrument master rows that go with it (sectors and flags for screening)."""
+    """A loaded panel and the instrument master rows that go with it (sectors and flags for screening), and the
+    store's recorded minute bars (None: every stock-day walks the synthetic path)."""
 
     panel: DailyPanel
     instruments: list[Any] | None = None
+    minutes: RecordedMinutes | None = None
 
 
 def load_market(store: Any, start: date, end: date, warmup_days: int = WARMUP_CALENDAR_DAYS) -> MarketData:
-    """The store's days from `start - warmup_days` to `end` with its instrument master (`store` may also be a
-    ready `DailyPanel` or `MarketData`)."""
+    """The store's days from `start - warmup_days` to `end` with its instrument master and its recorded minute
+    bars (`store` may also be a ready `DailyPanel` or `MarketData`)."""
     if isinstance(store, MarketData):
         return store
     if isinstance(store, DailyPanel):
@@ -101,7 +108,7 @@ def load_market(store: Any, start: date, end: date, warmup_days: int = WARMUP_CA
     panel = store.load_range(start - timedelta(days=warmup_days), end)
     if panel.shape[0] == 0:
         raise ValueError(f"the market store has no data for {start} … {end}")
-    return MarketData(panel, store.instruments())
+    return MarketData(panel, store.instruments(), RecordedMinutes(minute_store_beside(store.root)))
 
 
 def check_gaps(market: MarketData, start: date, end: date, allow_gaps: bool = False) -> list[str]:
@@ -184,7 +191,8 @@ def run_on_panel(strategy_name: str, market: MarketData, start: date, end: date,
     config = config or BacktestConfig()
     strategy = make_strategy(strategy_name, params)
     screens = screen_source_for(strategy, market.panel, market.instruments)
-    outcome = BacktestEngine(strategy, market.panel, config, screens=screens, progress=progress).run(start, end)
+    outcome = BacktestEngine(strategy, market.panel, config, screens=screens, progress=progress,
+                             minutes=market.minutes).run(start, end)
     return _with_risk(outcome, config.risk)
 
 

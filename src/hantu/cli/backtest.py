@@ -319,6 +319,11 @@ def _print_result(result: Any) -> None:
             for name, fig in markets.items()))
     if result.members:
         console().print(f"{len(result.members)} member runs stored under #{result.id}")
+    from hantu.backtest.report import intraday_text
+
+    intraday = intraday_text(m.get("intraday"))
+    if intraday:
+        console().print(f"intraday path: {intraday}", soft_wrap=True)
     console().print(f"report: {result.report_path}")
     for warning in result.warnings:
         console().print(f"[yellow]warning: {warning}[/yellow]", soft_wrap=True)
