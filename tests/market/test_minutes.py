@@ -129,3 +129,8 @@ def test_covers_session_needs_the_open_and_the_close() -> None:
     assert not span(600, 919).covers_session()  # joined at 10:00
     assert not span(540, 720).covers_session()  # stopped at noon
     assert not MinuteBars.empty(DAY).covers_session()
+
+
+def test_a_minute_of_repeated_ticks_only_had_no_trade_and_has_no_bar() -> None:
+    bars = ticks(("151900", 101, 500, 5), ("152500", 101, 500, 5), ("152600", 101, 500, 5))
+    assert as_rows(bars) == [("15:19", 101, 101, 101, 101, 5)]

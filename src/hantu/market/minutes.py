@@ -143,7 +143,8 @@ def bars_from_ticks(day: date, seconds: np.ndarray, prices: np.ndarray, cumulati
     then by the day's cumulative volume, which only grows — so the open is the first trade and the close the
     last. A minute's volume is the growth of the cumulative volume over it, which a repeated tick does not
     change; the first minute counts the first tick's own volume. Without cumulative volumes (all 0) the ticks'
-    own volumes are summed. Ticks outside the session's minutes (`session_minutes`) are dropped.
+    own volumes are summed. A minute whose ticks add no volume (only repeats of an earlier trade) had no trade:
+    no bar. Ticks outside the session's minutes (`session_minutes`) are dropped.
     """
     seconds = np.asarray(seconds, dtype=np.float64)
     minute = np.floor(seconds / 60.0).astype(np.int64)
@@ -166,8 +167,10 @@ def bars_from_ticks(day: date, seconds: np.ndarray, prices: np.ndarray, cumulati
         volume = np.diff(np.r_[base, ends_cum])
     else:
         volume = np.add.reduceat(volumes, starts)
-    return MinuteBars.of(day, minute[starts], prices[starts], np.maximum.reduceat(prices, starts),
+    bars = MinuteBars.of(day, minute[starts], prices[starts], np.maximum.reduceat(prices, starts),
                          np.minimum.reduceat(prices, starts), prices[ends], np.maximum(volume, 0), TICKS)
+    traded = bars.volume > 0
+    return bars if bool(traded.all()) else bars._take(np.flatnonzero(traded))
 
 
 class TickBuffer:
