@@ -85,8 +85,7 @@ def test_a_partial_recording_stays_synthetic(tmp_path: Path) -> None:
     store = MinuteStore(tmp_path / "minutes")
     morning = recorded_day()
     keep = np.flatnonzero(morning.minute <= 720)  # the socket died at noon, no backfill
-    store.write(DAY, {"000001": MinuteBars(DAY, *(getattr(morning, k)[keep] for k in (
-        "minute", "open", "high", "low", "close", "volume", "source")))})
+    store.write(DAY, {"000001": morning.take(keep)})
     assert run(RecordedMinutes(store)).metrics["intraday"]["minute_bar_stock_days"] == 0
 
 

@@ -72,7 +72,7 @@ class MinuteBars:
         n = arrays["minute"].shape[0]
         src = np.full(n, source, dtype=np.int8) if isinstance(source, int) else np.asarray(list(source), np.int8)
         order = np.argsort(arrays["minute"], kind="stable")
-        return cls(day, *(arrays[k][order] for k in _FIELDS[:-1]), src[order])
+        return cls(day, **{k: arrays[k][order] for k in _FIELDS[:-1]}, source=src[order])
 
     @classmethod
     def empty(cls, day: date) -> MinuteBars:
@@ -91,7 +91,7 @@ class MinuteBars:
         """Only the minutes from the session's open to its closing-auction match (see the module doc)."""
         first, last = session_minutes(self.day)
         keep = (self.minute >= first) & (self.minute <= last)
-        return self if bool(keep.all()) else self._take(np.flatnonzero(keep))
+        return self if bool(keep.all()) else self.take(np.flatnonzero(keep))
 
     def covers_session(self, slack_minutes: int = 10) -> bool:
         """Whether the bars span the day's continuous trading: a first bar within `slack_minutes` of the open and
@@ -104,8 +104,9 @@ class MinuteBars:
         auction = _minute_of(times.close_auction)
         return int(self.minute[0]) <= first + slack_minutes and int(self.minute[-1]) >= auction - slack_minutes
 
-    def _take(self, index: np.ndarray) -> MinuteBars:
-        return MinuteBars(self.day, *(getattr(self, k)[index] for k in _FIELDS))
+    def take(self, index: np.ndarray) -> MinuteBars:
+        """The bars at `index` (positions)."""
+        return MinuteBars(self.day, **{k: getattr(self, k)[index] for k in _FIELDS})
 
 
 def _minute_of(moment: datetime) -> int:
@@ -170,7 +171,7 @@ def bars_from_ticks(day: date, seconds: np.ndarray, prices: np.ndarray, cumulati
     bars = MinuteBars.of(day, minute[starts], prices[starts], np.maximum.reduceat(prices, starts),
                          np.minimum.reduceat(prices, starts), prices[ends], np.maximum(volume, 0), TICKS)
     traded = bars.volume > 0
-    return bars if bool(traded.all()) else bars._take(np.flatnonzero(traded))
+    return bars if bool(traded.all()) else bars.take(np.flatnonzero(traded))
 
 
 class TickBuffer:
@@ -235,7 +236,7 @@ class MinuteStore:
             if wanted is not None and code not in wanted:
                 continue
             a, b = int(offsets[i]), int(offsets[i + 1])
-            out[code] = MinuteBars(day, *(arrays[k][a:b] for k in _FIELDS))
+            out[code] = MinuteBars(day, **{k: arrays[k][a:b] for k in _FIELDS})
         return out
 
     def write(self, day: date, bars: Mapping[str, MinuteBars]) -> None:
@@ -254,8 +255,10 @@ class MinuteStore:
             arrays = {k: (np.concatenate([getattr(day_bars[c], k) for c in codes]) if codes
                           else np.zeros(0, _DTYPES[k])).astype(_DTYPES[k]) for k in _FIELDS}
             code_array = np.array(codes, dtype="U6")
-            atomic_write(self.path(day), lambda fh: np.savez_compressed(fh, codes=code_array, offsets=offsets,
-                                                                        **arrays))
+            a = arrays
+            atomic_write(self.path(day), lambda fh: np.savez_compressed(
+                fh, codes=code_array, offsets=offsets, minute=a["minute"], open=a["open"], high=a["high"],
+                low=a["low"], close=a["close"], volume=a["volume"], source=a["source"]))
 
     @contextlib.contextmanager
     def _writer_lock(self) -> Iterator[None]:
