@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -134,3 +134,24 @@ def test_covers_session_needs_the_open_and_the_close() -> None:
 def test_a_minute_of_repeated_ticks_only_had_no_trade_and_has_no_bar() -> None:
     bars = ticks(("151900", 101, 500, 5), ("152500", 101, 500, 5), ("152600", 101, 500, 5))
     assert as_rows(bars) == [("15:19", 101, 101, 101, 101, 5)]
+
+
+def test_a_busy_stock_is_folded_into_bars_as_it_goes_with_the_same_result() -> None:
+    rng = np.random.default_rng(3)
+    n = 5000
+    seconds = np.sort(rng.uniform(secs("090000"), secs("152000"), n))
+    prices = 1000 + rng.integers(-20, 20, n)
+    volumes = rng.integers(1, 50, n)
+    cumulative = 700 + np.cumsum(volumes)  # 700 shares traded before the session started watching
+    whole = bars_from_ticks(DAY, seconds, prices, cumulative, volumes)
+    buffer = TickBuffer(DAY, fold_at=300)
+    midnight = datetime(DAY.year, DAY.month, DAY.day, tzinfo=KST)
+    for s, p, c, v in zip(seconds, prices, cumulative, volumes, strict=True):
+        buffer.append(midnight + timedelta(seconds=float(s)), int(p), int(c), int(v))
+    assert len(buffer) < 300  # never more than `fold_at` ticks held
+    folded = buffer.bars()
+    for name in ("minute", "open", "high", "low", "close", "volume"):
+        assert np.array_equal(getattr(folded, name), getattr(whole, name)), name
+    assert int(folded.volume.sum()) == int(volumes.sum())
+    buffer.append(midnight + timedelta(seconds=secs("090000")), 999, 1, 1)  # hours late: dropped, counted
+    assert buffer.late == 1 and np.array_equal(buffer.bars().close, whole.close)

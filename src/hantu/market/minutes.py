@@ -137,13 +137,14 @@ def merge(old: MinuteBars | None, new: MinuteBars) -> MinuteBars:
 
 
 def bars_from_ticks(day: date, seconds: np.ndarray, prices: np.ndarray, cumulative: np.ndarray,
-                    volumes: np.ndarray) -> MinuteBars:
+                    volumes: np.ndarray, base: int | None = None) -> MinuteBars:
     """1-minute OHLCV bars from one stock's price ticks of `day` (times as seconds after midnight KST).
 
     Ticks may arrive out of order or twice (a reconnect replays some): they are put in trade order — by time,
     then by the day's cumulative volume, which only grows — so the open is the first trade and the close the
     last. A minute's volume is the growth of the cumulative volume over it, which a repeated tick does not
-    change; the first minute counts the first tick's own volume. Without cumulative volumes (all 0) the ticks'
+    change; the first minute counts the first tick's own volume (or the growth over `base`, the cumulative
+    volume before these ticks, when the caller knows it). Without cumulative volumes (all 0) the ticks'
     own volumes are summed. A minute whose ticks add no volume (only repeats of an earlier trade) had no trade:
     no bar. Ticks outside the session's minutes (`session_minutes`) are dropped.
     """
@@ -164,8 +165,8 @@ def bars_from_ticks(day: date, seconds: np.ndarray, prices: np.ndarray, cumulati
     ends = np.r_[starts[1:], minute.shape[0]] - 1
     if bool(cumulative.any()):
         ends_cum = np.maximum.accumulate(np.maximum.reduceat(cumulative, starts))
-        base = max(int(cumulative[0]) - int(volumes[0]), 0)
-        volume = np.diff(np.r_[base, ends_cum])
+        start = max(int(cumulative[0]) - int(volumes[0]), 0) if base is None else base
+        volume = np.diff(np.r_[start, ends_cum])
     else:
         volume = np.add.reduceat(volumes, starts)
     bars = MinuteBars.of(day, minute[starts], prices[starts], np.maximum.reduceat(prices, starts),
@@ -174,32 +175,83 @@ def bars_from_ticks(day: date, seconds: np.ndarray, prices: np.ndarray, cumulati
     return bars if bool(traded.all()) else bars.take(np.flatnonzero(traded))
 
 
+def concat(day: date, parts: Iterable[MinuteBars]) -> MinuteBars:
+    """Bars of consecutive, non-overlapping stretches of one day, in order, as one."""
+    full = [p for p in parts if len(p)]
+    if not full:
+        return MinuteBars.empty(day)
+    if len(full) == 1:
+        return full[0]
+    return MinuteBars(day, **{k: np.concatenate([getattr(p, k) for p in full]) for k in _FIELDS})
+
+
 class TickBuffer:
-    """One stock's ticks of one day, appended in the feed's hot path (typed arrays: no per-tick objects)."""
+    """One stock's ticks of one day, appended in the feed's hot path (typed arrays: no per-tick objects).
 
-    __slots__ = ("cumulative", "day", "prices", "seconds", "volumes")
+    Memory stays bounded however busy the stock: once `fold_at` ticks are held, the minutes older than the last
+    two are folded into bars and their ticks dropped (a few hundred KB per stock at most). A tick that arrives
+    for a minute already folded is counted in `late` and dropped — minutes late, it is one the REST chart,
+    the record, covers anyway.
+    """
 
-    def __init__(self, day: date) -> None:
+    __slots__ = ("_base", "_folded", "_folded_until", "cumulative", "day", "fold_at", "late", "prices", "seconds",
+                 "volumes")
+
+    def __init__(self, day: date, fold_at: int = 4096) -> None:
         self.day = day
+        self.fold_at = fold_at
+        self.late = 0
+        self._folded: list[MinuteBars] = []
+        self._folded_until = -1  # the last minute folded into `_folded`
+        self._base: int | None = None  # the cumulative volume at the end of the folded minutes
+        self._reset()
+
+    def _reset(self) -> None:
         self.seconds = array("d")
         self.prices = array("q")
         self.cumulative = array("q")
         self.volumes = array("q")
 
     def append(self, at: datetime, price: int, cumulative: int, volume: int) -> None:
-        self.seconds.append(at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1e6)
+        second = at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1e6
+        if second // 60 <= self._folded_until:
+            self.late += 1
+            return
+        self.seconds.append(second)
         self.prices.append(price)
         self.cumulative.append(cumulative)
         self.volumes.append(volume)
+        if len(self.prices) >= self.fold_at:
+            self._fold()
 
     def __len__(self) -> int:
         return len(self.prices)
 
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return (np.frombuffer(self.seconds, dtype=np.float64), np.frombuffer(self.prices, dtype=np.int64),
+                np.frombuffer(self.cumulative, dtype=np.int64), np.frombuffer(self.volumes, dtype=np.int64))
+
+    def _fold(self) -> None:
+        seconds, prices, cumulative, volumes = (a.copy() for a in self._arrays())
+        cut = int(seconds.max() // 60) - 2
+        old = seconds // 60 <= cut
+        if not bool(old.any()):
+            return
+        self._folded.append(bars_from_ticks(self.day, seconds[old], prices[old], cumulative[old], volumes[old],
+                                            self._base))
+        if bool(cumulative[old].any()):
+            self._base = max(int(cumulative[old].max()), self._base or 0)
+        self._folded_until = cut
+        keep = ~old
+        self._reset()
+        self.seconds.extend(seconds[keep].tolist())
+        self.prices.extend(prices[keep].tolist())
+        self.cumulative.extend(cumulative[keep].tolist())
+        self.volumes.extend(volumes[keep].tolist())
+
     def bars(self) -> MinuteBars:
-        return bars_from_ticks(self.day, np.frombuffer(self.seconds, dtype=np.float64),
-                               np.frombuffer(self.prices, dtype=np.int64),
-                               np.frombuffer(self.cumulative, dtype=np.int64),
-                               np.frombuffer(self.volumes, dtype=np.int64))
+        """The bars of every tick so far (folded minutes and the ticks still held)."""
+        return concat(self.day, [*self._folded, bars_from_ticks(self.day, *self._arrays(), base=self._base)])
 
 
 class MinuteStore:
