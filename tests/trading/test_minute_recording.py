@@ -116,3 +116,32 @@ def test_ticks_become_bars_and_the_rest_chart_replaces_them_minute_by_minute(kis
     assert backfill.finish(DAY, [WATCHED[0]]) == {WATCHED[0]: 380}
     merged = store.read(DAY)[WATCHED[0]]
     assert set(merged.source.tolist()) == {REST} and merged.close.tolist() == path.prices.tolist()
+
+
+def test_a_session_stopped_early_keeps_its_tick_bars_without_waiting_for_the_chart(kis: Rig, tmp_path: Path) -> None:
+    """A shutdown mid-day: `run` stores what the ticks made and asks the REST chart nothing."""
+    import threading
+
+    from hantu.trading.feed import StreamingFeed
+
+    stop = threading.Event()
+    stop.set()
+    before = sum(1 for r in kis.sandbox.stats()["requests"] if r["tr_id"] == "FHKST03010200")
+    report = run(DAY, [c for c in candidates_for(kis.panel) if c.code in WATCHED], BuyFirst(), kis.broker,
+                 kis.clock, stop, database=kis.database, config=SessionConfig(poll_seconds=300))
+    assert report.stopped_early and report.minute_bars == 0
+    assert sum(1 for r in kis.sandbox.stats()["requests"] if r["tr_id"] == "FHKST03010200") == before
+    store = MinuteStore(tmp_path / "minutes")
+    recorder = MinuteRecorder(store, chart_fetch(kis.broker.api, kis.clock, DAY))
+    feed = StreamingFeed.for_kis(kis.broker, kis.clock, max_age_seconds=600, recorder=recorder)
+    feed.start()
+    try:
+        assert feed.socket.wait_connected(10)
+        feed.quotes([WATCHED[0]], kis.clock.now())
+        deadline = time.monotonic() + 10
+        while recorder.ticks == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        feed.stop()
+    assert recorder.finish(DAY, list(WATCHED), backfill=False) == {WATCHED[0]: 1}  # the 14:40 tick bar only
+    assert set(store.read(DAY)[WATCHED[0]].source.tolist()) == {TICKS}

@@ -6,7 +6,8 @@ the tick to its stock's `TickBuffer` (four typed-array appends, nothing else, in
 chart (`fetch(code)`: KIS `inquire-time-itemchartprice`, paged back 30 rows a call within the client's rate
 limiter) is asked for the day's traded and watched codes, and both go to the minute store, where a REST bar is
 the record for its minute (`hantu.market.minutes.merge`). A failed fetch leaves that code's tick bars (and a
-log line); a failed write is logged — recording never fails the trading day.
+log line); a failed write is logged — recording never fails the trading day. A session stopped early (a
+shutdown) stores its tick bars without waiting for the chart: a later session that day backfills the whole day.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Protocol
 
 from hantu.clock import Clock
 from hantu.market import calendar
-from hantu.market.minutes import REST, MinuteBars, MinuteStore, TickBuffer
+from hantu.market.minutes import REST, MinuteBars, MinuteStore, TickBuffer, merge
 from hantu.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -100,22 +101,23 @@ class MinuteRecorder:
             buffers = [(code, b) for (d, code), b in self._buffers.items() if d == day]
         return {code: b.bars() for code, b in buffers}
 
-    def finish(self, day: date, codes: Iterable[str]) -> dict[str, int]:
-        """Store the day: tick bars, then the REST chart of `codes` (at most `MAX_BACKFILL_CODES`, ticked codes
-        first). Returns the bars stored per code (after the merge)."""
+    def finish(self, day: date, codes: Iterable[str], backfill: bool = True) -> dict[str, int]:
+        """Store the day: tick bars, then (with `backfill`) the REST chart of `codes` (at most
+        `MAX_BACKFILL_CODES`, ticked codes first). Returns the bars stored per code (after the merge)."""
         bars = self.tick_bars(day)
         wanted = list(dict.fromkeys([*bars, *codes]))[:MAX_BACKFILL_CODES]
         rest: dict[str, MinuteBars] = {}
-        if self.fetch is not None:
+        if self.fetch is not None and backfill:
             for code in wanted:
                 try:
                     rest[code] = chart_bars(day, self.fetch(code))
                 except Exception as error:  # the tick bars are kept; the day is not lost for one code
                     log.warning("minute chart of %s on %s not fetched: %s", code, day, error)
+        day_bars = {code: merge(bars.get(code), rest[code]) if code in rest else bars[code]
+                    for code in {*bars, *rest}}
         try:
-            self.store.write(day, bars)
-            self.store.write(day, rest)
-            stored = self.store.read(day, wanted)
+            self.store.write(day, day_bars)
+            stored = self.store.read(day, [*wanted, *bars])
         except Exception as error:  # a full disk must not fail the trading day
             log.warning("minute bars of %s not stored: %s", day, error)
             return {}
@@ -151,9 +153,14 @@ def watched_codes(database: Database, broker: str, day: date, candidates: Iterab
 
     from hantu.store.models import TradeOrder, TradePosition
 
-    with database.session() as session:
-        ordered = session.scalars(select(TradeOrder.code).where(TradeOrder.broker == broker,
-                                                                TradeOrder.trading_date == day)).all()
-        held = session.scalars(select(TradePosition.code).where(TradePosition.broker == broker,
-                                                                TradePosition.quantity > 0)).all()
-    return list(dict.fromkeys([*candidates, *ordered, *held]))
+    watched = list(candidates)
+    try:
+        with database.session() as session:
+            ordered = session.scalars(select(TradeOrder.code).where(TradeOrder.broker == broker,
+                                                                    TradeOrder.trading_date == day)).all()
+            held = session.scalars(select(TradePosition.code).where(TradePosition.broker == broker,
+                                                                    TradePosition.quantity > 0)).all()
+    except Exception as error:  # a locked database: the candidates still get their minutes
+        log.warning("traded codes of %s not read for the minute backfill: %s", day, error)
+        return watched
+    return list(dict.fromkeys([*watched, *ordered, *held]))

@@ -540,5 +540,5 @@ def run(day: date, candidates: list[Candidate], strategy: Strategy, broker: Brok
             streaming.stop()
     if recorder is not None and calendar.is_trading_day(day):
         codes = watched_codes(database, broker.name, day, [c.code for c in candidates])
-        report.minute_bars = sum(recorder.finish(day, codes).values())
+        report.minute_bars = sum(recorder.finish(day, codes, backfill=not report.stopped_early).values())
     return report
