@@ -106,7 +106,7 @@ class Status(Model):
     scheduler: SchedulerStatus
     halt: HaltInfo
     risk: list[RiskHalt] = []
-    account: Account | None = Field(None, description="The account view, as `/account` answers it")
+    account: Account | None = Field(default=None, description="The account view, as `/account` answers it")
     version: str
 
 
@@ -183,8 +183,8 @@ class Position(Model):
     name: str | None = None
     quantity: int
     avg_price: float
-    last_price: float | None = Field(None, description="The newest stored close (None: valued at cost)")
-    last_price_date: date | None = Field(None, description="The trading day of `last_price`")
+    last_price: float | None = Field(default=None, description="The newest stored close (None: valued at cost)")
+    last_price_date: date | None = Field(default=None, description="The trading day of `last_price`")
     market_value: float
     unrealized_pnl: float
     unrealized_pnl_pct: float | None = None
@@ -196,20 +196,20 @@ class Position(Model):
 class Account(Model):
     """The account view (`hantu.trading.account`): the same figures as `hantu trade balance` and Telegram."""
 
-    broker: str | None = Field(None, description="paper | kis: the configured trading mode's account")
+    broker: str | None = Field(default=None, description="paper | kis: the configured trading mode's account")
     cash: float = 0
-    positions_value: float = Field(0, description="Positions at market (at cost where there is no price)")
+    positions_value: float = Field(default=0, description="Positions at market (at cost where there is no price)")
     positions_cost: float = 0
-    equity: float = Field(0, description="Cash + positions at market")
-    day_pnl: float | None = Field(None, description="Equity now minus the last close's equity, when known")
-    realized_pnl_today: float | None = Field(None, description="Realized today, after fees and taxes")
+    equity: float = Field(default=0, description="Cash + positions at market")
+    day_pnl: float | None = Field(default=None, description="Equity now minus the last close's equity, when known")
+    realized_pnl_today: float | None = Field(default=None, description="Realized today, after fees and taxes")
     unrealized_pnl: float = 0
-    as_of: datetime | None = Field(None, description="When the book last changed")
-    prices_as_of: date | None = Field(None, description="The oldest price's trading day")
+    as_of: datetime | None = Field(default=None, description="When the book last changed")
+    prices_as_of: date | None = Field(default=None, description="The oldest price's trading day")
     trading_date: date | None = None
     positions: int = 0
-    priced: bool = Field(True, description="False when some position has no market price (valued at cost)")
-    open_orders: int = Field(0, description="Orders of the trading date not yet final")
+    priced: bool = Field(default=True, description="False when some position has no market price (valued at cost)")
+    open_orders: int = Field(default=0, description="Orders of the trading date not yet final")
     holdings: list[Position] = []
 
 
