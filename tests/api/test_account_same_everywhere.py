@@ -16,10 +16,10 @@ import httpx
 from api_seed import CASH, CLOSES, NOW, POSITIONS
 from server_proc import ServerProcess
 
+from hantu.bot.commands import CommandPoller
+from hantu.bot.queries import Answers
 from hantu.clock import FrozenClock
 from hantu.config import get_settings
-from hantu.notify.commands import CommandPoller
-from hantu.notify.queries import Answers
 from hantu.notify.sender import OutboxSender
 from hantu.notify.telegram import TelegramClient
 from hantu.sandbox.telegram import TelegramSandbox

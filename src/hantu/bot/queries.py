@@ -17,8 +17,9 @@ from sqlalchemy import desc, select
 from sqlalchemy.orm import Session
 
 from hantu.config.settings import Settings
+from hantu.notify.kit import Language
 from hantu.notify.outbox import outbox_counts
-from hantu.notify.templates import Language, render
+from hantu.notify.templates import render
 from hantu.store.models import JobRun
 from hantu.store.models.notify import OutboxMessage
 from hantu.store.models.scheduler import DailyReport

@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hantu.bot import queries
+from hantu.bot.queries import Answers
 from hantu.clock import Clock
-from hantu.notify import queries
 from hantu.notify.outbox import enqueue
-from hantu.notify.queries import Answers
 from hantu.notify.telegram import TelegramClient, TelegramError
 from hantu.store.audit import audit
 from hantu.store.db import Database
@@ -28,7 +28,7 @@ from hantu.store.kv import kv_get, kv_set
 from hantu.trading.halt import halt_state, set_halt
 from hantu.trading.risk import resume_trading
 
-log = logging.getLogger("hantu.notify.commands")
+log = logging.getLogger("hantu.bot.commands")
 
 OFFSET_KEY = "notify.telegram.update_offset"
 
@@ -74,7 +74,7 @@ def parse_command(text: str) -> tuple[str, str] | None:
 
 class CommandPoller:
     """Polls `getUpdates` and answers commands. `run_once()` handles one batch; `run_forever(stop)` loops.
-    `answers` says which account the read commands show and how (see `hantu.notify.queries.Answers`)."""
+    `answers` says which account the read commands show and how (see `hantu.bot.queries.Answers`)."""
 
     def __init__(self, database: Database, clock: Clock, client: TelegramClient, chat_id: str | None,
                  answers: Answers, long_poll_seconds: float = 20.0, wake_sender: Callable[[], None] | None = None,
