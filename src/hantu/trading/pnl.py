@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hantu.broker.base import Side
+from hantu.domain.orders import Side
 from hantu.store.models import TradeAccount, TradeFill
 
 
