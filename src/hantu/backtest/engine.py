@@ -8,6 +8,8 @@ The timeline of one trading day `t`, as in live trading:
    `exit_reason` and `on_price` are asked at the open, the day's extremes and the close, and where they fire in
    between, at the crossing point; orders fill through the fill model on the rest of the day's bar;
    events of all stocks are processed in time order, so cash and position limits see the real sequence;
+   a stock-day with recorded minute bars (`minutes`, see `daypath.RecordedMinutes`) walks those bars instead
+   of the synthetic path, and the outcome's `metrics["intraday"]` counts the stock-days of each kind;
 3. after the close, positions are marked, equity recorded, and the strategy screens and selects for `t+1`
    from `panel` rows up to `t` (views, no copies: nothing after `t` is reachable).
 
@@ -29,7 +31,7 @@ from typing import Any, assert_never
 import numpy as np
 
 from hantu.backtest.benchmark import benchmarks
-from hantu.backtest.daypath import LAST, DayPath
+from hantu.backtest.daypath import DayPath, RecordedMinutes
 from hantu.backtest.gaps import segment_warnings
 from hantu.backtest.metrics import compute_metrics, monthly_returns, return_figures
 from hantu.backtest.result import BacktestOutcome, FillRecord, Trade
@@ -43,8 +45,9 @@ from hantu.market.corporate_actions import adjust_position
 from hantu.market.instruments import market_or_default
 from hantu.market.panel import DailyPanel
 from hantu.strategy.base import Candidate, Decision, DecisionAction, ExitsAtOpen, HeldPosition, Strategy
-from hantu.trading.exits import check_exit, has_exit_rule
+from hantu.trading.exits import exit_signal, has_exit_rule
 from hantu.trading.risk import RiskConfig
+from hantu.trading.sizing import entry_order
 
 Progress = Callable[[int, int], None]
 
@@ -110,8 +113,10 @@ class BacktestEngine:
     """Runs one strategy over one panel; `run(start, end)` returns the outcome (not yet stored)."""
 
     def __init__(self, strategy: Strategy, panel: DailyPanel, config: BacktestConfig | None = None,
-                 screens: ScreenSource | None = None, progress: Progress | None = None) -> None:
+                 screens: ScreenSource | None = None, progress: Progress | None = None,
+                 minutes: RecordedMinutes | None = None) -> None:
         self.strategy = strategy
+        self.minutes = minutes if minutes else None  # a store without any day is no store
         self.panel = panel
         config = config or BacktestConfig()
         if config.fill.commission_rate is None:  # the configured rate, read once (not on every fill)
@@ -151,6 +156,8 @@ class BacktestEngine:
         self._high = np.full(panel.shape[1], np.nan)
         self.fills: list[FillRecord] = []
         self.trades: list[Trade] = []
+        self._recorded_days: dict[date, int] = {}  # stock-days walked on recorded minute bars, per day
+        self._synthetic_days = 0
         days = last - first + 1
         equity = np.zeros(days)
         cash = np.zeros(days)
@@ -198,9 +205,16 @@ class BacktestEngine:
         outcome.warnings = segment_warnings(panel.dates, panel.segment_starts(), first, last)
         if outcome.warnings:
             outcome.metrics["warnings"] = list(outcome.warnings)
+        outcome.metrics["intraday"] = self._intraday_figures()
         outcome.monthly = monthly_returns(dates, equity, initial)
         outcome.elapsed_s = _time.perf_counter() - began
         return outcome
+
+    def _intraday_figures(self) -> dict[str, Any]:
+        """How many stock-days walked recorded minute bars and how many the synthetic path (and which days)."""
+        return {"minute_bar_stock_days": sum(self._recorded_days.values()),
+                "synthetic_stock_days": self._synthetic_days,
+                "minute_bar_days": [d.isoformat() for d in sorted(self._recorded_days)]}
 
     def _holdings_value(self, row: int) -> float:
         """The held shares at `row`'s marks (whole won: the sum is exact in any order)."""
@@ -228,8 +242,13 @@ class BacktestEngine:
                           panel.close[row, col], panel.volume[row, col])
         if not (v > 0 and math.isfinite(o) and math.isfinite(h) and math.isfinite(lo) and math.isfinite(c)):
             return None  # no trade that day: nothing can fill
-        return DayPath.from_bar(panel.date_at(row), self._markets[col], float(o), float(h), float(lo), float(c),
-                                *bounds)
+        day = panel.date_at(row)
+        recorded = self.minutes.bars(day, str(panel.codes[col])) if self.minutes is not None else None
+        if recorded is not None:
+            self._recorded_days[day] = self._recorded_days.get(day, 0) + 1
+            return DayPath.from_minutes(recorded, self._markets[col])
+        self._synthetic_days += 1
+        return DayPath.from_bar(day, self._markets[col], float(o), float(h), float(lo), float(c), *bounds)
 
     def _trade_day(self, row: int, candidates: list[Candidate]) -> None:
         day = self.panel.date_at(row)
@@ -352,12 +371,10 @@ class BacktestEngine:
         def fire(s: float) -> str | None:
             """The live session's order: the risk manager's exit rules first, then the strategy's."""
             position.high_since_entry = max(start_high, p.high_between(after, s))
-            held, price, now = position.held(), p.price(s), p.time(s)
-            signal = check_exit(held, price, now, risk)
-            if signal is not None:
-                return signal.rule
-            why = self.strategy.exit_reason(held, price, now, p.open)
-            return f"strategy: {why}" if why else None
+            signal = exit_signal(position.held(), p.price(s), p.time(s), risk, self.strategy, p.open)
+            if signal is None:
+                return None
+            return f"strategy: {signal.text}" if signal.rule == "strategy" else signal.rule
 
         try:
             return p.first_firing(after, fire, include_start)
@@ -368,8 +385,8 @@ class BacktestEngine:
 
     def _rest_of_day(self, row: int, col: int, p: DayPath, s: float) -> Bar:
         volume = int(self.panel.volume[row, col])
-        return Bar(open=p.price(s), high=round(p.high_between(s, LAST)),
-                   low=round(p.low_between(s, LAST)), close=round(p.prices[3]), volume=volume)
+        return Bar(open=p.price(s), high=round(p.high_between(s, p.last)),
+                   low=round(p.low_between(s, p.last)), close=round(p.close), volume=volume)
 
     def _volume_left(self, row: int, col: int) -> int:
         """Shares our orders may still take in this stock today (the fill model's volume share of the day)."""
@@ -404,30 +421,30 @@ class BacktestEngine:
             return None
         market = self._markets[col]
         day = p.day
-        order_type = OrderType.MARKET if decision.limit_price is None else OrderType.LIMIT
+        limit = decision.limit_price or None
+        order_type = OrderType.MARKET if limit is None else OrderType.LIMIT
         fill_point = s
-        if order_type is OrderType.LIMIT:
-            crossed = p.crossing(float(decision.limit_price), from_above=True, after=s)
+        if limit is not None:
+            crossed = p.crossing(float(limit), from_above=True, after=s)
             if crossed is None:
                 return None  # the day order never reaches its limit: it expires at the close
             fill_point = crossed
         bar = self._rest_of_day(row, col, p, fill_point)
-        probe = match(Side.BUY, order_type, 1, decision.limit_price, bar, day, market, config.fill,
+        probe = match(Side.BUY, order_type, 1, limit, bar, day, market, config.fill,
                       self._price_limits(row, col, day))
         if probe is None:
             return None
         price = probe.price
         limits = self._price_limits(row, col, day)
-        if decision.quantity is not None:
-            wanted = int(decision.quantity)
-        else:  # the live session's sizing: a market order is sized at the upper price limit
-            sizing_price = decision.limit_price or (limits[1] if limits else price)
-            wanted = entry_size(self._equity_at_open, candidate.weight, sizing_price, risk, config.fill)
+        assert config.fill.commission_rate is not None  # set in __init__
+        # the live session's sizing (`hantu.trading.sizing`), on the equity at the open
+        wanted = entry_order(decision, candidate.weight, self._equity_at_open, price, limits[1] if limits else None,
+                             risk.max_position_weight, config.fill.commission_rate).quantity
         affordable = affordable_quantity(self.cash, price, day, market, config.fill)
         quantity = min(wanted, affordable, self._volume_left(row, col))
         if quantity <= 0:
             return None
-        result = match(Side.BUY, order_type, quantity, decision.limit_price, bar, day, market, config.fill,
+        result = match(Side.BUY, order_type, quantity, limit, bar, day, market, config.fill,
                        self._price_limits(row, col, day))
         if result is None or result.quantity <= 0:
             return None
@@ -476,14 +493,6 @@ class BacktestEngine:
             trade.exit_row = row
             trade.exit_reason = reason
             del self.positions[col]
-
-
-def entry_size(equity: float, weight: float, price: float, risk: RiskConfig, fill: FillParams) -> int:
-    """Shares for a candidate's weight, capped by the max position weight, with room left for commission:
-    the formula of the live session's `_size` (`hantu.trading.session`)."""
-    capped = min(weight or risk.max_position_weight, risk.max_position_weight)
-    commission = rules.commission_rate() if fill.commission_rate is None else fill.commission_rate
-    return int(equity * capped // (price * (1 + commission))) if price > 0 else 0
 
 
 def _action_steps(panel: DailyPanel) -> np.ndarray | None:

@@ -40,6 +40,7 @@ from hantu.clock import Clock
 from hantu.domain.order_state import CancelReason, OrderStatus
 from hantu.domain.orders import OrderType, Side
 from hantu.market import calendar, rules
+from hantu.market.minutes import open_minute_store
 from hantu.store.db import Database, get_database
 from hantu.store.kv import kv_get
 from hantu.store.lock import AlreadyRunning, InstanceLock
@@ -47,13 +48,16 @@ from hantu.store.models import KeyValue, TradeOrder, TradePosition
 from hantu.strategy.base import Candidate, Decision, DecisionAction, HeldPosition, Strategy
 from hantu.trading import ledger
 from hantu.trading.alerts import alert
+from hantu.trading.book import OrderBook
 from hantu.trading.engine import TradingEngine
-from hantu.trading.exits import check_exit
+from hantu.trading.exits import exit_signal
 from hantu.trading.feed import BrokerPollingFeed, PriceFeed, StreamingFeed
 from hantu.trading.halt import halt_state, set_halt
+from hantu.trading.minutes import MinuteRecorder, chart_fetch, watched_codes
 from hantu.trading.orders import CANCEL_REQUESTS_KEY, LIVE, PENDING, open_quantity
 from hantu.trading.reconcile import ReconcileReport, reconcile
 from hantu.trading.risk import load_config
+from hantu.trading.sizing import entry_order
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +101,12 @@ class SessionReport:
     halted: bool = False
     stopped_early: bool = False
     feed: str = ""
+    minute_bars: int = 0  # bars stored in the minute store at the end of the run (KIS: ticks + REST chart)
 
     def as_dict(self) -> dict[str, Any]:
         return {"day": self.day.isoformat(), "iterations": self.iterations, "orders_sent": self.orders_sent,
                 "blocked": self.blocked, "errors": self.errors, "halted": self.halted,
-                "stopped_early": self.stopped_early, "feed": self.feed,
+                "stopped_early": self.stopped_early, "feed": self.feed, "minute_bars": self.minute_bars,
                 "reconciliations": [r.as_dict() for r in self.reconciliations]}
 
 
@@ -279,15 +284,15 @@ class TradingSession:
     def _mark(self, prices: dict[str, float], by_code: dict[str, Candidate], now: datetime) -> None:
         """High-water marks, exit levels from the candidates, equity and the account limits."""
         with self.database.session() as session:
+            book = OrderBook(session, self.broker.name)
             for position in ledger.positions(session, self.broker.name):
                 price = prices.get(position.code)
-                if price is not None and price > position.high_since_entry:
-                    position.high_since_entry = price
+                if price is not None:
+                    book.raise_high(position, price)
                 candidate = by_code.get(position.code)
                 if candidate is not None and position.stop_price is None and position.entry_date == now.date():
-                    position.stop_price = candidate.stop_price or None
-                    position.target_price = candidate.target_price or None
-                    position.atr = candidate.atr
+                    book.set_exit_levels(position, candidate.stop_price or None, candidate.target_price or None,
+                                         candidate.atr)
             session.flush()
             self.engine.risk.update_equity(session, self.engine.equity(session, prices), now)
 
@@ -301,21 +306,17 @@ class TradingSession:
             price = prices.get(held.code)
             if price is None:
                 continue
-            signal = check_exit(held, price, now, config)
-            rule, text = (signal.rule, signal.text) if signal else (None, None)
+            signal = exit_signal(held, price, now, config, strategy, self._day_open.get(held.code))
             if signal is None:
-                why = strategy.exit_reason(held, price, now, self._day_open.get(held.code))
-                if why:
-                    rule, text = "strategy", why
-            if rule is None:
                 continue
+            rule, text = signal.rule, signal.text
             free = held.quantity - self._open_sell_quantity(held.code)
             if free <= 0 or self._recently_rejected(held.code, Side.SELL, now, timedelta(minutes=5), free):
                 continue
             result = self.engine.submit(held.code, Side.SELL, free, OrderType.MARKET, None, "exit",
                                         f"{rule}: {text}", "engine", quote=quotes.get(held.code), prices=prices)
             self._count(result, report)
-            if result.ok and signal is not None and signal.alert_kind:
+            if result.ok and signal.alert_kind:
                 with self.database.session() as session:
                     alert(session, signal.alert_kind, {
                         "code": held.code, "entry_price": round(held.avg_price), "trigger_price": round(price),
@@ -380,30 +381,23 @@ class TradingSession:
                 continue
             match decision.action:
                 case DecisionAction.BUY:
-                    self._enter(candidate, decision, quote, prices, report)
+                    self._enter(candidate, decision, quote, prices, config.max_position_weight, report)
                 case unhandled:
                     assert_never(unhandled)
 
     def _enter(self, candidate: Candidate, decision: Decision, quote: Quote, prices: dict[str, float],
-               report: SessionReport) -> None:
-        """A buy decision through sizing and the engine's risk checks."""
-        price = decision.limit_price
-        order_type = OrderType.LIMIT if price else OrderType.MARKET
-        quantity = decision.quantity or self._size(candidate, price or quote.upper_limit or quote.price, prices)
-        if quantity <= 0:
-            return
-        result = self.engine.submit(candidate.code, Side.BUY, quantity, order_type, price, "entry",
-                                    decision.reason or candidate.reason, "engine", quote=quote, prices=prices)
-        self._count(result, report)
-
-    def _size(self, candidate: Candidate, price: float, prices: dict[str, float]) -> int:
-        """Shares for the candidate's weight (capped by the max position weight), costs left room for."""
+               max_position_weight: float, report: SessionReport) -> None:
+        """A buy decision through the shared sizing (`sizing.entry_order`) and the engine's risk checks."""
         with self.database.session() as session:
-            config = load_config(session)
             equity = self.engine.equity(session, prices)
-        weight = min(candidate.weight or config.max_position_weight, config.max_position_weight)
-        commission = rules.commission_rate()
-        return int(equity * weight // (price * (1 + commission))) if price > 0 else 0
+        entry = entry_order(decision, candidate.weight, equity, quote.price, quote.upper_limit,
+                            max_position_weight, rules.commission_rate())
+        if entry.quantity <= 0:
+            return
+        result = self.engine.submit(candidate.code, Side.BUY, entry.quantity, entry.order_type, entry.limit_price,
+                                    "entry", decision.reason or candidate.reason, "engine", quote=quote,
+                                    prices=prices)
+        self._count(result, report)
 
     def _manage_unfilled(self, day: date, quotes: dict[str, Quote], prices: dict[str, float], now: datetime,
                          report: SessionReport, stop: threading.Event) -> None:
@@ -521,21 +515,29 @@ def run(day: date, candidates: list[Candidate], strategy: Strategy, broker: Brok
 
     Without a `feed`: the paper broker's own feed, or for KIS the WebSocket (`StreamingFeed`, REST polling as its
     fallback) — plain REST polling when the socket cannot be had (another process holds the app key's session).
+    With KIS the day's minute bars are kept (`hantu.trading.minutes`): the socket's ticks, then the REST chart of
+    the watched and traded codes once the loop is over, into the minute store.
     """
     streaming = None
+    recorder = None
     if feed is None and getattr(broker, "name", "") == "kis" and hasattr(broker, "api"):
+        recorder = MinuteRecorder(open_minute_store(), chart_fetch(broker.api, clock, day))
         try:
-            streaming = StreamingFeed.for_kis(broker, clock)
+            streaming = StreamingFeed.for_kis(broker, clock, recorder=recorder)
             streaming.start()
             feed = streaming
         except Exception as error:  # the socket is optional: polling covers everything
             log.warning("no KIS WebSocket (%s): polling quotes over REST", error)
             streaming = None
+    database = database or get_database()
     try:
-        session = TradingSession(database or get_database(), broker, clock, feed, config)
+        session = TradingSession(database, broker, clock, feed, config)
         report = session.run(day, candidates, strategy, stop_event)
         report.feed = type(session.feed).__name__
-        return report
     finally:
         if streaming is not None:
             streaming.stop()
+    if recorder is not None and calendar.is_trading_day(day):
+        codes = watched_codes(database, broker.name, day, [c.code for c in candidates])
+        report.minute_bars = sum(recorder.finish(day, codes, backfill=not report.stopped_early).values())
+    return report
