@@ -21,7 +21,7 @@ import heapq
 import math
 import time as _time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -115,10 +115,7 @@ class BacktestEngine:
                  screens: ScreenSource | None = None, progress: Progress | None = None) -> None:
         self.strategy = strategy
         self.panel = panel
-        config = config or BacktestConfig()
-        if config.fill.commission_rate is None:  # the configured rate, read once (not on every fill)
-            config = replace(config, fill=replace(config.fill, commission_rate=rules.commission_rate()))
-        self.config = config
+        self.config = config or BacktestConfig()
         self.screens = screens or screen_source_for(strategy, panel)
         self.progress = progress
         self._markets = [_market_of(m) for m in panel.markets]
@@ -482,8 +479,7 @@ def entry_size(equity: float, weight: float, price: float, risk: RiskConfig, fil
     """Shares for a candidate's weight, capped by the max position weight, with room left for commission:
     the formula of the live session's `_size` (`hantu.trading.session`)."""
     capped = min(weight or risk.max_position_weight, risk.max_position_weight)
-    commission = rules.commission_rate() if fill.commission_rate is None else fill.commission_rate
-    return int(equity * capped // (price * (1 + commission))) if price > 0 else 0
+    return int(equity * capped // (price * (1 + fill.commission_rate))) if price > 0 else 0
 
 
 def _action_steps(panel: DailyPanel) -> np.ndarray | None:
@@ -503,8 +499,7 @@ def affordable_quantity(cash: float, price: int, day: date, market: str, fill: F
     way; the cost is monotone in the quantity, so a step or two settles it whatever the cash."""
     if price <= 0 or cash < price:
         return 0
-    rate = rules.commission_rate() if fill.commission_rate is None else fill.commission_rate
-    quantity = max(int(cash // (price * (1.0 + rate))), 0)
+    quantity = max(int(cash // (price * (1.0 + fill.commission_rate))), 0)
     while quantity > 0 and buy_cash_needed(quantity, price, day, market, fill) > cash:
         quantity -= 1
     while buy_cash_needed(quantity + 1, price, day, market, fill) <= cash:

@@ -132,7 +132,7 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
     known = available_strategies()
     if name not in known:
         fail(f"unknown strategy {name!r}; registered: {', '.join(sorted(known)) or '(none)'}", EXIT_USAGE)
-    store = open_market_store()
+    store = open_market_store(get_settings())
     stored_days = store.trading_dates()
     if not stored_days:
         fail("the market store is empty: run `hantu data sample` or `hantu data import krx-csv FILE` first")
@@ -445,7 +445,7 @@ def optimize_cmd(
     name = strategy or get_settings().strategy
     if name not in available_strategies():
         fail(f"unknown strategy {name!r}; registered: {', '.join(sorted(available_strategies()))}", EXIT_USAGE)
-    store = open_market_store()
+    store = open_market_store(get_settings())
     stored = store.trading_dates()
     if not stored:
         fail("the market store is empty: import data first (`hantu data import krx-csv FILE`)")

@@ -64,10 +64,11 @@ def _strategy(name: str | None, config: Path | None, params: list[str]):  # type
 
 def _setup():  # type: ignore[no-untyped-def]
     from hantu.cli.common import init_cli_logging, open_database
+    from hantu.config.settings import get_settings
     from hantu.market.store import open_market_store
 
     init_cli_logging()
-    return open_database(), open_market_store()
+    return open_database(), open_market_store(get_settings())
 
 
 def _table(title: str, columns: list[str]):  # type: ignore[no-untyped-def]

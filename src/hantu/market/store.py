@@ -662,12 +662,8 @@ class MarketStore:
             root=str(self.root))
 
 
-def open_market_store(settings: Settings | None = None) -> MarketStore:
+def open_market_store(settings: Settings) -> MarketStore:
     """The configured store, `$HANTU_HOME/market`."""
-    if settings is None:
-        from hantu.config.settings import get_settings
-
-        settings = get_settings()
     return MarketStore(Path(settings.hantu_home) / "market")
 
 

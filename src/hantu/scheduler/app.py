@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from hantu.clock import Clock, SimClock, SystemClock, parse_kst
-from hantu.config import Settings
+from hantu.config import Settings, require_real_money_opt_in
 from hantu.scheduler import heartbeat
 from hantu.scheduler.lock import running_pid
 from hantu.scheduler.runner import Runner
@@ -74,7 +74,9 @@ def build_runner(
 ) -> Runner:
     from hantu.scheduler.jobs import JOBS, Services
 
-    db = get_database()
+    if settings.trading_mode == "kis":  # refused at start-up, not at 08:30: a restart cannot fix it (exit 3)
+        require_real_money_opt_in(settings.server, settings.real_trading_enabled)
+    db = get_database(settings.resolved_database_url)
     ensure_schema(db)
     return Runner(
         db,
@@ -163,7 +165,7 @@ def status(settings: Settings) -> dict[str, Any]:
     from hantu.clock import KST
 
     pid = running_pid(settings.hantu_home / "scheduler.pid")
-    db = get_database()
+    db = get_database(settings.resolved_database_url)
     ensure_schema(db)
     with db.session() as session:
         beat = heartbeat.read(session)
@@ -197,7 +199,7 @@ def run_job_once(
     """Run one job for one date in this process (records a job_runs row like the scheduler does)."""
     from hantu.scheduler.jobs import JOBS, Services
 
-    db = get_database()
+    db = get_database(settings.resolved_database_url)
     ensure_schema(db)
     runner = Runner(
         db,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -38,9 +39,10 @@ from sqlalchemy.orm import Session
 from hantu.broker.base import Broker, BrokerError, OrderStatus, OrderType, Quote, Side
 from hantu.clock import Clock
 from hantu.domain.order_state import CancelReason
-from hantu.market import calendar, rules
+from hantu.market import calendar
+from hantu.market.corporate_actions import CorporateAction
 from hantu.scheduler.lock import AlreadyRunning, InstanceLock
-from hantu.store.db import Database, get_database
+from hantu.store.db import Database
 from hantu.store.kv import kv_get
 from hantu.store.models import KeyValue, TradeOrder, TradePosition
 from hantu.strategy.base import Candidate, HeldPosition, Strategy
@@ -61,12 +63,8 @@ class SessionBusy(RuntimeError):
     """Another trading session on the same broker is running (this one did not start)."""
 
 
-def session_lock(broker_name: str, home: Path | None = None) -> InstanceLock:
-    """The lock one trading session per broker holds while it runs (under `HANTU_HOME` unless `home`)."""
-    if home is None:
-        from hantu.config import get_settings
-
-        home = get_settings().hantu_home
+def session_lock(broker_name: str, home: Path) -> InstanceLock:
+    """The lock one trading session per broker holds while it runs (`home`: the configured `HANTU_HOME`)."""
     return InstanceLock(Path(home) / "locks" / f"session-{broker_name}.lock",
                         what=f"trading session on broker {broker_name!r}")
 
@@ -108,8 +106,11 @@ class TradingSession:
     """One broker, one clock, one feed: runs trading days (see the module docstring)."""
 
     def __init__(self, database: Database, broker: Broker, clock: Clock, feed: PriceFeed | None = None,
-                 config: SessionConfig | None = None) -> None:
+                 config: SessionConfig | None = None, *, home: Path,
+                 actions: Sequence[CorporateAction] = ()) -> None:
         self.database = database
+        self.home = Path(home)  # `HANTU_HOME`: where the session lock lives
+        self.actions = list(actions)  # the market store's corporate actions, for reconciliation
         self.broker = broker
         self.clock = clock
         self.feed: PriceFeed = feed or getattr(broker, "feed", None) or BrokerPollingFeed(broker)
@@ -124,7 +125,7 @@ class TradingSession:
     def run(self, day: date, candidates: list[Candidate], strategy: Strategy,
             stop_event: threading.Event | None = None) -> SessionReport:
         """Run the day's loop; raises `SessionBusy`, doing nothing, while another session on this broker runs."""
-        lock = session_lock(self.broker.name)
+        lock = session_lock(self.broker.name, self.home)
         try:
             lock.acquire()
         except AlreadyRunning as error:
@@ -160,7 +161,7 @@ class TradingSession:
             try:
                 if self._needs_reconcile:
                     report.reconciliations.append(reconcile(self.database, self.broker, self.clock, day,
-                                                            self.config.cash_tolerance))
+                                                            self.config.cash_tolerance, actions=self.actions))
                     self._needs_reconcile = False
                 self.engine.orders.sync(day)
                 self._cancel_requests()
@@ -393,8 +394,7 @@ class TradingSession:
             config = load_config(session)
             equity = self.engine.equity(session, prices)
         weight = min(candidate.weight or config.max_position_weight, config.max_position_weight)
-        commission = rules.commission_rate()
-        return int(equity * weight // (price * (1 + commission))) if price > 0 else 0
+        return int(equity * weight // (price * (1 + self.broker.commission_rate))) if price > 0 else 0
 
     def _manage_unfilled(self, day: date, quotes: dict[str, Quote], prices: dict[str, float], now: datetime,
                          report: SessionReport, stop: threading.Event) -> None:
@@ -478,12 +478,13 @@ def cancel_leftovers(engine: TradingEngine, day: date) -> int:
 
 
 def close_out(database: Database, broker: Broker, clock: Clock, day: date | None = None,
-              prices: dict[str, float] | None = None) -> dict[str, Any]:
-    """The 15:40 job: cancel leftovers, reconcile, record the day's equity. Returns the day's figures."""
+              prices: dict[str, float] | None = None, actions: Sequence[CorporateAction] = ()) -> dict[str, Any]:
+    """The 15:40 job: cancel leftovers, reconcile (`actions`: the store's corporate actions), record the day's
+    equity. Returns the day's figures."""
     day = day or clock.now().date()
     engine = TradingEngine(database, broker, clock)
     cancelled = cancel_leftovers(engine, day)
-    report = reconcile(database, broker, clock, day)
+    report = reconcile(database, broker, clock, day, actions=actions)
     with database.session() as session:
         if prices is None:
             prices = {}
@@ -506,8 +507,9 @@ def close_out(database: Database, broker: Broker, clock: Clock, day: date | None
 
 
 def run(day: date, candidates: list[Candidate], strategy: Strategy, broker: Broker, clock: Clock,
-        stop_event: threading.Event | None = None, *, database: Database | None = None,
-        feed: PriceFeed | None = None, config: SessionConfig | None = None) -> SessionReport:
+        stop_event: threading.Event | None = None, *, database: Database, home: Path,
+        feed: PriceFeed | None = None, config: SessionConfig | None = None,
+        actions: Sequence[CorporateAction] = ()) -> SessionReport:
     """Run one trading day (the scheduler's 09:00-15:30 job).
 
     Without a `feed`: the paper broker's own feed, or for KIS the WebSocket (`StreamingFeed`, REST polling as its
@@ -523,7 +525,7 @@ def run(day: date, candidates: list[Candidate], strategy: Strategy, broker: Brok
             log.warning("no KIS WebSocket (%s): polling quotes over REST", error)
             streaming = None
     try:
-        session = TradingSession(database or get_database(), broker, clock, feed, config)
+        session = TradingSession(database, broker, clock, feed, config, home=home, actions=actions)
         report = session.run(day, candidates, strategy, stop_event)
         report.feed = type(session.feed).__name__
         return report

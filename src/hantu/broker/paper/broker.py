@@ -36,6 +36,7 @@ from hantu.broker.base import (
     Side,
 )
 from hantu.clock import Clock
+from hantu.config.settings import DEFAULT_PAPER_STARTING_CASH
 from hantu.market import calendar, rules
 from hantu.store.db import Database
 from hantu.store.models import PaperAccount, PaperFill, PaperHolding, PaperOrder
@@ -49,20 +50,17 @@ OPEN_STATES = (OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value)
 
 class PaperBroker:
     """A broker over the replayed market. `account` names its book, so several can share one database.
-    A new book starts with `starting_cash` (default: the `PAPER_STARTING_CASH` setting)."""
+    A new book starts with `starting_cash` (the factory passes the `PAPER_STARTING_CASH` setting)."""
 
     def __init__(self, database: Database, feed: PaperFeed, clock: Clock, account: str = "paper",
-                 starting_cash: int | None = None, params: FillParams | None = None) -> None:
+                 starting_cash: int = DEFAULT_PAPER_STARTING_CASH, params: FillParams | None = None) -> None:
         self.name = "paper"
         self.database = database
         self.feed = feed
         self.clock = clock
         self.account = account
         self.params = params or FillParams()
-        if starting_cash is None:
-            from hantu.config import get_settings
-
-            starting_cash = get_settings().paper_starting_cash
+        self.commission_rate = self.params.commission_rate
         with database.session() as session:
             if session.get(PaperAccount, account) is None:
                 session.add(PaperAccount(name=account, cash=starting_cash, starting_cash=starting_cash,
