@@ -43,7 +43,7 @@ def test_builtins_are_registered_and_satisfy_the_protocol() -> None:
     for name in ("momentum", "volatility_breakout", "rsi2"):
         strategy = create_strategy(name)
         assert isinstance(strategy, Strategy) and strategy.name == name and strategy.lookback_days >= 20
-    assert create_strategy().name == "momentum"  # the default (HANTU_STRATEGY)
+    assert create_strategy(get_settings().strategy).name == "momentum"  # the default HANTU_STRATEGY
     with pytest.raises(UnknownStrategyError, match="registered: momentum"):
         create_strategy("nope")
     with pytest.raises(StrategyConfigError, match=r"rules\.k"):

@@ -27,6 +27,7 @@ import time as _time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from hantu.backtest.engine import BacktestConfig
@@ -370,7 +371,7 @@ def optimize(db: Any, store: Any, strategy_name: str, start: date, end: date, sp
              trials: int = 50, objective: str = "sharpe", folds_spec: str | None = None,
              params: dict[str, Any] | None = None, config: BacktestConfig | None = None,
              runner: Runner | None = None, seed: int = 42, name: str | None = None, prune: bool = True,
-             allow_gaps: bool = False, report: bool = True,
+             allow_gaps: bool = False, reports: Path | None = None,
              progress: Callable[[int, int], None] | None = None) -> OptimizationResult:
     """Optimise `strategy_name` over `space` (see the module docstring). `trials` is per fold."""
     import optuna
@@ -476,11 +477,10 @@ def optimize(db: Any, store: Any, strategy_name: str, start: date, end: date, sp
                 f"fold {f + 1}: the best point is an isolated peak (stability {fold_result.stability:.2f} < "
                 f"{ISOLATED_PEAK}): its neighbours score much lower, so it is likely fitted to noise")
     result.elapsed_s = _time.perf_counter() - began
-    if report:
+    if reports is not None:
         from hantu.backtest.optimize_report import write_optimization_report
-        from hantu.backtest.service import reports_dir
 
-        html_path, _ = write_optimization_report(result, reports_dir(), f"optimize-{study_id}-{name}")
+        html_path, _ = write_optimization_report(result, reports, f"optimize-{study_id}-{name}")
         result.report_path = str(html_path)
     _store_result(db, study_id, result)
     return result

@@ -62,7 +62,7 @@ def start_command(
 
     sim_clock = _clock_options(clock, start, speed)
     stop_at = _kst_option(until, "--until") if until else None
-    setup_from_settings("scheduler")
+    setup_from_settings(get_settings(), "scheduler")
     try:
         code = start_scheduler(get_settings(), sim_clock, stop_at,
                                skip_idle=not no_skip_idle)
@@ -126,7 +126,7 @@ def run_job_command(
     from hantu.scheduler.app import run_job_once
     from hantu.scheduler.runner import JobBusy
 
-    setup_from_settings("cli", to_file=False)
+    setup_from_settings(get_settings(), "cli", to_file=False)
     clock = SystemClock()
     target = _parse_date_option(day) or clock.today()
     try:

@@ -50,12 +50,13 @@ def _params(items: list[str]) -> dict[str, Any]:
 
 
 def _strategy(name: str | None, config: Path | None, params: list[str]):  # type: ignore[no-untyped-def]
+    from hantu.config.settings import get_settings
     from hantu.strategy.config import StrategyConfigError
     from hantu.strategy.registry import UnknownStrategyError, create_strategy
 
     try:
         options = {"config_path": config} if config is not None else {}
-        return create_strategy(name, _params(params), **options)
+        return create_strategy(name or get_settings().strategy, _params(params), **options)
     except UnknownStrategyError as error:
         fail(str(error), EXIT_USAGE)
     except StrategyConfigError as error:

@@ -100,14 +100,14 @@ class NotifyThreads:
     itself queued; messages it could not send stay `pending` and go out, in order, on the next start.
     """
 
-    def __init__(self, db: Database, on_delivered: Any = None, grace: float = 5.0) -> None:
+    def __init__(self, settings: Settings, db: Database, on_delivered: Any = None, grace: float = 5.0) -> None:
         from hantu.notify.commands import CommandPoller
         from hantu.notify.sender import OutboxSender
 
         self.grace = grace
         self.stop_event = threading.Event()
-        self.sender = OutboxSender.from_settings(db, SystemClock(), on_delivered)
-        self.poller = CommandPoller.from_settings(db, SystemClock(), wake_sender=self.sender.wake)
+        self.sender = OutboxSender.from_settings(settings, db, SystemClock(), on_delivered)
+        self.poller = CommandPoller.from_settings(settings, db, SystemClock(), wake_sender=self.sender.wake)
         self.sender_thread = threading.Thread(
             target=self.sender.run_forever, args=(self.stop_event, grace), name="outbox-sender", daemon=True
         )
@@ -143,7 +143,7 @@ def start(settings: Settings, clock: Clock, stop_at: datetime | None = None, ski
     """Run the scheduler in the foreground until SIGTERM/SIGINT (or `stop_at`); exit code 0 on a clean stop."""
     started = time.monotonic()
     runner = build_runner(settings, clock, stop_at=stop_at, skip_idle=skip_idle)
-    notify = NotifyThreads(runner.db)
+    notify = NotifyThreads(settings, runner.db)
 
     def on_signal(signum: int, _frame: object) -> None:
         name = signal.Signals(signum).name
