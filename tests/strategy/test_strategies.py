@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hantu.clock import KST
+from hantu.config import get_settings
 from hantu.strategy.base import Candidate, HeldPosition, Strategy
 from hantu.strategy.config import StrategyConfigError
 from hantu.strategy.registry import UnknownStrategyError, available_strategies, create_strategy
