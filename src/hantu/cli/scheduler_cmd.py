@@ -121,7 +121,7 @@ def run_job_command(
 ) -> None:
     """Run one job now, in this process, for one date. Example: `hantu jobs run screening --date 2026-11-27`."""
     from hantu.clock import SystemClock
-    from hantu.config import get_settings
+    from hantu.config import RealMoneyNotConfirmed, get_settings
     from hantu.log import setup_from_settings
     from hantu.scheduler.app import run_job_once
     from hantu.scheduler.runner import JobBusy
@@ -135,6 +135,8 @@ def run_job_command(
         fail(str(error.args[0]), 2)
     except JobBusy as error:
         fail(f"refused: {error}")
+    except RealMoneyNotConfirmed:
+        raise  # the configuration's exit status and message (`hantu.cli.failures`)
     except Exception as error:
         fail(f"{job} failed: {error}")
     if json_output:
