@@ -96,8 +96,11 @@ def main() -> None:
     import hantu.trading.reconcile
     import hantu.trading.session
 
+    from hantu.config import get_settings
+
     if args.mode == "kis":
         import hantu.broker.kis.broker  # noqa: F401
+    get_settings()  # loaded once here: the forked engines find it cached
     make_panel()
     print("READY", flush=True)
     for line in sys.stdin:

@@ -127,9 +127,13 @@ def balance(as_json: bool = JSON, live: bool = typer.Option(False, "--live", hel
         if problem is not None:
             payload["initialise_error"] = problem
     if live:
+        from hantu.config import RealMoneyNotConfirmed
+
         try:
             cash = _broker(database).cash()
             payload["broker_cash"] = {"cash": cash.cash, "orderable": cash.orderable, "equity": cash.equity}
+        except RealMoneyNotConfirmed:
+            raise
         except Exception as error:
             fail(f"broker unavailable: {error}")
     if as_json:

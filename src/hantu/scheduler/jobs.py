@@ -60,13 +60,12 @@ class DataSyncIncomplete(RuntimeError):
 
 
 class Services:
-    """What jobs share, built lazily once per scheduler process (the demo injects its own broker)."""
+    """What jobs share, built lazily once per scheduler process; brokers come from `hantu.trading.factory`."""
 
-    def __init__(self, settings: Settings, clock: Clock, db: Database, broker_factory: Any = None) -> None:
+    def __init__(self, settings: Settings, clock: Clock, db: Database) -> None:
         self.settings = settings
         self.clock = clock
         self.db = db
-        self.broker_factory = broker_factory
 
     @cached_property
     def store(self) -> Any:
@@ -94,8 +93,6 @@ class Services:
     def broker(self, day: date) -> Any:
         """The broker for trading date `day`, from the factory (`hantu.trading.factory`): paper (replaying the
         store) or KIS (virtual, or real with the opt-in) over the shared client; `RealMoneyNotConfirmed` else."""
-        if self.broker_factory is not None:
-            return self.broker_factory(day)
         from hantu.trading.factory import open_broker
 
         if self.settings.trading_mode == "kis":
