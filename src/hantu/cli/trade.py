@@ -451,13 +451,15 @@ def reconcile_cmd(as_json: bool = JSON) -> None:
     Example: hantu trade reconcile --json
     """
     from hantu.clock import SystemClock
+    from hantu.config import RealMoneyNotConfirmed
     from hantu.trading.reconcile import reconcile
 
     database = _db()
     clock = SystemClock()
-    broker = _broker(database, clock)
     try:
-        report = reconcile(database, broker, clock, actions=_actions())
+        report = reconcile(database, _broker(database, clock), clock, actions=_actions())
+    except RealMoneyNotConfirmed:
+        raise
     except Exception as error:
         fail(f"reconciliation failed: {error}", EXIT_ERROR)
     if as_json:
