@@ -95,7 +95,6 @@ def main() -> None:
     import hantu.store.migrate
     import hantu.trading.reconcile
     import hantu.trading.session
-
     from hantu.config import get_settings
 
     if args.mode == "kis":
