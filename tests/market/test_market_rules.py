@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from hantu.broker.base import Side
+from hantu.domain.orders import Side
 from hantu.market.rules import (
     commission_rate,
     costs,

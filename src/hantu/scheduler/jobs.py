@@ -141,7 +141,7 @@ def _quotes(broker: Any, codes: list[str]) -> dict[str, float]:
 # --- 06:00 ---------------------------------------------------------------------------------------------
 def data_sync(ctx: JobContext) -> dict[str, Any]:
     """Bring the store up to the previous trading day from the configured source; report what is missing."""
-    from hantu.market.sources.kis_source import KisDailySource, missing_days
+    from hantu.broker.kis.daily_source import KisDailySource, missing_days
     from hantu.market.store import sync_instruments_to_db
 
     services = _services(ctx)

@@ -48,10 +48,10 @@ def open_broker(settings: Settings, database: Database, clock: Clock, *, day: da
     shares one client between market data and trading), else a new client; `market_of` names a code's market
     (default: the `instruments` table). Raises `RealMoneyNotConfirmed` for a prod account without the opt-in."""
     if settings.trading_mode == "paper":
+        from hantu.broker.fill_model import FillParams
         from hantu.broker.paper import PaperBroker
+        from hantu.broker.paper.feed import PaperFeed
         from hantu.market.store import open_market_store
-        from hantu.trading.feed import PaperFeed
-        from hantu.trading.fill_model import FillParams
 
         feed = PaperFeed.from_store(store or open_market_store(settings), day or clock.today())
         return PaperBroker(database, feed, clock, starting_cash=settings.paper_starting_cash,

@@ -26,10 +26,7 @@ from hantu.broker.base import (
     Fill,
     OrderRejected,
     OrderRequest,
-    OrderStatus,
-    OrderType,
     Quote,
-    Side,
 )
 from hantu.broker.kis.api import ORDER_MARKET, KisApi
 from hantu.broker.kis.client import KisClient
@@ -38,6 +35,9 @@ from hantu.broker.kis.errors import KisOrderRejected, KisOrderUnknown
 from hantu.broker.kis.models import DailyOrder, to_int
 from hantu.clock import KST, Clock, SystemClock
 from hantu.config.real_money import require_real_money_opt_in
+from hantu.domain.order_state import OrderStatus
+from hantu.domain.orders import OrderType, Side
+from hantu.market import calendar
 from hantu.market.rules import DEFAULT_COMMISSION_RATE, costs
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,6 @@ class KisBroker:
             return True
         if day > now.date():
             return False
-        from hantu.market import calendar
 
         try:
             return now >= calendar.session(day).close
