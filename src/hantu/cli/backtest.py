@@ -216,8 +216,8 @@ def _print_risk(limits: dict[str, Any], source: str) -> None:
 
 def _fills(settings: Any) -> Any:
     """The fill model with the configured commission (`HANTU_COMMISSION_RATE`), as the live brokers charge it."""
+    from hantu.broker.fill_model import FillParams
     from hantu.market import rules
-    from hantu.trading.fill_model import FillParams
 
     return FillParams(commission_rate=rules.commission_rate(settings.commission_rate))
 
