@@ -37,10 +37,11 @@ import json, sys, time
 t0, c0 = time.perf_counter(), time.process_time()
 from hantu.backtest.engine import BacktestEngine
 from hantu.backtest.screens import screen_source_for
+from hantu.config import get_settings
 from hantu.market.store import open_market_store
 from hantu.strategy.registry import create_strategy
 t_import = time.perf_counter() - t0
-store = open_market_store()
+store = open_market_store(get_settings())
 days = store.trading_dates()
 t1, c1 = time.perf_counter(), time.process_time()
 panel = store.load_range(days[0], days[-1])

@@ -39,9 +39,10 @@ PEERS = ("vectorbt", "backtrader")
 
 EXPORT = r"""
 import sys, numpy as np
+from hantu.config import get_settings
 from hantu.market.store import open_market_store
 stocks, days, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-store = open_market_store()
+store = open_market_store(get_settings())
 dates = store.trading_dates()
 panel = store.load_range(dates[max(0, len(dates) - days)], dates[-1])
 np.savez(out, dates=panel.dates, codes=panel.codes[:stocks].astype(str), names=panel.names[:stocks].astype(str),

@@ -33,10 +33,11 @@ import json, statistics, sys, time
 from hantu.backtest.engine import BacktestEngine
 from hantu.backtest.screens import screen_source_for
 from hantu.market.panel import DailyPanel
+from hantu.config import get_settings
 from hantu.market.store import open_market_store
 from hantu.strategy.registry import create_strategy
 stocks, days = int(sys.argv[1]), int(sys.argv[2])
-store = open_market_store()
+store = open_market_store(get_settings())
 dates = store.trading_dates()
 full = store.load_range(dates[max(0, len(dates) - days)], dates[-1])
 cols = slice(0, stocks)

@@ -77,3 +77,26 @@ class IntradayOnly(Strategy):
 
     def exit_reason(self, position: HeldPosition, price: float, now: datetime, day_open: float | None) -> str | None:
         return None
+
+
+def configured_database():  # type: ignore[no-untyped-def]
+    """The database the test's configuration names (what the CLI and the scheduler open)."""
+    from hantu.config import get_settings
+    from hantu.store.db import get_database
+
+    return get_database(get_settings().resolved_database_url)
+
+
+def configured_store():  # type: ignore[no-untyped-def]
+    """The market store of the test's configuration (`$HANTU_HOME/market`)."""
+    from hantu.config import get_settings
+    from hantu.market.store import open_market_store
+
+    return open_market_store(get_settings())
+
+
+def hantu_home() -> Path:
+    """The test's `HANTU_HOME` (set by the autouse `isolated_env` fixture)."""
+    from hantu.config import get_settings
+
+    return Path(get_settings().hantu_home)

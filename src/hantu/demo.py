@@ -148,10 +148,10 @@ def run_demo(days: int = 1, speed: float = 600.0, data: str = "sample", home: Pa
         from hantu.scheduler.app import NotifyThreads, build_runner
 
         settings = get_settings()
-        setup_from_settings("demo", to_file=True)
+        setup_from_settings(settings, "demo", to_file=True)
         stop_at = datetime.combine(simulated[-1], datetime.min.time(), KST).replace(hour=18, minute=45)
         runner = build_runner(settings, clock, stop_at=stop_at, skip_idle=True)
-        notify = NotifyThreads(runner.db, on_delivered=on_message)
+        notify = NotifyThreads(settings, runner.db, on_delivered=on_message)
         notify.start()
         watcher = _Watcher(runner, say)
         watcher.start()

@@ -9,7 +9,8 @@ from __future__ import annotations
 OK = 0
 ERROR = 1  # the command failed (the message says why)
 USAGE = 2  # bad arguments or options
-CONFIG = 3  # invalid configuration: a bad value in the environment or `.env`, or a `.env` that is not UTF-8
+CONFIG = 3  # invalid configuration: a bad value in the environment or `.env`, a `.env` that is not UTF-8, or a
+# real (prod) KIS account without the real-money opt-in (`hantu.config.RealMoneyNotConfirmed`)
 DATABASE_CORRUPT = 5  # the database file is damaged (not a database, or fails its integrity check)
 MARKET_STORE_CORRUPT = 6  # a file of the market store is truncated or unreadable
 STALE_DATA = 7  # the market data ends before the close a decision needs, or a sync left days unfilled

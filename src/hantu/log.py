@@ -7,6 +7,11 @@ arguments and traceback alike — so that no configured secret reaches any handl
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hantu.config import Settings
+
 import json
 import logging
 import logging.handlers
@@ -137,10 +142,7 @@ def setup_logging(
     _configured_for = (process_name, str(log_dir) if log_dir else None)
 
 
-def setup_from_settings(process_name: str, to_file: bool = True) -> None:
-    """Logging for a process from the loaded settings (secrets registered for masking)."""
-    from hantu.config import get_settings
-
-    settings = get_settings()
+def setup_from_settings(settings: Settings, process_name: str, to_file: bool = True) -> None:
+    """Logging for a process from its settings (secrets registered for masking)."""
     setup_logging(settings.log_level, settings.logs_dir if to_file else None, process_name,
                   settings.secret_values())

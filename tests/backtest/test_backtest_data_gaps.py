@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from hantu.backtest.gaps import DataGapError, find_gaps, segments
-from hantu.backtest.service import run_backtest, run_grid, run_walk_forward
+from hantu.backtest.service import reports_dir, run_backtest, run_grid, run_walk_forward
 from hantu.market.calendar import trading_days
 from hantu.store.db import Database
 from hantu.store.migrate import upgrade
 
-from helpers import run_hantu
+from helpers import hantu_home, run_hantu
 
 
 @pytest.fixture
@@ -45,17 +45,17 @@ def test_synthetic_store_with_a_gap(gap_db: Database, sample_store, tmp_path: Pa
     store = MarketStore(tmp_path / "cut")
     store.write_days([d for d in _day_bars(sample_store) if d.day not in cut], source="test")
     with pytest.raises(DataGapError) as refused:
-        run_backtest(gap_db, store, "momentum", days[60], days[-1], report=False)
+        run_backtest(gap_db, store, "momentum", days[60], days[-1])
     assert f"{days[100]} … {days[120]} (21 trading days)" in str(refused.value)
     for runner in (lambda: run_grid(gap_db, store, "momentum", days[60], days[-1],
-                                    {"exits.max_hold_days": [3, 5]}, report=False),
-                   lambda: run_walk_forward(gap_db, store, "momentum", days[0], days[-1], "3m/1m", report=False)):
+                                    {"exits.max_hold_days": [3, 5]}),
+                   lambda: run_walk_forward(gap_db, store, "momentum", days[0], days[-1], "3m/1m")):
         with pytest.raises(DataGapError):
             runner()
     # either side of the gap runs (not refused); a run starting right after it says its warm-up restarted there
-    [warning] = run_backtest(gap_db, store, "momentum", days[121], days[-1], report=False).warnings
+    [warning] = run_backtest(gap_db, store, "momentum", days[121], days[-1]).warnings
     assert warning.startswith(f"data gap before the first tested day: no data between {days[99]} and {days[121]}")
-    before = run_backtest(gap_db, store, "momentum", days[0], days[99], report=False).warnings
+    before = run_backtest(gap_db, store, "momentum", days[0], days[99]).warnings
     assert not [w for w in before if "gap" in w], before  # (its only warning: no history before the first day)
 
 
@@ -99,14 +99,15 @@ def test_real_windows_a_year_apart_are_refused_then_allowed_with_a_warning(
     assert f"{last_2023 + timedelta(days=1)}" in message and "2023-12-28" in message
     assert f"--from {first_2024} --to {days[-1]}" in message and "--allow-gaps" in message
 
-    allowed = run_backtest(gap_db, two_windows, "momentum", date(2023, 1, 1), days[-1], allow_gaps=True)
+    allowed = run_backtest(gap_db, two_windows, "momentum", date(2023, 1, 1), days[-1], allow_gaps=True,
+                           reports=reports_dir(hantu_home()))
     assert allowed.warnings and "2023-12-28" in allowed.warnings[0]
     assert allowed.metrics["warnings"] == allowed.warnings
     assert "data gap" in Path(allowed.report_path).read_text(encoding="utf-8")
     assert json.loads(Path(allowed.json_path).read_text(encoding="utf-8"))["warnings"] == allowed.warnings
 
     # a contiguous range is not refused; its warm-up stops at the gap before it, and it says so (nothing more)
-    contiguous = run_backtest(gap_db, two_windows, "momentum", first_2024, days[-1], report=False)
+    contiguous = run_backtest(gap_db, two_windows, "momentum", first_2024, days[-1])
     [note] = contiguous.warnings
     assert note.startswith(f"data gap before the first tested day: no data between {last_2023} and {first_2024}")
     assert contiguous.metrics["warnings"] == [note]

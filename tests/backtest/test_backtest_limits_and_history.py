@@ -92,9 +92,10 @@ def test_a_strategy_short_of_history_is_refused_with_the_days_needed(isolated_en
     )
     assert "--allow-short-history" in refused.stderr and refused.stdout == ""
     from hantu.backtest.storage import list_backtests
-    from hantu.store.db import get_database
 
-    with get_database().session() as session:
+    from helpers import configured_database
+
+    with configured_database().session() as session:
         assert list_backtests(session) == []  # refused before anything ran
 
     allowed = run_hantu(

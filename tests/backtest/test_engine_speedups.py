@@ -32,11 +32,11 @@ def affordable_by_steps(cash: float, price: int, day: date, market: str, fill: F
 @given(
     cash=st.one_of(st.integers(0, 5_000_000), st.integers(0, 10**12)),
     price=st.integers(1, 3_000_000),
-    rate=st.sampled_from([None, 0.0, 0.00015, 0.0001405, 0.0025, 0.01]),
+    rate=st.sampled_from([0.0, 0.00015, 0.0001405, 0.0025, 0.01]),
     market=st.sampled_from(["KOSPI", "KOSDAQ"]),
 )
 def test_affordable_quantity_is_the_old_loops_answer(
-    cash: int, price: int, rate: float | None, market: str
+    cash: int, price: int, rate: float, market: str
 ) -> None:
     fill = FillParams(commission_rate=rate)
     day = date(2025, 3, 4)

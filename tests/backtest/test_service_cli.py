@@ -12,6 +12,7 @@ from hantu.backtest.service import (
     folds,
     grid_points,
     parse_walk_forward,
+    reports_dir,
     run_backtest,
     run_grid,
     run_walk_forward,
@@ -32,7 +33,8 @@ def sqlite_db(tmp_path: Path) -> Database:
 
 def test_run_backtest_stores_figures_and_report(sqlite_db: Database, sample_store, isolated_env: Path) -> None:  # type: ignore[no-untyped-def]
     days = sample_store.trading_dates()
-    result = run_backtest(sqlite_db, sample_store, "momentum", days[60], days[-1])
+    result = run_backtest(sqlite_db, sample_store, "momentum", days[60], days[-1],
+                          reports=reports_dir(isolated_env))
     assert result.id > 0 and result.kind == "single"
     assert result.metrics["trades"] > 5
     assert result.metrics["days"] == len(days) - 60
@@ -50,7 +52,7 @@ def test_grid_runs_every_point_and_keeps_the_best(sqlite_db: Database, sample_st
     days = sample_store.trading_dates()
     grid = {"selection.stop_atr": [1.5, 3.0], "exits.max_hold_days": [3]}
     assert len(grid_points(grid)) == 2
-    result = run_grid(sqlite_db, sample_store, "momentum", days[60], days[-1], grid, report=False)
+    result = run_grid(sqlite_db, sample_store, "momentum", days[60], days[-1], grid)
     assert result.kind == "grid" and len(result.members) == 2
     sharpes = [m["metrics"]["sharpe"] for m in result.members]
     assert result.metrics["sharpe"] == max(s for s in sharpes if s is not None)
@@ -69,7 +71,7 @@ def test_walk_forward_chains_out_of_sample_folds(sqlite_db: Database, sample_sto
     windows = folds(days[0], days[-1], 4, 2)
     assert windows and all(w[2] > w[1] for w in windows)
     result = run_walk_forward(sqlite_db, sample_store, "momentum", days[0], days[-1], "4m/2m",
-                              {"selection.stop_atr": [1.5, 3.0]}, report=False)
+                              {"selection.stop_atr": [1.5, 3.0]})
     assert result.kind == "walk_forward"
     assert len(result.members) == len(windows)
     # the folds are consecutive, out of sample, and each starts with the previous one's final equity

@@ -10,16 +10,16 @@ import pytest
 from backtest.test_engine import random_panel
 from backtest.toys import ToyBreakout
 from hantu.backtest.engine import BacktestEngine
-from hantu.backtest.service import store_outcome
+from hantu.backtest.service import reports_dir, store_outcome
 from hantu.backtest.storage import get_backtest, list_backtests
 
 
 def test_store_list_and_get(database, isolated_env: Path) -> None:  # type: ignore[no-untyped-def]
     panel = random_panel(days=50, stocks=6, seed=5)
     outcome = BacktestEngine(ToyBreakout(), panel).run(panel.date_at(3), date(2030, 1, 1))
-    first = store_outcome(database, outcome)
-    second = store_outcome(database, outcome, kind="grid")
-    member = store_outcome(database, outcome, parent_id=second.id, report=False)
+    first = store_outcome(database, outcome, reports=reports_dir(isolated_env))
+    second = store_outcome(database, outcome, kind="grid", reports=reports_dir(isolated_env))
+    member = store_outcome(database, outcome, parent_id=second.id)
 
     # the report files live under $HANTU_HOME/reports and the database keeps their path
     assert Path(first.report_path).parent == isolated_env / "reports"

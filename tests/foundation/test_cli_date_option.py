@@ -35,11 +35,12 @@ def test_no_command_shows_a_day_option() -> None:
 
 def _seed_order(day: date) -> None:
     from hantu.clock import KST
-    from hantu.store.db import get_database
     from hantu.store.migrate import upgrade
     from hantu.store.models import TradeOrder
 
-    database = get_database()
+    from helpers import configured_database
+
+    database = configured_database()
     upgrade(database)
     at = datetime(day.year, day.month, day.day, 9, 5, tzinfo=KST)
     with database.session() as session:

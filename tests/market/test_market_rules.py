@@ -7,7 +7,6 @@ from datetime import date
 import numpy as np
 import pytest
 
-from hantu.config import reset_settings_cache
 from hantu.domain.orders import Side
 from hantu.market.rules import (
     commission_rate,
@@ -148,12 +147,11 @@ def test_sell_tax_schedule(on: date, kospi: float, kosdaq: float, konex: float) 
     assert sell_tax_rate(on, "KONEX") == pytest.approx(konex, abs=1e-12)
 
 
-def test_commission_default_and_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert commission_rate() == pytest.approx(0.00015)
-    monkeypatch.setenv("HANTU_COMMISSION_RATE", "0.000140527")
-    reset_settings_cache()
-    assert commission_rate() == pytest.approx(0.000140527)
-    c = costs(Side.BUY, 10_000_000, "KOSPI", date(2026, 3, 3))
+def test_commission_default_and_configured_rate() -> None:
+    assert commission_rate() == commission_rate(None) == pytest.approx(0.00015)
+    assert commission_rate(0.000140527) == pytest.approx(0.000140527)
+    assert costs(Side.BUY, 10_000_000, "KOSPI", date(2026, 3, 3)).commission == 1_500
+    c = costs(Side.BUY, 10_000_000, "KOSPI", date(2026, 3, 3), rate=commission_rate(0.000140527))
     assert c.commission == 1_405  # 1,405.27 truncated
 
 

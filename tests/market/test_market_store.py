@@ -19,9 +19,9 @@ from hantu.market.calendar import trading_days as trading_days_between
 from hantu.market.check import check_store
 from hantu.market.sample import generate_sample_market, write_sample_market
 from hantu.market.sources.base import SourceError
-from hantu.market.store import DayBars, MarketStore, open_market_store, sync_instruments_to_db
+from hantu.market.store import DayBars, MarketStore, sync_instruments_to_db
 
-from helpers import run_hantu
+from helpers import configured_store, run_hantu
 
 END = date(2026, 1, 30)
 
@@ -105,7 +105,7 @@ def test_instrument_master_and_db_mirror(sample_store: MarketStore, database) ->
 
 
 def test_open_market_store_uses_hantu_home(isolated_env: Path) -> None:
-    assert open_market_store().root == isolated_env / "market"
+    assert configured_store().root == isolated_env / "market"
 
 
 def _day(day: date, close: int) -> DayBars:

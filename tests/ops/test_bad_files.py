@@ -56,11 +56,12 @@ def test_database_that_is_not_a_database(isolated_env: Path) -> None:
 
 def test_damaged_pages_fail_the_doctor_integrity_check(isolated_env: Path) -> None:
     """A valid header over damaged pages: `SELECT 1` works, `PRAGMA quick_check` does not."""
-    from hantu.store.db import get_database
     from hantu.store.migrate import upgrade
 
+    from helpers import configured_database
+
     reset_settings_cache()
-    database = get_database()
+    database = configured_database()
     upgrade(database)
     database.dispose()
     conn = sqlite3.connect(isolated_env / "hantu.db")

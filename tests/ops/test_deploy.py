@@ -321,8 +321,10 @@ def test_alerts_land_in_the_real_outbox(repos, kit, health, tmp_path, monkeypatc
 
     from hantu.config import reset_settings_cache
     from hantu.ops.alerts import send_alert
-    from hantu.store.db import get_database, reset_databases
+    from hantu.store.db import reset_databases
     from hantu.store.models.notify import OutboxMessage
+
+    from helpers import configured_database
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'outbox.db'}")
     reset_settings_cache()
@@ -331,7 +333,7 @@ def test_alerts_land_in_the_real_outbox(repos, kit, health, tmp_path, monkeypatc
     deployer, _, _ = make(repos, kit, health, retry_wait_s=0)
     deployer.alert = send_alert
     assert deployer.run() == EXIT_FAILED
-    with get_database().session() as session:
+    with configured_database().session() as session:
         rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
         got = [(r.kind, r.priority, r.data["consecutive_failures"]) for r in rows]
         text = rows[-1].text

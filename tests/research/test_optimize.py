@@ -83,7 +83,7 @@ def test_study_is_stored_and_resumes_without_repeating(research_store_root: Path
     days = store.trading_dates()
     space = parse_space(SPACE[:2])
     first = optimize(database, store, "momentum", days[70], days[-1], space, trials=6,
-                     params={"indicators.history_days": 40}, report=False)
+                     params={"indicators.history_days": 40})
     with database.session() as session:
         rows = session.scalars(select(OptimizationTrial).order_by(OptimizationTrial.number)).all()
         before = [(r.id, r.number, r.params) for r in rows]
@@ -93,7 +93,7 @@ def test_study_is_stored_and_resumes_without_repeating(research_store_root: Path
     assert first.resumed_trials == 0 and first.folds[0].trials == 6
 
     second = optimize(database, store, "momentum", days[70], days[-1], space, trials=10,
-                      params={"indicators.history_days": 40}, report=False)
+                      params={"indicators.history_days": 40})
     assert second.name == first.name and second.resumed_trials == 6
     with database.session() as session:
         rows = session.scalars(select(OptimizationTrial).order_by(OptimizationTrial.number)).all()
@@ -104,7 +104,7 @@ def test_study_is_stored_and_resumes_without_repeating(research_store_root: Path
 
     with pytest.raises(OptimizeError, match="other settings"):
         optimize(database, store, "momentum", days[71], days[-1], space, trials=2, name=first.name,
-                 params={"indicators.history_days": 40}, report=False)
+                 params={"indicators.history_days": 40})
 
 
 def test_optimize_refuses_bad_input(research_store_root: Path, database) -> None:  # type: ignore[no-untyped-def]
@@ -114,13 +114,12 @@ def test_optimize_refuses_bad_input(research_store_root: Path, database) -> None
     days = store.trading_dates()
     with pytest.raises(OptimizeError, match="both searched"):
         optimize(database, store, "momentum", days[70], days[-1], parse_space(SPACE[:1]), trials=2,
-                 params={"exits.max_hold_days": 5}, report=False)
+                 params={"exits.max_hold_days": 5})
     with pytest.raises(OptimizeError, match="no_such"):
-        optimize(database, store, "momentum", days[70], days[-1], parse_space(["exits.no_such=1:3"]), trials=2,
-                 report=False)
+        optimize(database, store, "momentum", days[70], days[-1], parse_space(["exits.no_such=1:3"]), trials=2)
     with pytest.raises(OptimizeError, match="objective"):
         optimize(database, store, "momentum", days[70], days[-1], parse_space(SPACE[:1]), trials=2,
-                 objective="profit", report=False)
+                 objective="profit")
 
 
 def _trial_numbers(db_path: Path) -> list[int]:

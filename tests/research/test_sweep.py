@@ -90,10 +90,10 @@ def test_run_grid_with_workers_equals_serial(research_store_root: Path, database
     dates = store.trading_dates()
     grid = {"exits.max_hold_days": [5, 10]}
     params = {"indicators.history_days": 40}
-    serial = run_grid(database, store, "momentum", dates[70], dates[-1], grid, params, report=False)
+    serial = run_grid(database, store, "momentum", dates[70], dates[-1], grid, params)
     pool = PoolRunner(2)
     try:
-        pooled = run_grid(database, store, "momentum", dates[70], dates[-1], grid, params, report=False,
+        pooled = run_grid(database, store, "momentum", dates[70], dates[-1], grid, params,
                           runner=pool)
     finally:
         pool.close()

@@ -16,10 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from hantu.config import get_settings, reset_settings_cache
-from hantu.store.db import get_database
 from hantu.store.models import JobRun, TradeOrder
 
-from helpers import REPO_ROOT, hantu_cmd, wait_for
+from helpers import REPO_ROOT, configured_database, hantu_cmd, wait_for
 
 DAY = date(2026, 11, 27)
 
@@ -32,7 +31,7 @@ def home(isolated_env: Path) -> Path:
 
     reset_settings_cache()
     write_sample_market(open_market_store(get_settings()), stocks=200, days=300, seed=3, end=DAY)
-    upgrade(get_database())
+    upgrade(configured_database())
     return isolated_env
 
 
@@ -42,13 +41,13 @@ def workflow(*args: str) -> list[str]:
 
 
 def session_orders() -> int:
-    db = get_database()
+    db = configured_database()
     with db.session() as session:
         return len(session.scalars(select(TradeOrder)).all())
 
 
 def job_status(job: str) -> str | None:
-    db = get_database()
+    db = configured_database()
     with db.session() as session:
         row = session.scalars(select(JobRun).where(JobRun.job == job).order_by(JobRun.id.desc())).first()
         return row.status if row else None
@@ -81,7 +80,7 @@ def test_sigterm_during_the_session_exits_0_with_no_order_in_doubt(home: Path) -
         assert info["running"] and info["pid"] == proc.pid
         assert "trading_session" in info["heartbeat"]["running"]
     assert job_status("trading_session") == "interrupted"
-    db = get_database()
+    db = configured_database()
     with db.session() as session:
         doubtful = session.scalars(select(TradeOrder).where(TradeOrder.status.in_(["new", "unknown"]))).all()
         assert doubtful == []
@@ -128,7 +127,7 @@ def test_running_the_session_by_hand_while_the_scheduler_runs_it_is_refused(home
         assert by_hand.returncode == 1, by_hand.stdout + by_hand.stderr
         assert "refused" in by_hand.stderr and "already running" in by_hand.stderr, by_hand.stderr
         assert proc.poll() is None
-        db = get_database()
+        db = configured_database()
         with db.session() as session:
             rows = session.scalars(select(JobRun).where(JobRun.job == "trading_session").order_by(JobRun.id)).all()
             assert [r.status for r in rows] == ["running", "refused"]

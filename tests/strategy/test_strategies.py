@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hantu.clock import KST
+from hantu.config import get_settings
 from hantu.strategy.base import Candidate, HeldPosition, Strategy
 from hantu.strategy.config import StrategyConfigError
 from hantu.strategy.registry import UnknownStrategyError, available_strategies, create_strategy
@@ -43,7 +44,7 @@ def test_builtins_are_registered_and_satisfy_the_protocol() -> None:
     for name in ("momentum", "volatility_breakout", "rsi2"):
         strategy = create_strategy(name)
         assert isinstance(strategy, Strategy) and strategy.name == name and strategy.lookback_days >= 20
-    assert create_strategy().name == "momentum"  # the default (HANTU_STRATEGY)
+    assert create_strategy(get_settings().strategy).name == "momentum"  # the default HANTU_STRATEGY
     with pytest.raises(UnknownStrategyError, match="registered: momentum"):
         create_strategy("nope")
     with pytest.raises(StrategyConfigError, match=r"rules\.k"):

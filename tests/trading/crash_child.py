@@ -37,6 +37,7 @@ def shared_clock(anchor_sim: str, anchor_mono: float, speed: float):  # type: ig
 
 def engine(args: argparse.Namespace, final: bool) -> None:
     """One engine process: open everything afresh (nothing is shared with the zygote), then trade."""
+    from hantu.config import get_settings
     from hantu.store.db import Database
     from hantu.trading.reconcile import reconcile
     from hantu.trading.session import SessionConfig, TradingSession
@@ -73,7 +74,7 @@ def engine(args: argparse.Namespace, final: bool) -> None:
         return
     config = SessionConfig(poll_seconds=20, decision_seconds=20, reprice_after_seconds=900, max_reprices=1,
                            backoff_seconds=5, cash_tolerance=tolerance)
-    session = TradingSession(database, broker, clock, feed, config)
+    session = TradingSession(database, broker, clock, feed, config, home=get_settings().hantu_home)
     say(f"STARTED {os.getpid()} {clock.now().isoformat()}")
     session.run(DAY, candidates_for(panel), DipBuyer(exit_after="14:00"), threading.Event())
     say(f"DONE {os.getpid()}")
@@ -100,9 +101,11 @@ def main() -> None:
     import hantu.store.migrate
     import hantu.trading.reconcile
     import hantu.trading.session
+    from hantu.config import get_settings
 
     if args.mode == "kis":
         import hantu.broker.kis.broker  # noqa: F401
+    get_settings()  # loaded once here: the forked engines find it cached
     make_panel()
     print("READY", flush=True)
     for line in sys.stdin:

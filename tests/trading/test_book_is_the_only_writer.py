@@ -25,6 +25,8 @@ from sqlalchemy import event
 import hantu
 from hantu.store.models import Reconciliation, TradeAccount, TradeFill, TradeOrder, TradePosition
 
+from helpers import hantu_home
+
 ROOT = Path(hantu.__file__).resolve().parent
 MODELS = {m.__name__: m for m in (TradeOrder, TradeFill, TradePosition, TradeAccount, Reconciliation)}
 TABLES = {m.__tablename__ for m in MODELS.values()}
@@ -205,7 +207,7 @@ def test_a_trading_day_writes_trade_rows_only_through_the_book(rig, writers: set
     with rig.database.session() as session:  # what the API and Telegram queue for the session loop
         kv_set(session, CANCEL_REQUESTS_KEY, [{"order_id": low.order.client_order_id, "by": "api:test"}])
     config = SessionConfig(poll_seconds=120, decision_seconds=120, reprice_after_seconds=600, max_reprices=1)
-    report = TradingSession(rig.database, rig.broker, rig.clock, config=config).run(
+    report = TradingSession(rig.database, rig.broker, rig.clock, config=config, home=hantu_home()).run(
         DAY, candidates_for(rig.panel), DipBuyer(exit_after="14:30"))
     assert report.orders_sent > 0 and report.errors == 0
     close_out(rig.database, rig.broker, rig.clock, DAY)

@@ -19,6 +19,8 @@ from hantu.strategy.base import Candidate, Decision, HeldPosition
 from hantu.trading.minutes import MinuteRecorder, chart_fetch
 from hantu.trading.session import SessionConfig, run
 
+from helpers import hantu_home
+
 WATCHED = ("100000", "100020")
 
 
@@ -67,10 +69,10 @@ def kis(tmp_path: Path, isolated_env: Path) -> Iterator[Rig]:
 
 def test_a_kis_session_ends_with_the_days_minute_bars_in_the_store(kis: Rig) -> None:
     candidates = [c for c in candidates_for(kis.panel) if c.code in WATCHED]
-    report = run(DAY, candidates, BuyFirst(), kis.broker, kis.clock, database=kis.database,
+    report = run(DAY, candidates, BuyFirst(), kis.broker, kis.clock, database=kis.database, home=hantu_home(),
                  config=SessionConfig(poll_seconds=300, decision_seconds=300))
     assert report.feed == "StreamingFeed" and report.errors == 0 and report.orders_sent == 1
-    store = open_minute_store()  # $HANTU_HOME/market/minutes
+    store = open_minute_store(hantu_home())  # $HANTU_HOME/market/minutes
     assert store.days_with_minutes() == [DAY]
     stored = store.read(DAY)
     assert set(stored) == set(WATCHED)  # the traded code and the watched one
@@ -128,7 +130,7 @@ def test_a_session_stopped_early_keeps_its_tick_bars_without_waiting_for_the_cha
     stop.set()
     before = sum(1 for r in kis.sandbox.stats()["requests"] if r["tr_id"] == "FHKST03010200")
     report = run(DAY, [c for c in candidates_for(kis.panel) if c.code in WATCHED], BuyFirst(), kis.broker,
-                 kis.clock, stop, database=kis.database, config=SessionConfig(poll_seconds=300))
+                 kis.clock, stop, database=kis.database, home=hantu_home(), config=SessionConfig(poll_seconds=300))
     assert report.stopped_early and report.minute_bars == 0
     assert sum(1 for r in kis.sandbox.stats()["requests"] if r["tr_id"] == "FHKST03010200") == before
     store = MinuteStore(tmp_path / "minutes")

@@ -11,9 +11,10 @@ from helpers import run_hantu
 
 def _sample_market() -> None:
     from hantu.market.sample import write_sample_market
-    from hantu.market.store import open_market_store
 
-    write_sample_market(open_market_store(), stocks=5, days=10, end=date.today())
+    from helpers import configured_store
+
+    write_sample_market(configured_store(), stocks=5, days=10, end=date.today())
 
 
 def test_balance_initialises_the_book_on_first_use(isolated_env: Path) -> None:
@@ -38,10 +39,11 @@ def test_paper_starting_cash_is_one_setting(isolated_env: Path) -> None:
     env = {"PAPER_STARTING_CASH": "25000000"}
     shown = json.loads(run_hantu("trade", "balance", "--json", env=env).stdout)
     assert shown["cash"] == 25_000_000
-    from hantu.store.db import get_database
     from hantu.store.models import PaperAccount
 
-    with get_database().session() as session:
+    from helpers import configured_database
+
+    with configured_database().session() as session:
         account = session.get(PaperAccount, "paper")
         assert account is not None and account.starting_cash == 25_000_000
     backtest = run_hantu("backtest", "--strategy", "momentum", "--json", "--allow-short-history", env=env)

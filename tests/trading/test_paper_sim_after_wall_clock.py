@@ -35,15 +35,16 @@ def test_a_simulated_day_after_a_wall_clock_command_fills(
 
     from hantu.broker.paper import PaperBroker
     from hantu.broker.paper.feed import PaperFeed
-    from hantu.store.db import get_database
     from hantu.store.models import PaperAccount
 
-    database = get_database()
+    from helpers import configured_database, configured_store
+
+    database = configured_database()
     with database.session() as session:
         cursor = session.get(PaperAccount, "paper").matched_until
     assert cursor is not None and cursor.date() > DAY.date()  # the wall clock's today
     clock = FrozenClock(DAY.replace(hour=9, minute=5))
-    broker = PaperBroker(database, PaperFeed.from_store(DAY.date()), clock)
+    broker = PaperBroker(database, PaperFeed.from_store(configured_store(), DAY.date()), clock)
     with caplog.at_level(logging.WARNING, logger="hantu.broker.paper.broker"):
         broker.place(OrderRequest("c-woori", WOORI, Side.BUY, 128, OrderType.LIMIT, 14_680))
     clock.advance(timedelta(hours=6, minutes=30))  # past the close

@@ -27,7 +27,7 @@ from hantu.trading.engine import TradingEngine
 from hantu.trading.reconcile import reconcile
 from hantu.trading.session import SessionConfig, SessionReport, TradingSession
 
-from helpers import IntradayOnly
+from helpers import IntradayOnly, hantu_home
 
 pytest.importorskip("hantu.sandbox.kis.app")
 
@@ -215,7 +215,7 @@ def test_an_exit_never_sells_shares_whose_fills_are_still_on_their_way(kis: Kis)
     engine = TradingEngine(kis.database, kis.broker, kis.clock)
     buy_and_hold(kis, engine, 10)
     slow = SlowReads(kis.broker, kis.clock, timedelta(minutes=15))  # the sell completes between the reads
-    session = TradingSession(kis.database, slow, kis.clock, config=SessionConfig())
+    session = TradingSession(kis.database, slow, kis.clock, config=SessionConfig(), home=hantu_home())
     assert run_exits(session, kis).orders_sent == 1
     for _ in range(3):
         kis.clock.advance(timedelta(minutes=1))
@@ -243,7 +243,7 @@ def test_a_refused_oversized_sell_does_not_hold_back_the_right_sized_exit(kis: K
             "APBK0400",
             kis.clock.now(),
         )
-    session = TradingSession(kis.database, kis.broker, kis.clock, config=SessionConfig())
+    session = TradingSession(kis.database, kis.broker, kis.clock, config=SessionConfig(), home=hantu_home())
     assert run_exits(session, kis).orders_sent == 1
     kis.clock.advance(timedelta(minutes=6))
     session.engine.orders.sync(DAY)
@@ -256,8 +256,7 @@ def test_an_unfilled_entry_is_not_repriced_after_an_exit_sold_the_stock(kis: Kis
     """Item 24.4: a partly filled entry goes stale while a stop-loss sells what it bought; its cancellation must
     not be followed by a re-priced buy of the rest (which would buy the position back)."""
     session = TradingSession(
-        kis.database, kis.broker, kis.clock, config=SessionConfig(reprice_after_seconds=300, max_reprices=2)
-    )
+        kis.database, kis.broker, kis.clock, config=SessionConfig(reprice_after_seconds=300, max_reprices=2), home=hantu_home())
     quote = kis.broker.quote(CODE)
     entry = session.engine.submit(
         CODE, Side.BUY, 60, OrderType.LIMIT, quote.upper_limit, "entry", "test", "engine"

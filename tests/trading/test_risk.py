@@ -288,22 +288,3 @@ def test_position_levels_win_over_percentages() -> None:
     assert check_exit(held, 9_790, at("10:00"), config).rule == "stop_loss"
     assert check_exit(held, 10_200, at("10:00"), config).rule == "take_profit"
     assert check_exit(held, 10_100, at("10:00"), config) is None
-
-
-def test_the_engine_refuses_a_real_money_broker_without_the_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    from types import SimpleNamespace
-
-    from hantu.config import reset_settings_cache
-    from hantu.trading.factory import RealMoneyRefused
-
-    prod = SimpleNamespace(name="kis", config=SimpleNamespace(server="prod"))
-    for env in ({"TRADING_MODE": "kis", "SERVER": "prod"}, {"TRADING_MODE": "kis", "SERVER": "virtual",
-                                                           "REAL_TRADING_ENABLED": "true"}):
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        reset_settings_cache()
-        with pytest.raises(RealMoneyRefused):
-            TradingEngine(None, prod, None)  # type: ignore[arg-type]
-    monkeypatch.setenv("SERVER", "prod")
-    reset_settings_cache()
-    assert TradingEngine(None, prod, None).broker is prod  # type: ignore[arg-type]

@@ -26,7 +26,7 @@ from hantu.trading.halt import halt_state
 from hantu.trading.orders import LIVE, PENDING
 from hantu.trading.session import CANCEL_REQUESTS_KEY, SessionConfig, TradingSession, close_out
 
-from helpers import IntradayOnly
+from helpers import IntradayOnly, hantu_home
 
 FAST = SessionConfig(poll_seconds=120, decision_seconds=120, reprice_after_seconds=600, max_reprices=1)
 
@@ -47,7 +47,7 @@ def assert_book_equals_broker(rig) -> None:  # type: ignore[no-untyped-def]
 
 def test_an_afternoon_of_paper_trading_leaves_the_book_equal_to_the_broker(rig) -> None:  # type: ignore[no-untyped-def]
     rig.clock.set(at("12:30"))
-    session = TradingSession(rig.database, rig.broker, rig.clock, config=FAST)
+    session = TradingSession(rig.database, rig.broker, rig.clock, config=FAST, home=hantu_home())
     report = session.run(DAY, candidates_for(rig.panel), DipBuyer(exit_after="14:30"))
     assert report.iterations > 10 and report.errors == 0
     done = orders(rig)
@@ -85,7 +85,7 @@ def test_unfilled_entries_are_repriced_once_then_left_and_the_day_ends_flat(rig)
     rig.clock.set(at("14:30"))
     candidates = [c for c in candidates_for(rig.panel) if c.code in ("100010", "100020")]
     config = SessionConfig(poll_seconds=60, decision_seconds=60, reprice_after_seconds=300, max_reprices=1)
-    TradingSession(rig.database, rig.broker, rig.clock, config=config).run(DAY, candidates, LowBidder())
+    TradingSession(rig.database, rig.broker, rig.clock, config=config, home=hantu_home()).run(DAY, candidates, LowBidder())
     done = orders(rig)
     entries = [o for o in done if o.purpose == "entry"]
     for code in ("100010", "100020"):
@@ -106,7 +106,7 @@ def test_stop_event_returns_promptly_with_work_persisted(rig) -> None:  # type: 
     clock = SimClock(at("10:00"), speed=1.0)
     rig.broker.clock = clock
     session = TradingSession(rig.database, rig.broker, clock,
-                             config=SessionConfig(poll_seconds=30, decision_seconds=1))
+                             config=SessionConfig(poll_seconds=30, decision_seconds=1), home=hantu_home())
     stop = threading.Event()
     threading.Timer(1.5, stop.set).start()
     began = time.monotonic()
@@ -145,7 +145,7 @@ def test_a_broker_outage_halts_new_entries_alerts_and_recovers_the_books(rig) ->
     broker = Flaky(rig.broker, rig.clock, at("13:30"), at("14:00"))
     rig.clock.set(at("13:00"))
     config = SessionConfig(poll_seconds=60, decision_seconds=60, max_consecutive_errors=3, backoff_seconds=60)
-    session = TradingSession(rig.database, broker, rig.clock, feed=rig.broker.feed, config=config)
+    session = TradingSession(rig.database, broker, rig.clock, feed=rig.broker.feed, config=config, home=hantu_home())
     report = session.run(DAY, candidates_for(rig.panel), DipBuyer(exit_after="14:30"))
     assert report.errors >= 3 and broker.calls_while_broken >= 3
     with rig.database.session() as session_:
@@ -159,7 +159,7 @@ def test_a_cancel_requested_through_the_api_is_carried_out(rig) -> None:  # type
     rig.clock.set(at("14:00"))
     candidates = [c for c in candidates_for(rig.panel) if c.code == "100010"]
     config = SessionConfig(poll_seconds=60, decision_seconds=60, reprice_after_seconds=3600)
-    session = TradingSession(rig.database, rig.broker, rig.clock, config=config)
+    session = TradingSession(rig.database, rig.broker, rig.clock, config=config, home=hantu_home())
     original = session._manage_unfilled
 
     def manage(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -182,7 +182,7 @@ def test_no_session_on_a_holiday(rig) -> None:  # type: ignore[no-untyped-def]
     from datetime import date
 
     clock = FrozenClock(at("10:00", date(2026, 10, 3)))  # 개천절, a Saturday too
-    report = TradingSession(rig.database, rig.broker, clock, config=FAST).run(date(2026, 10, 3), [], DipBuyer())
+    report = TradingSession(rig.database, rig.broker, clock, config=FAST, home=hantu_home()).run(date(2026, 10, 3), [], DipBuyer())
     assert report.iterations == 0 and orders(rig) == []
 
 
@@ -216,7 +216,7 @@ def run_with_a_cancel_request(rig, broker, extra: list[dict[str, Any]] | None = 
     rig.clock.set(at("14:00"))
     candidates = [c for c in candidates_for(rig.panel) if c.code == "100010"]
     config = SessionConfig(poll_seconds=60, decision_seconds=60, reprice_after_seconds=3600, backoff_seconds=60)
-    session = TradingSession(rig.database, broker, rig.clock, config=config)
+    session = TradingSession(rig.database, broker, rig.clock, config=config, home=hantu_home())
     original = session._manage_unfilled
 
     def manage(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -273,7 +273,7 @@ def test_two_sessions_on_one_broker_at_once_only_one_runs(rig) -> None:  # type:
 
     def run(name: str) -> None:
         try:
-            session = TradingSession(rig.database, rig.broker, rig.clock, config=FAST)
+            session = TradingSession(rig.database, rig.broker, rig.clock, config=FAST, home=hantu_home())
             outcome[name] = session.run(DAY, candidates, Holding(flatten_at_close=False))
         except Exception as error:
             outcome[name] = error
@@ -293,7 +293,7 @@ def test_two_sessions_on_one_broker_at_once_only_one_runs(rig) -> None:  # type:
     assert "another trading session on broker 'paper'" in str(outcome["second"])
     assert outcome["first"].iterations > 1 and outcome["first"].orders_sent >= 1
     # The lock went with the first session: a later one starts (the day is over, so it does nothing).
-    assert TradingSession(rig.database, rig.broker, rig.clock, config=FAST).run(DAY, [], LowBidder()).iterations == 0
+    assert TradingSession(rig.database, rig.broker, rig.clock, config=FAST, home=hantu_home()).run(DAY, [], LowBidder()).iterations == 0
 
 
 # what each decision action does in the live session: a new action fails here until the session carries it out
@@ -320,6 +320,6 @@ def test_every_decision_action_reaches_the_broker_in_the_session(rig, action: De
     rig.clock.set(at("15:00"))
     (candidate, *_) = candidates_for(rig.panel)
     config = SessionConfig(poll_seconds=600, decision_seconds=600)
-    TradingSession(rig.database, rig.broker, rig.clock, config=config).run(DAY, [candidate], Decides(action=action))
+    TradingSession(rig.database, rig.broker, rig.clock, config=config, home=hantu_home()).run(DAY, [candidate], Decides(action=action))
     sent = [o for o in orders(rig) if o.purpose == "entry"]
     assert [(o.code, o.side, o.quantity) for o in sent] == [(candidate.code, SESSION_EFFECT[action].value, 3)]

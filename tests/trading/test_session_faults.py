@@ -22,7 +22,7 @@ from hantu.trading.halt import halt_state
 from hantu.trading.reconcile import reconcile
 from hantu.trading.session import SessionConfig, TradingSession
 
-from helpers import IntradayOnly
+from helpers import IntradayOnly, hantu_home
 
 pytest.importorskip("hantu.sandbox.kis.app")
 
@@ -81,7 +81,7 @@ def run_session(rig: Rig, feed: Any = None, **config: Any) -> Any:
 
     settings = {"poll_seconds": 300, "decision_seconds": 300, "backoff_seconds": 120, **config}
     session = TradingSession(rig.database, rig.broker, rig.clock, feed or BrokerPollingFeed(rig.broker, 8),
-                             SessionConfig(**settings))
+                             SessionConfig(**settings), home=hantu_home())
     candidates = [c for c in candidates_for(rig.panel) if c.code in ("100000", "100020", "100040")]
     return session.run(DAY, candidates, EagerBuyer())
 
@@ -170,7 +170,7 @@ def test_the_scheduler_entry_point_streams_kis_prices_over_the_websocket(kis: Ri
     from hantu.trading.session import run
 
     candidates = [c for c in candidates_for(kis.panel) if c.code in ("100000", "100020")]
-    report = run(DAY, candidates, EagerBuyer(), kis.broker, kis.clock, database=kis.database,
+    report = run(DAY, candidates, EagerBuyer(), kis.broker, kis.clock, database=kis.database, home=hantu_home(),
                  config=SessionConfig(poll_seconds=300, decision_seconds=300))
     assert report.feed == "StreamingFeed" and report.errors == 0
     assert kis.sandbox.stats()["ws_connections"] >= 1
@@ -204,7 +204,7 @@ def test_fill_notices_reach_the_feed_and_wake_the_session_loop(kis: Rig) -> None
     assert feed.fill_notices >= 1
 
     # the loop's wait ends at the notice, not after the 30 s poll interval
-    session = TradingSession(kis.database, kis.broker, SystemClock(), feed, SessionConfig(poll_seconds=30))
+    session = TradingSession(kis.database, kis.broker, SystemClock(), feed, SessionConfig(poll_seconds=30), home=hantu_home())
     feed.fills.clear()
     threading.Timer(0.2, feed.fills.set).start()
     started = time.monotonic()

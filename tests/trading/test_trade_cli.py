@@ -7,6 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from hantu import exitcodes
+
 from helpers import run_hantu
 
 
@@ -14,11 +16,12 @@ def test_halt_and_resume_are_persisted_audited_and_alerted(isolated_env: Path) -
     halted = run_hantu("trade", "halt", "--reason", "too volatile", "--json")
     assert halted.returncode == 0, halted.stderr
     assert json.loads(halted.stdout)["halted"] is True
-    from hantu.store.db import get_database
     from hantu.store.models import AuditEntry, OutboxMessage
     from hantu.trading.halt import halt_state
 
-    database = get_database()
+    from helpers import configured_database
+
+    database = configured_database()
     with database.session() as session:
         assert halt_state(session).reason == "too volatile"
         assert session.scalars(select(OutboxMessage.kind)).all() == ["risk_halt"]
@@ -58,9 +61,10 @@ def test_manual_orders_give_clear_errors(isolated_env: Path) -> None:
     from datetime import date
 
     from hantu.market.sample import write_sample_market
-    from hantu.market.store import open_market_store
 
-    write_sample_market(open_market_store(), stocks=5, days=10, end=date.today())
+    from helpers import configured_store
+
+    write_sample_market(configured_store(), stocks=5, days=10, end=date.today())
     unknown = run_hantu("trade", "buy", "999999", "1")
     assert unknown.returncode == 1 and "unknown stock code" in unknown.stderr
     zero = run_hantu("trade", "sell", "005930", "0")
@@ -73,4 +77,4 @@ def test_a_prod_account_without_the_opt_in_is_refused(isolated_env: Path) -> Non
     result = run_hantu("trade", "buy", "005930", "1", env={"TRADING_MODE": "kis", "SERVER": "prod",
                                                            "APP_KEY": "k" * 36, "APP_SECRET": "s" * 40,
                                                            "ACCOUNT_NUMBER": "12345678-01"})
-    assert result.returncode == 1 and "REAL_TRADING_ENABLED" in result.stderr
+    assert result.returncode == exitcodes.CONFIG and "REAL_TRADING_ENABLED" in result.stderr

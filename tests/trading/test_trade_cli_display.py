@@ -16,11 +16,12 @@ DAY = date(2026, 3, 13)
 
 def _seed_book() -> None:
     from hantu.clock import KST
-    from hantu.store.db import get_database
     from hantu.store.migrate import upgrade
     from hantu.store.models import Instrument, TradeFill, TradeOrder, TradePosition
 
-    database = get_database()
+    from helpers import configured_database
+
+    database = configured_database()
     upgrade(database)
     at = datetime(2026, 3, 13, 9, 5, tzinfo=KST)
     with database.session() as session:
@@ -74,10 +75,11 @@ def test_kill_switch_state_no_ops_and_actor(isolated_env: Path) -> None:
     assert risk["halt"]["halted"] is True and risk["halt"]["reason"] == "too volatile"
     assert "HALTED: too volatile" in run_hantu("trade", "risk").stdout
 
-    from hantu.store.db import get_database
     from hantu.store.models import AuditEntry, OutboxMessage
 
-    with get_database().session() as session:
+    from helpers import configured_database
+
+    with configured_database().session() as session:
         assert session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all() == ["halt"]
         assert session.scalars(select(OutboxMessage.kind)).all() == ["risk_halt"]  # one alert, not two
 
@@ -87,9 +89,10 @@ def test_kill_switch_state_no_ops_and_actor(isolated_env: Path) -> None:
 
 def test_unknown_code_is_said_once(isolated_env: Path) -> None:
     from hantu.market.sample import write_sample_market
-    from hantu.market.store import open_market_store
 
-    write_sample_market(open_market_store(), stocks=5, days=10, end=date.today())
+    from helpers import configured_store
+
+    write_sample_market(configured_store(), stocks=5, days=10, end=date.today())
     result = run_hantu("trade", "buy", "999999", "1")
     assert result.returncode == 1
     assert result.stderr.count("unknown stock code") == 1 and "Traceback" not in result.stderr

@@ -24,7 +24,7 @@ def serve(host: str | None = None, port: int | None = None, access_log: bool = F
     port = port or settings.api_port
     key = settings.api_server_key.get_secret_value() if settings.api_server_key else None
     check_bind(host, key)
-    setup_from_settings("api")
+    setup_from_settings(settings, "api")
     import uvicorn
 
     from hantu.api.app import create_app

@@ -23,7 +23,7 @@ import heapq
 import math
 import time as _time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, assert_never
@@ -118,10 +118,7 @@ class BacktestEngine:
         self.strategy = strategy
         self.minutes = minutes if minutes else None  # a store without any day is no store
         self.panel = panel
-        config = config or BacktestConfig()
-        if config.fill.commission_rate is None:  # the configured rate, read once (not on every fill)
-            config = replace(config, fill=replace(config.fill, commission_rate=rules.commission_rate()))
-        self.config = config
+        self.config = config or BacktestConfig()
         self.screens = screens or screen_source_for(strategy, panel)
         self.progress = progress
         self._markets = [_market_of(m) for m in panel.markets]
@@ -436,7 +433,6 @@ class BacktestEngine:
             return None
         price = probe.price
         limits = self._price_limits(row, col, day)
-        assert config.fill.commission_rate is not None  # set in __init__
         # the live session's sizing (`hantu.trading.sizing`), on the equity at the open
         wanted = entry_order(decision, candidate.weight, self._equity_at_open, price, limits[1] if limits else None,
                              risk.max_position_weight, config.fill.commission_rate).quantity
@@ -512,8 +508,7 @@ def affordable_quantity(cash: float, price: int, day: date, market: str, fill: F
     way; the cost is monotone in the quantity, so a step or two settles it whatever the cash."""
     if price <= 0 or cash < price:
         return 0
-    rate = rules.commission_rate() if fill.commission_rate is None else fill.commission_rate
-    quantity = max(int(cash // (price * (1.0 + rate))), 0)
+    quantity = max(int(cash // (price * (1.0 + fill.commission_rate))), 0)
     while quantity > 0 and buy_cash_needed(quantity, price, day, market, fill) > cash:
         quantity -= 1
     while buy_cash_needed(quantity + 1, price, day, market, fill) <= cash:

@@ -27,6 +27,7 @@ import time as _time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from hantu.backtest.engine import BacktestConfig
@@ -34,7 +35,7 @@ from hantu.backtest.metrics import compute_metrics
 from hantu.backtest.objectives import check_objective, objective_value
 from hantu.backtest.optimize_report import write_optimization_report
 from hantu.backtest.result import BacktestOutcome
-from hantu.backtest.service import check_gaps, parse_walk_forward, reports_dir, sweep_source
+from hantu.backtest.service import check_gaps, parse_walk_forward, sweep_source
 from hantu.backtest.service import folds as month_folds
 from hantu.backtest.single import load_market, make_strategy, run_on_panel
 from hantu.backtest.sweep import Runner, SerialRunner, Trial, TrialResult
@@ -365,7 +366,7 @@ def optimize(db: Any, store: Any, strategy_name: str, start: date, end: date, sp
              trials: int = 50, objective: str = "sharpe", folds_spec: str | None = None,
              params: dict[str, Any] | None = None, config: BacktestConfig | None = None,
              runner: Runner | None = None, seed: int = 42, name: str | None = None, prune: bool = True,
-             allow_gaps: bool = False, report: bool = True,
+             allow_gaps: bool = False, reports: Path | None = None,
              progress: Callable[[int, int], None] | None = None) -> OptimizationResult:
     """Optimise `strategy_name` over `space` (see the module docstring). `trials` is per fold."""
     import optuna
@@ -469,8 +470,8 @@ def optimize(db: Any, store: Any, strategy_name: str, start: date, end: date, sp
                 f"fold {f + 1}: the best point is an isolated peak (stability {fold_result.stability:.2f} < "
                 f"{ISOLATED_PEAK}): its neighbours score much lower, so it is likely fitted to noise")
     result.elapsed_s = _time.perf_counter() - began
-    if report:
-        html_path, _ = write_optimization_report(result.to_dict(), reports_dir(), f"optimize-{study_id}-{name}")
+    if reports is not None:
+        html_path, _ = write_optimization_report(result.to_dict(), reports, f"optimize-{study_id}-{name}")
         result.report_path = str(html_path)
     _store_result(db, study_id, result)
     return result

@@ -75,11 +75,9 @@ class BacktestResult:
                 "warnings": self.warnings, "risk_limits": self.metrics.get("risk_limits")}
 
 
-def reports_dir() -> Path:
-    """`$HANTU_HOME/reports`: where report files live (the database keeps their paths)."""
-    from hantu.config import get_settings
-
-    return Path(get_settings().hantu_home) / "reports"
+def reports_dir(home: Path) -> Path:
+    """`$HANTU_HOME/reports` for `home`: where report files live (the database keeps their paths)."""
+    return Path(home) / "reports"
 
 
 def check_gaps(market: MarketData, start: date, end: date, allow_gaps: bool = False) -> list[str]:
@@ -143,13 +141,14 @@ def _with_warnings(outcome: BacktestOutcome, warnings: list[str]) -> BacktestOut
 
 
 def store_outcome(db: Database, outcome: BacktestOutcome, *, kind: str = "single", parent_id: int | None = None,
-           report: bool = True) -> BacktestResult:
+           reports: Path | None = None) -> BacktestResult:
+    """Store `outcome`; with `reports` (a directory, `reports_dir(home)`) also write its HTML and JSON report."""
     with db.session() as session:
         run_id = save_outcome(session, outcome, kind=kind, parent_id=parent_id)
     html_path = json_path = None
-    if report:
+    if reports is not None:
         stem = f"backtest-{run_id}-{outcome.strategy}-{outcome.start:%Y%m%d}-{outcome.end:%Y%m%d}"
-        html, js = write_report(outcome, reports_dir(), stem)
+        html, js = write_report(outcome, reports, stem)
         html_path, json_path = str(html), str(js)
         with db.session() as session:
             set_report_path(session, run_id, html_path)
@@ -162,7 +161,7 @@ def store_outcome(db: Database, outcome: BacktestOutcome, *, kind: str = "single
 
 def run_backtest(db: Database, store: Any, strategy_name: str, start: date, end: date,
                  params: dict[str, Any] | None = None, *, config: BacktestConfig | None = None,
-                 progress: Progress | None = None, report: bool = True, allow_gaps: bool = False,
+                 progress: Progress | None = None, reports: Path | None = None, allow_gaps: bool = False,
                  allow_short_history: bool = False) -> BacktestResult:
     """Run `strategy_name` from `start` to `end` on `store`'s data, store it, write its report.
 
@@ -172,7 +171,7 @@ def run_backtest(db: Database, store: Any, strategy_name: str, start: date, end:
     warnings = check_gaps(market, start, end, allow_gaps)
     warnings += check_history(strategy_name, [params or {}], market, start, end, allow_short_history)
     outcome = run_on_panel(strategy_name, market, start, end, params, config, progress)
-    return store_outcome(db, _with_warnings(outcome, warnings), report=report)
+    return store_outcome(db, _with_warnings(outcome, warnings), reports=reports)
 
 
 # --- parameter grids ----------------------------------------------------------------------------------
@@ -193,7 +192,7 @@ def rank_key(metrics: dict[str, Any]) -> float:
 
 def run_grid(db: Database, store: Any, strategy_name: str, start: date, end: date, grid: dict[str, list[Any]],
              params: dict[str, Any] | None = None, *, config: BacktestConfig | None = None,
-             progress: Callable[[int, int], None] | None = None, report: bool = True,
+             progress: Callable[[int, int], None] | None = None, reports: Path | None = None,
              allow_gaps: bool = False, allow_short_history: bool = False,
              runner: Runner | None = None) -> BacktestResult:
     """One run per grid point, stored as members of a `grid` run that carries the best point's results.
@@ -212,8 +211,8 @@ def run_grid(db: Database, store: Any, strategy_name: str, start: date, end: dat
     parent = replace(best, metrics={**best.metrics, "grid": [
         {"params": o.params, "sharpe": o.metrics.get("sharpe"), "total_return": o.metrics.get("total_return"),
          "max_drawdown": o.metrics.get("max_drawdown"), "trades": o.metrics.get("trades")} for o in outcomes]})
-    stored = store_outcome(db, parent, kind="grid", report=report)
-    members = [store_outcome(db, o, kind="single", parent_id=stored.id, report=False).to_dict() for o in outcomes]
+    stored = store_outcome(db, parent, kind="grid", reports=reports)
+    members = [store_outcome(db, o, kind="single", parent_id=stored.id).to_dict() for o in outcomes]
     return replace(stored, members=members)
 
 
@@ -276,7 +275,7 @@ def folds(start: date, end: date, train_months: int, test_months: int) -> list[t
 def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, end: date, spec: str,
                      grid: dict[str, list[Any]] | None = None, params: dict[str, Any] | None = None, *,
                      config: BacktestConfig | None = None, progress: Callable[[int, int], None] | None = None,
-                     report: bool = True, allow_gaps: bool = False, allow_short_history: bool = False,
+                     reports: Path | None = None, allow_gaps: bool = False, allow_short_history: bool = False,
                      runner: Runner | None = None) -> BacktestResult:
     """Walk-forward: per fold, pick the best grid point on the training window (Sharpe), then trade it on the
     following test window. The out-of-sample test windows are chained — each starts with the previous one's
@@ -321,8 +320,8 @@ def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, 
     combined = _chain(tests, strategy_name, params or {}, config.initial_cash, panel, start, end)
     combined.elapsed_s = _time.perf_counter() - began
     _with_warnings(with_risk_limits(combined, config.risk), warnings)
-    stored = store_outcome(db, combined, kind="walk_forward", report=report)
-    members = [store_outcome(db, t, kind="single", parent_id=stored.id, report=False).to_dict() for t in tests]
+    stored = store_outcome(db, combined, kind="walk_forward", reports=reports)
+    members = [store_outcome(db, t, kind="single", parent_id=stored.id).to_dict() for t in tests]
     return replace(stored, members=members)
 
 

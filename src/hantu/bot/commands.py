@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from hantu.bot import queries
 from hantu.bot.queries import Answers
 from hantu.clock import Clock
+from hantu.config import Settings
 from hantu.notify.outbox import enqueue
 from hantu.notify.telegram import TelegramClient, TelegramError
 from hantu.store.audit import audit
@@ -89,12 +90,9 @@ class CommandPoller:
         self.error_backoff = error_backoff
 
     @classmethod
-    def from_settings(cls, database: Database, clock: Clock, wake_sender: Callable[[], None] | None = None,
-                      **kwargs: Any) -> CommandPoller | None:
+    def from_settings(cls, settings: Settings, database: Database, clock: Clock,
+                      wake_sender: Callable[[], None] | None = None, **kwargs: Any) -> CommandPoller | None:
         """A poller for the configured bot, or None without a token (there is nothing to poll)."""
-        from hantu.config import get_settings
-
-        settings = get_settings()
         if settings.telegram_bot_token is None:
             return None
         client = TelegramClient(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base)

@@ -115,6 +115,7 @@ class Broker(Protocol):
     """What the trading engine needs from a broker. Implementations: PaperBroker, KisBroker."""
 
     name: str
+    commission_rate: float  # per side, as a fraction: what the risk check and sizing reserve for costs
 
     def quote(self, code: str) -> Quote: ...
 

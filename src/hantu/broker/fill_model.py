@@ -37,7 +37,7 @@ class FillParams:
 
     volume_share: float = 0.1  # at most this share of a bar's volume goes to one order
     slippage_ticks: int = 1  # market orders: ticks worse than the next price
-    commission_rate: float | None = None  # None: the configured rate (`market.rules.commission_rate`)
+    commission_rate: float = rules.DEFAULT_COMMISSION_RATE  # the broker's, per side (`rules.commission_rate`)
 
     def __post_init__(self) -> None:
         if not 0 < self.volume_share <= 1:
@@ -131,7 +131,7 @@ def fillable_quantity(remaining: int, bar_volume: int, params: FillParams) -> in
 
 def trade_costs(side: Side, quantity: int, price: int, on: date, market: str,
                 params: FillParams | None = None) -> rules.Costs:
-    rate = params.commission_rate if params is not None else None
+    rate = params.commission_rate if params is not None else rules.DEFAULT_COMMISSION_RATE
     return rules.costs(side, quantity * price, market, on, rate=rate)
 
 

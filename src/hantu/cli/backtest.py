@@ -121,20 +121,27 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
     from datetime import timedelta
 
     from hantu.backtest.engine import BacktestConfig
-    from hantu.backtest.service import run_backtest, run_grid, run_walk_forward, saved_risk_limits
+    from hantu.backtest.service import (
+        reports_dir,
+        run_backtest,
+        run_grid,
+        run_walk_forward,
+        saved_risk_limits,
+    )
     from hantu.cli.common import console, init_cli_logging, open_database
     from hantu.config import get_settings
     from hantu.market.store import open_market_store
     from hantu.strategy.registry import available_strategies
 
     init_cli_logging()
+    settings = get_settings()
     params = parse_params(param)
     grid_values = parse_grid(grid)
-    name = strategy or get_settings().strategy
+    name = strategy or settings.strategy
     known = available_strategies()
     if name not in known:
         fail(f"unknown strategy {name!r}; registered: {', '.join(sorted(known)) or '(none)'}", EXIT_USAGE)
-    store = open_market_store()
+    store = open_market_store(settings)
     stored_days = store.trading_dates()
     if not stored_days:
         fail("the market store is empty: run `hantu data sample` or `hantu data import krx-csv FILE` first")
@@ -146,7 +153,7 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
     if not any(start <= day <= end for day in stored_days):
         fail(f"no stored data in {start}…{end} (the store covers {stored_days[0]}…{stored_days[-1]})")
     start = max(start, stored_days[0])
-    cash = get_settings().paper_starting_cash if cash is None else cash
+    cash = settings.paper_starting_cash if cash is None else cash
     if from_day is None and not allow_gaps:
         _refuse_a_default_range_across_gaps(stored_days, start, end)
     if cash <= 0:
@@ -158,7 +165,8 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
         limits = saved.with_settings(risk or [])
     except ValueError as error:
         fail(f"--risk: {error}", EXIT_USAGE)
-    config = BacktestConfig(initial_cash=cash, risk=limits)
+    config = BacktestConfig(initial_cash=cash, risk=limits, fill=_fills(settings))
+    reports = reports_dir(settings.hantu_home)
     risk_source = ("saved with `hantu trade risk`" if were_saved else "defaults, none saved") + (
         f"; --risk {' '.join(risk)}" if risk else "")
     runner = _runner(store, start, end, workers, cluster, quiet=as_json) if (grid_values or walk_forward) else None
@@ -178,13 +186,14 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
             allow = {"allow_gaps": allow_gaps, "allow_short_history": allow_short_history}
             if walk_forward:
                 result = run_walk_forward(database, store, name, start, end, walk_forward, grid_values, params,
-                                          config=config, progress=progress, runner=runner, **allow)
+                                          config=config, progress=progress, runner=runner, reports=reports,
+                                          **allow)
             elif grid_values:
                 result = run_grid(database, store, name, start, end, grid_values, params, config=config,
-                                  progress=progress, runner=runner, **allow)
+                                  progress=progress, runner=runner, reports=reports, **allow)
             else:
                 result = run_backtest(database, store, name, start, end, params, config=config, progress=progress,
-                                      **allow)
+                                      reports=reports, **allow)
         except (ValueError, KeyError, TypeError) as error:
             fail(str(error))
         finally:
@@ -205,6 +214,14 @@ def _print_risk(limits: dict[str, Any], source: str) -> None:
                       if k not in ("daily_loss_limit", "max_drawdown", "halt_blocks_exits"))
     console().print(f"risk limits ({source}): {shown} (daily loss and drawdown halts are not replayed)",
                     soft_wrap=True, markup=False)
+
+
+def _fills(settings: Any) -> Any:
+    """The fill model with the configured commission (`HANTU_COMMISSION_RATE`), as the live brokers charge it."""
+    from hantu.broker.fill_model import FillParams
+    from hantu.market import rules
+
+    return FillParams(commission_rate=rules.commission_rate(settings.commission_rate))
 
 
 def _runner(store: Any, start: date, end: date, workers: int, cluster: str | None, quiet: bool) -> Any:
@@ -438,7 +455,7 @@ def optimize_cmd(
     """
     from hantu.backtest.engine import BacktestConfig
     from hantu.backtest.optimize import OptimizeError, optimize, parse_space
-    from hantu.backtest.service import saved_risk_limits
+    from hantu.backtest.service import reports_dir, saved_risk_limits
     from hantu.cli.common import console, init_cli_logging, open_database
     from hantu.config import get_settings
     from hantu.market.store import open_market_store
@@ -450,10 +467,11 @@ def optimize_cmd(
     except OptimizeError as error:
         fail(str(error), EXIT_USAGE)
     params = parse_params(param)
-    name = strategy or get_settings().strategy
+    settings = get_settings()
+    name = strategy or settings.strategy
     if name not in available_strategies():
         fail(f"unknown strategy {name!r}; registered: {', '.join(sorted(available_strategies()))}", EXIT_USAGE)
-    store = open_market_store()
+    store = open_market_store(settings)
     stored = store.trading_dates()
     if not stored:
         fail("the market store is empty: import data first (`hantu data import krx-csv FILE`)")
@@ -461,12 +479,12 @@ def optimize_cmd(
     start = _parse_day(from_, "--from") or _longest_stretch_start(stored, end)
     if start > end:
         fail(f"--from {start} is after --to {end}", EXIT_USAGE)
-    cash = get_settings().paper_starting_cash if cash is None else cash
+    cash = settings.paper_starting_cash if cash is None else cash
     if cash <= 0:
         fail("--cash must be positive", EXIT_USAGE)
     database = open_database()
     limits, _ = saved_risk_limits(database)  # the live session's limits, as a plain backtest uses them
-    config = BacktestConfig(initial_cash=cash, risk=limits)
+    config = BacktestConfig(initial_cash=cash, risk=limits, fill=_fills(settings))
     runner = _runner(store, start, end, workers, cluster, quiet=as_json)
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -478,6 +496,7 @@ def optimize_cmd(
             result = optimize(database, store, name, start, end, dimensions, trials=trials,
                               objective=objective, folds_spec=folds, params=params, config=config, runner=runner,
                               seed=seed, name=study, prune=not no_prune, allow_gaps=allow_gaps,
+                              reports=reports_dir(settings.hantu_home),
                               progress=lambda done, total: bar.update(task, completed=done, total=total))
     except OptimizeError as error:
         fail(str(error), EXIT_USAGE)

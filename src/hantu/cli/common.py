@@ -83,10 +83,11 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
 
 def open_database(upgrade: bool = True) -> Database:
     """The configured database, schema brought up to date (commands need the tables to exist)."""
+    from hantu.config import get_settings
     from hantu.store.db import get_database
     from hantu.store.migrate import ensure_schema
 
-    database = get_database()
+    database = get_database(get_settings().resolved_database_url)
     if upgrade:
         ensure_schema(database)
     return database
@@ -94,6 +95,7 @@ def open_database(upgrade: bool = True) -> Database:
 
 def init_cli_logging() -> None:
     """Console logging for a CLI command, with secrets masked (no file: commands are short)."""
+    from hantu.config import get_settings
     from hantu.log import setup_from_settings
 
-    setup_from_settings("cli", to_file=False)
+    setup_from_settings(get_settings(), "cli", to_file=False)

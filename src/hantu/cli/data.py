@@ -63,10 +63,11 @@ def _mirror_instruments(store) -> int:  # type: ignore[no-untyped-def]
 
 
 def _import(paths: list[Path], kind: str, as_json: bool) -> None:
+    from hantu.config.settings import get_settings
     from hantu.market.sources.base import SourceError
     from hantu.market.store import open_market_store
 
-    store = open_market_store()
+    store = open_market_store(get_settings())
     results: list[dict[str, object]] = []
     failed = False
     for path in paths:
@@ -159,6 +160,7 @@ def sync(source: str | None = typer.Option(None, "--source", help="pykrx or kis 
     Example: hantu data sync --master-file kospi_code.mst --master-file kosdaq_code.mst
     """
     from hantu.broker.kis.daily_source import missing_days
+    from hantu.config.settings import get_settings
     from hantu.market.sources.base import SourceError
     from hantu.market.store import open_market_store
 
@@ -166,7 +168,7 @@ def sync(source: str | None = typer.Option(None, "--source", help="pykrx or kis 
         fail("give --source (pykrx or kis), --master or --master-file", code=2)
     if source is not None and source not in ("pykrx", "kis"):
         fail(f"unknown source {source!r} (pykrx or kis)", code=2)
-    store = open_market_store()
+    store = open_market_store(get_settings())
     loaded = None
     if master or master_file:
         loaded = _sync_master(store, master_file)
@@ -313,11 +315,12 @@ def sample(
     A store holding imported or synced data is not replaced without --force: use another HANTU_HOME for
     the sample instead. Example: HANTU_HOME=./sample-home hantu data sample --stocks 2500 --days 500
     """
+    from hantu.config.settings import get_settings
     from hantu.market.sample import write_sample_market
     from hantu.market.store import open_market_store
 
     last = _parse_day(end, "--end") or _default_end()
-    store = open_market_store()
+    store = open_market_store(get_settings())
     if not force:
         _refuse_to_replace_real_data(store)
     with _progress("generating", days) as progress:
@@ -343,9 +346,10 @@ def status(as_json: bool = typer.Option(False, "--json", help="print the result 
     """
     from dataclasses import asdict
 
+    from hantu.config.settings import get_settings
     from hantu.market.store import open_market_store
 
-    store = open_market_store()
+    store = open_market_store(get_settings())
     st = store.status()
     payload = asdict(st)
     payload["day_counts"] = {d.isoformat(): n for d, n in store.day_counts().items()}
@@ -383,10 +387,11 @@ def check(
     """
     from dataclasses import asdict
 
+    from hantu.config.settings import get_settings
     from hantu.market.check import KINDS, by_importance, check_store, gap_ranges
     from hantu.market.store import open_market_store
 
-    issues = check_store(open_market_store())
+    issues = check_store(open_market_store(get_settings()))
     groups = by_importance(issues)
     counts = {kind: len(found) for kind, found in groups.items()}
     ranges = gap_ranges(groups.get("gap", []))

@@ -23,10 +23,11 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
       hantu db upgrade
       hantu db upgrade 0006
     """
+    from hantu.config import get_settings
     from hantu.store.db import get_database
     from hantu.store.migrate import upgrade as do_upgrade
 
-    _move_schema(do_upgrade, get_database(), revision, "upgrade")
+    _move_schema(do_upgrade, get_database(get_settings().resolved_database_url), revision, "upgrade")
 
 
 @app.command("current")
@@ -35,10 +36,11 @@ def current(as_json: bool = typer.Option(False, "--json", help="Print {\"current
 
     Example: hantu db current --json
     """
+    from hantu.config import get_settings
     from hantu.store.db import get_database
     from hantu.store.migrate import current_revision, head_revision
 
-    now = current_revision(get_database())
+    now = current_revision(get_database(get_settings().resolved_database_url))
     head = head_revision()
     if as_json:
         typer.echo(json.dumps({"current": now, "head": head}))
@@ -57,11 +59,12 @@ def downgrade(revision: str = typer.Argument(..., help="Target revision (`hantu 
     does this itself when it rolls back a release that migrated.
     Example: hantu db downgrade 0006 --yes
     """
+    from hantu.config import get_settings
     from hantu.store.db import get_database
     from hantu.store.migrate import current_revision
     from hantu.store.migrate import downgrade as do_downgrade
 
-    database = get_database()
+    database = get_database(get_settings().resolved_database_url)
     now = current_revision(database)
     if now == revision:
         typer.echo(f"database already at revision {revision}")

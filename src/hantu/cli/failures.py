@@ -19,9 +19,9 @@ class Failure:
 
 def known_failure(error: BaseException) -> Failure | None:
     """The exit status and message for `error`, or None when it is not a known failure."""
-    from hantu.config.settings import ConfigurationError
+    from hantu.config import ConfigurationError, RealMoneyNotConfirmed
 
-    if isinstance(error, ConfigurationError):
+    if isinstance(error, ConfigurationError | RealMoneyNotConfirmed):
         return Failure(exitcodes.CONFIG, str(error))
     from hantu.market.store import MarketStoreCorrupt
 
@@ -29,7 +29,17 @@ def known_failure(error: BaseException) -> Failure | None:
         return Failure(exitcodes.MARKET_STORE_CORRUPT, str(error))
     from hantu.store.db import damage_of
 
-    damage = damage_of(error)
+    damage = damage_of(error, _database_url())
     if damage is not None:
         return Failure(exitcodes.DATABASE_CORRUPT, str(damage))
     return None
+
+
+def _database_url() -> str | None:
+    """The configured database's URL (to name a damaged file), None when the configuration cannot say."""
+    from hantu.config import get_settings
+
+    try:
+        return get_settings().resolved_database_url
+    except Exception:
+        return None

@@ -33,6 +33,7 @@ def run(
     from hantu.bot.commands import CommandPoller
     from hantu.cli.common import init_cli_logging, open_database
     from hantu.clock import SystemClock
+    from hantu.config import get_settings
     from hantu.notify.sender import OutboxSender
 
     init_cli_logging()
@@ -47,8 +48,10 @@ def run(
         if d.via == "log":
             logged_only.append(d.id)
 
-    sender = OutboxSender.from_settings(database, clock, on_delivered=delivered)
-    poller = None if no_commands else CommandPoller.from_settings(database, clock, wake_sender=sender.wake)
+    settings = get_settings()
+    sender = OutboxSender.from_settings(settings, database, clock, on_delivered=delivered)
+    poller = None if no_commands else CommandPoller.from_settings(settings, database, clock,
+                                                                  wake_sender=sender.wake)
     if once:
         if poller is not None:
             poller.run_once(timeout=0)

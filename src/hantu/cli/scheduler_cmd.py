@@ -62,7 +62,7 @@ def start_command(
 
     sim_clock = _clock_options(clock, start, speed)
     stop_at = _kst_option(until, "--until") if until else None
-    setup_from_settings("scheduler")
+    setup_from_settings(get_settings(), "scheduler")
     try:
         code = start_scheduler(get_settings(), sim_clock, stop_at,
                                skip_idle=not no_skip_idle)
@@ -121,12 +121,12 @@ def run_job_command(
 ) -> None:
     """Run one job now, in this process, for one date. Example: `hantu jobs run screening --date 2026-11-27`."""
     from hantu.clock import SystemClock
-    from hantu.config import get_settings
+    from hantu.config import RealMoneyNotConfirmed, get_settings
     from hantu.log import setup_from_settings
     from hantu.scheduler.app import run_job_once
     from hantu.scheduler.runner import JobBusy
 
-    setup_from_settings("cli", to_file=False)
+    setup_from_settings(get_settings(), "cli", to_file=False)
     clock = SystemClock()
     target = _parse_date_option(day) or clock.today()
     try:
@@ -135,6 +135,8 @@ def run_job_command(
         fail(str(error.args[0]), 2)
     except JobBusy as error:
         fail(f"refused: {error}")
+    except RealMoneyNotConfirmed:
+        raise  # the configuration's exit status and message (`hantu.cli.failures`)
     except Exception as error:
         fail(f"{job} failed: {error}")
     if json_output:

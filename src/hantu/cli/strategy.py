@@ -50,12 +50,13 @@ def _params(items: list[str]) -> dict[str, Any]:
 
 
 def _strategy(name: str | None, config: Path | None, params: list[str]):  # type: ignore[no-untyped-def]
+    from hantu.config.settings import get_settings
     from hantu.strategy.config import StrategyConfigError
     from hantu.strategy.registry import StrategyContractError, UnknownStrategyError, create_strategy
 
     try:
         options = {"config_path": config} if config is not None else {}
-        return create_strategy(name, _params(params), **options)
+        return create_strategy(name or get_settings().strategy, _params(params), **options)
     except UnknownStrategyError as error:
         fail(str(error), EXIT_USAGE)
     except StrategyConfigError as error:
@@ -66,10 +67,11 @@ def _strategy(name: str | None, config: Path | None, params: list[str]):  # type
 
 def _setup():  # type: ignore[no-untyped-def]
     from hantu.cli.common import init_cli_logging, open_database
+    from hantu.config.settings import get_settings
     from hantu.market.store import open_market_store
 
     init_cli_logging()
-    return open_database(), open_market_store()
+    return open_database(), open_market_store(get_settings())
 
 
 def _table(title: str, columns: list[str]):  # type: ignore[no-untyped-def]

@@ -31,6 +31,25 @@ def _broker_name() -> str:
     return get_settings().trading_mode
 
 
+def _broker(database, clock=None):  # type: ignore[no-untyped-def]
+    """The configured broker, from the one factory (`RealMoneyNotConfirmed` for prod without the opt-in: the
+    command ends with the configuration exit status, see `hantu.cli.failures`)."""
+    from hantu.clock import SystemClock
+    from hantu.config.settings import get_settings
+    from hantu.trading.factory import open_broker
+
+    return open_broker(get_settings(), database, clock or SystemClock())
+
+
+def _actions():  # type: ignore[no-untyped-def]
+    """The configured market store's corporate actions (reconciliation explains splits with them)."""
+    from hantu.config.settings import get_settings
+    from hantu.market.store import open_market_store
+    from hantu.trading.reconcile import known_actions
+
+    return known_actions(open_market_store(get_settings()))
+
+
 def _cell(value: Any) -> str:
     """Won amounts and counts with thousands separators (a float price is shown in whole won)."""
     if value is None:
@@ -63,12 +82,14 @@ def _initialise_book(database) -> str | None:  # type: ignore[no-untyped-def]
     """The engine's first reconciliation, run now: the broker's cash and holdings become the book's base.
     Returns why it could not (no market data for the paper broker, KIS unreachable), or None."""
     from hantu.clock import SystemClock
-    from hantu.trading.factory import open_broker
+    from hantu.config import RealMoneyNotConfirmed
     from hantu.trading.reconcile import reconcile
 
     clock = SystemClock()
     try:
-        reconcile(database, open_broker(database, clock), clock)
+        reconcile(database, _broker(database, clock), clock, actions=_actions())
+    except RealMoneyNotConfirmed:
+        raise
     except Exception as error:
         return str(error) or type(error).__name__
     return None
@@ -126,11 +147,13 @@ def balance(as_json: bool = JSON, live: bool = typer.Option(False, "--live", hel
     if problem is not None:
         payload["initialise_error"] = problem
     if live:
-        try:
-            from hantu.trading.factory import open_broker
+        from hantu.config import RealMoneyNotConfirmed
 
-            cash = open_broker(database).cash()
+        try:
+            cash = _broker(database).cash()
             payload["broker_cash"] = {"cash": cash.cash, "orderable": cash.orderable, "equity": cash.equity}
+        except RealMoneyNotConfirmed:
+            raise
         except Exception as error:
             fail(f"broker unavailable: {error}")
     if as_json:
@@ -246,10 +269,10 @@ def fills(day: str = typer.Option(None, "--date", "-d", help=TRADE_DATE_HELP),
 def _manual_order(side_name: str, code: str, quantity: int, price: int | None, as_json: bool) -> None:
     from hantu.broker.base import BrokerError
     from hantu.clock import SystemClock
+    from hantu.config.settings import get_settings
     from hantu.domain.orders import OrderType, Side
     from hantu.store.audit import cli_actor
-    from hantu.trading.engine import TradingEngine
-    from hantu.trading.factory import open_broker
+    from hantu.trading.factory import open_engine
     from hantu.trading.reconcile import reconcile
 
     if quantity <= 0:
@@ -257,13 +280,13 @@ def _manual_order(side_name: str, code: str, quantity: int, price: int | None, a
     database = _db()
     clock = SystemClock()
     try:
-        broker = open_broker(database, clock)
+        broker = _broker(database, clock)
         with database.session() as session:
             from hantu.trading import ledger
 
             fresh = ledger.get_account(session, broker.name) is None
         if fresh:
-            reconcile(database, broker, clock)
+            reconcile(database, broker, clock, actions=_actions())
         try:
             quote = broker.quote(code)
         except (BrokerError, KeyError) as error:
@@ -271,7 +294,7 @@ def _manual_order(side_name: str, code: str, quantity: int, price: int | None, a
             if "unknown stock code" not in detail:
                 detail = f"unknown stock code {code!r}: {detail}"
             fail(f"{detail} (codes are 6 digits, e.g. 005930; `hantu data status` shows the stored market)")
-        engine = TradingEngine(database, broker, clock)
+        engine = open_engine(get_settings(), database, clock, broker)
         result = engine.submit(code, Side(side_name), quantity, OrderType.LIMIT if price else OrderType.MARKET,
                                price, "manual" if side_name == "buy" else "exit", "manual order", "cli",
                                quote=quote, actor=cli_actor())
@@ -331,7 +354,6 @@ def cancel(order: str = typer.Argument(..., help="Client order id, broker order 
     from hantu.clock import SystemClock
     from hantu.domain.order_state import CancelReason
     from hantu.store.audit import audit, cli_actor
-    from hantu.trading.factory import open_broker
     from hantu.trading.lookup import find_order
     from hantu.trading.orders import LIVE, OrderManager
 
@@ -345,7 +367,7 @@ def cancel(order: str = typer.Argument(..., help="Client order id, broker order 
         order_id = row.id
         audit(session, "cli", cli_actor(), "cancel_order", {"order": row.client_order_id, "code": row.code})
     clock = SystemClock()
-    result = OrderManager(database, open_broker(database, clock), clock).cancel(
+    result = OrderManager(database, _broker(database, clock), clock).cancel(
         order_id, CancelReason.USER, "user: cancelled from the CLI")
     payload = {"id": result.id, "client_order_id": result.client_order_id, "status": result.status}
     if as_json:
@@ -448,13 +470,15 @@ def reconcile_cmd(as_json: bool = JSON) -> None:
     Example: hantu trade reconcile --json
     """
     from hantu.clock import SystemClock
-    from hantu.trading.factory import open_broker
+    from hantu.config import RealMoneyNotConfirmed
     from hantu.trading.reconcile import reconcile
 
     database = _db()
     clock = SystemClock()
     try:
-        report = reconcile(database, open_broker(database, clock), clock)
+        report = reconcile(database, _broker(database, clock), clock, actions=_actions())
+    except RealMoneyNotConfirmed:
+        raise
     except Exception as error:
         fail(f"reconciliation failed: {error}", EXIT_ERROR)
     if as_json:

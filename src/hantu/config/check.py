@@ -17,6 +17,7 @@ from dotenv import dotenv_values
 from pydantic import SecretStr, ValidationError
 
 from hantu.config.pgpass import mode_is_private, parse_pgpass, pgpass_path
+from hantu.config.real_money import RealMoneyNotConfirmed, require_real_money_opt_in
 from hantu.config.settings import Settings, env_file_path, load_settings, validation_problems
 
 # "ok" marks a confirmation (validate_env.sh prints it as ✓); `hantu config check` reports the other three.
@@ -229,15 +230,10 @@ def semantic_findings(
     """Rules that span several keys; each problem is its own finding (`strategies`: the registered names)."""
     found = [f for f in (v.finding() for v in variables(settings)) if f is not None]
     if settings.trading_mode == "kis":
-        if settings.server == "prod" and not settings.real_trading_enabled:
-            found.append(
-                Finding(
-                    "error",
-                    "REAL_TRADING_ENABLED",
-                    "SERVER=prod trades real money: set REAL_TRADING_ENABLED=true to opt in, "
-                    "or use SERVER=virtual",
-                )
-            )
+        try:
+            require_real_money_opt_in(settings.server, settings.real_trading_enabled)
+        except RealMoneyNotConfirmed as refused:
+            found.append(Finding("error", refused.key, str(refused)))
     elif settings.server == "prod":
         found.append(Finding("info", "SERVER", "SERVER=prod is ignored while TRADING_MODE=paper"))
     if strategies is not None:

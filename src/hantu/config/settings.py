@@ -21,6 +21,9 @@ from hantu.config.database_url import build_database_url, url_password
 ACCOUNT_RE = re.compile(r"^(\d{8})-?(\d{2})$")
 
 
+DEFAULT_PAPER_STARTING_CASH = 10_000_000  # won
+
+
 def env_file_path() -> Path:
     """The `.env` file read by every process: `$HANTU_ENV_FILE`, else `./.env`."""
     return Path(os.environ.get("HANTU_ENV_FILE", ".env"))
@@ -86,7 +89,7 @@ class Settings(BaseSettings):
         None, validation_alias="HANTU_COMMISSION_RATE", ge=0, le=0.01,
         description="Broker commission per side as a fraction (0.00015 = 0.015 %). Unset: 0.00015.")
     paper_starting_cash: int = Field(
-        10_000_000, validation_alias="PAPER_STARTING_CASH", ge=1,
+        DEFAULT_PAPER_STARTING_CASH, validation_alias="PAPER_STARTING_CASH", ge=1,
         description="Starting cash in won of a new paper account (TRADING_MODE=paper; an existing paper book keeps its own), and the default cash of `hantu backtest` and of the `hantu demo` account (both also take --cash).")
 
     # --- Telegram ---------------------------------------------------------------------------------

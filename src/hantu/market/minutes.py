@@ -27,16 +27,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hantu.clock import KST
 from hantu.market import calendar
 from hantu.market.store import atomic_write, reading
-
-if TYPE_CHECKING:
-    from hantu.config.settings import Settings
 
 TICKS = 1  # bar built from WebSocket price ticks
 REST = 2  # bar from the REST minute chart (inquire-time-itemchartprice): the record
@@ -328,9 +324,9 @@ def minute_store_beside(market_root: Path) -> MinuteStore:
     return MinuteStore(Path(market_root) / "minutes")
 
 
-def open_minute_store(settings: Settings | None = None) -> MinuteStore:
-    """The configured minute store, `$HANTU_HOME/market/minutes`."""
-    from hantu.market.store import open_market_store
+def open_minute_store(hantu_home: Path) -> MinuteStore:
+    """The minute store of a home, `$HANTU_HOME/market/minutes` (beside the daily store)."""
+    from hantu.market.closes import market_root
 
-    return minute_store_beside(open_market_store(settings).root)
+    return minute_store_beside(market_root(hantu_home))
 

@@ -180,12 +180,10 @@ def sell_tax_rate(on: date, market: str) -> float:
     return float(sell_tax_rate_decimal(on, market))
 
 
-def commission_rate() -> float:
-    """Broker commission per side as a fraction (default 0.00015 = 0.015 %; `HANTU_COMMISSION_RATE`)."""
-    from hantu.config.settings import get_settings
-
-    value = get_settings().commission_rate
-    return DEFAULT_COMMISSION_RATE if value is None else float(value)
+def commission_rate(configured: float | None = None) -> float:
+    """Broker commission per side as a fraction: `configured` (the `HANTU_COMMISSION_RATE` setting, which its
+    callers pass in), else the standard `DEFAULT_COMMISSION_RATE` (0.00015 = 0.015 %)."""
+    return DEFAULT_COMMISSION_RATE if configured is None else float(configured)
 
 
 @dataclass(frozen=True)
@@ -200,18 +198,18 @@ class Costs:
         object.__setattr__(self, "total", self.commission + self.tax)
 
 
-def costs(side: Side | str, amount: int, market: str, on: date, rate: float | None = None) -> Costs:
+def costs(side: Side | str, amount: int, market: str, on: date, rate: float = DEFAULT_COMMISSION_RATE) -> Costs:
     """Commission (both sides) and sell tax (sells only) on a trade of `amount` won.
 
     Rounding: each component is computed exactly (Decimal) and truncated to the won below (원 미만 절사),
     as KIS and the tax office do; `total` is the sum of the two truncated components.
-    `rate` overrides the configured commission rate.
+    `rate`: the broker's commission per side (`commission_rate(configured)`).
     """
     side = side if isinstance(side, Side) else Side(str(side).lower())
     if amount < 0:
         raise ValueError(f"amount must be non-negative, got {amount}")
     amount = int(amount)
-    num, den = _ratio(Decimal(repr(commission_rate() if rate is None else rate)))
+    num, den = _ratio(Decimal(repr(rate)))
     commission = amount * num // den  # floor of the exact product, in integers (a backtest computes ~10⁵ of these)
     tax = 0
     if side is Side.SELL:

@@ -649,13 +649,11 @@ class MarketStore:
             root=str(self.root))
 
 
-def open_market_store(settings: Settings | None = None) -> MarketStore:
+def open_market_store(settings: Settings) -> MarketStore:
     """The configured store, `$HANTU_HOME/market`."""
-    if settings is None:
-        from hantu.config.settings import get_settings
+    from hantu.market.closes import market_root
 
-        settings = get_settings()
-    return MarketStore(Path(settings.hantu_home) / "market")
+    return MarketStore(market_root(settings.hantu_home))
 
 
 def sync_instruments_to_db(store: MarketStore, session: Session) -> int:

@@ -51,6 +51,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from hantu.clock import Clock
+from hantu.config import Settings
 from hantu.notify.formatting import split_message, strip_tags
 from hantu.notify.telegram import TelegramClient, TelegramError
 from hantu.store.db import Database
@@ -158,15 +159,13 @@ class OutboxSender:
     @classmethod
     def from_settings(
         cls,
+        settings: Settings,
         database: Database,
         clock: Clock,
         on_delivered: Callable[[Delivered], None] | None = None,
         **kwargs: object,
     ) -> OutboxSender:
         """A sender for the configured bot token, chat id and API base (log-only without a token)."""
-        from hantu.config import get_settings
-
-        settings = get_settings()
         token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None
         client = TelegramClient(token, settings.telegram_api_base) if token else None
         return cls(database, clock, client, settings.telegram_chat_id, on_delivered, **kwargs)  # type: ignore[arg-type]

@@ -89,7 +89,9 @@ def send_alert(alert: Alert) -> bool:
         sys.stderr.write(f"alert not queued ({alert.kind}): the outbox is unavailable: {error}\n")
         return False
     try:
-        database = get_database()
+        from hantu.config.settings import load_settings
+
+        database = get_database(load_settings().resolved_database_url)
         try:
             _enqueue(database, enqueue, alert)
         except Exception:

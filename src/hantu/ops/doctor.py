@@ -175,13 +175,16 @@ def check_disk(project_dir: Path) -> CheckResult:
 
 
 def check_database() -> CheckResult:
+    url: str | None = None
     try:
         from sqlalchemy import text
 
+        from hantu.config.settings import load_settings
         from hantu.store.db import get_database, integrity_problem
         from hantu.store.migrate import current_revision, head_revision
 
-        database = get_database()
+        url = load_settings().resolved_database_url
+        database = get_database(url)
         with database.session() as session:
             session.execute(text("SELECT 1"))
         damaged = integrity_problem(database)
@@ -190,7 +193,7 @@ def check_database() -> CheckResult:
         from hantu.log import mask_secrets
         from hantu.store.db import damage_of
 
-        damage = damage_of(error)
+        damage = damage_of(error, url)
         if damage is not None:
             return CheckResult("database", "fail", str(damage), DATABASE_FIX)
 
@@ -224,10 +227,11 @@ DATABASE_FIX = (
 
 def check_market_store() -> CheckResult:
     """Every file of the market store reads back (month blocks, their checksums, instruments, meta)."""
+    from hantu.config.settings import load_settings
     from hantu.market.store import MarketStoreCorrupt, open_market_store
 
     try:
-        store = open_market_store()
+        store = open_market_store(load_settings())
         store.meta()
         stocks = len(store.instruments())
         days = sum(1 for _ in store.iter_raw_days())

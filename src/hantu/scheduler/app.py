@@ -13,7 +13,7 @@ from typing import Any
 
 from hantu import __version__
 from hantu.clock import KST, Clock, SimClock, SystemClock, parse_kst
-from hantu.config import Settings
+from hantu.config import Settings, require_real_money_opt_in
 from hantu.scheduler import heartbeat
 from hantu.scheduler.runner import Runner
 from hantu.scheduler.timetable import load_timetable
@@ -73,7 +73,9 @@ def build_runner(
 ) -> Runner:
     from hantu.scheduler.jobs import JOBS, Services
 
-    db = get_database()
+    if settings.trading_mode == "kis":  # refused at start-up, not at 08:30: a restart cannot fix it (exit 3)
+        require_real_money_opt_in(settings.server, settings.real_trading_enabled)
+    db = get_database(settings.resolved_database_url)
     ensure_schema(db)
     return Runner(
         db,
@@ -97,14 +99,14 @@ class NotifyThreads:
     itself queued; messages it could not send stay `pending` and go out, in order, on the next start.
     """
 
-    def __init__(self, db: Database, on_delivered: Any = None, grace: float = 5.0) -> None:
+    def __init__(self, settings: Settings, db: Database, on_delivered: Any = None, grace: float = 5.0) -> None:
         from hantu.bot.commands import CommandPoller
         from hantu.notify.sender import OutboxSender
 
         self.grace = grace
         self.stop_event = threading.Event()
-        self.sender = OutboxSender.from_settings(db, SystemClock(), on_delivered)
-        self.poller = CommandPoller.from_settings(db, SystemClock(), wake_sender=self.sender.wake)
+        self.sender = OutboxSender.from_settings(settings, db, SystemClock(), on_delivered)
+        self.poller = CommandPoller.from_settings(settings, db, SystemClock(), wake_sender=self.sender.wake)
         self.sender_thread = threading.Thread(
             target=self.sender.run_forever, args=(self.stop_event, grace), name="outbox-sender", daemon=True
         )
@@ -140,7 +142,7 @@ def start(settings: Settings, clock: Clock, stop_at: datetime | None = None, ski
     """Run the scheduler in the foreground until SIGTERM/SIGINT (or `stop_at`); exit code 0 on a clean stop."""
     started = time.monotonic()
     runner = build_runner(settings, clock, stop_at=stop_at, skip_idle=skip_idle)
-    notify = NotifyThreads(runner.db)
+    notify = NotifyThreads(settings, runner.db)
 
     def on_signal(signum: int, _frame: object) -> None:
         name = signal.Signals(signum).name
@@ -160,7 +162,7 @@ def start(settings: Settings, clock: Clock, stop_at: datetime | None = None, ski
 def status(settings: Settings) -> dict[str, Any]:
     """What the running instance published, and whether it is alive."""
     pid = running_pid(settings.hantu_home / "scheduler.pid")
-    db = get_database()
+    db = get_database(settings.resolved_database_url)
     ensure_schema(db)
     with db.session() as session:
         beat = heartbeat.read(session)
@@ -194,7 +196,7 @@ def run_job_once(
     """Run one job for one date in this process (records a job_runs row like the scheduler does)."""
     from hantu.scheduler.jobs import JOBS, Services
 
-    db = get_database()
+    db = get_database(settings.resolved_database_url)
     ensure_schema(db)
     runner = Runner(
         db,

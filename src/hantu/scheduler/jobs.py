@@ -61,13 +61,12 @@ class DataSyncIncomplete(RuntimeError):
 
 
 class Services:
-    """What jobs share, built lazily once per scheduler process (the demo injects its own broker)."""
+    """What jobs share, built lazily once per scheduler process; brokers come from `hantu.trading.factory`."""
 
-    def __init__(self, settings: Settings, clock: Clock, db: Database, broker_factory: Any = None) -> None:
+    def __init__(self, settings: Settings, clock: Clock, db: Database) -> None:
         self.settings = settings
         self.clock = clock
         self.db = db
-        self.broker_factory = broker_factory
 
     @cached_property
     def store(self) -> Any:
@@ -93,19 +92,14 @@ class Services:
         return KisApi(KisClient(KisConfig.from_settings(self.settings), self.clock))
 
     def broker(self, day: date) -> Any:
-        """The broker for trading date `day`: paper (replaying the store) or KIS (virtual, or real with opt-in)."""
-        if self.broker_factory is not None:
-            return self.broker_factory(day)
+        """The broker for trading date `day`, from the factory (`hantu.trading.factory`): paper (replaying the
+        store) or KIS (virtual, or real with the opt-in) over the shared client; `RealMoneyNotConfirmed` else."""
+        from hantu.trading.factory import open_broker
+
         if self.settings.trading_mode == "kis":
-            if self.settings.server == "prod" and not self.settings.real_trading_enabled:
-                raise RuntimeError("SERVER=prod trades real money: set REAL_TRADING_ENABLED=true to opt in")
-            from hantu.broker.kis.broker import KisBroker
-
-            return KisBroker(self.kis_api, market_of=self._market_of)
-        from hantu.broker.paper.broker import PaperBroker
-        from hantu.broker.paper.feed import PaperFeed
-
-        return PaperBroker(self.db, PaperFeed(self.store.load(days=6, end=day)), self.clock)
+            return open_broker(self.settings, self.db, self.clock, day=day, kis_api=self.kis_api,
+                               market_of=self._market_of)
+        return open_broker(self.settings, self.db, self.clock, day=day, store=self.store)
 
     def _market_of(self, code: str) -> str:
         try:
@@ -210,14 +204,14 @@ def screening(ctx: JobContext) -> dict[str, Any]:
 def selection(ctx: JobContext) -> dict[str, Any]:
     """Pre-open checks (token, balance, reconciliation), then Phase 2 from the day's watchlist."""
     from hantu.strategy.runs import run_selection
-    from hantu.trading.reconcile import reconcile
+    from hantu.trading.reconcile import known_actions, reconcile
 
     services = _services(ctx)
     broker = services.broker(ctx.day)
     checks: dict[str, Any] = {"broker": broker.name}
     cash = broker.cash()  # also proves the token and the account work
     checks["cash"] = cash.cash
-    report = reconcile(ctx.db, broker, ctx.clock, ctx.day)
+    report = reconcile(ctx.db, broker, ctx.clock, ctx.day, actions=known_actions(services.store))
     checks["reconciliation"] = report.as_dict()
     outcome = run_selection(ctx.db, services.known(ctx.day), services.strategy, on=ctx.day, clock=ctx.clock)
     selected = [{"code": c.code, "name": c.name, "score": round(float(c.score), 3), "weight": float(c.weight),
@@ -233,6 +227,7 @@ def trading_session(ctx: JobContext) -> dict[str, Any]:
     """The session loop over the day's candidates; interrupted (to resume after a restart) when stopped early."""
     from hantu.market.freshness import StaleMarketData, check_fresh
     from hantu.strategy.runs import selection_data_date, stored_candidates
+    from hantu.trading.reconcile import known_actions
     from hantu.trading.session import run as run_session
 
     services = _services(ctx)
@@ -248,7 +243,8 @@ def trading_session(ctx: JobContext) -> dict[str, Any]:
                                       "where": f"trading_session {ctx.day}"}, "high",
                             dedupe_key=f"stale_entries:{ctx.day}")
     broker = services.broker(ctx.day)
-    report = run_session(ctx.day, candidates, strategy, broker, ctx.clock, ctx.stop, database=ctx.db)
+    report = run_session(ctx.day, candidates, strategy, broker, ctx.clock, ctx.stop, database=ctx.db,
+                         home=services.settings.hantu_home, actions=known_actions(services.store))
     figures = {k: v for k, v in report.as_dict().items() if k != "reconciliations"}
     figures["candidates"] = len(candidates)
     if refused:
@@ -264,10 +260,11 @@ def trading_session(ctx: JobContext) -> dict[str, Any]:
 # --- 15:40 ---------------------------------------------------------------------------------------------
 def close_out(ctx: JobContext) -> dict[str, Any]:
     """Cancel leftovers, reconcile with the broker, record the day's equity."""
+    from hantu.trading.reconcile import known_actions
     from hantu.trading.session import close_out as close_day
 
     services = _services(ctx)
-    return close_day(ctx.db, services.broker(ctx.day), ctx.clock, ctx.day)
+    return close_day(ctx.db, services.broker(ctx.day), ctx.clock, ctx.day, actions=known_actions(services.store))
 
 
 # --- 16:00 ---------------------------------------------------------------------------------------------

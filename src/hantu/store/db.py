@@ -81,12 +81,8 @@ def lock_section(session: Session, name: str) -> None:
 _databases: dict[str, Database] = {}
 
 
-def get_database(url: str | None = None) -> Database:
-    """The process-wide `Database` for `url` (default: the configured one)."""
-    if url is None:
-        from hantu.config import get_settings
-
-        url = get_settings().resolved_database_url
+def get_database(url: str) -> Database:
+    """The process-wide `Database` for `url` (the entry points pass `settings.resolved_database_url`)."""
     if url not in _databases:
         _databases[url] = Database(url)
     return _databases[url]
@@ -143,12 +139,7 @@ def damage_of(error: BaseException, url: str | None = None) -> DatabaseCorruptEr
 
 def _location(url: str | None) -> str:
     if url is None:
-        try:
-            from hantu.config import get_settings
-
-            url = get_settings().resolved_database_url
-        except Exception:
-            return "file"
+        return "file"
     return url.split("///", 1)[1] if url.startswith("sqlite") and "///" in url else "file"
 
 

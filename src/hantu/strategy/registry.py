@@ -107,16 +107,13 @@ def available_strategies() -> dict[str, StrategyInfo]:
     return found
 
 
-def create_strategy(name: str | None = None, params: dict[str, Any] | None = None, **options: Any) -> Strategy:
-    """An instance of strategy `name` (default: the `HANTU_STRATEGY` setting) with `params` over its defaults.
+def create_strategy(name: str, params: dict[str, Any] | None = None, **options: Any) -> Strategy:
+    """An instance of strategy `name` (the callers pass the `HANTU_STRATEGY` setting) with `params` over its
+    defaults.
 
     `UnknownStrategyError` names the registered ones; `StrategyConfigError` lists every bad param.
     `options` (e.g. `config_path=`) go to built-in strategies' constructors.
     """
-    if name is None:
-        from hantu.config import get_settings
-
-        name = get_settings().strategy
     known = available_strategies()
     info = known.get(name)
     if info is None:

@@ -37,28 +37,16 @@ class Submission:
         return bool(self.verdict) and self.order is not None
 
 
-def refuse_unauthorised_real_money(broker: Broker) -> None:
-    """A broker on a real (prod) KIS account needs `SERVER=prod` and `REAL_TRADING_ENABLED=true`."""
-    server = getattr(getattr(broker, "config", None), "server", None)
-    if server == "prod":
-        from hantu.config.settings import get_settings
-        from hantu.trading.factory import RealMoneyRefused
-
-        if not get_settings().is_real_money:
-            raise RealMoneyRefused("a real-money (prod) account needs TRADING_MODE=kis, SERVER=prod and "
-                                   "REAL_TRADING_ENABLED=true")
-
-
 class TradingEngine:
-    """Orders, risk and the book for one broker."""
+    """Orders, risk and the book for one broker. The real-money opt-in is the broker's to check: a `KisBroker` on a
+    prod account cannot be built without it (`hantu.config.require_real_money_opt_in`)."""
 
     def __init__(self, database: Database, broker: Broker, clock: Clock, markets: dict[str, str] | None = None) -> None:
-        refuse_unauthorised_real_money(broker)
         self.database = database
         self.broker = broker
         self.clock = clock
         self.orders = OrderManager(database, broker, clock)
-        self.risk = RiskManager(broker.name)
+        self.risk = RiskManager(broker.name, broker.commission_rate)
         self._markets = dict(markets or {})
 
     def market_of(self, session: Session, code: str) -> str:

@@ -1,49 +1,88 @@
-"""Which broker the configuration asks for, with the real-money guard.
+"""The one place that builds the trading stack from one `Settings`: broker, engine (with its risk guard), session.
 
-`TRADING_MODE=paper` (default): the paper broker over the replayed market in `$HANTU_HOME/market`.
-`TRADING_MODE=kis`: `KisBroker` over the KIS client; `SERVER=prod` (a real account) is refused unless
-`REAL_TRADING_ENABLED=true` as well (`settings.is_real_money`) — quality bar S5.
+`TRADING_MODE=paper` (default): the paper broker over the replayed market in `$HANTU_HOME/market`, with the
+configured starting cash and commission. `TRADING_MODE=kis`: `KisBroker` over the KIS client; `SERVER=prod` (a
+real account) is refused unless `REAL_TRADING_ENABLED=true` as well — `hantu.config.require_real_money_opt_in`
+raises `RealMoneyNotConfirmed` here before any client is built, and `KisBroker` asks it again itself (quality
+bar S5). The CLI, the scheduler's jobs and the demo all build their brokers here; nothing else constructs one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
-from hantu.broker.base import Broker, BrokerError
-from hantu.clock import Clock, SystemClock
+from hantu.broker.base import Broker
+from hantu.clock import Clock
+from hantu.config import Settings, require_real_money_opt_in
+from hantu.market import instruments, rules
 from hantu.store.db import Database
 
-
-class RealMoneyRefused(BrokerError):
-    """A real (prod) KIS account without the explicit opt-in."""
-
-
-def check_real_money(settings: Any) -> None:
-    """Refuse a prod KIS broker unless real-money trading was explicitly enabled."""
-    if settings.trading_mode == "kis" and settings.server == "prod" and not settings.is_real_money:
-        raise RealMoneyRefused("SERVER=prod trades real money: set REAL_TRADING_ENABLED=true to allow it "
-                               "(or use SERVER=virtual)")
+if TYPE_CHECKING:
+    from hantu.broker.kis.api import KisApi
+    from hantu.market.store import MarketStore
+    from hantu.trading.engine import TradingEngine
+    from hantu.trading.feed import PriceFeed
+    from hantu.trading.session import SessionConfig, TradingSession
 
 
-def open_broker(database: Database, clock: Clock | None = None, settings: Any = None,
-                day: date | None = None) -> Broker:
-    """The configured broker for `day` (default: the clock's today)."""
-    from hantu.config.settings import get_settings
-
-    settings = settings or get_settings()
-    clock = clock or SystemClock()
-    if settings.trading_mode == "paper":
-        from hantu.broker.paper import PaperBroker
-        from hantu.broker.paper.feed import PaperFeed
-
-        return PaperBroker(database, PaperFeed.from_store(day or clock.today()), clock)
-    check_real_money(settings)
-    from hantu.broker.kis.broker import KisBroker
-    from hantu.market.instruments import market_of
+def instrument_market_lookup(database: Database) -> Callable[[str], str]:
+    """A code's market from the `instruments` table (`market.instruments.market_of`), for brokers that do not
+    report it."""
 
     def stored_market(code: str) -> str:
         with database.session() as session:
-            return market_of(session, code)
+            return instruments.market_of(session, code)
 
-    return KisBroker.from_settings(settings, clock, market_of=stored_market)
+    return stored_market
+
+
+def open_broker(settings: Settings, database: Database, clock: Clock, *, day: date | None = None,
+                store: MarketStore | None = None, kis_api: KisApi | None = None,
+                market_of: Callable[[str], str] | None = None) -> Broker:
+    """The configured broker for trading date `day` (default: the clock's today).
+
+    Paper: replays `store` (default: the configured market store). KIS: over `kis_api` when given (the scheduler
+    shares one client between market data and trading), else a new client; `market_of` names a code's market
+    (default: the `instruments` table). Raises `RealMoneyNotConfirmed` for a prod account without the opt-in."""
+    if settings.trading_mode == "paper":
+        from hantu.broker.fill_model import FillParams
+        from hantu.broker.paper import PaperBroker
+        from hantu.broker.paper.feed import PaperFeed
+        from hantu.market.store import open_market_store
+
+        feed = PaperFeed.from_store(store or open_market_store(settings), day or clock.today())
+        return PaperBroker(database, feed, clock, starting_cash=settings.paper_starting_cash,
+                           params=FillParams(commission_rate=rules.commission_rate(settings.commission_rate)))
+    require_real_money_opt_in(settings.server, settings.real_trading_enabled)
+    from hantu.broker.kis.broker import KisBroker
+
+    if kis_api is None:
+        from hantu.broker.kis.api import KisApi
+        from hantu.broker.kis.client import KisClient
+        from hantu.broker.kis.config import KisConfig
+
+        kis_api = KisApi(KisClient(KisConfig.from_settings(settings), clock))
+    return KisBroker(kis_api, market_of=market_of or instrument_market_lookup(database),
+                     commission_rate=rules.commission_rate(settings.commission_rate))
+
+
+def open_engine(settings: Settings, database: Database, clock: Clock,
+                broker: Broker | None = None) -> TradingEngine:
+    """The engine (the one door for orders, with its risk guard) over `broker` (default: the configured one)."""
+    from hantu.trading.engine import TradingEngine
+
+    return TradingEngine(database, broker or open_broker(settings, database, clock), clock)
+
+
+def open_session(settings: Settings, database: Database, clock: Clock, broker: Broker,
+                 feed: PriceFeed | None = None, config: SessionConfig | None = None) -> TradingSession:
+    """A trading session over `broker`, holding its lock under the configured `HANTU_HOME` and reconciling with
+    the configured market store's corporate actions."""
+    from hantu.market.store import open_market_store
+    from hantu.trading.reconcile import known_actions
+    from hantu.trading.session import TradingSession
+
+    return TradingSession(database, broker, clock, feed, config, home=settings.hantu_home,
+                          actions=known_actions(open_market_store(settings)))

@@ -110,7 +110,7 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
     When fills keep arriving between the calls, the comparison is tried `attempts` times, then left for the next
     reconciliation (`report.compared` is False). A first sight of the account without a consistent snapshot
     raises `BrokerError` (the session retries). A quantity difference that a split, consolidation or bonus
-    issue of the held stock explains (`actions`, default: the market store's table) is reconciled as that event
+    issue of the held stock explains (`actions`: the market store's table, `known_actions(store)`) is reconciled as that event
     (`corporate_action` row and alert), not as a mismatch.
     """
     now = clock.now()
@@ -166,7 +166,7 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
             return report
         book = ledger.derive_book(session, broker.name)
         items = compare(book, positions, cash, cash_tolerance)
-        events, items = corporate_action_events(items, book, actions if actions is not None else _known_actions(),
+        events, items = corporate_action_events(items, book, actions or (),
                                                 day)
         if events:
             positions = _adjusted_positions(positions, events)
@@ -202,12 +202,10 @@ ACTION_NAMES = {"split": "액면분할", "reverse_split": "액면병합/감자",
                 "rights_issue": "유상증자", "dividend": "배당", "other": "권리변동"}
 
 
-def _known_actions() -> list[CorporateAction]:
-    """The configured market store's corporate actions (none when there is no store)."""
-    from hantu.market.store import open_market_store
-
+def known_actions(store: Any) -> list[CorporateAction]:
+    """A market store's corporate actions, for `reconcile(actions=...)` (none when the store cannot be read)."""
     try:
-        return open_market_store().corporate_actions()
+        return list(store.corporate_actions())
     except (OSError, ValueError) as error:
         log.warning("corporate actions not readable: %s", error)
         return []

@@ -22,10 +22,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hantu.broker.fill_model import buy_cash_needed
+from hantu.broker.fill_model import FillParams, buy_cash_needed
 from hantu.domain.order_state import OrderStatus
 from hantu.domain.orders import OrderType, Side
 from hantu.market import calendar, rules
+from hantu.market.rules import DEFAULT_COMMISSION_RATE
 from hantu.store.audit import audit
 from hantu.store.kv import kv_get, kv_set
 from hantu.store.models import TradeAccount, TradeOrder, TradePosition
@@ -165,8 +166,9 @@ class OrderCheck:
 class RiskManager:
     """Limits on orders and on the account; stateless between calls (all state is in the database)."""
 
-    def __init__(self, broker_name: str) -> None:
+    def __init__(self, broker_name: str, commission_rate: float = DEFAULT_COMMISSION_RATE) -> None:
         self.broker_name = broker_name
+        self.fees = FillParams(commission_rate=commission_rate)  # the broker's: cash checks include its costs
 
     # --- account-level state -------------------------------------------------------------------------------
     def update_equity(self, session: Session, equity: int, now: datetime) -> list[str]:
@@ -261,7 +263,7 @@ class RiskManager:
         if check.code not in entered and len(entered) >= config.max_new_entries_per_day:
             return Verdict(False, f"max new entries per day ({config.max_new_entries_per_day}) reached")
         price = check.cash_price
-        need = buy_cash_needed(check.quantity, price, now.date(), check.market)
+        need = buy_cash_needed(check.quantity, price, now.date(), check.market, self.fees)
         exposure = self._held(session, check.code) * check.price + sum(
             (o.quantity - o.filled_quantity) * (_reserve_unit(o) or check.price)
             for o in self._open_orders(session, Side.BUY) if o.code == check.code)
@@ -295,7 +297,7 @@ class RiskManager:
         for order in self._open_orders(session, Side.BUY):
             unit = _reserve_unit(order)
             if unit:
-                cash -= buy_cash_needed(order.quantity - order.filled_quantity, unit, day, market)
+                cash -= buy_cash_needed(order.quantity - order.filled_quantity, unit, day, market, self.fees)
         return cash
 
     def entries_today(self, session: Session, day: date) -> set[str]:

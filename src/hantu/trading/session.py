@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -39,9 +40,10 @@ from hantu.broker.base import Broker, BrokerError, Quote
 from hantu.clock import Clock
 from hantu.domain.order_state import CancelReason, OrderStatus
 from hantu.domain.orders import OrderType, Side
-from hantu.market import calendar, rules
+from hantu.market import calendar
+from hantu.market.corporate_actions import CorporateAction
 from hantu.market.minutes import open_minute_store
-from hantu.store.db import Database, get_database
+from hantu.store.db import Database
 from hantu.store.kv import kv_get
 from hantu.store.lock import AlreadyRunning, InstanceLock
 from hantu.store.models import KeyValue, TradeOrder, TradePosition
@@ -66,12 +68,8 @@ class SessionBusy(RuntimeError):
     """Another trading session on the same broker is running (this one did not start)."""
 
 
-def session_lock(broker_name: str, home: Path | None = None) -> InstanceLock:
-    """The lock one trading session per broker holds while it runs (under `HANTU_HOME` unless `home`)."""
-    if home is None:
-        from hantu.config import get_settings
-
-        home = get_settings().hantu_home
+def session_lock(broker_name: str, home: Path) -> InstanceLock:
+    """The lock one trading session per broker holds while it runs (`home`: the configured `HANTU_HOME`)."""
     return InstanceLock(Path(home) / "locks" / f"session-{broker_name}.lock",
                         what=f"trading session on broker {broker_name!r}")
 
@@ -114,8 +112,11 @@ class TradingSession:
     """One broker, one clock, one feed: runs trading days (see the module docstring)."""
 
     def __init__(self, database: Database, broker: Broker, clock: Clock, feed: PriceFeed | None = None,
-                 config: SessionConfig | None = None) -> None:
+                 config: SessionConfig | None = None, *, home: Path,
+                 actions: Sequence[CorporateAction] = ()) -> None:
         self.database = database
+        self.home = Path(home)  # `HANTU_HOME`: where the session lock lives
+        self.actions = list(actions)  # the market store's corporate actions, for reconciliation
         self.broker = broker
         self.clock = clock
         self.feed: PriceFeed = feed or getattr(broker, "feed", None) or BrokerPollingFeed(broker)
@@ -130,7 +131,7 @@ class TradingSession:
     def run(self, day: date, candidates: list[Candidate], strategy: Strategy,
             stop_event: threading.Event | None = None) -> SessionReport:
         """Run the day's loop; raises `SessionBusy`, doing nothing, while another session on this broker runs."""
-        lock = session_lock(self.broker.name)
+        lock = session_lock(self.broker.name, self.home)
         try:
             lock.acquire()
         except AlreadyRunning as error:
@@ -166,7 +167,7 @@ class TradingSession:
             try:
                 if self._needs_reconcile:
                     report.reconciliations.append(reconcile(self.database, self.broker, self.clock, day,
-                                                            self.config.cash_tolerance))
+                                                            self.config.cash_tolerance, actions=self.actions))
                     self._needs_reconcile = False
                 self.engine.orders.sync(day)
                 self._cancel_requests()
@@ -391,7 +392,7 @@ class TradingSession:
         with self.database.session() as session:
             equity = self.engine.equity(session, prices)
         entry = entry_order(decision, candidate.weight, equity, quote.price, quote.upper_limit,
-                            max_position_weight, rules.commission_rate())
+                            max_position_weight, self.broker.commission_rate)
         if entry.quantity <= 0:
             return
         result = self.engine.submit(candidate.code, Side.BUY, entry.quantity, entry.order_type, entry.limit_price,
@@ -481,12 +482,13 @@ def cancel_leftovers(engine: TradingEngine, day: date) -> int:
 
 
 def close_out(database: Database, broker: Broker, clock: Clock, day: date | None = None,
-              prices: dict[str, float] | None = None) -> dict[str, Any]:
-    """The 15:40 job: cancel leftovers, reconcile, record the day's equity. Returns the day's figures."""
+              prices: dict[str, float] | None = None, actions: Sequence[CorporateAction] = ()) -> dict[str, Any]:
+    """The 15:40 job: cancel leftovers, reconcile (`actions`: the store's corporate actions), record the day's
+    equity. Returns the day's figures."""
     day = day or clock.now().date()
     engine = TradingEngine(database, broker, clock)
     cancelled = cancel_leftovers(engine, day)
-    report = reconcile(database, broker, clock, day)
+    report = reconcile(database, broker, clock, day, actions=actions)
     with database.session() as session:
         if prices is None:
             prices = {}
@@ -509,8 +511,9 @@ def close_out(database: Database, broker: Broker, clock: Clock, day: date | None
 
 
 def run(day: date, candidates: list[Candidate], strategy: Strategy, broker: Broker, clock: Clock,
-        stop_event: threading.Event | None = None, *, database: Database | None = None,
-        feed: PriceFeed | None = None, config: SessionConfig | None = None) -> SessionReport:
+        stop_event: threading.Event | None = None, *, database: Database, home: Path,
+        feed: PriceFeed | None = None, config: SessionConfig | None = None,
+        actions: Sequence[CorporateAction] = ()) -> SessionReport:
     """Run one trading day (the scheduler's 09:00-15:30 job).
 
     Without a `feed`: the paper broker's own feed, or for KIS the WebSocket (`StreamingFeed`, REST polling as its
@@ -521,7 +524,7 @@ def run(day: date, candidates: list[Candidate], strategy: Strategy, broker: Brok
     streaming = None
     recorder = None
     if feed is None and getattr(broker, "name", "") == "kis" and hasattr(broker, "api"):
-        recorder = MinuteRecorder(open_minute_store(), chart_fetch(broker.api, clock, day))
+        recorder = MinuteRecorder(open_minute_store(home), chart_fetch(broker.api, clock, day))
         try:
             streaming = StreamingFeed.for_kis(broker, clock, recorder=recorder)
             streaming.start()
@@ -529,9 +532,8 @@ def run(day: date, candidates: list[Candidate], strategy: Strategy, broker: Brok
         except Exception as error:  # the socket is optional: polling covers everything
             log.warning("no KIS WebSocket (%s): polling quotes over REST", error)
             streaming = None
-    database = database or get_database()
     try:
-        session = TradingSession(database, broker, clock, feed, config)
+        session = TradingSession(database, broker, clock, feed, config, home=home, actions=actions)
         report = session.run(day, candidates, strategy, stop_event)
         report.feed = type(session.feed).__name__
     finally:

@@ -1,5 +1,8 @@
 """`KisBroker`: the `Broker` protocol over the KIS client, for the trading engine.
 
+A broker on a real (`prod`) account cannot be built without the real-money opt-in (`KisConfig.real_trading_enabled`,
+from `REAL_TRADING_ENABLED`): the constructor raises `RealMoneyNotConfirmed`, whoever builds it.
+
 - `place` sends an order once. A lost response (timeout, 5xx) is resolved by looking the order up with
   `inquire-daily-ccld`: the found order is returned, otherwise `OrderStateUnknown` is raised. Never re-sent.
 - `orders(day)` reads every page of `inquire-daily-ccld`; cancel rows are folded into the orders they cancel.
@@ -15,7 +18,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
 
 from hantu.broker.base import (
     BrokerOrder,
@@ -32,11 +34,12 @@ from hantu.broker.kis.config import KisConfig
 from hantu.broker.kis.errors import KisOrderRejected, KisOrderUnknown
 from hantu.broker.kis.models import DailyOrder, to_int
 from hantu.clock import KST, Clock, SystemClock
+from hantu.config.real_money import require_real_money_opt_in
 from hantu.domain.order_state import OrderStatus
 from hantu.domain.orders import OrderType, Side
 from hantu.market import calendar
 from hantu.market.instruments import DEFAULT_MARKET
-from hantu.market.rules import costs
+from hantu.market.rules import DEFAULT_COMMISSION_RATE, costs
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,11 @@ class KisBroker:
 
     name = "kis"
 
-    def __init__(self, api: KisApi, market_of: Callable[[str], str] | None = None) -> None:
+    def __init__(self, api: KisApi, market_of: Callable[[str], str] | None = None,
+                 commission_rate: float = DEFAULT_COMMISSION_RATE) -> None:
+        require_real_money_opt_in(api.config.server, api.config.real_trading_enabled)
         self.api = api
+        self.commission_rate = commission_rate  # the account's rate: the fees of its fills are computed with it
         self.clock: Clock = api.client.clock
         self.config: KisConfig = api.config
         self.market_of = market_of or _default_market
@@ -66,15 +72,9 @@ class KisBroker:
 
     @classmethod
     def from_config(cls, config: KisConfig, clock: Clock | None = None,
-                    market_of: Callable[[str], str] | None = None) -> KisBroker:
-        return cls(KisApi(KisClient(config, clock or SystemClock())), market_of)
-
-    @classmethod
-    def from_settings(cls, settings: Any = None, clock: Clock | None = None,
-                      market_of: Callable[[str], str] | None = None) -> KisBroker:
-        from hantu.config.settings import get_settings
-
-        return cls.from_config(KisConfig.from_settings(settings or get_settings()), clock, market_of)
+                    market_of: Callable[[str], str] | None = None,
+                    commission_rate: float = DEFAULT_COMMISSION_RATE) -> KisBroker:
+        return cls(KisApi(KisClient(config, clock or SystemClock())), market_of, commission_rate)
 
     def close(self) -> None:
         self.api.close()
@@ -199,7 +199,7 @@ class KisBroker:
                 continue
             amount = to_int(row.raw.get("tot_ccld_amt")) or round(row.avg_price * row.filled_quantity)
             side = Side.BUY if row.is_buy else Side.SELL
-            cost = costs(side, amount, self.market_of(row.code), row.day)
+            cost = costs(side, amount, self.market_of(row.code), row.day, self.commission_rate)
             filled_at = self.clock.now() if row.day == self.clock.today() else datetime.combine(
                 row.day, row.ordered_at, tzinfo=KST)
             out.append(Fill(fill_id=fill_id(row.day, row.odno, row.filled_quantity), broker_order_id=row.odno,

@@ -71,6 +71,7 @@ class KisConfig:
     backoff_max: float = 5.0
     max_pages: int = 50  # cap on pagination loops (a wrong tr_cont can loop forever)
     use_hashkey: bool = False  # send a `hashkey` header with orders (optional at KIS today)
+    real_trading_enabled: bool = False  # the real-money opt-in: a `KisBroker` on `prod` refuses to exist without it
 
     def __post_init__(self) -> None:
         if self.server not in ("prod", "virtual"):
@@ -138,6 +139,7 @@ class KisConfig:
             "ws_url": settings.kis_ws_url or "",
             "rate_limit": settings.kis_rate_limit,
             "home": Path(settings.hantu_home),
+            "real_trading_enabled": settings.real_trading_enabled,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

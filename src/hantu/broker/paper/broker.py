@@ -35,6 +35,7 @@ from hantu.broker.base import (
 from hantu.broker.fill_model import FillParams, buy_cash_needed, cash_flow, match
 from hantu.broker.paper.feed import PaperFeed
 from hantu.clock import Clock
+from hantu.config.settings import DEFAULT_PAPER_STARTING_CASH
 from hantu.domain.order_state import OrderStatus
 from hantu.domain.orders import OrderType, Side
 from hantu.market import calendar, rules
@@ -48,20 +49,17 @@ OPEN_STATES = (OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value)
 
 class PaperBroker:
     """A broker over the replayed market. `account` names its book, so several can share one database.
-    A new book starts with `starting_cash` (default: the `PAPER_STARTING_CASH` setting)."""
+    A new book starts with `starting_cash` (the factory passes the `PAPER_STARTING_CASH` setting)."""
 
     def __init__(self, database: Database, feed: PaperFeed, clock: Clock, account: str = "paper",
-                 starting_cash: int | None = None, params: FillParams | None = None) -> None:
+                 starting_cash: int = DEFAULT_PAPER_STARTING_CASH, params: FillParams | None = None) -> None:
         self.name = "paper"
         self.database = database
         self.feed = feed
         self.clock = clock
         self.account = account
         self.params = params or FillParams()
-        if starting_cash is None:
-            from hantu.config import get_settings
-
-            starting_cash = get_settings().paper_starting_cash
+        self.commission_rate = self.params.commission_rate
         with database.session() as session:
             if session.get(PaperAccount, account) is None:
                 session.add(PaperAccount(name=account, cash=starting_cash, starting_cash=starting_cash,

@@ -10,6 +10,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +19,6 @@ from hantu.broker.fill_model import Bar
 from hantu.market import calendar, rules
 from hantu.market.intraday import IntradayPath, minute_path
 from hantu.market.panel import DailyPanel
-from hantu.market.store import open_market_store
 
 
 class PaperFeed:
@@ -35,10 +35,10 @@ class PaperFeed:
         self._cache_size = cache_size
 
     @classmethod
-    def from_store(cls, day: date, lookback_days: int = 5, seed: int = 0) -> PaperFeed:
-        """The feed for `day` from the configured market store (`hantu.market.store`)."""
+    def from_store(cls, store: Any, day: date, lookback_days: int = 5, seed: int = 0) -> PaperFeed:
+        """The feed for `day` from a market store (`hantu.market.store.MarketStore`, or a view of one)."""
         try:
-            panel = open_market_store().load(days=lookback_days + 1, end=day)
+            panel = store.load(days=lookback_days + 1, end=day)
         except (OSError, ValueError, KeyError) as error:
             raise BrokerError(f"the paper broker needs market data up to {day} in the store "
                               f"(`hantu data sync` or `hantu data sample`): {error}") from error
