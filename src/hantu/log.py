@@ -47,7 +47,7 @@ def mask_secrets(text: str) -> str:
 _base_factory = logging.getLogRecordFactory()
 
 
-def _masking_record_factory(*args, **kwargs) -> logging.LogRecord:  # type: ignore[no-untyped-def]
+def _masking_record_factory(*args, **kwargs) -> logging.LogRecord:
     """Mask at record creation too, so handlers we did not install (pytest, uvicorn) never see secrets."""
     record = _base_factory(*args, **kwargs)
     try:

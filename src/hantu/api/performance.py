@@ -62,7 +62,7 @@ def equity_history(session: Session, broker: str, reader: ClosesReader, until: d
         return []
     count, last_id = session.execute(select(func.count(TradeFill.id), func.max(TradeFill.id))
                                      .where(TradeFill.broker == broker)).one()
-    key = (str(session.get_bind().url), broker, until, count, last_id, account.base_at, account.base_cash,
+    key = (str(session.get_bind().engine.url), broker, until, count, last_id, account.base_at, account.base_cash,
            reader.fingerprint())
     cached = _history_cache.get(key)
     if cached is None:

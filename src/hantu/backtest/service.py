@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import time as _time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -36,6 +36,7 @@ from hantu.trading.risk import RiskConfig
 
 if TYPE_CHECKING:
     from hantu.backtest.sweep import Runner
+    from hantu.strategy.base import Strategy
 
 WARMUP_CALENDAR_DAYS = 400  # ~270 trading days of history before `start` (indicators up to a year)
 
@@ -76,7 +77,7 @@ def reports_dir() -> Path:
     return Path(get_settings().hantu_home) / "reports"
 
 
-def make_strategy(name: str, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+def make_strategy(name: str, params: dict[str, Any] | None = None) -> Strategy:
     """A registered strategy (entry-point group `hantu.strategies`) with `params` over its defaults."""
     from hantu.strategy.registry import create_strategy
 
@@ -224,7 +225,7 @@ def run_backtest(db: Database, store: Any, strategy_name: str, start: date, end:
 # --- parameter grids ----------------------------------------------------------------------------------
 
 
-def grid_points(grid: dict[str, Iterable[Any]], base: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def grid_points(grid: Mapping[str, Iterable[Any]], base: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Every combination of the grid's values, each over `base`."""
     keys = sorted(grid)
     return [{**(base or {}), **dict(zip(keys, values, strict=True))}

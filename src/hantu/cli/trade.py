@@ -19,7 +19,7 @@ TRADE_DATE_HELP = "Trading date YYYY-MM-DD (default today, KST; --day is an alia
 EXIT_BLOCKED = 3  # the risk manager or the broker refused the order
 
 
-def _db():  # type: ignore[no-untyped-def]
+def _db():
     from hantu.cli.common import open_database
 
     return open_database()
@@ -59,13 +59,13 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     console().print(table)
 
 
-def _names(session, codes: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _names(session, codes: list[str]) -> dict[str, str]:
     from hantu.trading.alerts import stock_name
 
     return {c: stock_name(session, c) for c in codes}
 
 
-def _initialise_book(database) -> str | None:  # type: ignore[no-untyped-def]
+def _initialise_book(database) -> str | None:
     """The engine's first reconciliation, run now: the broker's cash and holdings become the book's base.
     Returns why it could not (no market data for the paper broker, KIS unreachable), or None."""
     from hantu.clock import SystemClock
@@ -151,7 +151,7 @@ def positions(as_json: bool = JSON) -> None:
              r["entry_date"]] for r in rows])
 
 
-def _parse_day(day: str | None):  # type: ignore[no-untyped-def]
+def _parse_day(day: str | None):
     from datetime import date
 
     if day is None:
@@ -258,7 +258,7 @@ def _manual_order(side_name: str, code: str, quantity: int, price: int | None, a
                                quote=quote, actor=cli_actor())
     except BrokerError as error:
         fail(str(error))
-    payload = {"allowed": bool(result.verdict), "reason": result.verdict.reason,
+    payload: dict[str, Any] = {"allowed": bool(result.verdict), "reason": result.verdict.reason,
                "order": None if result.order is None else {
                    "id": result.order.id, "client_order_id": result.order.client_order_id,
                    "broker_order_id": result.order.broker_order_id, "status": result.order.status,

@@ -69,7 +69,7 @@ def normalize_market(market: str) -> str:
     return key
 
 
-def _dated(table, on: date):  # type: ignore[no-untyped-def]
+def _dated(table, on: date):
     for start, value in table:
         if on >= start:
             return value

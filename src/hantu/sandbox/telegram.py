@@ -406,8 +406,9 @@ class TelegramSandbox:
                                                 "username": self.bot_username}}, False, 0.0
         if method == "sendMessage":
             status, payload = self._send_message(params)
-            accepted = fault is not None and status == 200
-            return status, payload, bool(accepted and fault.drop), fault.hold if accepted and fault else 0.0
+            if fault is None or status != 200:
+                return status, payload, False, 0.0
+            return status, payload, bool(fault.drop), fault.hold
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._get_updates(params)}, False, 0.0
         return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}, False, 0.0

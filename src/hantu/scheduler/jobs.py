@@ -147,6 +147,7 @@ def _quotes(broker: Any, codes: list[str]) -> dict[str, float]:
 # --- 06:00 ---------------------------------------------------------------------------------------------
 def data_sync(ctx: JobContext) -> dict[str, Any]:
     """Bring the store up to the previous trading day from the configured source; report what is missing."""
+    from hantu.market.sources.base import DailySource
     from hantu.market.sources.kis_source import KisDailySource, missing_days
     from hantu.market.store import sync_instruments_to_db
 
@@ -160,6 +161,7 @@ def data_sync(ctx: JobContext) -> dict[str, Any]:
     source = services.settings.data_source
     rows = 0
     if missing and source != "none":
+        reader: DailySource
         if source == "kis":
             reader = KisDailySource(services.kis_api, store.instruments(), missing)
         else:
@@ -304,7 +306,7 @@ def performance(ctx: JobContext) -> dict[str, Any]:
     closes = _quotes(broker, [c.code for c in candidates])
     with ctx.db.session() as session:
         pnl = realized_for(session, broker.name, ctx.day, ctx.day)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for c in candidates:
             close = closes.get(c.code)
             rows.append({"code": c.code, "name": c.name, "rank": c.rank, "entry_price": c.entry_price,

@@ -210,14 +210,14 @@ def apply_positions(session: Session, broker: str, holdings: dict[str, Holding],
         if code not in holdings:
             session.delete(row)
     for code, holding in holdings.items():
-        row = existing.get(code)
-        if row is None:
+        current = existing.get(code)
+        if current is None:
             session.add(TradePosition(broker=broker, code=code, quantity=holding.quantity,
                                       avg_price=holding.avg_price, entry_date=now.date(), stop_price=None,
                                       target_price=None, high_since_entry=holding.avg_price, atr=0.0,
                                       updated_at=now))
-        elif row.quantity != holding.quantity or abs(row.avg_price - holding.avg_price) > 1e-6:
-            row.quantity, row.avg_price, row.updated_at = holding.quantity, holding.avg_price, now
+        elif current.quantity != holding.quantity or abs(current.avg_price - holding.avg_price) > 1e-6:
+            current.quantity, current.avg_price, current.updated_at = holding.quantity, holding.avg_price, now
 
 
 def positions(session: Session, broker: str) -> list[TradePosition]:

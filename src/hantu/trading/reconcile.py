@@ -233,7 +233,7 @@ def corporate_action_events(items: list[dict[str, Any]], book: ledger.Book, acti
                 if math.floor(ours / action.factor + 1e-9) == theirs:
                     found = action
                     break
-        if found is None:
+        if found is None or code is None:
             rest.append(item)
             continue
         avg_before = float(book.positions[code].avg_price)

@@ -192,7 +192,7 @@ class KisClient:
             return KisResponse(data, response.headers.get("tr_cont", ""), response.status_code)
         raise AssertionError("unreachable")
 
-    def _retrying(self, call):  # type: ignore[no-untyped-def]
+    def _retrying(self, call):
         retryer = Retrying(
             stop=stop_after_attempt(self.config.read_attempts),
             wait=wait_exponential(multiplier=self.config.backoff_initial, max=self.config.backoff_max)

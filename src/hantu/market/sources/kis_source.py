@@ -64,7 +64,7 @@ class KisDailySource:
             if not items:
                 continue
 
-            def ints(attr: str, items=items) -> np.ndarray:  # type: ignore[no-untyped-def]
+            def ints(attr: str, items=items) -> np.ndarray:
                 return np.array([getattr(bar, attr) for _, bar in items], dtype=np.int64)
 
             yield DayBars(day=day, codes=np.array([i.code for i, _ in items]), open=ints("open"),

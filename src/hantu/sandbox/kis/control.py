@@ -64,7 +64,7 @@ def build_control_router(state: SandboxState) -> APIRouter:
             if change.set is not None:
                 clock.set(parse_kst(change.set))  # type: ignore[attr-defined]
             if change.advance is not None:
-                clock.advance(timedelta(seconds=change.advance))  # type: ignore[attr-defined]
+                clock.advance(timedelta(seconds=change.advance))
         except ValueError as bad:
             raise HTTPException(400, str(bad)) from None
         state.advance()

@@ -49,7 +49,7 @@ class BreakoutConfig(Section):
     rules: Rules
 
 
-def _session(day: date):  # type: ignore[no-untyped-def]
+def _session(day: date):
     from hantu.market.calendar import session
 
     try:
@@ -64,7 +64,7 @@ class VolatilityBreakoutStrategy(ScreeningStrategy):
                    "open (or the close).")
     config_model = BreakoutConfig
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.flatten_at_close = self.config.rules.exit == "close"
 
