@@ -175,8 +175,8 @@ def orders(day: str = typer.Option(None, "--date", "-d", help=TRADE_DATE_HELP),
     """
     from sqlalchemy import select
 
+    from hantu.domain.order_state import LIVE, PENDING
     from hantu.store.models import TradeOrder
-    from hantu.trading.orders import LIVE, PENDING
 
     on = _parse_day(one_date(day, day_alias))
     with _db().session() as session:
@@ -310,11 +310,11 @@ def cancel(order: str = typer.Argument(..., help="Client order id, broker order 
     Example: hantu trade cancel 42
     """
     from hantu.clock import SystemClock
-    from hantu.domain.order_state import CancelReason
+    from hantu.domain.order_state import LIVE, CancelReason
     from hantu.store.audit import audit, cli_actor
     from hantu.trading.factory import open_broker
     from hantu.trading.lookup import find_order
-    from hantu.trading.orders import LIVE, OrderManager
+    from hantu.trading.orders import OrderManager
 
     database = _db()
     with database.session() as session:

@@ -36,12 +36,13 @@ from sqlalchemy.orm import Session
 
 from hantu.broker.base import Broker, BrokerError, BrokerPosition, CashBalance
 from hantu.clock import Clock
+from hantu.domain.order_state import LIVE, PENDING
 from hantu.market.corporate_actions import CorporateAction
 from hantu.store.db import Database
 from hantu.store.models import KeyValue, Reconciliation, TradeOrder, TradePosition
 from hantu.trading import ledger
 from hantu.trading.alerts import alert
-from hantu.trading.orders import LIVE, PENDING, OrderManager, close_day_ended
+from hantu.trading.orders import OrderManager, close_day_ended
 
 log = logging.getLogger(__name__)
 

@@ -23,13 +23,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hantu.broker.base import OrderStatus, OrderType, Side
+from hantu.domain.order_state import LIVE, PENDING
 from hantu.market import calendar, rules
 from hantu.store.kv import kv_get, kv_set
 from hantu.store.models import TradeAccount, TradeOrder, TradePosition
 from hantu.trading.alerts import alert
 from hantu.trading.fill_model import buy_cash_needed
 from hantu.trading.halt import HaltState, halt_state, set_halt
-from hantu.trading.orders import LIVE, PENDING, open_quantity
+from hantu.trading.orders import open_quantity
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from hantu.broker.base import Broker, BrokerError, OrderStatus, OrderType, Quote, Side
 from hantu.clock import Clock
-from hantu.domain.order_state import CancelReason
+from hantu.domain.order_state import LIVE, PENDING, CancelReason
 from hantu.market import calendar, rules
 from hantu.scheduler.lock import AlreadyRunning, InstanceLock
 from hantu.store.db import Database, get_database
@@ -50,7 +50,7 @@ from hantu.trading.engine import TradingEngine
 from hantu.trading.exits import check_exit
 from hantu.trading.feed import BrokerPollingFeed, PriceFeed, StreamingFeed
 from hantu.trading.halt import halt_state, set_halt
-from hantu.trading.orders import CANCEL_REQUESTS_KEY, LIVE, PENDING, open_quantity
+from hantu.trading.orders import CANCEL_REQUESTS_KEY, open_quantity
 from hantu.trading.reconcile import ReconcileReport, reconcile
 from hantu.trading.risk import load_config
 
