@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +30,7 @@ from hantu.notify.templates import (
     Language,
     Priority,
     UnknownKindError,
+    is_priority,
     render,
     validate,
 )
@@ -64,7 +65,7 @@ def enqueue(
     session: Session,
     kind: str,
     data: dict[str, Any],
-    priority: Literal["critical", "high", "normal", "low"] = "normal",
+    priority: Priority = "normal",
     dedupe_key: str | None = None,
     *,
     chat_id: str | None = None,
@@ -79,7 +80,7 @@ def enqueue(
     its `floor`). `chat_id` defaults to `TELEGRAM_CHAT_ID` at send time. Raises `UnknownKindError` for an
     unknown kind and `TemplateDataError` for missing data.
     """
-    if priority not in PRIORITY_RANK:
+    if not is_priority(priority):  # callers outside the type checker (JSON, the sandbox) pass plain strings
         raise ValueError(f"priority must be one of {list(PRIORITY_RANK)}, got {priority!r}")
     validate(kind, data)
     moment = now or datetime.now(KST)

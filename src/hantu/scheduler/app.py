@@ -9,16 +9,19 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hantu.clock import Clock, SimClock, SystemClock, parse_kst
 from hantu.config import Settings
 from hantu.scheduler import heartbeat
 from hantu.scheduler.lock import running_pid
-from hantu.scheduler.runner import Runner
+from hantu.scheduler.runner import AlertFunc, Runner
 from hantu.scheduler.timetable import load_timetable
 from hantu.store.db import Database, get_database
 from hantu.store.migrate import ensure_schema
+
+if TYPE_CHECKING:
+    from hantu.notify.templates import Priority
 
 log = logging.getLogger("hantu.scheduler")
 
@@ -37,15 +40,15 @@ class ClockOptions:
         return SimClock(parse_kst(self.start), self.speed)
 
 
-def outbox_alert(db: Database, clock: Clock) -> Any:
+def outbox_alert(db: Database, clock: Clock) -> AlertFunc:
     """An alert function that enqueues into the Telegram outbox (a template problem is logged, not raised)."""
 
-    def alert(kind: str, data: dict[str, Any], priority: str) -> None:
+    def alert(kind: str, data: dict[str, Any], priority: Priority) -> None:
         try:
             from hantu.notify.outbox import enqueue
 
             with db.session() as session:
-                enqueue(session, kind, data, priority=priority, now=clock.now())  # type: ignore[arg-type]
+                enqueue(session, kind, data, priority=priority, now=clock.now())
         except Exception:
             log.exception("could not enqueue %s alert", kind)
 

@@ -23,13 +23,16 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hantu.clock import Clock
 from hantu.config import Settings
 from hantu.market import calendar
 from hantu.scheduler.runner import JobContext, JobFunc, JobInterrupted
 from hantu.store.db import Database
+
+if TYPE_CHECKING:
+    from hantu.notify.templates import Priority
 
 log = logging.getLogger("hantu.scheduler.jobs")
 
@@ -112,17 +115,17 @@ class Services:
         except KeyError:
             return "KOSPI"
 
-    def notify(self, kind: str, data: dict[str, Any], priority: str = "normal", dedupe_key: str | None = None,
+    def notify(self, kind: str, data: dict[str, Any], priority: Priority = "normal", dedupe_key: str | None = None,
                session: Any = None) -> None:
         """Enqueue a message (in `session`'s transaction when given); a template problem is logged, not fatal."""
         from hantu.notify.outbox import enqueue
 
         try:
             if session is not None:
-                enqueue(session, kind, data, priority, dedupe_key, now=self.clock.now())  # type: ignore[arg-type]
+                enqueue(session, kind, data, priority, dedupe_key, now=self.clock.now())
                 return
             with self.db.session() as own:
-                enqueue(own, kind, data, priority, dedupe_key, now=self.clock.now())  # type: ignore[arg-type]
+                enqueue(own, kind, data, priority, dedupe_key, now=self.clock.now())
         except Exception:
             log.exception("could not enqueue %s", kind)
 

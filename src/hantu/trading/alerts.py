@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hantu.notify.outbox import enqueue
+from hantu.notify.outbox import Priority, enqueue
 from hantu.store.models import Instrument
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ def stock_name(session: Session, code: str) -> str:
     return row.name if row is not None and row.name else code
 
 
-def alert(session: Session, kind: str, data: dict[str, Any], priority: str = "normal",
+def alert(session: Session, kind: str, data: dict[str, Any], priority: Priority = "normal",
           dedupe_key: str | None = None) -> None:
     """Queue one alert of `kind` (see `KINDS`) with its template data (`name` is filled in from `code`)."""
     if kind not in KINDS:
@@ -35,4 +35,4 @@ def alert(session: Session, kind: str, data: dict[str, Any], priority: str = "no
     if payload.get("code") and not payload.get("name"):
         payload["name"] = stock_name(session, str(payload["code"]))
     log.info("alert %s %s", kind, payload)
-    enqueue(session, kind, payload, priority=priority, dedupe_key=dedupe_key)  # type: ignore[arg-type]
+    enqueue(session, kind, payload, priority=priority, dedupe_key=dedupe_key)
