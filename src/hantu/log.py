@@ -13,6 +13,7 @@ import logging.handlers
 import re
 import sys
 import threading
+import weakref
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -98,6 +99,7 @@ class JsonFormatter(logging.Formatter):
 
 
 _configured_for: tuple[str, str | None] | None = None
+_own_handlers: weakref.WeakSet[logging.Handler] = weakref.WeakSet()  # what `setup_logging` installed
 
 
 def setup_logging(
@@ -115,12 +117,12 @@ def setup_logging(
         logging.setLogRecordFactory(_masking_record_factory)
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if getattr(handler, "_hantu", False):
+        if handler in _own_handlers:
             root.removeHandler(handler)
             handler.close()
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(MaskingFormatter(ConsoleFormatter()))
-    console._hantu = True  # type: ignore[attr-defined]
+    _own_handlers.add(console)
     root.addHandler(console)
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -128,7 +130,7 @@ def setup_logging(
             log_dir / f"{process_name}.jsonl", maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
         )
         file_handler.setFormatter(MaskingFormatter(JsonFormatter()))
-        file_handler._hantu = True  # type: ignore[attr-defined]
+        _own_handlers.add(file_handler)
         root.addHandler(file_handler)
     root.setLevel(level.upper())
     # Libraries that log request URLs (which may carry the bot token) stay at WARNING.

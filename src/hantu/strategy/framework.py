@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel
@@ -30,6 +30,9 @@ from hantu.strategy.indicators import Prices, prepared
 from hantu.strategy.regime import MarketRegime, market_regime
 from hantu.strategy.scoring import build_watchlist, composite_score
 from hantu.strategy.universe import Eligibility, InstrumentFlags, check_eligibility
+
+if TYPE_CHECKING:
+    from hantu.market.rules import TickDirection
 
 
 @dataclass
@@ -51,16 +54,16 @@ class Selected:
     skipped: dict[str, str]  # code -> why a watchlist stock was not taken
 
 
-def tick_round(price: float, direction: str, on: date, market: str) -> int:
+def tick_round(price: float, direction: TickDirection, on: date, market: str) -> int:
     """`market.rules.round_to_tick`, with an unknown market treated as KOSPI (same ladder since 2023-01-25)."""
     from hantu.market.rules import round_to_tick
 
     try:
-        return round_to_tick(price, direction, on, market)  # type: ignore[arg-type]
+        return round_to_tick(price, direction, on, market)
     except ValueError:
         if not math.isfinite(price) or price <= 0:
             raise
-        return round_to_tick(price, direction, on, "KOSPI")  # type: ignore[arg-type]
+        return round_to_tick(price, direction, on, "KOSPI")
 
 
 @lru_cache(maxsize=4096)
