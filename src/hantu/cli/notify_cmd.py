@@ -30,9 +30,9 @@ def run(
     import threading
     from typing import Any
 
+    from hantu.bot.commands import CommandPoller
     from hantu.cli.common import init_cli_logging, open_database
     from hantu.clock import SystemClock
-    from hantu.notify.commands import CommandPoller
     from hantu.notify.sender import OutboxSender
 
     init_cli_logging()
@@ -164,8 +164,9 @@ def send(
         payload = json.loads(data)
     except ValueError:
         fail(f"--data is not JSON: {data!r}", 2)
+    from hantu.notify.kit import PRIORITY_RANK, is_priority
     from hantu.notify.outbox import enqueue
-    from hantu.notify.templates import PRIORITY_RANK, TemplateDataError, UnknownKindError, is_priority
+    from hantu.notify.templates import TemplateDataError, UnknownKindError
 
     if not is_priority(priority):
         fail(f"priority must be one of {list(PRIORITY_RANK)}, got {priority!r}", 2)

@@ -19,13 +19,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hantu.broker.kis.errors import KisError
+from hantu.market.calendar import trading_days
 from hantu.market.corporate_actions import CorporateAction
 from hantu.market.sources.base import SourceError
 from hantu.market.store import DayBars, Instrument, MarketStore
 
 if TYPE_CHECKING:
     from hantu.broker.kis.api import KisApi
-    from hantu.broker.kis.models import PriceInfo
+    from hantu.broker.kis.models import DailyBar, PriceInfo
 
 RATIO_CHANGE = 0.005  # a change of adjusted/raw beyond rounding (prices are whole won)
 
@@ -45,10 +47,8 @@ class KisDailySource:
     def read(self) -> Iterator[DayBars]:
         if not self.days or not self.instruments:
             return
-        from hantu.broker.kis.errors import KisError
-
         wanted = set(self.days)
-        rows: dict[date, list[tuple[Instrument, object]]] = {d: [] for d in self.days}
+        rows: dict[date, list[tuple[Instrument, DailyBar]]] = {d: [] for d in self.days}
         for inst in self.instruments:
             try:
                 bars = self.api.daily_chart(inst.code, self.days[0], self.days[-1], adjusted=False)
@@ -64,7 +64,7 @@ class KisDailySource:
             if not items:
                 continue
 
-            def ints(attr: str, items=items) -> np.ndarray:
+            def ints(attr: str, items: list[tuple[Instrument, DailyBar]] = items) -> np.ndarray:
                 return np.array([getattr(bar, attr) for _, bar in items], dtype=np.int64)
 
             yield DayBars(day=day, codes=np.array([i.code for i, _ in items]), open=ints("open"),
@@ -75,8 +75,6 @@ class KisDailySource:
 
 def missing_days(store: MarketStore, start: date, end: date) -> list[date]:
     """Calendar trading days in [start, end] that the store lacks."""
-    from hantu.market.calendar import trading_days
-
     have = set(store.trading_dates())
     return [d for d in trading_days(start, end) if d not in have]
 
@@ -88,8 +86,6 @@ class KisAdjustmentCheck:
         self.api, self.codes, self.start, self.end = api, codes, start, end
 
     def actions(self) -> list[CorporateAction]:
-        from hantu.broker.kis.errors import KisError
-
         found: list[CorporateAction] = []
         for code in self.codes:
             try:
