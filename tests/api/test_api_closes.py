@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 from api_seed import CLOSES, seed_market
 
-from hantu.api.closes import ClosesReader
+from hantu.market.closes import ClosesReader
 from hantu.market.store import DayBars, MarketStore
 
 
@@ -42,8 +42,8 @@ def test_equity_history_survives_a_sell_recorded_before_its_buy(database, tmp_pa
     """Out-of-order or adopted fills must not crash the curve (found by bench/api_load.py's data)."""
     from api_seed import NOW
 
-    from hantu.api.performance import equity_history
     from hantu.store.models import TradeAccount, TradeFill
+    from hantu.trading.equity import equity_history
 
     extra = {"amount": 1_000} if hasattr(TradeFill, "amount") else {}
     with database.session() as s:

@@ -10,7 +10,9 @@ from notify_support import CHAT, START, TOKEN
 from sqlalchemy import select
 
 from hantu.bot.commands import OFFSET_KEY, CommandPoller, parse_command
+from hantu.bot.queries import Answers
 from hantu.clock import SystemClock
+from hantu.config import get_settings
 from hantu.notify.sender import OutboxSender
 from hantu.notify.telegram import TelegramClient
 from hantu.store.kv import kv_get
@@ -24,10 +26,15 @@ from hantu.trading.halt import halt_state, set_halt
 STRANGER = "999000111"
 
 
+def answers() -> Answers:
+    """The answers of the configured account (the test's HANTU_HOME: paper, no market store)."""
+    return Answers.from_settings(get_settings())
+
+
 def pair(database, clock, sandbox):  # type: ignore[no-untyped-def]
     sender = OutboxSender(database, clock, TelegramClient(TOKEN, sandbox.base_url), CHAT, per_chat_interval=1.0)
-    poller = CommandPoller(database, clock, TelegramClient(TOKEN, sandbox.base_url), CHAT, long_poll_seconds=0,
-                           wake_sender=sender.wake)
+    poller = CommandPoller(database, clock, TelegramClient(TOKEN, sandbox.base_url), CHAT, answers(),
+                           long_poll_seconds=0, wake_sender=sender.wake)
     return sender, poller
 
 
@@ -149,7 +156,7 @@ def test_answer_within_two_seconds_with_threads(sqlite_database, sandbox) -> Non
     clock = SystemClock()
     sandbox.clock = clock
     sender = OutboxSender(sqlite_database, clock, TelegramClient(TOKEN, sandbox.base_url), CHAT)
-    poller = CommandPoller(sqlite_database, clock, TelegramClient(TOKEN, sandbox.base_url), CHAT,
+    poller = CommandPoller(sqlite_database, clock, TelegramClient(TOKEN, sandbox.base_url), CHAT, answers(),
                            long_poll_seconds=1, wake_sender=sender.wake)
     stop = threading.Event()
     threads = [threading.Thread(target=sender.run_forever, args=(stop,), daemon=True),

@@ -1,4 +1,4 @@
-"""What every route needs, built once per app: settings, clock, database, metrics."""
+"""What every route needs, built once per app: settings, clock, database, metrics, the account service."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from hantu.api.metrics import ApiMetrics
 from hantu.clock import Clock
 from hantu.config.settings import Settings
 from hantu.store.db import Database
+from hantu.trading.account import AccountService
 
 
 @dataclass
@@ -26,6 +27,11 @@ class ApiContext:
     metrics: ApiMetrics
     version: Any = None  # hantu.api.cache.DataVersion, set by create_app
     job_runs: RateLimit = field(default_factory=lambda: RateLimit(JOB_RUN_RATE))  # job-run requests
+
+    @property
+    def account(self) -> AccountService:
+        """The read service of the configured trading mode's account (the CLI and Telegram use the same)."""
+        return AccountService.for_home(self.settings.trading_mode, self.settings.hantu_home)
 
     @property
     def api_key(self) -> str | None:

@@ -106,6 +106,7 @@ class Status(Model):
     scheduler: SchedulerStatus
     halt: HaltInfo
     risk: list[RiskHalt] = []
+    account: Account | None = Field(default=None, description="The account view, as `/account` answers it")
     version: str
 
 
@@ -177,29 +178,39 @@ JobsOut.model_rebuild()
 
 
 # --- trading -------------------------------------------------------------------------------------------------
-class Account(Model):
-    broker: str | None = Field(None, description="paper | kis; None before the engine first saw an account")
-    cash: float = 0
-    positions_value: float = 0
-    equity: float = 0
-    day_pnl: float | None = Field(None, description="Equity now minus the last close's equity, when known")
-    as_of: datetime | None = None
-    positions: int = 0
-    priced: bool = Field(True, description="False when some position has no market price (valued at cost)")
-
-
 class Position(Model):
     code: str
     name: str | None = None
     quantity: int
     avg_price: float
-    last_price: float | None = None
+    last_price: float | None = Field(default=None, description="The newest stored close (None: valued at cost)")
+    last_price_date: date | None = Field(default=None, description="The trading day of `last_price`")
     market_value: float
     unrealized_pnl: float
     unrealized_pnl_pct: float | None = None
     entry_date: date | None = None
     stop_price: float | None = None
     target_price: float | None = None
+
+
+class Account(Model):
+    """The account view (`hantu.trading.account`): the same figures as `hantu trade balance` and Telegram."""
+
+    broker: str | None = Field(default=None, description="paper | kis: the configured trading mode's account")
+    cash: float = 0
+    positions_value: float = Field(default=0, description="Positions at market (at cost where there is no price)")
+    positions_cost: float = 0
+    equity: float = Field(default=0, description="Cash + positions at market")
+    day_pnl: float | None = Field(default=None, description="Equity now minus the last close's equity, when known")
+    realized_pnl_today: float | None = Field(default=None, description="Realized today, after fees and taxes")
+    unrealized_pnl: float = 0
+    as_of: datetime | None = Field(default=None, description="When the book last changed")
+    prices_as_of: date | None = Field(default=None, description="The oldest price's trading day")
+    trading_date: date | None = None
+    positions: int = 0
+    priced: bool = Field(default=True, description="False when some position has no market price (valued at cost)")
+    open_orders: int = Field(default=0, description="Orders of the trading date not yet final")
+    holdings: list[Position] = []
 
 
 class PositionsOut(Model):

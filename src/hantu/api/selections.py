@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hantu.api.closes import ClosesReader
 from hantu.api.queries import paged
 from hantu.api.schemas import (
     ScreeningOut,
@@ -19,6 +18,7 @@ from hantu.api.schemas import (
     SelectionsOut,
     WatchItem,
 )
+from hantu.market.closes import ClosesReader
 from hantu.store.models.strategy import ScreenRun, SelectionCandidate, SelectionRun, WatchlistEntry
 
 

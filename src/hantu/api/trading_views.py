@@ -1,11 +1,11 @@
 """Read views over the trading tables: account, positions, orders, fills, reconciliation differences.
 
-Positions are valued at the latest price the system knows (`price_lookup`), else at cost, and say so.
+The account and its positions are `hantu.trading.account.AccountService`'s view (the one the CLI and Telegram
+show), turned into the response models here; orders and fills are paged queries with the API's filters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -14,71 +14,33 @@ from sqlalchemy.orm import Session
 
 from hantu.api.queries import paged
 from hantu.api.schemas import Account, FillOut, Order, Position, ReconciliationOut
-from hantu.domain.order_state import OrderStatus
+from hantu.domain.order_state import OPEN, OrderStatus
+from hantu.market.names import stock_names
 from hantu.store.kv import kv_get
-from hantu.store.models import Instrument, Reconciliation, TradeAccount, TradeFill, TradeOrder, TradePosition
+from hantu.store.models import Reconciliation, TradeFill, TradeOrder
+from hantu.trading.account import AccountView, PositionView
 from hantu.trading.orders import CANCEL_REQUESTS_KEY
 
-OPEN_STATUSES = tuple(s.value for s in OrderStatus if not s.is_terminal)
 ALL_STATUSES = tuple(s.value for s in OrderStatus)
-PriceLookup = Callable[[Session, list[str]], dict[str, float]]
 
 
-def names(session: Session, codes: set[str]) -> dict[str, str]:
-    if not codes:
-        return {}
-    rows = session.execute(select(Instrument.code, Instrument.name).where(Instrument.code.in_(sorted(codes))))
-    return {code: name for code, name in rows}
+def position_out(p: PositionView) -> Position:
+    return Position(code=p.code, name=p.name, quantity=p.quantity, avg_price=p.avg_price, last_price=p.last_price,
+                    last_price_date=p.last_price_date, market_value=p.market_value, unrealized_pnl=p.unrealized_pnl,
+                    unrealized_pnl_pct=p.unrealized_pnl_pct, entry_date=p.entry_date, stop_price=p.stop_price,
+                    target_price=p.target_price)
 
 
-def current_broker(session: Session, preferred: str) -> str | None:
-    """The account the engine trades: the configured mode's, else the most recently updated one."""
-    if session.get(TradeAccount, preferred) is not None:
-        return preferred
-    latest = session.scalar(select(TradeAccount.broker).order_by(TradeAccount.updated_at.desc()).limit(1))
-    if latest is not None:
-        return latest
-    any_position = session.scalar(select(TradePosition.broker).limit(1))
-    return any_position
-
-
-def positions(session: Session, broker: str | None, prices: PriceLookup) -> list[Position]:
-    if broker is None:
-        return []
-    rows = list(session.scalars(select(TradePosition).where(TradePosition.broker == broker,
-                                                             TradePosition.quantity > 0)
-                                .order_by(TradePosition.code)))
-    codes = [row.code for row in rows]
-    known = names(session, set(codes))
-    last = prices(session, codes) if codes else {}
-    out = []
-    for row in rows:
-        price = last.get(row.code)
-        cost = row.quantity * row.avg_price
-        value = row.quantity * price if price is not None else cost
-        pnl = value - cost
-        out.append(Position(
-            code=row.code, name=known.get(row.code), quantity=row.quantity, avg_price=row.avg_price,
-            last_price=price, market_value=value, unrealized_pnl=pnl,
-            unrealized_pnl_pct=(pnl / cost) if cost and price is not None else None,
-            entry_date=row.entry_date, stop_price=row.stop_price, target_price=row.target_price))
-    return out
-
-
-def account(session: Session, broker: str | None, prices: PriceLookup,
-            previous_equity: Callable[[Session, str], float | None]) -> Account:
-    if broker is None:
-        return Account()
-    row = session.get(TradeAccount, broker)
-    held = positions(session, broker, prices)
-    value = sum(p.market_value for p in held)
-    cash = float(row.cash) if row is not None else 0.0
-    equity = cash + value
-    before = previous_equity(session, broker)
-    return Account(broker=broker, cash=cash, positions_value=value, equity=equity,
-                   day_pnl=None if before is None else equity - before,
-                   as_of=row.updated_at if row is not None else None, positions=len(held),
-                   priced=all(p.last_price is not None for p in held))
+def account_out(view: AccountView) -> Account:
+    """The account view as the API answers it (`/account`, and `account` in `/status`)."""
+    if not view.initialised and not view.positions:
+        return Account(broker=view.broker, trading_date=view.trading_date)
+    return Account(broker=view.broker, cash=view.cash, positions_value=view.positions_value,
+                   positions_cost=view.positions_cost, equity=view.equity, day_pnl=view.day_pnl,
+                   realized_pnl_today=view.realized_pnl_today, unrealized_pnl=view.unrealized_pnl,
+                   as_of=view.as_of, prices_as_of=view.prices_as_of, trading_date=view.trading_date,
+                   positions=len(view.positions), priced=view.priced, open_orders=len(view.open_orders),
+                   holdings=[position_out(p) for p in view.positions])
 
 
 def cancel_requested_ids(session: Session) -> set[str]:
@@ -108,19 +70,19 @@ def order_query(*, trading_date: date | None, since: date | None, until: date | 
     if status:
         query = query.where(TradeOrder.status == status)
     if open_only:
-        query = query.where(TradeOrder.status.in_(OPEN_STATUSES))
+        query = query.where(TradeOrder.status.in_(OPEN))
     return query.order_by(TradeOrder.created_at.desc(), TradeOrder.id.desc())
 
 
 def orders(session: Session, query: Select[Any], limit: int, offset: int) -> tuple[list[Order], int]:
     rows, total = paged(session, query, limit, offset)
-    known = names(session, {row.code for row in rows})
+    known = stock_names(session, (row.code for row in rows))
     cancels = cancel_requested_ids(session)
     out = []
     for row in rows:
         item = Order.model_validate(row)
         item.name = known.get(row.code)
-        item.is_open = row.status in OPEN_STATUSES
+        item.is_open = row.status in OPEN
         item.cancel_requested = row.client_order_id in cancels or str(row.id) in cancels
         out.append(item)
     return out, total
@@ -130,7 +92,7 @@ def fills(session: Session, *, trading_date: date | None, since: date | None, un
           code: str | None, limit: int, offset: int) -> tuple[list[FillOut], int]:
     query = _dated(select(TradeFill), TradeFill, trading_date, since, until, code)
     rows, total = paged(session, query.order_by(TradeFill.filled_at.desc(), TradeFill.id.desc()), limit, offset)
-    known = names(session, {row.code for row in rows})
+    known = stock_names(session, (row.code for row in rows))
     out = []
     for row in rows:
         item = FillOut.model_validate(row)

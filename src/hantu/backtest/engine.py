@@ -8,6 +8,8 @@ The timeline of one trading day `t`, as in live trading:
    `exit_reason` and `on_price` are asked at the open, the day's extremes and the close, and where they fire in
    between, at the crossing point; orders fill through the fill model on the rest of the day's bar;
    events of all stocks are processed in time order, so cash and position limits see the real sequence;
+   a stock-day with recorded minute bars (`minutes`, see `daypath.RecordedMinutes`) walks those bars instead
+   of the synthetic path, and the outcome's `metrics["intraday"]` counts the stock-days of each kind;
 3. after the close, positions are marked, equity recorded, and the strategy screens and selects for `t+1`
    from `panel` rows up to `t` (views, no copies: nothing after `t` is reachable).
 
@@ -29,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from hantu.backtest.benchmark import benchmarks
-from hantu.backtest.daypath import LAST, DayPath
+from hantu.backtest.daypath import DayPath, RecordedMinutes
 from hantu.backtest.gaps import segment_warnings
 from hantu.backtest.metrics import compute_metrics, monthly_returns, return_figures
 from hantu.backtest.result import BacktestOutcome, FillRecord, Trade
@@ -112,8 +114,10 @@ class BacktestEngine:
     """Runs one strategy over one panel; `run(start, end)` returns the outcome (not yet stored)."""
 
     def __init__(self, strategy: Strategy, panel: DailyPanel, config: BacktestConfig | None = None,
-                 screens: ScreenSource | None = None, progress: Progress | None = None) -> None:
+                 screens: ScreenSource | None = None, progress: Progress | None = None,
+                 minutes: RecordedMinutes | None = None) -> None:
         self.strategy = strategy
+        self.minutes = minutes if minutes else None  # a store without any day is no store
         self.panel = panel
         config = config or BacktestConfig()
         if config.fill.commission_rate is None:  # the configured rate, read once (not on every fill)
@@ -153,6 +157,8 @@ class BacktestEngine:
         self._high = np.full(panel.shape[1], np.nan)
         self.fills: list[FillRecord] = []
         self.trades: list[Trade] = []
+        self._recorded_days: dict[date, int] = {}  # stock-days walked on recorded minute bars, per day
+        self._synthetic_days = 0
         days = last - first + 1
         equity = np.zeros(days)
         cash = np.zeros(days)
@@ -202,9 +208,16 @@ class BacktestEngine:
         outcome.warnings = segment_warnings(panel.dates, panel.segment_starts(), first, last)
         if outcome.warnings:
             outcome.metrics["warnings"] = list(outcome.warnings)
+        outcome.metrics["intraday"] = self._intraday_figures()
         outcome.monthly = monthly_returns(dates, equity, initial)
         outcome.elapsed_s = _time.perf_counter() - began
         return outcome
+
+    def _intraday_figures(self) -> dict[str, Any]:
+        """How many stock-days walked recorded minute bars and how many the synthetic path (and which days)."""
+        return {"minute_bar_stock_days": sum(self._recorded_days.values()),
+                "synthetic_stock_days": self._synthetic_days,
+                "minute_bar_days": [d.isoformat() for d in sorted(self._recorded_days)]}
 
     def _holdings_value(self, row: int) -> float:
         """The held shares at `row`'s marks (whole won: the sum is exact in any order)."""
@@ -232,8 +245,13 @@ class BacktestEngine:
                           panel.close[row, col], panel.volume[row, col])
         if not (v > 0 and math.isfinite(o) and math.isfinite(h) and math.isfinite(lo) and math.isfinite(c)):
             return None  # no trade that day: nothing can fill
-        return DayPath.from_bar(panel.date_at(row), self._markets[col], float(o), float(h), float(lo), float(c),
-                                *bounds)
+        day = panel.date_at(row)
+        recorded = self.minutes.bars(day, str(panel.codes[col])) if self.minutes is not None else None
+        if recorded is not None:
+            self._recorded_days[day] = self._recorded_days.get(day, 0) + 1
+            return DayPath.from_minutes(recorded, self._markets[col])
+        self._synthetic_days += 1
+        return DayPath.from_bar(day, self._markets[col], float(o), float(h), float(lo), float(c), *bounds)
 
     def _trade_day(self, row: int, candidates: list[Candidate]) -> None:
         day = self.panel.date_at(row)
@@ -366,8 +384,8 @@ class BacktestEngine:
 
     def _rest_of_day(self, row: int, col: int, p: DayPath, s: float) -> Bar:
         volume = int(self.panel.volume[row, col])
-        return Bar(open=p.price(s), high=round(p.high_between(s, LAST)),
-                   low=round(p.low_between(s, LAST)), close=round(p.prices[3]), volume=volume)
+        return Bar(open=p.price(s), high=round(p.high_between(s, p.last)),
+                   low=round(p.low_between(s, p.last)), close=round(p.close), volume=volume)
 
     def _volume_left(self, row: int, col: int) -> int:
         """Shares our orders may still take in this stock today (the fill model's volume share of the day)."""

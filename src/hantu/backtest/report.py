@@ -164,6 +164,7 @@ def render_html(outcome: BacktestOutcome) -> str:
         f'<p class="meta">파라미터 {html.escape(params)} · 종목 {outcome.stocks:,} · 거래일 {len(dates):,} · '
         f"초기자금 {outcome.initial_cash:,}원 · 실행 {outcome.elapsed_s:.2f}s</p>"
         + _risk_line(outcome.metrics.get("risk_limits"))
+        + _intraday_line(outcome.metrics.get("intraday"))
         + "".join(f'<p class="warning">⚠ 경고 Warning: {html.escape(w)}</p>' for w in outcome.warnings)
         + f"<h2>성과 Figures</h2>{figures_table(outcome.metrics, outcome.benchmark_metrics)}"
         + _gap_note(outcome)
@@ -189,6 +190,25 @@ def _risk_line(limits: dict[str, Any] | None) -> str:
     shown = ", ".join(f"{k}={v}" for k, v in limits.items()
                       if k not in ("daily_loss_limit", "max_drawdown", "halt_blocks_exits"))
     return f'<p class="meta" id="risk-limits">위험 한도 Risk limits: {html.escape(shown)}</p>'
+
+
+def intraday_text(figures: dict[str, Any] | None) -> str:
+    """Which intraday path the run walked: stock-days on recorded minute bars vs the synthetic path ("" when the
+    run predates the count)."""
+    if not figures:
+        return ""
+    days = figures.get("minute_bar_days") or []
+    shown = ", ".join(days[:10]) + (f" … (+{len(days) - 10})" if len(days) > 10 else "")
+    recorded = f"{figures.get('minute_bar_stock_days', 0):,} stock-days on recorded minute bars"
+    return (recorded + (f" ({shown})" if shown else "")
+            + f", {figures.get('synthetic_stock_days', 0):,} on the synthetic path")
+
+
+def _intraday_line(figures: dict[str, Any] | None) -> str:
+    text = intraday_text(figures)
+    if not text:
+        return ""
+    return f'<p class="meta" id="intraday-path">장중 경로 (분봉 기록 / 합성) Intraday path: {html.escape(text)}</p>'
 
 
 def _legend(outcome: BacktestOutcome) -> str:

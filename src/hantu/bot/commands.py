@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hantu.bot import queries
+from hantu.bot.queries import Answers
 from hantu.clock import Clock
 from hantu.notify.outbox import enqueue
 from hantu.notify.telegram import TelegramClient, TelegramError
@@ -32,20 +33,21 @@ log = logging.getLogger("hantu.bot.commands")
 OFFSET_KEY = "notify.telegram.update_offset"
 
 
-def _reply_data(command: str, args: str, session: Session, now: datetime, actor: str) -> tuple[str, dict[str, Any]]:
+def _reply_data(command: str, args: str, session: Session, answers: Answers, now: datetime, actor: str
+                ) -> tuple[str, dict[str, Any]]:
     """(template kind, data) answering `command`; /halt and /resume change state in `session`."""
     if command == "status":
-        return "cmd_status", queries.status(session, now)
+        return "cmd_status", queries.status(session, answers, now)
     if command == "balance":
-        return "cmd_balance", queries.balance(session, now)
+        return "cmd_balance", queries.balance(session, answers, now)
     if command == "positions":
-        return "cmd_positions", queries.positions(session)
+        return "cmd_positions", queries.positions(session, answers, now)
     if command == "orders":
-        return "cmd_orders", queries.orders(session, now)
+        return "cmd_orders", queries.orders(session, answers, now)
     if command == "today":
-        return "cmd_today", queries.today(session, now)
+        return "cmd_today", queries.today(session, answers, now)
     if command == "report":
-        return "cmd_report", queries.latest_report(session)
+        return "cmd_report", queries.latest_report(session, answers)
     if command in ("halt", "resume"):
         want = command == "halt"
         before = halt_state(session)
@@ -71,15 +73,17 @@ def parse_command(text: str) -> tuple[str, str] | None:
 
 
 class CommandPoller:
-    """Polls `getUpdates` and answers commands. `run_once()` handles one batch; `run_forever(stop)` loops."""
+    """Polls `getUpdates` and answers commands. `run_once()` handles one batch; `run_forever(stop)` loops.
+    `answers` says which account the read commands show and how (see `hantu.bot.queries.Answers`)."""
 
     def __init__(self, database: Database, clock: Clock, client: TelegramClient, chat_id: str | None,
-                 long_poll_seconds: float = 20.0, wake_sender: Callable[[], None] | None = None,
+                 answers: Answers, long_poll_seconds: float = 20.0, wake_sender: Callable[[], None] | None = None,
                  error_backoff: float = 5.0) -> None:
         self.database = database
         self.clock = clock
         self.client = client
         self.chat_id = str(chat_id) if chat_id is not None else None
+        self.answers = answers
         self.long_poll_seconds = long_poll_seconds
         self.wake_sender = wake_sender
         self.error_backoff = error_backoff
@@ -94,7 +98,8 @@ class CommandPoller:
         if settings.telegram_bot_token is None:
             return None
         client = TelegramClient(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base)
-        return cls(database, clock, client, settings.telegram_chat_id, wake_sender=wake_sender, **kwargs)
+        return cls(database, clock, client, settings.telegram_chat_id, Answers.from_settings(settings),
+                   wake_sender=wake_sender, **kwargs)
 
     def offset(self) -> int | None:
         with self.database.session() as session:
@@ -151,7 +156,7 @@ class CommandPoller:
             if parsed is None:
                 return
             command, args = parsed
-            kind, data = _reply_data(command, args, session, now, actor)
+            kind, data = _reply_data(command, args, session, self.answers, now, actor)
             enqueue(session, kind, data, priority="high", chat_id=self.chat_id, now=now,
                     dedupe_key=f"tg-update:{update_id}")
             log.info("answered /%s from Telegram", command)

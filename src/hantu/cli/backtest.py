@@ -26,7 +26,9 @@ app = typer.Typer(
     "  hantu backtest -s momentum --from 2024-01-02 --to 2024-02-13 --risk max_open_positions=3\n"
     "  hantu backtest optimize -s momentum --from 2024-01-02 --to 2024-02-13 --space exits.max_hold_days=3:15\n\n"
     "Risk limits: the ones saved with `hantu trade risk` (what the live session uses), each `--risk KEY=VALUE` "
-    "over them; the run prints and stores the limits it used. Cash: --cash, default PAPER_STARTING_CASH.",
+    "over them; the run prints and stores the limits it used. Cash: --cash, default PAPER_STARTING_CASH.\n\n"
+    "Intraday path: stock-days with the minute bars a KIS session recorded ($HANTU_HOME/market/minutes) walk "
+    "those bars, the others a synthetic path through the day's bar; the run prints how many of each.",
     invoke_without_command=True,
     no_args_is_help=False,
 )
@@ -320,6 +322,11 @@ def _print_result(result: Any) -> None:
             for name, fig in markets.items()))
     if result.members:
         console().print(f"{len(result.members)} member runs stored under #{result.id}")
+    from hantu.backtest.report import intraday_text
+
+    intraday = intraday_text(m.get("intraday"))
+    if intraday:
+        console().print(f"intraday path: {intraday}", soft_wrap=True)
     console().print(f"report: {result.report_path}")
     for warning in result.warnings:
         console().print(f"[yellow]warning: {warning}[/yellow]", soft_wrap=True)

@@ -5,11 +5,14 @@ Manual orders pass the same risk checks as the engine's own; every manual order 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from hantu.cli.common import EXIT_ERROR, day_alias_option, fail, one_date, print_json
+
+if TYPE_CHECKING:
+    from hantu.trading.account import AccountView
 
 app = typer.Typer(help="Trading: book, manual orders, kill switch, risk limits.\n\n"
                        "Example: hantu trade positions --json", no_args_is_help=True)
@@ -59,12 +62,6 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     console().print(table)
 
 
-def _names(session, codes: list[str]) -> dict[str, str]:
-    from hantu.trading.alerts import stock_name
-
-    return {c: stock_name(session, c) for c in codes}
-
-
 def _initialise_book(database) -> str | None:
     """The engine's first reconciliation, run now: the broker's cash and holdings become the book's base.
     Returns why it could not (no market data for the paper broker, KIS unreachable), or None."""
@@ -80,10 +77,30 @@ def _initialise_book(database) -> str | None:
     return None
 
 
+def _account_view() -> AccountView:
+    """The account view the API and Telegram show (`hantu.trading.account`), of today (KST)."""
+    from hantu.clock import SystemClock
+    from hantu.config.settings import get_settings
+    from hantu.trading.account import AccountService
+
+    settings = get_settings()
+    service = AccountService.for_home(settings.trading_mode, settings.hantu_home)
+    with _db().session() as session:
+        return service.view(session, SystemClock().today())
+
+
+def _holding(p: Any) -> dict[str, Any]:
+    return {"code": p.code, "name": p.name or p.code, "quantity": p.quantity, "avg_price": round(p.avg_price, 2),
+            "last_price": p.last_price, "last_price_date": p.last_price_date, "market_value": round(p.market_value),
+            "unrealized_pnl": round(p.unrealized_pnl), "entry_date": p.entry_date, "stop_price": p.stop_price,
+            "target_price": p.target_price, "high_since_entry": p.high_since_entry}
+
+
 @app.command("balance")
 def balance(as_json: bool = JSON, live: bool = typer.Option(False, "--live", help="Also ask the broker.")) -> None:
-    """Cash and holdings of the engine's book (and the broker's figures with --live). A book not yet
-    initialised is initialised on first use from the broker, as the engine's first reconciliation does.
+    """Cash, holdings and equity at market (the newest stored close; at cost without one) of the engine's book,
+    the same figures as the API's /account and Telegram's /balance (and the broker's with --live). A book not
+    yet initialised is initialised on first use from the broker, as the engine's first reconciliation does.
 
     Example: hantu trade balance --json
     """
@@ -94,17 +111,23 @@ def balance(as_json: bool = JSON, live: bool = typer.Option(False, "--live", hel
     with database.session() as session:
         fresh = ledger.get_account(session, name) is None
     problem = _initialise_book(database) if fresh else None
-    with database.session() as session:
-        account = ledger.get_account(session, name)
-        held = ledger.positions(session, name)
-        cost = int(sum(p.quantity * p.avg_price for p in held))
-        payload: dict[str, Any] = {"broker": name, "initialised": account is not None,
-                                   "cash": account.cash if account else None, "holdings_at_cost": cost,
-                                   "positions": len(held),
-                                   "equity_at_cost": (account.cash + cost) if account else None,
-                                   "initialised_now": fresh and account is not None}
-        if problem is not None:
-            payload["initialise_error"] = problem
+    view = _account_view()
+    ready = view.initialised
+    cost = int(view.positions_cost)
+    payload: dict[str, Any] = {"broker": name, "initialised": ready, "cash": view.cash if ready else None,
+                               "holdings_at_cost": cost, "positions": len(view.positions),
+                               "equity_at_cost": (view.cash + cost) if ready else None,
+                               "initialised_now": fresh and ready,
+                               "positions_value": round(view.positions_value),
+                               "equity": round(view.equity) if ready else None,
+                               "unrealized_pnl": round(view.unrealized_pnl),
+                               "day_pnl": None if view.day_pnl is None else round(view.day_pnl),
+                               "realized_pnl_today": view.realized_pnl_today, "priced": view.priced,
+                               "as_of": view.as_of, "prices_as_of": view.prices_as_of,
+                               "trading_date": view.trading_date, "open_orders": len(view.open_orders),
+                               "holdings": [_holding(p) for p in view.positions]}
+    if problem is not None:
+        payload["initialise_error"] = problem
     if live:
         try:
             from hantu.trading.factory import open_broker
@@ -116,14 +139,17 @@ def balance(as_json: bool = JSON, live: bool = typer.Option(False, "--live", hel
     if as_json:
         print_json(payload)
         return
-    if account is None:
+    if not ready:
         typer.echo(f"{name}: no account yet: could not initialise it from the broker ({problem}); the engine "
                    "initialises it at its first reconciliation")
         return
     if payload["initialised_now"]:
         typer.echo(f"{name}: account initialised from the broker (first use)")
+    prices = (f"closes of {view.prices_as_of}" if view.prices_as_of else "no prices") + \
+        ("" if view.priced else ", some at cost")
     typer.echo(f"broker {name}: cash {payload['cash']:,} won, {payload['positions']} positions "
-               f"({cost:,} won at cost), equity at cost {payload['equity_at_cost']:,} won")
+               f"({payload['positions_value']:,} won at market, {cost:,} at cost), equity "
+               f"{payload['equity']:,} won ({prices})")
     if "broker_cash" in payload:
         typer.echo(f"broker reports: cash {payload['broker_cash']['cash']:,}, orderable "
                    f"{payload['broker_cash']['orderable']:,}")
@@ -131,24 +157,17 @@ def balance(as_json: bool = JSON, live: bool = typer.Option(False, "--live", hel
 
 @app.command("positions")
 def positions(as_json: bool = JSON) -> None:
-    """Held positions with their exit levels.
+    """Held positions with their exit levels and their value at the newest stored close.
 
     Example: hantu trade positions
     """
-    from hantu.trading import ledger
-
-    with _db().session() as session:
-        held = ledger.positions(session, _broker_name())
-        names = _names(session, [p.code for p in held])
-        rows = [{"code": p.code, "name": names[p.code], "quantity": p.quantity, "avg_price": round(p.avg_price, 2),
-                 "entry_date": p.entry_date, "stop_price": p.stop_price, "target_price": p.target_price,
-                 "high_since_entry": p.high_since_entry} for p in held]
+    rows = [_holding(p) for p in _account_view().positions]
     if as_json:
         print_json(rows)
         return
-    _table("positions", ["code", "name", "qty", "avg", "stop", "target", "since"],
-           [[r["code"], r["name"], r["quantity"], r["avg_price"], r["stop_price"], r["target_price"],
-             r["entry_date"]] for r in rows])
+    _table("positions", ["code", "name", "qty", "avg", "price", "stop", "target", "since"],
+           [[r["code"], r["name"], r["quantity"], r["avg_price"], r["last_price"], r["stop_price"],
+             r["target_price"], r["entry_date"]] for r in rows])
 
 
 def _parse_day(day: str | None):
@@ -175,16 +194,17 @@ def orders(day: str = typer.Option(None, "--date", "-d", help=TRADE_DATE_HELP),
     """
     from sqlalchemy import select
 
-    from hantu.domain.order_state import LIVE, PENDING
+    from hantu.domain.order_state import OPEN
+    from hantu.market.names import display_names
     from hantu.store.models import TradeOrder
 
     on = _parse_day(one_date(day, day_alias))
     with _db().session() as session:
         query = select(TradeOrder).where(TradeOrder.trading_date == on).order_by(TradeOrder.id)
         if open_only:
-            query = query.where(TradeOrder.status.in_(LIVE + PENDING))
+            query = query.where(TradeOrder.status.in_(OPEN))
         found = list(session.scalars(query))
-        names = _names(session, sorted({o.code for o in found}))
+        names = display_names(session, (o.code for o in found))
         rows = [{"id": o.id, "client_order_id": o.client_order_id, "broker_order_id": o.broker_order_id,
                  "code": o.code, "name": names[o.code], "side": o.side, "type": o.order_type, "quantity": o.quantity,
                  "limit_price": o.limit_price, "status": o.status, "filled_quantity": o.filled_quantity,
@@ -207,13 +227,14 @@ def fills(day: str = typer.Option(None, "--date", "-d", help=TRADE_DATE_HELP),
     """
     from sqlalchemy import select
 
+    from hantu.market.names import display_names
     from hantu.store.models import TradeFill
 
     on = _parse_day(one_date(day, day_alias))
     with _db().session() as session:
         found = list(session.scalars(select(TradeFill).where(TradeFill.trading_date == on)
                                      .order_by(TradeFill.filled_at, TradeFill.id)))
-        names = _names(session, sorted({f.code for f in found}))
+        names = display_names(session, (f.code for f in found))
         rows = [{"fill_id": f.fill_id, "broker_order_id": f.broker_order_id, "code": f.code, "name": names[f.code],
                  "side": f.side, "quantity": f.quantity, "price": f.price, "amount": f.amount,
                  "commission": f.commission, "tax": f.tax, "filled_at": f.filled_at} for f in found]

@@ -78,6 +78,7 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderStatus], Transition] = {
 
 LIVE = (S.SUBMITTED, S.PARTIALLY_FILLED)  # at the broker and still able to trade
 PENDING = (S.NEW, S.UNKNOWN)  # fate not known yet: may be at the broker
+OPEN = PENDING + LIVE  # not final: every order that may still trade (the "open orders" of every reader)
 _RANK = {S.NEW: 0, S.UNKNOWN: 0, S.SUBMITTED: 1, S.PARTIALLY_FILLED: 2}
 
 

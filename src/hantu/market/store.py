@@ -150,7 +150,7 @@ class StoreStatus:
     root: str = ""
 
 
-def _atomic_write(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Any) -> None:
     """Write via `write(fileobj)` to a temp file next to `path`, fsync, rename over `path`, fsync the dir."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -196,7 +196,7 @@ class MarketStoreCorrupt(Exception):
 
 
 @contextlib.contextmanager
-def _reading(path: Path) -> Iterator[None]:
+def reading(path: Path) -> Iterator[None]:
     try:
         yield
     except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile) as error:
@@ -223,7 +223,7 @@ class MarketStore:
     def _read_block(path: Path, only: Sequence[str] | None = None) -> _Block:
         """A month's arrays; without `only`, every field, an optional one missing from an old block filled
         with `UNKNOWN`."""
-        with _reading(path), np.load(path, allow_pickle=False) as npz:
+        with reading(path), np.load(path, allow_pickle=False) as npz:
             names = only if only is not None else (*PRICE_FIELDS, *INT_FIELDS, *OPTIONAL_FIELDS)
             arrays = {k: npz[k] for k in names if k not in OPTIONAL_FIELDS or k in npz.files}
             for k in names:
@@ -239,7 +239,7 @@ class MarketStore:
             return list(self._dates_cache[1])
         out: list[date] = []
         for path in paths:
-            with _reading(path), np.load(path, allow_pickle=False) as npz:
+            with reading(path), np.load(path, allow_pickle=False) as npz:
                 out.extend(d.item() for d in npz["dates"].astype("datetime64[D]"))
         self._dates_cache = (key, out)
         return list(out)
@@ -370,7 +370,7 @@ class MarketStore:
         except FileNotFoundError:
             return []
         if self._master_cache is None or self._master_cache[0] != mtime:
-            with _reading(self.instruments_path):
+            with reading(self.instruments_path):
                 data = json.loads(self.instruments_path.read_text(encoding="utf-8"))
                 self._master_cache = (mtime, [Instrument.from_json(row) for row in data])
         return [replace(i) for i in self._master_cache[1]]
@@ -391,7 +391,7 @@ class MarketStore:
         path = self.root / "meta.json"
         if not path.exists():
             return {}
-        with _reading(path):
+        with reading(path):
             data = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
@@ -433,7 +433,7 @@ class MarketStore:
             meta = {"last_update": datetime.now(KST).isoformat(timespec="seconds"),
                     "last_source": source}
             payload = json.dumps(meta).encode()
-            _atomic_write(self.root / "meta.json", lambda fh: fh.write(payload))
+            atomic_write(self.root / "meta.json", lambda fh: fh.write(payload))
         self._dates_cache = None
 
     def _write_month(self, month: str, new_days: list[DayBars]) -> None:
@@ -468,7 +468,7 @@ class MarketStore:
             for k in (*PRICE_FIELDS, *INT_FIELDS, *OPTIONAL_FIELDS):
                 arrays[k][i, cols] = values[k]
         dates = np.array([r[0] for r in rows], dtype="datetime64[D]")
-        _atomic_write(path, lambda fh: np.savez(fh, allow_pickle=False, dates=dates, codes=codes, **arrays))
+        atomic_write(path, lambda fh: np.savez(fh, allow_pickle=False, dates=dates, codes=codes, **arrays))
 
     def _update_master(self, days: Sequence[DayBars]) -> None:
         """The latest day of each code sets its name, market, shares and flags; first/last dates widen."""
@@ -511,7 +511,7 @@ class MarketStore:
     def _write_master(self, instruments: Iterable[Instrument]) -> None:
         rows = sorted((i.to_json() for i in instruments), key=lambda r: r["code"])
         payload = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).replace("},{", "},\n{")
-        _atomic_write(self.instruments_path, lambda fh: fh.write(payload.encode("utf-8")))
+        atomic_write(self.instruments_path, lambda fh: fh.write(payload.encode("utf-8")))
         self._master_cache = None
 
     # --- the KIS stock master ---------------------------------------------------------------------------
@@ -548,7 +548,7 @@ class MarketStore:
             info = {"source": source, "loaded_on": loaded_on.isoformat(), "stocks": count,
                     "loaded_at": datetime.now(KST).isoformat(timespec="seconds")}
             payload = json.dumps(info, ensure_ascii=False).encode("utf-8")
-            _atomic_write(self.master_info_path, lambda fh: fh.write(payload))
+            atomic_write(self.master_info_path, lambda fh: fh.write(payload))
         return count
 
     # --- corporate actions ----------------------------------------------------------------------------
@@ -572,7 +572,7 @@ class MarketStore:
     def _write_actions(self, actions: Iterable[CorporateAction]) -> None:
         rows = sorted((a.to_json() for a in actions), key=lambda r: (r["ex_date"], r["code"], r["source"]))
         payload = json.dumps(rows, ensure_ascii=False, indent=0).encode("utf-8")
-        _atomic_write(self.actions_path, lambda fh: fh.write(payload))
+        atomic_write(self.actions_path, lambda fh: fh.write(payload))
         self._actions_cache = None
 
     def replace_actions(self, source: str, actions: Iterable[CorporateAction], codes: Iterable[str] | None = None,

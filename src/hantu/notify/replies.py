@@ -95,11 +95,15 @@ def _cmd_status(d: Mapping[str, Any], t: T) -> str:
 @template(
     "cmd_balance",
     required=["available"],
-    optional=["as_of", "cash", "equity", "positions_value", "realized_pnl_today", "source"],
+    optional=["as_of", "cash", "equity", "positions_value", "prices_as_of", "realized_pnl_today", "source",
+              "positions", "fills", "fees", "taxes"],
+    list_keys=["positions"],
 )
 def _cmd_balance(d: Mapping[str, Any], t: T) -> str:
-    """available: False when no account data exists; as_of; cash, equity, positions_value (won);
-    realized_pnl_today; source: which table the figures come from."""
+    """available: False when no account data exists; as_of; cash, equity, positions_value (won, at market);
+    prices_as_of: the trading day of the oldest price used; realized_pnl_today; source: the account (broker);
+    positions: list of {code, name, quantity, avg_price?, last_price?, pnl?, pnl_pct?}; fills, fees, taxes:
+    today's (not shown)."""
     if not d["available"]:
         return _missing(t, "잔고", "balance")
     lines = [
@@ -108,8 +112,11 @@ def _cmd_balance(d: Mapping[str, Any], t: T) -> str:
     if d.get("cash") is not None:
         lines.append(t(f"• 현금: {t.won(d['cash'])}", f"• Cash: {t.won(d['cash'])}"))
     if d.get("positions_value") is not None:
+        basis = (t(f" ({t.when(d['prices_as_of'])} 종가 기준)", f" (closes of {t.when(d['prices_as_of'])})")
+                 if _opt(d, "prices_as_of") else "")
         lines.append(
-            t(f"• 주식 평가액: {t.won(d['positions_value'])}", f"• Stocks: {t.won(d['positions_value'])}")
+            t(f"• 주식 평가액: {t.won(d['positions_value'])}{basis}",
+              f"• Stocks: {t.won(d['positions_value'])}{basis}")
         )
     if d.get("equity") is not None:
         lines.append(t(f"• 총 평가자산: {t.won(d['equity'])}", f"• Equity: {t.won(d['equity'])}"))
@@ -120,6 +127,7 @@ def _cmd_balance(d: Mapping[str, Any], t: T) -> str:
                 f"• Realized today: {t.won(d['realized_pnl_today'], True)}",
             )
         )
+    lines.extend(_positions_lines(list(d.get("positions") or []), t))
     return _lines(*lines)
 
 

@@ -299,9 +299,9 @@ def performance(ctx: JobContext) -> dict[str, Any]:
     """How the day's selections did (entry level vs close, traded or not) and P&L attribution per stock."""
     from sqlalchemy import select
 
-    from hantu.scheduler.reports import realized_for
     from hantu.store.models import DailyReport
     from hantu.strategy.runs import stored_candidates
+    from hantu.trading.pnl import realized_for
 
     services = _services(ctx)
     broker = services.broker(ctx.day)

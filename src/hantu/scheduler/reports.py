@@ -1,14 +1,12 @@
 """The figures of the daily report, the selection review and the weekly summary, from recorded fills.
 
-Realized P&L uses the average-cost method over the account's fills in time order (the same average the ledger
-keeps): a sell realizes `(price − average cost) × quantity`; every fee and tax paid that day is subtracted from
-the day's realized P&L. Unrealized P&L is `(last price − average cost) × quantity` of what is held.
+Realized P&L is `hantu.trading.pnl.realized_for` (the average-cost replay of the fills, fees and taxes
+subtracted). Unrealized P&L is `(last price − average cost) × quantity` of what is held.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -16,71 +14,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hantu.clock import to_kst
-from hantu.domain.orders import Side
 from hantu.market import calendar
-from hantu.store.models import DailyReport, Instrument, TradeAccount, TradeFill
-
-
-@dataclass(frozen=True)
-class DayPnl:
-    realized: int
-    fees: int
-    taxes: int
-    trades: int
-    buys: int
-    sells: int
-    wins: int
-    losses: int
-    by_code: dict[str, int]  # realized per code (before fees)
-
-
-def realized_for(session: Session, broker: str, start: date, end: date) -> DayPnl:
-    """Realized P&L, fees and taxes of fills dated `start`..`end`, replaying every fill for the average cost."""
-    account = session.get(TradeAccount, broker)
-    qty: dict[str, int] = {}
-    avg: dict[str, float] = {}
-    for code, (q, a) in ((account.base_positions or {}) if account else {}).items():
-        qty[code], avg[code] = int(q), float(a)
-    realized = fees = taxes = trades = buys = sells = wins = losses = 0
-    by_code: dict[str, int] = {}
-    fills = session.scalars(select(TradeFill).where(TradeFill.broker == broker, TradeFill.in_base.is_(False))
-                            .order_by(TradeFill.filled_at, TradeFill.id)).all()
-    for fill in fills:
-        in_window = start <= fill.trading_date <= end
-        held = qty.get(fill.code, 0)
-        if fill.side == Side.BUY.value:
-            total = held + fill.quantity
-            avg[fill.code] = (avg.get(fill.code, 0.0) * held + fill.price * fill.quantity) / total
-            qty[fill.code] = total
-        else:
-            gain = round((fill.price - avg.get(fill.code, fill.price)) * fill.quantity)
-            qty[fill.code] = held - fill.quantity
-            if in_window:
-                realized += gain
-                by_code[fill.code] = by_code.get(fill.code, 0) + gain
-                wins += gain > 0
-                losses += gain < 0
-        if in_window:
-            fees += fill.commission
-            taxes += fill.tax
-            trades += 1
-            buys += fill.side == Side.BUY.value
-            sells += fill.side == Side.SELL.value
-    return DayPnl(realized - fees - taxes, fees, taxes, trades, buys, sells, wins, losses, by_code)
-
-
-def names_of(session: Session, codes: list[str]) -> dict[str, str]:
-    if not codes:
-        return {}
-    rows = session.execute(select(Instrument.code, Instrument.name).where(Instrument.code.in_(codes)))
-    return {code: name for code, name in rows}
+from hantu.market.names import display_names
+from hantu.store.models import DailyReport, TradeAccount
+from hantu.trading.pnl import realized_for
 
 
 def daily_figures(session: Session, broker: str, day: date, cash: int, holdings: Mapping[str, tuple[int, float]],
                   prices: Mapping[str, float]) -> dict[str, Any]:
     """Everything the `daily_report` template and the `daily_reports` row need."""
     pnl = realized_for(session, broker, day, day)
-    names = names_of(session, list(holdings))
+    names = display_names(session, holdings)
     positions = []
     unrealized = 0
     market_value = 0
@@ -145,7 +89,7 @@ def weekly_figures(session: Session, broker: str, week_end: date) -> dict[str, A
                                                        DailyReport.trading_date < week_start)
                              .order_by(DailyReport.trading_date.desc()).limit(1)).first()
     pnl = realized_for(session, broker, week_start, week_end)
-    names = names_of(session, list(pnl.by_code))
+    names = display_names(session, pnl.by_code)
     closed = pnl.wins + pnl.losses
     figures: dict[str, Any] = {
         "week_start": week_start.isoformat(), "week_end": week_end.isoformat(),

@@ -11,19 +11,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hantu.market.names import display_name
 from hantu.notify.outbox import Priority, enqueue
-from hantu.store.models import Instrument
 
 log = logging.getLogger(__name__)
 
 KINDS = ("order_placed", "order_filled", "order_partially_filled", "order_rejected", "order_cancelled",
          "stop_hit", "target_hit", "risk_halt", "reconciliation_mismatch", "corporate_action")
-
-
-def stock_name(session: Session, code: str) -> str:
-    """The Korean name from the instrument master, else the code itself."""
-    row = session.get(Instrument, code)
-    return row.name if row is not None and row.name else code
 
 
 def alert(session: Session, kind: str, data: dict[str, Any], priority: Priority = "normal",
@@ -33,6 +27,6 @@ def alert(session: Session, kind: str, data: dict[str, Any], priority: Priority 
         raise ValueError(f"unknown alert kind {kind!r}")
     payload = dict(data)
     if payload.get("code") and not payload.get("name"):
-        payload["name"] = stock_name(session, str(payload["code"]))
+        payload["name"] = display_name(session, str(payload["code"]))
     log.info("alert %s %s", kind, payload)
     enqueue(session, kind, payload, priority=priority, dedupe_key=dedupe_key)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from hantu.broker.base import Broker, BrokerError, Quote
+from hantu.trading.minutes import MinuteRecorder
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +68,12 @@ class StreamingFeed:
     which wakes the session loop to sync its orders at once instead of at the next poll. The notice is only the
     cue: fills are still recorded from the order inquiry (cumulative quantities), so a lost or repeated notice
     changes nothing in the books.
+
+    A `recorder` (`hantu.trading.minutes.MinuteRecorder`) is handed every tick, to keep the day's minute bars.
     """
 
     def __init__(self, socket: Any, fallback: PriceFeed, clock: Any, max_age_seconds: float = 30.0,
-                 max_subscriptions: int = 40) -> None:
+                 max_subscriptions: int = 40, recorder: MinuteRecorder | None = None) -> None:
         self.socket = socket
         self.fallback = fallback
         self.clock = clock
@@ -83,6 +86,7 @@ class StreamingFeed:
         self.fills = threading.Event()
         self.drops = 0
         self.fill_notices = 0
+        self.recorder = recorder
 
     @classmethod
     def for_kis(cls, broker: Any, clock: Any, **kwargs: Any) -> StreamingFeed:
@@ -110,6 +114,8 @@ class StreamingFeed:
     def on_tick(self, tick: Any) -> None:
         with self._lock:
             self._ticks[tick.code] = tick
+        if self.recorder is not None:
+            self.recorder.on_tick(tick)
 
     def on_state(self, connected: bool) -> None:
         if not connected:

@@ -40,6 +40,7 @@ from hantu.clock import Clock
 from hantu.domain.order_state import LIVE, PENDING, CancelReason, OrderStatus
 from hantu.domain.orders import OrderType, Side
 from hantu.market import calendar, rules
+from hantu.market.minutes import open_minute_store
 from hantu.store.db import Database, get_database
 from hantu.store.kv import kv_get
 from hantu.store.lock import AlreadyRunning, InstanceLock
@@ -51,6 +52,7 @@ from hantu.trading.engine import TradingEngine
 from hantu.trading.exits import check_exit
 from hantu.trading.feed import BrokerPollingFeed, PriceFeed, StreamingFeed
 from hantu.trading.halt import halt_state, set_halt
+from hantu.trading.minutes import MinuteRecorder, chart_fetch, watched_codes
 from hantu.trading.orders import CANCEL_REQUESTS_KEY, open_quantity
 from hantu.trading.reconcile import ReconcileReport, reconcile
 from hantu.trading.risk import load_config
@@ -97,11 +99,12 @@ class SessionReport:
     halted: bool = False
     stopped_early: bool = False
     feed: str = ""
+    minute_bars: int = 0  # bars stored in the minute store at the end of the run (KIS: ticks + REST chart)
 
     def as_dict(self) -> dict[str, Any]:
         return {"day": self.day.isoformat(), "iterations": self.iterations, "orders_sent": self.orders_sent,
                 "blocked": self.blocked, "errors": self.errors, "halted": self.halted,
-                "stopped_early": self.stopped_early, "feed": self.feed,
+                "stopped_early": self.stopped_early, "feed": self.feed, "minute_bars": self.minute_bars,
                 "reconciliations": [r.as_dict() for r in self.reconciliations]}
 
 
@@ -513,21 +516,29 @@ def run(day: date, candidates: list[Candidate], strategy: Strategy, broker: Brok
 
     Without a `feed`: the paper broker's own feed, or for KIS the WebSocket (`StreamingFeed`, REST polling as its
     fallback) — plain REST polling when the socket cannot be had (another process holds the app key's session).
+    With KIS the day's minute bars are kept (`hantu.trading.minutes`): the socket's ticks, then the REST chart of
+    the watched and traded codes once the loop is over, into the minute store.
     """
     streaming = None
+    recorder = None
     if feed is None and getattr(broker, "name", "") == "kis" and hasattr(broker, "api"):
+        recorder = MinuteRecorder(open_minute_store(), chart_fetch(broker.api, clock, day))
         try:
-            streaming = StreamingFeed.for_kis(broker, clock)
+            streaming = StreamingFeed.for_kis(broker, clock, recorder=recorder)
             streaming.start()
             feed = streaming
         except Exception as error:  # the socket is optional: polling covers everything
             log.warning("no KIS WebSocket (%s): polling quotes over REST", error)
             streaming = None
+    database = database or get_database()
     try:
-        session = TradingSession(database or get_database(), broker, clock, feed, config)
+        session = TradingSession(database, broker, clock, feed, config)
         report = session.run(day, candidates, strategy, stop_event)
         report.feed = type(session.feed).__name__
-        return report
     finally:
         if streaming is not None:
             streaming.stop()
+    if recorder is not None and calendar.is_trading_day(day):
+        codes = watched_codes(database, broker.name, day, [c.code for c in candidates])
+        report.minute_bars = sum(recorder.finish(day, codes, backfill=not report.stopped_early).values())
+    return report

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import func, select
 
 from hantu.api.context import ApiContext, get_ctx
-from hantu.api.prices import market_root
 from hantu.api.schemas import DataStatus, IsoDate, JobRunOut, MarketBenchmark, MarketDataStatus
+from hantu.market.closes import market_root
 from hantu.store.models import Instrument, JobRun
 
 router = APIRouter(tags=["data"])

@@ -6,12 +6,11 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Query
 
-from hantu.api import trading_views as views
 from hantu.api.context import ApiContext, get_ctx
-from hantu.api.performance import closes_reader, curve_figures, equity_history
-from hantu.api.prices import market_root
+from hantu.api.performance import curve_figures
 from hantu.api.schemas import EquityPointOut, Performance
 from hantu.api.selections import selection_outcomes
+from hantu.trading.equity import equity_history
 
 router = APIRouter(tags=["performance"])
 
@@ -21,10 +20,11 @@ router = APIRouter(tags=["performance"])
 async def performance(days: int = Query(120, ge=1, le=3650, description="Calendar days of history"),
                       ctx: ApiContext = Depends(get_ctx)) -> Performance:
     today = ctx.clock.today()
-    reader = closes_reader(market_root(ctx.settings.hantu_home))
+    service = ctx.account
+    reader = service.closes
+    broker = service.broker
     with ctx.read() as session:
-        broker = views.current_broker(session, ctx.settings.trading_mode)
-        history = equity_history(session, broker, reader, today) if broker else []
+        history = equity_history(session, broker, reader, today)
         outcomes = selection_outcomes(session, reader, today - timedelta(days=min(days, 60)), today)
     cutoff = today - timedelta(days=days)
     figures = curve_figures([p for p in history if p.day >= cutoff])

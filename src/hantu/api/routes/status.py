@@ -1,4 +1,4 @@
-"""`/status`: mode, clock, the scheduler's heartbeat and every halt, in one answer."""
+"""`/status`: mode, clock, the scheduler's heartbeat, every halt and the account, in one answer."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from hantu.api.context import ApiContext, get_ctx
 from hantu.api.heartbeat import Heartbeat, read_heartbeat
 from hantu.api.queries import risk_halts
 from hantu.api.schemas import HaltInfo, ModeInfo, NextJob, SchedulerStatus, Status
+from hantu.api.trading_views import account_out
 from hantu.trading.halt import halt_state
 
 router = APIRouter(tags=["status"])
@@ -24,13 +25,14 @@ def scheduler_status(heartbeat: Heartbeat | None, ctx: ApiContext) -> SchedulerS
         next_jobs=[NextJob(**job) for job in heartbeat.next_jobs], running=heartbeat.running)
 
 
-@router.get("/status", response_model=Status, summary="Mode, clock, scheduler heartbeat and halts")
+@router.get("/status", response_model=Status, summary="Mode, clock, scheduler heartbeat, halts and the account")
 async def status(ctx: ApiContext = Depends(get_ctx)) -> Status:
     settings = ctx.settings
     with ctx.read() as session:
         heartbeat = read_heartbeat(session)
         halt = halt_state(session)
         risk = risk_halts(session, ctx.clock.today())
+        account = account_out(ctx.account.view(session, ctx.clock.today()))
     return Status(
         now=ctx.clock.now(),
         mode=ModeInfo(trading_mode=settings.trading_mode, server=settings.server,
@@ -38,5 +40,6 @@ async def status(ctx: ApiContext = Depends(get_ctx)) -> Status:
         scheduler=scheduler_status(heartbeat, ctx),
         halt=HaltInfo(halted=halt.halted, reason=halt.reason, by=halt.by, at=halt.at),
         risk=risk,
+        account=account,
         version=__version__,
     )

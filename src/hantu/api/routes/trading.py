@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Query
 
 from hantu.api import trading_views as views
 from hantu.api.context import ApiContext, get_ctx
-from hantu.api.prices import latest_prices, market_root, previous_equity
 from hantu.api.schemas import Account, FillOut, IsoDate, Order, Page, PositionsOut, ReconciliationOut
 
 router = APIRouter(tags=["trading"])
@@ -14,20 +13,17 @@ router = APIRouter(tags=["trading"])
 CODE = r"^[0-9A-Z]{6,12}$"
 
 
-@router.get("/account", response_model=Account, summary="Cash, positions value, equity and today's P&L")
+@router.get("/account", response_model=Account, summary="Cash, positions, equity at market and today's P&L")
 async def account(ctx: ApiContext = Depends(get_ctx)) -> Account:
     with ctx.read() as session:
-        broker = views.current_broker(session, ctx.settings.trading_mode)
-        root = market_root(ctx.settings.hantu_home)
-        return views.account(session, broker, latest_prices(root), previous_equity(root, ctx.clock.today()))
+        return views.account_out(ctx.account.view(session, ctx.clock.today()))
 
 
 @router.get("/positions", response_model=PositionsOut, summary="Held positions, valued at the latest price")
 async def positions(ctx: ApiContext = Depends(get_ctx)) -> PositionsOut:
     with ctx.read() as session:
-        broker = views.current_broker(session, ctx.settings.trading_mode)
-        prices = latest_prices(market_root(ctx.settings.hantu_home))
-        return PositionsOut(broker=broker, items=views.positions(session, broker, prices))
+        view = ctx.account.view(session, ctx.clock.today())
+    return PositionsOut(broker=view.broker, items=[views.position_out(p) for p in view.positions])
 
 
 @router.get("/orders", response_model=Page[Order], summary="Orders, newest first, filtered and paginated")

@@ -1,9 +1,10 @@
-"""Daily closes from the market store's month blocks, read with the standard library only.
+"""Daily closes from the market store's month blocks, read with the standard library only: the price source of
+the account view (`hantu.trading.account`) and the API's equity curve.
 
 The store (`hantu.market.store`) writes each month as an uncompressed `.npz` (a zip of `.npy` files):
 `dates` (T,) datetime64[D], `codes` (N,) sorted unicode, `close` (T, N) int32 — 0 where the stock did not
-trade. The API needs a handful of closes per request; reading them by seeking into the zip members keeps numpy
-(and a whole month in memory) out of this lean process. `tests/api/test_api_closes.py` checks the answers
+trade. A reader needs a handful of closes per request; reading them by seeking into the zip members keeps numpy
+(and a whole month in memory) out of the lean processes (the API, the Telegram poller). `tests/api/test_api_closes.py` checks the answers
 against `MarketStore.load`.
 """
 
@@ -17,9 +18,21 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 EPOCH = date(1970, 1, 1)
+
+
+class Mark(NamedTuple):
+    """A price and the trading day it is from (a stored close, or a live price's day)."""
+
+    price: float
+    day: date
+
+
+def market_root(hantu_home: Path) -> Path:
+    """Where `hantu.market.store.open_market_store` keeps the store (`$HANTU_HOME/market`)."""
+    return Path(hantu_home) / "market"
 
 
 @dataclass(frozen=True)
@@ -58,7 +71,7 @@ class ClosesReader:
         self.blocks_dir = root / "blocks"
         self._lock = threading.Lock()
         self._blocks: dict[str, _Block] = {}
-        self._last: dict[tuple[object, ...], dict[str, int]] = {}
+        self._last: dict[tuple[object, ...], dict[str, Mark]] = {}
 
     def _block(self, path: Path) -> _Block:
         mtime = path.stat().st_mtime
@@ -126,6 +139,11 @@ class ClosesReader:
 
     def last_closes(self, codes: list[str], lookback_months: int = 3) -> dict[str, int]:
         """The most recent non-zero close of each code, searching the newest `lookback_months` blocks."""
+        return {code: int(mark.price) for code, mark in self.marks(codes, lookback_months).items()}
+
+    def marks(self, codes: list[str], lookback_months: int = 3) -> dict[str, Mark]:
+        """The most recent non-zero close of each code with its day, searching the newest `lookback_months`
+        blocks (a code without one is left out)."""
         paths = self._paths()[-lookback_months:]
         if not paths or not codes:
             return {}
@@ -134,11 +152,22 @@ class ClosesReader:
         if cached is not None:
             return dict(cached)
         since = date.fromisoformat(paths[0].stem + "-01")
-        found: dict[str, int] = {}
-        for _day, values in sorted(self.closes(codes, since).items()):
-            found.update(values)
+        found: dict[str, Mark] = {}
+        for day, values in sorted(self.closes(codes, since).items()):
+            found.update({code: Mark(float(value), day) for code, value in values.items()})
         with self._lock:
             if len(self._last) > 64:
                 self._last.clear()
             self._last[key] = dict(found)
         return found
+
+
+_readers: dict[str, ClosesReader] = {}
+
+
+def closes_reader(root: Path) -> ClosesReader:
+    """One reader per store root and process (its block index and last-close caches are shared)."""
+    key = str(root)
+    if key not in _readers:
+        _readers[key] = ClosesReader(root)
+    return _readers[key]
