@@ -69,14 +69,20 @@ def engine(args: argparse.Namespace, final: bool) -> None:
             report = reconcile(database, broker, clock, DAY, cash_tolerance=tolerance)
             if report.compared:
                 break
-        print("FINAL " + json.dumps(report.as_dict()), flush=True)
+        say("FINAL " + json.dumps(report.as_dict()))
         return
     config = SessionConfig(poll_seconds=20, decision_seconds=20, reprice_after_seconds=900, max_reprices=1,
                            backoff_seconds=5, cash_tolerance=tolerance)
     session = TradingSession(database, broker, clock, feed, config)
-    print(f"STARTED {os.getpid()} {clock.now().isoformat()}", flush=True)
+    say(f"STARTED {os.getpid()} {clock.now().isoformat()}")
     session.run(DAY, candidates_for(panel), DipBuyer(exit_after="14:00"), threading.Event())
-    print(f"DONE {os.getpid()}", flush=True)
+    say(f"DONE {os.getpid()}")
+
+
+def say(line: str) -> None:
+    """One line in one write: a SIGKILL can land between print's text and its newline when the output is
+    unbuffered (PYTHONUNBUFFERED), gluing the zygote's next line onto this one."""
+    print(line + "\n", end="", flush=True)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from hantu.broker.base import Fill
 from hantu.domain.orders import Side
 from hantu.store.models import OutboxMessage, TradeOrder
-from hantu.trading import ledger
+from hantu.trading.book import OrderBook
 from hantu.trading.reconcile import reconcile
 
 CODE = "100010"
@@ -38,12 +38,12 @@ def test_order_filled_alert_totals_fees_and_taxes_over_all_fills(rig) -> None:  
     now = rig.clock.now()
     with rig.database.session() as session:
         buy = _order(session, rig, "C-BUY", "buy", 333)
-        ledger.record_fill(session, "paper", Fill("F-1", "B-C-BUY", CODE, Side.BUY, 157, 15_790, now,
+        OrderBook(session, "paper").record_fill(Fill("F-1", "B-C-BUY", CODE, Side.BUY, 157, 15_790, now,
                                                   commission=371, tax=0), buy, now)
     later = now + timedelta(minutes=3)
     with rig.database.session() as session:
         buy = session.scalars(select(TradeOrder).where(TradeOrder.client_order_id == "C-BUY")).one()
-        ledger.record_fill(session, "paper", Fill("F-2", "B-C-BUY", CODE, Side.BUY, 176, 16_040, later,
+        OrderBook(session, "paper").record_fill(Fill("F-2", "B-C-BUY", CODE, Side.BUY, 176, 16_040, later,
                                                   commission=423, tax=0), buy, later)
     [filled] = _texts(rig, "order_filled")
     assert "333주" in filled
@@ -52,7 +52,7 @@ def test_order_filled_alert_totals_fees_and_taxes_over_all_fills(rig) -> None:  
     with rig.database.session() as session:  # a sell in three chunks, two in one transaction
         sell = _order(session, rig, "C-SELL", "sell", 300)
         for i, (qty, fee, tax) in enumerate(((100, 240, 3_200), (150, 360, 4_800), (50, 120, 1_600))):
-            ledger.record_fill(session, "paper", Fill(f"S-{i}", "B-C-SELL", CODE, Side.SELL, qty, 16_000, later,
+            OrderBook(session, "paper").record_fill(Fill(f"S-{i}", "B-C-SELL", CODE, Side.SELL, qty, 16_000, later,
                                                       commission=fee, tax=tax), sell, later)
     sold = _texts(rig, "order_filled")[-1]
     assert "300주" in sold and "수수료 720원" in sold and "세금 9,600원" in sold

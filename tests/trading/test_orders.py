@@ -14,6 +14,7 @@ from hantu.broker.base import BrokerOrder, Fill, OrderRequest, OrderStateUnknown
 from hantu.domain.orders import OrderType, Side
 from hantu.store.models import OutboxMessage, PaperHolding, PaperOrder, Reconciliation, TradeFill, TradeOrder
 from hantu.trading import ledger
+from hantu.trading.book import OrderBook
 from hantu.trading.orders import IN_FLIGHT_GRACE, OrderManager
 from hantu.trading.reconcile import reconcile
 
@@ -197,7 +198,7 @@ def test_fills_are_recorded_exactly_once_and_the_book_follows_them(rig) -> None:
     assert book.cash == rig.broker.cash().cash
     # Recording the same fill again changes nothing.
     with rig.database.session() as session:
-        assert ledger.record_fill(session, "paper", fills[0], None, rig.clock.now()) is None
+        assert OrderBook(session, "paper").record_fill(fills[0], None, rig.clock.now()) is None
         assert session.scalar(select(func.count(TradeFill.id))) == len(fills)
 
 
@@ -245,7 +246,7 @@ def test_fill_value_uses_the_exact_amount(rig) -> None:  # type: ignore[no-untyp
     fill = Fill("F-1", "B-1", CODE, Side.BUY, 3, 54334, rig.clock.now(), commission=24, tax=0, amount=163001)
     with rig.database.session() as session:
         before = ledger.get_account(session, "paper").cash
-        ledger.record_fill(session, "paper", fill, None, rig.clock.now())
+        OrderBook(session, "paper").record_fill(fill, None, rig.clock.now())
         assert ledger.get_account(session, "paper").cash == before - 163001 - 24
         assert ledger.derive_book(session, "paper").cash == before - 163001 - 24
         assert session.scalars(select(TradeFill)).one().amount == 163001

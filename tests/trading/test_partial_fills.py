@@ -22,6 +22,7 @@ from hantu.domain.orders import OrderType, Side
 from hantu.store.models import TradeFill, TradeOrder
 from hantu.strategy.base import HeldPosition
 from hantu.trading import ledger
+from hantu.trading.book import OrderBook
 from hantu.trading.engine import TradingEngine
 from hantu.trading.reconcile import reconcile
 from hantu.trading.session import SessionConfig, SessionReport, TradingSession
@@ -153,7 +154,7 @@ def test_a_cumulative_fill_is_recorded_as_its_increase_and_once(kis: Kis) -> Non
 
     with kis.database.session() as session:
         recorded = [
-            ledger.record_fill(session, "kis", report(n), None, now, DAY) for n in (3, 3, 8, 5, 8, 10)
+            OrderBook(session, "kis").record_fill(report(n), None, now, DAY) for n in (3, 3, 8, 5, 8, 10)
         ]
         rows = session.scalars(select(TradeFill).order_by(TradeFill.id)).all()
     assert [r is not None for r in recorded] == [True, False, True, False, False, True]
@@ -284,7 +285,7 @@ def test_fills_reported_but_not_recorded_count_as_sold_until_a_rebase(database: 
     clock = FrozenClock(at("10:00"))
     manager = OrderManager(database, _Named("kis"), clock)  # type: ignore[arg-type]
     with database.session() as session:
-        ledger.init_account(session, "kis", 1_000_000, [BrokerPosition(CODE, 10, 10_000.0)], clock.now())
+        OrderBook(session, "kis").open_account(1_000_000, [BrokerPosition(CODE, 10, 10_000.0)], clock.now())
         clock.advance(60)
         sell = manager.create_intent(
             session, CODE, Side.SELL, 10, OrderType.MARKET, None, "exit", "t", "engine"
@@ -294,5 +295,5 @@ def test_fills_reported_but_not_recorded_count_as_sold_until_a_rebase(database: 
         session.flush()
         assert open_quantity(session, "kis", CODE, Side.SELL) == 2
         clock.advance(60)
-        ledger.rebase(session, "kis", 1_000_000, [BrokerPosition(CODE, 2, 10_000.0)], clock.now())
+        OrderBook(session, "kis").rebase(1_000_000, [BrokerPosition(CODE, 2, 10_000.0)], clock.now())
         assert open_quantity(session, "kis", CODE, Side.SELL) == 0

@@ -44,8 +44,9 @@ from hantu.market.calendar import frozen_overrides, session
 from hantu.market.corporate_actions import adjust_position
 from hantu.market.panel import DailyPanel
 from hantu.strategy.base import Candidate, Decision, ExitsAtOpen, HeldPosition, Strategy
-from hantu.trading.exits import check_exit, has_exit_rule
+from hantu.trading.exits import exit_signal, has_exit_rule
 from hantu.trading.risk import RiskConfig
+from hantu.trading.sizing import entry_order
 
 Progress = Callable[[int, int], None]
 
@@ -368,12 +369,10 @@ class BacktestEngine:
         def fire(s: float) -> str | None:
             """The live session's order: the risk manager's exit rules first, then the strategy's."""
             position.high_since_entry = max(start_high, p.high_between(after, s))
-            held, price, now = position.held(), p.price(s), p.time(s)
-            signal = check_exit(held, price, now, risk)
-            if signal is not None:
-                return signal.rule
-            why = self.strategy.exit_reason(held, price, now, p.open)
-            return f"strategy: {why}" if why else None
+            signal = exit_signal(position.held(), p.price(s), p.time(s), risk, self.strategy, p.open)
+            if signal is None:
+                return None
+            return f"strategy: {signal.text}" if signal.rule == "strategy" else signal.rule
 
         try:
             return p.first_firing(after, fire, include_start)
@@ -420,30 +419,30 @@ class BacktestEngine:
             return None
         market = self._markets[col]
         day = p.day
-        order_type = OrderType.MARKET if decision.limit_price is None else OrderType.LIMIT
+        limit = decision.limit_price or None
+        order_type = OrderType.MARKET if limit is None else OrderType.LIMIT
         fill_point = s
-        if decision.limit_price is not None:  # a limit order
-            crossed = p.crossing(float(decision.limit_price), from_above=True, after=s)
+        if limit is not None:
+            crossed = p.crossing(float(limit), from_above=True, after=s)
             if crossed is None:
                 return None  # the day order never reaches its limit: it expires at the close
             fill_point = crossed
         bar = self._rest_of_day(row, col, p, fill_point)
-        probe = match(Side.BUY, order_type, 1, decision.limit_price, bar, day, market, config.fill,
+        probe = match(Side.BUY, order_type, 1, limit, bar, day, market, config.fill,
                       self._price_limits(row, col, day))
         if probe is None:
             return None
         price = probe.price
         limits = self._price_limits(row, col, day)
-        if decision.quantity is not None:
-            wanted = int(decision.quantity)
-        else:  # the live session's sizing: a market order is sized at the upper price limit
-            sizing_price = decision.limit_price or (limits[1] if limits else price)
-            wanted = entry_size(self._equity_at_open, candidate.weight, sizing_price, risk, config.fill)
+        assert config.fill.commission_rate is not None  # set in __init__
+        # the live session's sizing (`hantu.trading.sizing`), on the equity at the open
+        wanted = entry_order(decision, candidate.weight, self._equity_at_open, price, limits[1] if limits else None,
+                             risk.max_position_weight, config.fill.commission_rate).quantity
         affordable = affordable_quantity(self.cash, price, day, market, config.fill)
         quantity = min(wanted, affordable, self._volume_left(row, col))
         if quantity <= 0:
             return None
-        result = match(Side.BUY, order_type, quantity, decision.limit_price, bar, day, market, config.fill,
+        result = match(Side.BUY, order_type, quantity, limit, bar, day, market, config.fill,
                        self._price_limits(row, col, day))
         if result is None or result.quantity <= 0:
             return None
@@ -492,14 +491,6 @@ class BacktestEngine:
             trade.exit_row = row
             trade.exit_reason = reason
             del self.positions[col]
-
-
-def entry_size(equity: float, weight: float, price: float, risk: RiskConfig, fill: FillParams) -> int:
-    """Shares for a candidate's weight, capped by the max position weight, with room left for commission:
-    the formula of the live session's `_size` (`hantu.trading.session`)."""
-    capped = min(weight or risk.max_position_weight, risk.max_position_weight)
-    commission = rules.commission_rate() if fill.commission_rate is None else fill.commission_rate
-    return int(equity * capped // (price * (1 + commission))) if price > 0 else 0
 
 
 def _action_steps(panel: DailyPanel) -> np.ndarray | None:

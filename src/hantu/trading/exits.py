@@ -1,7 +1,7 @@
 """Exit rules checked on every live price: stop loss, take profit, trailing stop, ATR stop, time exit.
 
 The position's own stop/target (set from the candidate at entry) win over the configured percentages. The
-strategy's `exit_reason` is asked too (by the session loop); whichever fires first sells.
+strategy's `exit_reason` is asked after them (`exit_signal`, what the session loop and the backtest both ask).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 
 from hantu.market import calendar
-from hantu.strategy.base import HeldPosition
+from hantu.strategy.base import HeldPosition, Strategy
 from hantu.trading.risk import RiskConfig
 
 
@@ -79,3 +79,14 @@ def check_exit(position: HeldPosition, price: float, now: datetime, config: Risk
         if now.timetz().replace(tzinfo=None) >= time(hour, minute):
             return ExitSignal("time_exit", price, f"exit time {config.exit_time} reached")
     return None
+
+
+def exit_signal(position: HeldPosition, price: float, now: datetime, config: RiskConfig, strategy: Strategy,
+                day_open: float | None) -> ExitSignal | None:
+    """Whether to sell `position` now: the risk manager's rules first (`check_exit`), then the strategy's
+    `exit_reason` (rule `strategy`); None to hold."""
+    signal = check_exit(position, price, now, config)
+    if signal is not None:
+        return signal
+    why = strategy.exit_reason(position, price, now, day_open)
+    return ExitSignal("strategy", price, why) if why else None

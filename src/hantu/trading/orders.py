@@ -11,12 +11,12 @@ once per intent; a lost answer is resolved by looking the order up (`resolve_pen
 After a crash an intent still in `new` may or may not have reached the broker, so it is resolved like `unknown`.
 KIS orders carry no client order id: they are matched to intents by code, side, quantity, price and time.
 A broker order id names an order only together with its trading date (KIS restarts its order numbers daily).
+This module is the broker side of an order's life; every write to the trade tables is `trading/book.py`'s.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -26,21 +26,13 @@ from sqlalchemy.orm import Session
 
 from hantu.broker.base import Broker, BrokerOrder, OrderRejected, OrderRequest
 from hantu.clock import Clock
-from hantu.domain.order_state import (
-    LIVE,
-    PENDING,
-    CancelReason,
-    OrderState,
-    OrderStatus,
-    allowed,
-    apply,
-    move,
-)
+from hantu.domain.order_state import LIVE, PENDING, CancelReason, OrderStatus
 from hantu.domain.orders import OrderType, Side
 from hantu.store.db import Database
-from hantu.store.models import Reconciliation, TradeOrder
+from hantu.store.models import TradeOrder
 from hantu.trading import ledger
 from hantu.trading.alerts import alert
+from hantu.trading.book import OrderBook
 
 # Order cancels asked through the API or Telegram (client order ids), carried out by the session loop.
 CANCEL_REQUESTS_KEY = "trading.cancel_requests"
@@ -50,7 +42,6 @@ log = logging.getLogger(__name__)
 # What people read of a cancel the engine asked for (alerts, `message`); the state is `cancel_reason`.
 CANCEL_NOTES = {CancelReason.UNFILLED: "unfilled: cancelled by the engine", CancelReason.END_OF_DAY: "end of day",
                 CancelReason.USER: "user: cancel requested"}
-NEVER_ARRIVED_NOTE = "not found at the broker: never arrived"  # text for people; the state is `never_arrived`
 # How long an `unknown` order may stay unfound before it is declared never-arrived (KIS lists orders at once).
 UNKNOWN_GRACE = timedelta(seconds=30)
 # How long an unsent intent may be in flight: one `send` (the client's timeouts and retries, then the lookup)
@@ -58,10 +49,6 @@ UNKNOWN_GRACE = timedelta(seconds=30)
 IN_FLIGHT_GRACE = timedelta(seconds=60)
 # How far apart an intent and a broker order may be in time to be matched (clock skew, slow answers).
 MATCH_WINDOW = timedelta(minutes=5)
-
-
-def new_client_order_id(now: datetime) -> str:
-    return f"H{now:%Y%m%d%H%M%S}{secrets.token_hex(4)}"
 
 
 @dataclass
@@ -73,7 +60,8 @@ class SyncResult:
 
 
 class OrderManager:
-    """Creates intents, sends them once, follows them at the broker, records their fills."""
+    """Creates intents, sends them once, follows them at the broker, records their fills: the broker side of
+    the order life; every write to the trade tables is the `OrderBook`'s."""
 
     def __init__(self, database: Database, broker: Broker, clock: Clock) -> None:
         self.database = database
@@ -88,17 +76,9 @@ class OrderManager:
                       reserve_price: int | None = None) -> TradeOrder:
         """An order in state `new`, in the caller's transaction (commit it before `send`); `reserve_price` is
         the per-share price a market buy holds cash at while open (`RiskManager.free_cash`)."""
-        now = self.clock.now()
-        order = TradeOrder(client_order_id=new_client_order_id(now), broker=self.broker_name, broker_order_id=None,
-                           trading_date=now.date(), code=code, side=side.value, order_type=order_type.value,
-                           quantity=quantity, limit_price=limit_price, reserve_price=reserve_price,
-                           status=OrderStatus.NEW.value,
-                           filled_quantity=0, avg_fill_price=0.0, purpose=purpose, reason=reason[:200],
-                           source=source, replaces_id=replaces_id, reprice_count=reprice_count, message="",
-                           created_at=now, sent_at=None, updated_at=now)
-        session.add(order)
-        session.flush()
-        return order
+        return OrderBook(session, self.broker_name).record_intent(
+            code, side, quantity, order_type, limit_price, purpose, reason, source, self.clock.now(), replaces_id,
+            reprice_count, reserve_price)
 
     def send(self, order_id: int) -> TradeOrder:
         """Send a committed `new` intent once; record what the broker answered (or `unknown`)."""
@@ -121,21 +101,17 @@ class OrderManager:
         with self.database.session() as session:
             order = session.get(TradeOrder, order_id)
             assert order is not None
-            order.sent_at = now
-            order.updated_at = self.clock.now()
-            if answer is not None:
-                order.broker_order_id = answer.broker_order_id
-                _apply(order, answer)  # closed meanwhile as never arrived: it did arrive (a revival)
-                order.message = answer.message[:500]
+            book = OrderBook(session, self.broker_name)
+            if answer is not None:  # closed meanwhile as never arrived: it did arrive (a revival)
+                book.mark_sent(order, now, answer, OrderStatus.SUBMITTED, answer.message, self.clock.now())
                 alert(session, "order_placed", _order_data(order), dedupe_key=f"placed:{order.client_order_id}")
             elif isinstance(error, OrderRejected):
-                _move(order, OrderStatus.REJECTED)
-                order.message = str(error)[:500]
+                book.mark_sent(order, now, None, OrderStatus.REJECTED, str(error), self.clock.now())
                 alert(session, "order_rejected", {**_order_data(order), "reason": order.message},
                       dedupe_key=f"rejected:{order.client_order_id}")
             else:
-                _move(order, OrderStatus.UNKNOWN)
-                order.message = f"{type(error).__name__}: {error}"[:500]
+                book.mark_sent(order, now, None, OrderStatus.UNKNOWN, f"{type(error).__name__}: {error}",
+                               self.clock.now())
                 log.warning("order %s fate unknown (%s): will look it up", order.client_order_id, order.message)
             return order
 
@@ -160,7 +136,7 @@ class OrderManager:
             if order.status not in LIVE or not order.broker_order_id:
                 return order
             if reason:  # written first: whoever sees the cancellation later knows why it was asked
-                order.cancel_reason = reason.value
+                OrderBook(session, self.broker_name).ask_cancel(order, reason)
             target = _as_broker_order(order)
         try:
             answer = self.broker.cancel(target)
@@ -170,12 +146,11 @@ class OrderManager:
         with self.database.session() as session:
             order = session.get(TradeOrder, order_id)
             assert order is not None
-            if answer is not None and answer.status.is_terminal and _apply(order, answer):
-                order.message = (note or answer.message)[:500]
-                order.updated_at = self.clock.now()
-                if order.status == OrderStatus.CANCELLED.value:
-                    alert(session, "order_cancelled", {**_order_data(order), "reason": note},
-                          dedupe_key=f"cancelled:{order.client_order_id}")
+            changed = answer is not None and answer.status.is_terminal and OrderBook(
+                session, self.broker_name).apply_report(order, answer, self.clock.now(), note)
+            if changed and order.status == OrderStatus.CANCELLED.value:
+                alert(session, "order_cancelled", {**_order_data(order), "reason": note},
+                      dedupe_key=f"cancelled:{order.client_order_id}")
             return order
 
     # --- following orders at the broker --------------------------------------------------------------------
@@ -190,29 +165,31 @@ class OrderManager:
         result = SyncResult()
         now = self.clock.now()
         with self.database.session() as session:
-            by_broker_id = self._link_orders(session, day, broker_orders, result, now)
+            book = OrderBook(session, self.broker_name)
+            by_broker_id = self._link_orders(book, day, broker_orders, result, now)
             recorded = ledger.recorded_fill_ids(session, self.broker_name, [f.fill_id for f in fills])
             for fill in sorted(fills, key=lambda f: (f.filled_at, f.fill_id)):
                 if fill.fill_id in recorded:
                     continue
                 order = by_broker_id.get(fill.broker_order_id)
-                row = ledger.record_fill(session, self.broker_name, fill, order, now, market_day=day)
+                row = book.record_fill(fill, order, now, market_day=day)
                 if row is not None:
                     result.new_fills += 1
                     if reconciling:
-                        _log_difference(session, self.broker_name, now, "fill_missing", fill.code,
-                                        {"fill_id": fill.fill_id, "broker_order_id": fill.broker_order_id,
-                                         "quantity": row.quantity, "price": row.price},
-                                        "recorded the broker's fill")
+                        book.note_difference("fill_missing", fill.code,
+                                             {"fill_id": fill.fill_id, "broker_order_id": fill.broker_order_id,
+                                              "quantity": row.quantity, "price": row.price},
+                                             "recorded the broker's fill", now)
             for bo in broker_orders:
                 order = by_broker_id.get(bo.broker_order_id)
                 if order is not None:
-                    result.status_changes += self._apply_broker_state(session, order, bo, now)
-            self._expire_unfound(session, day, now, result)
+                    result.status_changes += self.apply_broker_state(book, order, bo, now)
+            self._expire_unfound(book, day, now, result)
         return result
 
-    def _link_orders(self, session: Session, day: date, broker_orders: list[BrokerOrder], result: SyncResult,
+    def _link_orders(self, book: OrderBook, day: date, broker_orders: list[BrokerOrder], result: SyncResult,
                      now: datetime) -> dict[str, TradeOrder]:
+        session = book.session
         # Broker order ids repeat across days (KIS restarts ODNO daily): only `day`'s orders are these.
         known = {o.broker_order_id: o for o in session.scalars(
             select(TradeOrder).where(TradeOrder.broker == self.broker_name, TradeOrder.trading_date == day,
@@ -229,45 +206,30 @@ class OrderManager:
             if match is not None:
                 candidates.remove(match)
                 was = match.status
-                match.broker_order_id = bo.broker_order_id
-                match.sent_at = match.sent_at or bo.placed_at or now
-                if allowed(_state(match), OrderStatus.SUBMITTED):  # pending, or closed as never arrived
-                    _move(match, OrderStatus.SUBMITTED)
-                    match.never_arrived = False
-                match.updated_at = now
+                book.link(match, bo, now)  # pending, or closed as never arrived
                 known[bo.broker_order_id] = match
                 result.resolved.append(match.client_order_id)
-                _log_difference(session, self.broker_name, now, "order_resolved", bo.code,
-                                {"client_order_id": match.client_order_id, "was": was,
-                                 "broker_order_id": bo.broker_order_id},
-                                f"matched the {was} intent to the broker's order")
+                book.note_difference("order_resolved", bo.code,
+                                     {"client_order_id": match.client_order_id, "was": was,
+                                      "broker_order_id": bo.broker_order_id},
+                                     f"matched the {was} intent to the broker's order", now)
                 continue
-            adopted = TradeOrder(
-                client_order_id=bo.client_order_id if bo.client_order_id and not session.scalar(
-                    select(TradeOrder.id).where(TradeOrder.client_order_id == bo.client_order_id))
-                else new_client_order_id(now),
-                broker=self.broker_name, broker_order_id=bo.broker_order_id, trading_date=day, code=bo.code,
-                side=bo.side.value, order_type=bo.order_type.value, quantity=bo.quantity,
-                limit_price=bo.limit_price, status=OrderStatus.SUBMITTED.value, filled_quantity=0,
-                avg_fill_price=0.0, purpose="adopted", reason="found at the broker", source="reconcile",
-                replaces_id=None, reprice_count=0, message=bo.message[:500], created_at=bo.placed_at or now,
-                sent_at=bo.placed_at or now, updated_at=now)
-            session.add(adopted)
-            session.flush()
+            adopted = book.adopt(bo, day, now)
             known[bo.broker_order_id] = adopted
             result.adopted_orders.append(bo.broker_order_id)
-            _log_difference(session, self.broker_name, now, "order_adopted", bo.code,
-                            {"broker_order_id": bo.broker_order_id, "side": bo.side.value,
-                             "quantity": bo.quantity, "limit_price": bo.limit_price, "status": bo.status.value},
-                            "adopted an order the database lacked")
+            book.note_difference("order_adopted", bo.code,
+                                 {"broker_order_id": bo.broker_order_id, "side": bo.side.value,
+                                  "quantity": bo.quantity, "limit_price": bo.limit_price, "status": bo.status.value},
+                                 "adopted an order the database lacked", now)
         return known
 
-    def _apply_broker_state(self, session: Session, order: TradeOrder, bo: BrokerOrder, now: datetime) -> int:
-        """The broker's report on `order` through the state machine; alerts for a cancellation or refusal."""
-        if not _apply(order, bo):
+    @staticmethod
+    def apply_broker_state(book: OrderBook, order: TradeOrder, bo: BrokerOrder, now: datetime) -> int:
+        """The broker's report on `order` through the book; alerts for a cancellation or refusal. 1 if it
+        changed anything."""
+        if not book.apply_report(order, bo, now):
             return 0
-        order.message = bo.message[:500] or order.message
-        order.updated_at = now
+        session = book.session
         if order.status == OrderStatus.CANCELLED.value:
             alert(session, "order_cancelled", {**_order_data(order), "reason": bo.message},
                   dedupe_key=f"cancelled:{order.client_order_id}")
@@ -276,14 +238,14 @@ class OrderManager:
                   dedupe_key=f"rejected:{order.client_order_id}")
         return 1
 
-    def _expire_unfound(self, session: Session, day: date, now: datetime, result: SyncResult) -> None:
+    def _expire_unfound(self, book: OrderBook, day: date, now: datetime, result: SyncResult) -> None:
         """Intents still without a broker order after their grace period never arrived. They are closed, not
         re-sent; a broker order that shows up later is adopted (and `send` revives one it hears back about).
 
         The grace applies to reconciliations too: a reconciliation in one process (a manual order, a start-up)
         must not close an intent another process is sending right now, or a second entry could pass the risk
         checks while the first is still reaching the market. Intents of earlier days are closed at once."""
-        pending = session.scalars(select(TradeOrder).where(TradeOrder.broker == self.broker_name,
+        pending = book.session.scalars(select(TradeOrder).where(TradeOrder.broker == self.broker_name,
                                                            TradeOrder.broker_order_id.is_(None),
                                                            TradeOrder.status.in_(PENDING))).all()
         for order in pending:
@@ -292,14 +254,10 @@ class OrderManager:
             if order.trading_date == day and waited < grace:
                 continue  # possibly still in flight, here or in another process
             was = order.status
-            _move(order, OrderStatus.EXPIRED)
-            order.never_arrived = True
-            order.message = NEVER_ARRIVED_NOTE
-            order.updated_at = now
+            book.close_never_arrived(order, now)
             result.resolved.append(order.client_order_id)
-            _log_difference(session, self.broker_name, now, "order_not_found", order.code,
-                            {"client_order_id": order.client_order_id, "was": was},
-                            "closed the intent: the broker never received it")
+            book.note_difference("order_not_found", order.code, {"client_order_id": order.client_order_id, "was": was},
+                                 "closed the intent: the broker never received it", now)
 
     # --- queries -------------------------------------------------------------------------------------------
     def open_orders(self, session: Session, day: date | None = None) -> list[TradeOrder]:
@@ -309,41 +267,6 @@ class OrderManager:
         if day is not None:
             query = query.where(TradeOrder.trading_date == day)
         return list(session.scalars(query.order_by(TradeOrder.id)))
-
-
-def close_day_ended(order: TradeOrder, now: datetime) -> None:
-    """An order of an earlier day still open in the book: day orders end with their day."""
-    _move(order, OrderStatus.EXPIRED)
-    order.message, order.updated_at = "day ended", now
-
-
-def _state(order: TradeOrder) -> OrderState:
-    return OrderState(OrderStatus(order.status), order.quantity, order.filled_quantity,
-                      order.reported_filled_quantity or 0, bool(order.never_arrived))
-
-
-def _store(order: TradeOrder, state: OrderState) -> None:
-    order.status = state.status
-    order.reported_filled_quantity = state.reported_filled
-    order.never_arrived = state.never_arrived
-
-
-def _apply(order: TradeOrder, bo: BrokerOrder) -> bool:
-    """A broker report through `order_state.apply`; True when the order's status changed or it was revived."""
-    state, events = apply(_state(order), bo.status, bo.filled_quantity)
-    _store(order, state)
-    return bool(events)
-
-
-def _move(order: TradeOrder, to: OrderStatus) -> None:
-    """A move the engine decides (no answer, refused, never arrived); one the table lacks is logged and skipped
-    (e.g. a send that times out after a reconciliation already linked its order)."""
-    state = _state(order)
-    if allowed(state, to):
-        _store(order, move(state, to)[0])
-    elif state.status != to:
-        log.warning("order %s: %s -> %s is not a transition, kept %s", order.client_order_id, state.status, to,
-                    state.status)
 
 
 def open_quantity(session: Session, broker: str, code: str, side: Side) -> int:
@@ -397,12 +320,3 @@ def _order_data(order: TradeOrder) -> dict[str, object]:
     return {"code": order.code, "side": order.side, "quantity": order.quantity, "price": order.limit_price,
             "order_type": order.order_type, "client_order_id": order.client_order_id,
             "broker_order_id": order.broker_order_id, "purpose": order.purpose, "reason": order.reason}
-
-
-def _log_difference(session: Session, broker: str, now: datetime, kind: str, code: str | None,
-                    details: dict[str, object], action: str) -> Reconciliation:
-    log.warning("reconciliation %s %s: %s (%s)", kind, code or "", details, action)
-    row = Reconciliation(at=now, broker=broker, kind=kind, code=code, details=details, action=action)
-    session.add(row)
-    return row
-

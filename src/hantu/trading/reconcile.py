@@ -38,12 +38,12 @@ from hantu.broker.base import Broker, BrokerError, BrokerPosition, CashBalance
 from hantu.clock import Clock
 from hantu.domain.order_state import LIVE, PENDING
 from hantu.market.corporate_actions import CorporateAction
-from hantu.market.rules import round_to_tick
 from hantu.store.db import Database
-from hantu.store.models import KeyValue, Reconciliation, TradeOrder, TradePosition
+from hantu.store.models import KeyValue, Reconciliation, TradeOrder
 from hantu.trading import ledger
 from hantu.trading.alerts import alert
-from hantu.trading.orders import OrderManager, close_day_ended
+from hantu.trading.book import OrderBook
+from hantu.trading.orders import OrderManager
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +131,11 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
             result = manager.sync(past)
             report.new_fills += result.new_fills
             with database.session() as session:
+                closer = OrderBook(session, broker.name)
                 for order in session.scalars(select(TradeOrder).where(
                         TradeOrder.broker == broker.name, TradeOrder.trading_date == past,
                         TradeOrder.status.in_(LIVE + PENDING))):
-                    close_day_ended(order, now)
+                    closer.close_day_ended(order, now)
 
     snapshot = None
     for _ in range(max(attempts, 1) if has_account else max(attempts, 10)):
@@ -157,8 +158,9 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
     report.compared = True
     with database.session() as session:
         now = clock.now()
+        writer = OrderBook(session, broker.name)
         if not has_account:
-            ledger.init_account(session, broker.name, cash.cash, positions, now)
+            writer.open_account(cash.cash, positions, now)
             report.initialised = True
             log.info("account %s initialised: cash %s, %d holdings, %d fills of the day in the base",
                      broker.name, cash.cash, len(positions), report.new_fills)
@@ -169,37 +171,29 @@ def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None
                                                 day)
         if events:
             positions = _adjusted_positions(positions, events)
-            ledger.rebase(session, broker.name, cash.cash, positions, now)
+            writer.rebase(cash.cash, positions, now)
             report.rebased = True
             for event in events:
-                _scale_exit_levels(session, broker.name, event, day)
-                session.add(Reconciliation(at=now, broker=broker.name, kind="corporate_action", code=event["code"],
-                                           details=event, action="quantity and cost basis adjusted"))
-                log.info("corporate action reconciled %s", event)
+                writer.adjust_for_corporate_action(event["code"], float(event["factor"]), day)
+                writer.note_difference("corporate_action", event["code"], event, "quantity and cost basis adjusted",
+                                       now, logging.INFO)
             alert(session, "corporate_action", {"items": events}, priority="normal",
                   dedupe_key=f"corporate_action:{broker.name}:{now.isoformat()}")
         if items:
-            ledger.rebase(session, broker.name, cash.cash, positions, now)
+            writer.rebase(cash.cash, positions, now)
             report.rebased = True
             report.mismatches = items
             for item in items:
-                session.add(Reconciliation(at=now, broker=broker.name, kind=f"{item['field']}_mismatch",
-                                           code=item["code"], details=item,
-                                           action="took the broker's figures as the new base"))
-                log.error("reconciliation mismatch %s", item)
+                writer.note_difference(f"{item['field']}_mismatch", item["code"], item,
+                                       "took the broker's figures as the new base", now, logging.ERROR)
         elif not events:
-            ledger.apply_positions(session, broker.name, book.positions, now)
-            account = ledger.get_account(session, broker.name)
-            assert account is not None
+            writer.set_positions(book.positions, now)
             drift = cash.cash - book.cash  # within the tolerance: per-execution cost rounding at the broker
             if drift:
-                account.base_cash += drift
-                session.add(Reconciliation(at=now, broker=broker.name, kind=ROUNDING, code=None,
-                                           details={"field": "cash", "ours": book.cash, "broker": cash.cash,
-                                                    "diff": drift},
-                                           action="moved the cash base by the rounding difference"))
-                log.info("cash rounding difference %+d won taken from the broker", drift)
-            account.cash = book.cash + drift
+                writer.note_difference(ROUNDING, None, {"field": "cash", "ours": book.cash, "broker": cash.cash,
+                                                        "diff": drift},
+                                       "moved the cash base by the rounding difference", now, logging.INFO)
+            writer.settle_cash(book.cash, drift)
         _alert_differences(session, broker.name, report, first_row)
     return report
 
@@ -249,21 +243,6 @@ def corporate_action_events(items: list[dict[str, Any]], book: ledger.Book, acti
                     f"{theirs:,}주, 평균단가 {avg_before:,.0f}원 → {avg_after:,.0f}원",
         })
     return events, rest
-
-
-def _scale_exit_levels(session: Session, broker: str, event: dict[str, Any], day: date) -> None:
-    """Stop, target, high water mark and ATR of the position in the new shares' prices (× factor, on ticks)."""
-    row = session.get(TradePosition, (broker, event["code"]))
-    if row is None:
-        return
-    factor = float(event["factor"])
-    # KOSPI and KOSDAQ share one tick ladder since 2023-01-25; the position does not record its market
-    if row.stop_price:
-        row.stop_price = round_to_tick(row.stop_price * factor, "down", day, "KOSPI")
-    if row.target_price:
-        row.target_price = round_to_tick(row.target_price * factor, "up", day, "KOSPI")
-    row.high_since_entry *= factor
-    row.atr = (row.atr or 0.0) * factor
 
 
 def _adjusted_positions(positions: list[BrokerPosition], events: list[dict[str, Any]]) -> list[BrokerPosition]:

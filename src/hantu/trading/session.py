@@ -48,14 +48,16 @@ from hantu.store.models import KeyValue, TradeOrder, TradePosition
 from hantu.strategy.base import Candidate, HeldPosition, Strategy
 from hantu.trading import ledger
 from hantu.trading.alerts import alert
+from hantu.trading.book import OrderBook
 from hantu.trading.engine import TradingEngine
-from hantu.trading.exits import check_exit
+from hantu.trading.exits import exit_signal
 from hantu.trading.feed import BrokerPollingFeed, PriceFeed, StreamingFeed
 from hantu.trading.halt import halt_state, set_halt
 from hantu.trading.minutes import MinuteRecorder, chart_fetch, watched_codes
 from hantu.trading.orders import CANCEL_REQUESTS_KEY, open_quantity
 from hantu.trading.reconcile import ReconcileReport, reconcile
 from hantu.trading.risk import load_config
+from hantu.trading.sizing import entry_order
 
 log = logging.getLogger(__name__)
 
@@ -282,15 +284,15 @@ class TradingSession:
     def _mark(self, prices: dict[str, float], by_code: dict[str, Candidate], now: datetime) -> None:
         """High-water marks, exit levels from the candidates, equity and the account limits."""
         with self.database.session() as session:
+            book = OrderBook(session, self.broker.name)
             for position in ledger.positions(session, self.broker.name):
                 price = prices.get(position.code)
-                if price is not None and price > position.high_since_entry:
-                    position.high_since_entry = price
+                if price is not None:
+                    book.raise_high(position, price)
                 candidate = by_code.get(position.code)
                 if candidate is not None and position.stop_price is None and position.entry_date == now.date():
-                    position.stop_price = candidate.stop_price or None
-                    position.target_price = candidate.target_price or None
-                    position.atr = candidate.atr
+                    book.set_exit_levels(position, candidate.stop_price or None, candidate.target_price or None,
+                                         candidate.atr)
             session.flush()
             self.engine.risk.update_equity(session, self.engine.equity(session, prices), now)
 
@@ -304,21 +306,17 @@ class TradingSession:
             price = prices.get(held.code)
             if price is None:
                 continue
-            signal = check_exit(held, price, now, config)
-            rule, text = (signal.rule, signal.text) if signal else (None, None)
+            signal = exit_signal(held, price, now, config, strategy, self._day_open.get(held.code))
             if signal is None:
-                why = strategy.exit_reason(held, price, now, self._day_open.get(held.code))
-                if why:
-                    rule, text = "strategy", why
-            if rule is None:
                 continue
+            rule, text = signal.rule, signal.text
             free = held.quantity - self._open_sell_quantity(held.code)
             if free <= 0 or self._recently_rejected(held.code, Side.SELL, now, timedelta(minutes=5), free):
                 continue
             result = self.engine.submit(held.code, Side.SELL, free, OrderType.MARKET, None, "exit",
                                         f"{rule}: {text}", "engine", quote=quotes.get(held.code), prices=prices)
             self._count(result, report)
-            if result.ok and signal is not None and signal.alert_kind:
+            if result.ok and signal.alert_kind:
                 with self.database.session() as session:
                     alert(session, signal.alert_kind, {
                         "code": held.code, "entry_price": round(held.avg_price), "trigger_price": round(price),
@@ -381,24 +379,16 @@ class TradingSession:
             decision = strategy.on_price(candidate, float(quote.price), now, self._day_open.get(code))
             if decision is None or decision.action != "buy":
                 continue
-            price = decision.limit_price
-            order_type = OrderType.LIMIT if price else OrderType.MARKET
-            quantity = decision.quantity or self._size(candidate, price or quote.upper_limit or quote.price,
-                                                       prices)
-            if quantity <= 0:
+            with self.database.session() as session:
+                equity = self.engine.equity(session, prices)
+            entry = entry_order(decision, candidate.weight, equity, quote.price, quote.upper_limit,
+                                config.max_position_weight, rules.commission_rate())
+            if entry.quantity <= 0:
                 continue
-            result = self.engine.submit(code, Side.BUY, quantity, order_type, price, "entry",
-                                        decision.reason or candidate.reason, "engine", quote=quote, prices=prices)
+            result = self.engine.submit(code, Side.BUY, entry.quantity, entry.order_type, entry.limit_price,
+                                        "entry", decision.reason or candidate.reason, "engine", quote=quote,
+                                        prices=prices)
             self._count(result, report)
-
-    def _size(self, candidate: Candidate, price: float, prices: dict[str, float]) -> int:
-        """Shares for the candidate's weight (capped by the max position weight), costs left room for."""
-        with self.database.session() as session:
-            config = load_config(session)
-            equity = self.engine.equity(session, prices)
-        weight = min(candidate.weight or config.max_position_weight, config.max_position_weight)
-        commission = rules.commission_rate()
-        return int(equity * weight // (price * (1 + commission))) if price > 0 else 0
 
     def _manage_unfilled(self, day: date, quotes: dict[str, Quote], prices: dict[str, float], now: datetime,
                          report: SessionReport, stop: threading.Event) -> None:
