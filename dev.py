@@ -4,6 +4,7 @@
     python3 dev.py demo    # a simulated trading day on the embedded default (no credentials, no network)
     python3 dev.py test    # the whole test suite
     python3 dev.py lint-imports   # the import layers (contracts in pyproject.toml; .ci/run runs it)
+    python3 dev.py mypy           # the type check ([tool.mypy] in pyproject.toml; .ci/run runs it)
 
 Each creates `.venv` on first use and install the project into it (standard library only here).
 Extra arguments go to the command (`python3 dev.py test -k calendar`, `python3 dev.py demo --days 2`).
@@ -52,7 +53,7 @@ def ensure_venv(extras: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("demo", "test", "lint-imports"):
+    if not argv or argv[0] not in ("demo", "test", "lint-imports", "mypy"):
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
@@ -62,6 +63,8 @@ def main(argv: list[str]) -> int:
     ensure_venv("dev")
     if command == "lint-imports":
         return subprocess.call([str(BIN / "lint-imports"), *rest], cwd=ROOT)
+    if command == "mypy":
+        return subprocess.call([str(BIN / "mypy"), *rest], cwd=ROOT)
     return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
 
 

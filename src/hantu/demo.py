@@ -163,9 +163,9 @@ def run_demo(days: int = 1, speed: float = 600.0, data: str = "sample", home: Pa
         from hantu.store.models import DailyReport, JobRun, OutboxMessage
 
         with runner.db.session() as session:
-            runs = [{"job": r.job, "date": r.trading_date, "status": r.status, "figures": r.figures,
+            runs: list[dict[str, Any]] = [{"job": r.job, "date": r.trading_date, "status": r.status, "figures": r.figures,
                      "error": r.error} for r in session.scalars(select(JobRun).order_by(JobRun.id))]
-            reports = [{"date": r.trading_date, "equity": r.equity, "cash": r.cash, "realized": r.realized_pnl,
+            reports: list[dict[str, Any]] = [{"date": r.trading_date, "equity": r.equity, "cash": r.cash, "realized": r.realized_pnl,
                         "unrealized": r.unrealized_pnl, "fees": r.fees, "taxes": r.taxes, "trades": r.trades,
                         "positions": len(r.positions)}
                        for r in session.scalars(select(DailyReport).order_by(DailyReport.trading_date))]

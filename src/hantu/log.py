@@ -18,6 +18,7 @@ import logging.handlers
 import re
 import sys
 import threading
+import weakref
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -52,7 +53,7 @@ def mask_secrets(text: str) -> str:
 _base_factory = logging.getLogRecordFactory()
 
 
-def _masking_record_factory(*args, **kwargs) -> logging.LogRecord:  # type: ignore[no-untyped-def]
+def _masking_record_factory(*args, **kwargs) -> logging.LogRecord:
     """Mask at record creation too, so handlers we did not install (pytest, uvicorn) never see secrets."""
     record = _base_factory(*args, **kwargs)
     try:
@@ -103,6 +104,7 @@ class JsonFormatter(logging.Formatter):
 
 
 _configured_for: tuple[str, str | None] | None = None
+_own_handlers: weakref.WeakSet[logging.Handler] = weakref.WeakSet()  # what `setup_logging` installed
 
 
 def setup_logging(
@@ -120,12 +122,12 @@ def setup_logging(
         logging.setLogRecordFactory(_masking_record_factory)
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if getattr(handler, "_hantu", False):
+        if handler in _own_handlers:
             root.removeHandler(handler)
             handler.close()
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(MaskingFormatter(ConsoleFormatter()))
-    console._hantu = True  # type: ignore[attr-defined]
+    _own_handlers.add(console)
     root.addHandler(console)
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -133,7 +135,7 @@ def setup_logging(
             log_dir / f"{process_name}.jsonl", maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
         )
         file_handler.setFormatter(MaskingFormatter(JsonFormatter()))
-        file_handler._hantu = True  # type: ignore[attr-defined]
+        _own_handlers.add(file_handler)
         root.addHandler(file_handler)
     root.setLevel(level.upper())
     # Libraries that log request URLs (which may carry the bot token) stay at WARNING.

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from hantu import __version__
@@ -54,7 +55,7 @@ def _migrate_in_child() -> None:
 
 def _lifespan(ctx: ApiContext) -> Any:
     @asynccontextmanager
-    async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
+    async def lifespan(_app: FastAPI):
         if not _schema_present(ctx):
             _migrate_in_child()
         # Everything built so far (modules, routes, schemas) lives as long as the process: move it out of the
@@ -142,6 +143,11 @@ def route_paths(app: FastAPI) -> list[str]:
 HIDDEN_PATHS = ("/", "/openapi.json", "/docs", "/docs/oauth2-redirect")
 
 
+def _router_paths(router: APIRouter) -> list[str]:
+    """The paths of a router's endpoints (what the OpenAPI document lists)."""
+    return [route.path for route in router.routes if isinstance(route, APIRoute)]
+
+
 def _mount_routes(app: FastAPI) -> None:
     from fastapi import Security
 
@@ -165,11 +171,11 @@ def _mount_routes(app: FastAPI) -> None:
     paths: list[str] = []
     for module in (status, trading, performance, strategy, backtests, jobs, data, logs, controls):
         v1.include_router(module.router)
-        paths.extend(API_PREFIX + route.path for route in module.router.routes)
+        paths.extend(API_PREFIX + path for path in _router_paths(module.router))
     app.include_router(v1)
     app.include_router(system.router)
     app.include_router(dashboard.router)
-    paths.extend(route.path for route in system.router.routes)
+    paths.extend(_router_paths(system.router))
     app.state.route_paths = sorted({*paths, *HIDDEN_PATHS})
 
 

@@ -50,7 +50,7 @@ class ApiContext:
 
 
 def get_ctx(request: Request) -> ApiContext:
-    return request.app.state.ctx  # type: ignore[no-any-return]
+    return request.app.state.ctx
 
 
 def actor_of(request: Request) -> str:

@@ -13,6 +13,7 @@ The rule (quality bar S1):
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 
 from fastapi.security import APIKeyHeader
 
@@ -47,9 +48,9 @@ def key_matches(presented: str | None, expected: str) -> bool:
     return hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8"))
 
 
-def presented_key(headers: dict[str, str] | object) -> str | None:
+def presented_key(headers: Mapping[str, str]) -> str | None:
     """The key a request carries: `X-API-Key`, or a bearer token."""
-    get = headers.get  # type: ignore[attr-defined]
+    get = headers.get
     key = get("x-api-key")
     if key:
         return key

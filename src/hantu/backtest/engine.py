@@ -25,7 +25,7 @@ import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, assert_never
 
 import numpy as np
@@ -129,7 +129,7 @@ class BacktestEngine:
         self._actions = ({} if self._step is None else
                          {(int(r), int(c)): float(self._step[r, c]) for r, c in zip(*np.nonzero(self._step != 1.0),
                                                                                      strict=True)})
-        self._exits_at_open = isinstance(strategy, ExitsAtOpen)
+        self._open_exits: ExitsAtOpen | None = strategy if isinstance(strategy, ExitsAtOpen) else None
         # last traded close on or before each day (marks positions on days without a trade)
         self._mark = _carry_forward(panel.close, self._step)
 
@@ -193,11 +193,13 @@ class BacktestEngine:
             strategy=self.strategy.name, params=dict(self.strategy.params), start=dates[0], end=dates[-1],
             initial_cash=initial, stocks=int(panel.shape[1]), dates=dates, equity=equity, cash=cash,
             holdings_value=holdings, benchmark=bench, fills=self.fills, trades=self.trades)
-        outcome.metrics = compute_metrics(equity=equity, holdings_value=holdings, initial_cash=initial,
-                                          trades=self.trades, traded_value=traded, fees=fees, taxes=taxes)
-        outcome.benchmark_metrics = return_figures(bench, initial)
+        metrics: dict[str, Any] = compute_metrics(equity=equity, holdings_value=holdings, initial_cash=initial,
+                                                  trades=self.trades, traded_value=traded, fees=fees, taxes=taxes)
+        outcome.metrics = metrics
+        benchmark_metrics: dict[str, Any] = dict(return_figures(bench, initial))
+        benchmark_metrics["market"] = {m: return_figures(v, initial) for m, v in marks.markets.items()}
+        outcome.benchmark_metrics = benchmark_metrics
         outcome.markets = marks.markets
-        outcome.benchmark_metrics["market"] = {m: return_figures(v, initial) for m, v in marks.markets.items()}
         outcome.benchmark_gap_days = marks.gap_days
         outcome.warnings = segment_warnings(panel.dates, panel.segment_starts(), first, last)
         if outcome.warnings:
@@ -276,7 +278,7 @@ class BacktestEngine:
                 seq += 1
                 heapq.heappush(events, (p.time(s), seq, "exit", col, s, reason))
 
-        open_exits = self.strategy.exits_at_open() if self._exits_at_open else None
+        open_exits = self._open_exits.exits_at_open() if self._open_exits is not None else None
         for col, position in list(self.positions.items()):
             if open_exits is None or position.risk_rule:
                 push_exit(col, 0.0, True)
@@ -288,17 +290,17 @@ class BacktestEngine:
                 seq += 1
                 heapq.heappush(events, (p.time(0.0), seq, "exit", col, 0.0, f"strategy: {why}"))
         for candidate in candidates:
-            col = self._columns.get(candidate.code)
-            if col is None:
+            column = self._columns.get(candidate.code)
+            if column is None:
                 continue
-            p = path(col)
-            if col in self.positions or p is None:
+            p = path(column)
+            if column in self.positions or p is None:
                 continue
-            found = p.first_firing(0.0, lambda s, c=candidate, p=p: self._entry_decision(c, p, s))
-            if found is not None:
-                s, decision = found
+            entry = p.first_firing(0.0, partial(self._entry_decision, candidate, p))
+            if entry is not None:
+                s, decision = entry
                 seq += 1
-                heapq.heappush(events, (p.time(s), seq, "entry", col, s, (candidate, decision)))
+                heapq.heappush(events, (p.time(s), seq, "entry", column, s, (candidate, decision)))
 
         while events:
             _, _, kind, col, s, payload = heapq.heappop(events)

@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 import numpy as np
 
 TRADING_DAYS_PER_YEAR = 252
 
 
-@dataclass(frozen=True)
-class TradeFigures:
+class TradeFigures(Protocol):
     """What the trade-based metrics need of a round trip (`hantu.backtest.result.Trade` has these)."""
 
-    pnl: float
-    holding_days: int
-    closed: bool
+    @property
+    def pnl(self) -> float: ...
+
+    @property
+    def holding_days(self) -> int: ...
+
+    @property
+    def closed(self) -> bool: ...
 
 
 def _finite(value: float) -> float | None:

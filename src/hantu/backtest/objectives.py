@@ -70,7 +70,7 @@ def _parse(expression: str) -> ast.expr:
 
 
 def _evaluate(node: ast.expr, metrics: Mapping[str, Any]) -> float:
-    if isinstance(node, ast.Constant):
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):  # `_parse` allows no other
         return float(node.value)
     if isinstance(node, ast.Name):
         value = metrics.get(node.id)

@@ -436,17 +436,17 @@ def optimize(db: Any, store: Any, strategy_name: str, start: date, end: date, sp
                                          steps=steps, objective=objective, prune_below=thresholds))
             results = {**known, **{r.key: r for r in _run(runner, source, pending)}}
             for n, asked, _ in batch:
-                result = replace(results[str(n)], params={k: asked.params[k] for k in space})
-                row = _save_trial(db, study_id, f, n, result)
-                for step, value in enumerate(result.step_values):
+                trial = replace(results[str(n)], params={k: asked.params[k] for k in space})
+                row = _save_trial(db, study_id, f, n, trial)
+                for step, value in enumerate(trial.step_values):
                     asked.report(value if math.isfinite(value) else -1e9, step)
-                if result.pruned:
+                if trial.pruned:
                     study.tell(asked, state=optuna.trial.TrialState.PRUNED)
                 else:
-                    study.tell(asked, result.step_values[-1] if math.isfinite(result.step_values[-1]) else -1e9)
-                    cache[_key(row.params)] = result.step_values[-1]
+                    study.tell(asked, trial.step_values[-1] if math.isfinite(trial.step_values[-1]) else -1e9)
+                    cache[_key(row.params)] = trial.step_values[-1]
                 history.append((n, row.value, row.state))
-                step_values.append(list(result.step_values))
+                step_values.append(list(trial.step_values))
                 done += 1
                 ran += 1 if str(n) not in known else 0
                 if progress is not None:
@@ -481,7 +481,7 @@ def _check_points(strategy_name: str, space: dict[str, Dimension], params: dict[
                   make: Callable[..., Any]) -> None:
     """Refuse a space key the strategy does not have, or bounds it rejects, before any work."""
     for dimension in space.values():
-        values = list(dimension.choices) if dimension.kind == "categorical" else [dimension.low, dimension.high]
+        values: list[Any] = list(dimension.choices) if dimension.kind == "categorical" else [dimension.low, dimension.high]
         for value in values:
             point = {**params, dimension.key: int(value) if dimension.kind == "int" else value}
             try:
@@ -600,7 +600,7 @@ def _out_of_sample(folds: list[FoldResult], strategy_name: str, params: dict[str
     metrics = compute_metrics(equity=equity, holdings_value=holdings, initial_cash=config.initial_cash,
                               trades=trades, traded_value=float(sum(f.amount for f in fills)),
                               fees=sum(f.commission for f in fills), taxes=sum(f.tax for f in fills))
-    curve = {"dates": [d.isoformat() for o in outcomes for d in o.dates],
+    curve: dict[str, list[Any]] = {"dates": [d.isoformat() for o in outcomes for d in o.dates],
              "equity": [round(float(v), 2) for v in equity]}
     return _plain_metrics(dict(metrics)), curve
 

@@ -218,26 +218,33 @@ class PanelScreens:
                       table=table, regimes=market_regimes(prices, self.config.selection), offset=offset,
                       composite=composite, scale=scale)
 
+    @property
+    def _loaded(self) -> _Chunk:
+        """The current chunk; `_compute` loads it before any per-day read."""
+        if self.chunk is None:
+            raise RuntimeError("no chunk computed yet: call _compute(row) first")
+        return self.chunk
+
     # the current chunk's arrays, as the per-day code reads them
     @property
     def prices(self) -> Prices:
-        return self.chunk.prices
+        return self._loaded.prices
 
     @property
     def eligibility(self) -> Any:
-        return self.chunk.eligibility
+        return self._loaded.eligibility
 
     @property
     def factor_columns(self) -> np.ndarray:
-        return self.chunk.factor_columns
+        return self._loaded.factor_columns
 
     @property
     def table(self) -> Any:
-        return self.chunk.table
+        return self._loaded.table
 
     @property
     def regimes(self) -> list[Any]:
-        return self.chunk.regimes
+        return self._loaded.regimes
 
     @staticmethod
     def _factors(strategy: ScreeningStrategy, view: DailyPanel, prices: Prices, eligibility: Any,
@@ -287,7 +294,7 @@ class PanelScreens:
         if eligible.size == 0:
             return ScreenResult(on=day, scores=[], watchlist=[])
         local = np.searchsorted(self.factor_columns, eligible)  # eligible stocks in the factor arrays
-        chunk = self.chunk
+        chunk = self._loaded
         ranked_row = row - chunk.offset
         raw = chunk.composite.score[ranked_row][local]
         with np.errstate(invalid="ignore"):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import time as _time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -177,7 +177,7 @@ def run_backtest(db: Database, store: Any, strategy_name: str, start: date, end:
 # --- parameter grids ----------------------------------------------------------------------------------
 
 
-def grid_points(grid: dict[str, Iterable[Any]], base: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def grid_points(grid: Mapping[str, Iterable[Any]], base: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Every combination of the grid's values, each over `base`."""
     keys = sorted(grid)
     return [{**(base or {}), **dict(zip(keys, values, strict=True))}

@@ -203,7 +203,7 @@ class DaskRunner:
         from distributed import Client
 
         self._own = not isinstance(address, Client)
-        self.client = Client(address) if self._own else address
+        self.client: Client = address if isinstance(address, Client) else Client(address)
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
         self.peak_worker_rss_mb = 0.0
         self.ship_data = ship_data

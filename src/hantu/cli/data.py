@@ -38,7 +38,7 @@ def _default_end() -> date:
     return previous_trading_day(SystemClock().today())
 
 
-def _progress(description: str, total: int | None):  # type: ignore[no-untyped-def]
+def _progress(description: str, total: int | None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
@@ -52,7 +52,7 @@ def _progress(description: str, total: int | None):  # type: ignore[no-untyped-d
     )
 
 
-def _mirror_instruments(store) -> int:  # type: ignore[no-untyped-def]
+def _mirror_instruments(store) -> int:
     """Copy the instrument master into the database so the API and the CLI show Korean names."""
     from hantu.cli.common import open_database
     from hantu.market.store import sync_instruments_to_db
@@ -222,7 +222,7 @@ def sync(source: str | None = typer.Option(None, "--source", help="pykrx or kis 
              EXIT_STALE_DATA)
 
 
-def _sync_master(store, files: list[Path]) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def _sync_master(store, files: list[Path]) -> dict:
     """Load the KIS master from `files`, else from KIS (or the sandbox); exits 1 with the reason on failure."""
     from hantu.clock import SystemClock
     from hantu.config.settings import get_settings
@@ -249,7 +249,7 @@ def _sync_master(store, files: list[Path]) -> dict:  # type: ignore[no-untyped-d
     return summary.as_dict()
 
 
-def _sync_kis(store, days: list[date], codes: str | None):  # type: ignore[no-untyped-def]
+def _sync_kis(store, days: list[date], codes: str | None):
     from hantu.broker.kis.daily_source import KisDailySource
     from hantu.config.settings import get_settings
     from hantu.market.sources.base import SourceError
@@ -286,7 +286,7 @@ def _sync_kis(store, days: list[date], codes: str | None):  # type: ignore[no-un
         api.close()
 
 
-def _refuse_to_replace_real_data(store) -> None:  # type: ignore[no-untyped-def]
+def _refuse_to_replace_real_data(store) -> None:
     """Stop `data sample` from silently discarding days that came from real files or a sync."""
     st = store.status()
     source = st.last_source or "unknown source"

@@ -47,7 +47,7 @@ def demo_command(
         if show:
             console.print(f"[dim]{text}[/dim]")
 
-    def message(delivered) -> None:  # type: ignore[no-untyped-def]
+    def message(delivered) -> None:
         if show:
             title = f"Telegram · {delivered.kind} · {delivered.priority}"
             console.print(
@@ -79,7 +79,7 @@ def demo_command(
     for row in result.per_day:
         table.add_column(str(row["date"]), justify="right")
 
-    def fmt(value, signed: bool = False) -> str:  # type: ignore[no-untyped-def]
+    def fmt(value, signed: bool = False) -> str:
         if value is None:
             return "-"
         if isinstance(value, int):

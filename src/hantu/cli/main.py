@@ -128,7 +128,7 @@ class LazyGroup(TyperGroup):
         self._lazy = _Commands(self.__dict__.pop("commands"))
 
     @property
-    def commands(self) -> dict[str, Any]:  # type: ignore[override]
+    def commands(self) -> dict[str, Any]:
         """Every command, loaded (for code that walks the tree)."""
         return {name: self._lazy[name] for name in self._lazy.names()}
 

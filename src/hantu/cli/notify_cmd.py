@@ -167,13 +167,16 @@ def send(
         payload = json.loads(data)
     except ValueError:
         fail(f"--data is not JSON: {data!r}", 2)
+    from hantu.notify.kit import PRIORITY_RANK, is_priority
     from hantu.notify.outbox import enqueue
     from hantu.notify.templates import TemplateDataError, UnknownKindError
 
+    if not is_priority(priority):
+        fail(f"priority must be one of {list(PRIORITY_RANK)}, got {priority!r}", 2)
     database = open_database()
     try:
         with database.session() as session:
-            message = enqueue(session, kind, payload, priority=priority)  # type: ignore[arg-type]
+            message = enqueue(session, kind, payload, priority=priority)
             message_id = message.id if message else None
     except (UnknownKindError, TemplateDataError, ValueError) as error:
         fail(str(error), 2)

@@ -27,7 +27,7 @@ STATE_FILE_OPTION = typer.Option(
 EXIT_CORRUPT = 3
 
 
-def _store(state_file: Path | None):  # type: ignore[no-untyped-def]
+def _store(state_file: Path | None):
     from hantu.ops.state import StateStore, default_state_path
 
     return StateStore(state_file or default_state_path())
@@ -37,7 +37,7 @@ def _print_state(data: dict[str, object]) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _read_state_or_exit(state_file: Path | None):  # type: ignore[no-untyped-def]
+def _read_state_or_exit(state_file: Path | None):
     from hantu.ops.state import CorruptStateError
 
     store = _store(state_file)

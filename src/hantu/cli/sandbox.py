@@ -41,7 +41,7 @@ def kis(
 
     if clock not in ("system", "sim", "frozen"):
         fail("--clock must be system, sim or frozen", 2)
-    from hantu.clock import FrozenClock, SimClock, SystemClock, parse_kst
+    from hantu.clock import Clock, FrozenClock, SimClock, SystemClock, parse_kst
     from hantu.config.settings import get_settings
 
     try:
@@ -59,7 +59,10 @@ def kis(
         if not isinstance(spec, dict):
             fail("--account must be a JSON object", 2)
         specs.append(spec)
-    chosen = SystemClock() if clock == "system" else SimClock(begin, speed) if clock == "sim" else FrozenClock(begin)
+    if clock == "system" or begin is None:
+        chosen: Clock = SystemClock()
+    else:
+        chosen = SimClock(begin, speed) if clock == "sim" else FrozenClock(begin)
     source = store or Path(get_settings().hantu_home) / "market"
     from hantu.sandbox.kis.app import serve
     from hantu.sandbox.kis.state import SandboxOptions

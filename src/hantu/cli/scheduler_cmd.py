@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
 import typer
 
 from hantu.cli.common import fail, print_json
 
+if TYPE_CHECKING:
+    from hantu.clock import Clock
+
 CLOCK_HELP = "system (default) or sim: run the same timetable on simulated time."
 
 
-def _kst_option(text: str, option: str):  # type: ignore[no-untyped-def]
+def _kst_option(text: str, option: str) -> datetime:
     """`--start`/`--until` as a KST datetime; a malformed value is a usage error (exit 2)."""
     from hantu.clock import parse_kst
 
@@ -19,7 +25,7 @@ def _kst_option(text: str, option: str):  # type: ignore[no-untyped-def]
         fail(f"{option} must be 'YYYY-MM-DD HH:MM' (KST), got {text!r}", 2)
 
 
-def _clock_options(clock: str, start: str | None, speed: float):  # type: ignore[no-untyped-def]
+def _clock_options(clock: str, start: str | None, speed: float) -> Clock:
     from hantu.scheduler.app import ClockOptions
 
     if clock not in ("system", "sim"):
@@ -32,13 +38,11 @@ def _clock_options(clock: str, start: str | None, speed: float):  # type: ignore
         fail(str(error), 2)
 
 
-def _parse_date_option(day: str | None):  # type: ignore[no-untyped-def]
-    from datetime import date as date_cls
-
+def _parse_date_option(day: str | None) -> date | None:
     if day is None:
         return None
     try:
-        return date_cls.fromisoformat(day)
+        return date.fromisoformat(day)
     except ValueError:
         fail(f"--date must be YYYY-MM-DD, got {day!r}", 2)
 
@@ -176,7 +180,7 @@ def jobs_command(
         query = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
         if on is not None:
             query = query.where(JobRun.trading_date == on)
-        runs = [{"id": r.id, "job": r.job, "date": r.trading_date, "status": r.status, "attempt": r.attempt,
+        runs: list[dict[str, Any]] = [{"id": r.id, "job": r.job, "date": r.trading_date, "status": r.status, "attempt": r.attempt,
                  "started_at": r.started_at, "finished_at": r.finished_at, "error": r.error, "figures": r.figures}
                 for r in session.scalars(query)]
     if json_output:

@@ -49,7 +49,7 @@ def _params(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def _strategy(name: str | None, config: Path | None, params: list[str]):  # type: ignore[no-untyped-def]
+def _strategy(name: str | None, config: Path | None, params: list[str]):
     from hantu.config.settings import get_settings
     from hantu.strategy.config import StrategyConfigError
     from hantu.strategy.registry import StrategyContractError, UnknownStrategyError, create_strategy
@@ -65,7 +65,7 @@ def _strategy(name: str | None, config: Path | None, params: list[str]):  # type
         fail(str(error), EXIT_ERROR)
 
 
-def _setup():  # type: ignore[no-untyped-def]
+def _setup():
     from hantu.cli.common import init_cli_logging, open_database
     from hantu.config.settings import get_settings
     from hantu.market.store import open_market_store
@@ -74,7 +74,7 @@ def _setup():  # type: ignore[no-untyped-def]
     return open_database(), open_market_store(get_settings())
 
 
-def _table(title: str, columns: list[str]):  # type: ignore[no-untyped-def]
+def _table(title: str, columns: list[str]):
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", show_lines=False)

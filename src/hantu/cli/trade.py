@@ -5,11 +5,14 @@ Manual orders pass the same risk checks as the engine's own; every manual order 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from hantu.cli.common import EXIT_ERROR, day_alias_option, fail, one_date, print_json
+
+if TYPE_CHECKING:
+    from hantu.trading.account import AccountView
 
 app = typer.Typer(help="Trading: book, manual orders, kill switch, risk limits.\n\n"
                        "Example: hantu trade positions --json", no_args_is_help=True)
@@ -19,7 +22,7 @@ TRADE_DATE_HELP = "Trading date YYYY-MM-DD (default today, KST; --day is an alia
 EXIT_BLOCKED = 3  # the risk manager or the broker refused the order
 
 
-def _db():  # type: ignore[no-untyped-def]
+def _db():
     from hantu.cli.common import open_database
 
     return open_database()
@@ -78,7 +81,7 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     console().print(table)
 
 
-def _initialise_book(database) -> str | None:  # type: ignore[no-untyped-def]
+def _initialise_book(database) -> str | None:
     """The engine's first reconciliation, run now: the broker's cash and holdings become the book's base.
     Returns why it could not (no market data for the paper broker, KIS unreachable), or None."""
     from hantu.clock import SystemClock
@@ -95,7 +98,7 @@ def _initialise_book(database) -> str | None:  # type: ignore[no-untyped-def]
     return None
 
 
-def _account_view():  # type: ignore[no-untyped-def]
+def _account_view() -> AccountView:
     """The account view the API and Telegram show (`hantu.trading.account`), of today (KST)."""
     from hantu.clock import SystemClock
     from hantu.config.settings import get_settings
@@ -190,7 +193,7 @@ def positions(as_json: bool = JSON) -> None:
              r["target_price"], r["entry_date"]] for r in rows])
 
 
-def _parse_day(day: str | None):  # type: ignore[no-untyped-def]
+def _parse_day(day: str | None):
     from datetime import date
 
     if day is None:
@@ -300,7 +303,7 @@ def _manual_order(side_name: str, code: str, quantity: int, price: int | None, a
                                quote=quote, actor=cli_actor())
     except BrokerError as error:
         fail(str(error))
-    payload = {"allowed": bool(result.verdict), "reason": result.verdict.reason,
+    payload: dict[str, Any] = {"allowed": bool(result.verdict), "reason": result.verdict.reason,
                "order": None if result.order is None else {
                    "id": result.order.id, "client_order_id": result.order.client_order_id,
                    "broker_order_id": result.order.broker_order_id, "status": result.order.status,
@@ -352,10 +355,10 @@ def cancel(order: str = typer.Argument(..., help="Client order id, broker order 
     Example: hantu trade cancel 42
     """
     from hantu.clock import SystemClock
-    from hantu.domain.order_state import CancelReason
+    from hantu.domain.order_state import LIVE, CancelReason
     from hantu.store.audit import audit, cli_actor
     from hantu.trading.lookup import find_order
-    from hantu.trading.orders import LIVE, OrderManager
+    from hantu.trading.orders import OrderManager
 
     database = _db()
     with database.session() as session:

@@ -125,27 +125,27 @@ def variables(settings: Settings) -> list[Variable]:
         )
     )
     kis_mode, kis_data = settings.trading_mode == "kis", settings.data_source == "kis"
-    for key, guide, value, needed_for_data in (
+    for key, guide, secret, needed_for_data in (
         ("APP_KEY", "KIS_APP_KEY", settings.app_key, True),
         ("APP_SECRET", "KIS_APP_SECRET", settings.app_secret, True),
         ("ACCOUNT_NUMBER", "KIS_ACCOUNT_NO", settings.account_number, False),
     ):
         if kis_mode:
             found.append(
-                Variable(key, guide, _is_set(value), True, f"TRADING_MODE=kis needs it (alias {guide})")
+                Variable(key, guide, _is_set(secret), True, f"TRADING_MODE=kis needs it (alias {guide})")
             )
         elif kis_data and needed_for_data:
             found.append(
                 Variable(
                     key,
                     guide,
-                    _is_set(value),
+                    _is_set(secret),
                     True,
                     f"HANTU_DATA_SOURCE=kis reads daily charts through KIS (alias {guide})",
                 )
             )
         else:
-            found.append(Variable(key, guide, _is_set(value), False))
+            found.append(Variable(key, guide, _is_set(secret), False))
     if kis_mode:
         found.append(
             Variable(

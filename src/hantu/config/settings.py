@@ -10,7 +10,7 @@ import os
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -232,11 +232,11 @@ class Settings(BaseSettings):
         return [v for v in values if len(v) >= 4]
 
 
-def load_settings(env_file: Path | None = None, **overrides: object) -> Settings:
+def load_settings(env_file: Path | None = None, **overrides: Any) -> Settings:
     """Build settings from the environment and the `.env` file (environment wins)."""
     path = env_file if env_file is not None else env_file_path()
     try:
-        return Settings(_env_file=path if path.exists() else None, **overrides)  # type: ignore[call-arg]
+        return Settings(_env_file=path if path.exists() else None, **overrides)
     except UnicodeDecodeError as error:  # a .env saved as CP949/EUC-KR: say so, not a traceback
         raise ConfigurationError([(".env", _not_utf8(error))], path) from None
 

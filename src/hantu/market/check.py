@@ -157,7 +157,7 @@ def check_store(store: MarketStore, limit: int = 10_000) -> list[Issue]:
     return issues[:limit]
 
 
-def _action_note(explained: dict, code: str, day: date) -> str:  # type: ignore[type-arg]
+def _action_note(explained: dict, code: str, day: date) -> str:
     action = explained.get((code, day))
     if action is None:
         return ""

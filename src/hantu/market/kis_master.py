@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any, Protocol
 
 ENCODING = "cp949"
 HEAD_CODE, HEAD_STANDARD = 9, 12
@@ -400,10 +401,16 @@ class MasterSummary:
         return asdict(self)
 
 
-def load_master(store: object, rows: Sequence[MasterRow], source: str, loaded_on: date) -> MasterSummary:
+class MasterTarget(Protocol):
+    """Where master rows go (`hantu.market.store.MarketStore`): returns how many stocks it updated."""
+
+    def apply_master(self, rows: Iterable[Any], source: str, loaded_on: date) -> int: ...
+
+
+def load_master(store: MasterTarget, rows: Sequence[MasterRow], source: str, loaded_on: date) -> MasterSummary:
     """Apply `rows` to the store's instrument master (`MarketStore.apply_master`) and sum up what they set."""
     stocks = [r for r in rows if r.group in STOCK_GROUPS]
-    count = store.apply_master(stocks, source, loaded_on)  # type: ignore[attr-defined]
+    count = store.apply_master(stocks, source, loaded_on)
     by_market: dict[str, int] = {}
     for r in stocks:
         by_market[r.market] = by_market.get(r.market, 0) + 1

@@ -81,7 +81,7 @@ class DailyPanel:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.close.shape  # type: ignore[return-value]
+        return self.close.shape
 
     def column(self, code: str) -> int:
         """Index of `code`; a clear `KeyError` for an unknown code."""

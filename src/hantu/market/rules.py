@@ -69,7 +69,7 @@ def normalize_market(market: str) -> str:
     return key
 
 
-def _dated(table, on: date):  # type: ignore[no-untyped-def]
+def _dated(table, on: date):
     for start, value in table:
         if on >= start:
             return value
@@ -107,9 +107,10 @@ def _ladder_arrays(ladder: Ladder) -> tuple[np.ndarray, np.ndarray]:
 
 
 _EPS = 1e-9
+TickDirection = Literal["up", "down", "nearest"]
 
 
-def round_to_tick(price: float, direction: Literal["up", "down", "nearest"], on: date, market: str) -> int:
+def round_to_tick(price: float, direction: TickDirection, on: date, market: str) -> int:
     """The valid order price next to `price`: at or above (`up`), at or below (`down`) or the closer of the
     two (`nearest`, ties go up). Band edges are multiples of the lower band's tick, so rounding within the
     band of `price` always lands on a valid price."""

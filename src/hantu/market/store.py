@@ -29,7 +29,7 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -289,14 +289,16 @@ class MarketStore:
             n = int(mask.sum())
             same = block.codes.shape == codes.shape and bool((block.codes == codes).all())
             if same:  # the common case: no column shuffling, rows go straight into the output
-                def pick(a: np.ndarray, mask: np.ndarray = mask) -> np.ndarray:
+                def pick_rows(a: np.ndarray, mask: np.ndarray = mask) -> np.ndarray:
                     return a if mask.all() else a[mask]
+                pick: Callable[[np.ndarray], np.ndarray] = pick_rows
                 dst: Any = slice(row, row + n)
             else:
                 cols_src = np.flatnonzero(np.isin(block.codes, codes))
 
-                def pick(a: np.ndarray, mask: np.ndarray = mask, cols: np.ndarray = cols_src) -> np.ndarray:
+                def pick_moved(a: np.ndarray, mask: np.ndarray = mask, cols: np.ndarray = cols_src) -> np.ndarray:
                     return a[mask][:, cols]
+                pick = pick_moved
                 dst = (slice(row, row + n), np.searchsorted(codes, block.codes[cols_src]))
             volume = pick(block.arrays["volume"])
             no_trade = volume <= 0
@@ -466,7 +468,7 @@ class MarketStore:
             for k in (*PRICE_FIELDS, *INT_FIELDS, *OPTIONAL_FIELDS):
                 arrays[k][i, cols] = values[k]
         dates = np.array([r[0] for r in rows], dtype="datetime64[D]")
-        atomic_write(path, lambda fh: np.savez(fh, dates=dates, codes=codes, **arrays))
+        atomic_write(path, lambda fh: np.savez(fh, allow_pickle=False, dates=dates, codes=codes, **arrays))
 
     def _update_master(self, days: Sequence[DayBars]) -> None:
         """The latest day of each code sets its name, market, shares and flags; first/last dates widen."""

@@ -6,13 +6,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from hantu.notify.formatting import escape
 from hantu.notify.reasons import korean_reason
 
 Priority = Literal["critical", "high", "normal", "low"]
 PRIORITY_RANK: dict[str, int] = {"low": 0, "normal": 1, "high": 2, "critical": 3}
+
+
+def is_priority(value: str) -> TypeGuard[Priority]:
+    """Whether a string from outside (a CLI option, a JSON body) names a priority."""
+    return value in PRIORITY_RANK
+
+
 Language = Literal["ko", "en"]
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from hantu.clock import KST
 from hantu.notify.formatting import PARSE_MODE, split_message
-from hantu.notify.kit import PRIORITY_RANK, Language, Priority
+from hantu.notify.kit import PRIORITY_RANK, Language, Priority, is_priority
 from hantu.notify.templates import TEMPLATES, UnknownKindError, render, validate
 from hantu.store.kv import kv_get, kv_set
 from hantu.store.models.notify import PENDING, OutboxMessage
@@ -57,7 +57,7 @@ def enqueue(
     session: Session,
     kind: str,
     data: dict[str, Any],
-    priority: Literal["critical", "high", "normal", "low"] = "normal",
+    priority: Priority = "normal",
     dedupe_key: str | None = None,
     *,
     chat_id: str | None = None,
@@ -72,7 +72,7 @@ def enqueue(
     its `floor`). `chat_id` defaults to `TELEGRAM_CHAT_ID` at send time. Raises `UnknownKindError` for an
     unknown kind and `TemplateDataError` for missing data.
     """
-    if priority not in PRIORITY_RANK:
+    if not is_priority(priority):  # callers outside the type checker (JSON, the sandbox) pass plain strings
         raise ValueError(f"priority must be one of {list(PRIORITY_RANK)}, got {priority!r}")
     validate(kind, data)
     moment = now or datetime.now(KST)

@@ -47,8 +47,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from hantu.clock import Clock
 from hantu.config import Settings
@@ -163,12 +164,12 @@ class OutboxSender:
         database: Database,
         clock: Clock,
         on_delivered: Callable[[Delivered], None] | None = None,
-        **kwargs: object,
+        **kwargs: Any,
     ) -> OutboxSender:
         """A sender for the configured bot token, chat id and API base (log-only without a token)."""
         token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None
         client = TelegramClient(token, settings.telegram_api_base) if token else None
-        return cls(database, clock, client, settings.telegram_chat_id, on_delivered, **kwargs)  # type: ignore[arg-type]
+        return cls(database, clock, client, settings.telegram_chat_id, on_delivered, **kwargs)
 
     # --- running ------------------------------------------------------------------------------------
     def wake(self) -> None:
@@ -297,7 +298,8 @@ class OutboxSender:
                 .where(OutboxMessage.id == row.id, OutboxMessage.status == PENDING)
                 .values(status=SENDING, claimed_at=self.clock.now(), claimed_by=self.name, attempts=attempts)
             )
-            return result.rowcount == 1  # type: ignore[attr-defined]
+            assert isinstance(result, CursorResult)  # an UPDATE's result carries the row count
+            return result.rowcount == 1
 
     def _claim_when_allowed(self, row: OutboxMessage, target: str, count_attempt: bool) -> str | None:
         """Wait for the rate limiter, then claim: a row is `sending` only while its request is in flight.

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from hantu.clock import Clock, SystemClock, to_kst
 from hantu.ops.alerts import (
@@ -121,10 +122,10 @@ class DeployConfig:
     command_timeout_s: float = 1800.0
 
     @classmethod
-    def from_environment(cls, project_dir: Path, **overrides: object) -> DeployConfig:
+    def from_environment(cls, project_dir: Path, **overrides: Any) -> DeployConfig:
         """Defaults for a real host; each host command can be replaced by `HANTU_DEPLOY_{INSTALL,MIGRATE,
         RESTART,REVISION,DOWNGRADE}_CMD`, the health URL by `HANTU_DEPLOY_HEALTH_URL`."""
-        config = cls(project_dir=project_dir, **overrides)  # type: ignore[arg-type]
+        config = cls(project_dir=project_dir, **overrides)
         python = sys.executable
         config.install_cmd = config.install_cmd or _command_from_env(
             "HANTU_DEPLOY_INSTALL_CMD",

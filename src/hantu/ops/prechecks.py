@@ -46,7 +46,7 @@ def check_memory(log: OpsLog, threshold_mb: int, meminfo: Path | None = None) ->
     return MemoryCheck(passed, memory, threshold_mb)
 
 
-def check_env(log: OpsLog, env_file: Path | None = None):  # type: ignore[no-untyped-def]
+def check_env(log: OpsLog, env_file: Path | None = None):
     """Run the environment validation, print its report, return it (`EnvReport`)."""
     from hantu.ops.envcheck import render_report, validate_environment
 

@@ -126,20 +126,28 @@ class SandboxState:
     faults: list[_Fault] = field(default_factory=list)
 
 
+class _Server(ThreadingHTTPServer):
+    """A threading HTTP server that knows its open connections, so that `stop` can cut kept-alive ones."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self.open_connections: set[socket.socket] = set()
+
+
 class _Silent(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms delayed-ACK stalls
-        conns = getattr(self.server, "open_connections", None)
-        if conns is not None:
-            conns.add(self.connection)
+        if isinstance(self.server, _Server):
+            self.server.open_connections.add(self.connection)
 
     def finish(self) -> None:
-        conns = getattr(self.server, "open_connections", None)
-        if conns is not None:
-            conns.discard(self.connection)
+        if isinstance(self.server, _Server):
+            self.server.open_connections.discard(self.connection)
         super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -247,20 +255,18 @@ class _Listener:
 
     def __init__(self, handler: type[BaseHTTPRequestHandler], host: str, port: int) -> None:
         self.handler, self.host, self.port = handler, host, port
-        self.server: ThreadingHTTPServer | None = None
+        self.server: _Server | None = None
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
         for _ in range(50):
             try:
-                server = ThreadingHTTPServer((self.host, self.port), self.handler)
+                server = _Server((self.host, self.port), self.handler)
                 break
             except OSError:  # the old socket may linger a moment after a close
                 time.sleep(0.05)
         else:
             raise OSError(f"cannot bind {self.host}:{self.port}")
-        server.daemon_threads = True
-        server.open_connections = set()  # type: ignore[attr-defined]
         self.server = server
         self.port = server.server_address[1]
         self.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -272,7 +278,7 @@ class _Listener:
             self.server.shutdown()
             self.server.server_close()
             # Kept-alive connections would otherwise go on being served: cut them, as a dead server would.
-            for conn in list(self.server.open_connections):  # type: ignore[attr-defined]
+            for conn in list(self.server.open_connections):
                 try:
                     conn.shutdown(socket.SHUT_RDWR)
                 except OSError:
@@ -406,8 +412,9 @@ class TelegramSandbox:
                                                 "username": self.bot_username}}, False, 0.0
         if method == "sendMessage":
             status, payload = self._send_message(params)
-            accepted = fault is not None and status == 200
-            return status, payload, bool(accepted and fault.drop), fault.hold if accepted and fault else 0.0
+            if fault is None or status != 200:
+                return status, payload, False, 0.0
+            return status, payload, bool(fault.drop), fault.hold
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._get_updates(params)}, False, 0.0
         return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}, False, 0.0

@@ -9,17 +9,20 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hantu import __version__
 from hantu.clock import KST, Clock, SimClock, SystemClock, parse_kst
 from hantu.config import Settings, require_real_money_opt_in
 from hantu.scheduler import heartbeat
-from hantu.scheduler.runner import Runner
+from hantu.scheduler.runner import AlertFunc, Runner
 from hantu.scheduler.timetable import load_timetable
 from hantu.store.db import Database, get_database
 from hantu.store.lock import running_pid
 from hantu.store.migrate import ensure_schema
+
+if TYPE_CHECKING:
+    from hantu.notify.kit import Priority
 
 log = logging.getLogger("hantu.scheduler")
 
@@ -38,15 +41,15 @@ class ClockOptions:
         return SimClock(parse_kst(self.start), self.speed)
 
 
-def outbox_alert(db: Database, clock: Clock) -> Any:
+def outbox_alert(db: Database, clock: Clock) -> AlertFunc:
     """An alert function that enqueues into the Telegram outbox (a template problem is logged, not raised)."""
 
-    def alert(kind: str, data: dict[str, Any], priority: str) -> None:
+    def alert(kind: str, data: dict[str, Any], priority: Priority) -> None:
         try:
             from hantu.notify.outbox import enqueue
 
             with db.session() as session:
-                enqueue(session, kind, data, priority=priority, now=clock.now())  # type: ignore[arg-type]
+                enqueue(session, kind, data, priority=priority, now=clock.now())
         except Exception:
             log.exception("could not enqueue %s alert", kind)
 

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hantu.clock import Clock
 from hantu.config import Settings
@@ -31,6 +31,9 @@ from hantu.market import calendar
 from hantu.market.instruments import DEFAULT_MARKET, market_or_default
 from hantu.scheduler.runner import JobContext, JobFunc, JobInterrupted
 from hantu.store.db import Database
+
+if TYPE_CHECKING:
+    from hantu.notify.kit import Priority
 
 log = logging.getLogger("hantu.scheduler.jobs")
 
@@ -107,17 +110,17 @@ class Services:
         except KeyError:
             return DEFAULT_MARKET
 
-    def notify(self, kind: str, data: dict[str, Any], priority: str = "normal", dedupe_key: str | None = None,
+    def notify(self, kind: str, data: dict[str, Any], priority: Priority = "normal", dedupe_key: str | None = None,
                session: Any = None) -> None:
         """Enqueue a message (in `session`'s transaction when given); a template problem is logged, not fatal."""
         from hantu.notify.outbox import enqueue
 
         try:
             if session is not None:
-                enqueue(session, kind, data, priority, dedupe_key, now=self.clock.now())  # type: ignore[arg-type]
+                enqueue(session, kind, data, priority, dedupe_key, now=self.clock.now())
                 return
             with self.db.session() as own:
-                enqueue(own, kind, data, priority, dedupe_key, now=self.clock.now())  # type: ignore[arg-type]
+                enqueue(own, kind, data, priority, dedupe_key, now=self.clock.now())
         except Exception:
             log.exception("could not enqueue %s", kind)
 
@@ -143,6 +146,7 @@ def _quotes(broker: Any, codes: list[str]) -> dict[str, float]:
 def data_sync(ctx: JobContext) -> dict[str, Any]:
     """Bring the store up to the previous trading day from the configured source; report what is missing."""
     from hantu.broker.kis.daily_source import KisDailySource, missing_days
+    from hantu.market.sources.base import DailySource
     from hantu.market.store import sync_instruments_to_db
 
     services = _services(ctx)
@@ -155,6 +159,7 @@ def data_sync(ctx: JobContext) -> dict[str, Any]:
     source = services.settings.data_source
     rows = 0
     if missing and source != "none":
+        reader: DailySource
         if source == "kis":
             reader = KisDailySource(services.kis_api, store.instruments(), missing)
         else:
@@ -302,7 +307,7 @@ def performance(ctx: JobContext) -> dict[str, Any]:
     closes = _quotes(broker, [c.code for c in candidates])
     with ctx.db.session() as session:
         pnl = realized_for(session, broker.name, ctx.day, ctx.day)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for c in candidates:
             close = closes.get(c.code)
             rows.append({"code": c.code, "name": c.name, "rank": c.rank, "entry_price": c.entry_price,

@@ -41,10 +41,10 @@ def daily_figures(session: Session, broker: str, day: date, cash: int, holdings:
                                                          DailyReport.trading_date < day)
                                .order_by(DailyReport.trading_date.desc()).limit(1)).first()
     account = session.get(TradeAccount, broker)
-    base_value = None
+    base_value: float | None = None
     if account is not None and account.base_cash:
         base_value = account.base_cash + sum(int(q) * float(a) for q, a in (account.base_positions or {}).values())
-    start_equity = previous.equity if previous else None
+    start_equity: float | None = previous.equity if previous else None
     if start_equity is None and base_value and account is not None \
             and to_kst(account.base_at).date() >= calendar.previous_trading_day(day):
         start_equity = base_value  # the first day: measured from the account's starting value

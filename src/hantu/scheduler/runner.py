@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -41,6 +41,9 @@ from hantu.scheduler.timetable import PlannedRun, Timetable
 from hantu.store.db import Database
 from hantu.store.lock import InstanceLock, running_pid
 from hantu.store.models import JobRun
+
+if TYPE_CHECKING:
+    from hantu.notify.kit import Priority
 
 log = logging.getLogger("hantu.scheduler")
 
@@ -71,7 +74,7 @@ class JobContext:
 
 
 JobFunc = Callable[[JobContext], Mapping[str, Any] | None]
-AlertFunc = Callable[[str, dict[str, Any], str], None]
+AlertFunc = Callable[[str, dict[str, Any], "Priority"], None]
 
 
 MANUAL = "#manual"  # the `running` key suffix of a manual run

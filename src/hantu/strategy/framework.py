@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel
@@ -44,6 +44,9 @@ from hantu.strategy.indicators import Prices, prepared
 from hantu.strategy.regime import MarketRegime, market_regime
 from hantu.strategy.scoring import build_watchlist, composite_score
 from hantu.strategy.universe import Eligibility, InstrumentFlags, check_eligibility
+
+if TYPE_CHECKING:
+    from hantu.market.rules import TickDirection
 
 
 @dataclass
@@ -81,10 +84,10 @@ SCREENING_DAY = DayRows(every_day=False)
 EVERY_DAY = DayRows(every_day=True)
 
 
-def tick_round(price: float, direction: str, on: date, market: str | None) -> int:
+def tick_round(price: float, direction: TickDirection, on: date, market: str | None) -> int:
     """`market.rules.round_to_tick` on `market` (`hantu.market.instruments.market_or_default`: an unknown one
     is the default market)."""
-    return round_to_tick(price, direction, on, market_or_default(market))  # type: ignore[arg-type]
+    return round_to_tick(price, direction, on, market_or_default(market))
 
 
 @lru_cache(maxsize=4096)

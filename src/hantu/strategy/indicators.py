@@ -128,7 +128,7 @@ def rolling_std(x: Array, n: int, ddof: int = 0) -> Array:
     return out
 
 
-def _rolling_extreme(x: Array, n: int, pick) -> Array:  # type: ignore[no-untyped-def]
+def _rolling_extreme(x: Array, n: int, pick) -> Array:
     x = np.asarray(x, dtype=float)
     out = np.full_like(x, np.nan)
     if x.shape[0] < n:

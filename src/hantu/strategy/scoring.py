@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
-
-from hantu.strategy.base import StockScore
 
 
 def percentile_rank(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -111,7 +110,23 @@ def composite_score(components: Mapping[str, Mapping[str, np.ndarray]], weights:
     return Composite(score=score / total_weight, groups=groups, components=ranks)
 
 
-def build_watchlist(scores: Sequence[StockScore], top_n: int, max_per_sector: int) -> list[str]:
+class Ranked(Protocol):
+    """What `build_watchlist` reads of a stock (a `StockScore`, or the backtest's lighter stand-in)."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def passed(self) -> bool: ...
+
+    @property
+    def sector(self) -> str | None: ...
+
+
+def build_watchlist(scores: Sequence[Ranked], top_n: int, max_per_sector: int) -> list[str]:
     """Passed stocks, best score first (ties: code), at most `max_per_sector` per known sector, `top_n` long."""
     ranked = sorted((s for s in scores if s.passed), key=lambda s: (-s.score, s.code))
     taken: list[str] = []

@@ -115,7 +115,7 @@ def check_eligibility(panel: DailyPanel, prices: Prices, flags: InstrumentFlags,
     atv = average_traded_value(prices.amount[-atv_days:], atv_days)[-1]
     reasons: list[list[str]] = [[] for _ in range(n)]
 
-    def flag(mask: np.ndarray, message) -> None:  # type: ignore[no-untyped-def]
+    def flag(mask: np.ndarray, message) -> None:
         for i in np.flatnonzero(mask):
             reasons[i].append(message(i) if callable(message) else message)
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hantu.market.names import display_name
-from hantu.notify.outbox import enqueue
+from hantu.notify.outbox import Priority, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ KINDS = ("order_placed", "order_filled", "order_partially_filled", "order_reject
          "stop_hit", "target_hit", "risk_halt", "reconciliation_mismatch", "corporate_action")
 
 
-def alert(session: Session, kind: str, data: dict[str, Any], priority: str = "normal",
+def alert(session: Session, kind: str, data: dict[str, Any], priority: Priority = "normal",
           dedupe_key: str | None = None) -> None:
     """Queue one alert of `kind` (see `KINDS`) with its template data (`name` is filled in from `code`)."""
     if kind not in KINDS:
@@ -29,4 +29,4 @@ def alert(session: Session, kind: str, data: dict[str, Any], priority: str = "no
     if payload.get("code") and not payload.get("name"):
         payload["name"] = display_name(session, str(payload["code"]))
     log.info("alert %s %s", kind, payload)
-    enqueue(session, kind, payload, priority=priority, dedupe_key=dedupe_key)  # type: ignore[arg-type]
+    enqueue(session, kind, payload, priority=priority, dedupe_key=dedupe_key)

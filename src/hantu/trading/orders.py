@@ -193,7 +193,8 @@ class OrderManager:
         # Broker order ids repeat across days (KIS restarts ODNO daily): only `day`'s orders are these.
         known = {o.broker_order_id: o for o in session.scalars(
             select(TradeOrder).where(TradeOrder.broker == self.broker_name, TradeOrder.trading_date == day,
-                                     TradeOrder.broker_order_id.in_([b.broker_order_id for b in broker_orders])))}
+                                     TradeOrder.broker_order_id.in_([b.broker_order_id for b in broker_orders])))
+                 if o.broker_order_id is not None}
         candidates = list(session.scalars(
             select(TradeOrder).where(TradeOrder.broker == self.broker_name, TradeOrder.trading_date == day,
                                      TradeOrder.broker_order_id.is_(None))

@@ -36,13 +36,14 @@ from sqlalchemy.orm import Session
 
 from hantu.broker.base import Broker, BrokerError, BrokerPosition, CashBalance
 from hantu.clock import Clock
+from hantu.domain.order_state import LIVE, PENDING
 from hantu.market.corporate_actions import CorporateAction
 from hantu.store.db import Database
 from hantu.store.models import KeyValue, Reconciliation, TradeOrder
 from hantu.trading import ledger
 from hantu.trading.alerts import alert
 from hantu.trading.book import OrderBook
-from hantu.trading.orders import LIVE, PENDING, OrderManager
+from hantu.trading.orders import OrderManager
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,7 @@ def corporate_action_events(items: list[dict[str, Any]], book: ledger.Book, acti
                 if math.floor(ours / action.factor + 1e-9) == theirs:
                     found = action
                     break
-        if found is None:
+        if found is None or code is None:
             rest.append(item)
             continue
         avg_before = float(book.positions[code].avg_price)

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hantu.broker.fill_model import FillParams, buy_cash_needed
-from hantu.domain.order_state import OrderStatus
+from hantu.domain.order_state import LIVE, PENDING, OrderStatus
 from hantu.domain.orders import OrderType, Side
 from hantu.market import calendar, rules
 from hantu.market.rules import DEFAULT_COMMISSION_RATE
@@ -32,7 +32,7 @@ from hantu.store.kv import kv_get, kv_set
 from hantu.store.models import TradeAccount, TradeOrder, TradePosition
 from hantu.trading.alerts import alert
 from hantu.trading.halt import HaltState, halt_state, set_halt
-from hantu.trading.orders import LIVE, PENDING, open_quantity
+from hantu.trading.orders import open_quantity
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from hantu.broker.base import Broker, BrokerError, Quote
 from hantu.clock import Clock
-from hantu.domain.order_state import CancelReason, OrderStatus
+from hantu.domain.order_state import LIVE, PENDING, CancelReason, OrderStatus
 from hantu.domain.orders import OrderType, Side
 from hantu.market import calendar
 from hantu.market.corporate_actions import CorporateAction
@@ -56,7 +56,7 @@ from hantu.trading.exits import exit_signal
 from hantu.trading.feed import BrokerPollingFeed, PriceFeed, StreamingFeed
 from hantu.trading.halt import halt_state, set_halt
 from hantu.trading.minutes import MinuteRecorder, chart_fetch, watched_codes
-from hantu.trading.orders import CANCEL_REQUESTS_KEY, LIVE, PENDING, open_quantity
+from hantu.trading.orders import CANCEL_REQUESTS_KEY, open_quantity
 from hantu.trading.reconcile import ReconcileReport, reconcile
 from hantu.trading.risk import load_config
 from hantu.trading.sizing import entry_order

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 
 from hantu.api import controls
@@ -12,8 +14,9 @@ from hantu.trading.halt import set_halt
 
 router = APIRouter(prefix="/controls", tags=["controls"])
 
-ALREADY_PENDING = {409: {"model": ErrorOut, "description": "the same request is pending already"}}
-TOO_MANY = {429: {"model": ErrorOut, "description": "too many requests pending, or asked too fast "
+# extra OpenAPI responses, in the shape FastAPI's `responses=` takes
+ALREADY_PENDING: dict[int | str, dict[str, Any]] = {409: {"model": ErrorOut, "description": "the same request is pending already"}}
+TOO_MANY: dict[int | str, dict[str, Any]] = {429: {"model": ErrorOut, "description": "too many requests pending, or asked too fast "
                   "(`Retry-After` says when to ask again)"}}
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
@@ -33,6 +33,7 @@ from hantu.clock import Clock, SystemClock
 from hantu.log import register_secrets
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MORE_PAGES = frozenset({"F", "M"})  # response header tr_cont: more data follows
 RATE_LIMIT_PENALTY = 0.5  # seconds every caller of the key pauses after an EGW00201
@@ -192,7 +193,7 @@ class KisClient:
             return KisResponse(data, response.headers.get("tr_cont", ""), response.status_code)
         raise AssertionError("unreachable")
 
-    def _retrying(self, call):  # type: ignore[no-untyped-def]
+    def _retrying(self, call: Callable[[], T]) -> T:
         retryer = Retrying(
             stop=stop_after_attempt(self.config.read_attempts),
             wait=wait_exponential(multiplier=self.config.backoff_initial, max=self.config.backoff_max)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from hantu.config.settings import Settings
@@ -116,20 +116,21 @@ class KisConfig:
         """The TR ID to send for an account/order TR given in its real form."""
         return virtual_tr_id(real_id) if self.is_virtual else real_id
 
-    def with_(self, **changes: object) -> KisConfig:
-        return replace(self, **changes)  # type: ignore[arg-type]
+    def with_(self, **changes: Any) -> KisConfig:
+        """A copy with some fields changed (dataclass fields by name)."""
+        return replace(self, **changes)
 
     def secrets(self) -> list[str]:
         """Values the log mask must hide."""
         return [v for v in (self.app_key, self.app_secret, self.account, self.cano) if v]
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides: object) -> KisConfig:
+    def from_settings(cls, settings: Settings, **overrides: Any) -> KisConfig:
         """The configured client; a clear error when the keys are missing."""
         if settings.app_key is None or settings.app_secret is None:
             raise ValueError("APP_KEY and APP_SECRET must be set to use the KIS API (see `hantu config check`)")
         account = settings.account_number.get_secret_value() if settings.account_number else ""
-        values: dict[str, object] = {
+        values: dict[str, Any] = {  # field name -> value
             "app_key": settings.app_key.get_secret_value(),
             "app_secret": settings.app_secret.get_secret_value(),
             "server": settings.server,
@@ -142,4 +143,4 @@ class KisConfig:
             "real_trading_enabled": settings.real_trading_enabled,
         }
         values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)

@@ -27,7 +27,7 @@ from hantu.market.store import DayBars, Instrument, MarketStore
 
 if TYPE_CHECKING:
     from hantu.broker.kis.api import KisApi
-    from hantu.broker.kis.models import PriceInfo
+    from hantu.broker.kis.models import DailyBar, PriceInfo
 
 RATIO_CHANGE = 0.005  # a change of adjusted/raw beyond rounding (prices are whole won)
 
@@ -48,7 +48,7 @@ class KisDailySource:
         if not self.days or not self.instruments:
             return
         wanted = set(self.days)
-        rows: dict[date, list[tuple[Instrument, object]]] = {d: [] for d in self.days}
+        rows: dict[date, list[tuple[Instrument, DailyBar]]] = {d: [] for d in self.days}
         for inst in self.instruments:
             try:
                 bars = self.api.daily_chart(inst.code, self.days[0], self.days[-1], adjusted=False)
@@ -64,7 +64,7 @@ class KisDailySource:
             if not items:
                 continue
 
-            def ints(attr: str, items=items) -> np.ndarray:  # type: ignore[no-untyped-def]
+            def ints(attr: str, items: list[tuple[Instrument, DailyBar]] = items) -> np.ndarray:
                 return np.array([getattr(bar, attr) for _, bar in items], dtype=np.int64)
 
             yield DayBars(day=day, codes=np.array([i.code for i, _ in items]), open=ints("open"),

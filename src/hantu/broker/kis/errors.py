@@ -110,24 +110,26 @@ def parse_body(text: str) -> dict[str, Any] | None:
 
 def error_for(msg_cd: str, message: str, status: int, tr_id: str = "") -> KisError:
     """The typed error for a KIS error code/message."""
-    kwargs = {"msg_cd": msg_cd, "status": status, "tr_id": tr_id}
+    kind: type[KisError]
     if msg_cd in RATE_LIMIT_CODES:
-        return KisRateLimitError(message, **kwargs)
-    if msg_cd in TOKEN_CODES:
-        return KisTokenExpiredError(message, **kwargs)
-    if msg_cd in TOKEN_ISSUE_LIMIT_CODES:
-        return KisTokenIssueLimitError(message, **kwargs)
-    if msg_cd in WRONG_SERVER_CODES or VIRTUAL_UNAVAILABLE_TEXT in message:
-        return KisNotInVirtualError(message, **kwargs)
-    if msg_cd in INVALID_INPUT_CODES or msg_cd.startswith("OPSQ"):
-        return KisInvalidInputError(message, **kwargs)
-    if msg_cd in OVERLOAD_CODES or status >= 500:
-        return KisServerError(message, **kwargs)
-    if status in (401, 403):
-        return KisAuthError(message, **kwargs)
-    if 400 <= status < 500:
-        return KisInvalidInputError(message, **kwargs)
-    return KisBusinessError(message, **kwargs)
+        kind = KisRateLimitError
+    elif msg_cd in TOKEN_CODES:
+        kind = KisTokenExpiredError
+    elif msg_cd in TOKEN_ISSUE_LIMIT_CODES:
+        kind = KisTokenIssueLimitError
+    elif msg_cd in WRONG_SERVER_CODES or VIRTUAL_UNAVAILABLE_TEXT in message:
+        kind = KisNotInVirtualError
+    elif msg_cd in INVALID_INPUT_CODES or msg_cd.startswith("OPSQ"):
+        kind = KisInvalidInputError
+    elif msg_cd in OVERLOAD_CODES or status >= 500:
+        kind = KisServerError
+    elif status in (401, 403):
+        kind = KisAuthError
+    elif 400 <= status < 500:
+        kind = KisInvalidInputError
+    else:
+        kind = KisBusinessError
+    return kind(message, msg_cd=msg_cd, status=status, tr_id=tr_id)
 
 
 def check_response(status: int, text: str, tr_id: str = "") -> dict[str, Any]:

@@ -111,7 +111,7 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _server(app: FastAPI, log_level: str):  # type: ignore[no-untyped-def]
+def _server(app: FastAPI, log_level: str):
     import uvicorn
 
     config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off", ws="websockets-sansio",

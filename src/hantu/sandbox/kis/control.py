@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
-from hantu.clock import parse_kst
+from hantu.clock import SimClock, parse_kst
 from hantu.sandbox.kis.faults import FAULT_KINDS
 from hantu.sandbox.kis.state import SandboxState
 
@@ -58,13 +58,13 @@ def build_control_router(state: SandboxState) -> APIRouter:
     @router.post("/clock")
     def change_clock(change: ClockChange) -> dict[str, Any]:
         clock = state.clock
-        if not hasattr(clock, "advance"):
+        if not isinstance(clock, SimClock):  # a frozen clock is a SimClock too
             raise HTTPException(409, "this sandbox runs on the system clock; start it with --clock sim/frozen")
         try:
             if change.set is not None:
-                clock.set(parse_kst(change.set))  # type: ignore[attr-defined]
+                clock.set(parse_kst(change.set))
             if change.advance is not None:
-                clock.advance(timedelta(seconds=change.advance))  # type: ignore[attr-defined]
+                clock.advance(timedelta(seconds=change.advance))
         except ValueError as bad:
             raise HTTPException(400, str(bad)) from None
         state.advance()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 FaultKind = Literal[
     "rate_limit",  # EGW00201 instead of processing
@@ -18,7 +18,7 @@ FaultKind = Literal[
     "drop_socket",  # the WebSocket session is closed by the server
     "token_issue_limit",  # /oauth2/tokenP answers EGW00133
 ]
-FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
+FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 
 
 @dataclass

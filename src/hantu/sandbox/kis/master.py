@@ -90,7 +90,7 @@ def build_master_router(state: SandboxState) -> APIRouter:
         if body.warning not in (None, "", "caution", "warning", "danger"):
             raise HTTPException(422, "warning must be '', caution, warning or danger")
         inst = replay.instrument(code)
-        changes = {
+        changes: dict[str, Any] = {  # Instrument field -> new value (None: unchanged)
             "is_administrative": body.administrative,
             "is_halted": body.halted,
             "warning": body.warning,

@@ -211,8 +211,9 @@ def inquire_time_itemchartprice(call: Call) -> Response:
     limit = datetime.combine(day, datetime.strptime(hour, "%H%M%S").time(), tzinfo=call.now.tzinfo)
     last = path.index_at(min(limit, call.now)) if len(path) else -1
     rows = []
+    times = path.times
     for i in range(last, max(last - 30, -1), -1):
-        at = path.start + timedelta(minutes=i)  # type: ignore[operator]
+        at = times[i]
         price = int(path.prices[i])
         before = int(path.prices[i - 1]) if i > 0 else price
         rows.append(strs({"stck_bsop_date": _d(day), "stck_cntg_hour": at.strftime("%H%M%S"), "stck_prpr": price,
@@ -590,7 +591,7 @@ def build_router(state: SandboxState) -> APIRouter:
             raise ApiError("EGW00500")
         return response
 
-    def make_route(endpoint: Endpoint):  # type: ignore[no-untyped-def]
+    def make_route(endpoint: Endpoint):
         async def route(request: Request) -> Response:
             return await dispatch(endpoint, request)
 

@@ -59,8 +59,7 @@ class BreakoutConfig(Section):
     rules: Rules
 
 
-def _session(day: date):  # type: ignore[no-untyped-def]
-
+def _session(day: date):
     try:
         return session(day)
     except ValueError:
@@ -82,7 +81,7 @@ class VolatilityBreakoutStrategy(ScreeningStrategy):
     config_model = BreakoutConfig
     handover_type = BreakoutHandover
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.flatten_at_close = self.config.rules.exit == "close"
 

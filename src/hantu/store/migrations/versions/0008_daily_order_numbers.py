@@ -22,7 +22,7 @@ _fills = sa.table("trade_fills", sa.column("id", sa.Integer), sa.column("broker"
                   sa.column("fill_id", sa.String), sa.column("trading_date", sa.Date))
 
 
-def _kis_fills() -> list[sa.Row]:  # type: ignore[type-arg]
+def _kis_fills() -> list[sa.Row]:
     return list(op.get_bind().execute(
         sa.select(_fills.c.id, _fills.c.fill_id, _fills.c.trading_date).where(_fills.c.broker == "kis")))
 
