@@ -34,7 +34,7 @@ def _broker_name() -> str:
     return get_settings().trading_mode
 
 
-def _broker(database, clock=None):  # type: ignore[no-untyped-def]
+def _broker(database, clock=None):
     """The configured broker, from the one factory (`RealMoneyNotConfirmed` for prod without the opt-in: the
     command ends with the configuration exit status, see `hantu.cli.failures`)."""
     from hantu.clock import SystemClock
@@ -44,7 +44,7 @@ def _broker(database, clock=None):  # type: ignore[no-untyped-def]
     return open_broker(get_settings(), database, clock or SystemClock())
 
 
-def _actions():  # type: ignore[no-untyped-def]
+def _actions():
     """The configured market store's corporate actions (reconciliation explains splits with them)."""
     from hantu.config.settings import get_settings
     from hantu.market.store import open_market_store

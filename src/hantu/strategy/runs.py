@@ -40,8 +40,8 @@ class NoScreening(LookupError):
     """No stored screening for that date and strategy."""
 
 
-def _resolve(strategy: Strategy | str | None) -> Strategy:
-    if strategy is None or isinstance(strategy, str):
+def _resolve(strategy: Strategy | str) -> Strategy:
+    if isinstance(strategy, str):
         return create_strategy(strategy)
     return strategy
 
@@ -137,7 +137,7 @@ def screen_panel(store: Any, strategy: Strategy, on: date, allow_stale: bool = F
     return panel, strategy.screen(panel, on, instruments=_instrument_rows(store))
 
 
-def run_screening(db: Database, store: Any, strategy: Strategy | str | None = None, on: date | None = None,
+def run_screening(db: Database, store: Any, strategy: Strategy | str, on: date | None = None,
                   clock: Clock | None = None, allow_stale: bool = False) -> ScreeningOutcome:
     """Phase 1 for `on` (default: today), stored with its watchlist, replacing that date's previous run.
     `StaleMarketData` (nothing stored) when the data ends before `on`'s required close, unless `allow_stale`."""
@@ -220,7 +220,7 @@ def _screen_result_from_rows(on: date, rows: list[WatchlistEntry], strategy: Str
     return ScreenResult(on=on, scores=scores, watchlist=[r.code for r in rows])
 
 
-def run_selection(db: Database, store: Any, strategy: Strategy | str | None = None, on: date | None = None,
+def run_selection(db: Database, store: Any, strategy: Strategy | str, on: date | None = None,
                   clock: Clock | None = None, screen_if_missing: bool = True,
                   allow_stale: bool = False) -> SelectionOutcome:
     """Phase 2 for `on` from the stored watchlist of `on` (screened first when missing and allowed), stored,
