@@ -69,14 +69,21 @@ def engine(args: argparse.Namespace, final: bool) -> None:
             report = reconcile(database, broker, clock, DAY, cash_tolerance=tolerance)
             if report.compared:
                 break
-        print("FINAL " + json.dumps(report.as_dict()), flush=True)
+        say("FINAL " + json.dumps(report.as_dict()))
         return
     config = SessionConfig(poll_seconds=20, decision_seconds=20, reprice_after_seconds=900, max_reprices=1,
                            backoff_seconds=5, cash_tolerance=tolerance)
     session = TradingSession(database, broker, clock, feed, config)
-    print(f"STARTED {os.getpid()} {clock.now().isoformat()}", flush=True)
+    say(f"STARTED {os.getpid()} {clock.now().isoformat()}")
     session.run(DAY, candidates_for(panel), DipBuyer(exit_after="14:00"), threading.Event())
-    print(f"DONE {os.getpid()}", flush=True)
+    say(f"DONE {os.getpid()}")
+
+
+def say(line: str) -> None:
+    """`line` and its newline in one write: SIGKILL cannot cut them apart (an unbuffered stdout, as under
+    PYTHONUNBUFFERED, makes `print` two writes, and the parent's next line would run into this one)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 def main() -> None:
@@ -98,14 +105,14 @@ def main() -> None:
     if args.mode == "kis":
         import hantu.broker.kis.broker  # noqa: F401
     make_panel()
-    print("READY", flush=True)
+    say("READY")
     for line in sys.stdin:
         words = line.split()
         if not words:
             continue
         if words[0] == "wait":
             _, status = os.waitpid(int(words[1]), 0)
-            print(f"EXIT {words[1]} {status}", flush=True)
+            say(f"EXIT {words[1]} {status}")
             continue
         pid = os.fork()
         if pid == 0:
@@ -121,7 +128,7 @@ def main() -> None:
                 sys.stdout.flush()
                 sys.stderr.flush()
                 os._exit(code)
-        print(f"PID {pid}", flush=True)
+        say(f"PID {pid}")
 
 
 if __name__ == "__main__":
