@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
 def parallel_args(rest: list[str]) -> list[str]:
     """pytest-xdist options unless `rest` chooses its own (`-n 0` or `-p no:xdist` runs serially).
 
-    Twice as many workers as cores, at least 2 (measured: most slow tests wait on subprocesses, servers and
+    Twice as many workers as cores, 2 to 8 (measured: most slow tests wait on subprocesses, servers and
     sockets, not CPU); `--dist loadgroup` keeps the tests marked `xdist_group` on one worker. HANTU_TEST_WORKERS
     sets the number."""
     for arg in rest:
@@ -74,7 +74,7 @@ def parallel_args(rest: list[str]) -> list[str]:
             return []
         if arg.replace(" ", "") in ("no:xdist", "-pno:xdist"):
             return []
-    workers = os.environ.get("HANTU_TEST_WORKERS") or str(max(2, 2 * (os.cpu_count() or 1)))
+    workers = os.environ.get("HANTU_TEST_WORKERS") or str(min(8, max(2, 2 * (os.cpu_count() or 1))))
     return ["-n", workers, "--dist", "loadgroup"]
 
 
