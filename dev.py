@@ -3,8 +3,9 @@
 
     python3 dev.py demo    # a simulated trading day on the embedded default (no credentials, no network)
     python3 dev.py test    # the whole test suite
+    python3 dev.py lint-imports   # the import layers (contracts in pyproject.toml; .ci/run runs it)
 
-Both create `.venv` on first use and install the project into it (standard library only here).
+Each creates `.venv` on first use and install the project into it (standard library only here).
 Extra arguments go to the command (`python3 dev.py test -k calendar`, `python3 dev.py demo --days 2`).
 `test` runs in parallel (pytest-xdist, see `parallel_args`); `python3 dev.py test -n 0` runs serially.
 """
@@ -52,7 +53,7 @@ def ensure_venv(extras: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("demo", "test"):
+    if not argv or argv[0] not in ("demo", "test", "lint-imports"):
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
@@ -60,6 +61,8 @@ def main(argv: list[str]) -> int:
         ensure_venv("")
         return subprocess.call([str(BIN / "hantu"), "demo", *rest])
     ensure_venv("dev")
+    if command == "lint-imports":
+        return subprocess.call([str(BIN / "lint-imports"), *rest], cwd=ROOT)
     return subprocess.call([str(PYTHON), "-m", "pytest", *parallel_args(rest), *rest], cwd=ROOT)
 
 

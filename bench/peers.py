@@ -56,7 +56,7 @@ import numpy as np
 from sma_cross import SmaCross
 from hantu.backtest.engine import BacktestConfig, BacktestEngine
 from hantu.market.panel import DailyPanel
-from hantu.trading.fill_model import FillParams
+from hantu.broker.fill_model import FillParams
 from hantu.trading.risk import RiskConfig
 d = np.load(sys.argv[2])
 stocks = int(sys.argv[5])

@@ -31,7 +31,8 @@ def main() -> None:
     os.environ["HANTU_HOME"] = str(home)
 
     from hantu.backtest.engine import BacktestConfig
-    from hantu.backtest.service import grid_points, load_market
+    from hantu.backtest.service import grid_points
+    from hantu.backtest.single import load_market
     from hantu.backtest.sweep import DaskRunner, MarketSpec, PoolRunner, SerialRunner, Trial, run_trials
     from hantu.market.sample import write_sample_market
     from hantu.market.store import MarketStore

@@ -17,10 +17,10 @@ import numpy as np
 
 from hantu.backtest.engine import BacktestConfig, BacktestEngine
 from hantu.backtest.result import BacktestOutcome
+from hantu.broker.fill_model import FillParams
 from hantu.market.panel import DailyPanel
 from hantu.strategy.base import Candidate, Decision, HeldPosition, ScreenResult, StockScore
 from hantu.strategy.indicators import sma
-from hantu.trading.fill_model import FillParams
 from hantu.trading.risk import RiskConfig
 
 
@@ -88,7 +88,7 @@ def run_backtrader(panel: DailyPanel, cash: int, fast: int = 3, slow: int = 8,
     import backtrader as bt
     import pandas as pd
 
-    from hantu.broker.base import Side
+    from hantu.domain.orders import Side
     from hantu.market import rules
 
     markets = {str(c): rules.normalize_market(str(m)) for c, m in zip(panel.codes, panel.markets, strict=True)}

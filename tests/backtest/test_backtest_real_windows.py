@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from backtest.crosscheck import import_window
-from hantu.backtest.service import MarketData, run_on_panel
+from hantu.backtest.single import MarketData, run_on_panel
 
 WINDOWS = ["2021q1", "2022q1", "2023q1", "2024q1"]
 # the real windows are 29–33 days long: rsi2's 200-day trend filter is shortened as its defaults suggest

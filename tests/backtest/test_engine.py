@@ -10,9 +10,9 @@ import pytest
 from backtest.toys import ToyBreakout, make_panel
 from hantu.backtest.engine import BacktestConfig, BacktestEngine
 from hantu.backtest.screens import WindowScreens
-from hantu.broker.base import Side
+from hantu.broker.fill_model import FillParams, trade_costs
+from hantu.domain.orders import Side
 from hantu.market import rules
-from hantu.trading.fill_model import FillParams, trade_costs
 from hantu.trading.risk import RiskConfig
 
 

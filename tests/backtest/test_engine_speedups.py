@@ -12,11 +12,11 @@ from backtest.crosscheck import SmaCross as PlainSmaCross
 from backtest.crosscheck import ours_config
 from backtest.toys import make_panel
 from hantu.backtest.engine import BacktestEngine, affordable_quantity
+from hantu.broker.fill_model import FillParams, buy_cash_needed
 from hantu.market import calendar
 from hantu.market.calendar import frozen_overrides
 from hantu.strategy.base import ExitsAtOpen
 from hantu.strategy.scoring import _rank_within, composite_score, rank_rows
-from hantu.trading.fill_model import FillParams, buy_cash_needed
 
 
 def affordable_by_steps(cash: float, price: int, day: date, market: str, fill: FillParams) -> int:

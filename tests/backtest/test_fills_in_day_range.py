@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 
 from backtest.toys import make_panel
 from hantu.backtest.engine import BacktestConfig, BacktestEngine
-from hantu.backtest.service import MarketData, run_on_panel
+from hantu.backtest.single import MarketData, run_on_panel
+from hantu.broker.fill_model import FillParams
 from hantu.market.panel import DailyPanel
 from hantu.strategy.base import Candidate, Decision, HeldPosition, ScreenResult, StockScore
-from hantu.trading.fill_model import FillParams
 from hantu.trading.risk import RiskConfig
 
 from helpers import SHARED_DATA, krx_window_store

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hantu.backtest.screens import PanelScreens, WindowScreens
-from hantu.backtest.service import MarketData, run_on_panel
+from hantu.backtest.single import MarketData, run_on_panel
 from hantu.market.sample import write_sample_market
 from hantu.market.store import MarketStore
 from hantu.store.db import Database

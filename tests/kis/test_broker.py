@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hantu.broker.base import Broker, OrderRequest, OrderStateUnknown, OrderStatus, OrderType, Side
+from hantu.broker.base import Broker, OrderRequest, OrderStateUnknown
 from hantu.broker.kis.broker import KisBroker
+from hantu.domain.order_state import OrderStatus
+from hantu.domain.orders import OrderType, Side
 
 SAMSUNG = "005930"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hantu.broker.kis.daily_source import KisDailySource, missing_days
 from hantu.market.sample import write_sample_market
-from hantu.market.sources.kis_source import KisDailySource, missing_days
 from hantu.market.store import MarketStore
 
 END = date(2024, 2, 13)

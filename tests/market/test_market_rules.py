@@ -7,8 +7,8 @@ from datetime import date
 import numpy as np
 import pytest
 
-from hantu.broker.base import Side
 from hantu.config import reset_settings_cache
+from hantu.domain.orders import Side
 from hantu.market.rules import (
     commission_rate,
     costs,

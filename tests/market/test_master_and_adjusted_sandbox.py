@@ -86,7 +86,7 @@ def test_sandbox_serves_master_files_in_the_kis_layout(market: MarketStore, sand
 
 
 def test_quote_flags_and_adjusted_bars_cross_check(market: MarketStore, sandbox, isolated_env: Path) -> None:  # type: ignore[no-untyped-def]
-    from hantu.market.sources.kis_source import KisAdjustmentCheck, quote_flags
+    from hantu.broker.kis.daily_source import KisAdjustmentCheck, quote_flags
 
     handle, clock = sandbox
     (split,) = market.corporate_actions()

@@ -9,8 +9,8 @@ from datetime import date
 from notify_support import CHAT, START, TOKEN
 from sqlalchemy import select
 
+from hantu.bot.commands import OFFSET_KEY, CommandPoller, parse_command
 from hantu.clock import SystemClock
-from hantu.notify.commands import OFFSET_KEY, CommandPoller, parse_command
 from hantu.notify.sender import OutboxSender
 from hantu.notify.telegram import TelegramClient
 from hantu.store.kv import kv_get

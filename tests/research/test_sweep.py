@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from hantu.backtest.engine import BacktestConfig
-from hantu.backtest.service import grid_points, load_market
+from hantu.backtest.service import grid_points
+from hantu.backtest.single import load_market
 from hantu.backtest.sweep import (
     DaskRunner,
     MarketSpec,
@@ -113,7 +114,7 @@ def test_bounded_workers_fit_the_available_memory() -> None:
 
 def test_equity_curves_are_arrays(research_panel) -> None:  # type: ignore[no-untyped-def]
     """The fingerprint compares equity bytes: the engine's curves are float arrays."""
-    from hantu.backtest.service import MarketData, run_on_panel
+    from hantu.backtest.single import MarketData, run_on_panel
 
     dates = [research_panel.date_at(i) for i in range(research_panel.shape[0])]
     outcome = run_on_panel("momentum", MarketData(research_panel), dates[70], dates[-1],

@@ -161,7 +161,7 @@ def test_stop_during_session_records_interrupted_and_restart_resumes(  # type: i
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_single_instance(database, isolated_env: Path) -> None:  # type: ignore[no-untyped-def]
-    from hantu.scheduler.lock import AlreadyRunning, InstanceLock
+    from hantu.store.lock import AlreadyRunning, InstanceLock
 
     holder = InstanceLock(isolated_env / "scheduler.pid")
     holder.acquire()
@@ -250,7 +250,7 @@ def test_run_one_refuses_a_run_the_live_scheduler_holds_not_a_dead_ones(  # type
 
     day = date(2026, 11, 27)
     holder = subprocess.Popen(  # the scheduler, as far as the lock is concerned: another live process
-        [sys.executable, "-c", "import sys; from pathlib import Path; from hantu.scheduler.lock import InstanceLock;"
+        [sys.executable, "-c", "import sys; from pathlib import Path; from hantu.store.lock import InstanceLock;"
          f" InstanceLock(Path({str(isolated_env / 'scheduler.pid')!r})).acquire(); print('held', flush=True);"
          " sys.stdin.read()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)

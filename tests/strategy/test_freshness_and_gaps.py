@@ -169,7 +169,7 @@ def test_an_older_window_changes_no_indicator_rank_or_stop(store_2024: Path, com
 def test_a_backtest_does_not_trade_on_a_signal_from_before_the_gap(
     store_2024: Path, combined_store: Path
 ) -> None:
-    from hantu.backtest.service import load_market, run_on_panel
+    from hantu.backtest.single import load_market, run_on_panel
     from hantu.market.store import MarketStore
 
     start, end = date(2024, 1, 2), date(2024, 2, 13)

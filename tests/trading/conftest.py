@@ -127,8 +127,8 @@ class PaperRig:
     def restart(self) -> PaperRig:
         """A new broker and database handle over the same storage: what a process restart sees."""
         from hantu.broker.paper import PaperBroker
+        from hantu.broker.paper.feed import PaperFeed
         from hantu.store.db import Database
-        from hantu.trading.feed import PaperFeed
 
         self.database.dispose()
         database = Database(self.database.url)
@@ -139,7 +139,7 @@ class PaperRig:
 @pytest.fixture
 def rig(database) -> PaperRig:  # type: ignore[no-untyped-def]
     from hantu.broker.paper import PaperBroker
-    from hantu.trading.feed import PaperFeed
+    from hantu.broker.paper.feed import PaperFeed
 
     panel = make_panel()
     clock = FrozenClock(at("09:30"))

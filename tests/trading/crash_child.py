@@ -45,9 +45,9 @@ def engine(args: argparse.Namespace, final: bool) -> None:
     clock = shared_clock(args.anchor_sim, args.anchor_mono, args.speed)
     panel = make_panel()
     if args.mode == "paper":
+        from hantu.broker.fill_model import FillParams
         from hantu.broker.paper import PaperBroker
-        from hantu.trading.feed import PaperFeed
-        from hantu.trading.fill_model import FillParams
+        from hantu.broker.paper.feed import PaperFeed
 
         broker = PaperBroker(database, PaperFeed(panel), clock, params=FillParams(volume_share=0.01))
         feed = None

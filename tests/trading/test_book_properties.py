@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from simkit import DAY, at
 from sqlalchemy import func, select
 
-from hantu.broker.base import BrokerOrder, Fill, OrderStatus, OrderType, Side
+from hantu.broker.base import BrokerOrder, Fill
 from hantu.clock import FrozenClock
+from hantu.domain.order_state import OrderStatus
+from hantu.domain.orders import OrderType, Side
 from hantu.store.db import Database
 from hantu.store.models import TradeFill, TradeOrder
 from hantu.trading import ledger

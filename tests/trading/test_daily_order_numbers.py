@@ -11,8 +11,8 @@ import pytest
 from simkit import DAY, at, kis_broker, make_panel
 from sqlalchemy import select
 
-from hantu.broker.base import OrderType, Side
 from hantu.clock import FrozenClock
+from hantu.domain.orders import OrderType, Side
 from hantu.market import calendar
 from hantu.store.models import TradeFill, TradeOrder
 from hantu.trading import ledger

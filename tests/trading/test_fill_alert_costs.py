@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from hantu.broker.base import Fill, Side
+from hantu.broker.base import Fill
+from hantu.domain.orders import Side
 from hantu.store.models import OutboxMessage, TradeOrder
 from hantu.trading import ledger
 from hantu.trading.reconcile import reconcile

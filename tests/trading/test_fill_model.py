@@ -8,10 +8,12 @@ import pytest
 from simkit import at
 from sqlalchemy import select
 
-from hantu.broker.base import OrderRejected, OrderRequest, OrderStatus, OrderType, Side
+from hantu.broker.base import OrderRejected, OrderRequest
+from hantu.broker.fill_model import Bar, FillParams, buy_cash_needed, cash_flow, match
+from hantu.domain.order_state import OrderStatus
+from hantu.domain.orders import OrderType, Side
 from hantu.market import rules
 from hantu.store.models import PaperFill
-from hantu.trading.fill_model import Bar, FillParams, buy_cash_needed, cash_flow, match
 
 ON = date(2026, 11, 6)
 PARAMS = FillParams(volume_share=0.1, slippage_ticks=1, commission_rate=0.00015)

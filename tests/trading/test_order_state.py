@@ -9,7 +9,6 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hantu.broker.base import OrderStatus as S
 from hantu.domain.order_state import (
     TRANSITIONS,
     IllegalTransition,
@@ -19,6 +18,7 @@ from hantu.domain.order_state import (
     move,
     transition_table_markdown,
 )
+from hantu.domain.order_state import OrderStatus as S
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "trading-engine.md"
 LOCAL_MOVES = [S.UNKNOWN, S.REJECTED, S.EXPIRED, S.SUBMITTED]  # what the engine decides itself

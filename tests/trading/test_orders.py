@@ -10,14 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from hantu.broker.base import (
-    BrokerOrder,
-    Fill,
-    OrderRequest,
-    OrderStateUnknown,
-    OrderType,
-    Side,
-)
+from hantu.broker.base import BrokerOrder, Fill, OrderRequest, OrderStateUnknown
+from hantu.domain.orders import OrderType, Side
 from hantu.store.models import OutboxMessage, PaperHolding, PaperOrder, Reconciliation, TradeFill, TradeOrder
 from hantu.trading import ledger
 from hantu.trading.orders import IN_FLIGHT_GRACE, OrderManager

@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 from simkit import DAY, at
 
-from hantu.broker.base import OrderRequest, OrderStatus, OrderType, Side
+from hantu.broker.base import OrderRequest
+from hantu.broker.fill_model import FillParams
+from hantu.broker.paper.feed import PaperFeed
 from hantu.clock import KST, FrozenClock
-from hantu.trading.feed import PaperFeed
-from hantu.trading.fill_model import FillParams
+from hantu.domain.order_state import OrderStatus
+from hantu.domain.orders import OrderType, Side
 
 WALL = datetime(2031, 5, 2, 10, 0, tzinfo=KST)  # "today" of a wall-clock command, long after the stored day
 

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from hantu.broker.base import OrderRequest, OrderStatus, OrderType, Side
+from hantu.broker.base import OrderRequest
 from hantu.clock import KST, FrozenClock
+from hantu.domain.order_state import OrderStatus
+from hantu.domain.orders import OrderType, Side
 
 from helpers import run_hantu
 
@@ -32,9 +34,9 @@ def test_a_simulated_day_after_a_wall_clock_command_fills(
     assert balance.returncode == 0 and json.loads(balance.stdout)["initialised"] is True, balance.stderr
 
     from hantu.broker.paper import PaperBroker
+    from hantu.broker.paper.feed import PaperFeed
     from hantu.store.db import get_database
     from hantu.store.models import PaperAccount
-    from hantu.trading.feed import PaperFeed
 
     database = get_database()
     with database.session() as session:

@@ -15,8 +15,10 @@ import pytest
 from simkit import DAY, at, kis_broker, make_panel
 from sqlalchemy import select
 
-from hantu.broker.base import Fill, OrderStatus, OrderType, Side
+from hantu.broker.base import Fill
 from hantu.clock import FrozenClock
+from hantu.domain.order_state import OrderStatus
+from hantu.domain.orders import OrderType, Side
 from hantu.store.models import TradeFill, TradeOrder
 from hantu.strategy.base import HeldPosition
 from hantu.trading import ledger

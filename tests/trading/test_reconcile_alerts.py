@@ -22,9 +22,9 @@ from test_session_faults import (  # noqa: F401 (fixture)
 )
 
 from hantu.broker.paper import PaperBroker
+from hantu.broker.paper.feed import PaperFeed
 from hantu.clock import FrozenClock
 from hantu.store.models import OutboxMessage, PaperHolding, Reconciliation
-from hantu.trading.feed import PaperFeed
 from hantu.trading.reconcile import reconcile
 
 CODES = ("100010", "100020")

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hantu.broker.base import OrderRequest, OrderType, Side
+from hantu.broker.base import OrderRequest
+from hantu.domain.orders import OrderType, Side
 from hantu.market.corporate_actions import CorporateAction
 from hantu.store.models import OutboxMessage, PaperHolding, Reconciliation, TradePosition
 from hantu.trading import ledger

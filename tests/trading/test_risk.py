@@ -9,7 +9,8 @@ import pytest
 from simkit import at
 from sqlalchemy import select
 
-from hantu.broker.base import OrderStateUnknown, OrderType, Side
+from hantu.broker.base import OrderStateUnknown
+from hantu.domain.orders import OrderType, Side
 from hantu.store.models import AuditEntry, OutboxMessage
 from hantu.strategy.base import HeldPosition
 from hantu.trading.engine import TradingEngine
@@ -128,7 +129,7 @@ class LostAnswers:
 def test_a_pending_market_buy_holds_cash(rig) -> None:  # type: ignore[no-untyped-def]
     """A market buy whose fate is unknown may still fill: it holds its quantity at the price it was checked at
     (the upper price limit) plus commission, and a second buy that needs that cash is refused."""
-    from hantu.trading.fill_model import buy_cash_needed
+    from hantu.broker.fill_model import buy_cash_needed
 
     configure(rig, max_position_weight=1.0, max_new_entries_per_day=10)
     reconcile(rig.database, rig.broker, rig.clock)

@@ -13,8 +13,10 @@ from typing import Any
 from simkit import DAY, DipBuyer, at, candidates_for
 from sqlalchemy import select
 
-from hantu.broker.base import BrokerError, OrderStatus, OrderType, Side
+from hantu.broker.base import BrokerError
 from hantu.clock import FrozenClock, SimClock
+from hantu.domain.order_state import OrderStatus
+from hantu.domain.orders import OrderType, Side
 from hantu.store.kv import kv_get, kv_set
 from hantu.store.models import OutboxMessage, TradeOrder
 from hantu.strategy.base import Candidate, Decision, HeldPosition

@@ -182,8 +182,9 @@ def test_fill_notices_reach_the_feed_and_wake_the_session_loop(kis: Rig) -> None
     import threading
     import time
 
-    from hantu.broker.base import OrderRequest, OrderType, Side
+    from hantu.broker.base import OrderRequest
     from hantu.clock import SystemClock
+    from hantu.domain.orders import OrderType, Side
     from hantu.trading.feed import StreamingFeed
 
     feed = StreamingFeed.for_kis(kis.broker, kis.clock, max_age_seconds=600)

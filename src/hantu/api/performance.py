@@ -6,7 +6,7 @@ holdings after D's fills at D's close (the last known close, else cost). Fills i
 already has fills (an account first seen on the morning of its first trading day), the curve starts one trading
 day earlier at that unwound base, the starting cash, so the first day's P&L and the return are measured against it.
 
-The cash effect of a fill is `hantu.trading.fill_model.cash_flow`, the one definition the ledger also uses.
+The cash effect of a fill is `hantu.broker.fill_model.cash_flow`, the one definition the ledger also uses.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hantu.api.closes import ClosesReader
+from hantu.broker.fill_model import cash_flow
 from hantu.market.calendar import previous_trading_day
 from hantu.store.models import TradeAccount, TradeFill
-from hantu.trading.fill_model import cash_flow
 
 
 def _flow(fill: TradeFill) -> int:

@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from hantu.api.schemas import JobRequestOut, JobRunOut, RiskHalt
+from hantu.domain.order_state import OrderStatus
 from hantu.scheduler.heartbeat import REQUESTS_KEY as JOB_REQUESTS_KEY
 from hantu.store.kv import kv_get
 from hantu.store.models import JobRun
@@ -92,6 +93,5 @@ def known_jobs(session: Session, hantu_home: Path) -> set[str]:
 
 
 def order_is_open(order: Any) -> bool:
-    from hantu.api.trading_views import OPEN_STATUSES
-
-    return order.status in OPEN_STATUSES
+    """Still open at the broker or in flight (the domain's rule: not in a terminal state)."""
+    return not OrderStatus(order.status).is_terminal

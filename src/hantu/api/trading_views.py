@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hantu.api.queries import paged
 from hantu.api.schemas import Account, FillOut, Order, Position, ReconciliationOut
-from hantu.broker.base import OrderStatus
+from hantu.domain.order_state import OrderStatus
 from hantu.store.kv import kv_get
 from hantu.store.models import Instrument, Reconciliation, TradeAccount, TradeFill, TradeOrder, TradePosition
 from hantu.trading.orders import CANCEL_REQUESTS_KEY

@@ -1,5 +1,5 @@
 """The daily backtest engine: the live strategy's own screening, selection, entry and exit code, replayed day
-by day with the paper broker's fill model (`hantu.trading.fill_model`: fills, slippage, volume share, fees,
+by day with the paper broker's fill model (`hantu.broker.fill_model`: fills, slippage, volume share, fees,
 taxes, ticks).
 
 The timeline of one trading day `t`, as in live trading:
@@ -34,13 +34,15 @@ from hantu.backtest.gaps import segment_warnings
 from hantu.backtest.metrics import compute_metrics, monthly_returns, return_figures
 from hantu.backtest.result import BacktestOutcome, FillRecord, Trade
 from hantu.backtest.screens import ScreenSource, screen_source_for
-from hantu.broker.base import OrderType, Side
+from hantu.broker.fill_model import Bar, FillParams, buy_cash_needed, match
 from hantu.clock import KST
+from hantu.domain.orders import OrderType, Side
 from hantu.market import rules
+from hantu.market.calendar import frozen_overrides, session
+from hantu.market.corporate_actions import adjust_position
 from hantu.market.panel import DailyPanel
 from hantu.strategy.base import Candidate, Decision, ExitsAtOpen, HeldPosition, Strategy
 from hantu.trading.exits import check_exit, has_exit_rule
-from hantu.trading.fill_model import Bar, FillParams, buy_cash_needed, match
 from hantu.trading.risk import RiskConfig
 
 Progress = Callable[[int, int], None]
@@ -91,8 +93,6 @@ class _Position:
 @lru_cache(maxsize=4096)
 def _session_bounds(day: date) -> tuple[datetime, datetime]:
     """Continuous trading of `day`: its open and its last minute (calendar's session; 09:00–15:19 otherwise)."""
-    from hantu.market.calendar import session
-
     try:
         times = session(day)
         return times.open, times.close_auction - timedelta(minutes=1)
@@ -136,8 +136,6 @@ class BacktestEngine:
     # --- the run ---------------------------------------------------------------------------------------
 
     def run(self, start: date, end: date) -> BacktestOutcome:
-        from hantu.market.calendar import frozen_overrides
-
         with frozen_overrides():  # one calendar for the whole run, its override file read once
             return self._run(start, end)
 
@@ -304,8 +302,6 @@ class BacktestEngine:
         """A split, consolidation or bonus issue on `row` for a held stock: the position becomes the new shares
         (quantity / factor, stop, target, ATR and high × factor); the cost basis stays, fractional shares are paid
         in cash at the new base price. P&L is unchanged by the action itself."""
-        from hantu.market.corporate_actions import adjust_position
-
         for col, position in list(self.positions.items()):
             factor = self._actions.get((row, col))
             if factor is None:

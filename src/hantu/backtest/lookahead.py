@@ -25,8 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from hantu.backtest.screens import DEFAULT_LOOKBACK_DAYS
 from hantu.market.panel import DailyPanel
 from hantu.strategy.base import Candidate, ScreenResult, Strategy
+from hantu.strategy.framework import ScreeningStrategy
+from hantu.strategy.registry import create_strategy
 
 REL_TOL = 1e-9  # values are recomputed from the same rows: anything beyond rounding noise is a finding
 CANDIDATE_FIELDS = ("entry_price", "stop_price", "target_price", "weight", "score", "atr")
@@ -135,9 +138,6 @@ def check_strategy(strategy: Strategy, panel: DailyPanel, days: Sequence[date] |
 def strategy_lookback(strategy: Strategy) -> int:
     """The trading days of history the strategy declares it reads (`lookback_days`; 260 when it declares
     none, the engine's default)."""
-    from hantu.backtest.screens import DEFAULT_LOOKBACK_DAYS
-    from hantu.strategy.framework import ScreeningStrategy
-
     return strategy.lookback_days if isinstance(strategy, ScreeningStrategy) else DEFAULT_LOOKBACK_DAYS
 
 
@@ -190,8 +190,6 @@ class _Decision:
 
 
 def _decide(strategy: Strategy, panel: DailyPanel, day: date, instruments: Any) -> _Decision:
-    from hantu.strategy.framework import ScreeningStrategy
-
     if isinstance(strategy, ScreeningStrategy):
         screen = strategy.screen(panel, day, instruments)
     else:
@@ -274,6 +272,4 @@ def _short(value: Any) -> str:
 
 def check_builtins(panel: DailyPanel, names: Iterable[str], **options: Any) -> dict[str, CheckReport]:
     """`check_strategy` of several registered strategies on one panel (tests and `strategy check --all`)."""
-    from hantu.strategy.registry import create_strategy
-
     return {name: check_strategy(create_strategy(name, {}), panel, **options) for name in names}

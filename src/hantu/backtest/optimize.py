@@ -30,9 +30,16 @@ from datetime import date
 from typing import Any
 
 from hantu.backtest.engine import BacktestConfig
+from hantu.backtest.metrics import compute_metrics
 from hantu.backtest.objectives import check_objective, objective_value
+from hantu.backtest.optimize_report import write_optimization_report
 from hantu.backtest.result import BacktestOutcome
+from hantu.backtest.service import check_gaps, parse_walk_forward, reports_dir, sweep_source
+from hantu.backtest.service import folds as month_folds
+from hantu.backtest.single import load_market, make_strategy, run_on_panel
 from hantu.backtest.sweep import Runner, SerialRunner, Trial, TrialResult
+from hantu.clock import SystemClock
+from hantu.store.models.research import OptimizationStudy, OptimizationTrial
 
 PRUNE_STARTUP_TRIALS = 5  # finished trials of a fold before pruning starts (Optuna's MedianPruner default)
 ISOLATED_PEAK = 0.5  # stability below this: the best point is a needle, not a plateau
@@ -168,8 +175,6 @@ def make_folds(days: Sequence[date], spec: str | None) -> list[Fold]:
     if len(days) < MIN_TRAIN_DAYS + 2:
         raise OptimizeError(f"{len(days)} trading days are too few to optimise: at least {MIN_TRAIN_DAYS + 2}")
     if spec is None:
-        from hantu.backtest.service import folds as month_folds
-
         if month_folds(days[0], days[-1], 6, 1):
             spec = "6m/1m"
         else:
@@ -192,8 +197,6 @@ def make_folds(days: Sequence[date], spec: str | None) -> list[Fold]:
         if not out:
             raise OptimizeError(f"the range's {len(days)} trading days hold no fold of {spec}")
         return out
-    from hantu.backtest.service import folds as month_folds
-    from hantu.backtest.service import parse_walk_forward
 
     try:
         train_m, test_m = parse_walk_forward(spec)
@@ -285,9 +288,6 @@ def _open_study(db: Any, name: str, strategy: str, start: date, end: date, objec
                 space: dict[str, Dimension], params: dict[str, Any], folds: Sequence[Fold], seed: int) -> int:
     from sqlalchemy import select
 
-    from hantu.clock import SystemClock
-    from hantu.store.models.research import OptimizationStudy
-
     settings = {"strategy": strategy, "start_date": start, "end_date": end, "objective": objective,
                 "space": {k: d.to_dict() for k, d in space.items()}, "base_params": params,
                 "folds": [f.to_list() for f in folds], "seed": seed}
@@ -314,8 +314,6 @@ def _comparable(value: Any) -> Any:
 def _finished_trials(db: Any, study_id: int) -> dict[int, list[Any]]:
     from sqlalchemy import select
 
-    from hantu.store.models.research import OptimizationTrial
-
     out: dict[int, list[Any]] = {}
     with db.session() as session:
         for row in session.scalars(select(OptimizationTrial).where(OptimizationTrial.study_id == study_id)
@@ -327,9 +325,6 @@ def _finished_trials(db: Any, study_id: int) -> dict[int, list[Any]]:
 
 def _save_trial(db: Any, study_id: int, fold: int, number: int, result: TrialResult) -> Any:
     """One finished trial, committed on its own (a crash after this never repeats it)."""
-    from hantu.clock import SystemClock
-    from hantu.store.models.research import OptimizationTrial
-
     row = OptimizationTrial(study_id=study_id, fold=fold, number=number, created_at=SystemClock().now(),
                             state="pruned" if result.pruned else "complete", params=dict(result.params),
                             value=None if result.pruned else _json_number(result.step_values[-1]),
@@ -374,8 +369,6 @@ def optimize(db: Any, store: Any, strategy_name: str, start: date, end: date, sp
              progress: Callable[[int, int], None] | None = None) -> OptimizationResult:
     """Optimise `strategy_name` over `space` (see the module docstring). `trials` is per fold."""
     import optuna
-
-    from hantu.backtest.service import check_gaps, load_market, make_strategy, sweep_source
 
     began = _time.perf_counter()
     if trials < 1:
@@ -477,10 +470,7 @@ def optimize(db: Any, store: Any, strategy_name: str, start: date, end: date, sp
                 f"{ISOLATED_PEAK}): its neighbours score much lower, so it is likely fitted to noise")
     result.elapsed_s = _time.perf_counter() - began
     if report:
-        from hantu.backtest.optimize_report import write_optimization_report
-        from hantu.backtest.service import reports_dir
-
-        html_path, _ = write_optimization_report(result, reports_dir(), f"optimize-{study_id}-{name}")
+        html_path, _ = write_optimization_report(result.to_dict(), reports_dir(), f"optimize-{study_id}-{name}")
         result.report_path = str(html_path)
     _store_result(db, study_id, result)
     return result
@@ -558,7 +548,6 @@ def _finish_fold(study: Any, fold: Fold, f: int, space: dict[str, Dimension], pa
             warnings.simplefilter("ignore")
             importances = {k: round(float(v), 4)
                            for k, v in optuna.importance.get_param_importances(study).items()}
-    from hantu.backtest.service import run_on_panel
 
     in_sample = _plain_metrics(dict(run_on_panel(strategy_name, market, fold.train_start, fold.train_end,
                                                  {**params, **best_params}, config).metrics))
@@ -588,9 +577,6 @@ def _out_of_sample(folds: list[FoldResult], strategy_name: str, params: dict[str
     """Each fold's best point on its test window, chained (each starts with the previous final equity)."""
     import numpy as np
 
-    from hantu.backtest.metrics import compute_metrics
-    from hantu.backtest.service import run_on_panel
-
     cash = config.initial_cash
     outcomes: list[BacktestOutcome] = []
     for fold_result in folds:
@@ -619,8 +605,6 @@ def _out_of_sample(folds: list[FoldResult], strategy_name: str, params: dict[str
 
 
 def _store_result(db: Any, study_id: int, result: OptimizationResult) -> None:
-    from hantu.store.models.research import OptimizationStudy
-
     with db.session() as session:
         row = session.get(OptimizationStudy, study_id)
         assert row is not None

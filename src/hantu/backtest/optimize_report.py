@@ -7,12 +7,9 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hantu.backtest.report import _CSS, DOWN, GRID, UP, line_chart_svg
-
-if TYPE_CHECKING:
-    from hantu.backtest.optimize import OptimizationResult
 
 
 def history_svg(history: list[list[Any]], width: int = 900, height: int = 220) -> str:
@@ -82,8 +79,8 @@ def _fmt(value: Any, key: str) -> str:
     return f"{value:.2f}"
 
 
-def render_optimization_html(result: OptimizationResult) -> str:
-    data = result.to_dict()
+def render_optimization_html(data: dict[str, Any]) -> str:
+    """The HTML page of one optimisation, from its JSON form (`OptimizationResult.to_dict()`)."""
     space = ", ".join(f"{k} {_space_text(d)}" for k, d in data["space"].items())
     head = ("<tr><th>fold</th><th>in-sample</th><th>out-of-sample</th><th>best point</th><th>IS objective</th>"
             "<th>OOS objective</th><th>stability</th><th>trials (pruned)</th></tr>")
@@ -106,16 +103,16 @@ def render_optimization_html(result: OptimizationResult) -> str:
         for i, fold in enumerate(data["folds"], start=1))
     curve = data.get("curve") or {}
     equity = line_chart_svg(curve.get("dates", []), [("out-of-sample", curve.get("equity", []), UP)])
-    title = f"{result.strategy} {result.start} – {result.end}"
-    recommended = ", ".join(f"{k}={v}" for k, v in sorted(result.recommended.items()))
+    title = f"{data['strategy']} {data['start']} – {data['end']}"
+    recommended = ", ".join(f"{k}={v}" for k, v in sorted(data['recommended'].items()))
     return (
         f'<!DOCTYPE html><html lang="ko"><head><meta charset="utf-8"><title>최적화 {html.escape(title)}</title>'
         f"<style>{_CSS}</style></head><body>"
         f"<h1>최적화 Optimisation: {html.escape(title)}</h1>"
-        f'<p class="meta">study {html.escape(result.name)} · 목표 objective {html.escape(result.objective)} · '
-        f"공간 space {html.escape(space)} · 실행 {result.ran_trials} trials (+{result.resumed_trials} resumed) · "
-        f"workers {result.workers} · {result.elapsed_s:.1f}s</p>"
-        + "".join(f'<p class="warning">⚠ 경고 Warning: {html.escape(w)}</p>' for w in result.warnings)
+        f'<p class="meta">study {html.escape(data["name"])} · 목표 objective {html.escape(data["objective"])} · '
+        f"공간 space {html.escape(space)} · 실행 {data['ran_trials']} trials (+{data['resumed_trials']} resumed) · "
+        f"workers {data['workers']} · {data['elapsed_s']:.1f}s</p>"
+        + "".join(f'<p class="warning">⚠ 경고 Warning: {html.escape(w)}</p>' for w in data['warnings'])
         + f"<p>추천 Recommended (last fold's best): <b>{html.escape(recommended)}</b></p>"
         + f"<h2>폴드 Folds</h2><table>{head}{''.join(rows)}</table>"
         + f"<h2>성과 Figures</h2><table>{figures}</table>"
@@ -136,9 +133,10 @@ def _space_text(dimension: dict[str, Any]) -> str:
     return f"{dimension['low']}:{dimension['high']}{step}"
 
 
-def write_optimization_report(result: OptimizationResult, directory: Path, stem: str) -> tuple[Path, Path]:
+def write_optimization_report(data: dict[str, Any], directory: Path, stem: str) -> tuple[Path, Path]:
+    """`<stem>.html` and `<stem>.json` in `directory` from the optimisation's JSON form."""
     directory.mkdir(parents=True, exist_ok=True)
     html_path, json_path = directory / f"{stem}.html", directory / f"{stem}.json"
-    html_path.write_text(render_optimization_html(result), encoding="utf-8")
-    json_path.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    html_path.write_text(render_optimization_html(data), encoding="utf-8")
+    json_path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     return html_path, json_path

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from hantu.trading.fill_model import cash_flow
+from hantu.broker.fill_model import cash_flow
 
 
 @dataclass(frozen=True)

@@ -16,28 +16,34 @@ from __future__ import annotations
 import itertools
 import time as _time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from hantu.backtest.engine import BacktestConfig, BacktestEngine, Progress
+from hantu.backtest.benchmark import benchmarks
+from hantu.backtest.engine import BacktestConfig, Progress
 from hantu.backtest.gaps import DataGapError, find_gaps, gap_message, gap_warning, panel_days
 from hantu.backtest.metrics import compute_metrics, monthly_returns, return_figures
 from hantu.backtest.report import write_report
 from hantu.backtest.result import BacktestOutcome
-from hantu.backtest.screens import screen_source_for
+from hantu.backtest.single import (
+    WARMUP_CALENDAR_DAYS,
+    MarketData,
+    load_market,
+    make_strategy,
+    run_on_panel,
+    with_risk_limits,
+)
 from hantu.backtest.storage import save_outcome, set_report_path
+from hantu.backtest.sweep import Runner, SerialRunner, Trial, market_spec, run_trials
 from hantu.market.panel import DailyPanel
+from hantu.market.store import MarketStore
 from hantu.store.db import Database
-from hantu.trading.risk import RiskConfig
-
-if TYPE_CHECKING:
-    from hantu.backtest.sweep import Runner
-
-WARMUP_CALENDAR_DAYS = 400  # ~270 trading days of history before `start` (indicators up to a year)
+from hantu.store.kv import kv_get
+from hantu.trading.risk import CONFIG_KEY, RiskConfig, load_config
 
 
 @dataclass(frozen=True)
@@ -74,34 +80,6 @@ def reports_dir() -> Path:
     from hantu.config import get_settings
 
     return Path(get_settings().hantu_home) / "reports"
-
-
-def make_strategy(name: str, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
-    """A registered strategy (entry-point group `hantu.strategies`) with `params` over its defaults."""
-    from hantu.strategy.registry import create_strategy
-
-    return create_strategy(name, params or {})
-
-
-@dataclass(frozen=True)
-class MarketData:
-    """A loaded panel and the instrument master rows that go with it (sectors and flags for screening)."""
-
-    panel: DailyPanel
-    instruments: list[Any] | None = None
-
-
-def load_market(store: Any, start: date, end: date, warmup_days: int = WARMUP_CALENDAR_DAYS) -> MarketData:
-    """The store's days from `start - warmup_days` to `end` with its instrument master (`store` may also be a
-    ready `DailyPanel` or `MarketData`)."""
-    if isinstance(store, MarketData):
-        return store
-    if isinstance(store, DailyPanel):
-        return MarketData(store)
-    panel = store.load_range(start - timedelta(days=warmup_days), end)
-    if panel.shape[0] == 0:
-        raise ValueError(f"the market store has no data for {start} … {end}")
-    return MarketData(panel, store.instruments())
 
 
 def check_gaps(market: MarketData, start: date, end: date, allow_gaps: bool = False) -> list[str]:
@@ -158,16 +136,8 @@ def check_history(strategy_name: str, points: list[dict[str, Any]], market: Mark
 def saved_risk_limits(db: Database) -> tuple[RiskConfig, bool]:
     """The risk limits saved with `hantu trade risk` (the live session's), or the defaults when none were
     saved; and whether any were."""
-    from hantu.store.kv import kv_get
-    from hantu.trading.risk import CONFIG_KEY, load_config
-
     with db.session() as session:
         return load_config(session), kv_get(session, CONFIG_KEY) is not None
-
-
-def _with_risk(outcome: BacktestOutcome, risk: RiskConfig) -> BacktestOutcome:
-    outcome.metrics = {**outcome.metrics, "risk_limits": asdict(risk)}
-    return outcome
 
 
 def _with_warnings(outcome: BacktestOutcome, warnings: list[str]) -> BacktestOutcome:
@@ -175,17 +145,6 @@ def _with_warnings(outcome: BacktestOutcome, warnings: list[str]) -> BacktestOut
         outcome.warnings = [*warnings, *outcome.warnings]
         outcome.metrics = {**outcome.metrics, "warnings": list(outcome.warnings)}
     return outcome
-
-
-def run_on_panel(strategy_name: str, market: MarketData, start: date, end: date,
-                 params: dict[str, Any] | None = None, config: BacktestConfig | None = None,
-                 progress: Progress | None = None) -> BacktestOutcome:
-    """One backtest, not stored."""
-    config = config or BacktestConfig()
-    strategy = make_strategy(strategy_name, params)
-    screens = screen_source_for(strategy, market.panel, market.instruments)
-    outcome = BacktestEngine(strategy, market.panel, config, screens=screens, progress=progress).run(start, end)
-    return _with_risk(outcome, config.risk)
 
 
 def store_outcome(db: Database, outcome: BacktestOutcome, *, kind: str = "single", parent_id: int | None = None,
@@ -246,8 +205,6 @@ def run_grid(db: Database, store: Any, strategy_name: str, start: date, end: dat
 
     `runner` (`hantu.backtest.sweep`): where the points run — in this process (default), on a process pool or
     on a Dask cluster; the results are the same."""
-    from hantu.backtest.sweep import SerialRunner, Trial, run_trials
-
     market = load_market(store, start, end)
     warnings = check_gaps(market, start, end, allow_gaps)
     points = grid_points(grid, params)
@@ -268,9 +225,6 @@ def run_grid(db: Database, store: Any, strategy_name: str, start: date, end: dat
 def sweep_source(store: Any, market: MarketData, start: date, end: date) -> Any:
     """What workers load a sweep's data from: the store's path when it is a store on disk (each worker loads
     it once), else the loaded data itself."""
-    from hantu.backtest.sweep import market_spec
-    from hantu.market.store import MarketStore
-
     if isinstance(store, MarketStore):
         return market_spec(store, start, end, WARMUP_CALENDAR_DAYS)
     return market
@@ -346,8 +300,6 @@ def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, 
     began = _time.perf_counter()
     tests: list[BacktestOutcome] = []
     cash = config.initial_cash
-    from hantu.backtest.sweep import SerialRunner, Trial, run_trials
-
     training = [Trial(f"{fold}:{i}", strategy_name, point, train_start, train_end, config)
                 for fold, (train_start, train_end, _, _) in enumerate(windows) for i, point in enumerate(points)
                 ] if len(points) > 1 else []
@@ -373,7 +325,7 @@ def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, 
         cash = int(test.final_equity)
     combined = _chain(tests, strategy_name, params or {}, config.initial_cash, panel, start, end)
     combined.elapsed_s = _time.perf_counter() - began
-    _with_warnings(_with_risk(combined, config.risk), warnings)
+    _with_warnings(with_risk_limits(combined, config.risk), warnings)
     stored = store_outcome(db, combined, kind="walk_forward", report=report)
     members = [store_outcome(db, t, kind="single", parent_id=stored.id, report=False).to_dict() for t in tests]
     return replace(stored, members=members)
@@ -381,8 +333,6 @@ def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, 
 
 def _chain(tests: list[BacktestOutcome], strategy: str, params: dict[str, Any], initial: int, panel: DailyPanel,
            start: date, end: date) -> BacktestOutcome:
-    from hantu.backtest.benchmark import benchmarks
-
     equity = np.concatenate([t.equity for t in tests]) if tests else np.zeros(0)
     cash = np.concatenate([t.cash for t in tests]) if tests else np.zeros(0)
     holdings = np.concatenate([t.holdings_value for t in tests]) if tests else np.zeros(0)

@@ -25,7 +25,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hantu.backtest.engine import BacktestConfig
+from hantu.backtest.objectives import objective_value
 from hantu.backtest.result import BacktestOutcome
+from hantu.backtest.single import MarketData, load_market, run_on_panel
+from hantu.market.store import MarketStore
 
 WORKER_BASE_MB = 140.0  # a worker's interpreter with numpy, the strategy and the engine imported (measured)
 PANEL_WORKING_FACTOR = 3.0  # peak over the panel's own bytes during one backtest (indicator chunks, measured)
@@ -82,14 +85,10 @@ _MARKETS: dict[MarketSpec, Any] = {}
 
 def _market_for(spec: MarketSpec | Any) -> Any:
     """The loaded `MarketData` of `spec`, loaded once per process (a scattered `MarketData` passes through)."""
-    from hantu.backtest.service import MarketData, load_market
-
     if isinstance(spec, MarketData):
         return spec
     market = _MARKETS.get(spec)
     if market is None:
-        from hantu.market.store import MarketStore
-
         root = Path(spec.root)
         if not root.is_dir():
             raise FileNotFoundError(f"market store {root} is not reachable from this worker "
@@ -107,13 +106,10 @@ def peak_rss_mb() -> float:
 
 def run_trial(spec: MarketSpec | Any, trial: Trial) -> TrialResult:
     """Run one trial on the worker (top-level, so process pools and Dask can pickle it)."""
-    from hantu.backtest.service import run_on_panel
-
     market = _market_for(spec)
     if not trial.steps:
         outcome = run_on_panel(trial.strategy, market, trial.start, trial.end, trial.params, trial.config)
         return TrialResult(trial.key, trial.params, outcome, rss_mb=peak_rss_mb(), pid=os.getpid())
-    from hantu.backtest.objectives import objective_value
 
     values: list[float] = []
     metrics: list[dict[str, Any]] = []
@@ -290,8 +286,6 @@ def run_trials(runner: Runner, spec: MarketSpec, trials: Sequence[Trial],
 
 def market_spec(store: Any, start: date, end: date, warmup_days: int) -> MarketSpec:
     """The spec of `store`'s data for a sweep over `start … end` (workers load it by path)."""
-    from hantu.market.store import MarketStore
-
     if not isinstance(store, MarketStore):
         raise TypeError("a sweep on workers needs a market store on disk (MarketStore)")
     return MarketSpec(str(Path(store.root).resolve()), start, end, warmup_days)

@@ -9,20 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from hantu.domain.order_state import OrderStatus as OrderStatus  # the domain core's, part of this protocol
-
-
-class Side(StrEnum):
-    BUY = "buy"
-    SELL = "sell"
-
-
-class OrderType(StrEnum):
-    LIMIT = "limit"
-    MARKET = "market"
+from hantu.domain.order_state import OrderStatus
+from hantu.domain.orders import OrderType, Side
 
 
 @dataclass(frozen=True)

@@ -223,7 +223,7 @@ def _runner(store: Any, start: date, end: date, workers: int, cluster: str | Non
         return None
     from datetime import timedelta
 
-    from hantu.backtest.service import WARMUP_CALENDAR_DAYS
+    from hantu.backtest.single import WARMUP_CALENDAR_DAYS
 
     first = start - timedelta(days=WARMUP_CALENDAR_DAYS)
     days = len([d for d in store.trading_dates() if first <= d <= end])
@@ -260,7 +260,8 @@ def _refuse_a_default_range_across_gaps(stored_days: list[date], start: date, en
 def _check_settings(name: str, params: dict[str, Any], grid_values: dict[str, list[Any]], walk_forward: str | None,
                     start: date, end: date) -> None:
     """Refuse bad --param/--grid settings and a bad --walk-forward before any work starts (exit 2)."""
-    from hantu.backtest.service import folds, grid_points, make_strategy, parse_walk_forward
+    from hantu.backtest.service import folds, grid_points, parse_walk_forward
+    from hantu.backtest.single import make_strategy
 
     if walk_forward:
         try:

@@ -158,8 +158,8 @@ def sync(source: str | None = typer.Option(None, "--source", help="pykrx or kis 
     Example: hantu data sync --source kis --start 2026-01-05
     Example: hantu data sync --master-file kospi_code.mst --master-file kosdaq_code.mst
     """
+    from hantu.broker.kis.daily_source import missing_days
     from hantu.market.sources.base import SourceError
-    from hantu.market.sources.kis_source import missing_days
     from hantu.market.store import open_market_store
 
     if source is None and not (master or master_file):
@@ -248,9 +248,9 @@ def _sync_master(store, files: list[Path]) -> dict:  # type: ignore[no-untyped-d
 
 
 def _sync_kis(store, days: list[date], codes: str | None):  # type: ignore[no-untyped-def]
+    from hantu.broker.kis.daily_source import KisDailySource
     from hantu.config.settings import get_settings
     from hantu.market.sources.base import SourceError
-    from hantu.market.sources.kis_source import KisDailySource
 
     try:
         from hantu.broker.kis.api import KisApi

@@ -30,9 +30,9 @@ def run(
     import threading
     from typing import Any
 
+    from hantu.bot.commands import CommandPoller
     from hantu.cli.common import init_cli_logging, open_database
     from hantu.clock import SystemClock
-    from hantu.notify.commands import CommandPoller
     from hantu.notify.sender import OutboxSender
 
     init_cli_logging()

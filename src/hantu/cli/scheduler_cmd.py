@@ -58,7 +58,7 @@ def start_command(
     from hantu.config import get_settings
     from hantu.log import setup_from_settings
     from hantu.scheduler.app import start as start_scheduler
-    from hantu.scheduler.lock import AlreadyRunning
+    from hantu.store.lock import AlreadyRunning
 
     sim_clock = _clock_options(clock, start, speed)
     stop_at = _kst_option(until, "--until") if until else None
@@ -101,7 +101,7 @@ def stop_command(timeout: float = typer.Option(90.0, "--timeout", help="Seconds 
     """
     from hantu.config import get_settings
     from hantu.scheduler.app import stop
-    from hantu.scheduler.lock import running_pid
+    from hantu.store.lock import running_pid
 
     settings = get_settings()
     if running_pid(settings.hantu_home / "scheduler.pid") is None:

@@ -226,8 +226,9 @@ def fills(day: str = typer.Option(None, "--date", "-d", help=TRADE_DATE_HELP),
 
 
 def _manual_order(side_name: str, code: str, quantity: int, price: int | None, as_json: bool) -> None:
-    from hantu.broker.base import BrokerError, OrderType, Side
+    from hantu.broker.base import BrokerError
     from hantu.clock import SystemClock
+    from hantu.domain.orders import OrderType, Side
     from hantu.store.audit import cli_actor
     from hantu.trading.engine import TradingEngine
     from hantu.trading.factory import open_broker

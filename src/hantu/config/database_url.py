@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 from urllib.parse import quote, unquote, urlsplit
+
+from pydantic import SecretStr
 
 from hantu.config.pgpass import lookup_password
 
-if TYPE_CHECKING:
-    from hantu.config.settings import Settings
+
+class DatabaseSettings(Protocol):
+    """The settings the URL is built from (`hantu.config.settings.Settings` has them)."""
+
+    @property
+    def database_url(self) -> SecretStr | None: ...
+    @property
+    def db_host(self) -> str | None: ...
+    @property
+    def db_port(self) -> int: ...
+    @property
+    def db_user(self) -> str | None: ...
+    @property
+    def db_name(self) -> str | None: ...
+    @property
+    def db_password(self) -> SecretStr | None: ...
+    @property
+    def hantu_home(self) -> Path: ...
 
 
 def normalise_postgres_url(url: str) -> str:
@@ -28,7 +47,7 @@ def url_password(url: str) -> str | None:
     return unquote(password) if password else None
 
 
-def build_database_url(settings: Settings) -> str:
+def build_database_url(settings: DatabaseSettings) -> str:
     if settings.database_url is not None:
         return normalise_postgres_url(settings.database_url.get_secret_value())
     if settings.db_host:

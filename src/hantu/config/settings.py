@@ -16,6 +16,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hantu import exitcodes
+from hantu.config.database_url import build_database_url, url_password
 
 ACCOUNT_RE = re.compile(r"^(\d{8})-?(\d{2})$")
 
@@ -205,8 +206,6 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_database_url(self) -> str:
         """`DATABASE_URL`, else one built from `DB_*` and `.pgpass`, else SQLite in `HANTU_HOME`."""
-        from hantu.config.database_url import build_database_url
-
         return build_database_url(self)
 
     @property
@@ -221,8 +220,6 @@ class Settings(BaseSettings):
             secret = getattr(self, name)
             if secret is not None:
                 values.append(secret.get_secret_value())
-        from hantu.config.database_url import url_password
-
         password = url_password(self.resolved_database_url)
         if password:
             values.append(password)

@@ -36,6 +36,10 @@ from typing import Any
 
 import numpy as np
 
+from hantu.market.calendar import previous_trading_day
+from hantu.market.codekeys import code_keys
+from hantu.market.rules import limit_bounds
+
 KINDS = ("split", "reverse_split", "bonus_issue", "rights_issue", "dividend", "other")
 SOURCES = ("detected", "kis", "manual")
 PRIORITY = {"detected": 0, "kis": 1, "manual": 2}
@@ -141,8 +145,6 @@ class Unexplained:
 
 
 def _within(values: Sequence[float], base: float, day: date, market: str) -> bool:
-    from hantu.market.rules import limit_bounds
-
     low, high = limit_bounds(np.array([base]), day, market)
     return all(v <= 0 or low[0] <= v <= high[0] for v in values)
 
@@ -198,10 +200,6 @@ def detect_days(
 ) -> tuple[list[CorporateAction], list[Unexplained]]:
     """Actions in a run of raw stored days (`MarketStore.iter_raw_days` rows, ascending); the first day is the
     base only. Volume-0 rows count: KRX carries the base price as their close (a resumption day's new base)."""
-    from hantu.market.calendar import previous_trading_day
-    from hantu.market.rules import limit_bounds
-    from hantu.market.store import code_keys
-
     market_keys = code_keys(np.array(sorted(markets), dtype="U6")) if markets else np.zeros(0, np.int64)
     market_names = np.array([markets[c] or "KOSPI" for c in sorted(markets)] or ["KOSPI"])
     candidates: list[tuple[int, str, date, float, dict[str, float], int, int]] = []

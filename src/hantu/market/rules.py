@@ -13,7 +13,7 @@ from decimal import ROUND_FLOOR, Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
-from hantu.broker.base import Side
+from hantu.domain.orders import Side
 
 if TYPE_CHECKING:  # the vectorised helpers import numpy when called: the scalar rules stay numpy-free
     import numpy as np

@@ -37,8 +37,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hantu.clock import KST
+from hantu.clock import KST, SystemClock
+from hantu.market.calendar import trading_days
+from hantu.market.codekeys import code_keys
 from hantu.market.corporate_actions import CorporateAction, Unexplained, detect_days, effective, factor_matrix
+from hantu.market.kis_master import STOCK_GROUPS
 from hantu.market.panel import DailyPanel
 
 if TYPE_CHECKING:
@@ -175,18 +178,6 @@ class _Block:
     dates: np.ndarray
     codes: np.ndarray
     arrays: dict[str, np.ndarray]
-
-
-_POWERS = 36 ** np.arange(5, -1, -1, dtype=np.int64)
-
-
-def code_keys(codes: np.ndarray) -> np.ndarray:
-    """Stock codes (6 chars of 0-9A-Z) as int64 keys with the same order: sorting and matching integers is
-    several times faster than strings."""
-    arr = np.ascontiguousarray(np.asarray(codes).astype("U6"))
-    chars = arr.view(np.uint32).reshape(-1, 6).astype(np.int64)
-    values = np.where(chars >= 65, chars - 55, chars - 48)
-    return values @ _POWERS
 
 
 def _month_key(day: date) -> str:
@@ -535,8 +526,6 @@ class MarketStore:
         """Set sector codes and flags from KIS master rows (`kis_master.MasterRow`); stocks not yet in the store
         are added (they may trade later). Non-stock groups (ETF, ETN, REIT, ...) are skipped. Returns the
         stocks updated."""
-        from hantu.market.kis_master import STOCK_GROUPS
-
         count = 0
         with self._writer_lock():
             master = {i.code: i for i in self.instruments()}
@@ -646,8 +635,6 @@ class MarketStore:
 
     # --- status ---------------------------------------------------------------------------------------
     def status(self) -> StoreStatus:
-        from hantu.market.calendar import trading_days
-
         dates = self.trading_dates()
         counts = self.day_counts()
         meta = self.meta()
@@ -674,7 +661,6 @@ def open_market_store(settings: Settings | None = None) -> MarketStore:
 def sync_instruments_to_db(store: MarketStore, session: Session) -> int:
     """Mirror the instrument master into the `instruments` table (insert or update; rows for codes no longer
     in the master are kept). Returns the number of rows written. Runs inside the caller's transaction."""
-    from hantu.clock import SystemClock
     from hantu.store.models.core import Instrument as InstrumentRow
 
     now = SystemClock().now()

@@ -24,15 +24,8 @@ from sqlalchemy.orm import Session
 
 from hantu.clock import KST
 from hantu.notify.formatting import PARSE_MODE, split_message
-from hantu.notify.templates import (
-    PRIORITY_RANK,
-    TEMPLATES,
-    Language,
-    Priority,
-    UnknownKindError,
-    render,
-    validate,
-)
+from hantu.notify.kit import PRIORITY_RANK, Language, Priority
+from hantu.notify.templates import TEMPLATES, UnknownKindError, render, validate
 from hantu.store.kv import kv_get, kv_set
 from hantu.store.models.notify import PENDING, OutboxMessage
 

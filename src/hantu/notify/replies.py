@@ -1,11 +1,14 @@
-"""Templates for the answers to Telegram commands (kinds `cmd_*`); data comes from `hantu.notify.queries`."""
+"""Templates for the answers to Telegram commands (kinds `cmd_*`); data comes from `hantu.bot.queries`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from hantu.notify.templates import T, _lines, _opt, _positions_lines, template
+from hantu.notify.kit import T, Template, _lines, _opt, _positions_lines, collect
+
+REPLIES: dict[str, Template] = {}  # joined into `templates.TEMPLATES`
+template = collect(REPLIES)
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("시스템 상태", "System status"),

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hantu.clock import to_kst
+
 MEMINFO_ENV = "HANTU_MEMINFO"
 DEFAULT_MEMINFO = Path("/proc/meminfo")
 
@@ -96,13 +98,9 @@ def format_size(num_bytes: float) -> str:
 
 def kst_stamp(moment: datetime) -> str:
     """`2026-01-22 14:30:00 KST`, the timestamp of every operations log line."""
-    from hantu.clock import to_kst
-
     return to_kst(moment).strftime("%Y-%m-%d %H:%M:%S KST")
 
 
 def utc_iso(moment: datetime) -> str:
     """`2026-01-22T05:30:00Z`, the timestamp format of the deploy state file."""
-    from hantu.clock import to_kst
-
     return to_kst(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

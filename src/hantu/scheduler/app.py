@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from hantu.clock import Clock, SimClock, SystemClock, parse_kst
+from hantu import __version__
+from hantu.clock import KST, Clock, SimClock, SystemClock, parse_kst
 from hantu.config import Settings
 from hantu.scheduler import heartbeat
-from hantu.scheduler.lock import running_pid
 from hantu.scheduler.runner import Runner
 from hantu.scheduler.timetable import load_timetable
 from hantu.store.db import Database, get_database
+from hantu.store.lock import running_pid
 from hantu.store.migrate import ensure_schema
 
 log = logging.getLogger("hantu.scheduler")
@@ -54,8 +55,6 @@ def outbox_alert(db: Database, clock: Clock) -> Any:
 
 def describe(settings: Settings) -> dict[str, Any]:
     """What `scheduler_started` says about this process."""
-    from hantu import __version__
-
     return {
         "mode": settings.trading_mode,
         "server": settings.server if settings.trading_mode == "kis" else None,
@@ -99,7 +98,7 @@ class NotifyThreads:
     """
 
     def __init__(self, db: Database, on_delivered: Any = None, grace: float = 5.0) -> None:
-        from hantu.notify.commands import CommandPoller
+        from hantu.bot.commands import CommandPoller
         from hantu.notify.sender import OutboxSender
 
         self.grace = grace
@@ -160,8 +159,6 @@ def start(settings: Settings, clock: Clock, stop_at: datetime | None = None, ski
 
 def status(settings: Settings) -> dict[str, Any]:
     """What the running instance published, and whether it is alive."""
-    from hantu.clock import KST
-
     pid = running_pid(settings.hantu_home / "scheduler.pid")
     db = get_database()
     ensure_schema(db)

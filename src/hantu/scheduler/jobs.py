@@ -102,7 +102,7 @@ class Services:
 
             return KisBroker(self.kis_api, market_of=self._market_of)
         from hantu.broker.paper.broker import PaperBroker
-        from hantu.trading.feed import PaperFeed
+        from hantu.broker.paper.feed import PaperFeed
 
         return PaperBroker(self.db, PaperFeed(self.store.load(days=6, end=day)), self.clock)
 
@@ -147,7 +147,7 @@ def _quotes(broker: Any, codes: list[str]) -> dict[str, float]:
 # --- 06:00 ---------------------------------------------------------------------------------------------
 def data_sync(ctx: JobContext) -> dict[str, Any]:
     """Bring the store up to the previous trading day from the configured source; report what is missing."""
-    from hantu.market.sources.kis_source import KisDailySource, missing_days
+    from hantu.broker.kis.daily_source import KisDailySource, missing_days
     from hantu.market.store import sync_instruments_to_db
 
     services = _services(ctx)

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hantu.broker.base import Side
 from hantu.clock import to_kst
+from hantu.domain.orders import Side
 from hantu.market import calendar
 from hantu.store.models import DailyReport, Instrument, TradeAccount, TradeFill
 

@@ -33,13 +33,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hantu.clock import Clock, SimClock
+from hantu.clock import KST, Clock, SimClock
 from hantu.log import mask_secrets
 from hantu.market import calendar
 from hantu.scheduler import heartbeat
-from hantu.scheduler.lock import InstanceLock, running_pid
 from hantu.scheduler.timetable import PlannedRun, Timetable
 from hantu.store.db import Database
+from hantu.store.lock import InstanceLock, running_pid
 from hantu.store.models import JobRun
 
 log = logging.getLogger("hantu.scheduler")
@@ -264,8 +264,6 @@ class Runner:
                 row.finished_at = now
                 row.error = "interrupted: the scheduler stopped while this job ran"
         if previous and previous.get("state") not in ("stopped", None):
-            from hantu.clock import KST
-
             last = datetime.fromisoformat(previous["at"])
             silent = max(0.0, (datetime.now(KST) - last).total_seconds())
             self.alert("heartbeat_missed", {"process": "scheduler", "last_seen": last.isoformat(),
@@ -414,7 +412,6 @@ class Runner:
         if not force and wall - self._last_beat < self.heartbeat_every:
             return
         self._last_beat = wall
-        from hantu.clock import KST
 
         now = self.clock.now()
         upcoming = [{"job": r.job.name, "at": r.due.isoformat()} for r in self.timetable.next_runs(now)[:5]]

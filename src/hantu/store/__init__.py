@@ -1,1 +1,1 @@
-"""Persistence: the database engine, tables, migrations, key-value state and the audit log."""
+"""Persistence: the database engine, tables, migrations, key-value state, the audit log and the single-instance locks."""

@@ -23,7 +23,10 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel
 
+from hantu.clock import KST
+from hantu.market.calendar import trading_days
 from hantu.market.panel import DailyPanel
+from hantu.market.rules import round_to_tick
 from hantu.strategy.base import Candidate, Decision, HeldPosition, ScreenResult, StockScore
 from hantu.strategy.config import config_hash, flat_settings, resolve_config
 from hantu.strategy.indicators import Prices, prepared
@@ -53,8 +56,6 @@ class Selected:
 
 def tick_round(price: float, direction: str, on: date, market: str) -> int:
     """`market.rules.round_to_tick`, with an unknown market treated as KOSPI (same ladder since 2023-01-25)."""
-    from hantu.market.rules import round_to_tick
-
     try:
         return round_to_tick(price, direction, on, market)  # type: ignore[arg-type]
     except ValueError:
@@ -66,8 +67,6 @@ def tick_round(price: float, direction: str, on: date, market: str) -> int:
 @lru_cache(maxsize=4096)
 def trading_days_held(entry: date, today: date) -> int:
     """Trading days from the entry day to `today` (0 on the entry day itself)."""
-    from hantu.market.calendar import trading_days
-
     if today <= entry:
         return 0
     return len(trading_days(entry, today)) - 1
@@ -75,8 +74,6 @@ def trading_days_held(entry: date, today: date) -> int:
 
 def kst_date(now: datetime) -> date:
     """The trading date of `now` (aware datetimes converted to Asia/Seoul; naive ones taken as KST)."""
-    from hantu.clock import KST
-
     return (now.replace(tzinfo=KST) if now.tzinfo is None else now.astimezone(KST)).date()
 
 

@@ -26,6 +26,7 @@ from hantu.market.freshness import check_fresh
 from hantu.store.db import Database
 from hantu.store.models.strategy import ScreenRun, SelectionCandidate, SelectionRun, WatchlistEntry
 from hantu.strategy.base import Candidate, ScreenResult, StockScore, Strategy
+from hantu.strategy.registry import create_strategy
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,6 @@ class NoScreening(LookupError):
 
 def _resolve(strategy: Strategy | str | None) -> Strategy:
     if strategy is None or isinstance(strategy, str):
-        from hantu.strategy.registry import create_strategy
-
         return create_strategy(strategy)
     return strategy
 

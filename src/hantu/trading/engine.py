@@ -12,8 +12,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from hantu.broker.base import Broker, OrderType, Quote, Side
+from hantu.broker.base import Broker, Quote
 from hantu.clock import Clock
+from hantu.domain.orders import OrderType, Side
 from hantu.market import rules
 from hantu.store.audit import audit
 from hantu.store.db import Database, lock_section

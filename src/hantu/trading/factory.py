@@ -35,7 +35,7 @@ def open_broker(database: Database, clock: Clock | None = None, settings: Any = 
     clock = clock or SystemClock()
     if settings.trading_mode == "paper":
         from hantu.broker.paper import PaperBroker
-        from hantu.trading.feed import PaperFeed
+        from hantu.broker.paper.feed import PaperFeed
 
         return PaperBroker(database, PaperFeed.from_store(day or clock.today()), clock)
     check_real_money(settings)

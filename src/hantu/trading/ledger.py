@@ -14,10 +14,11 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hantu.broker.base import BrokerPosition, Fill, Side
+from hantu.broker.base import BrokerPosition, Fill
+from hantu.broker.fill_model import cash_flow
+from hantu.domain.orders import Side
 from hantu.store.models import TradeAccount, TradeFill, TradeOrder, TradePosition
 from hantu.trading.alerts import alert
-from hantu.trading.fill_model import cash_flow
 
 
 @dataclass(frozen=True)

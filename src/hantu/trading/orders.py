@@ -24,17 +24,19 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from hantu.broker.base import (
-    Broker,
-    BrokerOrder,
-    OrderRejected,
-    OrderRequest,
-    OrderStatus,
-    OrderType,
-    Side,
-)
+from hantu.broker.base import Broker, BrokerOrder, OrderRejected, OrderRequest
 from hantu.clock import Clock
-from hantu.domain.order_state import LIVE, PENDING, CancelReason, OrderState, allowed, apply, move
+from hantu.domain.order_state import (
+    LIVE,
+    PENDING,
+    CancelReason,
+    OrderState,
+    OrderStatus,
+    allowed,
+    apply,
+    move,
+)
+from hantu.domain.orders import OrderType, Side
 from hantu.store.db import Database
 from hantu.store.models import Reconciliation, TradeOrder
 from hantu.trading import ledger

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from hantu.broker.base import Broker, BrokerError, BrokerPosition, CashBalance
 from hantu.clock import Clock
 from hantu.market.corporate_actions import CorporateAction
+from hantu.market.rules import round_to_tick
 from hantu.store.db import Database
 from hantu.store.models import KeyValue, Reconciliation, TradeOrder, TradePosition
 from hantu.trading import ledger
@@ -251,8 +252,6 @@ def corporate_action_events(items: list[dict[str, Any]], book: ledger.Book, acti
 
 def _scale_exit_levels(session: Session, broker: str, event: dict[str, Any], day: date) -> None:
     """Stop, target, high water mark and ATR of the position in the new shares' prices (× factor, on ticks)."""
-    from hantu.market.rules import round_to_tick
-
     row = session.get(TradePosition, (broker, event["code"]))
     if row is None:
         return

@@ -22,12 +22,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hantu.broker.base import OrderStatus, OrderType, Side
+from hantu.broker.fill_model import buy_cash_needed
+from hantu.domain.order_state import OrderStatus
+from hantu.domain.orders import OrderType, Side
 from hantu.market import calendar, rules
+from hantu.store.audit import audit
 from hantu.store.kv import kv_get, kv_set
 from hantu.store.models import TradeAccount, TradeOrder, TradePosition
 from hantu.trading.alerts import alert
-from hantu.trading.fill_model import buy_cash_needed
 from hantu.trading.halt import HaltState, halt_state, set_halt
 from hantu.trading.orders import LIVE, PENDING, open_quantity
 
@@ -122,8 +124,6 @@ def load_config(session: Session) -> RiskConfig:
 
 
 def save_config(session: Session, config: RiskConfig, source: str, actor: str) -> None:
-    from hantu.store.audit import audit
-
     kv_set(session, CONFIG_KEY, asdict(config))
     audit(session, source, actor, "risk_config", asdict(config))
 

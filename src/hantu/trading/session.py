@@ -35,13 +35,14 @@ from typing import Any, Literal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from hantu.broker.base import Broker, BrokerError, OrderStatus, OrderType, Quote, Side
+from hantu.broker.base import Broker, BrokerError, Quote
 from hantu.clock import Clock
-from hantu.domain.order_state import CancelReason
+from hantu.domain.order_state import CancelReason, OrderStatus
+from hantu.domain.orders import OrderType, Side
 from hantu.market import calendar, rules
-from hantu.scheduler.lock import AlreadyRunning, InstanceLock
 from hantu.store.db import Database, get_database
 from hantu.store.kv import kv_get
+from hantu.store.lock import AlreadyRunning, InstanceLock
 from hantu.store.models import KeyValue, TradeOrder, TradePosition
 from hantu.strategy.base import Candidate, HeldPosition, Strategy
 from hantu.trading import ledger

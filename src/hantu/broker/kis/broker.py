@@ -24,10 +24,7 @@ from hantu.broker.base import (
     Fill,
     OrderRejected,
     OrderRequest,
-    OrderStatus,
-    OrderType,
     Quote,
-    Side,
 )
 from hantu.broker.kis.api import ORDER_MARKET, KisApi
 from hantu.broker.kis.client import KisClient
@@ -35,6 +32,9 @@ from hantu.broker.kis.config import KisConfig
 from hantu.broker.kis.errors import KisOrderRejected, KisOrderUnknown
 from hantu.broker.kis.models import DailyOrder, to_int
 from hantu.clock import KST, Clock, SystemClock
+from hantu.domain.order_state import OrderStatus
+from hantu.domain.orders import OrderType, Side
+from hantu.market import calendar
 from hantu.market.rules import costs
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,6 @@ class KisBroker:
             return True
         if day > now.date():
             return False
-        from hantu.market import calendar
 
         try:
             return now >= calendar.session(day).close

@@ -30,17 +30,16 @@ from hantu.broker.base import (
     Fill,
     OrderRejected,
     OrderRequest,
-    OrderStatus,
-    OrderType,
     Quote,
-    Side,
 )
+from hantu.broker.fill_model import FillParams, buy_cash_needed, cash_flow, match
+from hantu.broker.paper.feed import PaperFeed
 from hantu.clock import Clock
+from hantu.domain.order_state import OrderStatus
+from hantu.domain.orders import OrderType, Side
 from hantu.market import calendar, rules
 from hantu.store.db import Database
 from hantu.store.models import PaperAccount, PaperFill, PaperHolding, PaperOrder
-from hantu.trading.feed import PaperFeed
-from hantu.trading.fill_model import FillParams, buy_cash_needed, cash_flow, match
 
 log = logging.getLogger(__name__)
 

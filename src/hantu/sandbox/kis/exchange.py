@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from hantu.broker.base import Side
+from hantu.domain.orders import Side
 from hantu.market import calendar, rules
 from hantu.sandbox.kis.accounts import Account
 from hantu.sandbox.kis.market import MarketReplay

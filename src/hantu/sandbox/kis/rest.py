@@ -17,8 +17,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from hantu.broker.base import Side
 from hantu.broker.kis.config import virtual_tr_id
+from hantu.domain.orders import Side
 from hantu.market import calendar, rules
 from hantu.sandbox.kis.accounts import Account
 from hantu.sandbox.kis.exchange import Order, OrderError

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hantu.broker.base import Side
 from hantu.broker.kis.wsfields import FILL_FIELDS, PRICE_FIELDS
+from hantu.domain.orders import Side
 from hantu.sandbox.kis.exchange import FillRecord, Order
 from hantu.sandbox.kis.market import MarketReplay, Snapshot
 

@@ -10,6 +10,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
+from hantu.market.calendar import session
 from hantu.market.panel import DailyPanel
 from hantu.strategy import indicators as ind
 from hantu.strategy.base import Candidate, Decision, HeldPosition, StockScore
@@ -50,7 +51,6 @@ class BreakoutConfig(Section):
 
 
 def _session(day: date):  # type: ignore[no-untyped-def]
-    from hantu.market.calendar import session
 
     try:
         return session(day)

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hantu.broker.kis.errors import KisError
+from hantu.market.calendar import trading_days
 from hantu.market.corporate_actions import CorporateAction
 from hantu.market.sources.base import SourceError
 from hantu.market.store import DayBars, Instrument, MarketStore
@@ -45,8 +47,6 @@ class KisDailySource:
     def read(self) -> Iterator[DayBars]:
         if not self.days or not self.instruments:
             return
-        from hantu.broker.kis.errors import KisError
-
         wanted = set(self.days)
         rows: dict[date, list[tuple[Instrument, object]]] = {d: [] for d in self.days}
         for inst in self.instruments:
@@ -75,8 +75,6 @@ class KisDailySource:
 
 def missing_days(store: MarketStore, start: date, end: date) -> list[date]:
     """Calendar trading days in [start, end] that the store lacks."""
-    from hantu.market.calendar import trading_days
-
     have = set(store.trading_dates())
     return [d for d in trading_days(start, end) if d not in have]
 
@@ -88,8 +86,6 @@ class KisAdjustmentCheck:
         self.api, self.codes, self.start, self.end = api, codes, start, end
 
     def actions(self) -> list[CorporateAction]:
-        from hantu.broker.kis.errors import KisError
-
         found: list[CorporateAction] = []
         for code in self.codes:
             try:

@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass
 from datetime import date
 
-from hantu.broker.base import OrderType, Side
+from hantu.domain.orders import OrderType, Side
 from hantu.market import rules
 
 

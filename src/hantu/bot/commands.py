@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hantu.bot import queries
 from hantu.clock import Clock
-from hantu.notify import queries
 from hantu.notify.outbox import enqueue
 from hantu.notify.telegram import TelegramClient, TelegramError
 from hantu.store.audit import audit
@@ -27,7 +27,7 @@ from hantu.store.kv import kv_get, kv_set
 from hantu.trading.halt import halt_state, set_halt
 from hantu.trading.risk import resume_trading
 
-log = logging.getLogger("hantu.notify.commands")
+log = logging.getLogger("hantu.bot.commands")
 
 OFFSET_KEY = "notify.telegram.update_offset"
 

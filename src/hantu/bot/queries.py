@@ -16,6 +16,7 @@ from sqlalchemy import desc, func, select
 from sqlalchemy.orm import Session
 
 from hantu.notify.outbox import outbox_counts
+from hantu.notify.templates import render
 from hantu.store.models import Instrument, JobRun
 from hantu.store.models.notify import OutboxMessage
 from hantu.store.models.scheduler import DailyReport
@@ -141,7 +142,6 @@ def latest_report(session: Session) -> dict[str, Any]:
     """The latest daily report (scheduler's `daily_reports` table), rendered with the daily_report template;
     else the last daily report message queued."""
     from hantu.config import get_settings
-    from hantu.notify.templates import render
 
     broker = _broker(session)
     query = select(DailyReport).order_by(desc(DailyReport.trading_date), desc(DailyReport.id)).limit(1)

@@ -1,0 +1,1 @@
+"""The Telegram bot: the command poller (/status, /halt …) and the read queries behind its answers."""
