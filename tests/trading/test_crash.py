@@ -3,8 +3,7 @@ nothing was sent twice, every broker fill is recorded exactly once, and position
 
 The engine runs in a child process (`crash_child.py`) on a simulated clock shared with this process (anchored
 on the system-wide monotonic clock). Each run is killed with SIGKILL after a random delay (sometimes during
-start-up; mostly mid-session: then not before the run reached its session loop, however slow the machine); the
-next run starts where the clock is then. A last run only reconciles.
+start-up, mostly mid-session); the next run starts where the clock is then. A last run only reconciles.
 """
 
 from __future__ import annotations
@@ -44,7 +43,6 @@ CHILD = Path(__file__).with_name("crash_child.py")
 RUNS = 50
 SPEED = 500.0  # simulated seconds per wall second: 50 runs cover most of the day
 KIS_SPEED = 300.0  # HTTP round trips make KIS engine runs slower: longer runs, slower clock
-STARTUP_KILLS = 0.2  # the share of runs killed at their random delay even if still starting up
 
 
 @dataclass
@@ -123,25 +121,16 @@ def crash_loop(db_url: str, mode: str, env: dict[str, str], anchor_mono: float, 
         for _ in range(runs):
             zygote.send("run")
             pid = int(zygote.expect("PID")[0].split()[1])
-            kill_at = time.monotonic() + rng.uniform(0.02, max_delay)
-            lines: list[str] = []
-            if rng.random() >= STARTUP_KILLS:
-                # Mid-session: not before the run reached its session loop. Start-ups take longer on a loaded
-                # machine (parallel tests), which would otherwise turn most kills into start-up kills.
-                line, seen = zygote.expect(f"STARTED {pid}")
-                lines += [*seen, line]
-                kill_at = max(kill_at, time.monotonic() + rng.uniform(0.02, 0.2))
-            time.sleep(max(0.0, kill_at - time.monotonic()))
+            time.sleep(rng.uniform(0.02, max_delay))
             os.kill(pid, signal.SIGKILL)
             zygote.send(f"wait {pid}")
             line, seen = zygote.expect(f"EXIT {pid}")
-            lines += seen
             status = int(line.split()[2])
             if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
                 result.killed += 1
             elif status != 0:
                 result.errors.append(f"engine {pid} exited with status {status}")
-            result.started += sum(1 for s in lines if s.startswith(f"STARTED {pid}"))
+            result.started += sum(1 for s in seen if s.startswith(f"STARTED {pid}"))
         zygote.send("final")
         pid = int(zygote.expect("PID")[0].split()[1])
         result.final = zygote.expect("FINAL", timeout=120)[0]
