@@ -1,8 +1,9 @@
 """Shared fixtures: an isolated environment per test, and databases on SQLite and PostgreSQL.
 
 PostgreSQL tests use the server at `HANTU_TEST_PG` (default: postgres@127.0.0.1:5432, trust auth) and create a
-fresh database per test, named after the xdist worker (`hantu_test_gw0_<random>`): workers never share one. Without a server they skip with the reason — except under CI (`CI=true`), where a
-missing PostgreSQL is a failure.
+fresh database per test, named after the xdist worker (`hantu_test_gw0_<random>`): workers never share one.
+Without a server they skip with the reason — except under CI (`CI=true`), where a missing PostgreSQL is a
+failure.
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ def krx_stores(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, Path
     in the shared directory."""
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
-
     from helpers import krx_window_store
 
     files = sorted(SHARED_DATA.glob("krx-daily-*.csv.gz"))
