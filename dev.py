@@ -8,6 +8,7 @@
 
 Each creates `.venv` on first use and install the project into it (standard library only here).
 Extra arguments go to the command (`python3 dev.py test -k calendar`, `python3 dev.py demo --days 2`).
+`test` runs in parallel (pytest-xdist, see `parallel_args`); `python3 dev.py test -n 0` runs serially.
 """
 
 from __future__ import annotations
@@ -65,7 +66,22 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(BIN / "lint-imports"), *rest], cwd=ROOT)
     if command == "mypy":
         return subprocess.call([str(BIN / "mypy"), *rest], cwd=ROOT)
-    return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
+    return subprocess.call([str(PYTHON), "-m", "pytest", *parallel_args(rest), *rest], cwd=ROOT)
+
+
+def parallel_args(rest: list[str]) -> list[str]:
+    """pytest-xdist options unless `rest` chooses its own (`-n 0` or `-p no:xdist` runs serially).
+
+    Twice as many workers as cores, 2 to 8 (measured: most slow tests wait on subprocesses, servers and
+    sockets, not CPU); `--dist loadgroup` keeps the tests marked `xdist_group` on one worker. HANTU_TEST_WORKERS
+    sets the number."""
+    for arg in rest:
+        if arg in ("-n", "--numprocesses", "--dist") or arg.startswith(("-n", "--numprocesses=", "--dist=")):
+            return []
+        if arg.replace(" ", "") in ("no:xdist", "-pno:xdist"):
+            return []
+    workers = os.environ.get("HANTU_TEST_WORKERS") or str(min(8, max(2, 2 * (os.cpu_count() or 1))))
+    return ["-n", workers, "--dist", "loadgroup"]
 
 
 if __name__ == "__main__":

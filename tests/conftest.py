@@ -1,20 +1,20 @@
 """Shared fixtures: an isolated environment per test, and databases on SQLite and PostgreSQL.
 
 PostgreSQL tests use the server at `HANTU_TEST_PG` (default: postgres@127.0.0.1:5432, trust auth) and create a
-fresh database per test. Without a server they skip with the reason — except under CI (`CI=true`), where a
-missing PostgreSQL is a failure.
+fresh database per test, named after the xdist worker (`hantu_test_gw0_<random>`): workers never share one.
+Without a server they skip with the reason — except under CI (`CI=true`), where a missing PostgreSQL is a
+failure.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from helpers import SHARED_DATA
+from helpers import SHARED_DATA, unique_db_name
 
 PG_ADMIN_URL = os.environ.get("HANTU_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -27,12 +27,16 @@ HANTU_ENV_KEYS = (
     "DB_USER", "DB_NAME", "DB_PASSWORD", "LOG_LEVEL", "PGPASSFILE", "HANTU_ENV_FILE", "HANTU_LANGUAGE",
     "HANTU_STRATEGY", "HANTU_COMMISSION_RATE", "HANTU_STRATEGY_CONFIG", "PAPER_STARTING_CASH",
 )
+# What an xdist worker's environment adds (execnet starts workers with these): children of a test must see what
+# they see in a serial run. Unbuffered, a child's `print` is two writes, and a SIGKILL between them runs its
+# line into the parent's next one (the crash tests read such lines).
+XDIST_ENV_KEYS = ("PYTHONUNBUFFERED",)
 
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Every test runs in its own HANTU_HOME with no user configuration leaking in."""
-    for key in HANTU_ENV_KEYS:
+    for key in (*HANTU_ENV_KEYS, *XDIST_ENV_KEYS):
         monkeypatch.delenv(key, raising=False)
     home = tmp_path / "home"
     monkeypatch.setenv("HANTU_HOME", str(home))
@@ -80,7 +84,7 @@ def pg_url() -> Iterator[str]:
         pytest.skip(reason)
     import psycopg
 
-    name = "hantu_test_" + secrets.token_hex(6)
+    name = unique_db_name("hantu_test")
     admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

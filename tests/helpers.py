@@ -100,3 +100,61 @@ def hantu_home() -> Path:
     from hantu.config import get_settings
 
     return Path(get_settings().hantu_home)
+
+
+# --- parallel runs (pytest-xdist): what several worker processes of one run share, and what they must not ----
+
+
+def xdist_worker() -> str:
+    """This process's xdist worker id (`gw0`, `gw1` ...), or `main` in a serial run."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def unique_db_name(prefix: str) -> str:
+    """A PostgreSQL database name no other test, worker or concurrent run uses (the worker id says whose it is
+    when one is left behind by a killed run)."""
+    import secrets
+
+    return f"{prefix}_{xdist_worker()}_{secrets.token_hex(6)}"
+
+
+def built_once(tmp_path_factory, name: str, build) -> Path:  # type: ignore[no-untyped-def]
+    """`build(directory)` once per test run, shared by every xdist worker of the run (pytest-xdist's recipe,
+    "Making session-scoped fixtures execute only once", with an flock instead of the filelock package).
+
+    For big read-only fixtures (stores imported from the real KRX files): a test that writes copies it first.
+    In a serial run this is a plain directory under the session's base temp."""
+    import fcntl
+    import shutil
+
+    base = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        base = base.parent  # pytest-N/, the run's root above popen-gw0/, popen-gw1/ ...
+    shared = base / "built-once"
+    shared.mkdir(exist_ok=True)
+    target, done = shared / name, shared / f"{name}.done"
+    with open(shared / f"{name}.lock", "a+b") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                shutil.rmtree(target, ignore_errors=True)  # a build a crashed worker left half-done
+                target.mkdir()
+                build(target)
+                done.touch()
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    return target
+
+
+def krx_window_store(tmp_path_factory, window: str) -> Path:  # type: ignore[no-untyped-def]
+    """The real KRX window `window` (e.g. `2024q1`) imported by `KrxCsvSource` into a `MarketStore`, once per
+    run for all workers. Read-only: copy it (`shutil.copytree`) to write."""
+
+    def build(root: Path) -> None:
+        from hantu.market.sources.krx_csv import KrxCsvSource
+        from hantu.market.store import MarketStore
+
+        MarketStore(root).write_days(KrxCsvSource(SHARED_DATA / f"krx-daily-{window}.csv.gz").read_all(),
+                                     source="krx-csv")
+
+    return built_once(tmp_path_factory, f"krx-{window}", build)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +11,8 @@ from api_seed import API_KEY, NOW, seed
 from fastapi.testclient import TestClient
 
 from hantu.clock import FrozenClock
+
+from helpers import unique_db_name
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ def shared_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         admin = PG_ADMIN.replace("postgresql+psycopg://", "postgresql://")
         try:
             with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
-                name = "hantu_api_" + secrets.token_hex(6)
+                name = unique_db_name("hantu_api")
                 conn.execute(f'CREATE DATABASE "{name}"')
         except psycopg.OperationalError as error:
             if os.environ.get("CI", "").lower() in ("1", "true", "yes"):

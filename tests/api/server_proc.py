@@ -34,6 +34,14 @@ def launcher(kind: str, port: int) -> list[str]:
 
 class ServerProcess:
     def __init__(self, kind: str, env: dict[str, str], timeout: float = 60.0) -> None:
+        # The child binds the port a moment after `free_port` released it; when something took it meanwhile (an
+        # xdist worker's server, an outgoing connection), start again on another port.
+        for _ in range(3):
+            if self._start(kind, env, timeout):
+                return
+        raise RuntimeError(f"server could not bind a free port three times: {self.output}")
+
+    def _start(self, kind: str, env: dict[str, str], timeout: float) -> bool:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {**os.environ, **env, "API_PORT": str(self.port), "API_HOST": "127.0.0.1"}
@@ -42,10 +50,13 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited {self.proc.returncode}: {self.proc.stdout.read()}")  # type: ignore[union-attr]
+                self.output = self.proc.stdout.read()  # type: ignore[union-attr]
+                if "address already in use" in self.output.lower():
+                    return False
+                raise RuntimeError(f"server exited {self.proc.returncode}: {self.output}")
             try:
                 if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
+                    return True
             except httpx.HTTPError:
                 time.sleep(0.1)
         self.stop()

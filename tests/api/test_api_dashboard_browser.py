@@ -4,13 +4,13 @@ halt button halts trading, and a screenshot is saved for a human to look at."""
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from api_seed import API_KEY, NOW, PICKS, seed_market
-from server_proc import free_port
 
 from hantu.trading.halt import halt_state
 
@@ -38,10 +38,13 @@ def live_server(seeded, isolated_env, monkeypatch):  # type: ignore[no-untyped-d
 
     seed_market(isolated_env)
     monkeypatch.setenv("API_SERVER_KEY", API_KEY)
-    port = free_port()
+    # the listening socket is bound here and handed to uvicorn: no window in which another xdist worker (or
+    # anything else) could take a port picked as free
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
     app = create_app(load_settings(), FrozenClock(NOW))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started and time.monotonic() < deadline:
@@ -50,6 +53,7 @@ def live_server(seeded, isolated_env, monkeypatch):  # type: ignore[no-untyped-d
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    sock.close()
 
 
 @pytest.mark.browser

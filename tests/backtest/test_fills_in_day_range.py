@@ -15,7 +15,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backtest.crosscheck import import_window
 from backtest.toys import make_panel
 from hantu.backtest.engine import BacktestConfig, BacktestEngine
 from hantu.backtest.single import MarketData, run_on_panel
@@ -32,7 +31,7 @@ from hantu.strategy.base import (
 )
 from hantu.trading.risk import RiskConfig
 
-from helpers import SHARED_DATA
+from helpers import SHARED_DATA, krx_window_store
 
 WINDOWS = ["2021q1", "2022q1", "2023q1", "2024q1"]
 
@@ -114,9 +113,9 @@ def windows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, MarketData]:
 
     out = {}
     for window in WINDOWS:
-        root = tmp_path_factory.mktemp(f"krx-{window}")
-        panel = import_window(SHARED_DATA / f"krx-daily-{window}.csv.gz", root)
-        out[window] = MarketData(panel, MarketStore(root).instruments())
+        store = MarketStore(krx_window_store(tmp_path_factory, window))
+        days = store.trading_dates()
+        out[window] = MarketData(store.load_range(days[0], days[-1]), store.instruments())
     return out
 
 

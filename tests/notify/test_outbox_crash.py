@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections import defaultdict
 
+import pytest
 from notify_support import CHAT, TOKEN
 
 from hantu.notify.outbox import enqueue
@@ -37,6 +38,7 @@ def queue(database, n: int) -> None:  # type: ignore[no-untyped-def]
 
 
 
+@pytest.mark.xdist_group("sigkill")
 def test_random_kills_with_a_slow_telegram_deliver_every_message_once_in_order(database, db_url) -> None:  # type: ignore[no-untyped-def]
     rng = random.Random(SEED)
     box = TelegramSandbox(token=TOKEN, per_chat_interval=1.0).start()

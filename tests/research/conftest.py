@@ -29,13 +29,11 @@ def research_panel(research_store_root: Path):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def krx_2024_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real 2024 Q1 window imported with the project's importer (skips without ../shared)."""
+    """The real 2024 Q1 window imported with the project's importer (skips without ../shared), once per run for
+    all xdist workers (read-only: copy it to write)."""
     path = SHARED_DATA / "krx-daily-2024q1.csv.gz"
     if not path.is_file():
         pytest.skip(f"shared data not found at {path}")
-    from hantu.market.sources.krx_csv import KrxCsvSource
-    from hantu.market.store import MarketStore
+    from helpers import krx_window_store
 
-    root = tmp_path_factory.mktemp("krx-2024")
-    MarketStore(root).write_days(KrxCsvSource(path).read_all(), source="krx-csv")
-    return root
+    return krx_window_store(tmp_path_factory, "2024q1")

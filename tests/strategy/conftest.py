@@ -13,21 +13,16 @@ from helpers import SHARED_DATA
 @pytest.fixture(scope="session")
 def krx_stores(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, Path]]:
     """[(window name, store root)] — every /work/shared/data/krx file imported by `KrxCsvSource` into its own
-    `MarketStore`; the data itself stays in the shared directory."""
+    `MarketStore`, once per run for all xdist workers (read-only: copy a store to write); the data itself stays
+    in the shared directory."""
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
-    from hantu.market.sources.krx_csv import KrxCsvSource
-    from hantu.market.store import MarketStore
+    from helpers import krx_window_store
 
     files = sorted(SHARED_DATA.glob("krx-daily-*.csv.gz"))
     assert files, "no KRX windows in the shared data"
-    out = []
-    for path in files:
-        name = path.name.split(".")[0].removeprefix("krx-daily-")
-        root = tmp_path_factory.mktemp(f"krx-{name}")
-        MarketStore(root).write_days(KrxCsvSource(path).read_all(), source="krx-csv")
-        out.append((name, root))
-    return out
+    names = [path.name.split(".")[0].removeprefix("krx-daily-") for path in files]
+    return [(name, krx_window_store(tmp_path_factory, name)) for name in names]
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,8 @@ import pytest
 from simkit import at, make_panel
 
 from hantu.clock import FrozenClock
+
+from helpers import unique_db_name
 
 PG_ADMIN_URL = os.environ.get("HANTU_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -59,7 +60,7 @@ def _pg_template() -> Iterator[str | None]:
     from hantu.store.db import Database
     from hantu.store.migrate import upgrade
 
-    name = "hantu_trading_tmpl_" + secrets.token_hex(4)
+    name = unique_db_name("hantu_trading_tmpl")
     admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -96,7 +97,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest
         import psycopg
 
         template = request.getfixturevalue("_pg_template")
-        name = "hantu_test_" + secrets.token_hex(6)
+        name = unique_db_name("hantu_test")
         admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')

@@ -81,9 +81,10 @@ def engine(args: argparse.Namespace, final: bool) -> None:
 
 
 def say(line: str) -> None:
-    """One line in one write: a SIGKILL can land between print's text and its newline when the output is
-    unbuffered (PYTHONUNBUFFERED), gluing the zygote's next line onto this one."""
-    print(line + "\n", end="", flush=True)
+    """`line` and its newline in one write: SIGKILL cannot cut them apart (an unbuffered stdout, as under
+    PYTHONUNBUFFERED, makes `print` two writes, and the parent's next line would run into this one)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 def main() -> None:
@@ -107,14 +108,14 @@ def main() -> None:
         import hantu.broker.kis.broker  # noqa: F401
     get_settings()  # loaded once here: the forked engines find it cached
     make_panel()
-    print("READY", flush=True)
+    say("READY")
     for line in sys.stdin:
         words = line.split()
         if not words:
             continue
         if words[0] == "wait":
             _, status = os.waitpid(int(words[1]), 0)
-            print(f"EXIT {words[1]} {status}", flush=True)
+            say(f"EXIT {words[1]} {status}")
             continue
         pid = os.fork()
         if pid == 0:
@@ -130,7 +131,7 @@ def main() -> None:
                 sys.stdout.flush()
                 sys.stderr.flush()
                 os._exit(code)
-        print(f"PID {pid}", flush=True)
+        say(f"PID {pid}")
 
 
 if __name__ == "__main__":

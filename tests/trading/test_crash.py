@@ -173,6 +173,7 @@ def assert_no_economic_duplicates(database: Database) -> None:
         assert all(n == 1 for n in per_code.values()), per_code
 
 
+@pytest.mark.xdist_group("sigkill")
 @pytest.mark.slow
 def test_sigkill_at_random_moments_with_the_paper_broker(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'crash.db'}"
@@ -215,6 +216,7 @@ def test_sigkill_at_random_moments_with_the_paper_broker(tmp_path: Path) -> None
     assert_engine_book_is_consistent(database, "paper")
 
 
+@pytest.mark.xdist_group("sigkill")
 @pytest.mark.slow
 def test_sigkill_at_random_moments_with_kis_sandbox(tmp_path: Path) -> None:
     pytest.importorskip("hantu.sandbox.kis.app")

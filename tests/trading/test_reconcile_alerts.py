@@ -121,6 +121,7 @@ def test_fills_after_a_socket_reconnect_are_fills_not_mismatches(kis: Rig) -> No
     assert_exact_books(kis)
 
 
+@pytest.mark.xdist_group("sigkill")
 @pytest.mark.slow
 def test_sigkills_mid_day_leave_no_false_or_repeated_mismatch_alerts(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The crash loop of `test_crash` (SIGKILL at random moments, restart, reconcile), shortened: the restarts'
