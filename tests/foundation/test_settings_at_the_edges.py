@@ -15,7 +15,6 @@ EDGES = ("cli/", "config/", "api/app.py", "api/server.py", "demo.py")
 # Process-wide preferences still read where they are used, each with why it is not passed in yet:
 NOT_YET = {
     "notify/outbox.py": "the message language, rendered at enqueue by alerts deep in the trading core",
-    "bot/queries.py": "rewritten by the account read service (another change of issue 18)",
     "strategy/config.py": "HANTU_STRATEGY_CONFIG, also read in backtest worker processes (forkserver)",
     "market/calendar.py": "the calendar override file in HANTU_HOME, asked by every calendar call",
 }

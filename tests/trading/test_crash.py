@@ -2,8 +2,9 @@
 nothing was sent twice, every broker fill is recorded exactly once, and positions and cash equal the broker's.
 
 The engine runs in a child process (`crash_child.py`) on a simulated clock shared with this process (anchored
-on the system-wide monotonic clock). Each run is killed with SIGKILL after a random delay (sometimes during
-start-up, mostly mid-session); the next run starts where the clock is then. A last run only reconciles.
+on the system-wide monotonic clock). Each run is killed with SIGKILL after a random delay (a tenth
+during start-up, the rest mid-session, timed from the loop's start); the next run starts where the clock is
+then. A last run only reconciles.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ CHILD = Path(__file__).with_name("crash_child.py")
 RUNS = 50
 SPEED = 500.0  # simulated seconds per wall second: 50 runs cover most of the day
 KIS_SPEED = 300.0  # HTTP round trips make KIS engine runs slower: longer runs, slower clock
+START_UP_KILLS = 0.1  # the share of runs killed before their session loop starts
 
 
 @dataclass
@@ -121,10 +123,19 @@ def crash_loop(db_url: str, mode: str, env: dict[str, str], anchor_mono: float, 
         for _ in range(runs):
             zygote.send("run")
             pid = int(zygote.expect("PID")[0].split()[1])
-            time.sleep(rng.uniform(0.02, max_delay))
+            before: list[str] = []
+            if rng.random() < START_UP_KILLS:
+                time.sleep(rng.uniform(0.0, 0.3))  # during start-up: reconciliation, the account, the lock
+            else:
+                # mid-session, timed from the loop's start: on a starved machine (a parallel test run) a timer
+                # from the fork would kill most runs before they trade, and the day would pass with no orders
+                line, before = zygote.expect(f"STARTED {pid}")
+                before.append(line)
+                time.sleep(rng.uniform(0.02, max_delay))
             os.kill(pid, signal.SIGKILL)
             zygote.send(f"wait {pid}")
             line, seen = zygote.expect(f"EXIT {pid}")
+            seen = before + seen
             status = int(line.split()[2])
             if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
                 result.killed += 1

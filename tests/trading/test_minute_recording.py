@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from simkit import DAY, at, candidates_for, kis_broker, make_panel
@@ -19,16 +19,16 @@ from hantu.strategy.base import Candidate, Decision, HeldPosition
 from hantu.trading.minutes import MinuteRecorder, chart_fetch
 from hantu.trading.session import SessionConfig, run
 
-from helpers import hantu_home
+from helpers import IntradayOnly, hantu_home
 
 WATCHED = ("100000", "100020")
 
 
 @dataclass
-class BuyFirst:
+class BuyFirst(IntradayOnly):
     """Buys the first candidate at the market, nothing else (one traded code, one only watched)."""
 
-    name: str = "buy-first"
+    name: ClassVar[str] = "buy-first"
     params: dict[str, Any] = field(default_factory=dict)
 
     def on_price(self, candidate: Candidate, price: float, now: datetime, day_open: float | None) -> Decision | None:

@@ -344,7 +344,7 @@ def _print_result(result: Any) -> None:
     intraday = intraday_text(m.get("intraday"))
     if intraday:
         console().print(f"intraday path: {intraday}", soft_wrap=True)
-    console().print(f"report: {result.report_path}")
+    console().print(f"report: {result.report_path}", soft_wrap=True)
     for warning in result.warnings:
         console().print(f"[yellow]warning: {warning}[/yellow]", soft_wrap=True)
 

@@ -100,7 +100,7 @@ KIS_CASH_TOLERANCE = 1_000
 
 def default_cash_tolerance(broker: Broker) -> int:
     """How far the book's cash may differ from the broker's before it is a mismatch (0 for the paper broker)."""
-    return KIS_CASH_TOLERANCE if getattr(broker, "name", "") == "kis" else 0
+    return KIS_CASH_TOLERANCE if broker.name == "kis" else 0
 
 
 def reconcile(database: Database, broker: Broker, clock: Clock, day: date | None = None,

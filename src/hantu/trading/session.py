@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, assert_never
+from typing import TYPE_CHECKING, Any, Literal, assert_never
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -60,6 +60,9 @@ from hantu.trading.orders import CANCEL_REQUESTS_KEY, open_quantity
 from hantu.trading.reconcile import ReconcileReport, reconcile
 from hantu.trading.risk import load_config
 from hantu.trading.sizing import entry_order
+
+if TYPE_CHECKING:
+    from hantu.broker.kis.broker import KisBroker
 
 log = logging.getLogger(__name__)
 
@@ -523,10 +526,11 @@ def run(day: date, candidates: list[Candidate], strategy: Strategy, broker: Brok
     """
     streaming = None
     recorder = None
-    if feed is None and getattr(broker, "name", "") == "kis" and hasattr(broker, "api"):
-        recorder = MinuteRecorder(open_minute_store(home), chart_fetch(broker.api, clock, day))
+    kis = _kis_broker(broker) if feed is None else None
+    if kis is not None:
+        recorder = MinuteRecorder(open_minute_store(home), chart_fetch(kis.api, clock, day))
         try:
-            streaming = StreamingFeed.for_kis(broker, clock, recorder=recorder)
+            streaming = StreamingFeed.for_kis(kis, clock, recorder=recorder)
             streaming.start()
             feed = streaming
         except Exception as error:  # the socket is optional: polling covers everything
@@ -543,3 +547,13 @@ def run(day: date, candidates: list[Candidate], strategy: Strategy, broker: Brok
         codes = watched_codes(database, broker.name, day, [c.code for c in candidates])
         report.minute_bars = sum(recorder.finish(day, codes, backfill=not report.stopped_early).values())
     return report
+
+
+def _kis_broker(broker: Broker) -> KisBroker | None:
+    """`broker` when it is the KIS broker (whose socket and minute chart the day uses); the KIS modules are
+    imported only then, as httpx and the client cost start-up time."""
+    if broker.name != "kis":
+        return None
+    from hantu.broker.kis.broker import KisBroker
+
+    return broker if isinstance(broker, KisBroker) else None
