@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The README's two commands, on a fresh machine with only Python >= 3.11 and git.
+"""The README's two commands, on a fresh machine with only Python >= 3.11 and git (and the two checks
+`.ci/run` adds).
 
     python3 dev.py demo    # a simulated trading day on the embedded default (no credentials, no network)
     python3 dev.py test    # the whole test suite
