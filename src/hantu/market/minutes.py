@@ -21,9 +21,8 @@ moved into place (`store.atomic_write`), so a crash leaves the previous day file
 from __future__ import annotations
 
 import contextlib
-import fcntl
 from array import array
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -32,7 +31,7 @@ import numpy as np
 
 from hantu.clock import KST
 from hantu.market import calendar
-from hantu.market.store import atomic_write, reading
+from hantu.market.store import atomic_write, reading, writer_lock
 
 TICKS = 1  # bar built from WebSocket price ticks
 REST = 2  # bar from the REST minute chart (inquire-time-itemchartprice): the record
@@ -293,7 +292,7 @@ class MinuteStore:
         fresh = {code: b for code, b in fresh.items() if len(b)}
         if not fresh:
             return
-        with self._writer_lock():
+        with writer_lock(self.root):
             day_bars = self.read(day)  # a damaged file raises MarketStoreCorrupt: never written over
             for code, b in fresh.items():
                 day_bars[code] = merge(day_bars.get(code), b)
@@ -307,16 +306,6 @@ class MinuteStore:
             atomic_write(self.path(day), lambda fh: np.savez_compressed(
                 fh, codes=code_array, offsets=offsets, minute=a["minute"], open=a["open"], high=a["high"],
                 low=a["low"], close=a["close"], volume=a["volume"], source=a["source"]))
-
-    @contextlib.contextmanager
-    def _writer_lock(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "a+b") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def minute_store_beside(market_root: Path) -> MinuteStore:

@@ -203,6 +203,18 @@ def reading(path: Path) -> Iterator[None]:
         raise MarketStoreCorrupt(path, error) from None
 
 
+@contextlib.contextmanager
+def writer_lock(root: Path) -> Iterator[None]:
+    """One writer at a time under `root` (an flock on `root/.lock`); readers never wait (writes are atomic)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 class MarketStore:
     """Daily bars of the whole market and the instrument master under `root` (see the module docstring)."""
 
@@ -384,7 +396,7 @@ class MarketStore:
 
     def write_instruments(self, instruments: Iterable[Instrument]) -> None:
         """Replace the instrument master (atomic)."""
-        with self._writer_lock():
+        with writer_lock(self.root):
             self._write_master(instruments)
 
     def meta(self) -> dict[str, Any]:
@@ -398,16 +410,6 @@ class MarketStore:
             return data
 
     # --- writing --------------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _writer_lock(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "a+b") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
     def append_day(self, bars: DayBars, source: str = "unknown") -> None:
         """Add (or replace) one day atomically."""
         self.write_days([bars], source=source)
@@ -422,7 +424,7 @@ class MarketStore:
         by_month: dict[str, list[DayBars]] = {}
         for bars in sorted(days, key=lambda b: b.day):
             by_month.setdefault(_month_key(bars.day), []).append(bars)
-        with self._writer_lock():
+        with writer_lock(self.root):
             self.meta()  # a damaged store is reported (MarketStoreCorrupt), not written over
             for month, month_days in sorted(by_month.items()):
                 self._write_month(month, month_days)
@@ -529,7 +531,7 @@ class MarketStore:
         are added (they may trade later). Non-stock groups (ETF, ETN, REIT, ...) are skipped. Returns the
         stocks updated."""
         count = 0
-        with self._writer_lock():
+        with writer_lock(self.root):
             master = {i.code: i for i in self.instruments()}
             for row in rows:
                 if row.group not in STOCK_GROUPS:
@@ -584,7 +586,7 @@ class MarketStore:
             return (a.source == source and (wanted is None or a.code in wanted)
                     and (start is None or a.ex_date >= start) and (end is None or a.ex_date <= end))
 
-        with self._writer_lock():
+        with writer_lock(self.root):
             kept = [a for a in self.corporate_actions(all_sources=True) if not replaced(a)]
             self._write_actions([*kept, *actions])
 
@@ -617,7 +619,7 @@ class MarketStore:
 
     def set_instrument_fields(self, code: str, **changes: Any) -> Instrument:
         """Change fields of one instrument (listing dates, flags, sector); `KeyError` for an unknown code."""
-        with self._writer_lock():
+        with writer_lock(self.root):
             master = {i.code: i for i in self.instruments()}
             if code not in master:
                 raise KeyError(f"unknown stock code {code!r}")
@@ -627,7 +629,7 @@ class MarketStore:
 
     def clear(self) -> None:
         """Remove every block, the master and the metadata (the sample market regenerates from scratch)."""
-        with self._writer_lock():
+        with writer_lock(self.root):
             for path in self._block_paths():
                 path.unlink()
             for name in ("instruments.json", "meta.json", "actions.json", "master.json"):
