@@ -15,57 +15,29 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime, time
-from typing import Protocol
+from datetime import date
+from typing import TYPE_CHECKING
 
 from hantu.clock import Clock
 from hantu.market import calendar
 from hantu.market.minutes import REST, MinuteBars, MinuteStore, TickBuffer, merge
 from hantu.store.db import Database
 
+if TYPE_CHECKING:  # the KIS types, for the checker only: recording needs no KIS import at run time
+    from hantu.broker.kis.api import KisApi
+    from hantu.broker.kis.models import MinuteBar
+    from hantu.broker.kis.websocket import PriceTick
+
 log = logging.getLogger(__name__)
 
 MAX_BACKFILL_CODES = 40  # as many as the WebSocket subscribes: a session watches no more
 
-
-class Tick(Protocol):
-    """What the recorder reads from a price tick (`hantu.broker.kis.websocket.PriceTick`)."""
-
-    @property
-    def code(self) -> str: ...
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def price(self) -> int: ...
-    @property
-    def volume(self) -> int: ...
-    @property
-    def cumulative_volume(self) -> int: ...
+Fetch = Callable[[str], Iterable["MinuteBar"]]
 
 
-class ChartBar(Protocol):
-    """One row of the REST minute chart (`hantu.broker.kis.models.MinuteBar`)."""
-
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def open(self) -> int: ...
-    @property
-    def high(self) -> int: ...
-    @property
-    def low(self) -> int: ...
-    @property
-    def price(self) -> int: ...
-    @property
-    def volume(self) -> int: ...
-
-
-Fetch = Callable[[str], Iterable[ChartBar]]
-
-
-def chart_bars(day: date, rows: Iterable[ChartBar]) -> MinuteBars:
+def chart_bars(day: date, rows: Iterable[MinuteBar]) -> MinuteBars:
     """REST minute-chart rows of `day` as stored bars (rows of other days dropped; a minute once)."""
-    by_minute: dict[int, ChartBar] = {}
+    by_minute: dict[int, MinuteBar] = {}
     for row in rows:
         if row.at.date() == day:
             by_minute[row.at.hour * 60 + row.at.minute] = row
@@ -85,7 +57,7 @@ class MinuteRecorder:
         self._lock = threading.Lock()
         self.ticks = 0
 
-    def on_tick(self, tick: Tick) -> None:
+    def on_tick(self, tick: PriceTick) -> None:
         at = tick.at
         key = (at.date(), tick.code)
         with self._lock:
@@ -129,19 +101,12 @@ class MinuteRecorder:
         return {code: len(b) for code, b in stored.items()}
 
 
-class MinuteChart(Protocol):
-    """The REST minute chart of today (`hantu.broker.kis.api.KisApi.minute_bars`)."""
-
-    def minute_bars(self, code: str, until: time | None = None,
-                    day: date | None = None) -> Sequence[ChartBar]: ...
-
-
-def chart_fetch(chart: MinuteChart, clock: Clock, day: date) -> Fetch:
+def chart_fetch(chart: KisApi, clock: Clock, day: date) -> Fetch:
     """`fetch(code)` for `finish`: the chart of `day` back from now, or from the closing-auction match once the
     session is over (KIS serves only today's minutes: on another day it returns no row of `day`)."""
     close = calendar.session(day).close
 
-    def fetch(code: str) -> Sequence[ChartBar]:
+    def fetch(code: str) -> Sequence[MinuteBar]:
         return chart.minute_bars(code, until=min(clock.now(), close).time().replace(microsecond=0), day=day)
 
     return fetch
