@@ -4,16 +4,14 @@ the REST minute chart of the watched and traded codes, in the minute store — a
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-import pytest
-from simkit import DAY, at, candidates_for, kis_broker, make_panel
+from simkit import DAY, at, candidates_for
+from test_session_faults import Rig, kis  # noqa: F401 (fixture: a KIS sandbox and broker on a frozen clock)
 
-from hantu.clock import FrozenClock
 from hantu.market.minutes import REST, TICKS, MinuteStore, open_minute_store
 from hantu.strategy.base import Candidate, Decision, HeldPosition
 from hantu.trading.minutes import MinuteRecorder, chart_fetch
@@ -38,36 +36,7 @@ class BuyFirst(IntradayOnly):
         return None
 
 
-@dataclass
-class Rig:
-    sandbox: Any
-    broker: Any
-    clock: FrozenClock
-    database: Any
-    panel: Any
-
-
-@pytest.fixture
-def kis(tmp_path: Path, isolated_env: Path) -> Iterator[Rig]:
-    from hantu.sandbox.kis.app import start_kis_sandbox
-    from hantu.sandbox.kis.state import SandboxOptions
-    from hantu.store.db import Database
-    from hantu.store.migrate import upgrade
-
-    database = Database(f"sqlite:///{tmp_path / 'minutes.db'}")
-    upgrade(database)
-    panel = make_panel()
-    clock = FrozenClock(at("14:40"))
-    options = SandboxOptions(rate_limits={"prod": 2000.0, "virtual": 2000.0}, ping_interval=0.3,
-                             tick_interval=0.05)
-    with start_kis_sandbox(panel, clock, options) as sandbox:
-        account = sandbox.create_account("virtual", cash=10_000_000)
-        broker = kis_broker(sandbox, account, clock, isolated_env, timeout=0.5)
-        yield Rig(sandbox, broker, clock, database, panel)
-        broker.close()
-
-
-def test_a_kis_session_ends_with_the_days_minute_bars_in_the_store(kis: Rig) -> None:
+def test_a_kis_session_ends_with_the_days_minute_bars_in_the_store(kis: Rig) -> None:  # noqa: F811 (the fixture)
     candidates = [c for c in candidates_for(kis.panel) if c.code in WATCHED]
     report = run(DAY, candidates, BuyFirst(), kis.broker, kis.clock, database=kis.database, home=hantu_home(),
                  config=SessionConfig(poll_seconds=300, decision_seconds=300))
@@ -86,7 +55,7 @@ def test_a_kis_session_ends_with_the_days_minute_bars_in_the_store(kis: Rig) -> 
         assert all(m > 15 * 60 + 19 for m in bars.minute[~rest].tolist())
 
 
-def test_ticks_become_bars_and_the_rest_chart_replaces_them_minute_by_minute(kis: Rig, tmp_path: Path) -> None:
+def test_ticks_become_bars_and_the_rest_chart_replaces_them_minute_by_minute(kis: Rig, tmp_path: Path) -> None:  # noqa: F811 (the fixture)
     from hantu.trading.feed import StreamingFeed
 
     store = MinuteStore(tmp_path / "minutes")
@@ -120,7 +89,7 @@ def test_ticks_become_bars_and_the_rest_chart_replaces_them_minute_by_minute(kis
     assert set(merged.source.tolist()) == {REST} and merged.close.tolist() == path.prices.tolist()
 
 
-def test_a_session_stopped_early_keeps_its_tick_bars_without_waiting_for_the_chart(kis: Rig, tmp_path: Path) -> None:
+def test_a_session_stopped_early_keeps_its_tick_bars_without_waiting_for_the_chart(kis: Rig, tmp_path: Path) -> None:  # noqa: F811 (the fixture)
     """A shutdown mid-day: `run` stores what the ticks made and asks the REST chart nothing."""
     import threading
 
