@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "orders": ("오늘의 주문", "Today's orders"),
     "today": ("오늘 요약 (스크리닝·선정·체결)", "Today (screening, selection, fills)"),
     "report": ("최근 일일 리포트", "Latest daily report"),
+    "drift": ("실거래-모델 차이 (최근 리포트)", "Live vs model drift (latest report)"),
     "halt": ("신규 진입 중단 — /halt 사유", "Halt new entries — /halt reason"),
     "resume": ("거래 재개", "Resume trading"),
     "help": ("도움말", "This help"),

@@ -23,6 +23,7 @@ from hantu.notify.kit import (
     _positions_lines,
     collect,
 )
+from hantu.notify.drift_messages import DRIFT
 from hantu.notify.replies import REPLIES
 
 
@@ -579,3 +580,4 @@ def _text(d: Mapping[str, Any], t: T) -> str:
 
 # Command replies are templates too (kinds `cmd_*`), collected in `hantu.notify.replies`.
 TEMPLATES.update(REPLIES)
+TEMPLATES.update(DRIFT)  # the drift report's messages and /drift (`hantu.notify.drift_messages`)

@@ -21,6 +21,7 @@ from hantu.store.audit import audit
 from hantu.store.db import Database, lock_section
 from hantu.store.models import TradeOrder
 from hantu.trading import ledger
+from hantu.trading.blocks import record_block
 from hantu.trading.orders import OrderManager
 from hantu.trading.risk import OrderCheck, RiskManager, Verdict
 
@@ -90,6 +91,8 @@ class TradingEngine:
                       {"code": code, "quantity": quantity, "price": limit_price, "order_type": order_type.value,
                        "reason": verdict.reason}, outcome="ok" if verdict else "denied", at=now)
             if not verdict:
+                if source == "engine":
+                    record_block(session, code, side, verdict.reason, now)
                 log.info("risk blocked %s %s x%d: %s", side.value, code, quantity, verdict.reason)
                 return Submission(verdict)
             # A market buy keeps the price it was checked at: open, it holds that much of the cash.

@@ -37,6 +37,7 @@ class FaultSpec(BaseModel):
     app_key: str = ""
     delay: float = 3.0
     after: bool = False
+    ticks: int = 2  # fill_worse only
 
 
 def build_control_router(state: SandboxState) -> APIRouter:
@@ -107,7 +108,8 @@ def build_control_router(state: SandboxState) -> APIRouter:
             raise HTTPException(400, f"unknown fault kind {spec.kind!r}; one of {', '.join(FAULT_KINDS)}")
         try:
             fault = state.faults.add(spec.kind, spec.count, path=spec.path, tr_id=spec.tr_id,
-                                     app_key=spec.app_key, delay=spec.delay, after=spec.after)
+                                     app_key=spec.app_key, delay=spec.delay, after=spec.after,
+                                     ticks=spec.ticks)
         except ValueError as bad:
             raise HTTPException(400, str(bad)) from None
         return fault.to_dict()

@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from hantu.domain.orders import Side
 from hantu.market import calendar, rules
 from hantu.sandbox.kis.accounts import Account
+from hantu.sandbox.kis.faults import FaultBook
 from hantu.sandbox.kis.market import MarketReplay
 
 ORG_NO = "00950"  # KRX_FWDG_ORD_ORGNO of every sandbox order (a branch number)
@@ -69,6 +70,8 @@ class Order:
     next_minute: int = 0  # next path minute to match
     reserved_cash: int = 0
     closed: bool = False  # no more matching (done, cancelled, expired, or a cancel row)
+    worse_ticks: int = 0  # fault `fill_worse`: every fill this many ticks against the order
+    dropped: bool = False  # fault `drop_fill`: accepted, never filled
 
     @property
     def remaining(self) -> int:
@@ -89,8 +92,10 @@ class Exchange:
     """Orders of every account and their matching. Thread-safe (one lock)."""
 
     def __init__(self, market: MarketReplay, participation: float = 0.2,
-                 notify: Callable[[Order, FillRecord | None, str], None] | None = None) -> None:
+                 notify: Callable[[Order, FillRecord | None, str], None] | None = None,
+                 faults: FaultBook | None = None) -> None:
         self.market = market
+        self.faults = faults or FaultBook()
         self.participation = participation
         self.orders: list[Order] = []
         self._by_odno: dict[tuple[date, str], Order] = {}  # (order date, ODNO): ODNOs restart daily
@@ -150,11 +155,20 @@ class Exchange:
                     raise OrderError("APBK0400", "주문 가능한 수량을 초과하였습니다.")
                 position.reserved += quantity
             order.next_minute = max(snap.minute, 0)
+            self._arm_fill_faults(order)
             self.orders.append(order)
             self._by_odno[order.day, order.odno] = order
             self.notify(order, None, "accepted")
             self._match(order, now, arriving=True)
             return order
+
+    def _arm_fill_faults(self, order: Order) -> None:
+        """The fill faults (`fill_worse`, `drop_fill`) armed for this order's stock, taken once per order."""
+        worse = self.faults.take(("fill_worse",), order.code)
+        if worse is not None:
+            order.worse_ticks = max(worse.ticks, 0)
+        if self.faults.take(("drop_fill",), order.code) is not None:
+            order.dropped = True
 
     def revise_or_cancel(self, account: Account, orig_odno: str, cancel: bool, quantity: int, price: int,
                          all_quantity: bool, division: str, now: datetime) -> Order:
@@ -258,7 +272,7 @@ class Exchange:
             order.closed = True
 
     def _fill_minute(self, order: Order, price: int, volume: int, at: datetime, marketable_on_arrival: bool) -> None:
-        if volume <= 0:
+        if volume <= 0 or order.dropped:
             return
         buy = order.side is Side.BUY
         if order.is_market:
@@ -270,7 +284,19 @@ class Exchange:
         quantity = min(order.remaining, max(1, int(volume * self.participation)))
         if quantity <= 0:
             return
-        self._apply_fill(order, quantity, fill_price, at)
+        self._apply_fill(order, quantity, self._worse(order, fill_price), at)
+
+    def _worse(self, order: Order, price: int) -> int:
+        """`price` moved `order.worse_ticks` ticks against the order (fault `fill_worse`; 0: unchanged)."""
+        market = self.market.market(order.code)
+        for _ in range(order.worse_ticks):
+            if order.side is Side.BUY:
+                price = rules.round_to_tick(price + rules.tick_size(price, order.day, market), "up", order.day,
+                                            market)
+            else:
+                lower = max(price - rules.tick_size(max(price - 1, 1), order.day, market), 1)
+                price = rules.round_to_tick(lower, "down", order.day, market)
+        return price
 
     def _apply_fill(self, order: Order, quantity: int, price: int, at: datetime) -> None:
         account = order.account

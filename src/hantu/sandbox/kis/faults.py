@@ -17,6 +17,8 @@ FaultKind = Literal[
     "malformed",  # HTTP 200 with a body that is not JSON
     "drop_socket",  # the WebSocket session is closed by the server
     "token_issue_limit",  # /oauth2/tokenP answers EGW00133
+    "fill_worse",  # the next order (path = its stock code, "" = any) fills `ticks` ticks against it
+    "drop_fill",  # the next order (path = its stock code) is accepted but never fills (its liquidity is gone)
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 
@@ -31,6 +33,7 @@ class Fault:
     app_key: str = ""  # exact app key ("" = any)
     delay: float = 3.0  # seconds, for timeout / drop_response
     after: bool = False  # server_error only: process the request, then answer 500
+    ticks: int = 2  # fill_worse only: how many ticks worse than the sandbox's own price
     hits: int = 0
 
     def matches(self, kind: str, path: str, tr_id: str, app_key: str) -> bool:

@@ -78,8 +78,9 @@ class SandboxState:
         self.clock = clock
         self.options = options or SandboxOptions()
         self.accounts = AccountBook()
-        self.exchange = Exchange(market, self.options.participation, notify=self._on_order_event)
         self.faults = FaultBook()
+        self.exchange = Exchange(market, self.options.participation, notify=self._on_order_event,
+                                 faults=self.faults)
         self.lock = threading.RLock()
         self.tokens: dict[str, TokenRecord] = {}
         self.latest_token: dict[str, TokenRecord] = {}
