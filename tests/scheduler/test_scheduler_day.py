@@ -53,9 +53,9 @@ def test_a_full_paper_day(sample_home: Path, database) -> None:  # type: ignore[
         runs = Counter((r.job, r.status) for r in session.scalars(select(JobRun)))
         errors = [(r.job, r.error) for r in session.scalars(select(JobRun).where(JobRun.status != "success"))]
         assert not errors, errors
-        for job in ("data_sync", "screening", "selection", "trading_session", "close_out", "daily_report",
-                    "performance", "backtest_refresh"):
-            assert runs[(job, "success")] == 1, job
+        for job in ("data_sync", "screening", "selection", "trading_session", "close_out", "drift_report",
+                    "daily_report", "performance", "backtest_refresh"):
+            assert runs[(job, "success")] == 1, (job, runs)
         screen = session.scalars(select(ScreenRun)).one()
         assert screen.run_date == DAY and screen.data_date < DAY  # no look-ahead into the replayed day
         assert 0 < screen.watchlist_size < screen.universe
@@ -100,8 +100,8 @@ def test_a_simulated_week_with_holidays_runs_every_real_job_once_per_trading_day
     failed = [(r.job, r.trading_date, r.error) for r in rows if r.status != "success"]
     assert not failed, failed
     per_day = Counter((r.job, r.trading_date) for r in rows)
-    market_jobs = ("data_sync", "screening", "selection", "trading_session", "close_out", "daily_report",
-                   "performance", "backtest_refresh")
+    market_jobs = ("data_sync", "screening", "selection", "trading_session", "close_out", "drift_report",
+                   "daily_report", "performance", "backtest_refresh")
     for day in (date(2026, 10, 6), date(2026, 10, 7), date(2026, 10, 8)):
         for job in market_jobs:
             assert per_day[(job, day)] == 1, (job, day)

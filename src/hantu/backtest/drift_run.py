@@ -125,6 +125,9 @@ class _DayEngine(BacktestEngine):
     def __init__(self, *args: Any, holdings: Sequence[Held] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._seed = list(holdings)
+        # as the live session does: ask `exit_reason` along the path (a daily-signal shortcut would need the
+        # strategy screened in this process)
+        self._open_exits = None
 
     def _trade_day(self, row: int, candidates: list[Candidate]) -> None:
         seed, self._seed = self._seed, []
@@ -233,19 +236,12 @@ def store_report(session: Session, broker: str, strategy: str, report: Any, now:
                       alerted=alerted)
     session.add(row)
     session.flush()
-    data = summary_data(row)
+    data = row.summary()
     enqueue(session, "drift_report", data, dedupe_key=f"drift_report:{report.day}:{broker}", now=now)
     if alerted:
         enqueue(session, "drift_alert", {**data, "threshold_bps": alert_bps}, "high",
                 dedupe_key=f"drift_alert:{report.day}:{broker}", now=now)
     return row
-
-
-def summary_data(row: DriftReport) -> dict[str, Any]:
-    """The data of the `drift_report` message (and of the /drift answer)."""
-    return {"trading_date": row.trading_date.isoformat(), "broker": row.broker, "live_pnl": row.live_pnl,
-            "model_pnl": row.model_pnl, "drift": row.drift, "drift_bps": row.drift_bps,
-            "causes": dict(row.causes), "trades": len(row.trades)}
 
 
 def run_drift(database: Database, broker: str, day: date, strategy: Strategy, market: MarketData,
@@ -255,7 +251,7 @@ def run_drift(database: Database, broker: str, day: date, strategy: Strategy, ma
     with database.session() as session:
         report = build_report(session, broker, day, strategy, market, candidates, config)
         row = store_report(session, broker, strategy.name, report, now, alert_bps)
-        return {**summary_data(row), "alerted": row.alerted}
+        return row.summary()
 
 
 def measured_slippage(session: Session, broker: str | None = None, limit_days: int = 120) -> list[float]:

@@ -1,4 +1,5 @@
-"""Telegram commands by long polling: /status /balance /positions /orders /today /report /halt /resume /help.
+"""Telegram commands by long polling: /status /balance /positions /orders /today /report /drift /halt /resume
+/help.
 
 Only messages from the configured `TELEGRAM_CHAT_ID` are obeyed (S4); anything else changes nothing, gets no
 answer, and is written to the audit log with outcome `denied`. Each update is handled in one transaction
@@ -49,6 +50,8 @@ def _reply_data(command: str, args: str, session: Session, answers: Answers, now
         return "cmd_today", queries.today(session, answers, now)
     if command == "report":
         return "cmd_report", queries.latest_report(session, answers)
+    if command == "drift":
+        return "cmd_drift", queries.drift(session, answers)
     if command in ("halt", "resume"):
         want = command == "halt"
         before = halt_state(session)

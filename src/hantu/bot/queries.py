@@ -21,6 +21,7 @@ from hantu.notify.kit import Language
 from hantu.notify.outbox import outbox_counts
 from hantu.notify.templates import render
 from hantu.store.models import JobRun
+from hantu.store.models.drift import DriftReport
 from hantu.store.models.notify import OutboxMessage
 from hantu.store.models.scheduler import DailyReport
 from hantu.store.models.strategy import ScreenRun, SelectionCandidate, SelectionRun
@@ -131,3 +132,13 @@ def latest_report(session: Session, answers: Answers) -> dict[str, Any]:
     text = session.scalar(select(OutboxMessage.text).where(OutboxMessage.kind == "daily_report")
                           .order_by(desc(OutboxMessage.id)).limit(1))
     return {"available": text is not None, "text": text}
+
+
+def drift(session: Session, answers: Answers) -> dict[str, Any]:
+    """The newest drift report of the account (`drift_reports`), with the summed drift of every stored day."""
+    broker = answers.account.broker
+    rows = session.scalars(select(DriftReport).where(DriftReport.broker == broker)
+                           .order_by(desc(DriftReport.trading_date))).all()
+    if not rows:
+        return {"available": False}
+    return {"available": True, **rows[0].summary(), "days": len(rows), "cumulative": sum(r.drift for r in rows)}

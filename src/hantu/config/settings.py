@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     commission_rate: float | None = Field(
         None, validation_alias="HANTU_COMMISSION_RATE", ge=0, le=0.01,
         description="Broker commission per side as a fraction (0.00015 = 0.015 %). Unset: 0.00015.")
+    drift_alert_bps: float | None = Field(
+        50.0, validation_alias="DRIFT_ALERT_BPS", ge=0,
+        description="The nightly drift report alerts (Telegram, high priority) when the day's live-vs-model P&L difference exceeds this many basis points of the equity at the open. Unset or empty: never alert (the summary is still sent).")
     paper_starting_cash: int = Field(
         DEFAULT_PAPER_STARTING_CASH, validation_alias="PAPER_STARTING_CASH", ge=1,
         description="Starting cash in won of a new paper account (TRADING_MODE=paper; an existing paper book keeps its own), and the default cash of `hantu backtest` and of the `hantu demo` account (both also take --cash).")

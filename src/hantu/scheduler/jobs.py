@@ -272,6 +272,56 @@ def close_out(ctx: JobContext) -> dict[str, Any]:
     return close_day(ctx.db, services.broker(ctx.day), ctx.clock, ctx.day, actions=known_actions(services.store))
 
 
+# --- 15:50 ---------------------------------------------------------------------------------------------
+DRIFT_CATCH_UP_DAYS = 5  # trading days back the drift job looks for a day still without its report
+
+
+def drift_report(ctx: JobContext) -> dict[str, Any]:
+    """Live vs model for the trading days (up to `DRIFT_CATCH_UP_DAYS` back) that have orders or candidates, their
+    daily bars in the store and no report yet (`hantu.backtest.drift_run`): a day whose bars arrive only with the
+    next morning's data_sync is reported the next evening."""
+    from sqlalchemy import select
+
+    from hantu.backtest.drift_run import DriftDataMissing, run_drift
+    from hantu.backtest.engine import BacktestConfig
+    from hantu.backtest.single import load_market
+    from hantu.broker.fill_model import FillParams
+    from hantu.market import rules
+    from hantu.store.models import DriftReport, TradeOrder
+    from hantu.strategy.runs import stored_candidates
+    from hantu.trading.risk import load_config
+
+    services = _services(ctx)
+    settings = services.settings
+    broker = services.broker(ctx.day).name
+    strategy = services.strategy
+    stored = [d for d in services.store.trading_dates() if d <= ctx.day]
+    days = calendar.trading_days(ctx.day - timedelta(days=14), ctx.day)[-DRIFT_CATCH_UP_DAYS:]
+    with ctx.db.session() as session:
+        done = set(session.scalars(select(DriftReport.trading_date).where(DriftReport.broker == broker)))
+        traded = set(session.scalars(select(TradeOrder.trading_date).where(TradeOrder.broker == broker,
+                                                                            TradeOrder.trading_date.in_(days))))
+        risk = load_config(session)
+    config = BacktestConfig(risk=risk, fill=FillParams(
+        commission_rate=rules.commission_rate(settings.commission_rate)))
+    reported: list[dict[str, Any]] = []
+    waiting: list[str] = []
+    for day in days:
+        candidates = stored_candidates(ctx.db, day, strategy.name) or []
+        if day in done or not (candidates or day in traded):
+            continue
+        if day not in stored:
+            waiting.append(day.isoformat())
+            continue
+        try:
+            market = load_market(services.store, day, day, warmup_days=10)
+            reported.append(run_drift(ctx.db, broker, day, strategy, market, candidates, config, ctx.clock.now(),
+                                      settings.drift_alert_bps))
+        except DriftDataMissing as missing:
+            waiting.append(f"{day.isoformat()}: {missing}")
+    return {"reported": reported, "waiting_for_data": waiting}
+
+
 # --- 16:00 ---------------------------------------------------------------------------------------------
 def daily_report(ctx: JobContext) -> dict[str, Any]:
     """P&L, positions, trades, fees and taxes of the day: stored and sent (once per date)."""
@@ -420,6 +470,7 @@ JOBS: Mapping[str, JobFunc] = {
     "selection": selection,
     "trading_session": trading_session,
     "close_out": close_out,
+    "drift_report": drift_report,
     "daily_report": daily_report,
     "performance": performance,
     "backtest_refresh": backtest_refresh,

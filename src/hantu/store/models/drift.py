@@ -34,3 +34,10 @@ class DriftReport(Base):
     trades: Mapped[list[Any]] = mapped_column(JSON)  # per-trade lines (see `hantu.backtest.drift.DriftLine`)
     slippage_ticks: Mapped[list[Any]] = mapped_column(JSON)  # measured per live fill (+ = worse than the model)
     alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    def summary(self) -> dict[str, Any]:
+        """The data of the `drift_report` message, of the /drift answer and of the API's list."""
+        return {"trading_date": self.trading_date.isoformat(), "broker": self.broker, "strategy": self.strategy,
+                "live_pnl": self.live_pnl, "model_pnl": self.model_pnl, "drift": self.drift,
+                "drift_bps": self.drift_bps, "equity_base": self.equity_base, "causes": dict(self.causes),
+                "trades": len(self.trades), "alerted": self.alerted}
