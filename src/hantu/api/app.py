@@ -156,6 +156,7 @@ def _mount_routes(app: FastAPI) -> None:
         backtests,
         controls,
         data,
+        drift,
         jobs,
         logs,
         performance,
@@ -169,7 +170,7 @@ def _mount_routes(app: FastAPI) -> None:
                    responses={401: {"model": ErrorOut, "description": "missing or wrong X-API-Key"},
                               503: {"model": ErrorOut, "description": "database unavailable"}})
     paths: list[str] = []
-    for module in (status, trading, performance, strategy, backtests, jobs, data, logs, controls):
+    for module in (status, trading, performance, strategy, backtests, jobs, data, logs, controls, drift):
         v1.include_router(module.router)
         paths.extend(API_PREFIX + path for path in _router_paths(module.router))
     app.include_router(v1)

@@ -58,6 +58,22 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (ko, en)
     "error": ("오류", "error"),
     "updated": ("갱신", "Updated"),
     "no_data": ("데이터 없음", "no data"),
+    # the drift report (live vs model, `/drift`)
+    "drift": ("실거래-모델 차이", "Live vs model drift"),
+    "drift_chart": ("누적 손익: 실거래 vs 모델", "Cumulative P&L: live vs model"),
+    "drift_live": ("실거래", "live"),
+    "drift_model": ("모델", "model"),
+    "drift_date": ("거래일", "Date"),
+    "drift_won": ("차이", "Drift"),
+    "drift_bps": ("bp", "bp"),
+    "drift_causes": ("주요 원인", "Main causes"),
+    "c_signal": ("신호 차이", "signal"),
+    "c_slippage": ("체결가 차이", "slippage"),
+    "c_missed_fill": ("미체결", "missed fill"),
+    "c_extra_fill": ("초과 체결", "extra fill"),
+    "c_latency": ("지연", "latency"),
+    "c_risk_block": ("리스크 차단", "risk block"),
+    "c_manual": ("수동 주문", "manual"),
 }
 
 
