@@ -252,15 +252,3 @@ def run_drift(database: Database, broker: str, day: date, strategy: Strategy, ma
         report = build_report(session, broker, day, strategy, market, candidates, config)
         row = store_report(session, broker, strategy.name, report, now, alert_bps)
         return row.summary()
-
-
-def measured_slippage(session: Session, broker: str | None = None, limit_days: int = 120) -> list[float]:
-    """Slippage in ticks of every live fill with a reference, from the newest `limit_days` stored reports
-    (positive = worse than the model): the calibration sample."""
-    query = select(DriftReport).order_by(DriftReport.trading_date.desc()).limit(limit_days)
-    if broker is not None:
-        query = query.where(DriftReport.broker == broker)
-    samples: list[float] = []
-    for row in session.scalars(query):
-        samples.extend(float(item["ticks"]) for item in row.slippage_ticks or [])
-    return samples

@@ -99,6 +99,10 @@ def backtest(
                                      "the available memory)."),
     cluster: str = typer.Option(None, "--cluster", help="Run them on a Dask distributed scheduler instead, "
                                                        "e.g. tcp://10.0.0.5:8786 (needs `pip install distributed`)."),
+    fill_model: str = typer.Option("standard", "--fill-model",
+                                   help="standard (market orders 1 tick worse than the next price) or calibrated "
+                                        "(the slippage measured by the stored drift reports; refused, exit 4, "
+                                        "while they hold too few fills)."),
 ) -> None:
     """Run a backtest, store it and write its HTML + JSON report under $HANTU_HOME/reports.
 
@@ -107,17 +111,20 @@ def backtest(
       hantu backtest --strategy momentum --from 2024-01-02 --to 2024-02-13
       hantu backtest -s volatility_breakout --from 2024-01-02 --to 2024-02-13 --grid rules.k=0.4,0.5,0.6
       hantu backtest -s momentum --from 2024-01-02 --to 2024-02-13 --risk max_open_positions=3
+      hantu backtest -s momentum --fill-model calibrated   (slippage measured by the drift reports)
     """
     if ctx.invoked_subcommand is not None:
         return
+    if fill_model not in FILL_MODELS:
+        fail(f"--fill-model must be one of {', '.join(FILL_MODELS)}, got {fill_model!r}", EXIT_USAGE)
     _run(strategy, from_, to, param, grid, walk_forward, cash, as_json, allow_gaps, risk, allow_short_history,
-         workers, cluster)
+         workers, cluster, fill_model)
 
 
 def _run(strategy: str | None, from_: str | None, to: str | None, param: list[str], grid: list[str],
          walk_forward: str | None, cash: int | None, as_json: bool, allow_gaps: bool = False,
          risk: list[str] | None = None, allow_short_history: bool = False, workers: int = 1,
-         cluster: str | None = None) -> None:
+         cluster: str | None = None, fill_model: str = "standard") -> None:
     from datetime import timedelta
 
     from hantu.backtest.engine import BacktestConfig
@@ -165,7 +172,8 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
         limits = saved.with_settings(risk or [])
     except ValueError as error:
         fail(f"--risk: {error}", EXIT_USAGE)
-    config = BacktestConfig(initial_cash=cash, risk=limits, fill=_fills(settings))
+    fills, calibration = _fill_model(settings, database, fill_model)
+    config = BacktestConfig(initial_cash=cash, risk=limits, fill=fills)
     reports = reports_dir(settings.hantu_home)
     risk_source = ("saved with `hantu trade risk`" if were_saved else "defaults, none saved") + (
         f"; --risk {' '.join(risk)}" if risk else "")
@@ -200,10 +208,19 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
             if runner is not None:
                 runner.close()
     if as_json:
-        print_json({**result.to_dict(), "risk_limits_source": risk_source})
+        print_json({**result.to_dict(), "risk_limits_source": risk_source,
+                    "fill_model": {"name": fill_model, "slippage_ticks": fills.slippage_ticks,
+                                   **(calibration.as_dict() if calibration else {})}})
         return
     _print_result(result)
     _print_risk(result.metrics.get("risk_limits") or {}, risk_source)
+    if calibration is not None:
+        from hantu.cli.common import console
+
+        c = calibration
+        console().print(f"fill model: calibrated from {c.fills} fills of {c.days} drift report(s): slippage mean "
+                        f"{c.mean_ticks:+.2f}, median {c.median_ticks:+.1f}, p90 {c.p90_ticks:+.1f} ticks → "
+                        f"market orders {c.slippage_ticks} tick(s) worse", soft_wrap=True, markup=False)
 
 
 def _print_risk(limits: dict[str, Any], source: str) -> None:
@@ -214,6 +231,24 @@ def _print_risk(limits: dict[str, Any], source: str) -> None:
                       if k not in ("daily_loss_limit", "max_drawdown", "halt_blocks_exits"))
     console().print(f"risk limits ({source}): {shown} (daily loss and drawdown halts are not replayed)",
                     soft_wrap=True, markup=False)
+
+
+FILL_MODELS = ("standard", "calibrated")
+EXIT_NOT_CALIBRATED = 4  # `--fill-model calibrated` without enough drift data (a command's own refusal)
+
+
+def _fill_model(settings: Any, database: Any, name: str) -> tuple[Any, Any]:
+    """(FillParams, Calibration or None) for `--fill-model`; refuses, exit 4, a calibration without the data."""
+    fills = _fills(settings)
+    if name != "calibrated":
+        return fills, None
+    from hantu.backtest.calibration import NotEnoughDriftData, calibrate
+
+    try:
+        with database.session() as session:
+            return calibrate(session, fills)
+    except NotEnoughDriftData as error:
+        fail(str(error), EXIT_NOT_CALIBRATED)
 
 
 def _fills(settings: Any) -> Any:
