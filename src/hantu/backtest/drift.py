@@ -139,7 +139,7 @@ class DriftDay:
 
     def causes(self) -> dict[str, float]:
         """Won per cause for the day (every cause named, zeros included)."""
-        return {cause: _r(sum(line.causes.get(cause, 0.0) for line in self.lines)) for cause in CAUSES}
+        return {cause: round(sum(line.causes.get(cause, 0.0) for line in self.lines), 4) for cause in CAUSES}
 
 
 def _r(value: float | None) -> float | None:

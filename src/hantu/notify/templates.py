@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hantu.notify.drift_messages import DRIFT
 from hantu.notify.kit import (
     Language,
     Priority,
@@ -23,7 +24,6 @@ from hantu.notify.kit import (
     _positions_lines,
     collect,
 )
-from hantu.notify.drift_messages import DRIFT
 from hantu.notify.replies import REPLIES
 
 

@@ -5,8 +5,8 @@ Each area keeps its tables in its own module here and adds one import line below
 
 from hantu.store.base import Base
 from hantu.store.models.backtest import BacktestRun, BacktestTrade
-from hantu.store.models.drift import DriftReport
 from hantu.store.models.core import AuditEntry, Instrument, JobRun, KeyValue
+from hantu.store.models.drift import DriftReport
 from hantu.store.models.notify import OutboxMessage
 from hantu.store.models.research import OptimizationStudy, OptimizationTrial
 from hantu.store.models.scheduler import DailyReport
