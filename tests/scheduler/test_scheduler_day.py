@@ -15,6 +15,7 @@ from hantu.config import get_settings, reset_settings_cache
 from hantu.scheduler.app import build_runner
 from hantu.store.models import (
     DailyReport,
+    DriftReport,
     JobRun,
     OutboxMessage,
     ScreenRun,
@@ -64,6 +65,9 @@ def test_a_full_paper_day(sample_home: Path, database) -> None:  # type: ignore[
         fills = session.scalar(select(func.count(TradeFill.id)))
         assert orders and orders > 0
         assert fills and fills > 0
+        drift = session.scalars(select(DriftReport)).one()  # live vs the backtest engine on the replayed day
+        assert drift.trading_date == DAY and drift.broker == "paper" and drift.trades
+        assert drift.drift == pytest.approx(sum(drift.causes.values()), abs=0.01)
         report = session.scalars(select(DailyReport)).one()
         assert report.trading_date == DAY and report.trades == fills
         account = session.scalars(select(TradeAccount)).one()  # the first day is measured from the base
