@@ -9,7 +9,7 @@ and after it. Re-runnable; run it on a quiet machine for figures that describe t
 With `--only`, the other benches' sections already in the doc are kept as they are (each says when it ran),
 and the tables are rebuilt from all the sections; a run without `--only` replaces everything.
 
-NAME is one of: startup, screening, backtest, scaling, peers, api, sample, scheduler.
+NAME is one of: startup, screening, backtest, scaling, peers, api, sample, channels, scheduler.
 `--home DIR` keeps the 2,900 × 1,250 sample market between runs (it takes a minute to generate).
 """
 
@@ -81,6 +81,10 @@ def benches(home: Path) -> dict[str, tuple[str, list[str]]]:
         "sample": (
             "`hantu data sample` peak memory at 2,900 × 1,300 (streamed to the store)",
             [py, "-c", SAMPLE_MEMORY, "2900", "1300"],
+        ),
+        "channels": (
+            "a NOTIFY_URLS channel: apprise's import cost and delivery to a loopback webhook",
+            [py, str(HERE / "notify_channels.py")],
         ),
         "scheduler": (
             "P2: the scheduler idle and through a simulated day (2,900 stocks), its tree with the backtest refresh",
