@@ -1,5 +1,6 @@
-"""What a NOTIFY_URLS channel costs a long-running process: apprise's import (time, resident memory), paid at the
-first delivery only, and the delivery rate to a loopback JSON webhook through the outbox.
+"""What a NOTIFY_URLS channel costs: apprise's import (time, resident memory) — why the scheduler delivers
+channels through a short-lived child instead of importing it — and the delivery rate to a loopback JSON webhook
+through the outbox (in this process, import included).
 
     .venv/bin/python bench/notify_channels.py [--messages 200]
 """
@@ -40,7 +41,8 @@ def main() -> None:
             .stdout.split() for _ in range(3)]
     wall, cpu, mb = (sorted(float(r[i]) for r in runs)[1] for i in range(3))
     print(f"import apprise (median of 3 fresh processes): {wall * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU, "
-          f"+{mb:.1f} MB RSS — paid at the first delivery, only with NOTIFY_URLS set")
+          f"+{mb:.1f} MB RSS — paid by the short-lived delivery child (`hantu notify deliver-channels`), never by "
+          "the scheduler")
 
     received: list[bytes] = []
 

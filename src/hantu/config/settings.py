@@ -110,7 +110,8 @@ class Settings(BaseSettings):
         "Unset: Telegram only.")
     language: Literal["ko", "en"] = Field(
         "ko", validation_alias="HANTU_LANGUAGE",
-        description="Language of Telegram messages and dashboard labels: ko or en.")
+        description="Language of what a user reads — Telegram messages, dashboard labels, selection and exit "
+        "reasons, backtest reports: ko or en (stored reasons, logs and --json stay English).")
 
     # --- API server -------------------------------------------------------------------------------
     api_host: str = Field(
