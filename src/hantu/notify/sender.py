@@ -54,7 +54,7 @@ from sqlalchemy import CursorResult, select, update
 from hantu.clock import Clock
 from hantu.config import Settings
 from hantu.notify.formatting import split_message, strip_tags
-from hantu.notify.telegram import TelegramClient, TelegramError
+from hantu.notify.telegram import TelegramClient, TelegramError, reply_markup
 from hantu.store.db import Database
 from hantu.store.models.notify import FAILED, LOGGED, PENDING, SENDING, SENT, UNCERTAIN, OutboxMessage
 
@@ -328,7 +328,8 @@ class OutboxSender:
                 return blocked
             try:
                 try:
-                    message_id = self.client.send_message(target, part, row.parse_mode, silent)
+                    markup = reply_markup(row.data) if index == len(parts) - 1 else None  # buttons under the end
+                    message_id = self.client.send_message(target, part, row.parse_mode, silent, markup)
                 except TelegramError as error:
                     if error.kind != "rejected" or "parse" not in error.description.lower():
                         raise
@@ -341,7 +342,7 @@ class OutboxSender:
                     blocked = self._claim_when_allowed(row, target, count_attempt=False)
                     if blocked:
                         return blocked
-                    message_id = self.client.send_message(target, strip_tags(part), None, silent)
+                    message_id = self.client.send_message(target, strip_tags(part), None, silent, markup)
             except TelegramError as error:
                 return self._failed(row, error, target)
             message_ids.append(message_id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hantu.notify.control_replies import CONTROL_REPLIES
 from hantu.notify.kit import (
     Language,
     Priority,
@@ -579,3 +580,4 @@ def _text(d: Mapping[str, Any], t: T) -> str:
 
 # Command replies are templates too (kinds `cmd_*`), collected in `hantu.notify.replies`.
 TEMPLATES.update(REPLIES)
+TEMPLATES.update(CONTROL_REPLIES)  # the trading controls (`hantu.bot.actions`) and their read commands

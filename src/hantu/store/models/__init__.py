@@ -5,6 +5,7 @@ Each area keeps its tables in its own module here and adds one import line below
 
 from hantu.store.base import Base
 from hantu.store.models.backtest import BacktestRun, BacktestTrade
+from hantu.store.models.control import ControlAction
 from hantu.store.models.core import AuditEntry, Instrument, JobRun, KeyValue
 from hantu.store.models.notify import OutboxMessage
 from hantu.store.models.research import OptimizationStudy, OptimizationTrial
@@ -22,6 +23,6 @@ from hantu.store.models.trading import (
     TradePosition,
 )
 
-__all__ = ["AuditEntry", "BacktestRun", "BacktestTrade", "Base", "DailyReport", "Instrument", "JobRun", "KeyValue", "OptimizationStudy", "OptimizationTrial", "OutboxMessage", "PaperAccount", "PaperFill",
+__all__ = ["AuditEntry", "BacktestRun", "BacktestTrade", "Base", "ControlAction", "DailyReport", "Instrument", "JobRun", "KeyValue", "OptimizationStudy", "OptimizationTrial", "OutboxMessage", "PaperAccount", "PaperFill",
            "PaperHolding", "PaperOrder", "Reconciliation", "ScreenRun", "SelectionCandidate", "SelectionRun", "TradeAccount", "TradeFill", "TradeOrder",
            "TradePosition", "WatchlistEntry"]
