@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +37,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from hantu.clock import Clock
+from hantu.config import Settings
 from hantu.domain.order_state import LIVE
 from hantu.domain.orders import OrderType, Side
 from hantu.market.names import stock_names
@@ -111,6 +113,22 @@ class ActionService:
         self._engine: TradingEngine | None = None
         self.ttl = ttl
         self.rate_per_minute = rate_per_minute
+
+    @classmethod
+    def from_settings(cls, settings: Settings, database: Database, clock: Clock) -> ActionService:
+        """The executing service of the configured account (its broker is opened on the first order)."""
+        from hantu.trading.factory import open_engine
+
+        return cls(AccountService.for_home(settings.trading_mode, settings.hantu_home), clock,
+                   engine=lambda: open_engine(settings, database, clock))
+
+    def run_forever(self, database: Database, stop: threading.Event, every: float = 2.0) -> None:
+        """Execute confirmed actions every `every` s until `stop` (the dashboard's confirmations land here)."""
+        while not stop.wait(every):
+            try:
+                self.run_confirmed(database)
+            except Exception:  # the rows stay confirmed: the next round tries again
+                log.exception("executing confirmed control actions failed")
 
     @property
     def can_execute(self) -> bool:

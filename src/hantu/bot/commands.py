@@ -146,13 +146,10 @@ class CommandPoller:
         """A poller for the configured bot, or None without a token (there is nothing to poll)."""
         if settings.telegram_bot_token is None:
             return None
-        from hantu.trading.factory import open_engine
-
         client = TelegramClient(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base)
-        answers = Answers.from_settings(settings)
-        actions = ActionService(answers.account, clock, engine=lambda: open_engine(settings, database, clock))
-        return cls(database, clock, client, settings.telegram_chat_id, answers,
-                   wake_sender=wake_sender, actions=actions, **kwargs)
+        kwargs.setdefault("actions", ActionService.from_settings(settings, database, clock))
+        return cls(database, clock, client, settings.telegram_chat_id, Answers.from_settings(settings),
+                   wake_sender=wake_sender, **kwargs)
 
     def offset(self) -> int | None:
         with self.database.session() as session:
