@@ -78,7 +78,7 @@ def test_controls_are_refused_without_the_key(desk, api_url) -> None:  # type: i
         assert s.scalar(select(ControlAction.id)) is None
     ok = httpx.post(api_url + "/api/v1/controls/actions", json={"kind": "sell", "code": SAMSUNG, "quantity": 999},
                     headers={"X-API-Key": API_KEY})
-    assert ok.status_code == 422 and "20주" in ok.json()["detail"]
+    assert ok.status_code == 409 and "20주" in ok.json()["detail"]
 
 
 @pytest.mark.browser

@@ -69,10 +69,11 @@ FAILED, REJECTED, EXPIRED = "failed", "rejected", "expired"
 class ActionError(ValueError):
     """An action that cannot be proposed: `ko`/`en` say why, for the person who asked."""
 
-    def __init__(self, ko: str, en: str) -> None:
+    def __init__(self, ko: str, en: str, status: int = 409) -> None:
         super().__init__(en)
         self.ko = ko
         self.en = en
+        self.status = status  # the API's answer: 409 (not possible now), 429 (asked too often)
 
     def text(self, language: str) -> str:
         return self.ko if language == "ko" else self.en
@@ -155,7 +156,7 @@ class ActionService:
             audit(session, source, actor, f"propose_{kind}", {"params": params, "reason": "rate limited"},
                   outcome="denied", at=now)
             raise ActionError(f"요청이 너무 많습니다: 1분에 {self.rate_per_minute}건까지",
-                              f"too many requests: at most {self.rate_per_minute} a minute")
+                              f"too many requests: at most {self.rate_per_minute} a minute", status=429)
         preview = self._preview(session, kind, params, now)
         row = ControlAction(token=secrets.token_hex(8), kind=kind, params=params, preview=preview, source=source,
                             actor=actor[:64], chat_id=chat_id, status=PENDING,

@@ -7,6 +7,7 @@ engine and numpy, which this lean process avoids); the rows map onto the respons
 from __future__ import annotations
 
 from pathlib import Path as FsPath
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import HTMLResponse
@@ -53,7 +54,11 @@ async def backtest(run_id: int = Path(..., ge=1, le=2**31 - 1), ctx: ApiContext 
                               members=[BacktestSummary.model_validate(c) for c in children])
 
 
-@router.get("/backtests/{run_id}/report", response_class=HTMLResponse, responses={404: {"model": ErrorOut}},
+_JSON_ERROR: dict[str, Any] = {"description": "no such backtest, or no report file for it", "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+
+
+@router.get("/backtests/{run_id}/report", response_class=HTMLResponse, responses={404: _JSON_ERROR},
             summary="The HTML report of a backtest (only a file under HANTU_HOME is served)")
 async def backtest_report(run_id: int = Path(..., ge=1, le=2**31 - 1),
                           ctx: ApiContext = Depends(get_ctx)) -> HTMLResponse:

@@ -118,7 +118,9 @@ def _action_out(row: Any, outcome: str | None = None) -> ActionOut:
 
 @router.post("/actions", response_model=ActionOut, status_code=201,
              summary="Propose a control action (sell, buy, cancel, flatten, halt, resume): nothing happens until "
-                     "it is confirmed", responses={422: {"model": ErrorOut}})
+                     "it is confirmed",
+             responses={409: {"model": ErrorOut, "description": "not possible now (no such position, order ...)"},
+                        **TOO_MANY})
 async def propose_action(body: ActionRequest, request: Request, ctx: ApiContext = Depends(get_ctx)) -> ActionOut:
     from hantu.bot.actions import ActionError
 
@@ -127,7 +129,7 @@ async def propose_action(body: ActionRequest, request: Request, ctx: ApiContext 
         try:
             row = _actions(ctx).propose(session, body.kind, params, source="api", actor=actor_of(request))
         except ActionError as error:
-            raise HTTPException(422, error.text(ctx.settings.language)) from None
+            raise HTTPException(error.status, error.text(ctx.settings.language)) from None
         return _action_out(row)
 
 
