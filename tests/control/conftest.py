@@ -5,18 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-START = "2024-01-05 10:00"  # a Friday, market open
-END = date(2024, 2, 13)
-TOKEN = "7412589630:AAH-controlTokenThatMustNeverBeLogged1"
-CHAT = "515151"
-SAMSUNG = "005930"
-KAKAO = "035720"
+from control_kit import END, KAKAO, SAMSUNG, START, TOKEN
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from conftest import CHAT, TOKEN
+from control_kit import CHAT, TOKEN
 
 from hantu.bot.actions import ActionService
 from hantu.bot.commands import CommandPoller

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import KAKAO, SAMSUNG
+from control_kit import KAKAO, SAMSUNG
 from sqlalchemy import select
 
 from hantu.bot.actions import ActionService
@@ -116,7 +116,17 @@ def test_cancel_and_exit_from_the_dashboard(desk, api_url, control_store_root, t
             assert len(done) == 1
             assert [o.status for o in desk.broker_orders("buy")] == [OrderStatus.CANCELLED]
             page.reload()
-            expect(page.locator(f'#orders tr[data-order="{client_id}"]')).to_have_attribute("data-status", "cancelled")
+            cancelled = page.locator(f'#orders tr[data-order="{client_id}"]')
+            expect(cancelled).to_have_attribute("data-status", "cancelled")
+            expect(cancelled).to_contain_text("취소됨")
+            expect(cancelled.locator("button")).to_have_count(0)  # nothing left to cancel
+            # the dashboard's helpers: round axis ticks in won, durations in minutes and seconds
+            ticks = page.evaluate("niceTicks(7123456, 7456789, 4)")
+            assert ticks[0] <= 7123456 and ticks[-1] >= 7456789 and all(t % 100_000 == 0 for t in ticks), ticks
+            assert page.evaluate("niceTicks(51400000 * 0.99, 51400000 * 1.01, 4)") == [
+                50_500_000, 51_000_000, 51_500_000, 52_000_000]
+            assert page.evaluate("dur(75.2)") == "1분 15초" and page.evaluate("dur(9)") == "9초"
+            expect(page.locator("#stale-banner")).to_contain_text("필요한 종가(전 거래일) 2024-01-04")
             # exit a position: the dialog shows quantity and price; confirm → one sell at the broker
             page.locator(f'#positions tr[data-code="{SAMSUNG}"] button.exit').click()
             expect(page.locator("#confirm-lines")).to_contain_text(f"매도 삼성전자 ({SAMSUNG}) 20주 시장가")

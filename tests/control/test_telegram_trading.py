@@ -4,7 +4,7 @@ restart; a "no", an expired confirmation or another chat send nothing."""
 
 from __future__ import annotations
 
-from conftest import CHAT, KAKAO, SAMSUNG
+from control_kit import CHAT, KAKAO, SAMSUNG
 from control_support import chat_for
 from sqlalchemy import select
 
