@@ -52,7 +52,7 @@ def test_logs_are_masked(desk, telegram, control_store_root, tmp_path) -> None:
     register_secrets([SECRET])
     logs = tmp_path / "logs"
     logs.mkdir()
-    lines = [{"time": "2024-01-05T09:59:0%d+09:00" % i, "level": "INFO", "logger": "x",
+    lines = [{"time": f"2024-01-05T09:59:0{i}+09:00", "level": "INFO", "logger": "x",
               "message": f"line {i} app_secret={SECRET} url=/bot{TOKEN}/getMe"} for i in range(5)]
     (logs / "scheduler.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     chat = chat_for(desk, telegram, control_store_root, logs_dir=logs)
