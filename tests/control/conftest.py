@@ -54,13 +54,14 @@ def telegram(clock) -> Iterator[Any]:  # type: ignore[no-untyped-def]
         box.stop()
 
 
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+@pytest.fixture(params=["sqlite"])
+def db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A migrated database: SQLite, or PostgreSQL where a test parametrizes `db` with "postgres"."""
     from hantu.config import reset_settings_cache
     from hantu.store.db import get_database
     from hantu.store.migrate import upgrade
 
-    url = f"sqlite:///{tmp_path / 'control.db'}"
+    url = f"sqlite:///{tmp_path / 'control.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     monkeypatch.setenv("DATABASE_URL", url)
     reset_settings_cache()
     database = get_database(url)

@@ -4,6 +4,7 @@ restart; a "no", an expired confirmation or another chat send nothing."""
 
 from __future__ import annotations
 
+import pytest
 from control_kit import CHAT, KAKAO, SAMSUNG
 from control_support import chat_for
 from sqlalchemy import select
@@ -15,8 +16,10 @@ from hantu.store.models.control import ControlAction
 from hantu.trading.halt import set_halt
 
 STRANGER = "999000111"
+BOTH = pytest.mark.parametrize("db", ["sqlite", "postgres"], indirect=True)  # row locks and claims on both
 
 
+@BOTH
 def test_sell_confirmed_sends_one_order_and_more_taps_send_none(desk, telegram, control_store_root) -> None:
     chat = chat_for(desk, telegram, control_store_root)
     (ask,) = chat.say(f"/sell {SAMSUNG} 5")
@@ -130,6 +133,7 @@ def test_bad_input_is_answered_and_proposes_nothing(desk, telegram, control_stor
         assert s.scalar(select(ControlAction.id)) is None
 
 
+@BOTH
 def test_a_confirmation_survives_a_crash_before_its_execution(desk, telegram, control_store_root) -> None:
     """The tap commits `confirmed`; a process that dies before executing leaves it to the next one, once."""
     cannot = chat_for(desk, telegram, control_store_root, executor=False)  # dies before executing
@@ -150,3 +154,29 @@ def test_rate_limited_per_user(desk, telegram, control_store_root) -> None:
     chat.pump()
     (reply,) = chat.say(f"/sell {SAMSUNG} 1")
     assert "요청이 너무 많습니다" in reply.plain
+
+
+def test_a_crash_after_the_send_is_resolved_by_the_orders_not_resent(desk, telegram, control_store_root) -> None:
+    """A row left `executing` whose order reached the book becomes done without a second order."""
+    from datetime import timedelta
+
+    from hantu.bot.actions import ActionService
+    from hantu.market.closes import closes_reader
+    from hantu.trading.account import AccountService
+
+    service = ActionService(AccountService("kis", closes_reader(control_store_root)), desk.clock,
+                            engine=desk.engine)
+    with desk.database.session() as s:
+        row = service.propose(s, "sell", {"code": SAMSUNG, "quantity": 3}, source="telegram", actor="u1")
+        token = row.token
+        assert service.decide(s, token, 1, source="telegram", actor="u1").outcome == "confirmed"
+        row.status = "executing"  # claimed, then the process died after the engine sent the order
+    desk.engine().submit(SAMSUNG, Side.SELL, 3, OrderType.MARKET, None, "exit", f"telegram u1 [{token}]",
+                         "telegram", actor="u1")
+    assert service.run_confirmed(desk.database) == []  # young: maybe still running elsewhere, left alone
+    desk.clock.advance(timedelta(minutes=3).total_seconds())
+    (result,) = service.run_confirmed(desk.database)
+    assert result["recovered"] is True
+    assert [(o.code, o.quantity) for o in desk.broker_orders("sell")] == [(SAMSUNG, 3)]
+    with desk.database.session() as s:
+        assert s.scalar(select(ControlAction.status)) == "done"
