@@ -1,7 +1,7 @@
 """Control actions proposed from Telegram or the dashboard, waiting for their confirmation (`control_actions`).
 
 Revision ID: 0018
-Revises: 0013
+Revises: 0019
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from hantu.store.base import KstDateTime
 
 revision = "0018"
-down_revision = "0013"
+down_revision = "0019"  # relinked after perfdocs' 0019 on merging main (one head)
 branch_labels = None
 depends_on = None
 
