@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 import json
 import logging
 import logging.handlers
+import os
 import re
 import sys
 import threading
@@ -148,3 +149,43 @@ def setup_from_settings(settings: Settings, process_name: str, to_file: bool = T
     """Logging for a process from its settings (secrets registered for masking)."""
     setup_logging(settings.log_level, settings.logs_dir if to_file else None, process_name,
                   settings.secret_values())
+
+
+_TAIL_CHUNK = 8192
+_MAX_LINE = 16_384
+
+
+def tail_lines(path: Path, count: int) -> list[str]:
+    """The last `count` lines of `path`, reading backwards in chunks (the file may be large)."""
+    with open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        position = handle.tell()
+        buffer = b""
+        while position > 0 and buffer.count(b"\n") <= count:
+            step = min(_TAIL_CHUNK, position)
+            position -= step
+            handle.seek(position)
+            buffer = handle.read(step) + buffer
+    lines = buffer.decode("utf-8", errors="replace").splitlines()
+    return [line for line in lines if line.strip()][-count:]
+
+
+def parse_log_line(file: str, line: str) -> dict[str, str | None]:
+    """One JSON log line as {file, time, level, logger, message}, masked again with the secrets this process
+    knows (a line written before a secret was configured cannot leak it)."""
+    text = mask_secrets(line[:_MAX_LINE])
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        return {"file": file, "message": text}
+    message = str(payload.get("message", ""))
+    if payload.get("exception"):
+        message += "\n" + str(payload["exception"])
+    return {"file": file, "time": _str_or_none(payload.get("time")), "level": _str_or_none(payload.get("level")),
+            "logger": _str_or_none(payload.get("logger")), "message": mask_secrets(message)}
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)

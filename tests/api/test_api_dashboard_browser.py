@@ -96,7 +96,12 @@ def test_dashboard_shows_the_numbers_and_halts(live_server, seeded, tmp_path) ->
             expect(page.locator("#drawdown-chart path")).to_have_count(2)
             assert page.evaluate("localStorage.getItem('hantu.apiKey')") == API_KEY
 
-            page.click("#halt-button")
+            page.click("#halt-button")  # the confirmation dialog shows what will happen; nothing before 확인
+            expect(page.locator("#confirm-dialog")).to_be_visible()
+            expect(page.locator("#confirm-lines")).to_contain_text("매매 중지 — dashboard")
+            with seeded.session() as s:
+                assert not halt_state(s).halted
+            page.click("#confirm-yes")
             expect(page.locator("#halt-state")).to_have_text("중지됨")
             expect(page.locator("#halt-button")).to_have_text("매매 재개")
             with seeded.session() as s:

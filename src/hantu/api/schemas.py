@@ -431,3 +431,33 @@ class MarketBenchmark(Model):
                     "first day; empty when the store has no share counts")
     total_return: dict[str, float] = Field(description="Return over the range per market")
     gap_days: list[dt.date] = Field(description="Days after a gap in the data: their return counts as 0")
+
+
+class ActionRequest(BaseModel):
+    """A control action to propose (`hantu.bot.actions`); what is needed depends on `kind`."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["sell", "buy", "cancel", "flatten", "halt", "resume"]
+    code: str | None = Field(None, pattern=r"^[0-9A-Za-z]{6}$", description="sell/buy: the stock code")
+    quantity: int | Literal["all"] | None = Field(None, description="sell: shares or 'all' (default); buy: shares")
+    price: int | None = Field(None, gt=0, description="buy/sell: a limit price in won (default: market)")
+    order: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$",
+                              description="cancel: a client order id, broker order number, row id or 'all'")
+    reason: str = Field("", max_length=200, description="halt/resume: why")
+
+
+class ActionConfirm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    stage: int = Field(1, ge=1, le=2, description="which confirmation this is (flatten asks twice)")
+
+
+class ActionOut(Model):
+    token: str
+    kind: str
+    status: str  # pending | confirmed | executing | done | failed | rejected | expired
+    preview: dict[str, Any]
+    stage: int
+    stages: int
+    expires_at: datetime
+    result: dict[str, Any] | None = None
+    outcome: str | None = None  # what the last decision did (confirmed, next_stage, expired, already, ...)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import desc, select
@@ -38,11 +39,12 @@ class Answers:
     account: AccountService
     mode: str  # "paper/virtual", "kis/prod"
     language: Language = "ko"
+    logs_dir: Path | None = None  # where /logs reads (`$HANTU_HOME/logs`); None: no logs to show
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Answers:
         return cls(AccountService.for_home(settings.trading_mode, settings.hantu_home),
-                   f"{settings.trading_mode}/{settings.server}", settings.language)
+                   f"{settings.trading_mode}/{settings.server}", settings.language, settings.logs_dir)
 
 
 def _holding(p: PositionView) -> dict[str, Any]:

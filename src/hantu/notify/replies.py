@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hantu.notify.control_replies import CONTROL_COMMANDS
 from hantu.notify.kit import T, Template, _lines, _opt, _positions_lines, collect
 
 REPLIES: dict[str, Template] = {}  # joined into `templates.TEMPLATES`
@@ -33,7 +34,8 @@ def _cmd_help(d: Mapping[str, Any], t: T) -> str:
     """No data."""
     return _lines(
         t("🤖 <b>명령어</b>", "🤖 <b>Commands</b>"),
-        *[f"/{name} — {t(ko, en)}" for name, (ko, en) in COMMANDS.items()],
+        *[f"/{name} — {t.s(t(ko, en))}" for name, (ko, en) in {**COMMANDS, **CONTROL_COMMANDS}.items()],
+        t("거래 명령은 확인 버튼을 눌러야 실행됩니다.", "Trading commands run only after you tap confirm."),
     )
 
 

@@ -60,7 +60,7 @@ from hantu.clock import Clock
 from hantu.config import Settings
 from hantu.notify.channels import ChannelProcess, ChannelSender, channels_from_urls
 from hantu.notify.formatting import split_message, strip_tags
-from hantu.notify.telegram import TelegramClient, TelegramError
+from hantu.notify.telegram import TelegramClient, TelegramError, reply_markup
 from hantu.store.db import Database
 from hantu.store.models.notify import FAILED, LOGGED, PENDING, SENDING, SENT, UNCERTAIN, OutboxMessage
 
@@ -354,7 +354,8 @@ class OutboxSender:
                 return blocked
             try:
                 try:
-                    message_id = self.client.send_message(target, part, row.parse_mode, silent)
+                    markup = reply_markup(row.data) if index == len(parts) - 1 else None  # buttons under the end
+                    message_id = self.client.send_message(target, part, row.parse_mode, silent, markup)
                 except TelegramError as error:
                     if error.kind != "rejected" or "parse" not in error.description.lower():
                         raise
@@ -367,7 +368,7 @@ class OutboxSender:
                     blocked = self._claim_when_allowed(row, target, count_attempt=False)
                     if blocked:
                         return blocked
-                    message_id = self.client.send_message(target, strip_tags(part), None, silent)
+                    message_id = self.client.send_message(target, strip_tags(part), None, silent, markup)
             except TelegramError as error:
                 return self._failed(row, error, target)
             message_ids.append(message_id)

@@ -26,6 +26,9 @@ from typing import Any, Literal
 
 import httpx
 
+# The key of a message's data that holds its inline keyboard (rows of {text, callback_data}); see `reply_markup`.
+KEYBOARD_KEY = "keyboard"
+
 ErrorKind = Literal["unreachable", "server", "retry_after", "rejected", "unauthorized", "uncertain"]
 
 log = logging.getLogger(__name__)
@@ -166,9 +169,11 @@ class TelegramClient:
         raise TelegramError("rejected", method, description, code)
 
     def send_message(
-        self, chat_id: str, text: str, parse_mode: str | None = "HTML", disable_notification: bool = False
+        self, chat_id: str, text: str, parse_mode: str | None = "HTML", disable_notification: bool = False,
+        reply_markup: dict[str, Any] | None = None,
     ) -> int:
-        """Send one message (≤ 4,096 characters); returns Telegram's message id."""
+        """Send one message (≤ 4,096 characters), with inline buttons when `reply_markup` has them; returns
+        Telegram's message id."""
         params: dict[str, Any] = {
             "chat_id": chat_id,
             "text": text,
@@ -177,19 +182,35 @@ class TelegramClient:
         }
         if parse_mode:
             params["parse_mode"] = parse_mode
+        if reply_markup:
+            params["reply_markup"] = reply_markup
         result = self.call("sendMessage", params)
         return int(result["message_id"]) if isinstance(result, dict) and "message_id" in result else 0
 
     def get_updates(self, offset: int | None, timeout: float = 0, limit: int = 50) -> list[dict[str, Any]]:
         """Long-poll for updates after `offset` (Telegram forgets updates below the offset we pass)."""
-        params: dict[str, Any] = {"timeout": int(timeout), "limit": limit, "allowed_updates": ["message"]}
+        params: dict[str, Any] = {"timeout": int(timeout), "limit": limit,
+                                  "allowed_updates": ["message", "callback_query"]}
         if offset is not None:
             params["offset"] = offset
         result = self.call("getUpdates", params, read_timeout=timeout + self._long_poll_margin)
         return list(result or [])
+
+    def answer_callback_query(self, callback_query_id: str, text: str = "") -> None:
+        """Stop the tapped button's spinner (Telegram shows `text` as a short toast)."""
+        self.call("answerCallbackQuery", {"callback_query_id": callback_query_id, "text": text[:200]})
 
     def get_me(self) -> dict[str, Any]:
         return dict(self.call("getMe", {}))
 
     def close(self) -> None:
         self._http.close()
+
+
+def reply_markup(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The `reply_markup` of a queued message: its data's inline keyboard, if it has one."""
+    rows = (data or {}).get(KEYBOARD_KEY)
+    if not isinstance(rows, list) or not rows:
+        return None
+    return {"inline_keyboard": [[{"text": str(b["text"]), "callback_data": str(b["callback_data"])[:64]}
+                                 for b in row] for row in rows if isinstance(row, list)]}

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hantu.notify.drift_messages import DRIFT
+from hantu.notify.control_replies import CONTROL_REPLIES
 from hantu.notify.kit import (
     Language,
     Priority,
@@ -581,3 +582,4 @@ def _text(d: Mapping[str, Any], t: T) -> str:
 # Command replies are templates too (kinds `cmd_*`), collected in `hantu.notify.replies`.
 TEMPLATES.update(REPLIES)
 TEMPLATES.update(DRIFT)  # the drift report's messages and /drift (`hantu.notify.drift_messages`)
+TEMPLATES.update(CONTROL_REPLIES)  # the trading controls (`hantu.bot.actions`) and their read commands

@@ -13,10 +13,15 @@ closes the Bot API listener (connection refused) until `set_down(None)`; `fail_n
 calls of a method fail with a given status (e.g. 429 with retry_after), or with `drop=True` accept and
 record the message but close the connection without answering (the "did it arrive?" case).
 `inject_update(chat_id, text)` queues an incoming message from any chat for getUpdates.
+Inline keyboards: a `reply_markup` with `inline_keyboard` is validated (callback_data 1..64 bytes, as Telegram
+requires) and recorded with the message; `tap(message, data)` (or `inject_callback`) queues the
+`callback_query` a user's tap on a button sends, and `answerCallbackQuery` answers are recorded
+(`callback_answers`). `getUpdates` honours `allowed_updates`, as Telegram does: a bot that does not ask for
+`callback_query` never sees a tap.
 
 The control API (a second listener, never taken down) offers the same over HTTP for a sandbox run as a
 subprocess: POST /down {"mode": "error"|"refuse"|null}, POST /fail {...}, POST /update {"chat_id", "text",
-"from_id"?}, GET /messages[?chat_id=], GET /state, POST /reset.
+"from_id"?}, POST /callback {"chat_id", "message_id", "data", "from_id"?}, GET /messages[?chat_id=], GET /state, POST /reset.
 """
 
 from __future__ import annotations
@@ -99,6 +104,12 @@ class RecordedMessage:
     parse_mode: str | None
     disable_notification: bool
     received_at: datetime
+    reply_markup: dict[str, Any] | None = None  # the inline keyboard sent with the message
+
+    def buttons(self) -> list[dict[str, str]]:
+        """The inline buttons, row by row flattened: [{text, callback_data}, ...]."""
+        rows = (self.reply_markup or {}).get("inline_keyboard") or []
+        return [dict(button) for row in rows for button in row]
 
 
 @dataclass
@@ -116,6 +127,7 @@ class _Fault:
 class SandboxState:
     messages: list[RecordedMessage] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    callback_answers: list[dict[str, Any]] = field(default_factory=list)
     next_update_id: int = 1
     next_message_id: dict[str, int] = field(default_factory=dict)
     last_accept: dict[str, datetime] = field(default_factory=dict)
@@ -238,6 +250,11 @@ def _make_control_handler(sandbox: TelegramSandbox) -> type[BaseHTTPRequestHandl
             elif url.path == "/update":
                 update_id = sandbox.inject_update(body["chat_id"], body["text"], body.get("from_id"),
                                                   body.get("username"))
+                self._send(200, {"update_id": update_id})
+                return
+            elif url.path == "/callback":
+                update_id = sandbox.inject_callback(body["chat_id"], int(body["message_id"]), body["data"],
+                                                    body.get("from_id"), body.get("username"))
                 self._send(200, {"update_id": update_id})
                 return
             elif url.path == "/reset":
@@ -370,6 +387,40 @@ class TelegramSandbox:
             self._updates_ready.notify_all()
             return update_id
 
+    def inject_callback(self, chat_id: str | int, message_id: int, data: str, from_id: int | None = None,
+                        username: str | None = None) -> int:
+        """A tap on an inline button of message `message_id` in `chat_id` (a `callback_query` update)."""
+        with self._lock:
+            update_id = self.state.next_update_id
+            self.state.next_update_id += 1
+            sender = int(from_id if from_id is not None else chat_id)
+            original = next((m for m in self.state.messages
+                             if m.chat_id == str(chat_id) and m.message_id == message_id), None)
+            self.state.updates.append({
+                "update_id": update_id,
+                "callback_query": {
+                    "id": f"cq{update_id}", "data": data, "chat_instance": str(chat_id),
+                    "from": {"id": sender, "is_bot": False, "first_name": "user",
+                             "username": username or f"u{sender}"},
+                    "message": {"message_id": message_id, "date": int(self.clock.now().timestamp()),
+                                "chat": {"id": int(chat_id), "type": "private"},
+                                "text": original.plain if original else ""},
+                },
+            })
+            self._updates_ready.notify_all()
+            return update_id
+
+    def tap(self, message: RecordedMessage, data: str, from_id: int | None = None) -> int:
+        """Tap the button of `message` whose callback_data is `data` (it must be one of its buttons)."""
+        if data not in [b.get("callback_data") for b in message.buttons()]:
+            raise ValueError(f"message {message.message_id} has no button {data!r}")
+        return self.inject_callback(message.chat_id, message.message_id, data, from_id)
+
+    @property
+    def callback_answers(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.state.callback_answers)
+
     def messages(self, chat_id: str | int | None = None) -> list[RecordedMessage]:
         with self._lock:
             rows = list(self.state.messages)
@@ -417,6 +468,14 @@ class TelegramSandbox:
             return status, payload, bool(fault.drop), fault.hold
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._get_updates(params)}, False, 0.0
+        if method == "answerCallbackQuery":
+            if not params.get("callback_query_id"):
+                return 400, {"ok": False, "error_code": 400,
+                             "description": "Bad Request: query is too old or query ID is invalid"}, False, 0.0
+            with self._lock:
+                self.state.callback_answers.append({"id": str(params["callback_query_id"]),
+                                                    "text": str(params.get("text") or "")})
+            return 200, {"ok": True, "result": True}, False, 0.0
         return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}, False, 0.0
 
     def _send_message(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -442,6 +501,16 @@ class TelegramSandbox:
             return bad("message is too long")
         if not plain.strip():
             return bad("message text is empty")
+        markup = params.get("reply_markup")
+        if isinstance(markup, str):  # form-encoded callers send it as a JSON string
+            try:
+                markup = json.loads(markup)
+            except ValueError:
+                return bad("can't parse reply keyboard markup JSON object")
+        if markup is not None:
+            problem = _keyboard_problem(markup)
+            if problem:
+                return bad(problem)
         silent = params.get("disable_notification") in (True, "true", "True", "1", 1)
         chat = str(chat_id)
         with self._lock:
@@ -458,7 +527,7 @@ class TelegramSandbox:
             message_id = self.state.next_message_id.get(chat, 0) + 1
             self.state.next_message_id[chat] = message_id
             self.state.messages.append(RecordedMessage(chat, message_id, str(text), plain, parse_mode or None,
-                                                       silent, now))
+                                                       silent, now, markup))
         return 200, {"ok": True, "result": {"message_id": message_id, "date": int(now.timestamp()),
                                             "chat": {"id": int(chat) if chat.lstrip("-").isdigit() else chat},
                                             "text": plain}}
@@ -487,4 +556,24 @@ class TelegramSandbox:
                 self.state.updates = [u for u in self.state.updates if u["update_id"] >= int(offset)]
             while not self.state.updates and time.monotonic() < deadline:
                 self._updates_ready.wait(timeout=max(0.0, deadline - time.monotonic()))
+            allowed = params.get("allowed_updates")
+            if isinstance(allowed, str):
+                allowed = json.loads(allowed)
+            if allowed:  # the other kinds are dropped, as Telegram does for a bot that did not ask for them
+                self.state.updates = [u for u in self.state.updates if any(k in u for k in allowed)]
             return [dict(u) for u in self.state.updates[:limit]]
+
+
+def _keyboard_problem(markup: Any) -> str | None:
+    """Why Telegram would refuse this inline keyboard, or None."""
+    rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        return "field \"inline_keyboard\" of the InlineKeyboardMarkup should be an Array of Arrays"
+    for row in rows:
+        for button in row:
+            if not isinstance(button, dict) or not button.get("text"):
+                return "text buttons are unallowed in the inline keyboard"
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode("utf-8")) <= 64:
+                return "BUTTON_DATA_INVALID"
+    return None

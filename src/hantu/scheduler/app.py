@@ -103,17 +103,23 @@ class NotifyThreads:
     """
 
     def __init__(self, settings: Settings, db: Database, on_delivered: Any = None, grace: float = 5.0) -> None:
+        from hantu.bot.actions import ActionService
         from hantu.bot.commands import CommandPoller
         from hantu.notify.sender import OutboxSender
 
         self.grace = grace
         self.stop_event = threading.Event()
         self.sender = OutboxSender.from_settings(settings, db, SystemClock(), on_delivered)
-        self.poller = CommandPoller.from_settings(settings, db, SystemClock(), wake_sender=self.sender.wake)
+        # one executor of confirmed control actions (Telegram taps and dashboard confirmations alike)
+        self.actions = ActionService.from_settings(settings, db, SystemClock())
+        self.poller = CommandPoller.from_settings(settings, db, SystemClock(), wake_sender=self.sender.wake,
+                                                  actions=self.actions)
         self.sender_thread = threading.Thread(
             target=self.sender.run_forever, args=(self.stop_event, grace), name="outbox-sender", daemon=True
         )
-        self.threads = [self.sender_thread]
+        self.threads = [self.sender_thread,
+                        threading.Thread(target=self.actions.run_forever, args=(db, self.stop_event),
+                                         name="control-actions", daemon=True)]
         if self.poller is not None:
             self.threads.append(
                 threading.Thread(

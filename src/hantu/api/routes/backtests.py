@@ -6,7 +6,11 @@ engine and numpy, which this lean process avoids); the rows map onto the respons
 
 from __future__ import annotations
 
+from pathlib import Path as FsPath
+from typing import Any
+
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from hantu.api.context import ApiContext, get_ctx
@@ -48,3 +52,23 @@ async def backtest(run_id: int = Path(..., ge=1, le=2**31 - 1), ctx: ApiContext 
         return BacktestDetail(**summary, equity_curve=run.equity_curve or {},
                               trades=[BacktestTradeOut.model_validate(t) for t in trades],
                               members=[BacktestSummary.model_validate(c) for c in children])
+
+
+_JSON_ERROR: dict[str, Any] = {"description": "no such backtest, or no report file for it", "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+
+
+@router.get("/backtests/{run_id}/report", response_class=HTMLResponse, responses={404: _JSON_ERROR},
+            summary="The HTML report of a backtest (only a file under HANTU_HOME is served)")
+async def backtest_report(run_id: int = Path(..., ge=1, le=2**31 - 1),
+                          ctx: ApiContext = Depends(get_ctx)) -> HTMLResponse:
+    with ctx.read() as session:
+        run = session.get(BacktestRun, run_id)
+        report = run.report_path if run is not None else None
+    if not report:
+        raise HTTPException(404, f"backtest {run_id} has no HTML report")
+    home = ctx.settings.hantu_home.resolve()
+    path = FsPath(report).resolve()
+    if not path.is_relative_to(home) or path.suffix.lower() != ".html" or not path.is_file():
+        raise HTTPException(404, f"the report of backtest {run_id} is not available")
+    return HTMLResponse(path.read_text(encoding="utf-8", errors="replace"))

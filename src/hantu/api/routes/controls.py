@@ -9,7 +9,17 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from hantu.api import controls
 from hantu.api.context import ApiContext, actor_of, get_ctx
 from hantu.api.queries import order_is_open
-from hantu.api.schemas import CancelRequestOut, ErrorOut, HaltInfo, HaltRequest, JobRequestOut, JobRunRequest
+from hantu.api.schemas import (
+    ActionConfirm,
+    ActionOut,
+    ActionRequest,
+    CancelRequestOut,
+    ErrorOut,
+    HaltInfo,
+    HaltRequest,
+    JobRequestOut,
+    JobRunRequest,
+)
 from hantu.trading.halt import set_halt
 
 router = APIRouter(prefix="/controls", tags=["controls"])
@@ -90,3 +100,80 @@ async def cancel_order(request: Request, order_id: str = Path(..., min_length=1,
     return CancelRequestOut.model_validate(item)
 
 
+# --- the action layer (`hantu.bot.actions`): propose, then confirm; the same rows and audit as Telegram -------
+
+
+def _actions(ctx: ApiContext) -> Any:
+    from hantu.bot.actions import ActionService
+
+    # no engine: the API never calls the broker; a confirmed order waits for the scheduler's executor
+    return ActionService(ctx.account, ctx.clock)
+
+
+def _action_out(row: Any, outcome: str | None = None) -> ActionOut:
+    from hantu.bot.actions import describe
+
+    return ActionOut.model_validate({**describe(row), "outcome": outcome})
+
+
+@router.post("/actions", response_model=ActionOut, status_code=201,
+             summary="Propose a control action (sell, buy, cancel, flatten, halt, resume): nothing happens until "
+                     "it is confirmed",
+             responses={409: {"model": ErrorOut, "description": "not possible now (no such position, order ...)"},
+                        **TOO_MANY})
+async def propose_action(body: ActionRequest, request: Request, ctx: ApiContext = Depends(get_ctx)) -> ActionOut:
+    from hantu.bot.actions import ActionError
+
+    params = body.model_dump(exclude_none=True, exclude={"kind"})
+    with ctx.read() as session:
+        try:
+            row = _actions(ctx).propose(session, body.kind, params, source="api", actor=actor_of(request))
+        except ActionError as error:
+            raise HTTPException(error.status, error.text(ctx.settings.language)) from None
+        return _action_out(row)
+
+
+@router.get("/actions/{token}", response_model=ActionOut, responses={404: {"model": ErrorOut}},
+            summary="A proposed action: its preview, state and result")
+async def get_action(token: str = Path(..., pattern=r"^[0-9a-f]{8,32}$"),
+                     ctx: ApiContext = Depends(get_ctx)) -> ActionOut:
+    from sqlalchemy import select
+
+    from hantu.store.models import ControlAction
+
+    with ctx.read() as session:
+        row = session.scalar(select(ControlAction).where(ControlAction.token == token))
+        if row is None:
+            raise HTTPException(404, f"no action {token!r}")
+        return _action_out(row)
+
+
+async def _decide(token: str, stage: int | None, request: Request, ctx: ApiContext) -> ActionOut:
+    from sqlalchemy import select
+
+    from hantu.store.models import ControlAction
+
+    with ctx.read() as session:
+        decision = _actions(ctx).decide(session, token, stage, source="api", actor=actor_of(request))
+        if decision.outcome == "unknown":
+            raise HTTPException(404, f"no action {token!r}")
+        if decision.outcome == "denied":
+            raise HTTPException(403, "this action was asked from another surface")
+        row = session.scalar(select(ControlAction).where(ControlAction.token == token))
+        return _action_out(row, decision.outcome)
+
+
+@router.post("/actions/{token}/confirm", response_model=ActionOut,
+             summary="Confirm a proposed action (an expired or decided one does nothing; see `outcome`)",
+             responses={404: {"model": ErrorOut}, 403: {"model": ErrorOut}})
+async def confirm_action(request: Request, body: ActionConfirm | None = None,
+                         token: str = Path(..., pattern=r"^[0-9a-f]{8,32}$"),
+                         ctx: ApiContext = Depends(get_ctx)) -> ActionOut:
+    return await _decide(token, body.stage if body else 1, request, ctx)
+
+
+@router.post("/actions/{token}/reject", response_model=ActionOut, summary="Say no to a proposed action",
+             responses={404: {"model": ErrorOut}, 403: {"model": ErrorOut}})
+async def reject_action(request: Request, token: str = Path(..., pattern=r"^[0-9a-f]{8,32}$"),
+                        ctx: ApiContext = Depends(get_ctx)) -> ActionOut:
+    return await _decide(token, None, request, ctx)

@@ -5,6 +5,7 @@ Each area keeps its tables in its own module here and adds one import line below
 
 from hantu.store.base import Base
 from hantu.store.models.backtest import BacktestRun, BacktestTrade
+from hantu.store.models.control import ControlAction
 from hantu.store.models.core import AuditEntry, Instrument, JobRun, KeyValue
 from hantu.store.models.drift import DriftReport
 from hantu.store.models.notify import ChannelDelivery, OutboxMessage
@@ -23,6 +24,6 @@ from hantu.store.models.trading import (
     TradePosition,
 )
 
-__all__ = ["AuditEntry", "BacktestRun", "BacktestTrade", "Base", "ChannelDelivery", "DailyReport", "DriftReport", "Instrument", "JobRun", "KeyValue", "OptimizationStudy", "OptimizationTrial", "OutboxMessage", "PaperAccount", "PaperFill",
+__all__ = ["AuditEntry", "BacktestRun", "BacktestTrade", "Base", "ChannelDelivery", "ControlAction", "DailyReport", "DriftReport", "Instrument", "JobRun", "KeyValue", "OptimizationStudy", "OptimizationTrial", "OutboxMessage", "PaperAccount", "PaperFill",
            "PaperHolding", "PaperOrder", "Reconciliation", "ScreenRun", "SelectionCandidate", "SelectionRun", "TradeAccount", "TradeFill", "TradeOrder",
            "TradePosition", "WatchlistEntry"]

@@ -2,7 +2,7 @@
 channel, `notify_channel_delivery`.
 
 Revision ID: 0019
-Revises: 0017 (relinked in branch drift: the chain stays in number order)
+Revises: 0018
 
 A new table only: existing outbox rows keep their Telegram state; a channel delivers what is still pending
 when it is first configured, and everything queued after.
@@ -16,7 +16,7 @@ from alembic import op
 from hantu.store.base import KstDateTime
 
 revision = "0019"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
