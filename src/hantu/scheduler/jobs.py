@@ -70,6 +70,7 @@ class Services:
         self.settings = settings
         self.clock = clock
         self.db = db
+        self._shadow: dict[date, Any] = {}
 
     @cached_property
     def store(self) -> Any:
@@ -96,13 +97,37 @@ class Services:
 
     def broker(self, day: date) -> Any:
         """The broker for trading date `day`, from the factory (`hantu.trading.factory`): paper (replaying the
-        store) or KIS (virtual, or real with the opt-in) over the shared client; `RealMoneyNotConfirmed` else."""
+        store), KIS (virtual, or real with the opt-in) over the shared client, or the shadow book on live KIS
+        prices over the same client; `RealMoneyNotConfirmed` else. The shadow book is built once per day: its
+        live market holds the minutes the session saw, which the close-out's matching still needs."""
         from hantu.trading.factory import open_broker
 
+        if self.settings.trading_mode == "shadow":
+            return self.shadow_broker(day)
         if self.settings.trading_mode == "kis":
             return open_broker(self.settings, self.db, self.clock, day=day, kis_api=self.kis_api,
                                market_of=self._market_of)
         return open_broker(self.settings, self.db, self.clock, day=day, store=self.store)
+
+    def shadow_broker(self, day: date) -> Any:
+        """The day's shadow book (TRADING_MODE=shadow, or beside KIS with SHADOW_STRATEGY), one per day."""
+        from hantu.trading.factory import open_shadow_broker
+
+        cached = self._shadow.get(day)
+        if cached is None:
+            self._shadow.clear()
+            cached = self._shadow[day] = open_shadow_broker(self.settings, self.db, self.clock,
+                                                            kis_api=self.kis_api, market_of=self._market_of)
+        return cached
+
+    @cached_property
+    def shadow_strategy(self) -> Any:
+        """The strategy of the shadow book beside a KIS account (SHADOW_STRATEGY), None without one."""
+        if self.settings.trading_mode != "kis" or not self.settings.shadow_strategy:
+            return None
+        from hantu.strategy.registry import create_strategy
+
+        return create_strategy(self.settings.shadow_strategy)
 
     def _market_of(self, code: str) -> str:
         try:
@@ -387,7 +412,7 @@ def weekly_maintenance(ctx: JobContext) -> dict[str, Any]:
     figures["log_rotation_exit"] = rotate_logs([services.settings.logs_dir], clock=ctx.clock, echo=lines.append)
     figures["log_rotation"] = lines[-6:]
     week_end = ctx.day - timedelta(days=1)
-    broker_name = "kis" if services.settings.trading_mode == "kis" else "paper"
+    broker_name = services.settings.trading_mode  # the book of the configured mode: paper, kis or shadow
     with ctx.db.session() as session:
         summary = weekly_figures(session, broker_name, week_end)
         if summary is not None:

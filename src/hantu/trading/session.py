@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, assert_never
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from hantu.broker.base import Broker, BrokerError, Quote
+from hantu.broker.base import Broker, BrokerError, FeedingBroker, PriceFeed, Quote
 from hantu.clock import Clock
 from hantu.domain.order_state import LIVE, PENDING, CancelReason, OrderStatus
 from hantu.domain.orders import OrderType, Side
@@ -53,7 +53,7 @@ from hantu.trading.alerts import alert
 from hantu.trading.book import OrderBook
 from hantu.trading.engine import TradingEngine
 from hantu.trading.exits import exit_signal
-from hantu.trading.feed import BrokerPollingFeed, PriceFeed, StreamingFeed
+from hantu.trading.feed import BrokerPollingFeed, StreamingFeed
 from hantu.trading.halt import halt_state, set_halt
 from hantu.trading.minutes import MinuteRecorder, chart_fetch, watched_codes
 from hantu.trading.orders import CANCEL_REQUESTS_KEY, open_quantity
@@ -63,6 +63,7 @@ from hantu.trading.sizing import entry_order
 
 if TYPE_CHECKING:
     from hantu.broker.kis.broker import KisBroker
+    from hantu.broker.paper.shadow import ShadowBroker
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,8 @@ class TradingSession:
         self.actions = list(actions)  # the market store's corporate actions, for reconciliation
         self.broker = broker
         self.clock = clock
-        self.feed: PriceFeed = feed or getattr(broker, "feed", None) or BrokerPollingFeed(broker)
+        self.feed: PriceFeed = feed or (broker.feed if isinstance(broker, FeedingBroker)
+                                        else BrokerPollingFeed(broker))
         self.config = config or SessionConfig()
         self.engine = TradingEngine(database, broker, clock)
         self._needs_reconcile = True
@@ -163,8 +165,8 @@ class TradingSession:
             if now >= times.close:
                 break
             report.iterations += 1
-            reconnected = getattr(self.feed, "reconnected", None)
-            if reconnected is not None and reconnected.is_set():  # the price socket came back: look again
+            reconnected = self.feed.signals.reconnected
+            if reconnected.is_set():  # the price socket came back: look again
                 reconnected.clear()
                 self._needs_reconcile = True
             try:
@@ -204,9 +206,9 @@ class TradingSession:
         """Wait for the next iteration; a fill notice from the feed (`fills`) ends the wait early."""
         remaining = seconds
         step = 0.25 * max(self.clock.speed, 1.0)
-        fills: threading.Event | None = getattr(self.feed, "fills", None)
+        fills = self.feed.signals.fills
         while remaining > 0 and not stop.is_set():
-            if fills is not None and fills.is_set():
+            if fills.is_set():
                 fills.clear()
                 return
             chunk = min(step, remaining)
@@ -519,34 +521,73 @@ def run(day: date, candidates: list[Candidate], strategy: Strategy, broker: Brok
         actions: Sequence[CorporateAction] = ()) -> SessionReport:
     """Run one trading day (the scheduler's 09:00-15:30 job).
 
-    Without a `feed`: the paper broker's own feed, or for KIS the WebSocket (`StreamingFeed`, REST polling as its
-    fallback) — plain REST polling when the socket cannot be had (another process holds the app key's session).
-    With KIS the day's minute bars are kept (`hantu.trading.minutes`): the socket's ticks, then the REST chart of
-    the watched and traded codes once the loop is over, into the minute store.
+    Without a `feed`: the paper broker's own feed; for KIS and the shadow book the WebSocket (`open_live_feed`:
+    a `StreamingFeed` owning the app key's socket, REST polling as its fallback) — plain REST polling when the
+    socket cannot be had (another process holds the app key's session). The shadow book's live market is handed
+    every tick and polled quote. With KIS (and shadow) the day's minute bars are kept (`hantu.trading.minutes`):
+    the socket's ticks, then the REST chart of the watched and traded codes once the loop is over.
     """
-    streaming = None
-    recorder = None
-    kis = _kis_broker(broker) if feed is None else None
-    if kis is not None:
-        recorder = MinuteRecorder(open_minute_store(home), chart_fetch(kis.api, clock, day))
-        try:
-            streaming = StreamingFeed.for_kis(kis, clock, recorder=recorder)
-            streaming.start()
-            feed = streaming
-        except Exception as error:  # the socket is optional: polling covers everything
-            log.warning("no KIS WebSocket (%s): polling quotes over REST", error)
-            streaming = None
+    live = open_live_feed(broker, clock, home, day) if feed is None else None
+    if live is not None:
+        feed = live.feed
     try:
         session = TradingSession(database, broker, clock, feed, config, home=home, actions=actions)
         report = session.run(day, candidates, strategy, stop_event)
         report.feed = type(session.feed).__name__
     finally:
-        if streaming is not None:
-            streaming.stop()
-    if recorder is not None and calendar.is_trading_day(day):
-        codes = watched_codes(database, broker.name, day, [c.code for c in candidates])
-        report.minute_bars = sum(recorder.finish(day, codes, backfill=not report.stopped_early).values())
+        if live is not None:
+            live.stop()
+    if live is not None:
+        report.minute_bars = live.finish(database, broker.name, day, [c.code for c in candidates],
+                                         backfill=not report.stopped_early)
     return report
+
+
+@dataclass
+class LiveFeed:
+    """The live price feed of one process for one day: the socket owner (`streaming`, None without a socket),
+    what the session reads (`feed`) and the minute recorder."""
+
+    feed: PriceFeed
+    streaming: StreamingFeed | None
+    recorder: MinuteRecorder
+
+    def stop(self) -> None:
+        if self.streaming is not None:
+            self.streaming.stop()
+
+    def finish(self, database: Database, broker_name: str, day: date, candidates: list[str],
+               backfill: bool) -> int:
+        """Store the day's minute bars (with the REST chart when `backfill`); how many were stored."""
+        if not calendar.is_trading_day(day):
+            return 0
+        codes = watched_codes(database, broker_name, day, candidates)
+        return sum(self.recorder.finish(day, codes, backfill=backfill).values())
+
+
+def open_live_feed(broker: Broker, clock: Clock, home: Path, day: date) -> LiveFeed | None:
+    """The KIS WebSocket feed for `broker` when it trades on live KIS prices (the KIS broker, the shadow book),
+    started: this process then owns the app key's one socket; other sessions here read it through
+    `StreamingFeed.view()`. REST polling (within the client's rate limiter) when the socket cannot be had. None
+    for a broker on a replayed market."""
+    kis = _kis_broker(broker)
+    shadow = _shadow_broker(broker) if kis is None else None
+    if kis is None and shadow is None:
+        return None
+    from hantu.broker.kis.broker import KisQuotes
+
+    api = kis.api if kis is not None else shadow.api  # type: ignore[union-attr]
+    listeners = [shadow.market] if shadow is not None else []
+    fallback = BrokerPollingFeed(kis if kis is not None else KisQuotes(api), listeners=listeners)
+    recorder = MinuteRecorder(open_minute_store(home), chart_fetch(api, clock, day))
+    streaming = StreamingFeed.for_api(api, clock, fallback, fills=kis is not None, recorder=recorder,
+                                      listeners=listeners)
+    try:
+        streaming.start()
+    except Exception as error:  # the socket is optional: polling covers everything
+        log.warning("no KIS WebSocket (%s): polling quotes over REST", error)
+        return LiveFeed(fallback, None, recorder)
+    return LiveFeed(streaming, streaming, recorder)
 
 
 def _kis_broker(broker: Broker) -> KisBroker | None:
@@ -557,3 +598,12 @@ def _kis_broker(broker: Broker) -> KisBroker | None:
     from hantu.broker.kis.broker import KisBroker
 
     return broker if isinstance(broker, KisBroker) else None
+
+
+def _shadow_broker(broker: Broker) -> ShadowBroker | None:
+    """`broker` when it is the shadow book (the paper broker on live KIS prices)."""
+    from hantu.broker.paper.shadow import SHADOW, ShadowBroker
+
+    if broker.name != SHADOW:
+        return None
+    return broker if isinstance(broker, ShadowBroker) else None
