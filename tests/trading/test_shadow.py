@@ -221,6 +221,7 @@ def test_shadow_trading_goes_on_through_a_socket_drop_on_rest_quotes(shadow: Rig
     assert fallback.listeners == [market]
     polled = [q for q in (fallback.last(c) for c in CODES) if q is not None]
     assert polled, "nothing was polled over REST while the socket was down"
+    assert market.quoted >= 10  # minutes built from REST quotes while the socket was down
     assert assert_fills_are_the_models(shadow) > 0
     assert assert_bars_are_the_sandbox_minutes(shadow) > 30
     # minutes traded while the socket was down were still built and matched (from REST quotes)
@@ -228,4 +229,27 @@ def test_shadow_trading_goes_on_through_a_socket_drop_on_rest_quotes(shadow: Rig
         traded = session.scalars(select(TradeOrder).where(TradeOrder.broker == "shadow",
                                                           TradeOrder.filled_quantity > 0)).all()
     assert {o.side for o in traded} == {"buy", "sell"}
+    assert_engine_book_equals_shadow_book(shadow)
+
+
+def test_a_shadow_book_beside_the_kis_account_reads_the_one_socket_of_the_kis_session(shadow: Rig) -> None:
+    """SHADOW_STRATEGY: the KIS session owns the app key's socket; the shadow session beside it (same process)
+    reads the same ticks through a view of that feed. One WebSocket session, two books, each its own."""
+    from hantu.trading.session import Beside, run
+
+    beside = Beside(candidates(shadow), MixedTrader(exit_after="15:00"), shadow.broker)
+    kis_candidates = [c for c in candidates(shadow) if c.code == CODES[0]]
+    report = run(DAY, kis_candidates, MixedTrader(), shadow.kis, shadow.clock, database=shadow.database,
+                 home=hantu_home(), config=CONFIG, beside=beside)
+    assert report.feed == "StreamingFeed" and report.errors == 0
+    assert report.shadow is not None and "error" not in report.shadow, report.shadow
+    assert report.shadow["feed"] == "FeedView" and report.shadow["errors"] == 0
+    assert shadow.sandbox.stats()["ws_connections"] == 1  # one socket for the app key, two sessions on it
+    assert shadow.broker.market.ticks > 30
+    with shadow.database.session() as session:
+        books = {(o.broker, o.side) for o in session.scalars(select(TradeOrder).where(TradeOrder.filled_quantity > 0))}
+    assert books == {("kis", "buy"), ("kis", "sell"), ("shadow", "buy"), ("shadow", "sell")}
+    at_kis = shadow.sandbox.state.exchange.orders_of(shadow.account, DAY, DAY)
+    assert at_kis and {o.code for o in at_kis} == {CODES[0]}  # only the KIS session's orders reached KIS
+    assert assert_fills_are_the_models(shadow) > 0
     assert_engine_book_equals_shadow_book(shadow)

@@ -227,7 +227,22 @@ def screening(ctx: JobContext) -> dict[str, Any]:
                                        "passed": outcome.passed, "top": top, "strategy": outcome.strategy,
                                        "elapsed_seconds": round(outcome.elapsed_s, 2)},
                     dedupe_key=f"screening_done:{ctx.day}:{outcome.strategy}")
-    return dict(outcome.figures())
+    figures = dict(outcome.figures())
+    shadow = services.shadow_strategy
+    if shadow is not None and shadow.name != services.strategy.name:
+        figures["shadow"] = _beside("screening", lambda: dict(run_screening(
+            ctx.db, services.known(ctx.day), shadow, on=ctx.day, clock=ctx.clock).figures()))
+    return figures
+
+
+def _beside(what: str, work: Any) -> dict[str, Any]:
+    """The shadow book's part of a job (SHADOW_STRATEGY): its figures, or its error — it never fails the job of
+    the account that trades."""
+    try:
+        return dict(work())
+    except Exception as error:
+        log.exception("shadow %s failed", what)
+        return {"error": str(error)[:500]}
 
 
 # --- 08:30 ---------------------------------------------------------------------------------------------
@@ -249,7 +264,12 @@ def selection(ctx: JobContext) -> dict[str, Any]:
     services.notify("selection_done", {"trading_date": ctx.day.isoformat(), "selected": selected,
                                        "strategy": outcome.strategy, "candidates": outcome.max_candidates},
                     dedupe_key=f"selection_done:{ctx.day}:{outcome.strategy}")
-    return {**dict(outcome.figures()), "pre_open": checks}
+    figures = {**dict(outcome.figures()), "pre_open": checks}
+    shadow = services.shadow_strategy
+    if shadow is not None and shadow.name != services.strategy.name:
+        figures["shadow"] = _beside("selection", lambda: dict(run_selection(
+            ctx.db, services.known(ctx.day), shadow, on=ctx.day, clock=ctx.clock).figures()))
+    return figures
 
 
 # --- 09:00-15:30 ---------------------------------------------------------------------------------------
@@ -258,6 +278,7 @@ def trading_session(ctx: JobContext) -> dict[str, Any]:
     from hantu.market.freshness import StaleMarketData, check_fresh
     from hantu.strategy.runs import selection_data_date, stored_candidates
     from hantu.trading.reconcile import known_actions
+    from hantu.trading.session import Beside
     from hantu.trading.session import run as run_session
 
     services = _services(ctx)
@@ -273,8 +294,13 @@ def trading_session(ctx: JobContext) -> dict[str, Any]:
                                       "where": f"trading_session {ctx.day}"}, "high",
                             dedupe_key=f"stale_entries:{ctx.day}")
     broker = services.broker(ctx.day)
+    beside = None
+    if services.shadow_strategy is not None:  # SHADOW_STRATEGY beside the KIS account, on this session's socket
+        shadow = services.shadow_strategy
+        beside = Beside(stored_candidates(ctx.db, ctx.day, shadow.name) or [], shadow,
+                        services.shadow_broker(ctx.day))
     report = run_session(ctx.day, candidates, strategy, broker, ctx.clock, ctx.stop, database=ctx.db,
-                         home=services.settings.hantu_home, actions=known_actions(services.store))
+                         home=services.settings.hantu_home, actions=known_actions(services.store), beside=beside)
     figures = {k: v for k, v in report.as_dict().items() if k != "reconciliations"}
     figures["candidates"] = len(candidates)
     if refused:
@@ -294,17 +320,29 @@ def close_out(ctx: JobContext) -> dict[str, Any]:
     from hantu.trading.session import close_out as close_day
 
     services = _services(ctx)
-    return close_day(ctx.db, services.broker(ctx.day), ctx.clock, ctx.day, actions=known_actions(services.store))
+    figures = close_day(ctx.db, services.broker(ctx.day), ctx.clock, ctx.day, actions=known_actions(services.store))
+    if services.shadow_strategy is not None:
+        figures["shadow"] = _beside("close-out", lambda: close_day(
+            ctx.db, services.shadow_broker(ctx.day), ctx.clock, ctx.day, actions=known_actions(services.store)))
+    return figures
 
 
 # --- 16:00 ---------------------------------------------------------------------------------------------
 def daily_report(ctx: JobContext) -> dict[str, Any]:
     """P&L, positions, trades, fees and taxes of the day: stored and sent (once per date)."""
+    services = _services(ctx)
+    figures = _book_report(ctx, services, services.broker(ctx.day))
+    if services.shadow_strategy is not None:
+        figures["shadow"] = _beside("daily report", lambda: _book_report(ctx, services,
+                                                                         services.shadow_broker(ctx.day)))
+    return figures
+
+
+def _book_report(ctx: JobContext, services: Services, broker: Any) -> dict[str, Any]:
+    """One book's daily report (the account's, or the shadow book's beside it): stored and sent."""
     from hantu.scheduler.reports import daily_figures, save_daily_report
     from hantu.trading import ledger
 
-    services = _services(ctx)
-    broker = services.broker(ctx.day)
     with ctx.db.session() as session:
         book = ledger.derive_book(session, broker.name)
     prices = _quotes(broker, list(book.positions))

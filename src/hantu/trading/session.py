@@ -104,12 +104,14 @@ class SessionReport:
     stopped_early: bool = False
     feed: str = ""
     minute_bars: int = 0  # bars stored in the minute store at the end of the run (KIS: ticks + REST chart)
+    shadow: dict[str, Any] | None = None  # the shadow book's session beside this one (`run(beside=...)`)
 
     def as_dict(self) -> dict[str, Any]:
         return {"day": self.day.isoformat(), "iterations": self.iterations, "orders_sent": self.orders_sent,
                 "blocked": self.blocked, "errors": self.errors, "halted": self.halted,
                 "stopped_early": self.stopped_early, "feed": self.feed, "minute_bars": self.minute_bars,
-                "reconciliations": [r.as_dict() for r in self.reconciliations]}
+                "reconciliations": [r.as_dict() for r in self.reconciliations],
+                **({"shadow": self.shadow} if self.shadow is not None else {})}
 
 
 class TradingSession:
@@ -515,10 +517,21 @@ def close_out(database: Database, broker: Broker, clock: Clock, day: date | None
                 "reconciliation": report.as_dict()}
 
 
+@dataclass(frozen=True)
+class Beside:
+    """A shadow book traded beside the main session in the same process (`SHADOW_STRATEGY`): its candidates,
+    strategy and broker (`hantu.broker.paper.shadow.ShadowBroker`). It reads prices through the main session's
+    feed (`StreamingFeed.view`), so the app key keeps its one socket."""
+
+    candidates: list[Candidate]
+    strategy: Strategy
+    broker: ShadowBroker
+
+
 def run(day: date, candidates: list[Candidate], strategy: Strategy, broker: Broker, clock: Clock,
         stop_event: threading.Event | None = None, *, database: Database, home: Path,
         feed: PriceFeed | None = None, config: SessionConfig | None = None,
-        actions: Sequence[CorporateAction] = ()) -> SessionReport:
+        actions: Sequence[CorporateAction] = (), beside: Beside | None = None) -> SessionReport:
     """Run one trading day (the scheduler's 09:00-15:30 job).
 
     Without a `feed`: the paper broker's own feed; for KIS and the shadow book the WebSocket (`open_live_feed`:
@@ -526,21 +539,63 @@ def run(day: date, candidates: list[Candidate], strategy: Strategy, broker: Brok
     socket cannot be had (another process holds the app key's session). The shadow book's live market is handed
     every tick and polled quote. With KIS (and shadow) the day's minute bars are kept (`hantu.trading.minutes`):
     the socket's ticks, then the REST chart of the watched and traded codes once the loop is over.
+
+    `beside`: a shadow book's session on a thread of its own, reading this session's feed; its report is
+    `SessionReport.shadow` (its failure is logged there and never stops the main session).
     """
     live = open_live_feed(broker, clock, home, day) if feed is None else None
     if live is not None:
         feed = live.feed
+    stop = stop_event or threading.Event()
+    shadow_thread, shadow_out = _start_beside(beside, live, day, clock, stop, database, home, config, actions)
     try:
         session = TradingSession(database, broker, clock, feed, config, home=home, actions=actions)
-        report = session.run(day, candidates, strategy, stop_event)
+        report = session.run(day, candidates, strategy, stop)
         report.feed = type(session.feed).__name__
     finally:
+        if shadow_thread is not None:
+            shadow_thread.join()
         if live is not None:
             live.stop()
+    if shadow_thread is not None:
+        report.shadow = shadow_out
     if live is not None:
         report.minute_bars = live.finish(database, broker.name, day, [c.code for c in candidates],
                                          backfill=not report.stopped_early)
     return report
+
+
+def _start_beside(beside: Beside | None, live: LiveFeed | None, day: date, clock: Clock, stop: threading.Event,
+                  database: Database, home: Path, config: SessionConfig | None,
+                  actions: Sequence[CorporateAction]) -> tuple[threading.Thread | None, dict[str, Any]]:
+    """Start the shadow session beside the main one: a view of the main feed's socket (its ticks also go to the
+    shadow book's market), or REST polling of KIS quotes when there is no socket here."""
+    out: dict[str, Any] = {}
+    if beside is None:
+        return None, out
+    shadow = beside.broker
+    shadow_feed: PriceFeed
+    if live is not None and live.streaming is not None:
+        live.streaming.add_listener(shadow.market)
+        shadow_feed = live.streaming.view()
+    else:
+        from hantu.broker.kis.broker import KisQuotes
+
+        shadow_feed = BrokerPollingFeed(KisQuotes(shadow.api), listeners=[shadow.market])
+
+    def trade() -> None:
+        try:
+            session = TradingSession(database, shadow, clock, shadow_feed, config, home=home, actions=actions)
+            report = session.run(day, beside.candidates, beside.strategy, stop)
+            report.feed = type(shadow_feed).__name__
+            out.update({k: v for k, v in report.as_dict().items() if k != "reconciliations"})
+        except Exception as error:  # the shadow book is an experiment: it never takes the real session down
+            log.exception("shadow session failed")
+            out["error"] = str(error)[:500]
+
+    thread = threading.Thread(target=trade, name="shadow-session", daemon=True)
+    thread.start()
+    return thread, out
 
 
 @dataclass

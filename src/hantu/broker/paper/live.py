@@ -80,7 +80,8 @@ class LiveMarket:
         self._cumulative: dict[tuple[str, date], int] = {}
         self._range: dict[tuple[str, date], tuple[int, int]] = {}  # (low, high) of the accepted ticks
         self._refs: dict[str, _Reference] = {}
-        self.ticks = 0
+        self.ticks = 0  # prices taken into minutes (ticks and quotes)
+        self.quoted = 0  # of which REST quotes
         self.late = 0
         self.outside = 0
 
@@ -99,11 +100,13 @@ class LiveMarket:
                 return  # the same poll handed on twice, or older than a tick already taken
             seen = self._cumulative.get((quote.code, quote.at.date()))
         traded = max(quote.volume - seen, 0) if seen is not None else 0
-        self._add(quote, traded)
+        if self._add(quote, traded):
+            self.quoted += 1
 
-    def _add(self, quote: Quote, traded: int) -> None:
+    def _add(self, quote: Quote, traded: int) -> bool:
+        """Put one price into its minute; whether it was taken."""
         if quote.price <= 0:
-            return
+            return False
         day = quote.at.date()
         index = self._index(quote.at)
         with self._lock:
@@ -112,11 +115,11 @@ class LiveMarket:
             self._cumulative[key] = max(self._cumulative.get(key, 0), quote.volume)
             if index is None:
                 self.outside += 1  # before the open or in the closing auction: no continuous minute
-                return
+                return False
             if index <= self._sealed.get(key, -1):
                 self.late += 1
                 log.debug("late tick %s %s dropped: minute %d already matched", quote.code, quote.at, index)
-                return
+                return False
             self.ticks += 1
             minutes = self._minutes.setdefault(key, {})
             low, high = self._range.get(key, (quote.price, quote.price))
@@ -131,6 +134,7 @@ class LiveMarket:
                 minute.close = quote.price
                 minute.volume += traded
                 minute.day_low, minute.day_high = day_low, day_high
+            return True
 
     # --- minutes -------------------------------------------------------------------------------------------
     @staticmethod
