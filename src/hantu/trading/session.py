@@ -631,12 +631,16 @@ def open_live_feed(broker: Broker, clock: Clock, home: Path, day: date) -> LiveF
         return None
     from hantu.broker.kis.broker import KisQuotes
 
-    api = kis.api if kis is not None else shadow.api  # type: ignore[union-attr]
-    listeners = [shadow.market] if shadow is not None else []
-    fallback = BrokerPollingFeed(kis if kis is not None else KisQuotes(api), listeners=listeners)
-    recorder = MinuteRecorder(open_minute_store(home), chart_fetch(api, clock, day))
-    streaming = StreamingFeed.for_api(api, clock, fallback, fills=kis is not None, recorder=recorder,
-                                      listeners=listeners)
+    recorder: MinuteRecorder
+    if kis is not None:
+        recorder = MinuteRecorder(open_minute_store(home), chart_fetch(kis.api, clock, day))
+        streaming = StreamingFeed.for_kis(kis, clock, recorder=recorder)
+    else:
+        assert shadow is not None
+        recorder = MinuteRecorder(open_minute_store(home), chart_fetch(shadow.api, clock, day))
+        polling = BrokerPollingFeed(KisQuotes(shadow.api), listeners=[shadow.market])
+        streaming = StreamingFeed.for_api(shadow.api, clock, polling, recorder=recorder, listeners=[shadow.market])
+    fallback = streaming.fallback
     try:
         streaming.start()
     except Exception as error:  # the socket is optional: polling covers everything
