@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -187,7 +187,7 @@ def test_a_shadow_day_on_the_live_websocket_fills_as_the_fill_model_says(shadow:
     assert stats["ws_connections"] == 1  # one socket for the app key, owned by the session
     assert shadow.sandbox.state.exchange.orders_of(shadow.account, DAY, DAY) == []  # nothing placed at KIS
     market = shadow.broker.market
-    assert market.ticks > 30 and assert_bars_are_the_sandbox_minutes(shadow) > 30
+    assert market.ticks > 10 and assert_bars_are_the_sandbox_minutes(shadow) > 10
     fills = book_fills(shadow)
     assert {f[0] for f in fills}, "the shadow book traded nothing"
     with shadow.database.session() as session:
@@ -221,9 +221,9 @@ def test_shadow_trading_goes_on_through_a_socket_drop_on_rest_quotes(shadow: Rig
     assert fallback.listeners == [market]
     polled = [q for q in (fallback.last(c) for c in CODES) if q is not None]
     assert polled, "nothing was polled over REST while the socket was down"
-    assert market.quoted >= 10  # minutes built from REST quotes while the socket was down
+    assert market.quoted >= 6  # minutes built from REST quotes while the socket was down (3 are the day's first)
     assert assert_fills_are_the_models(shadow) > 0
-    assert assert_bars_are_the_sandbox_minutes(shadow) > 30
+    assert assert_bars_are_the_sandbox_minutes(shadow) > 10
     # minutes traded while the socket was down were still built and matched (from REST quotes)
     with shadow.database.session() as session:
         traded = session.scalars(select(TradeOrder).where(TradeOrder.broker == "shadow",
@@ -245,7 +245,7 @@ def test_a_shadow_book_beside_the_kis_account_reads_the_one_socket_of_the_kis_se
     assert report.shadow is not None and "error" not in report.shadow, report.shadow
     assert report.shadow["feed"] == "FeedView" and report.shadow["errors"] == 0
     assert shadow.sandbox.stats()["ws_connections"] == 1  # one socket for the app key, two sessions on it
-    assert shadow.broker.market.ticks > 30
+    assert shadow.broker.market.ticks > 10
     with shadow.database.session() as session:
         books = {(o.broker, o.side) for o in session.scalars(select(TradeOrder).where(TradeOrder.filled_quantity > 0))}
     assert books == {("kis", "buy"), ("kis", "sell"), ("shadow", "buy"), ("shadow", "sell")}
@@ -253,3 +253,40 @@ def test_a_shadow_book_beside_the_kis_account_reads_the_one_socket_of_the_kis_se
     assert at_kis and {o.code for o in at_kis} == {CODES[0]}  # only the KIS session's orders reached KIS
     assert assert_fills_are_the_models(shadow) > 0
     assert_engine_book_equals_shadow_book(shadow)
+
+
+def test_live_minutes_are_sealed_once_matched_and_quotes_add_the_volume_they_saw() -> None:
+    """The live market's rules without a socket: a tick goes into its minute, a minute is final once over, reading
+    seals it (a late tick for it is dropped, the bars stay what fills were computed on), and a polled quote adds
+    the growth of the day's cumulative volume."""
+    from hantu.broker.base import Quote
+    from hantu.broker.kis.websocket import PriceTick
+    from hantu.broker.paper.live import LiveMarket
+
+    class Reference:
+        def quote(self, code: str) -> Quote:
+            return Quote(code, 10_000, at("09:59"), volume=0, upper_limit=13_000, lower_limit=7_000)
+
+    clock = FrozenClock(at("10:00"))
+    market = LiveMarket(Reference(), clock, lambda code: "KOSPI", grace_seconds=2)
+
+    def tick(hhmmss: str, price: int, volume: int, cumulative: int) -> PriceTick:
+        moment = datetime.combine(DAY, datetime.strptime(hhmmss, "%H:%M:%S").time(), tzinfo=at("10:00").tzinfo)
+        return PriceTick("100000", moment, price, 0, 0.0, volume, cumulative, 10_000, price, price)
+
+    market.on_tick(tick("10:00:05", 10_050, 30, 1_030))
+    market.on_tick(tick("10:00:40", 10_000, 20, 1_050))
+    market.on_tick(tick("10:01:10", 9_990, 5, 1_055))
+    assert market.price_limits("100000", DAY) == (7_000, 13_000)
+    assert market.minute_bars("100000", DAY, -1, at("10:01")) == []  # 10:00 is not over by 2 s yet
+    first, = market.minute_bars("100000", DAY, -1, at("10:01") + timedelta(seconds=3))
+    minute_10 = 60  # 09:00 is minute 0
+    assert (first.minute, first.bar.open, first.bar.high, first.bar.low, first.bar.close, first.bar.volume) == (
+        minute_10, 10_050, 10_050, 10_000, 10_000, 50)
+    market.on_tick(tick("10:00:59", 12_000, 999, 2_054))  # late: its minute was matched already
+    assert market.late == 1 and market.bars("100000", DAY) == [first]
+    market.on_quote(Quote("100000", 9_980, at("10:02"), volume=1_075))  # polled: 1,075 - 1,055 traded since
+    clock.set(at("10:04"))
+    bars = market.minute_bars("100000", DAY, minute_10, at("10:04"))
+    assert [(b.minute, b.bar.close, b.bar.volume) for b in bars] == [(61, 9_990, 5), (62, 9_980, 20)]
+    assert bars[-1].traded_range == (9_980, 10_050)

@@ -110,9 +110,10 @@ class LiveMarket:
         day = quote.at.date()
         index = self._index(quote.at)
         with self._lock:
-            self._last[quote.code] = quote
+            last = self._last.get(quote.code)
+            if last is None or quote.at >= last.at:
+                self._last[quote.code] = quote
             key = (quote.code, day)
-            self._cumulative[key] = max(self._cumulative.get(key, 0), quote.volume)
             if index is None:
                 self.outside += 1  # before the open or in the closing auction: no continuous minute
                 return False
@@ -121,6 +122,8 @@ class LiveMarket:
                 log.debug("late tick %s %s dropped: minute %d already matched", quote.code, quote.at, index)
                 return False
             self.ticks += 1
+            # what was counted so far: a polled quote's volume is what traded beyond it
+            self._cumulative[key] = max(self._cumulative.get(key, 0), quote.volume)
             minutes = self._minutes.setdefault(key, {})
             low, high = self._range.get(key, (quote.price, quote.price))
             day_low, day_high = min(low, quote.price), max(high, quote.price)
