@@ -170,8 +170,9 @@ class LiveMarket:
         if not calendar.is_trading_day(day):
             return -1
         times = calendar.session(day)
-        if moment >= times.close_auction + self.grace:
-            return self._last_index(day)
+        closed = times.close_auction + self.grace
+        if moment >= closed or (moment >= times.close_auction and self.clock.now() >= closed):
+            return self._last_index(day)  # the broker asks up to the closing auction once it has begun
         return min(self.minute_of(code, moment - self.grace) - 1, self._last_index(day))
 
     def minute_bars(self, code: str, day: date, after_index: int, upto: datetime) -> list[MinuteBar]:
