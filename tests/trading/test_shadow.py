@@ -221,7 +221,7 @@ def test_shadow_trading_goes_on_through_a_socket_drop_on_rest_quotes(shadow: Rig
     assert fallback.listeners == [market]
     polled = [q for q in (fallback.last(c) for c in CODES) if q is not None]
     assert polled, "nothing was polled over REST while the socket was down"
-    assert market.quoted >= 6  # minutes built from REST quotes while the socket was down (3 are the day's first)
+    assert market.quoted > 3  # minutes built from REST quotes while the socket was down (3 are the day's first)
     assert assert_fills_are_the_models(shadow) > 0
     assert assert_bars_are_the_sandbox_minutes(shadow) > 10
     # minutes traded while the socket was down were still built and matched (from REST quotes)
