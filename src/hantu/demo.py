@@ -4,6 +4,10 @@ A fresh `HANTU_HOME`, a market (the generated sample market, or KRX CSV files), 
 loopback port sharing a simulated clock, and the real scheduler running its real jobs through the KIS client
 against the sandbox (`TRADING_MODE=kis`, `SERVER=virtual`). Telegram messages are printed as they would be
 sent. Idle hours are skipped; the trading session runs at `speed` simulated seconds per wall second.
+
+`shadow=True` (`hantu demo --shadow`): the same day in shadow mode (`TRADING_MODE=shadow`) — the paper book
+`shadow` fills from the sandbox's live WebSocket prices (REST polling while the socket is down) with the fill
+model, and no order reaches the sandbox's account.
 """
 
 from __future__ import annotations
@@ -86,11 +90,12 @@ def build_market(store: Any, data: str, days: int, stocks: int, seed: int, today
     return dates[-days:]
 
 
-def configure_environment(home: Path, base_url: str, ws_url: str, account: Any) -> None:
+def configure_environment(home: Path, base_url: str, ws_url: str, account: Any, shadow: bool = False) -> None:
     """Point this process's settings at the demo home and the sandbox (before any settings are read)."""
+    mode = "shadow" if shadow else "kis"
     values = {
         "HANTU_HOME": str(home), "HANTU_ENV_FILE": str(home / "demo.env"), "DATABASE_URL": "",
-        "TRADING_MODE": "kis", "SERVER": "virtual", "REAL_TRADING_ENABLED": "false",
+        "TRADING_MODE": mode, "SERVER": "virtual", "REAL_TRADING_ENABLED": "false",
         "APP_KEY": account.app_key, "APP_SECRET": account.app_secret,
         "ACCOUNT_NUMBER": account.account_number, "KIS_HTS_ID": account.hts_id,
         "KIS_BASE_URL": base_url, "KIS_WS_URL": ws_url, "KIS_RATE_LIMIT": str(DEMO_RATE_LIMIT),
@@ -100,7 +105,7 @@ def configure_environment(home: Path, base_url: str, ws_url: str, account: Any) 
         os.environ.pop(key, None)
     os.environ.update(values)
     # What `hantu api` needs to show this demo as it ran (no keys: the sandbox is gone when the demo ends).
-    (home / "demo.env").write_text(f'HANTU_HOME="{home}"\nTRADING_MODE="kis"\nSERVER="virtual"\n'
+    (home / "demo.env").write_text(f'HANTU_HOME="{home}"\nTRADING_MODE="{mode}"\nSERVER="virtual"\n'
                                    f'HANTU_LANGUAGE="{os.environ.get("HANTU_LANGUAGE", "ko")}"\n', encoding="utf-8")
     (home / "demo.env").chmod(0o600)
     from hantu.config import reset_settings_cache
@@ -113,9 +118,11 @@ def configure_environment(home: Path, base_url: str, ws_url: str, account: Any) 
 def run_demo(days: int = 1, speed: float = 600.0, data: str = "sample", home: Path | None = None,
              stocks: int = DEMO_STOCKS, seed: int = 1, today: date | None = None,
              on_message: Callable[[Any], None] | None = None,
-             on_progress: Callable[[str], None] | None = None, cash: int | None = None) -> DemoResult:
+             on_progress: Callable[[str], None] | None = None, cash: int | None = None,
+             shadow: bool = False) -> DemoResult:
     """Run the demo; `on_message` sees each delivered Telegram message, `on_progress` short status lines.
-    The sandbox account starts with `cash` (default: the PAPER_STARTING_CASH setting)."""
+    The sandbox account (and in `shadow` mode the shadow book) starts with `cash` (default: the
+    PAPER_STARTING_CASH setting)."""
     from sqlalchemy import select
 
     from hantu.market.store import MarketStore
@@ -140,9 +147,14 @@ def run_demo(days: int = 1, speed: float = 600.0, data: str = "sample", home: Pa
     sandbox = start_kis_sandbox(home / "market", clock, options)
     try:
         account = sandbox.create_account("virtual", cash, rate_limit=DEMO_RATE_LIMIT)
-        configure_environment(home, sandbox.base_url, sandbox.ws_url, account)
-        say(f"KIS sandbox at {sandbox.base_url} (virtual account {account.cano}-{account.product_code}, "
-            f"cash {cash:,}원)")
+        configure_environment(home, sandbox.base_url, sandbox.ws_url, account, shadow)
+        if shadow:
+            os.environ["PAPER_STARTING_CASH"] = str(cash)
+            say(f"KIS sandbox at {sandbox.base_url}: shadow mode, the paper book `shadow` ({cash:,}원) on its "
+                f"live prices at {sandbox.ws_url}")
+        else:
+            say(f"KIS sandbox at {sandbox.base_url} (virtual account {account.cano}-{account.product_code}, "
+                f"cash {cash:,}원)")
         from hantu.config import get_settings
         from hantu.log import setup_from_settings
         from hantu.scheduler.app import NotifyThreads, build_runner
@@ -186,6 +198,7 @@ def sandbox_summary(sandbox: Any, account: Any) -> dict[str, Any]:
     orders = [o for o in sandbox.state.exchange.orders if o.account is account and o.kind != "cancel"]
     fills = [f for o in orders for f in o.fills]
     return {"requests": len(stats["requests"]), "token_issuances": len(stats["token_issuances"]),
+            "ws_connections": stats["ws_connections"],
             "orders_received": stats["orders_received"], "orders": len(orders), "fills": len(fills),
             "filled_orders": sum(1 for o in orders if o.fills), "cash": account.cash,
             "holdings": {code: p.quantity for code, p in account.positions.items() if p.quantity > 0}}

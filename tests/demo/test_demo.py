@@ -59,3 +59,32 @@ def test_demo_day_end_to_end(tmp_path: Path) -> None:
             assert kinds[kind] >= 1, kind
     engine.dispose()
     assert summary["report_path"] and Path(summary["report_path"]).is_file()
+
+
+def test_demo_shadow_day_trades_the_shadow_book_on_the_sandbox_websocket(tmp_path: Path) -> None:
+    """`hantu demo --shadow`: the scheduler's session trades the paper book `shadow` on the sandbox's live
+    WebSocket prices; the sandbox's account receives no order, and the book's fills are its own."""
+    home = tmp_path / "demo"
+    result = run_hantu("demo", "--days", "1", "--home", str(home), "--shadow", "--json", timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    summary = json.loads(result.stdout)
+    assert summary["mode"] == "shadow" and summary["failed_jobs"] == []
+    sandbox = summary["sandbox"]
+    assert sandbox["orders_received"] == 0 and sandbox["orders"] == 0  # nothing reached the KIS account
+    assert sandbox["ws_connections"] >= 1  # the session streamed the sandbox's live prices
+    day = date.fromisoformat(summary["days"][0])
+    engine = create_engine(f"sqlite:///{home / 'hantu.db'}")
+    with Session(engine) as session:
+        ok = Counter(r.job for r in session.scalars(select(JobRun).where(JobRun.status == "success")))
+        for job in ("selection", "trading_session", "close_out", "daily_report"):
+            assert ok[job] == 1, job
+        session_run = session.scalars(select(JobRun).where(JobRun.job == "trading_session")).one()
+        assert session_run.figures["feed"] == "StreamingFeed"
+        orders = session.scalars(select(TradeOrder).where(TradeOrder.trading_date == day)).all()
+        assert orders and all(o.broker == "shadow" for o in orders)
+        fills = session.scalars(select(TradeFill).where(TradeFill.trading_date == day)).all()
+        assert fills and all(f.broker == "shadow" for f in fills)
+        assert sum(f.quantity for f in fills) == sum(o.filled_quantity for o in orders)
+        report = session.scalars(select(DailyReport).where(DailyReport.trading_date == day)).one()
+        assert report.broker == "shadow" and report.trades == len(fills)
+    engine.dispose()

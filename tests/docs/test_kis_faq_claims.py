@@ -39,7 +39,8 @@ def test_the_trading_session_job_leaves_the_feed_to_the_session_default() -> Non
     ]
     assert calls and all("feed" not in {k.arg for k in c.keywords} for c in calls)
     assert inspect.signature(session.run).parameters["feed"].default is None
-    source = inspect.getsource(session.run)
+    assert "open_live_feed(broker, clock" in inspect.getsource(session.run)
+    source = inspect.getsource(session.open_live_feed)
     assert "StreamingFeed.for_kis(kis, clock" in source  # the default the doc names, for a KIS broker
     behaviour = (REPO_ROOT / "tests" / "trading" / "test_session_faults.py").read_text(encoding="utf-8")
     assert "def test_the_scheduler_entry_point_streams_kis_prices_over_the_websocket" in behaviour

@@ -128,3 +128,50 @@ def test_no_kis_broker_on_a_prod_account_exists_without_the_opt_in(isolated_env:
 
 def _keys() -> dict[str, object]:
     return {"app_key": KEYS["APP_KEY"], "app_secret": KEYS["APP_SECRET"], "account_number": KEYS["ACCOUNT_NUMBER"]}
+
+
+def test_shadow_mode_reads_prices_only_and_a_kis_account_beside_it_keeps_the_guard(
+        isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TRADING_MODE=shadow places nothing at KIS, so a prod key pair needs no opt-in for it; the book is its own
+    (`shadow`). A KIS account traded beside a shadow book (SHADOW_STRATEGY) is refused without the opt-in,
+    exactly as without one."""
+    from hantu.broker.paper.shadow import ShadowBroker
+    from hantu.clock import FrozenClock, parse_kst
+    from hantu.scheduler.jobs import Services
+    from hantu.store.db import get_database
+    from hantu.store.migrate import ensure_schema
+    from hantu.trading.factory import open_broker
+
+    clock = FrozenClock(parse_kst("2026-11-27 10:00"))
+    shadow = load_settings(isolated_env / "none.env", trading_mode="shadow", server="prod",
+                           paper_starting_cash=3_000_000, **_keys())
+    database = get_database(shadow.resolved_database_url)
+    ensure_schema(database)
+    broker = open_broker(shadow, database, clock)
+    assert isinstance(broker, ShadowBroker) and broker.name == "shadow" and broker.account == "shadow"
+    assert broker.cash().cash == 3_000_000
+    with pytest.raises(RealMoneyNotConfirmed):
+        require_real_money_opt_in(shadow.server, shadow.real_trading_enabled)  # the same keys would need it at KIS
+
+    for key, value in {**PROD, "SHADOW_STRATEGY": "momentum"}.items():
+        monkeypatch.setenv(key, value)
+    beside = load_settings()
+    services = Services(beside, FrozenClock(parse_kst("2026-11-27 08:30")), database)
+    assert services.shadow_strategy is not None and services.shadow_strategy.name == "momentum"
+    assert isinstance(services.shadow_broker(date(2026, 11, 27)), ShadowBroker)
+    with pytest.raises(RealMoneyNotConfirmed, match="REAL_TRADING_ENABLED"):
+        services.broker(date(2026, 11, 27))
+    result = run_hantu("run", "--clock", "sim", "--start", "2026-11-27 05:55", "--until", "2026-11-27 06:00",
+                       env={**PROD, "SHADOW_STRATEGY": "momentum"}, timeout=60)
+    assert result.returncode == exitcodes.CONFIG, result.stdout + result.stderr
+
+
+def test_config_check_knows_shadow_mode() -> None:
+    missing = run_hantu("config", "check", "--json", env={"TRADING_MODE": "shadow"})
+    assert missing.returncode == 1
+    keys = {f["key"] for f in json.loads(missing.stdout)["findings"] if f["level"] == "error"}
+    assert {"APP_KEY", "APP_SECRET"} <= keys and "ACCOUNT_NUMBER" not in keys
+    unknown = run_hantu("config", "check", "--json", env={**PROD, "REAL_TRADING_ENABLED": "true",
+                                                            "SHADOW_STRATEGY": "no-such"})
+    errors = [f for f in json.loads(unknown.stdout)["findings"] if f["level"] == "error"]
+    assert [f["key"] for f in errors] == ["SHADOW_STRATEGY"], errors

@@ -93,7 +93,7 @@ class RiskHalt(Model):
 
 
 class ModeInfo(Model):
-    trading_mode: str = Field(description="paper | kis")
+    trading_mode: str = Field(description="paper | kis | shadow")
     server: str = Field(description="virtual | prod")
     real_money: bool
     strategy: str
@@ -196,7 +196,7 @@ class Position(Model):
 class Account(Model):
     """The account view (`hantu.trading.account`): the same figures as `hantu trade balance` and Telegram."""
 
-    broker: str | None = Field(default=None, description="paper | kis: the configured trading mode's account")
+    broker: str | None = Field(default=None, description="paper | kis | shadow: the configured trading mode's account")
     cash: float = 0
     positions_value: float = Field(default=0, description="Positions at market (at cost where there is no price)")
     positions_cost: float = 0

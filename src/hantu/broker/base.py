@@ -7,7 +7,9 @@ KIS has no client order ids, so `BrokerOrder.client_order_id` is only filled whe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
@@ -138,3 +140,46 @@ class Broker(Protocol):
     def positions(self) -> list[BrokerPosition]: ...
 
     def cash(self) -> CashBalance: ...
+
+
+class QuoteSource(Protocol):
+    """Anything that answers one quote on request: a broker, or KIS's REST price inquiry (shadow mode)."""
+
+    def quote(self, code: str) -> Quote: ...
+
+
+@dataclass
+class FeedSignals:
+    """What a price feed tells the session loop besides prices: the socket came back after a drop (`reconnected`:
+    reconcile first), a fill notice arrived (`fills`: sync now instead of at the next poll). A feed without a
+    socket never sets them."""
+
+    reconnected: threading.Event = field(default_factory=threading.Event)
+    fills: threading.Event = field(default_factory=threading.Event)
+
+
+class PriceFeed(Protocol):
+    """What the session loop reads prices from: the latest quotes of some codes, and the feed's signals.
+    Implementations: the paper broker's replayed market (`PaperFeed`), REST polling (`BrokerPollingFeed`), the
+    KIS WebSocket with REST fallback (`StreamingFeed`) and a session's view of a shared one (`FeedView`)."""
+
+    signals: FeedSignals
+
+    def quotes(self, codes: Iterable[str], now: datetime) -> dict[str, Quote]: ...
+
+
+@runtime_checkable
+class MarketFeed(PriceFeed, Protocol):
+    """A feed that also knows its instruments (the paper broker's markets, replayed or live)."""
+
+    def has(self, code: str) -> bool: ...
+
+    def market(self, code: str) -> str: ...
+
+
+@runtime_checkable
+class FeedingBroker(Broker, Protocol):
+    """A broker that carries its own market (the paper and shadow brokers): the session decides on the prices the
+    broker fills from, and the engine reads a code's market there."""
+
+    feed: MarketFeed

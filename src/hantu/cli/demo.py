@@ -25,13 +25,18 @@ def demo_command(
     seed: int = typer.Option(1, "--seed", help="Sample market seed."),
     cash: int = typer.Option(None, "--cash", min=1, help="Cash of the demo account in won (default: "
                                                          "PAPER_STARTING_CASH, 10,000,000)."),
+    shadow: bool = typer.Option(False, "--shadow", help="Shadow mode (TRADING_MODE=shadow): the paper book "
+                                "fills from the sandbox's live WebSocket prices; no order reaches its account."),
     quiet: bool = typer.Option(False, "--quiet", help="No live progress or messages, just the summary."),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Run the whole system through simulated trading day(s): sync → screening → selection → a session with
     real orders through the KIS client against the local KIS sandbox → close-out → report.
 
-    Examples: `hantu demo`, `hantu demo --days 3 --speed 1200`,
+    With --shadow the session trades the paper book `shadow` on the sandbox's live WebSocket prices instead
+    (the fill model fills it; the sandbox account receives no order).
+
+    Examples: `hantu demo`, `hantu demo --days 3 --speed 1200`, `hantu demo --shadow`,
     `hantu demo --data ../shared/data/krx/krx-daily-2024q1.csv.gz`.
     """
     from rich.panel import Panel
@@ -56,7 +61,7 @@ def demo_command(
 
     try:
         result = run_demo(days, speed, data, home, stocks, seed, on_message=message, on_progress=progress,
-                          cash=cash)
+                          cash=cash, shadow=shadow)
     except DemoError as error:
         fail(str(error), 2)
     failed = [r for r in result.job_runs if r["status"] not in ("success", "skipped")]
@@ -64,6 +69,7 @@ def demo_command(
         print_json(
             {
                 "home": str(result.home),
+                "mode": "shadow" if shadow else "kis",
                 "days": result.days,
                 "per_day": result.per_day,
                 "sandbox": result.sandbox,
@@ -104,6 +110,12 @@ def demo_command(
         table.add_row(label, *(fmt(row[key], signed) for row in result.per_day))
     console.print(table)
     sandbox = result.sandbox
+    if shadow:
+        console.print(
+            f"Shadow book: fills from the fill model on the sandbox's live prices ({sandbox['ws_connections']} "
+            f"WebSocket session(s), {sandbox['requests']:,} REST requests); orders at the sandbox account: "
+            f"{sandbox['orders_received']}"
+        )
     console.print(
         f"KIS sandbox: {sandbox['requests']:,} requests, {sandbox['token_issuances']} token issuance(s), "
         f"{sandbox['orders_received']} order(s) received, {sandbox['fills']} fill(s); "

@@ -57,6 +57,9 @@ def start_command(
 ) -> None:
     """Run the scheduler in the foreground (systemd runs this). SIGTERM stops it cleanly (exit 0).
 
+    It trades the book of TRADING_MODE: paper (replayed store), kis (the KIS account; SHADOW_STRATEGY adds a
+    shadow book beside it on the same socket) or shadow (the paper book on live KIS prices).
+
     Example: `hantu run --clock sim --start '2026-11-27 05:55' --speed 600 --until '2026-11-27 18:30'`
     """
     from hantu.config import get_settings

@@ -125,6 +125,7 @@ def variables(settings: Settings) -> list[Variable]:
         )
     )
     kis_mode, kis_data = settings.trading_mode == "kis", settings.data_source == "kis"
+    shadow_mode = settings.trading_mode == "shadow"
     for key, guide, secret, needed_for_data in (
         ("APP_KEY", "KIS_APP_KEY", settings.app_key, True),
         ("APP_SECRET", "KIS_APP_SECRET", settings.app_secret, True),
@@ -133,6 +134,11 @@ def variables(settings: Settings) -> list[Variable]:
         if kis_mode:
             found.append(
                 Variable(key, guide, _is_set(secret), True, f"TRADING_MODE=kis needs it (alias {guide})")
+            )
+        elif shadow_mode and needed_for_data:
+            found.append(
+                Variable(key, guide, _is_set(secret), True,
+                         f"TRADING_MODE=shadow reads live KIS prices (alias {guide})")
             )
         elif kis_data and needed_for_data:
             found.append(
@@ -173,19 +179,24 @@ def variables(settings: Settings) -> list[Variable]:
 
 def strategy_findings(settings: Settings, strategies: Collection[str]) -> list[Finding]:
     """HANTU_STRATEGY must name a registered strategy (the scheduler would fail at 06:30 otherwise)."""
+    found: list[Finding] = []
+    if settings.shadow_strategy and settings.trading_mode == "kis" and settings.shadow_strategy not in strategies:
+        found.append(Finding("error", "SHADOW_STRATEGY", f"unknown strategy {settings.shadow_strategy!r}; known: "
+                             + ", ".join(sorted(strategies)) + " (`hantu strategy list`)"))
     if settings.strategy in strategies:
-        return []
+        return found
     known = sorted(strategies)
     close = difflib.get_close_matches(settings.strategy, known, n=1)
     hint = f" (did you mean {close[0]}?)" if close else ""
     return [
+        *found,
         Finding(
             "error",
             "HANTU_STRATEGY",
             f"unknown strategy {settings.strategy!r}{hint}; known: "
             + ", ".join(known)
             + " (`hantu strategy list`)",
-        )
+        ),
     ]
 
 
@@ -234,8 +245,12 @@ def semantic_findings(
             require_real_money_opt_in(settings.server, settings.real_trading_enabled)
         except RealMoneyNotConfirmed as refused:
             found.append(Finding("error", refused.key, str(refused)))
-    elif settings.server == "prod":
+    elif settings.server == "prod" and settings.trading_mode == "paper":
         found.append(Finding("info", "SERVER", "SERVER=prod is ignored while TRADING_MODE=paper"))
+    if settings.shadow_strategy and settings.trading_mode != "kis":
+        found.append(Finding("info", "SHADOW_STRATEGY", f"SHADOW_STRATEGY is ignored while TRADING_MODE="
+                             f"{settings.trading_mode} (it runs a shadow book beside a KIS account; "
+                             "TRADING_MODE=shadow runs HANTU_STRATEGY itself in shadow)"))
     if strategies is not None:
         found.extend(strategy_findings(settings, strategies))
     found.extend(data_source_findings(settings, env_file))
@@ -415,6 +430,8 @@ def explain_defaults(settings: Settings) -> list[Finding]:
     """What the current configuration means, for a user who has set nothing yet."""
     if settings.trading_mode == "paper":
         mode = "paper trading on the local market data: no KIS credentials needed"
+    elif settings.trading_mode == "shadow":
+        mode = f"shadow trading: the paper book on live KIS {settings.server} prices, no orders at KIS"
     elif settings.is_real_money:
         mode = "KIS real account (SERVER=prod, REAL_TRADING_ENABLED=true): REAL MONEY"
     else:

@@ -36,6 +36,8 @@ span several keys (checked by `hantu config check` and, with the same rules, by 
 
 - `TRADING_MODE=kis` needs `APP_KEY`, `APP_SECRET` and `ACCOUNT_NUMBER`; `KIS_HTS_ID` is recommended.
 - `SERVER=prod` with `TRADING_MODE=kis` needs `REAL_TRADING_ENABLED=true` (real money is an explicit opt-in).
+- `TRADING_MODE=shadow` needs `APP_KEY` and `APP_SECRET` (live prices only; no order reaches KIS, so no opt-in);
+  `SHADOW_STRATEGY` (with `TRADING_MODE=kis`) must name a registered strategy.
 - `HANTU_STRATEGY` must name a registered strategy (`hantu strategy list`); a typo is an error.
 - `HANTU_DATA_SOURCE=pykrx` needs the `pykrx` package and `KRX_ID`/`KRX_PW` in the process environment;
   `HANTU_DATA_SOURCE=kis` needs `APP_KEY` and `APP_SECRET`.

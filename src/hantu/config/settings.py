@@ -70,15 +70,18 @@ class Settings(BaseSettings):
         description="Requests per second for this app key across all processes. Unset: 20 (prod) or 2 (virtual), KIS's published limits.")
 
     # --- trading ----------------------------------------------------------------------------------
-    trading_mode: Literal["paper", "kis"] = Field(
+    trading_mode: Literal["paper", "kis", "shadow"] = Field(
         "paper", validation_alias="TRADING_MODE",
-        description="paper: the in-process paper broker on local market data, no credentials. kis: orders through the KIS account (SERVER decides virtual or real).")
+        description="paper: the in-process paper broker on local market data, no credentials. kis: orders through the KIS account (SERVER decides virtual or real). shadow: the paper broker on today's live KIS prices (WebSocket, REST fallback) in its own book `shadow`; needs APP_KEY/APP_SECRET, places nothing at KIS.")
     real_trading_enabled: bool = Field(
         False, validation_alias="REAL_TRADING_ENABLED",
         description="The real-money opt-in: orders reach a real account only with TRADING_MODE=kis, SERVER=prod and this true.")
     strategy: str = Field(
         "momentum", validation_alias="HANTU_STRATEGY",
         description="The strategy the scheduler runs: a name from `hantu strategy list` (built-in or a `hantu.strategies` entry point).")
+    shadow_strategy: str | None = Field(
+        None, validation_alias="SHADOW_STRATEGY",
+        description="With TRADING_MODE=kis: also run this strategy in a shadow book (`shadow`) beside the KIS account, on the same live prices (the KIS session's socket). Unset: no shadow book. Ignored in the other modes.")
     strategy_config: Path | None = Field(
         None, validation_alias="HANTU_STRATEGY_CONFIG",
         description="A TOML file of strategy settings over the shipped defaults, in `[<strategy>.<section>]` tables (docs/strategies.md).")
@@ -93,7 +96,7 @@ class Settings(BaseSettings):
         description="The nightly drift report alerts (Telegram, high priority) when the day's live-vs-model P&L difference exceeds this many basis points of the equity at the open. Unset or empty: never alert (the summary is still sent).")
     paper_starting_cash: int = Field(
         DEFAULT_PAPER_STARTING_CASH, validation_alias="PAPER_STARTING_CASH", ge=1,
-        description="Starting cash in won of a new paper account (TRADING_MODE=paper; an existing paper book keeps its own), and the default cash of `hantu backtest` and of the `hantu demo` account (both also take --cash).")
+        description="Starting cash in won of a new paper or shadow book (TRADING_MODE=paper or shadow, SHADOW_STRATEGY; an existing book keeps its own), and the default cash of `hantu backtest` and of the `hantu demo` account (both also take --cash).")
 
     # --- Telegram ---------------------------------------------------------------------------------
     telegram_bot_token: SecretStr | None = Field(

@@ -60,7 +60,8 @@ def describe(settings: Settings) -> dict[str, Any]:
     """What `scheduler_started` says about this process."""
     return {
         "mode": settings.trading_mode,
-        "server": settings.server if settings.trading_mode == "kis" else None,
+        "server": settings.server if settings.trading_mode in ("kis", "shadow") else None,
+        "shadow_strategy": settings.shadow_strategy if settings.trading_mode == "kis" else None,
         "strategy": settings.strategy,
         "version": __version__,
     }

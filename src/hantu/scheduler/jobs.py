@@ -70,6 +70,7 @@ class Services:
         self.settings = settings
         self.clock = clock
         self.db = db
+        self._shadow: dict[date, Any] = {}
 
     @cached_property
     def store(self) -> Any:
@@ -96,13 +97,37 @@ class Services:
 
     def broker(self, day: date) -> Any:
         """The broker for trading date `day`, from the factory (`hantu.trading.factory`): paper (replaying the
-        store) or KIS (virtual, or real with the opt-in) over the shared client; `RealMoneyNotConfirmed` else."""
+        store), KIS (virtual, or real with the opt-in) over the shared client, or the shadow book on live KIS
+        prices over the same client; `RealMoneyNotConfirmed` else. The shadow book is built once per day: its
+        live market holds the minutes the session saw, which the close-out's matching still needs."""
         from hantu.trading.factory import open_broker
 
+        if self.settings.trading_mode == "shadow":
+            return self.shadow_broker(day)
         if self.settings.trading_mode == "kis":
             return open_broker(self.settings, self.db, self.clock, day=day, kis_api=self.kis_api,
                                market_of=self._market_of)
         return open_broker(self.settings, self.db, self.clock, day=day, store=self.store)
+
+    def shadow_broker(self, day: date) -> Any:
+        """The day's shadow book (TRADING_MODE=shadow, or beside KIS with SHADOW_STRATEGY), one per day."""
+        from hantu.trading.factory import open_shadow_broker
+
+        cached = self._shadow.get(day)
+        if cached is None:
+            self._shadow.clear()
+            cached = self._shadow[day] = open_shadow_broker(self.settings, self.db, self.clock,
+                                                            kis_api=self.kis_api, market_of=self._market_of)
+        return cached
+
+    @cached_property
+    def shadow_strategy(self) -> Any:
+        """The strategy of the shadow book beside a KIS account (SHADOW_STRATEGY), None without one."""
+        if self.settings.trading_mode != "kis" or not self.settings.shadow_strategy:
+            return None
+        from hantu.strategy.registry import create_strategy
+
+        return create_strategy(self.settings.shadow_strategy)
 
     def _market_of(self, code: str) -> str:
         try:
@@ -202,7 +227,22 @@ def screening(ctx: JobContext) -> dict[str, Any]:
                                        "passed": outcome.passed, "top": top, "strategy": outcome.strategy,
                                        "elapsed_seconds": round(outcome.elapsed_s, 2)},
                     dedupe_key=f"screening_done:{ctx.day}:{outcome.strategy}")
-    return dict(outcome.figures())
+    figures = dict(outcome.figures())
+    shadow = services.shadow_strategy
+    if shadow is not None and shadow.name != services.strategy.name:
+        figures["shadow"] = _beside("screening", lambda: dict(run_screening(
+            ctx.db, services.known(ctx.day), shadow, on=ctx.day, clock=ctx.clock).figures()))
+    return figures
+
+
+def _beside(what: str, work: Any) -> dict[str, Any]:
+    """The shadow book's part of a job (SHADOW_STRATEGY): its figures, or its error — it never fails the job of
+    the account that trades."""
+    try:
+        return dict(work())
+    except Exception as error:
+        log.exception("shadow %s failed", what)
+        return {"error": str(error)[:500]}
 
 
 # --- 08:30 ---------------------------------------------------------------------------------------------
@@ -224,7 +264,12 @@ def selection(ctx: JobContext) -> dict[str, Any]:
     services.notify("selection_done", {"trading_date": ctx.day.isoformat(), "selected": selected,
                                        "strategy": outcome.strategy, "candidates": outcome.max_candidates},
                     dedupe_key=f"selection_done:{ctx.day}:{outcome.strategy}")
-    return {**dict(outcome.figures()), "pre_open": checks}
+    figures = {**dict(outcome.figures()), "pre_open": checks}
+    shadow = services.shadow_strategy
+    if shadow is not None and shadow.name != services.strategy.name:
+        figures["shadow"] = _beside("selection", lambda: dict(run_selection(
+            ctx.db, services.known(ctx.day), shadow, on=ctx.day, clock=ctx.clock).figures()))
+    return figures
 
 
 # --- 09:00-15:30 ---------------------------------------------------------------------------------------
@@ -233,6 +278,7 @@ def trading_session(ctx: JobContext) -> dict[str, Any]:
     from hantu.market.freshness import StaleMarketData, check_fresh
     from hantu.strategy.runs import selection_data_date, stored_candidates
     from hantu.trading.reconcile import known_actions
+    from hantu.trading.session import Beside
     from hantu.trading.session import run as run_session
 
     services = _services(ctx)
@@ -248,8 +294,13 @@ def trading_session(ctx: JobContext) -> dict[str, Any]:
                                       "where": f"trading_session {ctx.day}"}, "high",
                             dedupe_key=f"stale_entries:{ctx.day}")
     broker = services.broker(ctx.day)
+    beside = None
+    if services.shadow_strategy is not None:  # SHADOW_STRATEGY beside the KIS account, on this session's socket
+        shadow = services.shadow_strategy
+        beside = Beside(stored_candidates(ctx.db, ctx.day, shadow.name) or [], shadow,
+                        services.shadow_broker(ctx.day))
     report = run_session(ctx.day, candidates, strategy, broker, ctx.clock, ctx.stop, database=ctx.db,
-                         home=services.settings.hantu_home, actions=known_actions(services.store))
+                         home=services.settings.hantu_home, actions=known_actions(services.store), beside=beside)
     figures = {k: v for k, v in report.as_dict().items() if k != "reconciliations"}
     figures["candidates"] = len(candidates)
     if refused:
@@ -269,7 +320,11 @@ def close_out(ctx: JobContext) -> dict[str, Any]:
     from hantu.trading.session import close_out as close_day
 
     services = _services(ctx)
-    return close_day(ctx.db, services.broker(ctx.day), ctx.clock, ctx.day, actions=known_actions(services.store))
+    figures = close_day(ctx.db, services.broker(ctx.day), ctx.clock, ctx.day, actions=known_actions(services.store))
+    if services.shadow_strategy is not None:
+        figures["shadow"] = _beside("close-out", lambda: close_day(
+            ctx.db, services.shadow_broker(ctx.day), ctx.clock, ctx.day, actions=known_actions(services.store)))
+    return figures
 
 
 # --- 15:50 ---------------------------------------------------------------------------------------------
@@ -325,11 +380,19 @@ def drift_report(ctx: JobContext) -> dict[str, Any]:
 # --- 16:00 ---------------------------------------------------------------------------------------------
 def daily_report(ctx: JobContext) -> dict[str, Any]:
     """P&L, positions, trades, fees and taxes of the day: stored and sent (once per date)."""
+    services = _services(ctx)
+    figures = _book_report(ctx, services, services.broker(ctx.day))
+    if services.shadow_strategy is not None:
+        figures["shadow"] = _beside("daily report", lambda: _book_report(ctx, services,
+                                                                         services.shadow_broker(ctx.day)))
+    return figures
+
+
+def _book_report(ctx: JobContext, services: Services, broker: Any) -> dict[str, Any]:
+    """One book's daily report (the account's, or the shadow book's beside it): stored and sent."""
     from hantu.scheduler.reports import daily_figures, save_daily_report
     from hantu.trading import ledger
 
-    services = _services(ctx)
-    broker = services.broker(ctx.day)
     with ctx.db.session() as session:
         book = ledger.derive_book(session, broker.name)
     prices = _quotes(broker, list(book.positions))
@@ -437,7 +500,7 @@ def weekly_maintenance(ctx: JobContext) -> dict[str, Any]:
     figures["log_rotation_exit"] = rotate_logs([services.settings.logs_dir], clock=ctx.clock, echo=lines.append)
     figures["log_rotation"] = lines[-6:]
     week_end = ctx.day - timedelta(days=1)
-    broker_name = "kis" if services.settings.trading_mode == "kis" else "paper"
+    broker_name = services.settings.trading_mode  # the book of the configured mode: paper, kis or shadow
     with ctx.db.session() as session:
         summary = weekly_figures(session, broker_name, week_end)
         if summary is not None:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from hantu.broker.base import Broker, Quote
+from hantu.broker.base import Broker, FeedingBroker, Quote
 from hantu.clock import Clock
 from hantu.domain.orders import OrderType, Side
 from hantu.market import rules
@@ -52,9 +52,8 @@ class TradingEngine:
 
     def market_of(self, session: Session, code: str) -> str:
         if code not in self._markets:
-            feed = getattr(self.broker, "feed", None)
-            if feed is not None and feed.has(code):
-                self._markets[code] = feed.market(code)
+            if isinstance(self.broker, FeedingBroker) and self.broker.feed.has(code):
+                self._markets[code] = self.broker.feed.market(code)
             else:
                 self._markets[code] = market_of(session, code)
         return self._markets[code]

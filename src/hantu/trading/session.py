@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, assert_never
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from hantu.broker.base import Broker, BrokerError, Quote
+from hantu.broker.base import Broker, BrokerError, FeedingBroker, PriceFeed, Quote
 from hantu.clock import Clock
 from hantu.domain.order_state import LIVE, PENDING, CancelReason, OrderStatus
 from hantu.domain.orders import OrderType, Side
@@ -53,7 +53,7 @@ from hantu.trading.alerts import alert
 from hantu.trading.book import OrderBook
 from hantu.trading.engine import TradingEngine
 from hantu.trading.exits import exit_signal
-from hantu.trading.feed import BrokerPollingFeed, PriceFeed, StreamingFeed
+from hantu.trading.feed import BrokerPollingFeed, StreamingFeed
 from hantu.trading.halt import halt_state, set_halt
 from hantu.trading.minutes import MinuteRecorder, chart_fetch, watched_codes
 from hantu.trading.orders import CANCEL_REQUESTS_KEY, open_quantity
@@ -63,6 +63,7 @@ from hantu.trading.sizing import entry_order
 
 if TYPE_CHECKING:
     from hantu.broker.kis.broker import KisBroker
+    from hantu.broker.paper.shadow import ShadowBroker
 
 log = logging.getLogger(__name__)
 
@@ -103,12 +104,14 @@ class SessionReport:
     stopped_early: bool = False
     feed: str = ""
     minute_bars: int = 0  # bars stored in the minute store at the end of the run (KIS: ticks + REST chart)
+    shadow: dict[str, Any] | None = None  # the shadow book's session beside this one (`run(beside=...)`)
 
     def as_dict(self) -> dict[str, Any]:
         return {"day": self.day.isoformat(), "iterations": self.iterations, "orders_sent": self.orders_sent,
                 "blocked": self.blocked, "errors": self.errors, "halted": self.halted,
                 "stopped_early": self.stopped_early, "feed": self.feed, "minute_bars": self.minute_bars,
-                "reconciliations": [r.as_dict() for r in self.reconciliations]}
+                "reconciliations": [r.as_dict() for r in self.reconciliations],
+                **({"shadow": self.shadow} if self.shadow is not None else {})}
 
 
 class TradingSession:
@@ -122,7 +125,8 @@ class TradingSession:
         self.actions = list(actions)  # the market store's corporate actions, for reconciliation
         self.broker = broker
         self.clock = clock
-        self.feed: PriceFeed = feed or getattr(broker, "feed", None) or BrokerPollingFeed(broker)
+        self.feed: PriceFeed = feed or (broker.feed if isinstance(broker, FeedingBroker)
+                                        else BrokerPollingFeed(broker))
         self.config = config or SessionConfig()
         self.engine = TradingEngine(database, broker, clock)
         self._needs_reconcile = True
@@ -163,8 +167,8 @@ class TradingSession:
             if now >= times.close:
                 break
             report.iterations += 1
-            reconnected = getattr(self.feed, "reconnected", None)
-            if reconnected is not None and reconnected.is_set():  # the price socket came back: look again
+            reconnected = self.feed.signals.reconnected
+            if reconnected.is_set():  # the price socket came back: look again
                 reconnected.clear()
                 self._needs_reconcile = True
             try:
@@ -204,9 +208,9 @@ class TradingSession:
         """Wait for the next iteration; a fill notice from the feed (`fills`) ends the wait early."""
         remaining = seconds
         step = 0.25 * max(self.clock.speed, 1.0)
-        fills: threading.Event | None = getattr(self.feed, "fills", None)
+        fills = self.feed.signals.fills
         while remaining > 0 and not stop.is_set():
-            if fills is not None and fills.is_set():
+            if fills.is_set():
                 fills.clear()
                 return
             chunk = min(step, remaining)
@@ -513,40 +517,136 @@ def close_out(database: Database, broker: Broker, clock: Clock, day: date | None
                 "reconciliation": report.as_dict()}
 
 
+@dataclass(frozen=True)
+class Beside:
+    """A shadow book traded beside the main session in the same process (`SHADOW_STRATEGY`): its candidates,
+    strategy and broker (`hantu.broker.paper.shadow.ShadowBroker`). It reads prices through the main session's
+    feed (`StreamingFeed.view`), so the app key keeps its one socket."""
+
+    candidates: list[Candidate]
+    strategy: Strategy
+    broker: ShadowBroker
+
+
 def run(day: date, candidates: list[Candidate], strategy: Strategy, broker: Broker, clock: Clock,
         stop_event: threading.Event | None = None, *, database: Database, home: Path,
         feed: PriceFeed | None = None, config: SessionConfig | None = None,
-        actions: Sequence[CorporateAction] = ()) -> SessionReport:
+        actions: Sequence[CorporateAction] = (), beside: Beside | None = None) -> SessionReport:
     """Run one trading day (the scheduler's 09:00-15:30 job).
 
-    Without a `feed`: the paper broker's own feed, or for KIS the WebSocket (`StreamingFeed`, REST polling as its
-    fallback) — plain REST polling when the socket cannot be had (another process holds the app key's session).
-    With KIS the day's minute bars are kept (`hantu.trading.minutes`): the socket's ticks, then the REST chart of
-    the watched and traded codes once the loop is over, into the minute store.
+    Without a `feed`: the paper broker's own feed; for KIS and the shadow book the WebSocket (`open_live_feed`:
+    a `StreamingFeed` owning the app key's socket, REST polling as its fallback) — plain REST polling when the
+    socket cannot be had (another process holds the app key's session). The shadow book's live market is handed
+    every tick and polled quote. With KIS (and shadow) the day's minute bars are kept (`hantu.trading.minutes`):
+    the socket's ticks, then the REST chart of the watched and traded codes once the loop is over.
+
+    `beside`: a shadow book's session on a thread of its own, reading this session's feed; its report is
+    `SessionReport.shadow` (its failure is logged there and never stops the main session).
     """
-    streaming = None
-    recorder = None
-    kis = _kis_broker(broker) if feed is None else None
-    if kis is not None:
-        recorder = MinuteRecorder(open_minute_store(home), chart_fetch(kis.api, clock, day))
-        try:
-            streaming = StreamingFeed.for_kis(kis, clock, recorder=recorder)
-            streaming.start()
-            feed = streaming
-        except Exception as error:  # the socket is optional: polling covers everything
-            log.warning("no KIS WebSocket (%s): polling quotes over REST", error)
-            streaming = None
+    live = open_live_feed(broker, clock, home, day) if feed is None else None
+    if live is not None:
+        feed = live.feed
+    stop = stop_event or threading.Event()
+    shadow_thread, shadow_out = _start_beside(beside, live, day, clock, stop, database, home, config, actions)
     try:
         session = TradingSession(database, broker, clock, feed, config, home=home, actions=actions)
-        report = session.run(day, candidates, strategy, stop_event)
+        report = session.run(day, candidates, strategy, stop)
         report.feed = type(session.feed).__name__
     finally:
-        if streaming is not None:
-            streaming.stop()
-    if recorder is not None and calendar.is_trading_day(day):
-        codes = watched_codes(database, broker.name, day, [c.code for c in candidates])
-        report.minute_bars = sum(recorder.finish(day, codes, backfill=not report.stopped_early).values())
+        if shadow_thread is not None:
+            shadow_thread.join()
+        if live is not None:
+            live.stop()
+    if shadow_thread is not None:
+        report.shadow = shadow_out
+    if live is not None:
+        report.minute_bars = live.finish(database, broker.name, day, [c.code for c in candidates],
+                                         backfill=not report.stopped_early)
     return report
+
+
+def _start_beside(beside: Beside | None, live: LiveFeed | None, day: date, clock: Clock, stop: threading.Event,
+                  database: Database, home: Path, config: SessionConfig | None,
+                  actions: Sequence[CorporateAction]) -> tuple[threading.Thread | None, dict[str, Any]]:
+    """Start the shadow session beside the main one: a view of the main feed's socket (its ticks also go to the
+    shadow book's market), or REST polling of KIS quotes when there is no socket here."""
+    out: dict[str, Any] = {}
+    if beside is None:
+        return None, out
+    shadow = beside.broker
+    shadow_feed: PriceFeed
+    if live is not None and live.streaming is not None:
+        live.streaming.add_listener(shadow.market)
+        shadow_feed = live.streaming.view()
+    else:
+        from hantu.broker.kis.broker import KisQuotes
+
+        shadow_feed = BrokerPollingFeed(KisQuotes(shadow.api), listeners=[shadow.market])
+
+    def trade() -> None:
+        try:
+            session = TradingSession(database, shadow, clock, shadow_feed, config, home=home, actions=actions)
+            report = session.run(day, beside.candidates, beside.strategy, stop)
+            report.feed = type(shadow_feed).__name__
+            out.update({k: v for k, v in report.as_dict().items() if k != "reconciliations"})
+        except Exception as error:  # the shadow book is an experiment: it never takes the real session down
+            log.exception("shadow session failed")
+            out["error"] = str(error)[:500]
+
+    thread = threading.Thread(target=trade, name="shadow-session", daemon=True)
+    thread.start()
+    return thread, out
+
+
+@dataclass
+class LiveFeed:
+    """The live price feed of one process for one day: the socket owner (`streaming`, None without a socket),
+    what the session reads (`feed`) and the minute recorder."""
+
+    feed: PriceFeed
+    streaming: StreamingFeed | None
+    recorder: MinuteRecorder
+
+    def stop(self) -> None:
+        if self.streaming is not None:
+            self.streaming.stop()
+
+    def finish(self, database: Database, broker_name: str, day: date, candidates: list[str],
+               backfill: bool) -> int:
+        """Store the day's minute bars (with the REST chart when `backfill`); how many were stored."""
+        if not calendar.is_trading_day(day):
+            return 0
+        codes = watched_codes(database, broker_name, day, candidates)
+        return sum(self.recorder.finish(day, codes, backfill=backfill).values())
+
+
+def open_live_feed(broker: Broker, clock: Clock, home: Path, day: date) -> LiveFeed | None:
+    """The KIS WebSocket feed for `broker` when it trades on live KIS prices (the KIS broker, the shadow book),
+    started: this process then owns the app key's one socket; other sessions here read it through
+    `StreamingFeed.view()`. REST polling (within the client's rate limiter) when the socket cannot be had. None
+    for a broker on a replayed market."""
+    kis = _kis_broker(broker)
+    shadow = _shadow_broker(broker) if kis is None else None
+    if kis is None and shadow is None:
+        return None
+    from hantu.broker.kis.broker import KisQuotes
+
+    recorder: MinuteRecorder
+    if kis is not None:
+        recorder = MinuteRecorder(open_minute_store(home), chart_fetch(kis.api, clock, day))
+        streaming = StreamingFeed.for_kis(kis, clock, recorder=recorder)
+    else:
+        assert shadow is not None
+        recorder = MinuteRecorder(open_minute_store(home), chart_fetch(shadow.api, clock, day))
+        polling = BrokerPollingFeed(KisQuotes(shadow.api), listeners=[shadow.market])
+        streaming = StreamingFeed.for_api(shadow.api, clock, polling, recorder=recorder, listeners=[shadow.market])
+    fallback = streaming.fallback
+    try:
+        streaming.start()
+    except Exception as error:  # the socket is optional: polling covers everything
+        log.warning("no KIS WebSocket (%s): polling quotes over REST", error)
+        return LiveFeed(fallback, None, recorder)
+    return LiveFeed(streaming, streaming, recorder)
 
 
 def _kis_broker(broker: Broker) -> KisBroker | None:
@@ -557,3 +657,12 @@ def _kis_broker(broker: Broker) -> KisBroker | None:
     from hantu.broker.kis.broker import KisBroker
 
     return broker if isinstance(broker, KisBroker) else None
+
+
+def _shadow_broker(broker: Broker) -> ShadowBroker | None:
+    """`broker` when it is the shadow book (the paper broker on live KIS prices)."""
+    from hantu.broker.paper.shadow import SHADOW, ShadowBroker
+
+    if broker.name != SHADOW:
+        return None
+    return broker if isinstance(broker, ShadowBroker) else None

@@ -53,6 +53,26 @@ def fill_id(day: date, odno: str, cumulative: int) -> str:
     return f"{day:%Y%m%d}-{odno}-{cumulative}"
 
 
+def price_quote(api: KisApi, code: str, clock: Clock) -> Quote:
+    """One REST price inquiry (`inquire-price`) as a `Quote` (paced by the client's rate limiter)."""
+    info = api.price(code)
+    return Quote(code=code, price=info.price, at=clock.now(), open=info.open or None,
+                 high=info.high or None, low=info.low or None, volume=info.volume,
+                 upper_limit=info.upper_limit or None, lower_limit=info.lower_limit or None, halted=info.halted)
+
+
+class KisQuotes:
+    """KIS REST quotes without an account (shadow mode reads prices only, so no real-money opt-in is involved):
+    the `QuoteSource` of the shadow book's market and of the streaming feed's polling fallback."""
+
+    def __init__(self, api: KisApi) -> None:
+        self.api = api
+        self.clock: Clock = api.client.clock
+
+    def quote(self, code: str) -> Quote:
+        return price_quote(self.api, code, self.clock)
+
+
 class KisBroker:
     """A KIS account as a `Broker`."""
 
@@ -81,10 +101,7 @@ class KisBroker:
 
     # --- quotes -------------------------------------------------------------------------------------
     def quote(self, code: str) -> Quote:
-        info = self.api.price(code)
-        return Quote(code=code, price=info.price, at=self.clock.now(), open=info.open or None,
-                     high=info.high or None, low=info.low or None, volume=info.volume,
-                     upper_limit=info.upper_limit or None, lower_limit=info.lower_limit or None, halted=info.halted)
+        return price_quote(self.api, code, self.clock)
 
     # --- orders -------------------------------------------------------------------------------------
     def place(self, request: OrderRequest) -> BrokerOrder:

@@ -16,7 +16,6 @@ beyond the free holdings.
 from __future__ import annotations
 
 import logging
-import math
 from datetime import date, datetime
 
 from sqlalchemy import select, update
@@ -33,7 +32,7 @@ from hantu.broker.base import (
     Quote,
 )
 from hantu.broker.fill_model import FillParams, buy_cash_needed, cash_flow, match
-from hantu.broker.paper.feed import PaperFeed
+from hantu.broker.paper.market import PaperMarket
 from hantu.clock import Clock
 from hantu.config.settings import DEFAULT_PAPER_STARTING_CASH
 from hantu.domain.order_state import OrderStatus
@@ -48,12 +47,14 @@ OPEN_STATES = (OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value)
 
 
 class PaperBroker:
-    """A broker over the replayed market. `account` names its book, so several can share one database.
-    A new book starts with `starting_cash` (the factory passes the `PAPER_STARTING_CASH` setting)."""
+    """A broker over a market (`feed`: replayed, or live in shadow mode). `account` names its book, so several can
+    share one database; `name` is the broker the engine's trade tables know it as. A new book starts with
+    `starting_cash` (the factory passes the `PAPER_STARTING_CASH` setting)."""
 
-    def __init__(self, database: Database, feed: PaperFeed, clock: Clock, account: str = "paper",
-                 starting_cash: int = DEFAULT_PAPER_STARTING_CASH, params: FillParams | None = None) -> None:
-        self.name = "paper"
+    def __init__(self, database: Database, feed: PaperMarket, clock: Clock, account: str = "paper",
+                 starting_cash: int = DEFAULT_PAPER_STARTING_CASH, params: FillParams | None = None,
+                 name: str = "paper") -> None:
+        self.name = name
         self.database = database
         self.feed = feed
         self.clock = clock
@@ -241,22 +242,21 @@ class PaperBroker:
         if not calendar.is_trading_day(day):
             order.status, order.message = OrderStatus.EXPIRED.value, "not a trading day"
             return
-        path = self.feed.path(order.code, day)
-        # after the placement minute, the cursor and the order's last fill (a cursor reset by a clock that went
-        # back may lie before minutes already matched: they are never matched twice)
-        start = max(order.placed_at, since) if since is not None and since.date() == day else order.placed_at
+        # after the placement minute, the minutes final at the cursor and the order's last fill (a cursor reset
+        # by a clock that went back may lie before minutes already matched: they are never matched twice)
+        after = self.feed.minute_of(order.code, order.placed_at)
+        if since is not None and since.date() == day:
+            after = max(after, self.feed.settled_through(order.code, since))
         last_fill = session.scalar(select(PaperFill.filled_at)
                                    .where(PaperFill.broker_order_id == order.broker_order_id)
                                    .order_by(PaperFill.filled_at.desc()).limit(1))
         if last_fill is not None:
-            start = max(start, last_fill)
-        after = path.index_at(start)
+            after = max(after, self.feed.minute_of(order.code, last_fill))
         upto = min(now, calendar.session(day).close_auction)
         market = self.feed.market(order.code)
         limits = self.feed.price_limits(order.code, day)
-        traded = self._traded_range(order.code, day)
         side = Side(order.side)
-        for index, at, bar in self.feed.minute_bars(order.code, day, after, upto):
+        for index, at, bar, traded in self.feed.minute_bars(order.code, day, after, upto):
             remaining = order.quantity - order.filled_quantity
             if remaining <= 0:
                 break
@@ -270,13 +270,6 @@ class PaperBroker:
             order.status, order.message = OrderStatus.FILLED.value, "filled"
         elif now >= calendar.session(day).close or now.date() > day:
             order.status, order.message = OrderStatus.EXPIRED.value, "expired at the close"
-
-    def _traded_range(self, code: str, day: date) -> tuple[int, int] | None:
-        """The day's (low, high): a market order's slippage never fills outside what the stock traded."""
-        daily = self.feed.daily_bar(code, day)
-        if daily is None or not (math.isfinite(daily[1]) and math.isfinite(daily[2])):
-            return None
-        return round(daily[2]), round(daily[1])
 
     def _book_fill(self, session: Session, account: PaperAccount, order: PaperOrder, quantity: int, price: int,
                    commission: int, tax: int, at: datetime, minute: int) -> None:

@@ -6,16 +6,18 @@ clock the caller passes, so the paper broker (fills) and the session loop (decis
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
-from hantu.broker.base import BrokerError, Quote
+from hantu.broker.base import BrokerError, FeedSignals, Quote
 from hantu.broker.fill_model import Bar
+from hantu.broker.paper.market import MinuteBar
 from hantu.market import calendar, rules
 from hantu.market.intraday import IntradayPath, minute_path
 from hantu.market.panel import DailyPanel
@@ -33,6 +35,7 @@ class PaperFeed:
         self.seed = seed
         self._paths: OrderedDict[tuple[str, date], IntradayPath] = OrderedDict()
         self._cache_size = cache_size
+        self.signals = FeedSignals()  # a replay has no socket: never set
 
     @classmethod
     def from_store(cls, store: Any, day: date, lookback_days: int = 5, seed: int = 0) -> PaperFeed:
@@ -111,18 +114,29 @@ class PaperFeed:
             return None
         return self.previous_close(code, day)
 
-    def minute_bars(self, code: str, day: date, after_index: int, upto: datetime) -> list[tuple[int, datetime, Bar]]:
-        """Minutes `after_index + 1 ..` up to `upto` of `day`, as (index, time, point bar)."""
+    def minute_of(self, code: str, moment: datetime) -> int:
+        return self.path(code, moment.date()).index_at(moment)
+
+    def settled_through(self, code: str, moment: datetime) -> int:
+        """A replayed minute is one point at its start: final from then on."""
+        return self.path(code, moment.date()).index_at(moment)
+
+    def traded_range(self, code: str, day: date) -> tuple[int, int] | None:
+        """The day's (low, high): a market order's slippage never fills outside what the stock traded."""
+        daily = self.daily_bar(code, day)
+        if daily is None or not (math.isfinite(daily[1]) and math.isfinite(daily[2])):
+            return None
+        return round(daily[2]), round(daily[1])
+
+    def minute_bars(self, code: str, day: date, after_index: int, upto: datetime) -> list[MinuteBar]:
+        """Minutes `after_index + 1 ..` up to `upto` of `day`, as point bars, bounded by the day's range."""
         path = self.path(code, day)
         if path.start is None:
             return []
         last = path.index_at(upto)
-        out: list[tuple[int, datetime, Bar]] = []
-        from datetime import timedelta
-
-        for i in range(max(after_index + 1, 0), last + 1):
-            out.append((i, path.start + timedelta(minutes=i), Bar.point(int(path.prices[i]), int(path.volumes[i]))))
-        return out
+        traded = self.traded_range(code, day)
+        return [MinuteBar(i, path.start + timedelta(minutes=i), Bar.point(int(path.prices[i]), int(path.volumes[i])),
+                          traded) for i in range(max(after_index + 1, 0), last + 1)]
 
     def quote(self, code: str, moment: datetime) -> Quote:
         day = moment.date()
