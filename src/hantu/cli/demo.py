@@ -25,13 +25,15 @@ def demo_command(
     seed: int = typer.Option(1, "--seed", help="Sample market seed."),
     cash: int = typer.Option(None, "--cash", min=1, help="Cash of the demo account in won (default: "
                                                          "PAPER_STARTING_CASH, 10,000,000)."),
+    scenario: str = typer.Option(None, "--scenario", help="Make the first day a market-event day: "
+                                 "circuit-breaker | afternoon-crash | halt | vi-cascade (`hantu sandbox scenarios`)."),
     quiet: bool = typer.Option(False, "--quiet", help="No live progress or messages, just the summary."),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Run the whole system through simulated trading day(s): sync → screening → selection → a session with
     real orders through the KIS client against the local KIS sandbox → close-out → report.
 
-    Examples: `hantu demo`, `hantu demo --days 3 --speed 1200`,
+    Examples: `hantu demo`, `hantu demo --days 3 --speed 1200`, `hantu demo --scenario circuit-breaker`,
     `hantu demo --data ../shared/data/krx/krx-daily-2024q1.csv.gz`.
     """
     from rich.panel import Panel
@@ -56,7 +58,7 @@ def demo_command(
 
     try:
         result = run_demo(days, speed, data, home, stocks, seed, on_message=message, on_progress=progress,
-                          cash=cash)
+                          cash=cash, scenario=scenario)
     except DemoError as error:
         fail(str(error), 2)
     failed = [r for r in result.job_runs if r["status"] not in ("success", "skipped")]

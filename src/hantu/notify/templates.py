@@ -23,6 +23,7 @@ from hantu.notify.kit import (
     _positions_lines,
     collect,
 )
+from hantu.notify.market_templates import MARKET_ALERTS
 from hantu.notify.replies import REPLIES
 
 
@@ -579,3 +580,4 @@ def _text(d: Mapping[str, Any], t: T) -> str:
 
 # Command replies are templates too (kinds `cmd_*`), collected in `hantu.notify.replies`.
 TEMPLATES.update(REPLIES)
+TEMPLATES.update(MARKET_ALERTS)  # market-status alerts (`order_held`), in `hantu.notify.market_templates`

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from hantu.broker.base import Broker, BrokerError, Quote
+from hantu.market.status import halted_from_tick, vi_from_tick
 from hantu.trading.minutes import MinuteRecorder
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,8 @@ class StreamingFeed:
                     out[code] = Quote(code, tick.price, tick.at, open=tick.open or None, high=tick.high or None,
                                       low=tick.low or None, volume=tick.cumulative_volume,
                                       upper_limit=polled.upper_limit if polled else None,
-                                      lower_limit=polled.lower_limit if polled else None)
+                                      lower_limit=polled.lower_limit if polled else None,
+                                      halted=halted_from_tick(tick.fields), vi=vi_from_tick(tick.fields))
                 else:
                     stale.append(code)
         if stale:
