@@ -119,10 +119,11 @@ def run_demo(days: int = 1, speed: float = 600.0, data: str = "sample", home: Pa
              stocks: int = DEMO_STOCKS, seed: int = 1, today: date | None = None,
              on_message: Callable[[Any], None] | None = None,
              on_progress: Callable[[str], None] | None = None, cash: int | None = None,
-             shadow: bool = False) -> DemoResult:
+             shadow: bool = False, scenario: str | None = None) -> DemoResult:
     """Run the demo; `on_message` sees each delivered Telegram message, `on_progress` short status lines.
     The sandbox account (and in `shadow` mode the shadow book) starts with `cash` (default: the
-    PAPER_STARTING_CASH setting)."""
+    PAPER_STARTING_CASH setting); `scenario` makes the
+    first day a market-event day (`hantu.sandbox.kis.scenarios`: a circuit breaker, a halt, a VI cascade)."""
     from sqlalchemy import select
 
     from hantu.market.store import MarketStore
@@ -147,6 +148,13 @@ def run_demo(days: int = 1, speed: float = 600.0, data: str = "sample", home: Pa
     sandbox = start_kis_sandbox(home / "market", clock, options)
     try:
         account = sandbox.create_account("virtual", cash, rate_limit=DEMO_RATE_LIMIT)
+        if scenario:
+            try:
+                loaded = sandbox.load_scenario(scenario, simulated[0])
+            except ValueError as bad:
+                raise DemoError(str(bad)) from None
+            say(f"market-event day {simulated[0]}: {loaded['name']} — {loaded['summary']}"
+                + (f" (stocks {', '.join(loaded['codes'])})" if loaded["codes"] else ""))
         configure_environment(home, sandbox.base_url, sandbox.ws_url, account, shadow)
         if shadow:
             os.environ["PAPER_STARTING_CASH"] = str(cash)

@@ -55,9 +55,10 @@ class Rig:
 
 
 @pytest.fixture
-def kis(tmp_path: Path, isolated_env: Path) -> Iterator[Rig]:
+def kis(tmp_path: Path, isolated_env: Path, request: pytest.FixtureRequest) -> Iterator[Rig]:
     """A KIS sandbox and a KisBroker on one frozen clock, with the engine on SQLite (the storage tests run on
-    both databases elsewhere; these are about the broker)."""
+    both databases elsewhere; these are about the broker). The clock starts at 14:40, or at the test's
+    `@pytest.mark.kis_start("HH:MM")`."""
     from hantu.sandbox.kis.app import start_kis_sandbox
     from hantu.sandbox.kis.state import SandboxOptions
     from hantu.store.db import Database
@@ -66,7 +67,8 @@ def kis(tmp_path: Path, isolated_env: Path) -> Iterator[Rig]:
     database = Database(f"sqlite:///{tmp_path / 'faults.db'}")
     upgrade(database)
     panel = make_panel()
-    clock = FrozenClock(at("14:40"))
+    marker = request.node.get_closest_marker("kis_start")
+    clock = FrozenClock(at(marker.args[0] if marker else "14:40"))
     options = SandboxOptions(rate_limits={"prod": 2000.0, "virtual": 2000.0}, participation=0.05,
                              ping_interval=0.3, tick_interval=0.05)
     with start_kis_sandbox(panel, clock, options) as sandbox:

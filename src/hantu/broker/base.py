@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 
 from hantu.domain.order_state import OrderStatus
 from hantu.domain.orders import OrderType, Side
+from hantu.market.status import StockStatus, is_upper_locked
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,12 @@ class Quote:
     upper_limit: int | None = None
     lower_limit: int | None = None
     halted: bool = False
+    vi: str = ""  # a volatility interruption's single-price auction: "" none, else its kind (`hantu.market.status`)
+
+    @property
+    def status(self) -> StockStatus:
+        """What the market lets an order of this stock do now (VI auction, halt, upper-limit lock)."""
+        return StockStatus(vi=self.vi, halted=self.halted, upper_locked=is_upper_locked(self.price, self.upper_limit))
 
 
 class BrokerError(Exception):

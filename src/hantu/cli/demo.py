@@ -27,6 +27,8 @@ def demo_command(
                                                          "PAPER_STARTING_CASH, 10,000,000)."),
     shadow: bool = typer.Option(False, "--shadow", help="Shadow mode (TRADING_MODE=shadow): the paper book "
                                 "fills from the sandbox's live WebSocket prices; no order reaches its account."),
+    scenario: str = typer.Option(None, "--scenario", help="Make the first day a market-event day: "
+                                 "circuit-breaker | afternoon-crash | halt | vi-cascade (`hantu sandbox scenarios`)."),
     quiet: bool = typer.Option(False, "--quiet", help="No live progress or messages, just the summary."),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -36,7 +38,7 @@ def demo_command(
     With --shadow the session trades the paper book `shadow` on the sandbox's live WebSocket prices instead
     (the fill model fills it; the sandbox account receives no order).
 
-    Examples: `hantu demo`, `hantu demo --days 3 --speed 1200`, `hantu demo --shadow`,
+    Examples: `hantu demo`, `hantu demo --days 3 --speed 1200`, `hantu demo --shadow`, `hantu demo --scenario circuit-breaker`,
     `hantu demo --data ../shared/data/krx/krx-daily-2024q1.csv.gz`.
     """
     from rich.panel import Panel
@@ -61,7 +63,7 @@ def demo_command(
 
     try:
         result = run_demo(days, speed, data, home, stocks, seed, on_message=message, on_progress=progress,
-                          cash=cash, shadow=shadow)
+                          cash=cash, shadow=shadow, scenario=scenario)
     except DemoError as error:
         fail(str(error), 2)
     failed = [r for r in result.job_runs if r["status"] not in ("success", "skipped")]

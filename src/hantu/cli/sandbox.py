@@ -31,10 +31,14 @@ def kis(
     ping_interval: float = typer.Option(10.0, "--ping-interval", help="Seconds between WebSocket PINGPONG frames"),
     account: list[str] = typer.Option([], "--account", help="Create an account at start: JSON like "
                                       "'{\"server\":\"virtual\",\"cash\":10000000,\"app_key\":\"...\"}' (repeatable)"),
+    scenario: str | None = typer.Option(None, "--scenario", help="Replay a market-event day on the clock's day: "
+                                        "circuit-breaker | afternoon-crash | halt | vi-cascade "
+                                        "(`hantu sandbox scenarios`)"),
 ) -> None:
     """Run the KIS sandbox: KIS's REST paths, TR IDs, errors, rate limits and WebSocket over a replayed market.
 
     Example: hantu sandbox kis --port 0 --home /tmp/sbx --clock sim --start '2024-01-05 09:00' --speed 30
+    A market-event day: hantu sandbox kis --clock sim --start '2024-01-05 09:00' --scenario circuit-breaker
     Control API: http://HOST:PORT/_sandbox/ (docs/kis-sandbox.md).
     """
     from hantu.cli.common import fail
@@ -69,11 +73,31 @@ def kis(
 
     options = SandboxOptions(rate_limits={"prod": rate_real, "virtual": rate_virtual}, ping_interval=ping_interval)
     try:
-        serve(source, chosen, options, host, port, home, specs)
+        serve(source, chosen, options, host, port, home, specs, scenario)
     except (ValueError, FileNotFoundError, OSError) as error:
         fail(str(error))
     except KeyboardInterrupt:
         pass
+
+
+@app.command("scenarios")
+def scenarios_command(
+    json_output: bool = typer.Option(False, "--json", help="Print the list as JSON."),
+) -> None:
+    """List the replayable market-event days of the KIS sandbox (for `hantu sandbox kis --scenario NAME`,
+    `hantu demo --scenario NAME` and `POST /_sandbox/scenario`).
+
+    Example: hantu sandbox scenarios
+    """
+    from hantu.sandbox.kis.scenarios import SCENARIOS
+
+    if json_output:
+        print(json.dumps([{"name": s.name, "summary": s.summary, "stocks": s.stocks} for s in SCENARIOS.values()],
+                         ensure_ascii=False, indent=2))
+        return
+    for s in SCENARIOS.values():
+        stocks = f" (on {s.stocks} stock{'s' if s.stocks > 1 else ''})" if s.stocks else ""
+        print(f"{s.name:<16} {s.summary}{stocks}")
 
 
 @app.command("telegram")

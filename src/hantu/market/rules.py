@@ -47,6 +47,42 @@ TICK_TABLES: tuple[tuple[date, dict[str, Ladder]], ...] = (
 # Daily price limit as a fraction of the base price (normally the previous close).
 PRICE_LIMIT = Decimal("0.30")
 
+# --- market status: volatility interruptions, circuit breaker, sidecar (facts: `krx-market-rules.md`) ---------
+# Sources: KRX 변동성완화장치 (VI) rules as summarised by KB증권 (kbthink.com/investment/101/vi.html) and the
+# press (infostockdaily.co.kr VI tables); 서킷브레이커/사이드카 from KRX's announcement of 2020-03-19 as reported
+# by 아주경제 (m.ajunews.com/view/20200319113110549) and kokstock.com's 주식 상식 page (2020-06-24).
+# Static VI: the price leaves ±rate of the reference (the last single-price auction's price: the open, or the
+# last VI auction's price). Dynamic VI: the price leaves ±rate of the trade just before (rate by index
+# membership and session). Either switches the stock to a single-price auction of `VI_AUCTION_MINUTES`
+# (KRX adds a random end of up to 30 s, which minute replay ignores).
+VI_AUCTION_MINUTES = 2
+# Dated, newest first: (from, {"static": rate, "dynamic": {group: {session: rate}}}). Groups: "KOSPI200" (its
+# members), "KOSPI" (the other KOSPI stocks), "KOSDAQ" (KOSDAQ150 members and the rest alike); sessions:
+# "continuous", "closing" (15:20-15:30 closing auction), "after_hours" (시간외 단일가).
+VI_TABLE: tuple[tuple[date, dict[str, object]], ...] = (
+    (date(2015, 6, 15), {  # introduced with the ±30 % price limit
+        "static": Decimal("0.10"),
+        "dynamic": {
+            "KOSPI200": {"continuous": Decimal("0.03"), "closing": Decimal("0.02"), "after_hours": Decimal("0.03")},
+            "KOSPI": {"continuous": Decimal("0.06"), "closing": Decimal("0.04"), "after_hours": Decimal("0.06")},
+            "KOSDAQ": {"continuous": Decimal("0.06"), "closing": Decimal("0.04"), "after_hours": Decimal("0.06")},
+        },
+    }),
+)
+# Market-wide circuit breaker (KOSPI or KOSDAQ index vs the previous close, held for 1 minute): stage → fall.
+# Stages 1 and 2 halt every order for `CB_HALT_MINUTES`, then a `CB_AUCTION_MINUTES` single-price auction
+# reopens; stage 3 ends the day. Each stage at most once a day; stages 1-2 not in the last 40 minutes.
+CIRCUIT_BREAKER_STAGES: tuple[tuple[int, Decimal], ...] = ((1, Decimal("0.08")), (2, Decimal("0.15")),
+                                                           (3, Decimal("0.20")))
+CB_HALT_MINUTES = 20
+CB_AUCTION_MINUTES = 10
+CB_SUSTAIN_MINUTES = 1
+# Sidecar: the index future ±5 % (KOSPI200 futures) / ±6 % (KOSDAQ150 futures, with the index ±3 %) for 1 minute
+# suspends program-trading orders for 5 minutes; once a day, not in the last 40 minutes. Regular orders trade on.
+SIDECAR_RATES = {"KOSPI": Decimal("0.05"), "KOSDAQ": Decimal("0.06")}
+SIDECAR_MINUTES = 5
+MARKET_HALT_CUTOFF_MINUTES = 40  # before the close: no stage 1-2 circuit breaker or sidecar from then on
+
 # Sell-side tax (transaction tax + rural special tax for KOSPI), newest first: (from, {market: rate}).
 # Dates before the first row use the first row's rates (older history is out of this table's scope).
 SELL_TAX_TABLE: tuple[tuple[date, dict[str, Decimal]], ...] = (
@@ -165,6 +201,18 @@ def limit_bounds(base: np.ndarray, on: date, market: str) -> tuple[np.ndarray, n
     upper = np.floor(upper_raw / t_up + _EPS) * t_up
     lower = np.ceil(lower_raw / t_lo - _EPS) * t_lo
     return lower, upper
+
+
+def vi_rates(on: date, group: str, session: str = "continuous") -> tuple[Decimal, Decimal]:
+    """(static, dynamic) VI rates in force on `on` for a stock of `group` (KOSPI200 | KOSPI | KOSDAQ | KONEX;
+    KONEX and ETF follow KOSDAQ here) in `session` (continuous | closing | after_hours)."""
+    row = _dated(VI_TABLE, on)
+    dynamic = row["dynamic"]
+    assert isinstance(dynamic, dict)
+    by_session = dynamic.get(group) or dynamic["KOSDAQ"]
+    static = row["static"]
+    assert isinstance(static, Decimal)
+    return static, by_session[session]
 
 
 def sell_tax_rate_decimal(on: date, market: str) -> Decimal:

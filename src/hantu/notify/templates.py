@@ -25,6 +25,7 @@ from hantu.notify.kit import (
     _positions_lines,
     collect,
 )
+from hantu.notify.market_templates import MARKET_ALERTS
 from hantu.notify.replies import REPLIES
 
 
@@ -583,3 +584,4 @@ def _text(d: Mapping[str, Any], t: T) -> str:
 TEMPLATES.update(REPLIES)
 TEMPLATES.update(DRIFT)  # the drift report's messages and /drift (`hantu.notify.drift_messages`)
 TEMPLATES.update(CONTROL_REPLIES)  # the trading controls (`hantu.bot.actions`) and their read commands
+TEMPLATES.update(MARKET_ALERTS)  # market-status alerts (`order_held`), in `hantu.notify.market_templates`

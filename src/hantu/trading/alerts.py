@@ -17,7 +17,8 @@ from hantu.notify.outbox import Priority, enqueue
 log = logging.getLogger(__name__)
 
 KINDS = ("order_placed", "order_filled", "order_partially_filled", "order_rejected", "order_cancelled",
-         "stop_hit", "target_hit", "risk_halt", "reconciliation_mismatch", "corporate_action")
+         "stop_hit", "target_hit", "risk_halt", "reconciliation_mismatch", "corporate_action",
+         "order_held")
 
 
 def alert(session: Session, kind: str, data: dict[str, Any], priority: Priority = "normal",

@@ -22,6 +22,7 @@ from hantu.store.db import Database, lock_section
 from hantu.store.models import TradeOrder
 from hantu.trading import ledger
 from hantu.trading.blocks import record_block
+from hantu.trading.market_hold import MarketHolds
 from hantu.trading.orders import OrderManager
 from hantu.trading.risk import OrderCheck, RiskManager, Verdict
 
@@ -49,6 +50,7 @@ class TradingEngine:
         self.orders = OrderManager(database, broker, clock)
         self.risk = RiskManager(broker.name, broker.commission_rate)
         self._markets = dict(markets or {})
+        self.holds = MarketHolds(database, broker.name)
 
     def market_of(self, session: Session, code: str) -> str:
         if code not in self._markets:
@@ -70,9 +72,18 @@ class TradingEngine:
                purpose: str, reason: str, source: str, quote: Quote | None = None,
                prices: dict[str, float] | None = None, actor: str = "engine",
                replaces_id: int | None = None, reprice_count: int = 0) -> Submission:
-        """Risk-check an order and, if allowed, write its intent (one transaction), then send it once."""
+        """Risk-check an order and, if allowed, write its intent (one transaction), then send it once.
+
+        First the market status (`hantu.market.status`): an order the market would not take as asked now (a market
+        order into a VI auction, anything into a halted stock, a market buy into an upper-limit lock) is held —
+        not sent, an `order_held` alert once per episode — and the caller looks again later (the session loop
+        does every iteration); the order that goes afterwards says in its reason what it waited for."""
         quote = quote or self.broker.quote(code)
         now = self.clock.now()
+        held = self.holds.check(code, side, quantity, order_type, purpose, reason, quote, now)
+        if held is not None:
+            return Submission(Verdict(False, held))
+        reason = self.holds.released(code, side, reason, now)
         with self.database.session() as session:
             lock_section(session, "orders")  # check and intent as one step across processes
             market = self.market_of(session, code)

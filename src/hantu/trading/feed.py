@@ -17,8 +17,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from hantu.broker.base import BrokerError, FeedSignals, PriceFeed, Quote, QuoteSource
+from hantu.broker.base import Broker, BrokerError, FeedSignals, PriceFeed, Quote, QuoteSource
 from hantu.clock import Clock
+from hantu.market.status import halted_from_tick, vi_from_tick
 from hantu.trading.minutes import MinuteRecorder
 
 if TYPE_CHECKING:
@@ -224,7 +225,8 @@ class StreamingFeed:
                     out[code] = Quote(code, tick.price, tick.at, open=tick.open or None, high=tick.high or None,
                                       low=tick.low or None, volume=tick.cumulative_volume,
                                       upper_limit=polled.upper_limit if polled else None,
-                                      lower_limit=polled.lower_limit if polled else None)
+                                      lower_limit=polled.lower_limit if polled else None,
+                                      halted=halted_from_tick(tick.fields), vi=vi_from_tick(tick.fields))
                 else:
                     stale.append(code)
         if stale:

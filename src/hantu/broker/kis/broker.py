@@ -40,6 +40,7 @@ from hantu.domain.orders import OrderType, Side
 from hantu.market import calendar
 from hantu.market.instruments import DEFAULT_MARKET
 from hantu.market.rules import DEFAULT_COMMISSION_RATE, costs
+from hantu.market.status import vi_from_kis
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ def price_quote(api: KisApi, code: str, clock: Clock) -> Quote:
     info = api.price(code)
     return Quote(code=code, price=info.price, at=clock.now(), open=info.open or None,
                  high=info.high or None, low=info.low or None, volume=info.volume,
-                 upper_limit=info.upper_limit or None, lower_limit=info.lower_limit or None, halted=info.halted)
+                 upper_limit=info.upper_limit or None, lower_limit=info.lower_limit or None, halted=info.halted,
+                 vi=vi_from_kis(info.vi_code))
 
 
 class KisQuotes:

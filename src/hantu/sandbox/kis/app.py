@@ -19,6 +19,7 @@ from hantu.clock import Clock, SystemClock
 from hantu.market.panel import DailyPanel
 from hantu.sandbox.kis.accounts import Account
 from hantu.sandbox.kis.control import build_control_router
+from hantu.sandbox.kis.events_api import build_events_router
 from hantu.sandbox.kis.faults import Fault
 from hantu.sandbox.kis.market import MarketReplay
 from hantu.sandbox.kis.master import build_master_router
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 def create_app(state: SandboxState) -> FastAPI:
     app = FastAPI(title="KIS sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(build_control_router(state))
+    app.include_router(build_events_router(state))
     app.include_router(build_master_router(state))
     app.include_router(build_router(state))
     app.include_router(build_ws_router(state))
@@ -88,6 +90,13 @@ class SandboxHandle:
     def stats(self, app_key: str | None = None) -> dict[str, Any]:
         return self.state.stats(app_key)
 
+    def load_scenario(self, name: str, day: Any, codes: list[str] | None = None) -> dict[str, Any]:
+        """Replay market-event day `name` on `day` (`hantu.sandbox.kis.scenarios`)."""
+        from hantu.sandbox.kis import scenarios
+
+        with self.state.lock:
+            return scenarios.load(self.state.market, name, day, codes)
+
     def stop(self, timeout: float = 5.0) -> None:
         self._server.should_exit = True
         self._thread.join(timeout)
@@ -138,7 +147,7 @@ def start_kis_sandbox(source: DailyPanel | str | Path, clock: Clock | None = Non
 
 
 def serve(source: DailyPanel | str | Path, clock: Clock, options: SandboxOptions, host: str, port: int,
-          home: Path | None, accounts: list[dict[str, Any]] | None = None) -> None:
+          home: Path | None, accounts: list[dict[str, Any]] | None = None, scenario: str | None = None) -> None:
     """Run the sandbox in the foreground until interrupted (the `hantu sandbox kis` command).
 
     Writes `<home>/kis-sandbox.json` (URLs, port, pid, accounts) once listening, so that a parent process
@@ -149,11 +158,16 @@ def serve(source: DailyPanel | str | Path, clock: Clock, options: SandboxOptions
     state = SandboxState(MarketReplay(load_panel(source), seed=options.seed, instruments=load_instruments(source)),
                          clock, options)
     created = [state.accounts.create(**spec).public() for spec in accounts or []]
+    loaded = None
+    if scenario:
+        from hantu.sandbox.kis import scenarios
+
+        loaded = scenarios.load(state.market, scenario, state.now().date())
     sock = _bind(host, port)
     actual = sock.getsockname()[1]
     server = _server(create_app(state), "warning")
     info = {"base_url": f"http://{host}:{actual}", "ws_url": f"ws://{host}:{actual}", "port": actual,
-            "pid": os.getpid(), "accounts": created, "now": state.now().isoformat()}
+            "pid": os.getpid(), "accounts": created, "now": state.now().isoformat(), "scenario": loaded}
 
     async def main() -> None:
         task = asyncio.create_task(server.serve(sockets=[sock]))

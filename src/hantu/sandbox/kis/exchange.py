@@ -255,9 +255,13 @@ class Exchange:
                 break
             # Marketable on arrival: at the current minute's price, or in the opening auction for orders
             # entered before the open.
+            # A single-price auction's uncross (after a VI, a circuit breaker) trades everything at its price.
             marketable_now = (arriving and minute == first) or (
-                minute == 0 and path.start is not None and order.placed_at < path.start)
-            self._fill_minute(order, int(path.prices[minute]), int(path.volumes[minute]),
+                minute == 0 and path.start is not None and order.placed_at < path.start) or (
+                self.market.status.is_uncross(order.code, day, minute))
+            volume = self.market.status.tradable_volume(order.code, day, minute, order.side is Side.BUY,
+                                                        int(path.volumes[minute]))
+            self._fill_minute(order, int(path.prices[minute]), volume,
                               path.start + timedelta(minutes=minute) if path.start else now, marketable_now)
             order.next_minute = minute + 1
         if now >= session.close:

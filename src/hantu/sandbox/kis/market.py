@@ -12,7 +12,7 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from hantu.market import calendar, rules
 from hantu.market.intraday import IntradayPath, minute_path
 from hantu.market.panel import DailyPanel
 from hantu.market.store import Instrument
+from hantu.sandbox.kis.events import HALTED, INDEX_MEMBERS, NORMAL, VI_AUCTION, MarketStatusBook
 
 PATH_CACHE_SIZE = 512  # (code, day) paths kept; each is a few KB
 
@@ -47,6 +48,7 @@ class Snapshot:
     halted: bool
     phase: str  # "pre" (before the first trade), "open", "closed"
     minute: int  # index into the day's path (-1 before the open)
+    vi: str = ""  # a VI auction running: its kind (`hantu.market.status`); "" otherwise
 
     @property
     def change(self) -> int:
@@ -83,6 +85,30 @@ class MarketReplay:
         self._days = [panel.date_at(i) for i in range(len(panel.dates))]
         self._paths: OrderedDict[tuple[str, date], IntradayPath] = OrderedDict()
         self._lock = threading.Lock()
+        # VIs, halts, locks, circuit breakers (`events.py`): they reshape the paths, so a change drops them
+        self.status = MarketStatusBook()
+        self.status.on_change = self._forget_paths
+        self._members: dict[date, frozenset[str]] = {}
+
+    def _forget_paths(self) -> None:
+        with self._lock:
+            self._paths.clear()
+
+    def index_member(self, code: str, day: date) -> bool:
+        """Whether `code` counts as a KOSPI200 member on `day` (its dynamic-VI band): the scenario's list, else
+        the `INDEX_MEMBERS` KOSPI stocks that traded the most won on the data day before."""
+        explicit = self.status.index_members.get(day)
+        if explicit is not None:
+            return code in explicit
+        members = self._members.get(day)
+        if members is None:
+            row = max(self.row_on_or_before(day - timedelta(days=1)), 0)
+            kospi = np.array([rules.normalize_market(str(m)) == "KOSPI" for m in self.panel.markets])
+            amount = np.where(kospi, np.nan_to_num(self.panel.amount[row], nan=-1.0), -1.0)
+            top = np.argsort(-amount, kind="stable")[:INDEX_MEMBERS]
+            members = frozenset(str(self.panel.codes[c]) for c in top if amount[c] > 0)
+            self._members[day] = members
+        return code in members
 
     # --- lookup -----------------------------------------------------------------------------------
     def column(self, code: str) -> int:
@@ -147,9 +173,11 @@ class MarketReplay:
             result = IntradayPath(None, np.zeros(0, np.int64), np.zeros(0, np.int64))
         else:
             o, h, lo, cl, vol, _ = self.bar(code, row)
-            result = minute_path(o, h, lo, cl, vol, calendar.session(day), day, self.market(code),
-                                 seed=(self.seed, int(code) if code.isdigit() else hash(code) & 0xFFFF,
-                                       day.toordinal()))
+            raw = minute_path(o, h, lo, cl, vol, calendar.session(day), day, self.market(code),
+                              seed=(self.seed, int(code) if code.isdigit() else hash(code) & 0xFFFF,
+                                    day.toordinal()))
+            result = self.status.apply(code, day, raw, self.market(code), self.prev_close(code, row),
+                                       self.index_member(code, day))
         with self._lock:
             self._paths[key] = result
             while len(self._paths) > PATH_CACHE_SIZE:
@@ -179,9 +207,14 @@ class MarketReplay:
         volumes = path.volumes[: i + 1]
         price = int(prices[-1])
         closed = now >= session.close_auction
+        status = self.status.day_status(code, day)
+        minute = status.at(i) if status is not None and not closed else NORMAL
         return Snapshot(code, day, price, base, int(prices[0]), int(prices.max()), int(prices.min()),
                         int(volumes.sum()), int((prices * volumes).sum()), upper, lower,
-                        rules.tick_size(price, day, market), False, "closed" if closed else "open", i)
+                        rules.tick_size(price, day, market), minute == HALTED,
+                        "closed" if closed else "open", i,
+                        vi=status.vi_kind.get(i, "") if status is not None and minute == VI_AUCTION else "")
+
 
     def _closed_snapshot(self, code: str, row: int, market: str) -> Snapshot:
         day = self._days[row]

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from hantu.broker.kis.config import virtual_tr_id
 from hantu.domain.orders import Side
 from hantu.market import calendar, rules
+from hantu.market.status import kis_vi_code
 from hantu.sandbox.kis.accounts import Account
 from hantu.sandbox.kis.exchange import Order, OrderError
 from hantu.sandbox.kis.market import Snapshot, UnknownStock
@@ -117,7 +118,7 @@ def _price_output(call: Call, snap: Snapshot) -> dict[str, str]:
         "bps": "0.00", "w52_hgpr": w52_high, "w52_lwpr": w52_low, "hts_avls": "0",
         "mang_issu_cls_code": "Y" if inst.is_administrative else "N",
         "mrkt_warn_cls_code": {"caution": "01", "warning": "02", "danger": "03"}.get(inst.warning, "00"),
-        "vi_cls_code": "N", "stck_shrn_iscd": snap.code, "hts_kor_isnm": market.name(snap.code),
+        "vi_cls_code": kis_vi_code(snap.vi), "stck_shrn_iscd": snap.code, "hts_kor_isnm": market.name(snap.code),
     })
 
 

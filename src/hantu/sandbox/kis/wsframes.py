@@ -6,6 +6,7 @@ from datetime import datetime
 
 from hantu.broker.kis.wsfields import FILL_FIELDS, PRICE_FIELDS
 from hantu.domain.orders import Side
+from hantu.market.status import VI_AUCTION_TIME_CODE
 from hantu.sandbox.kis.exchange import FillRecord, Order
 from hantu.sandbox.kis.market import MarketReplay, Snapshot
 
@@ -20,7 +21,7 @@ def price_record(snap: Snapshot, now: datetime, last_volume: int) -> list[str]:
         "STCK_LWPR": str(snap.low or snap.price), "ASKP1": str(snap.price + snap.tick), "BIDP1": str(snap.price),
         "CNTG_VOL": str(last_volume), "ACML_VOL": str(snap.volume), "ACML_TR_PBMN": str(snap.amount),
         "BSOP_DATE": snap.day.strftime("%Y%m%d"), "NEW_MKOP_CLS_CODE": "20", "TRHT_YN": "Y" if snap.halted else "N",
-        "HOUR_CLS_CODE": "0", "MRKT_TRTM_CLS_CODE": "2", "CCLD_DVSN": "1",
+        "HOUR_CLS_CODE": VI_AUCTION_TIME_CODE if snap.vi else "0", "MRKT_TRTM_CLS_CODE": "2", "CCLD_DVSN": "1",
     })
     return [values[name] for name in PRICE_FIELDS]
 
