@@ -286,6 +286,16 @@ def open_quantity(session: Session, broker: str, code: str, side: Side) -> int:
                else o.reported_filled_quantity - o.filled_quantity for o in rows)
 
 
+def broker_stops(session: Session, broker: str) -> dict[str, int]:
+    """The live (or not yet resolved) stop-limit sells resting at `broker`, by code: which positions the broker
+    guards (`hantu trade positions` says so; the session loop places one per guarded position)."""
+    rows = session.execute(select(TradeOrder.code, TradeOrder.id).where(
+        TradeOrder.broker == broker, TradeOrder.side == Side.SELL.value,
+        TradeOrder.order_type == OrderType.STOP_LIMIT.value, TradeOrder.status.in_(LIVE + PENDING))
+        .order_by(TradeOrder.id)).all()
+    return {code: order_id for code, order_id in rows}
+
+
 def _match_intent(bo: BrokerOrder, candidates: Iterable[TradeOrder]) -> TradeOrder | None:
     """The intent a broker order belongs to: by client order id when the broker keeps one (paper), else by
     code, side, quantity, price and time (KIS)."""
