@@ -346,6 +346,14 @@ class TradingSession:
                     }, priority="high", dedupe_key=f"{rule}:{self.broker.name}:{held.code}:{day}")
         return signalled
 
+    def place_broker_stops(self) -> int:
+        """One pass of the broker-stop guard (what each loop step runs after the exits): the orders it sent."""
+        quotes = self._quotes({})
+        prices = {c: float(q.price) for c, q in quotes.items() if q.price > 0}
+        report = SessionReport(day=self.clock.today())
+        self._guard_stops(quotes, prices, set(), report, threading.Event())
+        return report.orders_sent
+
     def _broker_stops(self) -> dict[str, int]:
         """Live broker-held stop-limit sells by code (their order ids)."""
         with self.database.session() as session:
