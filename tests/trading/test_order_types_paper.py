@@ -90,7 +90,7 @@ def test_stop_limit_rests_in_the_paper_book_and_fires_on_its_trigger(paper) -> N
 
 
 def test_paper_broker_refuses_a_type_outside_its_session(paper) -> None:  # type: ignore[no-untyped-def]
-    broker, clock, _ = paper("10:00")
+    broker, _clock, _ = paper("10:00")
     with pytest.raises(InvalidOrder) as refused:
         broker.place(OrderRequest("x", CODE, Side.BUY, 1, OrderType.AFTER_HOURS_CLOSE))
     assert "장후 시간외 주문은 지금(정규장) 낼 수 없습니다" in refused.value.message_ko
