@@ -2,7 +2,7 @@
 broker saw a stop trigger, and `order_type` wide enough for the new type names (`hantu.domain.orders.OrderType`).
 
 Revision ID: 0014
-Revises: 0019 (relinked after main took 0019; was 0013)
+Revises: 0013
 
 Existing rows keep their `limit` / `market` types and a null trigger.
 """
@@ -15,7 +15,7 @@ from alembic import op
 from hantu.store.base import KstDateTime
 
 revision = "0014"
-down_revision = "0019"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
