@@ -85,3 +85,20 @@ def test_an_account_not_seen_yet_is_empty(database, tmp_path) -> None:  # type: 
 
 def test_open_statuses_are_the_non_terminal_ones() -> None:
     assert set(OPEN) == {s for s in OrderStatus if not s.is_terminal}
+
+
+def test_positions_say_which_mechanism_guards_their_stop(database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A live stop-limit at the broker guards 005930 ("broker", with its trigger); 000660 has a stop level only
+    (the engine's own stop); 035720's zero quantity is not shown."""
+    _seed(database)
+    with database.session() as s:
+        s.get(TradePosition, ("paper", "000660")).stop_price = 95_000  # type: ignore[union-attr]
+        s.add(TradeOrder(client_order_id="stop", broker="paper", trading_date=TODAY, code="005930", side="sell",
+                         order_type="stop_limit", quantity=10, limit_price=64_000, trigger_price=66_000,
+                         status="submitted", filled_quantity=0, avg_fill_price=0.0, purpose="stop", reason="",
+                         source="engine", message="", created_at=NOW, updated_at=NOW))
+    service = AccountService("paper", ClosesReader(tmp_path / "market"))
+    with database.session() as s:
+        view = service.view(s, TODAY)
+    guards = {p.code: (p.guard, p.guard_trigger) for p in view.positions}
+    assert guards == {"005930": ("broker", 66_000), "000660": ("engine", None)}

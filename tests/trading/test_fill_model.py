@@ -118,5 +118,5 @@ def test_paper_broker_refuses_what_a_broker_would(rig, request_: OrderRequest, m
 
 def test_paper_broker_refuses_orders_outside_the_session(rig) -> None:  # type: ignore[no-untyped-def]
     rig.clock.set(at("15:45"))
-    with pytest.raises(OrderRejected, match="outside the trading session"):
+    with pytest.raises(OrderRejected, match="not accepted now"):
         rig.broker.place(OrderRequest("x", "100010", Side.BUY, 1, OrderType.MARKET))

@@ -117,3 +117,10 @@ def test_properties_of_random_histories(history: tuple[int, list[tuple[str, S, i
             assert state.filled >= quantity  # `filled` only with every share recorded
         if before.status is S.FILLED:
             assert state.status is S.FILLED  # nothing leaves `filled`
+
+
+def test_order_types_table_in_the_docs_is_generated_from_the_code() -> None:
+    from hantu.broker.kis.divisions import order_types_markdown
+
+    assert order_types_markdown() in DOC.read_text(), (
+        "docs/trading-engine.md: paste hantu.broker.kis.divisions.order_types_markdown()")

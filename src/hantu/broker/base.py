@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
 from hantu.domain.order_state import OrderStatus
-from hantu.domain.orders import OrderType, Side
+from hantu.domain.orders import OrderInvalid, OrderType, Side
 from hantu.market.status import StockStatus, is_upper_locked
 
 
@@ -25,7 +25,8 @@ class OrderRequest:
     side: Side
     quantity: int
     order_type: OrderType = OrderType.LIMIT
-    limit_price: int | None = None  # required for LIMIT
+    limit_price: int | None = None  # required for the priced types (`ORDER_TYPES[t].priced`)
+    trigger_price: int | None = None  # a stop-limit's trigger (KIS `CNDT_PRIC`)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class BrokerOrder:
     placed_at: datetime | None = None
     client_order_id: str | None = None
     message: str = ""
+    trigger_price: int | None = None
 
     @property
     def remaining(self) -> int:
@@ -115,6 +117,14 @@ class OrderRejected(BrokerError):
     """The broker answered and refused the order (no order exists)."""
 
 
+class InvalidOrder(OrderRejected):
+    """Refused before sending: KRX would refuse it (`OrderInvalid` from `validate_order`); nothing was sent."""
+
+    def __init__(self, error: OrderInvalid) -> None:
+        super().__init__(str(error))
+        self.message_ko = error.message_ko
+
+
 class OrderStateUnknown(BrokerError):
     """The order may or may not exist (lost response): resolve it by lookup, never by re-sending."""
 
@@ -125,11 +135,13 @@ class Broker(Protocol):
 
     name: str
     commission_rate: float  # per side, as a fraction: what the risk check and sizing reserve for costs
+    holds_stops: bool  # stop-limits rest at the broker and fire without the engine (else the engine's stop guards)
 
     def quote(self, code: str) -> Quote: ...
 
     def place(self, request: OrderRequest) -> BrokerOrder:
-        """Send one order once. Raises OrderRejected, or OrderStateUnknown when its fate is unknown."""
+        """Send one order once. Raises OrderRejected (`OrderInvalid` first, before any call, for an order KRX
+        would refuse: `hantu.market.order_rules`), or OrderStateUnknown when its fate is unknown."""
         ...
 
     def cancel(self, order: BrokerOrder) -> BrokerOrder: ...

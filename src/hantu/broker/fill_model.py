@@ -17,6 +17,14 @@ minute's price) or a whole daily bar. The rules:
 - **Costs** (commission on both sides, sell tax on sells) and **ticks** come from `hantu.market.rules`, the one
   source of those tables. Prices are integer won.
 
+- **The other order types** (`hantu.domain.orders.ORDER_TYPES`, one table for every broker):
+  최유리 (best) becomes a limit at the price on arrival, 최우선 (top priority) a limit one tick behind it
+  (`arrival_limit`); 조건부지정가 is a limit that turns market in the closing auction; IOC/FOK meet only the first
+  bar after placement (IOC keeps what it got, FOK all or nothing; `immediate_fill`); a stop-limit becomes its
+  limit once a bar trades at or through the trigger (`stop_triggered`); the off-hours orders fill at the
+  previous close (장전 시간외), today's close (장후 시간외) or, 시간외 단일가, at the close when the limit
+  reaches it (`off_hours_price`) — the replay has no off-hours tape, so the close is the only price it knows.
+
 The functions never look at a bar before deciding whether it is "next": callers pass only bars that start after
 the order was placed (no look-ahead, no same-bar fills).
 """
@@ -27,7 +35,7 @@ import math
 from dataclasses import dataclass
 from datetime import date
 
-from hantu.domain.orders import OrderType, Side
+from hantu.domain.orders import OrderType, Side, spec
 from hantu.market import rules
 
 
@@ -135,21 +143,75 @@ def trade_costs(side: Side, quantity: int, price: int, on: date, market: str,
     return rules.costs(side, quantity * price, market, on, rate=rate)
 
 
+def arrival_limit(order_type: OrderType, side: Side, price: int, on: date, market: str) -> int | None:
+    """The limit a 최유리 / 최우선 order takes on arrival at `price` (the last trade, the replay's only quote):
+    최유리 the price itself (the best opposite quote, marketable), 최우선 one tick behind (the best same-side
+    quote, resting). None for the other types (their limit is their own)."""
+    pricing = spec(order_type).pricing
+    if pricing == "best":
+        return price
+    if pricing == "top":
+        tick = rules.tick_size(price, on, market)
+        return max(price - tick, 1) if side is Side.BUY else price + tick
+    return None
+
+
+def stop_triggered(side: Side, trigger_price: int, bar: Bar) -> bool:
+    """Whether `bar` traded at or through a stop's trigger (a sell stop at or below it, a buy stop at or above)."""
+    if bar.volume <= 0:
+        return False
+    return bar.low <= trigger_price if side is Side.SELL else bar.high >= trigger_price
+
+
+def off_hours_price(order_type: OrderType, side: Side, limit_price: int | None, prev_close: int | None,
+                    close: int | None) -> int | None:
+    """The price an off-hours order fills at, or None: 장전 시간외 at the previous close, 장후 시간외 at today's
+    close, 시간외 단일가 at today's close when its limit reaches it."""
+    pricing = spec(order_type).pricing
+    if pricing == "prev_close":
+        return prev_close or None
+    if pricing == "close":
+        return close or None
+    if pricing == "single" and close and limit_price is not None:
+        reaches = limit_price >= close if side is Side.BUY else limit_price <= close
+        return close if reaches else None
+    return None
+
+
 def match(side: Side, order_type: OrderType, remaining: int, limit_price: int | None, bar: Bar, on: date,
           market: str, params: FillParams, price_limits: tuple[int, int] | None = None,
           traded_range: tuple[int, int] | None = None) -> FillResult | None:
-    """Match one open order against one bar: the fill it gets there (quantity, price, costs), or None.
-    `traded_range` bounds a market order's slippage (see `market_fill_price`)."""
-    if order_type is OrderType.LIMIT:
+    """Match one open order against one bar of regular trading: the fill it gets there (quantity, price,
+    costs), or None. `traded_range` bounds a market order's slippage (see `market_fill_price`).
+
+    Priced types (limit, conditional, IOC/FOK limit, a triggered stop, and 최유리 / 최우선 once given their
+    `arrival_limit`) fill as limits; the market-priced ones (market, IOC/FOK market, and 최유리 without a limit)
+    as market orders. A FOK that the bar cannot fill whole fills nothing. Off-hours types never fill here
+    (`off_hours_price`)."""
+    s = spec(order_type)
+    if s.pricing in ("prev_close", "close", "single"):
+        return None
+    if s.priced or limit_price is not None:
         if limit_price is None:
-            raise ValueError("a limit order needs a limit price")
+            raise ValueError(f"a {order_type} order needs a limit price")
         price = limit_fill_price(side, limit_price, bar)
     else:
-        price = market_fill_price(side, bar, on, market, params, price_limits, traded_range)
+        slip = params if s.pricing == "market" else FillParams(params.volume_share, 0, params.commission_rate)
+        price = market_fill_price(side, bar, on, market, slip, price_limits, traded_range)
     if price is None:
         return None
     quantity = fillable_quantity(remaining, bar.volume, params)
-    if quantity <= 0:
+    if quantity <= 0 or (s.tif == "fok" and quantity < remaining):
+        return None
+    cost = trade_costs(side, quantity, price, on, market, params)
+    return FillResult(quantity, price, cost.commission, cost.tax)
+
+
+def fill_at(side: Side, remaining: int, price: int, volume: int, on: date, market: str,
+            params: FillParams) -> FillResult | None:
+    """A fill of up to `remaining` shares at a given `price` (auctions, off-hours), capped by the volume share."""
+    quantity = fillable_quantity(remaining, volume, params)
+    if quantity <= 0 or price <= 0:
         return None
     cost = trade_costs(side, quantity, price, on, market, params)
     return FillResult(quantity, price, cost.commission, cost.tax)

@@ -114,7 +114,15 @@ def _holding(p: Any) -> dict[str, Any]:
     return {"code": p.code, "name": p.name or p.code, "quantity": p.quantity, "avg_price": round(p.avg_price, 2),
             "last_price": p.last_price, "last_price_date": p.last_price_date, "market_value": round(p.market_value),
             "unrealized_pnl": round(p.unrealized_pnl), "entry_date": p.entry_date, "stop_price": p.stop_price,
-            "target_price": p.target_price, "high_since_entry": p.high_since_entry}
+            "target_price": p.target_price, "high_since_entry": p.high_since_entry, "stop_guard": p.guard,
+            "broker_stop_trigger": p.guard_trigger}
+
+
+def _guard_text(row: dict[str, Any]) -> str:
+    """Who executes the stop: the broker (its stop-limit works while the engine is down) or the engine."""
+    if row["stop_guard"] == "broker":
+        return f"broker stop @{row['broker_stop_trigger']:,}" if row["broker_stop_trigger"] else "broker stop"
+    return "engine stop" if row["stop_guard"] == "engine" else "-"
 
 
 @app.command("balance")
@@ -180,7 +188,10 @@ def balance(as_json: bool = JSON, live: bool = typer.Option(False, "--live", hel
 
 @app.command("positions")
 def positions(as_json: bool = JSON) -> None:
-    """Held positions with their exit levels and their value at the newest stored close.
+    """Held positions with their exit levels, their value at the newest stored close, and what guards each stop:
+    `broker stop @trigger` (a stop-limit resting at the broker — KIS real `CNDT_PRIC`, or the paper book — that
+    fires even while the engine is down) or `engine stop` (the session loop's own check: the fallback, and the
+    only guard in KIS virtual mode).
 
     Example: hantu trade positions
     """
@@ -188,8 +199,8 @@ def positions(as_json: bool = JSON) -> None:
     if as_json:
         print_json(rows)
         return
-    _table("positions", ["code", "name", "qty", "avg", "price", "stop", "target", "since"],
-           [[r["code"], r["name"], r["quantity"], r["avg_price"], r["last_price"], r["stop_price"],
+    _table("positions", ["code", "name", "qty", "avg", "price", "stop", "guard", "target", "since"],
+           [[r["code"], r["name"], r["quantity"], r["avg_price"], r["last_price"], r["stop_price"], _guard_text(r),
              r["target_price"], r["entry_date"]] for r in rows])
 
 

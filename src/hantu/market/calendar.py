@@ -34,6 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from hantu.clock import KST
+from hantu.domain.orders import MarketSession
 
 # 수능 (college scholastic ability test) days: the market opens at 10:00 and closes at 16:30.
 # One dated table; later years go here (or into the override file's `exam_day` as soon as announced).
@@ -56,12 +57,22 @@ class SessionSchedule:
     open: time
     close_auction: time
     close: time
+    pre_market_end: time  # 장전 시간외 종가 runs from `pre_open` to here
+    after_hours: time  # 장후 시간외 종가 from here to `single_price`
+    single_price: time  # 시간외 단일가 from here to `single_price_end`, matched every 10 minutes
+    single_price_end: time
 
 
-# The timetable: one source of truth for every session time.
-NORMAL_SCHEDULE = SessionSchedule(time(8, 30), time(9, 0), time(15, 20), time(15, 30))
-LATE_OPEN_SCHEDULE = SessionSchedule(time(9, 30), time(10, 0), time(15, 20), time(15, 30))
-EXAM_DAY_SCHEDULE = SessionSchedule(time(9, 30), time(10, 0), time(16, 20), time(16, 30))
+# The timetable: one source of truth for every session time. On a late-open day (the year's first trading day)
+# the morning shifts one hour; on the exam day (수능) the whole day does, the off-hours sessions too.
+NORMAL_SCHEDULE = SessionSchedule(time(8, 30), time(9, 0), time(15, 20), time(15, 30),
+                                  time(8, 40), time(15, 40), time(16, 0), time(18, 0))
+LATE_OPEN_SCHEDULE = SessionSchedule(time(9, 30), time(10, 0), time(15, 20), time(15, 30),
+                                     time(9, 40), time(15, 40), time(16, 0), time(18, 0))
+EXAM_DAY_SCHEDULE = SessionSchedule(time(9, 30), time(10, 0), time(16, 20), time(16, 30),
+                                    time(9, 40), time(16, 40), time(17, 0), time(19, 0))
+SINGLE_PRICE_INTERVAL_MINUTES = 10  # 시간외 단일가 is matched every 10 minutes
+SINGLE_PRICE_BAND = 0.10  # 시간외 단일가 prices: within ±10 % of the day's close (and the daily limits)
 
 OVERRIDE_FILE_NAMES = ("calendar_overrides.toml", "calendar_overrides.json")
 
@@ -79,6 +90,43 @@ class SessionTimes:
     open: datetime
     close_auction: datetime
     close: datetime
+    pre_market_end: datetime | None = None
+    after_hours: datetime | None = None
+    single_price: datetime | None = None
+    single_price_end: datetime | None = None
+
+    @property
+    def last_order_time(self) -> datetime:
+        """When the day's last session (시간외 단일가) ends: no order is accepted after it."""
+        return self.single_price_end or self.close
+
+    def sessions_at(self, now: datetime) -> frozenset[MarketSession]:
+        """The sessions running at `now` (08:30–08:40 is both the pre-market and the opening auction)."""
+        out: set[MarketSession] = set()
+        if self.pre_open <= now < (self.pre_market_end or self.pre_open):
+            out.add(MarketSession.PRE_MARKET)
+        if self.pre_open <= now < self.open:
+            out.add(MarketSession.OPENING_AUCTION)
+        elif self.open <= now < self.close_auction:
+            out.add(MarketSession.CONTINUOUS)
+        elif self.close_auction <= now < self.close:
+            out.add(MarketSession.CLOSING_AUCTION)
+        if self.after_hours and self.single_price and self.after_hours <= now < self.single_price:
+            out.add(MarketSession.AFTER_HOURS)
+        if self.single_price and self.single_price_end and self.single_price <= now < self.single_price_end:
+            out.add(MarketSession.SINGLE_PRICE)
+        return frozenset(out) or frozenset({MarketSession.CLOSED})
+
+    def single_price_matches(self) -> list[datetime]:
+        """The 시간외 단일가 matching times: every 10 minutes after its start, the last at its end."""
+        if self.single_price is None or self.single_price_end is None:
+            return []
+        step = timedelta(minutes=SINGLE_PRICE_INTERVAL_MINUTES)
+        out, at = [], self.single_price + step
+        while at <= self.single_price_end:
+            out.append(at)
+            at += step
+        return out
 
     @property
     def is_late_open(self) -> bool:
@@ -344,7 +392,9 @@ def session(d: date) -> SessionTimes:
         return datetime.combine(day, t, tzinfo=KST)
 
     return SessionTimes(day=day, pre_open=at(schedule.pre_open), open=at(schedule.open),
-                        close_auction=at(schedule.close_auction), close=at(schedule.close))
+                        close_auction=at(schedule.close_auction), close=at(schedule.close),
+                        pre_market_end=at(schedule.pre_market_end), after_hours=at(schedule.after_hours),
+                        single_price=at(schedule.single_price), single_price_end=at(schedule.single_price_end))
 
 
 def _as_date(d: date) -> date:

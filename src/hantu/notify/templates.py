@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hantu.notify.drift_messages import DRIFT
 from hantu.notify.control_replies import CONTROL_REPLIES
+from hantu.notify.drift_messages import DRIFT
 from hantu.notify.kit import (
     Language,
     Priority,

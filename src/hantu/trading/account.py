@@ -19,7 +19,7 @@ Reads only; nothing here writes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
@@ -33,7 +33,9 @@ from hantu.market.names import stock_names
 from hantu.store.models import TradeAccount, TradeOrder, TradePosition
 from hantu.trading import ledger
 from hantu.trading.equity import previous_equity
+from hantu.trading.orders import broker_stops
 from hantu.trading.pnl import realized_for
+from hantu.trading.risk import load_config
 
 
 class PriceSource(Protocol):
@@ -54,6 +56,10 @@ class PositionView:
     stop_price: int | None
     target_price: int | None
     high_since_entry: float
+    # What guards the position's stop: "broker" (a stop-limit resting at the broker, working while the engine is
+    # down), "engine" (the session loop's own stop, `exits.check_exit`), or "none" (no stop level).
+    guard: str = "none"
+    guard_trigger: int | None = None  # the broker stop's trigger
 
     @property
     def cost(self) -> float:
@@ -171,7 +177,12 @@ class AccountService:
                                       .order_by(TradeOrder.id)))
         names = stock_names(session, [p.code for p in held] + [o.code for o in orders])
         marks = self.prices.marks([p.code for p in held]) if held else {}
-        positions = tuple(_position(row.code, names, marks, row) for row in held)
+        stops = broker_stops(session, self.broker)
+        triggers = {o.id: o.trigger_price for o in session.scalars(select(TradeOrder).where(
+            TradeOrder.id.in_(list(stops.values()))))} if stops else {}
+        engine_stop = load_config(session).stop_loss_pct is not None
+        positions = tuple(_guarded(_position(row.code, names, marks, row), stops, triggers, engine_stop)
+                          for row in held)
         order_views = tuple(_order(o, names) for o in orders)
         if account is None:
             return AccountView(self.broker, False, 0, None, positions, today, order_views, None, 0, 0, 0, None)
@@ -188,6 +199,15 @@ def _position(code: str, names: Mapping[str, str], marks: Mapping[str, Mark], ro
                         last_price=mark.price if mark else None, last_price_date=mark.day if mark else None,
                         entry_date=row.entry_date, stop_price=row.stop_price, target_price=row.target_price,
                         high_since_entry=float(row.high_since_entry))
+
+
+def _guarded(view: PositionView, stops: Mapping[str, int], triggers: Mapping[int, int | None],
+             engine_stop: bool) -> PositionView:
+    if view.code in stops:
+        return replace(view, guard="broker", guard_trigger=triggers.get(stops[view.code]))
+    if view.stop_price is not None or engine_stop:
+        return replace(view, guard="engine")
+    return view
 
 
 def _order(row: TradeOrder, names: Mapping[str, str]) -> OrderView:

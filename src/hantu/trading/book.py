@@ -138,11 +138,13 @@ class OrderBook:
     # --- orders --------------------------------------------------------------------------------------------
     def record_intent(self, code: str, side: Side, quantity: int, order_type: OrderType, limit_price: int | None,
                       purpose: str, reason: str, source: str, now: datetime, replaces_id: int | None = None,
-                      reprice_count: int = 0, reserve_price: int | None = None) -> TradeOrder:
+                      reprice_count: int = 0, reserve_price: int | None = None,
+                      trigger_price: int | None = None) -> TradeOrder:
         """An order in state `new`, not sent yet (the caller commits it before it is sent)."""
         order = TradeOrder(client_order_id=new_client_order_id(now), broker=self.broker, broker_order_id=None,
                            trading_date=now.date(), code=code, side=side.value, order_type=order_type.value,
                            quantity=quantity, limit_price=limit_price, reserve_price=reserve_price,
+                           trigger_price=trigger_price,
                            status=OrderStatus.NEW, filled_quantity=0, reported_filled_quantity=0,
                            avg_fill_price=0.0, purpose=purpose, reason=reason[:200], source=source,
                            replaces_id=replaces_id, reprice_count=reprice_count, message="", never_arrived=False,

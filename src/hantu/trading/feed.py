@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from hantu.broker.base import Broker, BrokerError, FeedSignals, PriceFeed, Quote, QuoteSource
+from hantu.broker.base import BrokerError, FeedSignals, PriceFeed, Quote, QuoteSource
 from hantu.clock import Clock
 from hantu.market.status import halted_from_tick, vi_from_tick
 from hantu.trading.minutes import MinuteRecorder

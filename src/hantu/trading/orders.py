@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from hantu.broker.base import Broker, BrokerOrder, OrderRejected, OrderRequest
 from hantu.clock import Clock
 from hantu.domain.order_state import LIVE, PENDING, CancelReason, OrderStatus
-from hantu.domain.orders import OrderType, Side
+from hantu.domain.orders import OrderType, Side, spec
 from hantu.store.db import Database
 from hantu.store.models import TradeOrder
 from hantu.trading import ledger
@@ -73,12 +73,13 @@ class OrderManager:
     def create_intent(self, session: Session, code: str, side: Side, quantity: int, order_type: OrderType,
                       limit_price: int | None, purpose: str, reason: str, source: str,
                       replaces_id: int | None = None, reprice_count: int = 0,
-                      reserve_price: int | None = None) -> TradeOrder:
+                      reserve_price: int | None = None, trigger_price: int | None = None) -> TradeOrder:
         """An order in state `new`, in the caller's transaction (commit it before `send`); `reserve_price` is
-        the per-share price a market buy holds cash at while open (`RiskManager.free_cash`)."""
+        the per-share price a market buy holds cash at while open (`RiskManager.free_cash`); `trigger_price`
+        a stop-limit's trigger."""
         return OrderBook(session, self.broker_name).record_intent(
             code, side, quantity, order_type, limit_price, purpose, reason, source, self.clock.now(), replaces_id,
-            reprice_count, reserve_price)
+            reprice_count, reserve_price, trigger_price)
 
     def send(self, order_id: int) -> TradeOrder:
         """Send a committed `new` intent once; record what the broker answered (or `unknown`)."""
@@ -89,7 +90,7 @@ class OrderManager:
             if order.status != OrderStatus.NEW.value or order.sent_at is not None:
                 return order  # already sent (idempotent): never a second time
             request = OrderRequest(order.client_order_id, order.code, Side(order.side), order.quantity,
-                                   OrderType(order.order_type), order.limit_price)
+                                   OrderType(order.order_type), order.limit_price, order.trigger_price)
         now = self.clock.now()
         try:
             answer: BrokerOrder | None = self.broker.place(request)
@@ -117,11 +118,11 @@ class OrderManager:
 
     def place(self, code: str, side: Side, quantity: int, order_type: OrderType, limit_price: int | None,
               purpose: str, reason: str, source: str, replaces_id: int | None = None,
-              reprice_count: int = 0) -> TradeOrder:
+              reprice_count: int = 0, trigger_price: int | None = None) -> TradeOrder:
         """Write the intent (commit), then send it."""
         with self.database.session() as session:
             order = self.create_intent(session, code, side, quantity, order_type, limit_price, purpose, reason,
-                                       source, replaces_id, reprice_count)
+                                       source, replaces_id, reprice_count, trigger_price=trigger_price)
             order_id = order.id
         return self.send(order_id)
 
@@ -285,6 +286,16 @@ def open_quantity(session: Session, broker: str, code: str, side: Side) -> int:
                else o.reported_filled_quantity - o.filled_quantity for o in rows)
 
 
+def broker_stops(session: Session, broker: str) -> dict[str, int]:
+    """The live (or not yet resolved) stop-limit sells resting at `broker`, by code: which positions the broker
+    guards (`hantu trade positions` says so; the session loop places one per guarded position)."""
+    rows = session.execute(select(TradeOrder.code, TradeOrder.id).where(
+        TradeOrder.broker == broker, TradeOrder.side == Side.SELL.value,
+        TradeOrder.order_type == OrderType.STOP_LIMIT.value, TradeOrder.status.in_(LIVE + PENDING))
+        .order_by(TradeOrder.id)).all()
+    return {code: order_id for code, order_id in rows}
+
+
 def _match_intent(bo: BrokerOrder, candidates: Iterable[TradeOrder]) -> TradeOrder | None:
     """The intent a broker order belongs to: by client order id when the broker keeps one (paper), else by
     code, side, quantity, price and time (KIS)."""
@@ -298,7 +309,9 @@ def _match_intent(bo: BrokerOrder, candidates: Iterable[TradeOrder]) -> TradeOrd
             continue
         if (intent.code, intent.side, intent.quantity) != (bo.code, bo.side.value, bo.quantity):
             continue
-        if intent.order_type == OrderType.LIMIT.value and intent.limit_price != bo.limit_price:
+        if intent.order_type != bo.order_type.value:
+            continue
+        if spec(intent.order_type).priced and intent.limit_price != bo.limit_price:
             continue
         if bo.placed_at is not None and not (
                 intent.created_at - MATCH_WINDOW <= bo.placed_at <= (intent.sent_at or intent.created_at)
@@ -313,10 +326,11 @@ def _as_broker_order(order: TradeOrder) -> BrokerOrder:
                        quantity=order.quantity, order_type=OrderType(order.order_type),
                        limit_price=order.limit_price, filled_quantity=order.filled_quantity,
                        avg_fill_price=order.avg_fill_price, status=OrderStatus(order.status),
-                       placed_at=order.sent_at, client_order_id=order.client_order_id, message=order.message)
+                       placed_at=order.sent_at, client_order_id=order.client_order_id, message=order.message,
+                       trigger_price=order.trigger_price)
 
 
 def _order_data(order: TradeOrder) -> dict[str, object]:
     return {"code": order.code, "side": order.side, "quantity": order.quantity, "price": order.limit_price,
-            "order_type": order.order_type, "client_order_id": order.client_order_id,
+            "order_type": order.order_type, "trigger_price": order.trigger_price, "client_order_id": order.client_order_id,
             "broker_order_id": order.broker_order_id, "purpose": order.purpose, "reason": order.reason}

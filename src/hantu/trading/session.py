@@ -40,7 +40,7 @@ from hantu.broker.base import Broker, BrokerError, FeedingBroker, PriceFeed, Quo
 from hantu.clock import Clock
 from hantu.domain.order_state import LIVE, PENDING, CancelReason, OrderStatus
 from hantu.domain.orders import OrderType, Side
-from hantu.market import calendar
+from hantu.market import calendar, rules
 from hantu.market.corporate_actions import CorporateAction
 from hantu.market.minutes import open_minute_store
 from hantu.store.db import Database
@@ -52,11 +52,11 @@ from hantu.trading import ledger
 from hantu.trading.alerts import alert
 from hantu.trading.book import OrderBook
 from hantu.trading.engine import TradingEngine
-from hantu.trading.exits import exit_signal
+from hantu.trading.exits import exit_signal, stop_level
 from hantu.trading.feed import BrokerPollingFeed, StreamingFeed
 from hantu.trading.halt import halt_state, set_halt
 from hantu.trading.minutes import MinuteRecorder, chart_fetch, watched_codes
-from hantu.trading.orders import CANCEL_REQUESTS_KEY, open_quantity
+from hantu.trading.orders import CANCEL_REQUESTS_KEY, broker_stops, open_quantity
 from hantu.trading.reconcile import ReconcileReport, reconcile
 from hantu.trading.risk import load_config
 from hantu.trading.sizing import entry_order
@@ -90,6 +90,11 @@ class SessionConfig:
     max_consecutive_errors: int = 5
     backoff_seconds: float = 5.0
     cash_tolerance: int | None = None  # None: the broker's default (`reconcile.default_cash_tolerance`)
+    # Rest a stop-limit at the broker under each position with a stop level where the broker holds stops (KIS
+    # real: `CNDT_PRIC`; paper: its book), so the stop works while this process is dead; the engine's own stop
+    # (`exits.check_exit`) is the fallback and the only guard where the broker holds none (KIS virtual).
+    broker_stops: bool = True
+    stop_limit_slack: float = 0.03  # a broker stop's limit sits this far under its trigger (a floor, not a price)
 
 
 @dataclass
@@ -183,7 +188,8 @@ class TradingSession:
                     prices = {c: float(q.price) for c, q in quotes.items() if q.price > 0}
                     self._mark(prices, by_code, now)
                     if now < end_of_day:
-                        self._exits(day, strategy, quotes, prices, now, report, stop)
+                        signalled = self._exits(day, strategy, quotes, prices, now, report, stop)
+                        self._guard_stops(quotes, prices, signalled, report, stop)
                         self._manage_unfilled(day, quotes, prices, now, report, stop)
                         self._entries(day, by_code, strategy, quotes, prices, now, report, stop)
                     elif not wrapped_up:
@@ -305,19 +311,29 @@ class TradingSession:
             self.engine.risk.update_equity(session, self.engine.equity(session, prices), now)
 
     def _exits(self, day: date, strategy: Strategy, quotes: dict[str, Quote], prices: dict[str, float],
-               now: datetime, report: SessionReport, stop: threading.Event) -> None:
+               now: datetime, report: SessionReport, stop: threading.Event) -> set[str]:
+        """Send the exits the rules call for; the codes that had an exit signal (no broker stop goes under them).
+        A stop signal where a broker stop rests is the broker's to execute; any other exit cancels that stop
+        first (its shares are reserved) and sells on the next loop."""
         config_and_positions = self._positions_to_check()
         config = config_and_positions[0]
+        signalled: set[str] = set()
+        guarded = self._broker_stops()
         for held in config_and_positions[1]:
             if stop.is_set():
-                return
+                return signalled
             price = prices.get(held.code)
             if price is None:
                 continue
             signal = exit_signal(held, price, now, config, strategy, self._day_open.get(held.code))
             if signal is None:
                 continue
+            signalled.add(held.code)
             rule, text = signal.rule, signal.text
+            if held.code in guarded:
+                if rule != "stop_loss":
+                    self.engine.orders.cancel(guarded[held.code], None, f"exit ({rule}): broker stop cancelled")
+                continue
             free = held.quantity - self._open_sell_quantity(held.code)
             if free <= 0 or self._recently_rejected(held.code, Side.SELL, now, timedelta(minutes=5), free):
                 continue
@@ -332,6 +348,52 @@ class TradingSession:
                         "pnl": round((price - held.avg_price) * free),
                         "pnl_pct": round((price / held.avg_price - 1) * 100, 2) if held.avg_price else None,
                     }, priority="high", dedupe_key=f"{rule}:{self.broker.name}:{held.code}:{day}")
+        return signalled
+
+    def place_broker_stops(self) -> int:
+        """One pass of the broker-stop guard (what each loop step runs after the exits): the orders it sent."""
+        quotes = self._quotes({})
+        prices = {c: float(q.price) for c, q in quotes.items() if q.price > 0}
+        report = SessionReport(day=self.clock.today())
+        self._guard_stops(quotes, prices, set(), report, threading.Event())
+        return report.orders_sent
+
+    def _broker_stops(self) -> dict[str, int]:
+        """Live broker-held stop-limit sells by code (their order ids)."""
+        with self.database.session() as session:
+            return broker_stops(session, self.broker.name)
+
+    def _guard_stops(self, quotes: dict[str, Quote], prices: dict[str, float], signalled: set[str],
+                     report: SessionReport, stop: threading.Event) -> None:
+        """Rest a stop-limit sell at the broker under every position with a stop level that has none (see
+        `SessionConfig.broker_stops`); trigger = the stop level on the tick below, limit `stop_limit_slack`
+        under it (never under the day's lower limit). The intent is written before it is sent, like any order."""
+        if not (self.config.broker_stops and self.broker.holds_stops):
+            return
+        config, held = self._positions_to_check()
+        guarded = self._broker_stops()
+        for position in held:
+            if stop.is_set():
+                return
+            level = stop_level(position, config)
+            price = prices.get(position.code)
+            quote = quotes.get(position.code)
+            if position.code in guarded or position.code in signalled or level is None or price is None:
+                continue
+            free = position.quantity - self._open_sell_quantity(position.code)
+            if free <= 0 or price <= level or quote is None:
+                continue
+            day = self.clock.today()
+            with self.database.session() as session:
+                market = self.engine.market_of(session, position.code)
+            trigger = rules.round_to_tick(level, "down", day, market)
+            limit = rules.round_to_tick(trigger * (1 - self.config.stop_limit_slack), "down", day, market)
+            if quote.lower_limit:
+                limit = max(limit, quote.lower_limit)
+            order = self.engine.orders.place(position.code, Side.SELL, free, OrderType.STOP_LIMIT, limit, "stop",
+                                             f"broker stop: trigger {trigger:,}", "engine", trigger_price=trigger)
+            if order.status != OrderStatus.REJECTED.value:
+                report.orders_sent += 1
 
     def _positions_to_check(self) -> tuple[Any, list[HeldPosition]]:
         with self.database.session() as session:

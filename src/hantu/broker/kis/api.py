@@ -241,8 +241,11 @@ class KisApi:
             self._known_orders.update(orders)
 
     def order_cash(self, side: Literal["buy", "sell"], code: str, quantity: int, price: int | None = None,
-                   exchange: str = "KRX") -> OrderAck:
-        """Place a cash order once: limit at `price`, or market when `price` is None.
+                   exchange: str = "KRX", *, division: str | None = None,
+                   condition_price: int | None = None) -> OrderAck:
+        """Place a cash order once: `division` (`ORD_DVSN`, `hantu.broker.kis.divisions`; default limit at
+        `price`, or market when `price` is None), `ORD_UNPR` "0" for the priceless divisions, and
+        `condition_price` as `CNDT_PRIC` (the stop-limit's trigger, division 22).
 
         KIS refusal → `KisOrderRejected`. Lost response (timeout, 5xx) → the order is looked up with
         `inquire-daily-ccld`; found → its ack (`recovered=True`), else `KisOrderUnknown`. Never sent twice.
@@ -251,9 +254,11 @@ class KisApi:
             raise KisOrderRejected("quantity must be positive", msg_cd="LOCAL")
         if price is not None and price <= 0:
             raise KisOrderRejected("limit price must be positive", msg_cd="LOCAL")
-        division = ORDER_MARKET if price is None else ORDER_LIMIT
+        division = division or (ORDER_MARKET if price is None else ORDER_LIMIT)
         body = {**self._account(), "PDNO": code, "ORD_DVSN": division, "ORD_QTY": str(quantity),
                 "ORD_UNPR": "0" if price is None else str(price), "EXCG_ID_DVSN_CD": exchange}
+        if condition_price is not None:
+            body["CNDT_PRIC"] = str(condition_price)
         tr = self.config.tr(TR_BUY if side == "buy" else TR_SELL)
         sent_at = self.client.clock.now()
         try:

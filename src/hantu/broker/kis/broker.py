@@ -24,21 +24,24 @@ from hantu.broker.base import (
     BrokerPosition,
     CashBalance,
     Fill,
+    InvalidOrder,
     OrderRejected,
     OrderRequest,
     Quote,
 )
-from hantu.broker.kis.api import ORDER_MARKET, KisApi
+from hantu.broker.kis.api import KisApi
 from hantu.broker.kis.client import KisClient
 from hantu.broker.kis.config import KisConfig
-from hantu.broker.kis.errors import KisOrderRejected, KisOrderUnknown
+from hantu.broker.kis.divisions import broker_held_stops, division, order_type_of
+from hantu.broker.kis.errors import KisOrderRejected
 from hantu.broker.kis.models import DailyOrder, to_int
 from hantu.clock import KST, Clock, SystemClock
 from hantu.config.real_money import require_real_money_opt_in
 from hantu.domain.order_state import OrderStatus
-from hantu.domain.orders import OrderType, Side
+from hantu.domain.orders import MarketSession, OrderInvalid, OrderType, Side, spec
 from hantu.market import calendar
 from hantu.market.instruments import DEFAULT_MARKET
+from hantu.market.order_rules import validate_order
 from hantu.market.rules import DEFAULT_COMMISSION_RATE, costs
 from hantu.market.status import vi_from_kis
 
@@ -88,6 +91,7 @@ class KisBroker:
         self.clock: Clock = api.client.clock
         self.config: KisConfig = api.config
         self.market_of = market_of or _default_market
+        self.holds_stops = broker_held_stops(api.config.server)  # prod: KIS holds stop-limits (CNDT_PRIC)
         # Keyed by (order date, ODNO): ODNOs restart every day.
         self._org_nos: dict[tuple[date, str], str] = {}  # -> KRX_FWDG_ORD_ORGNO (needed to cancel)
         self._client_ids: dict[tuple[date, str], str] = {}  # -> client order id (KIS keeps none)
@@ -107,18 +111,19 @@ class KisBroker:
 
     # --- orders -------------------------------------------------------------------------------------
     def place(self, request: OrderRequest) -> BrokerOrder:
-        if request.quantity <= 0:
-            raise OrderRejected(f"quantity must be positive, got {request.quantity}")
-        if request.order_type is OrderType.LIMIT and (request.limit_price is None or request.limit_price <= 0):
-            raise OrderRejected("a limit order needs a positive limit_price")
-        price = request.limit_price if request.order_type is OrderType.LIMIT else None
+        """Validate (`validate_order`: quantity, tick, trigger, session × type; the price band is KIS's to check,
+        it needs a quote), then send once with the type's `ORD_DVSN` and, for a stop-limit, `CNDT_PRIC`."""
         placed_at = self.clock.now()
         try:
-            ack = self.api.order_cash(request.side.value, request.code, request.quantity, price)
-        except KisOrderUnknown:
-            raise
-        except KisOrderRejected:
-            raise
+            validate_order(request.order_type, request.side, request.quantity, request.limit_price,
+                           request.trigger_price, placed_at, self.market_of(request.code))
+        except OrderInvalid as error:
+            raise InvalidOrder(error) from None
+        if request.order_type is OrderType.STOP_LIMIT and not self.holds_stops:
+            raise OrderRejected("KIS virtual trading does not serve stop-limit orders here: the engine's stop guards")
+        price = request.limit_price if spec(request.order_type).priced else None
+        ack = self.api.order_cash(request.side.value, request.code, request.quantity, price,
+                                  division=division(request.order_type), condition_price=request.trigger_price)
         self._org_nos[placed_at.date(), ack.odno] = ack.org_no
         self._client_ids[placed_at.date(), ack.odno] = request.client_order_id
         if ack.recovered:
@@ -128,7 +133,7 @@ class KisBroker:
         return BrokerOrder(broker_order_id=ack.odno, code=request.code, side=request.side,
                            quantity=request.quantity, order_type=request.order_type, limit_price=price,
                            filled_quantity=0, avg_fill_price=0.0, status=OrderStatus.SUBMITTED, placed_at=placed_at,
-                           client_order_id=request.client_order_id,
+                           client_order_id=request.client_order_id, trigger_price=request.trigger_price,
                            message="found by lookup after a lost response" if ack.recovered else "")
 
     def _lookup(self, odno: str, day: date) -> BrokerOrder | None:
@@ -171,21 +176,23 @@ class KisBroker:
             out.append(self._to_order(row, cancelled.get(row.odno, 0)))
         return out
 
-    def _day_over(self, day: date) -> bool:
+    def _day_over(self, day: date, order_type: OrderType) -> bool:
+        """Whether an order of `order_type` placed on `day` can no longer fill (its session is over)."""
         now = self.clock.now()
         if day < now.date():
             return True
         if day > now.date():
             return False
-
         try:
-            return now >= calendar.session(day).close
+            times = calendar.session(day)
         except ValueError:
             return True
+        off_hours = spec(order_type).sessions & {MarketSession.AFTER_HOURS, MarketSession.SINGLE_PRICE}
+        return now >= (times.last_order_time if off_hours else times.close)
 
     def _to_order(self, row: DailyOrder, cancelled_by_rows: int) -> BrokerOrder:
         side = Side.BUY if row.is_buy else Side.SELL
-        order_type = OrderType.MARKET if row.order_division == ORDER_MARKET else OrderType.LIMIT
+        order_type = order_type_of(row.order_division)
         cancelled = max(cancelled_by_rows, to_int(row.raw.get("cncl_cfrm_qty")))
         message = ""
         if row.filled_quantity >= row.quantity > 0:
@@ -194,7 +201,7 @@ class KisBroker:
             status = OrderStatus.CANCELLED
         elif row.rejected_quantity > 0 and row.filled_quantity == 0:
             status = OrderStatus.REJECTED
-        elif row.remaining > 0 and not self._day_over(row.day):
+        elif row.remaining > 0 and not self._day_over(row.day, order_type):
             status = OrderStatus.PARTIALLY_FILLED if row.filled_quantity > 0 else OrderStatus.SUBMITTED
         else:
             status = OrderStatus.EXPIRED  # a day order left (partly) unfilled at the close
@@ -203,7 +210,8 @@ class KisBroker:
             broker_order_id=row.odno, code=row.code, side=side, quantity=row.quantity, order_type=order_type,
             limit_price=row.price or None, filled_quantity=row.filled_quantity, avg_fill_price=row.avg_price,
             status=status, placed_at=datetime.combine(row.day, row.ordered_at, tzinfo=KST),
-            client_order_id=self._client_ids.get((row.day, row.odno)), message=message)
+            client_order_id=self._client_ids.get((row.day, row.odno)), message=message,
+            trigger_price=to_int(row.raw.get("stpm_cndt_pric")) or None)
 
     def open_orders(self) -> list[BrokerOrder]:
         return [o for o in self.orders(self.clock.today()) if not o.status.is_terminal]

@@ -8,15 +8,23 @@ Matching is lazy and deterministic: every call first advances the book from `mat
 minute by minute through the paper feed's intraday paths (an order only meets minutes after the one it was
 placed in). Orders still open at the close expire. A clock behind `matched_until` belongs to another run (a
 simulated day after a wall-clock `hantu trade balance`, or the reverse): the broker logs a warning and matches
-each open order again from its own placement or last fill, so one run's clock never freezes another's book. Orders outside the session are rejected, as are prices off
-the tick grid or outside the daily limits, buys beyond the orderable cash (commission included) and sells
+each open order again from its own placement or last fill, so one run's clock never freezes another's book.
+Orders KRX would refuse (`validate_order`: session × type, tick, daily limits, 시간외 단일가 band, trigger) are
+rejected before they enter the book, as are buys beyond the orderable cash (commission included) and sells
 beyond the free holdings.
+
+Every order type of `ORDER_TYPES` is matched by the shared fill model: 최유리 / 최우선 take their limit on
+arrival, IOC / FOK meet one minute and the rest is cancelled, 조건부지정가 turns market at the close, stop-limits
+rest in this book (which lives on when the engine dies) and become limits once their trigger trades, and the
+off-hours types fill at the previous close (08:40), today's close (장후 시간외) or at each 10-minute match of
+시간외 단일가; they expire at their session's end.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+import math
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -27,21 +35,33 @@ from hantu.broker.base import (
     BrokerPosition,
     CashBalance,
     Fill,
+    InvalidOrder,
     OrderRejected,
     OrderRequest,
     Quote,
 )
-from hantu.broker.fill_model import FillParams, buy_cash_needed, cash_flow, match
+from hantu.broker.fill_model import (
+    FillParams,
+    arrival_limit,
+    buy_cash_needed,
+    cash_flow,
+    fill_at,
+    match,
+    off_hours_price,
+    stop_triggered,
+)
 from hantu.broker.paper.market import PaperMarket
 from hantu.clock import Clock
 from hantu.config.settings import DEFAULT_PAPER_STARTING_CASH
 from hantu.domain.order_state import OrderStatus
-from hantu.domain.orders import OrderType, Side
-from hantu.market import calendar, rules
+from hantu.domain.orders import OrderInvalid, OrderType, Side, spec
+from hantu.market import calendar
+from hantu.market.order_rules import validate_order
 from hantu.store.db import Database
 from hantu.store.models import PaperAccount, PaperFill, PaperHolding, PaperOrder
 
 log = logging.getLogger(__name__)
+_ONE_MINUTE = timedelta(minutes=1)
 
 OPEN_STATES = (OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value)
 
@@ -61,6 +81,7 @@ class PaperBroker:
         self.account = account
         self.params = params or FillParams()
         self.commission_rate = self.params.commission_rate
+        self.holds_stops = True  # its book (and its stops) live in the database, not in the engine
         with database.session() as session:
             if session.get(PaperAccount, account) is None:
                 session.add(PaperAccount(name=account, cash=starting_cash, starting_cash=starting_cash,
@@ -74,13 +95,13 @@ class PaperBroker:
         now = self.clock.now()
         with self.database.session() as session:
             account = self._lock(session, now)
-            self._check(session, account, request, now)
+            limit = self._check(session, account, request, now)
             account.order_seq += 1
             order = PaperOrder(
                 broker_order_id=f"P{account.order_seq:09d}", account=self.account,
                 client_order_id=request.client_order_id, trading_date=now.date(), code=request.code,
                 side=request.side.value, order_type=request.order_type.value, quantity=request.quantity,
-                limit_price=request.limit_price, filled_quantity=0, filled_amount=0,
+                limit_price=limit, trigger_price=request.trigger_price, filled_quantity=0, filled_amount=0,
                 status=OrderStatus.SUBMITTED.value, reserved_cash=0, placed_at=now, message="accepted")
             session.add(order)
             session.flush()
@@ -184,29 +205,29 @@ class PaperBroker:
             total += order.quantity - order.filled_quantity
         return total
 
-    def _check(self, session: Session, account: PaperAccount, request: OrderRequest, now: datetime) -> None:
+    def _check(self, session: Session, account: PaperAccount, request: OrderRequest, now: datetime) -> int | None:
+        """Refuse what KRX or the account would refuse; the order's limit (최유리 / 최우선: taken on arrival)."""
         day = now.date()
         if not self.feed.has(request.code):
             raise OrderRejected(f"unknown stock code {request.code!r}")
         if not calendar.is_trading_day(day):
             raise OrderRejected(f"{day} is not a trading day")
-        times = calendar.session(day)
-        if not times.pre_open <= now < times.close:
-            raise OrderRejected("outside the trading session")
-        if request.quantity <= 0:
-            raise OrderRejected("quantity must be at least 1")
         market = self.feed.market(request.code)
         limits = self.feed.price_limits(request.code, day)
-        if request.order_type is OrderType.LIMIT:
-            price = request.limit_price
-            if price is None or price <= 0:
-                raise OrderRejected("a limit order needs a positive price")
-            if rules.round_to_tick(price, "nearest", day, market) != price:
-                raise OrderRejected(f"price {price} is not on the tick grid")
-            if limits and not limits[0] <= price <= limits[1]:
-                raise OrderRejected(f"price {price} outside the daily limits {limits[0]}..{limits[1]}")
+        daily = self.feed.daily_bar(request.code, day)
+        close = self.feed.price_at(request.code, now) if now >= calendar.session(day).close else None
+        try:
+            validate_order(request.order_type, request.side, request.quantity, request.limit_price,
+                           request.trigger_price, now, market, price_limits=limits, close=close)
+        except OrderInvalid as error:
+            raise InvalidOrder(error) from None
+        limit = request.limit_price
+        if limit is None:
+            price = self.feed.price_at(request.code, now)
+            if price is not None and daily is not None:
+                limit = arrival_limit(request.order_type, request.side, price, day, market)
         if request.side is Side.BUY:
-            need = self._buy_reserve(request.code, request.quantity, request.limit_price, day)
+            need = self._buy_reserve(request.code, request.quantity, limit, day)
             free = account.cash - self._reserved_cash(session)
             if need > free:
                 raise OrderRejected(f"insufficient cash: need {need}, orderable {free}")
@@ -215,6 +236,7 @@ class PaperBroker:
             free_shares = (holding.quantity if holding else 0) - self._reserved_shares(session, request.code)
             if request.quantity > free_shares:
                 raise OrderRejected(f"insufficient holdings: sell {request.quantity}, free {free_shares}")
+        return limit
 
     def _advance(self, session: Session, account: PaperAccount, now: datetime) -> None:
         """Match open orders against every minute from `matched_until` to `now`; expire orders past the close.
@@ -242,6 +264,12 @@ class PaperBroker:
         if not calendar.is_trading_day(day):
             order.status, order.message = OrderStatus.EXPIRED.value, "not a trading day"
             return
+        times = calendar.session(day)
+        order_type = OrderType(order.order_type)
+        s = spec(order_type)
+        if s.pricing in ("prev_close", "close", "single"):
+            self._match_off_hours(session, account, order, now, times)
+            return
         # after the placement minute, the minutes final at the cursor and the order's last fill (a cursor reset
         # by a clock that went back may lie before minutes already matched: they are never matched twice)
         after = self.feed.minute_of(order.code, order.placed_at)
@@ -252,24 +280,88 @@ class PaperBroker:
                                    .order_by(PaperFill.filled_at.desc()).limit(1))
         if last_fill is not None:
             after = max(after, self.feed.minute_of(order.code, last_fill))
-        upto = min(now, calendar.session(day).close_auction)
+        upto = min(now, times.close_auction)
         market = self.feed.market(order.code)
         limits = self.feed.price_limits(order.code, day)
         side = Side(order.side)
+        met = False
         for index, at, bar, traded in self.feed.minute_bars(order.code, day, after, upto):
             remaining = order.quantity - order.filled_quantity
             if remaining <= 0:
                 break
-            result = match(side, OrderType(order.order_type), remaining, order.limit_price, bar, day, market,
-                           self.params, limits, traded)
+            if s.immediate and met:  # IOC / FOK meet the first minute after their arrival only
+                break
+            met = True
+            if s.trigger and order.triggered_at is None:
+                if order.trigger_price is None or not stop_triggered(side, order.trigger_price, bar):
+                    continue
+                order.triggered_at, order.message = at, f"stop triggered at {order.trigger_price}"
+            result = match(side, order_type, remaining, order.limit_price, bar, day, market, self.params, limits,
+                           traded)
             if result is None:
                 continue
             self._book_fill(session, account, order, result.quantity, result.price, result.commission,
                             result.tax, at, index)
+        remaining = order.quantity - order.filled_quantity
+        if remaining > 0 and s.pricing == "conditional" and now >= times.close:
+            self._fill_at_close(session, account, order, remaining, times.close, market)  # turned market
+            remaining = order.quantity - order.filled_quantity
+        if remaining <= 0:
+            order.status, order.message = OrderStatus.FILLED.value, "filled"
+        elif s.immediate and met:
+            order.status = OrderStatus.CANCELLED.value
+            order.message = f"{s.tif.upper()}: the rest cancelled on arrival"
+        elif now >= times.close or now.date() > day:
+            order.status, order.message = OrderStatus.EXPIRED.value, "expired at the close"
+
+    def _fill_at_close(self, session: Session, account: PaperAccount, order: PaperOrder, remaining: int,
+                       at: datetime, market: str) -> None:
+        daily = self.feed.daily_bar(order.code, order.trading_date)
+        if daily is None or not math.isfinite(daily[3]) or daily[4] <= 0:
+            return
+        result = fill_at(Side(order.side), remaining, round(daily[3]), int(daily[4]), order.trading_date, market,
+                         self.params)
+        if result is not None:
+            self._book_fill(session, account, order, result.quantity, result.price, result.commission, result.tax,
+                            at, -1)
+
+    def _match_off_hours(self, session: Session, account: PaperAccount, order: PaperOrder, now: datetime,
+                         times: calendar.SessionTimes) -> None:
+        """장전 시간외 fills at 08:40 at the previous close, 장후 시간외 at the next minute at today's close,
+        시간외 단일가 at the first 10-minute match after it was placed (at the close, when its limit reaches it);
+        each expires at its session's end. The day's volume caps a fill (the replay has no off-hours tape)."""
+        day, code = order.trading_date, order.code
+        order_type, side = OrderType(order.order_type), Side(order.side)
+        pricing = spec(order_type).pricing
+        daily = self.feed.daily_bar(code, day)
+        volume = int(daily[4]) if daily is not None and math.isfinite(daily[4]) else 0
+        close = round(daily[3]) if daily is not None and math.isfinite(daily[3]) and volume > 0 else None
+        if pricing == "prev_close":
+            moments = [times.pre_market_end or times.open]
+            end = times.pre_market_end or times.open
+        elif pricing == "close":
+            moments = [order.placed_at + _ONE_MINUTE]
+            end = times.single_price or times.close
+        else:
+            moments = [m for m in times.single_price_matches() if m > order.placed_at]
+            end = times.last_order_time
+        price = off_hours_price(order_type, side, order.limit_price, self.feed.previous_close(code, day), close)
+        for moment in moments:
+            remaining = order.quantity - order.filled_quantity
+            if moment > now or remaining <= 0 or price is None:
+                break
+            last = session.scalar(select(PaperFill.filled_at).where(PaperFill.broker_order_id == order.broker_order_id)
+                                  .order_by(PaperFill.filled_at.desc()).limit(1))
+            if last is not None and last >= moment:
+                continue
+            result = fill_at(side, remaining, price, volume, day, self.feed.market(code), self.params)
+            if result is not None:
+                self._book_fill(session, account, order, result.quantity, result.price, result.commission,
+                                result.tax, moment, -1)
         if order.quantity - order.filled_quantity <= 0:
             order.status, order.message = OrderStatus.FILLED.value, "filled"
-        elif now >= calendar.session(day).close or now.date() > day:
-            order.status, order.message = OrderStatus.EXPIRED.value, "expired at the close"
+        elif now >= end or now.date() > day:
+            order.status, order.message = OrderStatus.EXPIRED.value, "expired at the session's end"
 
     def _book_fill(self, session: Session, account: PaperAccount, order: PaperOrder, quantity: int, price: int,
                    commission: int, tax: int, at: datetime, minute: int) -> None:
@@ -305,4 +397,5 @@ def _to_broker_order(row: PaperOrder) -> BrokerOrder:
     return BrokerOrder(broker_order_id=row.broker_order_id, code=row.code, side=Side(row.side),
                        quantity=row.quantity, order_type=OrderType(row.order_type), limit_price=row.limit_price,
                        filled_quantity=row.filled_quantity, avg_fill_price=avg, status=OrderStatus(row.status),
-                       placed_at=row.placed_at, client_order_id=row.client_order_id, message=row.message)
+                       placed_at=row.placed_at, client_order_id=row.client_order_id, message=row.message,
+                       trigger_price=row.trigger_price)

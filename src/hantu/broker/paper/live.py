@@ -218,6 +218,20 @@ class LiveMarket:
         self.on_quote(quote)
         return ref
 
+    def daily_bar(self, code: str, day: date) -> tuple[float, float, float, float, float] | None:
+        """The day so far from the live minutes (what the off-hours orders of a shadow book fill against)."""
+        with self._lock:
+            minutes = [m for _, m in sorted(self._minutes.get((code, day), {}).items())]
+        if not minutes:
+            return None
+        return (float(minutes[0].open), float(max(m.high for m in minutes)), float(min(m.low for m in minutes)),
+                float(minutes[-1].close), float(sum(m.volume for m in minutes)))
+
+    def previous_close(self, code: str, day: date) -> int | None:
+        """Unknown live: KIS's quote as read here carries no previous close, so a shadow 장전 시간외 order does
+        not fill (it expires at 08:40) rather than fill at a guessed price."""
+        return None
+
     def has(self, code: str) -> bool:
         with self._lock:
             if code in self._last or code in self._refs:

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hantu.broker.kis.config import virtual_tr_id
-from hantu.domain.orders import Side
+from hantu.domain.orders import Side, spec
 from hantu.market import calendar, rules
 from hantu.market.status import kis_vi_code
 from hantu.sandbox.kis.accounts import Account
@@ -297,6 +297,9 @@ def order_cash(call: Call) -> Response:
     call.own_account()
     code, division = call.need("PDNO", "ORD_DVSN")
     quantity, price = _int_param(call, "ORD_QTY"), _int_param(call, "ORD_UNPR")
+    condition = call.params.get("CNDT_PRIC", "") or ""
+    if condition and not condition.strip().isdigit():
+        raise ApiError("OPSQ2001", "ERROR : INPUT INVALID_CHECK_NUMBER CNDT_PRIC")
     exchange = call.params.get("EXCG_ID_DVSN_CD", "KRX") or "KRX"
     if exchange not in ("KRX", "NXT", "SOR"):
         raise ApiError("OPSQ2001", "ERROR : INPUT INVALID_CHECK_EXCG_ID_DVSN_CD")
@@ -304,10 +307,11 @@ def order_cash(call: Call) -> Response:
     state = call.state
     entry: dict[str, Any] = {"t": time.time(), "at": call.now.isoformat(), "app_key": call.account.app_key,
                              "tr_id": call.tr_id, "code": code, "side": side.value, "quantity": quantity,
-                             "price": price}
+                             "price": price, "division": division, "condition_price": condition}
     state.order_requests.append(entry)
     try:
-        order = state.exchange.place(call.account, code, side, division, quantity, price, call.now)
+        order = state.exchange.place(call.account, code, side, division, quantity, price, call.now,
+                                     int(condition) if condition else 0)
     except OrderError as refusal:
         entry["error"] = refusal.msg_cd
         raise ApiError(refusal.msg_cd, refusal.message, status=200) from None
@@ -414,7 +418,7 @@ def _order_row(call: Call, order: Order) -> dict[str, str]:
     amount = order.fill_value
     return strs({
         "ord_dt": _d(order.day), "ord_gno_brno": order.org_no, "odno": order.odno, "orgn_odno": order.orig_odno,
-        "ord_dvsn_name": "시장가" if order.is_market else "지정가", "sll_buy_dvsn_cd": "01" if order.side is Side.SELL else "02",
+        "ord_dvsn_name": spec(order.order_type).label_ko, "sll_buy_dvsn_cd": "01" if order.side is Side.SELL else "02",
         "sll_buy_dvsn_cd_name": "현금매도" if order.side is Side.SELL else "현금매수", "pdno": order.code,
         "prdt_name": call.state.market.name(order.code), "ord_qty": order.quantity, "ord_unpr": order.price,
         "ord_tmd": order.placed_at.strftime("%H%M%S"), "tot_ccld_qty": order.filled,
@@ -424,6 +428,8 @@ def _order_row(call: Call, order: Order) -> dict[str, str]:
         "rjct_qty": order.rejected, "ccld_cndt_name": "없음", "infm_tmd": "", "ctac_tlno": "",
         "prdt_type_cd": "300", "excg_dvsn_cd": "02", "psbl_qty": order.remaining if not order.closed else 0,
         "rvse_cncl_dvsn_name": {"new": "", "revise": "정정", "cancel": "취소"}[order.kind],
+        "stpm_cndt_pric": order.trigger, "stpm_efct_occr_yn": "Y" if order.triggered_at else "N",
+        "stpm_efct_occr_dtmd": order.triggered_at.strftime("%H%M%S") + "000" if order.triggered_at else "",
     })
 
 

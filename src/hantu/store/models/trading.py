@@ -38,9 +38,10 @@ class TradeOrder(Base):
     trading_date: Mapped[date] = mapped_column(Date)
     code: Mapped[str] = mapped_column(String(12))
     side: Mapped[str] = mapped_column(String(4))  # buy | sell
-    order_type: Mapped[str] = mapped_column(String(8))  # limit | market
+    order_type: Mapped[str] = mapped_column(String(20))  # an `OrderType` value (limit, market, stop_limit, …)
     quantity: Mapped[int] = mapped_column(Integer)
     limit_price: Mapped[int | None] = mapped_column(BigInteger)
+    trigger_price: Mapped[int | None] = mapped_column(BigInteger)  # a stop-limit's trigger (KIS CNDT_PRIC)
     # A market buy's price per share as sized and checked (the upper price limit): what it reserves of the cash.
     reserve_price: Mapped[int | None] = mapped_column(BigInteger)
     # Stored as its text value (VARCHAR, readable in SQL); only the `order_state.TRANSITIONS` moves change it.
@@ -163,9 +164,11 @@ class PaperOrder(Base):
     trading_date: Mapped[date] = mapped_column(Date)
     code: Mapped[str] = mapped_column(String(12))
     side: Mapped[str] = mapped_column(String(4))
-    order_type: Mapped[str] = mapped_column(String(8))
+    order_type: Mapped[str] = mapped_column(String(20))
     quantity: Mapped[int] = mapped_column(Integer)
     limit_price: Mapped[int | None] = mapped_column(BigInteger)
+    trigger_price: Mapped[int | None] = mapped_column(BigInteger)
+    triggered_at: Mapped[datetime | None] = mapped_column(KstDateTime())  # when a stop-limit's trigger traded
     filled_quantity: Mapped[int] = mapped_column(Integer, default=0)
     filled_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(20))

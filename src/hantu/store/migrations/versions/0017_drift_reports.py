@@ -1,7 +1,7 @@
 """The nightly drift report (`drift_reports`): live trading vs the backtest engine on the same day.
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0014
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from hantu.store.base import KstDateTime
 
 revision = "0017"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
