@@ -130,8 +130,9 @@ class BacktestEngine:
                          {(int(r), int(c)): float(self._step[r, c]) for r, c in zip(*np.nonzero(self._step != 1.0),
                                                                                      strict=True)})
         self._open_exits: ExitsAtOpen | None = strategy if isinstance(strategy, ExitsAtOpen) else None
-        # last traded close on or before each day (marks positions on days without a trade)
-        self._mark = _carry_forward(panel.close, self._step)
+        # last traded close on or before each day (marks positions on days without a trade), made row by row
+        # as the run moves forward (a whole (T, N) copy of the closes would be the run's largest array)
+        self._marks = _Marks(panel.close, self._step)
 
     # --- the run ---------------------------------------------------------------------------------------
 
@@ -147,6 +148,7 @@ class BacktestEngine:
         if first > last:
             raise ValueError(f"no trading day of the panel lies in {start} … {end}")
         self.cash = self.config.initial_cash
+        self._marks = _Marks(panel.close, self._step)
         self.positions: dict[int, _Position] = {}
         # the held set as arrays over the panel's stocks (shares, high since entry), beside `positions`
         self._quantity = np.zeros(panel.shape[1])
@@ -176,7 +178,7 @@ class BacktestEngine:
         for trade in self.trades:
             trade._end_row = last
             if not trade.closed:
-                trade.mark_price = float(self._mark[last, self._columns[trade.code]])
+                trade.mark_price = float(self._marks.at(last)[self._columns[trade.code]])
         return self._outcome(start, end, first, last, equity, cash, holdings, began)
 
     def _outcome(self, start: date, end: date, first: int, last: int, equity: np.ndarray, cash: np.ndarray,
@@ -218,7 +220,7 @@ class BacktestEngine:
     def _holdings_value(self, row: int) -> float:
         """The held shares at `row`'s marks (whole won: the sum is exact in any order)."""
         cols = np.flatnonzero(self._quantity)
-        return float(self._quantity[cols] @ self._mark[row, cols]) if cols.size else 0.0
+        return float(self._quantity[cols] @ self._marks.at(row)[cols]) if cols.size else 0.0
 
     def _raise_highs(self, row: int) -> None:
         """After the close: each held position's high since entry takes the day's high (array operations over
@@ -324,7 +326,7 @@ class BacktestEngine:
                 continue
             old_quantity = position.quantity
             quantity, _, fraction = adjust_position(old_quantity, position.cost / old_quantity, factor)
-            base = float(self._mark[row - 1, col]) * factor if row > 0 else math.nan
+            base = float(self._marks.at(row - 1)[col]) * factor if row > 0 else math.nan
             cash_in = round(fraction * base) if fraction > 0 and math.isfinite(base) else 0
             trade = position.trade
             if fraction > 0:
@@ -396,7 +398,7 @@ class BacktestEngine:
         """The day's ±30 % limits from the last close (kept per stock for the day: orders ask several times)."""
         key = (row, col)
         if key not in self._limits:
-            base = self._mark[row - 1, col] if row > 0 else math.nan
+            base = self._marks.at(row - 1)[col] if row > 0 else math.nan
             base *= self._actions.get((row, col), 1.0)  # an ex-date's base is the adjusted previous close
             self._limits[key] = (rules.limit_prices(int(base), day, self._markets[col])
                                  if math.isfinite(base) and base > 0 else None)
@@ -518,13 +520,35 @@ def affordable_quantity(cash: float, price: int, day: date, market: str, fill: F
     return quantity
 
 
-def _carry_forward(close: np.ndarray, step: np.ndarray | None = None) -> np.ndarray:
+class _Marks:
     """Each day's last known close (NaN before a stock's first trade); carried across an ex-date it is the
-    adjusted base (× that day's factor), as KRX sets it."""
-    out = close.astype(float, copy=True)
-    for t in range(1, out.shape[0]):
-        row = out[t]
-        missing = np.isnan(row)
-        if missing.any():
-            row[missing] = out[t - 1][missing] * (step[t][missing] if step is not None else 1.0)
-    return out
+    adjusted base (× that day's factor), as KRX sets it.
+
+    The rows are made as the run asks for them, forward only: `at(row)` for the current row or the one before
+    (the two kept), so a run holds two rows instead of a (T, N) copy of the closes."""
+
+    def __init__(self, close: np.ndarray, step: np.ndarray | None = None) -> None:
+        self.close = close
+        self.step = step
+        self._row = -1
+        self._current = np.full(close.shape[1], np.nan)
+        self._previous = self._current
+
+    def _next(self) -> None:
+        t = self._row + 1
+        row = self.close[t].astype(float, copy=True)
+        if t > 0:
+            missing = np.isnan(row)
+            if missing.any():
+                row[missing] = self._current[missing] * (self.step[t][missing] if self.step is not None else 1.0)
+        self._previous, self._current, self._row = self._current, row, t
+
+    def at(self, row: int) -> np.ndarray:
+        """The marks of `row` (read-only use): `row` at most one behind the latest row asked for."""
+        while self._row < row:
+            self._next()
+        if row == self._row:
+            return self._current
+        if row == self._row - 1:
+            return self._previous
+        raise ValueError(f"marks of row {row} asked after row {self._row}: they are made forward only")

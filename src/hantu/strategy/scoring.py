@@ -41,7 +41,7 @@ def _rank_within(values: np.ndarray) -> np.ndarray:
     if n == 0:
         return out
     v = values[valid]
-    order = np.argsort(v, kind="stable")
+    order = np.argsort(v)  # ties share one rank: their order does not matter
     ordered = v[order]
     starts_group = np.empty(n, dtype=bool)
     starts_group[0] = True
