@@ -1,9 +1,12 @@
-"""P2: the scheduler's idle RSS (≤ 90 MB) and its peak RSS over a simulated trading day (≤ 160 MB).
+"""P2: the scheduler's idle RSS (≤ 90 MB) and its peak RSS over a simulated trading day (≤ 160 MB); the
+process tree's peak while the nightly `backtest_refresh` child runs (≤ 350 MB, issue 19).
 
 Builds a sample market (2,500 stocks × 500 days by default) in a temporary HANTU_HOME, then
 1. starts `hantu run` on the system clock on a weekend-like idle moment and reads its RSS after start-up;
 2. runs `hantu run --clock sim` through a whole trading day (05:55–18:30, paper broker) and samples
-   VmRSS/VmHWM of the process every 50 ms.
+   VmRSS/VmHWM of the process every 50 ms, and the summed VmRSS of the process and all its descendants
+   (an upper bound of what its cgroup is charged: shared library pages count once per process here);
+   the tree's peak while a `hantu backtest` child is alive is the refresh's figure.
 Prints figures; not a test.
 """
 
@@ -30,6 +33,37 @@ def proc_status(pid: int) -> dict[str, int]:
     except FileNotFoundError:
         pass
     return values
+
+
+def children_of() -> dict[int, list[int]]:
+    """ppid -> pids of every process now (from /proc/*/stat)."""
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def descendants(pid: int) -> list[int]:
+    tree, out, todo = children_of(), [], [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def is_backtest(pid: int) -> bool:
+    try:
+        return b"backtest" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
 
 
 def main() -> None:
@@ -73,11 +107,22 @@ def main() -> None:
         day_proc = subprocess.Popen([*hantu, "run", "--clock", "sim", "--start", f"{day} 05:55", "--speed",
                                      str(args.speed), "--until", f"{day} 18:30"], env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        peak = 0
+        peak = tree_peak = refresh_peak = refresh_child_peak = 0
+        refresh_seconds = 0.0
         day_started = time.perf_counter()
         while day_proc.poll() is None:
             status = proc_status(day_proc.pid)
             peak = max(peak, status.get("VmHWM", 0), status.get("VmRSS", 0))
+            own = status.get("VmRSS", 0)
+            kids = descendants(day_proc.pid)
+            sizes = {pid: proc_status(pid).get("VmRSS", 0) for pid in kids}
+            tree = own + sum(sizes.values())
+            tree_peak = max(tree_peak, tree)
+            refresh = [pid for pid in kids if is_backtest(pid)]
+            if refresh:
+                refresh_peak = max(refresh_peak, tree)
+                refresh_child_peak = max(refresh_child_peak, *(proc_status(pid).get("VmHWM", 0) for pid in refresh))
+                refresh_seconds += 0.05
             time.sleep(0.05)
         day_wall = time.perf_counter() - day_started
         jobs = subprocess.run([*hantu, "jobs", "--json"], env=env, capture_output=True, text=True).stdout
@@ -91,6 +136,13 @@ def main() -> None:
     print(f"idle RSS            {idle_rss:7.1f} MB (budget 90 MB)")
     print(f"peak RSS, full day  {peak / 1024:7.1f} MB (budget 160 MB); day took {day_wall:.1f} s wall at "
           f"speed {args.speed:g}")
+    print(f"process tree peak   {tree_peak / 1024:7.1f} MB over the day (scheduler + children, summed VmRSS)")
+    if refresh_peak:
+        print(f"tree peak during backtest_refresh {refresh_peak / 1024:7.1f} MB (budget 350 MB); the refresh "
+              f"child's own peak {refresh_child_peak / 1024:.1f} MB (VmHWM), alive ~{refresh_seconds:.0f} s")
+    else:
+        print("tree peak during backtest_refresh: no `hantu backtest` child seen")
+    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print("jobs: " + ", ".join(f"{r['job']}={r['status']}" for r in reversed(runs)))
 
 

@@ -80,6 +80,7 @@ class _Position:
     atr: float
     trade: Trade
     risk_rule: bool = True  # whether a rule of the risk manager can sell it (`has_exit_rule`)
+    order: int = 0  # when it was opened in the run (the order of `positions`, which is the order of its events)
 
     _held: HeldPosition | None = None
 
@@ -150,6 +151,8 @@ class BacktestEngine:
         self.cash = self.config.initial_cash
         self._marks = _Marks(panel.close, self._step)
         self.positions: dict[int, _Position] = {}
+        self._risky: dict[int, _Position] = {}  # the positions a risk rule can sell (all of them, or none)
+        self._opened = 0
         # the held set as arrays over the panel's stocks (shares, high since entry), beside `positions`
         self._quantity = np.zeros(panel.shape[1])
         self._high = np.full(panel.shape[1], np.nan)
@@ -281,16 +284,30 @@ class BacktestEngine:
                 heapq.heappush(events, (p.time(s), seq, "exit", col, s, reason))
 
         open_exits = self._open_exits.exits_at_open() if self._open_exits is not None else None
-        for col, position in list(self.positions.items()):
-            if open_exits is None or position.risk_rule:
+        if open_exits is None:
+            for col in list(self.positions):
                 push_exit(col, 0.0, True)
-                continue
-            # only the strategy's daily signal can sell it, and that fires at the open or not at all today
-            why = open_exits.get(position.code)
-            p = path(col) if why else None
-            if p is not None:
-                seq += 1
-                heapq.heappush(events, (p.time(0.0), seq, "exit", col, 0.0, f"strategy: {why}"))
+        else:
+            # a position no risk rule can sell is sold only by the strategy's daily signal, which fires at the
+            # open or not at all today: only the signalled codes are looked at, not the whole held set
+            # (in the held set's order, which is the order of the events)
+            held = [(position.order, col) for col, position in self._risky.items()]
+            for code in open_exits:
+                col = self._columns.get(code)
+                position = self.positions.get(col) if col is not None else None
+                if position is not None and not position.risk_rule:
+                    held.append((position.order, col))
+            held.sort()
+            for _, col in held:
+                position = self.positions[col]
+                if position.risk_rule:
+                    push_exit(col, 0.0, True)
+                    continue
+                why = open_exits.get(position.code)
+                p = path(col) if why else None
+                if p is not None:
+                    seq += 1
+                    heapq.heappush(events, (p.time(0.0), seq, "exit", col, 0.0, f"strategy: {why}"))
         for candidate in candidates:
             column = self._columns.get(candidate.code)
             if column is None:
@@ -313,8 +330,12 @@ class BacktestEngine:
             else:
                 candidate, decision = payload
                 filled_at = self._buy(row, col, p, s, candidate, decision)
-                if filled_at is not None:
+                if filled_at is None:
+                    continue
+                bought = self.positions[col]
+                if open_exits is None or bought.risk_rule or open_exits.get(bought.code):
                     push_exit(col, filled_at, False)
+                # else: no risk rule, and the strategy's daily signal does not sell it today (`ExitsAtOpen`)
 
     def _apply_actions(self, row: int) -> None:
         """A split, consolidation or bonus issue on `row` for a held stock: the position becomes the new shares
@@ -350,6 +371,7 @@ class BacktestEngine:
             if quantity == 0:
                 trade.exit_date, trade.exit_row, trade.exit_reason = day, row, "corporate action: fractional shares paid in cash"
                 del self.positions[col]
+                self._risky.pop(col, None)
 
     # --- decisions ------------------------------------------------------------------------------------
 
@@ -456,11 +478,17 @@ class BacktestEngine:
         trade.quantity += fill.quantity
         trade.entry_cost += fill.amount
         trade.fees += fill.commission
+        previous = self.positions.get(col)  # a second entry event for a stock bought earlier today
         position = self.positions[col] = _Position(
             code=trade.code, col=col, market=market, quantity=fill.quantity, cost=fill.amount, entry_date=day,
             stop_price=candidate.stop_price, target_price=candidate.target_price,
             high_since_entry=float(fill.price), atr=candidate.atr, trade=trade)
         position.risk_rule = has_exit_rule(position.held(), risk)
+        self._opened += 1
+        position.order = previous.order if previous is not None else self._opened  # the dict keeps its place
+        self._risky.pop(col, None)
+        if position.risk_rule:
+            self._risky[col] = position
         self._quantity[col] = position.quantity
         self._high[col] = position.high_since_entry
         self._entries_today += 1
@@ -493,6 +521,7 @@ class BacktestEngine:
             trade.exit_row = row
             trade.exit_reason = reason
             del self.positions[col]
+            self._risky.pop(col, None)
 
 
 def _action_steps(panel: DailyPanel) -> np.ndarray | None:
