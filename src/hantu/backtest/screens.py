@@ -397,8 +397,13 @@ class PanelScreens:
         return self.strategy.select_from(view, prices, regime, screen, screen.on).candidates
 
 
-def screen_source_for(strategy: Strategy, panel: DailyPanel, instruments: Any = None) -> ScreenSource:
-    """The fastest correct source for `strategy`: the whole-panel pass for the framework's strategies."""
+def screen_source_for(strategy: Strategy, panel: DailyPanel, instruments: Any = None,
+                      lean: bool = False) -> ScreenSource:
+    """The fastest correct source for `strategy`: the whole-panel pass for the framework's strategies.
+
+    `lean` trades speed for memory (the scheduler's nightly refresh, beside the long-running process): no
+    prefetching thread, so one chunk of indicator arrays at a time. The chunks stay the same (their size sets
+    how much warm-up a recursive indicator has seen), so the candidates are the same."""
     if isinstance(strategy, ScreeningStrategy):
-        return PanelScreens(strategy, panel, instruments)
+        return PanelScreens(strategy, panel, instruments, prefetch=False if lean else None)
     return WindowScreens(strategy, panel)

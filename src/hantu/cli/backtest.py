@@ -99,6 +99,9 @@ def backtest(
                                      "the available memory)."),
     cluster: str = typer.Option(None, "--cluster", help="Run them on a Dask distributed scheduler instead, "
                                                        "e.g. tcp://10.0.0.5:8786 (needs `pip install distributed`)."),
+    lean: bool = typer.Option(False, "--lean", help="Use less memory, at some speed (a single run): no thread "
+                                                    "computing the next screening chunk ahead (the same "
+                                                    "result; the scheduler's nightly refresh runs this way)."),
 ) -> None:
     """Run a backtest, store it and write its HTML + JSON report under $HANTU_HOME/reports.
 
@@ -111,13 +114,13 @@ def backtest(
     if ctx.invoked_subcommand is not None:
         return
     _run(strategy, from_, to, param, grid, walk_forward, cash, as_json, allow_gaps, risk, allow_short_history,
-         workers, cluster)
+         workers, cluster, lean)
 
 
 def _run(strategy: str | None, from_: str | None, to: str | None, param: list[str], grid: list[str],
          walk_forward: str | None, cash: int | None, as_json: bool, allow_gaps: bool = False,
          risk: list[str] | None = None, allow_short_history: bool = False, workers: int = 1,
-         cluster: str | None = None) -> None:
+         cluster: str | None = None, lean: bool = False) -> None:
     from datetime import timedelta
 
     from hantu.backtest.engine import BacktestConfig
@@ -193,7 +196,7 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
                                   progress=progress, runner=runner, reports=reports, **allow)
             else:
                 result = run_backtest(database, store, name, start, end, params, config=config, progress=progress,
-                                      reports=reports, **allow)
+                                      reports=reports, lean=lean, **allow)
         except (ValueError, KeyError, TypeError) as error:
             fail(str(error))
         finally:
