@@ -35,6 +35,18 @@ def proc_status(pid: int) -> dict[str, int]:
     return values
 
 
+def pss_kb(pid: int) -> int:
+    """Proportional set size (shared pages split among the processes sharing them): summed over a tree it is
+    close to what the tree's cgroup is charged, where summed VmRSS counts shared libraries once per process."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return 0
+
+
 def children_of() -> dict[int, list[int]]:
     """ppid -> pids of every process now (from /proc/*/stat)."""
     tree: dict[int, list[int]] = {}
@@ -107,7 +119,7 @@ def main() -> None:
         day_proc = subprocess.Popen([*hantu, "run", "--clock", "sim", "--start", f"{day} 05:55", "--speed",
                                      str(args.speed), "--until", f"{day} 18:30"], env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        peak = tree_peak = refresh_peak = refresh_child_peak = 0
+        peak = tree_peak = refresh_peak = refresh_child_peak = refresh_pss_peak = 0
         refresh_seconds = 0.0
         day_started = time.perf_counter()
         while day_proc.poll() is None:
@@ -121,6 +133,7 @@ def main() -> None:
             refresh = [pid for pid in kids if is_backtest(pid)]
             if refresh:
                 refresh_peak = max(refresh_peak, tree)
+                refresh_pss_peak = max(refresh_pss_peak, pss_kb(day_proc.pid) + sum(pss_kb(pid) for pid in kids))
                 refresh_child_peak = max(refresh_child_peak, *(proc_status(pid).get("VmHWM", 0) for pid in refresh))
                 refresh_seconds += 0.05
             time.sleep(0.05)
@@ -138,8 +151,9 @@ def main() -> None:
           f"speed {args.speed:g}")
     print(f"process tree peak   {tree_peak / 1024:7.1f} MB over the day (scheduler + children, summed VmRSS)")
     if refresh_peak:
-        print(f"tree peak during backtest_refresh {refresh_peak / 1024:7.1f} MB (budget 350 MB); the refresh "
-              f"child's own peak {refresh_child_peak / 1024:.1f} MB (VmHWM), alive ~{refresh_seconds:.0f} s")
+        print(f"tree peak during backtest_refresh {refresh_peak / 1024:7.1f} MB summed VmRSS, "
+              f"{refresh_pss_peak / 1024:.1f} MB summed PSS (budget 350 MB); the refresh child's own peak "
+              f"{refresh_child_peak / 1024:.1f} MB (VmHWM), alive ~{refresh_seconds:.0f} s")
     else:
         print("tree peak during backtest_refresh: no `hantu backtest` child seen")
     print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")

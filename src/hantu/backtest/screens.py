@@ -26,7 +26,13 @@ import numpy as np
 
 from hantu.market.panel import DailyPanel
 from hantu.strategy.base import Candidate, ScreenResult, StockScore, Strategy
-from hantu.strategy.framework import EVERY_DAY, HANDOVER_DECIMALS, FactorTable, ScreeningStrategy, adjusted_prices
+from hantu.strategy.framework import (
+    EVERY_DAY,
+    HANDOVER_DECIMALS,
+    FactorTable,
+    ScreeningStrategy,
+    adjusted_prices,
+)
 from hantu.strategy.indicators import Prices, fill_untraded
 from hantu.strategy.regime import market_regimes
 from hantu.strategy.scoring import Composite, build_watchlist, composite_score
