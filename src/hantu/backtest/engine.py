@@ -293,10 +293,10 @@ class BacktestEngine:
             # (in the held set's order, which is the order of the events)
             held = [(position.order, col) for col, position in self._risky.items()]
             for code in open_exits:
-                col = self._columns.get(code)
-                position = self.positions.get(col) if col is not None else None
+                signalled = self._columns.get(code)
+                position = self.positions.get(signalled) if signalled is not None else None
                 if position is not None and not position.risk_rule:
-                    held.append((position.order, col))
+                    held.append((position.order, position.col))
             held.sort()
             for _, col in held:
                 position = self.positions[col]
