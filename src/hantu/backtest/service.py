@@ -164,11 +164,7 @@ def store_outcome(db: Database, outcome: BacktestOutcome, *, kind: str = "single
 def run_backtest(db: Database, store: Any, strategy_name: str, start: date, end: date,
                  params: dict[str, Any] | None = None, *, config: BacktestConfig | None = None,
                  progress: Progress | None = None, reports: Path | None = None, allow_gaps: bool = False,
-<<<<<<< HEAD
-                 allow_short_history: bool = False, lean: bool = False) -> BacktestResult:
-=======
-                 allow_short_history: bool = False, language: Language = "ko") -> BacktestResult:
->>>>>>> b243b47d3f8ef33ff36fe6d7a01d3ecdc0629120
+                 allow_short_history: bool = False, lean: bool = False, language: Language = "ko") -> BacktestResult:
     """Run `strategy_name` from `start` to `end` on `store`'s data, store it, write its report.
 
     A range with a gap in the data is refused (`DataGapError`) unless `allow_gaps`, one the strategy cannot
@@ -177,13 +173,8 @@ def run_backtest(db: Database, store: Any, strategy_name: str, start: date, end:
     market = load_market(store, start, end)
     warnings = check_gaps(market, start, end, allow_gaps)
     warnings += check_history(strategy_name, [params or {}], market, start, end, allow_short_history)
-<<<<<<< HEAD
     outcome = run_on_panel(strategy_name, market, start, end, params, config, progress, lean=lean)
-    return store_outcome(db, _with_warnings(outcome, warnings), reports=reports)
-=======
-    outcome = run_on_panel(strategy_name, market, start, end, params, config, progress)
     return store_outcome(db, _with_warnings(outcome, warnings), reports=reports, language=language)
->>>>>>> b243b47d3f8ef33ff36fe6d7a01d3ecdc0629120
 
 
 # --- parameter grids ----------------------------------------------------------------------------------
