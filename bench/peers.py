@@ -7,7 +7,7 @@ peers get the same signals (the same formula over the whole panel; prices are wh
 exact) and trade at the same opens. Our engine charges KRX commission and sell tax; the peers run without fees,
 so the check is: identical fills, and our profit plus our costs equals the peers' profit.
 
-vectorbt and backtrader are installed into a separate venv (default /tmp/hantu-peers, `--peers DIR`) with pip
+vectorbt and backtrader are installed into a separate venv (default ~/.cache/hantu-bench/peers, `--peers DIR`) with pip
 from PyPI, never into the project's venv. vectorbt compiles its kernels with numba on first use: its first run
 (with compilation) and a second run (compiled) are both printed. backtrader is run on the first
 `--backtrader-stocks` stocks only (it needs minutes for the whole market), against our engine on the same subset.
@@ -240,7 +240,7 @@ def main() -> None:
     parser.add_argument("--fast", type=int, default=10)
     parser.add_argument("--slow", type=int, default=30)
     parser.add_argument("--home", type=Path)
-    parser.add_argument("--peers", type=Path, default=Path("/tmp/hantu-peers"))
+    parser.add_argument("--peers", type=Path, default=Path.home() / ".cache" / "hantu-bench" / "peers")
     parser.add_argument("--backtrader-stocks", type=int, default=200)
     parser.add_argument("--json", type=Path, help="also write the figures here (bench/all.py reads them)")
     args = parser.parse_args()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -159,3 +161,100 @@ def test_no_prefetch_thread_when_memory_is_short(monkeypatch) -> None:  # type: 
     assert not screens.PanelScreens(create_strategy("momentum"), panel).prefetch
     monkeypatch.setattr(screens, "memory_available", lambda: 8 << 30)
     assert screens.PanelScreens(create_strategy("momentum"), panel).prefetch
+
+
+def _run_fingerprint(outcome):  # type: ignore[no-untyped-def]
+    return [(f.at, f.code, f.side, f.quantity, f.price, f.commission, f.tax, f.reason) for f in outcome.fills]
+
+
+@pytest.mark.parametrize("name", ["momentum", "rsi2"])
+def test_lean_screens_and_factor_blocks_give_the_same_run(name, sample_store, sample_panel, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`--lean` (no prefetching thread) and factors computed over blocks of stocks: the same fills and equity
+    as the default pass (blocks of 37 stocks here, so the blocks are joined on every chunk)."""
+    from hantu.backtest import screens
+    from hantu.strategy.registry import create_strategy
+
+    params = {"rsi2": {"rules.trend_days": 50}}.get(name)
+    instruments = sample_store.instruments()
+    start, end = sample_panel.date_at(70), sample_panel.date_at(sample_panel.shape[0] - 1)
+    strategy = create_strategy(name, params)
+    plain = BacktestEngine(strategy, sample_panel,
+                           screens=screens.screen_source_for(strategy, sample_panel, instruments)).run(start, end)
+    monkeypatch.setattr(screens, "FACTOR_BLOCK", 37)
+    strategy = create_strategy(name, params)
+    lean_source = screens.screen_source_for(strategy, sample_panel, instruments, lean=True)
+    assert isinstance(lean_source, screens.PanelScreens) and not lean_source.prefetch
+    lean = BacktestEngine(strategy, sample_panel, screens=lean_source).run(start, end)
+    assert len(plain.fills) > 0
+    assert _run_fingerprint(lean) == _run_fingerprint(plain)
+    np.testing.assert_array_equal(lean.equity, plain.equity)
+
+
+def test_benchmarks_by_blocks_of_days_equal_one_pass(sample_panel, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The benchmark indices computed a few days at a time are the whole-panel figures, bit for bit (gaps,
+    untraded days and the carry of the last close included)."""
+    from hantu.backtest import benchmark
+
+    rng = np.random.default_rng(4)
+    close = sample_panel.close.copy()
+    close[rng.random(close.shape) < 0.05] = np.nan  # untraded days
+    dates = sample_panel.dates.copy()
+    dates[120:] = dates[120:] + np.timedelta64(40, "D")  # a gap in the data before row 120
+    panel = replace(sample_panel, close=close, dates=dates)
+    assert panel.segment_starts()[120]
+
+    def figures():  # type: ignore[no-untyped-def]
+        out = [benchmark.equal_weight_returns(panel)]
+        out += [benchmark.cap_weighted_returns(panel, m) for m in benchmark.MARKETS]
+        return out
+
+    monkeypatch.setattr(benchmark, "ROWS_PER_BLOCK", 10**6)
+    whole = figures()
+    monkeypatch.setattr(benchmark, "ROWS_PER_BLOCK", 7)
+    blocks = figures()
+    assert whole[1] is not None and np.any(whole[0] != 0)
+    for a, b in zip(whole, blocks, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def _carried(close: np.ndarray, step: np.ndarray | None) -> np.ndarray:
+    """The whole-panel carry-forward `_Marks` replaced."""
+    out = close.astype(float, copy=True)
+    for t in range(1, out.shape[0]):
+        missing = np.isnan(out[t])
+        out[t][missing] = out[t - 1][missing] * (step[t][missing] if step is not None else 1.0)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 8), st.integers(0, 2**32 - 1), st.booleans())
+def test_marks_made_row_by_row_equal_the_whole_carry(days: int, stocks: int, seed: int, with_step: bool) -> None:
+    from hantu.backtest.engine import _Marks
+
+    rng = np.random.default_rng(seed)
+    close = rng.integers(100, 10_000, (days, stocks)).astype(float)
+    close[rng.random(close.shape) < 0.4] = np.nan
+    step = np.where(rng.random(close.shape) < 0.1, 0.5, 1.0) if with_step else None
+    expected = _carried(close, step)
+    marks = _Marks(close, step)
+    for t in range(days):
+        np.testing.assert_array_equal(marks.at(t), expected[t])
+        if t:
+            np.testing.assert_array_equal(marks.at(t - 1), expected[t - 1])
+    with pytest.raises(ValueError):
+        marks.at(days - 3) if days >= 3 else marks.at(-2)
+
+
+@settings(max_examples=400, deadline=None)
+@given(base=st.one_of(st.integers(1, 5_000_000), st.floats(1, 5_000_000)),
+       day=st.sampled_from([date(2022, 5, 2), date(2023, 1, 25), date(2025, 3, 4)]),
+       market=st.sampled_from(["KOSPI", "KOSDAQ"]))
+def test_limit_prices_in_integers_equal_the_decimal_figures(base: float, day: date, market: str) -> None:
+    from decimal import ROUND_FLOOR, Decimal
+
+    from hantu.market import rules
+
+    upper_raw = int((Decimal(base) * (1 + rules.PRICE_LIMIT)).to_integral_value(ROUND_FLOOR))
+    lower_raw = int(-((-(Decimal(base) * (1 - rules.PRICE_LIMIT))).to_integral_value(ROUND_FLOOR)))
+    assert rules.limit_prices(base, day, market) == (rules.round_to_tick(lower_raw, "up", day, market),
+                                                     rules.round_to_tick(upper_raw, "down", day, market))

@@ -39,48 +39,57 @@ def _limited(rets: np.ndarray) -> np.ndarray:
         return np.isfinite(rets) & (np.abs(rets) <= float(PRICE_LIMIT) + _LIMIT_SLACK)
 
 
+ROWS_PER_BLOCK = 128  # days per pass: the whole-panel temporaries (ratios, masks, products) exist for a block only
+
+
 def equal_weight_returns(panel: DailyPanel) -> np.ndarray:
-    """Daily index returns, shape (T,); 0 on the first day and after every gap (no previous close)."""
+    """Daily index returns, shape (T,); 0 on the first day and after every gap (no previous close).
+
+    Computed a block of days at a time (each row's figures are the same whatever the block): a whole-panel
+    pass would hold several (T, N) temporaries at once, the backtest's memory peak."""
     close = panel.close
     starts = panel.segment_starts()
-    previous = np.full_like(close, np.nan)
-    if close.shape[0] > 1:
-        # last known close before each day (carry over no-trade days, never across a gap)
-        filled = close.copy()
-        for t in range(1, filled.shape[0]):
-            if starts[t]:
-                continue
-            row = filled[t]
-            missing = np.isnan(row)
-            row[missing] = filled[t - 1][missing]
-        previous[1:] = filled[:-1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rets = close / previous - 1.0
-    valid = _limited(rets)
-    counts = valid.sum(axis=1)
-    sums = np.where(valid, rets, 0.0).sum(axis=1)
-    out = np.divide(sums, counts, out=np.zeros(close.shape[0]), where=counts > 0)
+    out = np.zeros(close.shape[0])
+    if close.shape[0] < 2:
+        return out
+    filled = close[0].copy()  # last known close before the block (carry over no-trade days, never across a gap)
+    for first in range(1, close.shape[0], ROWS_PER_BLOCK):
+        rows = close[first:first + ROWS_PER_BLOCK]
+        previous = np.empty_like(rows)
+        for k, row in enumerate(rows):
+            previous[k] = filled
+            filled = row.copy() if starts[first + k] else np.where(np.isnan(row), filled, row)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rets = rows / previous - 1.0
+        valid = _limited(rets)
+        counts = valid.sum(axis=1)
+        sums = np.where(valid, rets, 0.0).sum(axis=1)
+        np.divide(sums, counts, out=out[first:first + rows.shape[0]], where=counts > 0)
     out[starts] = 0.0
     return out
 
 
 def cap_weighted_returns(panel: DailyPanel, market: str) -> np.ndarray | None:
     """Daily returns of the cap-weighted index of `market` (see the module docstring), shape (T,); 0 on the
-    first day, after every gap and on a day without any stock to weigh. None without share counts."""
+    first day, after every gap and on a day without any stock to weigh. None without share counts.
+    A block of days at a time, as `equal_weight_returns`."""
     member = np.asarray(panel.markets).astype(str) == market
-    if panel.shares is None or not member.any():
+    shares = panel.shares
+    if shares is None or not member.any():
         return None
     close = panel.close
     out = np.zeros(close.shape[0])
     if close.shape[0] < 2:
         return out
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cap = close[:-1] * panel.shares[:-1]
-        rets = close[1:] / close[:-1] - 1.0
-    valid = _limited(rets) & np.isfinite(cap) & (cap > 0) & member[None, :]
-    weights = np.where(valid, cap, 0.0).sum(axis=1)
-    moved = np.where(valid, cap * rets, 0.0).sum(axis=1)
-    np.divide(moved, weights, out=out[1:], where=weights > 0)
+    for first in range(1, close.shape[0], ROWS_PER_BLOCK):
+        last = min(first + ROWS_PER_BLOCK, close.shape[0])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cap = close[first - 1:last - 1] * shares[first - 1:last - 1]
+            rets = close[first:last] / close[first - 1:last - 1] - 1.0
+        valid = _limited(rets) & np.isfinite(cap) & (cap > 0) & member[None, :]
+        weights = np.where(valid, cap, 0.0).sum(axis=1)
+        moved = np.where(valid, cap * rets, 0.0).sum(axis=1)
+        np.divide(moved, weights, out=out[first:last], where=weights > 0)
     out[panel.segment_starts()] = 0.0
     return out
 

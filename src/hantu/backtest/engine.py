@@ -80,6 +80,7 @@ class _Position:
     atr: float
     trade: Trade
     risk_rule: bool = True  # whether a rule of the risk manager can sell it (`has_exit_rule`)
+    order: int = 0  # when it was opened in the run (the order of `positions`, which is the order of its events)
 
     _held: HeldPosition | None = None
 
@@ -130,8 +131,9 @@ class BacktestEngine:
                          {(int(r), int(c)): float(self._step[r, c]) for r, c in zip(*np.nonzero(self._step != 1.0),
                                                                                      strict=True)})
         self._open_exits: ExitsAtOpen | None = strategy if isinstance(strategy, ExitsAtOpen) else None
-        # last traded close on or before each day (marks positions on days without a trade)
-        self._mark = _carry_forward(panel.close, self._step)
+        # last traded close on or before each day (marks positions on days without a trade), made row by row
+        # as the run moves forward (a whole (T, N) copy of the closes would be the run's largest array)
+        self._marks = _Marks(panel.close, self._step)
 
     # --- the run ---------------------------------------------------------------------------------------
 
@@ -147,7 +149,10 @@ class BacktestEngine:
         if first > last:
             raise ValueError(f"no trading day of the panel lies in {start} … {end}")
         self.cash = self.config.initial_cash
+        self._marks = _Marks(panel.close, self._step)
         self.positions: dict[int, _Position] = {}
+        self._risky: dict[int, _Position] = {}  # the positions a risk rule can sell (all of them, or none)
+        self._opened = 0
         # the held set as arrays over the panel's stocks (shares, high since entry), beside `positions`
         self._quantity = np.zeros(panel.shape[1])
         self._high = np.full(panel.shape[1], np.nan)
@@ -176,7 +181,7 @@ class BacktestEngine:
         for trade in self.trades:
             trade._end_row = last
             if not trade.closed:
-                trade.mark_price = float(self._mark[last, self._columns[trade.code]])
+                trade.mark_price = float(self._marks.at(last)[self._columns[trade.code]])
         return self._outcome(start, end, first, last, equity, cash, holdings, began)
 
     def _outcome(self, start: date, end: date, first: int, last: int, equity: np.ndarray, cash: np.ndarray,
@@ -218,7 +223,7 @@ class BacktestEngine:
     def _holdings_value(self, row: int) -> float:
         """The held shares at `row`'s marks (whole won: the sum is exact in any order)."""
         cols = np.flatnonzero(self._quantity)
-        return float(self._quantity[cols] @ self._mark[row, cols]) if cols.size else 0.0
+        return float(self._quantity[cols] @ self._marks.at(row)[cols]) if cols.size else 0.0
 
     def _raise_highs(self, row: int) -> None:
         """After the close: each held position's high since entry takes the day's high (array operations over
@@ -279,16 +284,30 @@ class BacktestEngine:
                 heapq.heappush(events, (p.time(s), seq, "exit", col, s, reason))
 
         open_exits = self._open_exits.exits_at_open() if self._open_exits is not None else None
-        for col, position in list(self.positions.items()):
-            if open_exits is None or position.risk_rule:
+        if open_exits is None:
+            for col in list(self.positions):
                 push_exit(col, 0.0, True)
-                continue
-            # only the strategy's daily signal can sell it, and that fires at the open or not at all today
-            why = open_exits.get(position.code)
-            p = path(col) if why else None
-            if p is not None:
-                seq += 1
-                heapq.heappush(events, (p.time(0.0), seq, "exit", col, 0.0, f"strategy: {why}"))
+        else:
+            # a position no risk rule can sell is sold only by the strategy's daily signal, which fires at the
+            # open or not at all today: only the signalled codes are looked at, not the whole held set
+            # (in the held set's order, which is the order of the events)
+            held = [(position.order, col) for col, position in self._risky.items()]
+            for code in open_exits:
+                signalled = self._columns.get(code)
+                position = self.positions.get(signalled) if signalled is not None else None
+                if position is not None and not position.risk_rule:
+                    held.append((position.order, position.col))
+            held.sort()
+            for _, col in held:
+                position = self.positions[col]
+                if position.risk_rule:
+                    push_exit(col, 0.0, True)
+                    continue
+                why = open_exits.get(position.code)
+                p = path(col) if why else None
+                if p is not None:
+                    seq += 1
+                    heapq.heappush(events, (p.time(0.0), seq, "exit", col, 0.0, f"strategy: {why}"))
         for candidate in candidates:
             column = self._columns.get(candidate.code)
             if column is None:
@@ -311,8 +330,12 @@ class BacktestEngine:
             else:
                 candidate, decision = payload
                 filled_at = self._buy(row, col, p, s, candidate, decision)
-                if filled_at is not None:
+                if filled_at is None:
+                    continue
+                bought = self.positions[col]
+                if open_exits is None or bought.risk_rule or open_exits.get(bought.code):
                     push_exit(col, filled_at, False)
+                # else: no risk rule, and the strategy's daily signal does not sell it today (`ExitsAtOpen`)
 
     def _apply_actions(self, row: int) -> None:
         """A split, consolidation or bonus issue on `row` for a held stock: the position becomes the new shares
@@ -324,7 +347,7 @@ class BacktestEngine:
                 continue
             old_quantity = position.quantity
             quantity, _, fraction = adjust_position(old_quantity, position.cost / old_quantity, factor)
-            base = float(self._mark[row - 1, col]) * factor if row > 0 else math.nan
+            base = float(self._marks.at(row - 1)[col]) * factor if row > 0 else math.nan
             cash_in = round(fraction * base) if fraction > 0 and math.isfinite(base) else 0
             trade = position.trade
             if fraction > 0:
@@ -348,6 +371,7 @@ class BacktestEngine:
             if quantity == 0:
                 trade.exit_date, trade.exit_row, trade.exit_reason = day, row, "corporate action: fractional shares paid in cash"
                 del self.positions[col]
+                self._risky.pop(col, None)
 
     # --- decisions ------------------------------------------------------------------------------------
 
@@ -396,7 +420,7 @@ class BacktestEngine:
         """The day's ±30 % limits from the last close (kept per stock for the day: orders ask several times)."""
         key = (row, col)
         if key not in self._limits:
-            base = self._mark[row - 1, col] if row > 0 else math.nan
+            base = self._marks.at(row - 1)[col] if row > 0 else math.nan
             base *= self._actions.get((row, col), 1.0)  # an ex-date's base is the adjusted previous close
             self._limits[key] = (rules.limit_prices(int(base), day, self._markets[col])
                                  if math.isfinite(base) and base > 0 else None)
@@ -454,11 +478,17 @@ class BacktestEngine:
         trade.quantity += fill.quantity
         trade.entry_cost += fill.amount
         trade.fees += fill.commission
+        previous = self.positions.get(col)  # a second entry event for a stock bought earlier today
         position = self.positions[col] = _Position(
             code=trade.code, col=col, market=market, quantity=fill.quantity, cost=fill.amount, entry_date=day,
             stop_price=candidate.stop_price, target_price=candidate.target_price,
             high_since_entry=float(fill.price), atr=candidate.atr, trade=trade)
         position.risk_rule = has_exit_rule(position.held(), risk)
+        self._opened += 1
+        position.order = previous.order if previous is not None else self._opened  # the dict keeps its place
+        self._risky.pop(col, None)
+        if position.risk_rule:
+            self._risky[col] = position
         self._quantity[col] = position.quantity
         self._high[col] = position.high_since_entry
         self._entries_today += 1
@@ -491,6 +521,7 @@ class BacktestEngine:
             trade.exit_row = row
             trade.exit_reason = reason
             del self.positions[col]
+            self._risky.pop(col, None)
 
 
 def _action_steps(panel: DailyPanel) -> np.ndarray | None:
@@ -518,13 +549,35 @@ def affordable_quantity(cash: float, price: int, day: date, market: str, fill: F
     return quantity
 
 
-def _carry_forward(close: np.ndarray, step: np.ndarray | None = None) -> np.ndarray:
+class _Marks:
     """Each day's last known close (NaN before a stock's first trade); carried across an ex-date it is the
-    adjusted base (× that day's factor), as KRX sets it."""
-    out = close.astype(float, copy=True)
-    for t in range(1, out.shape[0]):
-        row = out[t]
-        missing = np.isnan(row)
-        if missing.any():
-            row[missing] = out[t - 1][missing] * (step[t][missing] if step is not None else 1.0)
-    return out
+    adjusted base (× that day's factor), as KRX sets it.
+
+    The rows are made as the run asks for them, forward only: `at(row)` for the current row or the one before
+    (the two kept), so a run holds two rows instead of a (T, N) copy of the closes."""
+
+    def __init__(self, close: np.ndarray, step: np.ndarray | None = None) -> None:
+        self.close = close
+        self.step = step
+        self._row = -1
+        self._current = np.full(close.shape[1], np.nan)
+        self._previous = self._current
+
+    def _next(self) -> None:
+        t = self._row + 1
+        row = self.close[t].astype(float, copy=True)
+        if t > 0:
+            missing = np.isnan(row)
+            if missing.any():
+                row[missing] = self._current[missing] * (self.step[t][missing] if self.step is not None else 1.0)
+        self._previous, self._current, self._row = self._current, row, t
+
+    def at(self, row: int) -> np.ndarray:
+        """The marks of `row` (read-only use): `row` at most one behind the latest row asked for."""
+        while self._row < row:
+            self._next()
+        if row == self._row:
+            return self._current
+        if row == self._row - 1:
+            return self._previous
+        raise ValueError(f"marks of row {row} asked after row {self._row}: they are made forward only")

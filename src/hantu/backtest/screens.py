@@ -26,7 +26,13 @@ import numpy as np
 
 from hantu.market.panel import DailyPanel
 from hantu.strategy.base import Candidate, ScreenResult, StockScore, Strategy
-from hantu.strategy.framework import EVERY_DAY, HANDOVER_DECIMALS, ScreeningStrategy, adjusted_prices
+from hantu.strategy.framework import (
+    EVERY_DAY,
+    HANDOVER_DECIMALS,
+    FactorTable,
+    ScreeningStrategy,
+    adjusted_prices,
+)
 from hantu.strategy.indicators import Prices, fill_untraded
 from hantu.strategy.regime import market_regimes
 from hantu.strategy.scoring import Composite, build_watchlist, composite_score
@@ -76,7 +82,7 @@ class _Chunk:
     prices: Prices
     eligibility: Any
     factor_columns: np.ndarray
-    table: Any
+    table: FactorTable  # the traded rows only (row `offset` of the chunk is the table's row 0)
     regimes: list[Any]
     offset: int  # the chunk's first traded row in the chunk arrays (rows before it are warm-up)
     composite: Composite  # the composite scores of the traded rows, each among that day's eligible stocks
@@ -86,6 +92,8 @@ class _Chunk:
 CHUNK_DAYS = 125  # days per pass: memory holds (CHUNK_DAYS + lookback) rows of indicator arrays, twice with prefetch
 # (125 measured best on 2,500 × 1,250: 2.2 s and 521 MB peak, against 2.4 s and 646 MB with 250)
 
+
+FACTOR_BLOCK = 512  # stocks per `factors` call of a chunk: its warm-up rows exist for this many stocks at a time
 
 PREFETCH_MIN_MEMORY = 1 << 30  # bytes available (host and cgroup) below which chunks are not prefetched
 
@@ -206,13 +214,12 @@ class PanelScreens:
                                          raw_close=raw_close)
         # factors are per stock: compute them only for stocks eligible on some day of this chunk
         columns = np.flatnonzero(eligibility.eligible[first - base:].any(axis=0))
-        table = self._factors(strategy, view, prices, eligibility, columns)
         offset = first - base
+        table = self._traded_factors(strategy, view, prices, eligibility, columns, offset)
         # every traded day's ranks in one pass (one sort per component and chunk, not per day)
         reference = eligibility.eligible[offset:][:, columns]
-        components = {group: {name: np.asarray(raw)[offset:] if np.ndim(raw) == 2 else np.asarray(raw)
-                              for name, raw in parts.items()} for group, parts in table.components.items()}
-        scored = composite_score(components, self.weights, reference)
+        scored = composite_score(table.components, self.weights, reference)
+        table.components = {}  # ranked: only the indicators, rule and hand-over are read per day
         composite = Composite(score=scored.score, groups=scored.groups, components={})  # the ranks are not read
         return _Chunk(base=base, end=end, prices=prices, eligibility=eligibility, factor_columns=columns,
                       table=table, regimes=market_regimes(prices, self.config.selection), offset=offset,
@@ -245,6 +252,46 @@ class PanelScreens:
     @property
     def regimes(self) -> list[Any]:
         return self._loaded.regimes
+
+    @classmethod
+    def _traded_factors(cls, strategy: ScreeningStrategy, view: DailyPanel, prices: Prices, eligibility: Any,
+                        columns: np.ndarray, offset: int) -> FactorTable:
+        """The strategy's `factors` for the chunk's traded rows (`offset` on) and the stocks at `columns`.
+
+        Computed over blocks of `FACTOR_BLOCK` stocks, each cut to the traded rows as soon as it is made: the
+        warm-up rows of every indicator (two thirds of a chunk) never exist for all stocks at once, which
+        bounds the pass's memory. Factors are per stock (the framework ranks across stocks afterwards, and
+        already hands `factors` a subset of the stocks), so a block's values are the whole pass's."""
+        blocks = [cls._trimmed(cls._factors(strategy, view, prices, eligibility, columns[k:k + FACTOR_BLOCK]),
+                               offset) for k in range(0, max(columns.size, 1), FACTOR_BLOCK)]
+        if len(blocks) == 1:
+            return blocks[0]
+        first = blocks[0]
+
+        def joined(parts: list[Any]) -> np.ndarray:
+            return np.concatenate([np.asarray(part) for part in parts], axis=-1)
+
+        return FactorTable(
+            indicators={key: joined([b.indicators[key] for b in blocks]) for key in first.indicators},
+            components={group: {name: joined([b.components[group][name] for b in blocks]) for name in parts}
+                        for group, parts in first.components.items()},
+            rule_passed=(joined([b.rule_passed for b in blocks]) if first.rule_passed is not None else None),
+            rule_reasons=[reason for b in blocks for reason in b.rule_reasons],
+            handover={key: joined([b.handover[key] for b in blocks]) for key in first.handover})
+
+    @staticmethod
+    def _trimmed(table: FactorTable, offset: int) -> FactorTable:
+        """`table` with every per-day array cut to rows `offset` on (copies: the warm-up rows are freed)."""
+        def cut(values: Any) -> Any:
+            values = np.asarray(values)
+            return np.ascontiguousarray(values[offset:]) if values.ndim == 2 else values
+
+        return FactorTable(indicators={key: cut(v) for key, v in table.indicators.items()},
+                           components={group: {name: cut(v) for name, v in parts.items()}
+                                       for group, parts in table.components.items()},
+                           rule_passed=cut(table.rule_passed) if table.rule_passed is not None else None,
+                           rule_reasons=list(table.rule_reasons),
+                           handover={key: cut(v) for key, v in table.handover.items()})
 
     @staticmethod
     def _factors(strategy: ScreeningStrategy, view: DailyPanel, prices: Prices, eligibility: Any,
@@ -301,18 +348,18 @@ class PanelScreens:
             score = np.where(np.isfinite(raw), np.round(raw, 4), 0.0)
             passed = np.isfinite(raw) & (score >= self.config.watchlist.min_score)
         if self.table.rule_passed is not None:
-            passed &= self._row(self.table.rule_passed, row, local).astype(bool)
+            passed &= self._row(self.table.rule_passed, ranked_row, local).astype(bool)
         watchlist, light = self._watchlist(eligible, score, passed)
         by_code = {s.code: s for s in light}
         picked = np.searchsorted(eligible, [self.column_of[code] for code in watchlist]).astype(np.int64)
         columns = local[picked]
-        table = {key: np.round(self._row(values, row, columns).astype(float), 6).tolist()
+        table = {key: np.round(self._row(values, ranked_row, columns).astype(float), 6).tolist()
                  for key, values in self.table.indicators.items()}
         table.update({f"score.{key}": np.round(values[ranked_row][columns], 4).tolist()
                       for key, values in chunk.composite.groups.items()})
         finite = [(key, values) for key, values in table.items()]
         kind = self.strategy.handover_type
-        handover = ([(name, np.round(self._row(values, row, columns).astype(float), HANDOVER_DECIMALS).tolist())
+        handover = ([(name, np.round(self._row(values, ranked_row, columns).astype(float), HANDOVER_DECIMALS).tolist())
                      for name, values in kind.columns(**self.table.handover).items()] if kind is not None else [])
         scores = []
         for n, code in enumerate(watchlist):
@@ -356,8 +403,13 @@ class PanelScreens:
         return self.strategy.select_from(view, prices, regime, screen, screen.on).candidates
 
 
-def screen_source_for(strategy: Strategy, panel: DailyPanel, instruments: Any = None) -> ScreenSource:
-    """The fastest correct source for `strategy`: the whole-panel pass for the framework's strategies."""
+def screen_source_for(strategy: Strategy, panel: DailyPanel, instruments: Any = None,
+                      lean: bool = False) -> ScreenSource:
+    """The fastest correct source for `strategy`: the whole-panel pass for the framework's strategies.
+
+    `lean` trades speed for memory (the scheduler's nightly refresh, beside the long-running process): no
+    prefetching thread, so one chunk of indicator arrays at a time. The chunks stay the same (their size sets
+    how much warm-up a recursive indicator has seen), so the candidates are the same."""
     if isinstance(strategy, ScreeningStrategy):
-        return PanelScreens(strategy, panel, instruments)
+        return PanelScreens(strategy, panel, instruments, prefetch=False if lean else None)
     return WindowScreens(strategy, panel)

@@ -164,15 +164,16 @@ def store_outcome(db: Database, outcome: BacktestOutcome, *, kind: str = "single
 def run_backtest(db: Database, store: Any, strategy_name: str, start: date, end: date,
                  params: dict[str, Any] | None = None, *, config: BacktestConfig | None = None,
                  progress: Progress | None = None, reports: Path | None = None, allow_gaps: bool = False,
-                 allow_short_history: bool = False, language: Language = "ko") -> BacktestResult:
+                 allow_short_history: bool = False, lean: bool = False, language: Language = "ko") -> BacktestResult:
     """Run `strategy_name` from `start` to `end` on `store`'s data, store it, write its report.
 
     A range with a gap in the data is refused (`DataGapError`) unless `allow_gaps`, one the strategy cannot
-    trade for lack of history (`ShortHistoryError`) unless `allow_short_history`."""
+    trade for lack of history (`ShortHistoryError`) unless `allow_short_history`. `lean`: less memory, the
+    same result (`hantu.backtest.screens.screen_source_for`)."""
     market = load_market(store, start, end)
     warnings = check_gaps(market, start, end, allow_gaps)
     warnings += check_history(strategy_name, [params or {}], market, start, end, allow_short_history)
-    outcome = run_on_panel(strategy_name, market, start, end, params, config, progress)
+    outcome = run_on_panel(strategy_name, market, start, end, params, config, progress, lean=lean)
     return store_outcome(db, _with_warnings(outcome, warnings), reports=reports, language=language)
 
 

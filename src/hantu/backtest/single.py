@@ -63,11 +63,11 @@ def with_risk_limits(outcome: BacktestOutcome, risk: RiskConfig) -> BacktestOutc
 
 def run_on_panel(strategy_name: str, market: MarketData, start: date, end: date,
                  params: dict[str, Any] | None = None, config: BacktestConfig | None = None,
-                 progress: Progress | None = None) -> BacktestOutcome:
-    """One backtest, not stored."""
+                 progress: Progress | None = None, lean: bool = False) -> BacktestOutcome:
+    """One backtest, not stored; `lean`: less memory, same result (`screens.screen_source_for`)."""
     config = config or BacktestConfig()
     strategy = make_strategy(strategy_name, params)
-    screens = screen_source_for(strategy, market.panel, market.instruments)
+    screens = screen_source_for(strategy, market.panel, market.instruments, lean=lean)
     outcome = BacktestEngine(strategy, market.panel, config, screens=screens, progress=progress,
                              minutes=market.minutes).run(start, end)
     return with_risk_limits(outcome, config.risk)

@@ -103,6 +103,9 @@ def backtest(
                                    help="standard (market orders 1 tick worse than the next price) or calibrated "
                                         "(the slippage measured by the stored drift reports; refused, exit 4, "
                                         "while they hold too few fills)."),
+    lean: bool = typer.Option(False, "--lean", help="Use less memory, at some speed (a single run): no thread "
+                                                    "computing the next screening chunk ahead (the same "
+                                                    "result; the scheduler's nightly refresh runs this way)."),
 ) -> None:
     """Run a backtest, store it and write its HTML + JSON report under $HANTU_HOME/reports.
 
@@ -118,13 +121,13 @@ def backtest(
     if fill_model not in FILL_MODELS:
         fail(f"--fill-model must be one of {', '.join(FILL_MODELS)}, got {fill_model!r}", EXIT_USAGE)
     _run(strategy, from_, to, param, grid, walk_forward, cash, as_json, allow_gaps, risk, allow_short_history,
-         workers, cluster, fill_model)
+         workers, cluster, fill_model, lean)
 
 
 def _run(strategy: str | None, from_: str | None, to: str | None, param: list[str], grid: list[str],
          walk_forward: str | None, cash: int | None, as_json: bool, allow_gaps: bool = False,
          risk: list[str] | None = None, allow_short_history: bool = False, workers: int = 1,
-         cluster: str | None = None, fill_model: str = "standard") -> None:
+         cluster: str | None = None, fill_model: str = "standard", lean: bool = False) -> None:
     from datetime import timedelta
 
     from hantu.backtest.engine import BacktestConfig
@@ -202,7 +205,7 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
                                   progress=progress, runner=runner, reports=reports, language=lang, **allow)
             else:
                 result = run_backtest(database, store, name, start, end, params, config=config, progress=progress,
-                                      reports=reports, language=lang, **allow)
+                                      reports=reports, language=lang, lean=lean, **allow)
         except (ValueError, KeyError, TypeError) as error:
             fail(str(error))
         finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
@@ -112,8 +112,10 @@ def _dated(table, on: date):
     return table[-1][1]
 
 
+@lru_cache(maxsize=4096)
 def tick_ladder(on: date, market: str) -> Ladder:
-    """The tick ladder in force on `on` for `market`."""
+    """The tick ladder in force on `on` for `market` (remembered: the tables are fixed, and every tick
+    rounding asks)."""
     return _dated(TICK_TABLES, on)[normalize_market(market)]
 
 
@@ -179,12 +181,14 @@ def round_to_ticks(prices: np.ndarray, on: date, market: str) -> np.ndarray:
 
 
 def limit_prices(base: int, on: date, market: str) -> tuple[int, int]:
-    """(lower, upper) price limits: base ∓ 30 %, rounded to the tick inward (lower up, upper down)."""
+    """(lower, upper) price limits: base ∓ 30 %, rounded to the tick inward (lower up, upper down).
+    The raw limits are floor(base × 1.3) and ceil(base × 0.7), exact in integers (PRICE_LIMIT as a fraction)."""
     if base <= 0:
         raise ValueError(f"base price must be positive, got {base}")
-    upper_raw = int((Decimal(base) * (1 + PRICE_LIMIT)).to_integral_value(ROUND_FLOOR))
-    lower_exact = Decimal(base) * (1 - PRICE_LIMIT)
-    lower_raw = int(-((-lower_exact).to_integral_value(ROUND_FLOOR)))
+    num, den = _ratio(PRICE_LIMIT)
+    n, d = Decimal(base).as_integer_ratio()  # exact for any base Decimal takes (a whole won: n/1)
+    upper_raw = n * (den + num) // (d * den)
+    lower_raw = -(-n * (den - num) // (d * den))
     return round_to_tick(lower_raw, "up", on, market), round_to_tick(upper_raw, "down", on, market)
 
 
@@ -258,11 +262,11 @@ def costs(side: Side | str, amount: int, market: str, on: date, rate: float = DE
     if amount < 0:
         raise ValueError(f"amount must be non-negative, got {amount}")
     amount = int(amount)
-    num, den = _ratio(Decimal(repr(rate)))
+    num, den = _commission_ratio(rate)
     commission = amount * num // den  # floor of the exact product, in integers (a backtest computes ~10⁵ of these)
     tax = 0
     if side is Side.SELL:
-        num, den = _ratio(sell_tax_rate_decimal(on, market))
+        num, den = _tax_ratio(on, market)
         tax = amount * num // den
     return Costs(commission=commission, tax=tax)
 
@@ -272,3 +276,15 @@ def _ratio(rate: Decimal) -> tuple[int, int]:
     """A rate as an exact fraction: floor(amount × rate) = amount × num // den, the Decimal figure without its
     28-digit context."""
     return rate.as_integer_ratio()
+
+
+@lru_cache(maxsize=64)
+def _commission_ratio(rate: float) -> tuple[int, int]:
+    """`_ratio` of a commission rate as written (its repr: 0.00015 is 15/100000, not the binary float)."""
+    return _ratio(Decimal(repr(rate)))
+
+
+@lru_cache(maxsize=4096)
+def _tax_ratio(on: date, market: str) -> tuple[int, int]:
+    """`_ratio` of the sell tax on `on` in `market` (the tables are fixed: remembered per day and market)."""
+    return _ratio(sell_tax_rate_decimal(on, market))

@@ -442,8 +442,10 @@ def performance(ctx: JobContext) -> dict[str, Any]:
 def backtest_refresh(ctx: JobContext) -> dict[str, Any]:
     """The running strategy over recent data, stored with its report (listed by the API and the dashboard).
 
-    It runs as a child process (`hantu backtest … --json`): a backtest needs several times the memory of the
-    idle scheduler, and a child returns all of it to the OS when it ends, keeping the long-running process lean.
+    It runs as a child process (`hantu backtest … --lean --json`): a backtest needs several times the memory of
+    the idle scheduler, and a child returns all of it to the OS when it ends, keeping the long-running process
+    lean; `--lean` (no thread computing the next screening chunk ahead) bounds the child, so that the scheduler's
+    tree stays within its unit's memory (`bench/scheduler_rss.py` prints the tree's peak during this job).
     """
     import json
     import subprocess
@@ -455,7 +457,7 @@ def backtest_refresh(ctx: JobContext) -> dict[str, Any]:
         return {"skipped": f"only {len(dates)} trading days of data"}
     start = max(dates[0], ctx.day - timedelta(days=BACKTEST_REFRESH_DAYS))
     command = [sys.executable, "-m", "hantu", "backtest", "--strategy", services.strategy.name,
-               "--from", start.isoformat(), "--to", dates[-1].isoformat(), "--json"]
+               "--from", start.isoformat(), "--to", dates[-1].isoformat(), "--lean", "--json"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=BACKTEST_TIMEOUT_SECONDS)
     if done.returncode != 0:
         raise RuntimeError(f"backtest exited {done.returncode}: {done.stderr.strip()[-800:]}")

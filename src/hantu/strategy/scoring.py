@@ -32,25 +32,28 @@ def percentile_rank(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return out
 
 
-def _rank_within(values: np.ndarray) -> np.ndarray:
-    """`percentile_rank(values, values)` in one sort (the case of a reference that is every value): the
-    same mid-rank formula, (#below + #equal / 2) / #valid, ~2.5× faster (a backtest ranks every day)."""
-    out = np.full(values.shape, np.nan)
-    valid = np.flatnonzero(~np.isnan(values))
-    n = valid.size
-    if n == 0:
-        return out
-    v = values[valid]
-    order = np.argsort(v, kind="stable")
+def _ranks_of(v: np.ndarray) -> np.ndarray:
+    """The mid-rank of each of `v`'s values (no NaN, at least one) among them: (#below + #equal / 2) / n."""
+    n = v.size
+    order = np.argsort(v)  # ties share one rank: their order does not matter
     ordered = v[order]
     starts_group = np.empty(n, dtype=bool)
     starts_group[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=starts_group[1:])
     starts = np.flatnonzero(starts_group)
-    sizes = np.diff(np.append(starts, n))
+    sizes = np.diff(starts, append=n)
     ranks = np.empty(n)
     ranks[order] = np.repeat((starts + sizes / 2.0) / n, sizes)
-    out[valid] = ranks
+    return ranks
+
+
+def _rank_within(values: np.ndarray) -> np.ndarray:
+    """`percentile_rank(values, values)` in one sort (the case of a reference that is every value): the
+    same mid-rank formula, (#below + #equal / 2) / #valid, ~2.5× faster (a backtest ranks every day)."""
+    out = np.full(values.shape, np.nan)
+    valid = np.flatnonzero(~np.isnan(values))
+    if valid.size:
+        out[valid] = _ranks_of(values[valid])
     return out
 
 
@@ -58,10 +61,14 @@ def rank_rows(values: np.ndarray) -> np.ndarray:
     """`_rank_within` of every row of a 2-D array (NaN: not in that row's reference, stays NaN).
 
     One sort per row of its valid values only: measured faster than one 2-D sort with the tie groups found by
-    array operations (which sorts the NaNs too and needs three more passes over the whole array)."""
+    array operations (which sorts the NaNs too and needs three more passes over the whole array). The output
+    is made once, and each row's ranks written into it."""
     out = np.full(values.shape, np.nan)
+    valid = ~np.isnan(values)
     for row in range(values.shape[0]):
-        out[row] = _rank_within(values[row])
+        cols = np.flatnonzero(valid[row])
+        if cols.size:
+            out[row, cols] = _ranks_of(values[row, cols])
     return out
 
 
