@@ -30,6 +30,7 @@ from hantu.market.rules import DEFAULT_COMMISSION_RATE
 from hantu.store.audit import audit
 from hantu.store.kv import kv_get, kv_set
 from hantu.store.models import TradeAccount, TradeOrder, TradePosition
+from hantu.trading.alerts import alert
 from hantu.trading.halt import HaltState, halt_state, set_halt
 from hantu.trading.orders import open_quantity
 
@@ -190,11 +191,7 @@ class RiskManager:
         loss = (start - equity) / start if start else 0.0
         block = kv_get(session, DAILY_BLOCK_KEY) or {}
         if loss >= config.daily_loss_limit and block.get("day") != day:
-            # the outbox and its templates load only when an alert is due: not for every reader (the API, 2 MB)
-            from hantu.trading.alerts import alert
-
             kv_set(session, DAILY_BLOCK_KEY, {"day": day, "loss": loss})
-
             alert(session, "risk_halt", {"reason": "daily loss limit", "metric": "daily_loss_pct",
                                          "value": round(loss * 100, 2), "limit": config.daily_loss_limit * 100,
                                          "source": "risk"}, priority="critical", dedupe_key=f"daily_loss:{day}")
@@ -203,8 +200,6 @@ class RiskManager:
         if drawdown >= config.max_drawdown and not halt_state(session).halted:
             set_halt(session, True, f"max drawdown {drawdown:.1%} >= {config.max_drawdown:.0%}", "risk",
                      "risk-manager", now)
-            from hantu.trading.alerts import alert
-
             alert(session, "risk_halt", {"reason": "max drawdown", "metric": "drawdown_pct",
                                          "value": round(drawdown * 100, 2), "limit": config.max_drawdown * 100,
                                          "source": "risk"}, priority="critical")

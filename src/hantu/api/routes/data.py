@@ -31,6 +31,11 @@ def _fingerprint(root: Path) -> tuple[object, ...]:
     return tuple((p.name, p.stat().st_mtime) for p in paths if p.exists())
 
 
+def store_fingerprint(hantu_home: Path) -> tuple[object, ...]:
+    """What the answers of these routes read from files (the response cache keys them by it)."""
+    return _fingerprint(market_root(hantu_home))
+
+
 def market_status(root: Path) -> MarketDataStatus | None:
     key = _fingerprint(root)
     with _lock:
