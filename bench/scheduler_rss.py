@@ -3,7 +3,9 @@
 Builds a sample market (2,500 stocks × 500 days by default) in a temporary HANTU_HOME, then
 1. starts `hantu run` on the system clock on a weekend-like idle moment and reads its RSS after start-up;
 2. runs `hantu run --clock sim` through a whole trading day (05:55–18:30, paper broker) and samples
-   VmRSS/VmHWM of the process every 50 ms.
+   VmRSS/VmHWM of the process every 50 ms, and the summed VmRSS of its whole process tree (the 18:00
+   backtest refresh runs as a child: budget 350 MB for the tree; the systemd unit's MemoryHigh/MemoryMax are
+   derived from this figure, see bench/unit_memory.py).
 Prints figures; not a test.
 """
 
@@ -30,6 +32,26 @@ def proc_status(pid: int) -> dict[str, int]:
     except FileNotFoundError:
         pass
     return values
+
+
+def tree_rss_kb(root: int) -> int:
+    """Summed VmRSS of `root` and all its descendants (what the unit's cgroup holds, page cache aside)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += proc_status(pid).get("VmRSS", 0)
+        todo.extend(children.get(pid, []))
+    return total
 
 
 def main() -> None:
@@ -73,11 +95,12 @@ def main() -> None:
         day_proc = subprocess.Popen([*hantu, "run", "--clock", "sim", "--start", f"{day} 05:55", "--speed",
                                      str(args.speed), "--until", f"{day} 18:30"], env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        peak = 0
+        peak = tree_peak = 0
         day_started = time.perf_counter()
         while day_proc.poll() is None:
             status = proc_status(day_proc.pid)
             peak = max(peak, status.get("VmHWM", 0), status.get("VmRSS", 0))
+            tree_peak = max(tree_peak, tree_rss_kb(day_proc.pid))
             time.sleep(0.05)
         day_wall = time.perf_counter() - day_started
         jobs = subprocess.run([*hantu, "jobs", "--json"], env=env, capture_output=True, text=True).stdout
@@ -91,6 +114,8 @@ def main() -> None:
     print(f"idle RSS            {idle_rss:7.1f} MB (budget 90 MB)")
     print(f"peak RSS, full day  {peak / 1024:7.1f} MB (budget 160 MB); day took {day_wall:.1f} s wall at "
           f"speed {args.speed:g}")
+    print(f"peak RSS, process tree {tree_peak / 1024:7.1f} MB (budget 350 MB; the scheduler and its backtest "
+          "refresh child, sampled every 50 ms)")
     print("jobs: " + ", ".join(f"{r['job']}={r['status']}" for r in reversed(runs)))
 
 

@@ -320,6 +320,7 @@ class WatchItem(Model):
     sector: str | None
     score: float
     reasons: list[str]
+    reasons_text: list[str] = Field([], description="The reasons as the user reads them (HANTU_LANGUAGE)")
     factors: dict[str, float]
 
 
@@ -350,6 +351,7 @@ class SelectionItem(Model):
     weight: float
     score: float
     reason: str
+    reason_text: str = Field("", description="The reason as the user reads it (HANTU_LANGUAGE; `reason` is stored)")
 
 
 class SelectionsOut(Model):

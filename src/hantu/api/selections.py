@@ -19,6 +19,8 @@ from hantu.api.schemas import (
     WatchItem,
 )
 from hantu.market.closes import ClosesReader
+from hantu.notify.i18n import reason
+from hantu.notify.kit import Language
 from hantu.store.models.strategy import ScreenRun, SelectionCandidate, SelectionRun, WatchlistEntry
 
 
@@ -31,14 +33,24 @@ def _latest(session: Session, model: Any, on: date | None, strategy: str | None)
     return session.scalar(query.order_by(model.run_date.desc(), model.id.desc()).limit(1))
 
 
-def screening(session: Session, on: date | None, strategy: str | None) -> ScreeningOut:
+def _watch_item(row: WatchlistEntry, lang: Language) -> WatchItem:
+    item = WatchItem.model_validate(row)
+    return item.model_copy(update={"reasons_text": [reason(r, lang) for r in item.reasons]})
+
+
+def _selection_item(row: SelectionCandidate, lang: Language) -> SelectionItem:
+    item = SelectionItem.model_validate(row)
+    return item.model_copy(update={"reason_text": reason(item.reason, lang)})
+
+
+def screening(session: Session, on: date | None, strategy: str | None, lang: Language = "ko") -> ScreeningOut:
     """The newest screening run on or before `on` with its watchlist, best first."""
     run = _latest(session, ScreenRun, on, strategy)
     if run is None:
         return ScreeningOut(run=None, items=[])
     rows = session.scalars(select(WatchlistEntry).where(WatchlistEntry.run_id == run.id)
                            .order_by(WatchlistEntry.rank))
-    return ScreeningOut(run=ScreenRunOut.model_validate(run), items=[WatchItem.model_validate(r) for r in rows])
+    return ScreeningOut(run=ScreenRunOut.model_validate(run), items=[_watch_item(r, lang) for r in rows])
 
 
 def screen_runs(session: Session, limit: int, offset: int) -> tuple[list[ScreenRunOut], int]:
@@ -47,7 +59,7 @@ def screen_runs(session: Session, limit: int, offset: int) -> tuple[list[ScreenR
     return [ScreenRunOut.model_validate(r) for r in rows], total
 
 
-def selections(session: Session, on: date | None, strategy: str | None) -> SelectionsOut:
+def selections(session: Session, on: date | None, strategy: str | None, lang: Language = "ko") -> SelectionsOut:
     """The newest selection on or before `on` with its candidates in rank order."""
     run = _latest(session, SelectionRun, on, strategy)
     if run is None:
@@ -55,7 +67,7 @@ def selections(session: Session, on: date | None, strategy: str | None) -> Selec
     rows = session.scalars(select(SelectionCandidate).where(SelectionCandidate.run_id == run.id)
                            .order_by(SelectionCandidate.rank))
     return SelectionsOut(date=run.run_date, run=SelectionRunOut.model_validate(run),
-                         items=[SelectionItem.model_validate(r) for r in rows])
+                         items=[_selection_item(r, lang) for r in rows])
 
 
 def selection_runs(session: Session, limit: int, offset: int) -> tuple[list[SelectionRunOut], int]:

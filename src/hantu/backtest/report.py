@@ -13,23 +13,20 @@ from typing import Any
 
 from hantu.backtest.metrics import drawdown_series
 from hantu.backtest.result import BacktestOutcome
+from hantu.notify.i18n import label, reason
+from hantu.notify.kit import Language
 
 UP = "#d62728"  # red: up (Korean convention)
 DOWN = "#1f5fbf"  # blue: down
 GRID = "#e5e5e5"
 MARKET_COLOURS = {"KOSPI": "#2ca02c", "KOSDAQ": "#9467bd"}  # the cap-weighted market indices
 
-_LABELS = {
-    "total_return": ("총수익률", "Total return", "pct"), "annual_return": ("연수익률", "Annual return", "pct"),
-    "volatility": ("변동성", "Volatility", "pct"), "sharpe": ("샤프", "Sharpe", "num"),
-    "sortino": ("소르티노", "Sortino", "num"), "max_drawdown": ("최대낙폭", "Max drawdown", "pct"),
-    "max_drawdown_days": ("낙폭 기간(일)", "Drawdown days", "int"), "calmar": ("칼마", "Calmar", "num"),
-    "trades": ("거래 수", "Trades", "int"), "win_rate": ("승률", "Win rate", "pct"),
-    "profit_factor": ("손익비", "Profit factor", "num"),
-    "avg_holding_days": ("평균 보유일", "Avg holding (days)", "num"),
-    "turnover": ("회전율(연)", "Turnover (annual)", "num"), "exposure": ("투자 비중", "Exposure", "pct"),
-    "fees_paid": ("수수료", "Fees paid", "won"), "taxes_paid": ("세금", "Taxes paid", "won"),
-    "final_equity": ("최종 자산", "Final equity", "won"),
+# metric key -> how it is formatted; the labels are the catalogue's `metric.<key>` (hantu.notify.i18n)
+_KINDS = {
+    "total_return": "pct", "annual_return": "pct", "volatility": "pct", "sharpe": "num", "sortino": "num",
+    "max_drawdown": "pct", "max_drawdown_days": "int", "calmar": "num", "trades": "int", "win_rate": "pct",
+    "profit_factor": "num", "avg_holding_days": "num", "turnover": "num", "exposure": "pct", "fees_paid": "won",
+    "taxes_paid": "won", "final_equity": "won",
 }
 
 
@@ -109,37 +106,41 @@ def heatmap_html(monthly: dict[str, float]) -> str:
     return f'<table class="heat"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
 
 
-def figures_table(metrics: dict[str, Any], benchmark: dict[str, Any]) -> str:
+def figures_table(metrics: dict[str, Any], benchmark: dict[str, Any], lang: Language = "ko") -> str:
     """Strategy, equal-weight benchmark and (when the store has market caps) the cap-weighted KOSPI / KOSDAQ."""
     markets: dict[str, Any] = benchmark.get("market") or {}
     rows = []
-    for key, (ko, en, kind) in _LABELS.items():
+    for key, kind in _KINDS.items():
         if key not in metrics:
             continue
         bench = _fmt(benchmark.get(key), kind) if key in benchmark else ""
         cells = "".join(f'<td data-market="{html.escape(name)}">{_fmt(fig.get(key), kind) if key in fig else ""}'
                         "</td>" for name, fig in markets.items())
-        rows.append(f'<tr><th>{ko} <small>{en}</small></th><td data-key="{key}">{_fmt(metrics[key], kind)}</td>'
-                    f"<td>{bench}</td>{cells}</tr>")
-    heads = "".join(f"<th>{html.escape(name)} <small>시가총액가중 cap-weighted</small></th>" for name in markets)
-    return ('<table class="figures"><tr><th></th><th>전략 Strategy</th><th>동일가중 Equal weight</th>'
-            + heads + "</tr>" + "".join(rows) + "</table>")
+        rows.append(f'<tr><th>{label("metric." + key, lang)}</th><td data-key="{key}">{_fmt(metrics[key], kind)}'
+                    f"</td><td>{bench}</td>{cells}</tr>")
+    heads = "".join(f"<th>{html.escape(name)} <small>{label('report.cap_weighted', lang)}</small></th>"
+                    for name in markets)
+    return (f'<table class="figures"><tr><th></th><th>{label("report.strategy", lang)}</th>'
+            f'<th>{label("report.equal_weight", lang)}</th>' + heads + "</tr>" + "".join(rows) + "</table>")
 
 
-def trades_table(trades: Sequence[dict[str, Any]]) -> str:
+_TRADE_COLUMNS = ("code", "name", "entry_date", "entry_price", "exit_date", "exit_price", "quantity", "reason",
+                  "costs", "pnl", "days")
+
+
+def trades_table(trades: Sequence[dict[str, Any]], lang: Language = "ko") -> str:
     rows = []
     for t in trades:
         colour = UP if t["pnl"] >= 0 else DOWN
         rows.append(
             f"<tr><td>{html.escape(t['code'])}</td><td>{html.escape(t['name'])}</td><td>{t['entry_date']}</td>"
-            f"<td>{t['entry_price']:,.0f}</td><td>{t['exit_date'] or '보유중'}</td>"
+            f"<td>{t['entry_price']:,.0f}</td><td>{t['exit_date'] or label('report.holding', lang)}</td>"
             f"<td>{'' if t['exit_price'] is None else format(t['exit_price'], ',.0f')}</td>"
-            f"<td>{t['quantity']:,}</td><td>{html.escape(t['exit_reason'] or '')}</td>"
+            f"<td>{t['quantity']:,}</td><td>{html.escape(reason(t['exit_reason'], lang))}</td>"
             f"<td>{t['fees'] + t['taxes']:,}</td><td style=\"color:{colour}\">{t['pnl']:,.0f}</td>"
             f"<td>{t['holding_days']}</td></tr>")
-    return ('<table class="trades"><tr><th>코드</th><th>종목</th><th>매수일</th><th>매수가</th><th>매도일</th>'
-            "<th>매도가</th><th>수량</th><th>사유</th><th>비용</th><th>손익</th><th>보유일</th></tr>"
-            + "".join(rows) + "</table>")
+    heads = "".join(f"<th>{label('trade.' + c, lang)}</th>" for c in _TRADE_COLUMNS)
+    return f'<table class="trades"><tr>{heads}</tr>' + "".join(rows) + "</table>"
 
 
 _CSS = """body{font-family:sans-serif;margin:24px;color:#222}h1{font-size:20px}h2{font-size:16px;margin-top:28px}
@@ -148,48 +149,53 @@ th{background:#f6f6f6}.heat td{min-width:48px}.meta{color:#666;font-size:12px}
 .warning{background:#fff3cd;border:1px solid #e0b400;padding:6px 10px;font-size:13px}"""
 
 
-def render_html(outcome: BacktestOutcome) -> str:
-    """The whole report as one HTML document."""
+def render_html(outcome: BacktestOutcome, lang: Language = "ko") -> str:
+    """The whole report as one HTML document, in `lang` (HANTU_LANGUAGE)."""
     data = outcome.to_dict()
     dates = data["curve"]["dates"]
     equity = data["curve"]["equity"]
     drawdown = [float(x) for x in drawdown_series(outcome.equity)] if len(outcome.equity) else []
     bench_dd = [float(x) for x in drawdown_series(outcome.benchmark)] if len(outcome.benchmark) else []
-    params = ", ".join(f"{k}={v}" for k, v in sorted(outcome.params.items())) or "defaults"
+    params = ", ".join(f"{k}={v}" for k, v in sorted(outcome.params.items())) or label("report.defaults", lang)
     title = f"{outcome.strategy} {outcome.start} – {outcome.end}"
+
+    def t(key: str) -> str:
+        return label(key, lang)
+
     return (
-        f'<!DOCTYPE html><html lang="ko"><head><meta charset="utf-8"><title>백테스트 {html.escape(title)}</title>'
-        f"<style>{_CSS}</style></head><body>"
-        f"<h1>백테스트 Backtest: {html.escape(title)}</h1>"
-        f'<p class="meta">파라미터 {html.escape(params)} · 종목 {outcome.stocks:,} · 거래일 {len(dates):,} · '
-        f"초기자금 {outcome.initial_cash:,}원 · 실행 {outcome.elapsed_s:.2f}s</p>"
-        + _risk_line(outcome.metrics.get("risk_limits"))
-        + _intraday_line(outcome.metrics.get("intraday"))
-        + "".join(f'<p class="warning">⚠ 경고 Warning: {html.escape(w)}</p>' for w in outcome.warnings)
-        + f"<h2>성과 Figures</h2>{figures_table(outcome.metrics, outcome.benchmark_metrics)}"
-        + _gap_note(outcome)
-        + f"<h2>자산 Equity <small>({_legend(outcome)})</small></h2>"
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{t("report.title")} '
+        f"{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{t('report.title')}: {html.escape(title)}</h1>"
+        f'<p class="meta">{t("report.params")} {html.escape(params)} · {t("report.stocks")} {outcome.stocks:,} · '
+        f"{t('report.days')} {len(dates):,} · {t('report.cash')} {outcome.initial_cash:,}{t('report.won')} · "
+        f"{t('report.elapsed')} {outcome.elapsed_s:.2f}s</p>"
+        + _risk_line(outcome.metrics.get("risk_limits"), lang)
+        + _intraday_line(outcome.metrics.get("intraday"), lang)
+        + "".join(f'<p class="warning">⚠ {t("report.warning")}: {html.escape(w)}</p>' for w in outcome.warnings)
+        + f"<h2>{t('report.figures')}</h2>{figures_table(outcome.metrics, outcome.benchmark_metrics, lang)}"
+        + _gap_note(outcome, lang)
+        + f"<h2>{t('report.equity')} <small>({_legend(outcome, lang)})</small></h2>"
         + line_chart_svg(dates, [("benchmark", data["curve"]["benchmark"], "#999999"),
                                  *[(name, values, MARKET_COLOURS.get(name, "#555555"))
                                    for name, values in data["curve"]["market"].items()],
                                  ("strategy", equity, UP)])
-        + "<h2>낙폭 Drawdown</h2>"
+        + f"<h2>{t('report.drawdown')}</h2>"
         + line_chart_svg(dates, [("benchmark", bench_dd, "#999999"), ("strategy", drawdown, DOWN)],
                          height=180, area=True, percent=True)
-        + f"<h2>월별 수익률 Monthly returns</h2>{heatmap_html(outcome.monthly)}"
-        + f"<h2>거래 내역 Trades ({len(data['trades'])})</h2>{trades_table(data['trades'])}"
+        + f"<h2>{t('report.monthly')}</h2>{heatmap_html(outcome.monthly)}"
+        + f"<h2>{t('report.trades')} ({len(data['trades'])})</h2>{trades_table(data['trades'], lang)}"
         + f'<script type="application/json" id="backtest-data">{_json_for_script(data)}</script>'
         + "</body></html>"
     )
 
 
-def _risk_line(limits: dict[str, Any] | None) -> str:
+def _risk_line(limits: dict[str, Any] | None, lang: Language = "ko") -> str:
     """The risk limits the run used (the daily-loss and drawdown halts are live-only, not replayed)."""
     if not limits:
         return ""
     shown = ", ".join(f"{k}={v}" for k, v in limits.items()
                       if k not in ("daily_loss_limit", "max_drawdown", "halt_blocks_exits"))
-    return f'<p class="meta" id="risk-limits">위험 한도 Risk limits: {html.escape(shown)}</p>'
+    return f'<p class="meta" id="risk-limits">{label("report.risk_limits", lang)}: {html.escape(shown)}</p>'
 
 
 def intraday_text(figures: dict[str, Any] | None) -> str:
@@ -204,38 +210,38 @@ def intraday_text(figures: dict[str, Any] | None) -> str:
             + f", {figures.get('synthetic_stock_days', 0):,} on the synthetic path")
 
 
-def _intraday_line(figures: dict[str, Any] | None) -> str:
+def _intraday_line(figures: dict[str, Any] | None, lang: Language = "ko") -> str:
     text = intraday_text(figures)
     if not text:
         return ""
-    return f'<p class="meta" id="intraday-path">장중 경로 (분봉 기록 / 합성) Intraday path: {html.escape(text)}</p>'
+    return f'<p class="meta" id="intraday-path">{label("report.intraday", lang)}: {html.escape(text)}</p>'
 
 
-def _legend(outcome: BacktestOutcome) -> str:
-    names = {"KOSPI": "초록", "KOSDAQ": "보라"}
-    parts = ["빨강: 전략", "회색: 동일가중 지수"]
-    parts += [f"{names.get(m, m)}: {m} 시가총액가중" for m in outcome.markets]
+def _legend(outcome: BacktestOutcome, lang: Language = "ko") -> str:
+    parts = [label("report.legend_strategy", lang), label("report.legend_benchmark", lang)]
+    parts += [f"{label('report.colour_' + m, lang) if m in MARKET_COLOURS else m}: {m} "
+              f"{label('report.cap_weighted', lang)}" for m in outcome.markets]
     return ", ".join(parts)
 
 
-def _gap_note(outcome: BacktestOutcome) -> str:
+def _gap_note(outcome: BacktestOutcome, lang: Language = "ko") -> str:
     """Marks the days whose benchmark return is 0 because the data has a gap before them."""
     if not outcome.benchmark_gap_days:
         return ""
     days = ", ".join(d.isoformat() for d in outcome.benchmark_gap_days)
-    return (f'<p class="meta" id="benchmark-gaps">벤치마크: 데이터 공백 다음 날의 수익률은 0으로 계산 '
-            f"(the benchmarks count 0 return over a gap in the data): {days}</p>")
+    return f'<p class="meta" id="benchmark-gaps">{label("report.gaps", lang)}: {days}</p>'
 
 
 def _json_for_script(data: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in data.items() if k != "fills"}, ensure_ascii=False).replace("</", "<\\/")
 
 
-def write_report(outcome: BacktestOutcome, directory: Path, stem: str) -> tuple[Path, Path]:
-    """Write `<stem>.html` and `<stem>.json` into `directory`; returns both paths."""
+def write_report(outcome: BacktestOutcome, directory: Path, stem: str,
+                 lang: Language = "ko") -> tuple[Path, Path]:
+    """Write `<stem>.html` (in `lang`) and `<stem>.json` into `directory`; returns both paths."""
     directory.mkdir(parents=True, exist_ok=True)
     html_path = directory / f"{stem}.html"
     json_path = directory / f"{stem}.json"
-    html_path.write_text(render_html(outcome), encoding="utf-8")
+    html_path.write_text(render_html(outcome, lang), encoding="utf-8")
     json_path.write_text(json.dumps(outcome.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
     return html_path, json_path

@@ -41,6 +41,7 @@ from hantu.backtest.storage import save_outcome, set_report_path
 from hantu.backtest.sweep import Runner, SerialRunner, Trial, market_spec, run_trials
 from hantu.market.panel import DailyPanel
 from hantu.market.store import MarketStore
+from hantu.notify.kit import Language
 from hantu.store.db import Database
 from hantu.store.kv import kv_get
 from hantu.trading.risk import CONFIG_KEY, RiskConfig, load_config
@@ -141,14 +142,15 @@ def _with_warnings(outcome: BacktestOutcome, warnings: list[str]) -> BacktestOut
 
 
 def store_outcome(db: Database, outcome: BacktestOutcome, *, kind: str = "single", parent_id: int | None = None,
-           reports: Path | None = None) -> BacktestResult:
-    """Store `outcome`; with `reports` (a directory, `reports_dir(home)`) also write its HTML and JSON report."""
+           reports: Path | None = None, language: Language = "ko") -> BacktestResult:
+    """Store `outcome`; with `reports` (a directory, `reports_dir(home)`) also write its HTML (in `language`)
+    and JSON report."""
     with db.session() as session:
         run_id = save_outcome(session, outcome, kind=kind, parent_id=parent_id)
     html_path = json_path = None
     if reports is not None:
         stem = f"backtest-{run_id}-{outcome.strategy}-{outcome.start:%Y%m%d}-{outcome.end:%Y%m%d}"
-        html, js = write_report(outcome, reports, stem)
+        html, js = write_report(outcome, reports, stem, language)
         html_path, json_path = str(html), str(js)
         with db.session() as session:
             set_report_path(session, run_id, html_path)
@@ -162,7 +164,7 @@ def store_outcome(db: Database, outcome: BacktestOutcome, *, kind: str = "single
 def run_backtest(db: Database, store: Any, strategy_name: str, start: date, end: date,
                  params: dict[str, Any] | None = None, *, config: BacktestConfig | None = None,
                  progress: Progress | None = None, reports: Path | None = None, allow_gaps: bool = False,
-                 allow_short_history: bool = False) -> BacktestResult:
+                 allow_short_history: bool = False, language: Language = "ko") -> BacktestResult:
     """Run `strategy_name` from `start` to `end` on `store`'s data, store it, write its report.
 
     A range with a gap in the data is refused (`DataGapError`) unless `allow_gaps`, one the strategy cannot
@@ -171,7 +173,7 @@ def run_backtest(db: Database, store: Any, strategy_name: str, start: date, end:
     warnings = check_gaps(market, start, end, allow_gaps)
     warnings += check_history(strategy_name, [params or {}], market, start, end, allow_short_history)
     outcome = run_on_panel(strategy_name, market, start, end, params, config, progress)
-    return store_outcome(db, _with_warnings(outcome, warnings), reports=reports)
+    return store_outcome(db, _with_warnings(outcome, warnings), reports=reports, language=language)
 
 
 # --- parameter grids ----------------------------------------------------------------------------------
@@ -194,7 +196,7 @@ def run_grid(db: Database, store: Any, strategy_name: str, start: date, end: dat
              params: dict[str, Any] | None = None, *, config: BacktestConfig | None = None,
              progress: Callable[[int, int], None] | None = None, reports: Path | None = None,
              allow_gaps: bool = False, allow_short_history: bool = False,
-             runner: Runner | None = None) -> BacktestResult:
+             runner: Runner | None = None, language: Language = "ko") -> BacktestResult:
     """One run per grid point, stored as members of a `grid` run that carries the best point's results.
 
     `runner` (`hantu.backtest.sweep`): where the points run — in this process (default), on a process pool or
@@ -211,7 +213,7 @@ def run_grid(db: Database, store: Any, strategy_name: str, start: date, end: dat
     parent = replace(best, metrics={**best.metrics, "grid": [
         {"params": o.params, "sharpe": o.metrics.get("sharpe"), "total_return": o.metrics.get("total_return"),
          "max_drawdown": o.metrics.get("max_drawdown"), "trades": o.metrics.get("trades")} for o in outcomes]})
-    stored = store_outcome(db, parent, kind="grid", reports=reports)
+    stored = store_outcome(db, parent, kind="grid", reports=reports, language=language)
     members = [store_outcome(db, o, kind="single", parent_id=stored.id).to_dict() for o in outcomes]
     return replace(stored, members=members)
 
@@ -276,7 +278,7 @@ def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, 
                      grid: dict[str, list[Any]] | None = None, params: dict[str, Any] | None = None, *,
                      config: BacktestConfig | None = None, progress: Callable[[int, int], None] | None = None,
                      reports: Path | None = None, allow_gaps: bool = False, allow_short_history: bool = False,
-                     runner: Runner | None = None) -> BacktestResult:
+                     runner: Runner | None = None, language: Language = "ko") -> BacktestResult:
     """Walk-forward: per fold, pick the best grid point on the training window (Sharpe), then trade it on the
     following test window. The out-of-sample test windows are chained — each starts with the previous one's
     final equity as cash (positions still open at a fold's end are valued at their last close) — and stored
@@ -320,7 +322,7 @@ def run_walk_forward(db: Database, store: Any, strategy_name: str, start: date, 
     combined = _chain(tests, strategy_name, params or {}, config.initial_cash, panel, start, end)
     combined.elapsed_s = _time.perf_counter() - began
     _with_warnings(with_risk_limits(combined, config.risk), warnings)
-    stored = store_outcome(db, combined, kind="walk_forward", reports=reports)
+    stored = store_outcome(db, combined, kind="walk_forward", reports=reports, language=language)
     members = [store_outcome(db, t, kind="single", parent_id=stored.id).to_dict() for t in tests]
     return replace(stored, members=members)
 

@@ -184,16 +184,17 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
 
         try:
             allow = {"allow_gaps": allow_gaps, "allow_short_history": allow_short_history}
+            lang = settings.language
             if walk_forward:
                 result = run_walk_forward(database, store, name, start, end, walk_forward, grid_values, params,
                                           config=config, progress=progress, runner=runner, reports=reports,
-                                          **allow)
+                                          language=lang, **allow)
             elif grid_values:
                 result = run_grid(database, store, name, start, end, grid_values, params, config=config,
-                                  progress=progress, runner=runner, reports=reports, **allow)
+                                  progress=progress, runner=runner, reports=reports, language=lang, **allow)
             else:
                 result = run_backtest(database, store, name, start, end, params, config=config, progress=progress,
-                                      reports=reports, **allow)
+                                      reports=reports, language=lang, **allow)
         except (ValueError, KeyError, TypeError) as error:
             fail(str(error))
         finally:

@@ -49,7 +49,12 @@ def run(
             logged_only.append(d.id)
 
     settings = get_settings()
-    sender = OutboxSender.from_settings(settings, database, clock, on_delivered=delivered)
+    extra = {}
+    if once and settings.notify_url_list():  # a one-shot process delivers the channels itself, in-process
+        from hantu.notify.channels import ChannelSender, channels_from_urls
+
+        extra["channels"] = ChannelSender(database, clock, channels_from_urls(settings.notify_url_list()))
+    sender = OutboxSender.from_settings(settings, database, clock, on_delivered=delivered, **extra)
     poller = None if no_commands else CommandPoller.from_settings(settings, database, clock,
                                                                   wake_sender=sender.wake)
     if once:
@@ -82,17 +87,40 @@ def run(
         thread.join(timeout=30)
 
 
+@app.command("deliver-channels")
+def deliver_channels() -> None:
+    """Deliver what is due on the NOTIFY_URLS channels (Discord, Slack, e-mail …), then exit.
+
+    The scheduler's sender starts this as a short-lived child so that the long-running process never loads
+    apprise; run by hand it does the same once. Example: hantu notify deliver-channels
+    """
+    from hantu.cli.common import init_cli_logging, open_database
+    from hantu.clock import SystemClock
+    from hantu.config import get_settings
+    from hantu.notify.channels import ChannelSender, channels_from_urls
+
+    init_cli_logging()
+    urls = get_settings().notify_url_list()
+    if not urls:
+        typer.echo("NOTIFY_URLS is not set: no channel beside Telegram", err=True)
+        return
+    sender = ChannelSender(open_database(), SystemClock(), channels_from_urls(urls))
+    typer.echo(f"delivered {sender.run_once()} message(s) to {len(urls)} channel(s)", err=True)
+
+
 @app.command("status")
 def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable output")) -> None:
     """Messages per delivery state, and the ones whose delivery is uncertain or failed.
 
     `sent`: delivered to Telegram; `logged`: written to the log only (no TELEGRAM_BOT_TOKEN/TELEGRAM_CHAT_ID).
+    Then each NOTIFY_URLS channel's deliveries per state (channels keep their own state).
 
     Example: hantu notify status --json
     """
     from sqlalchemy import select
 
     from hantu.cli.common import console, open_database, print_json
+    from hantu.notify.channels import channel_counts
     from hantu.notify.outbox import outbox_counts
     from hantu.store.models.notify import FAILED, UNCERTAIN, OutboxMessage
 
@@ -115,8 +143,9 @@ def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
             }
             for m in troubled
         ]
+    channels = channel_counts(database)
     if as_json:
-        print_json({"counts": counts, "problems": rows})
+        print_json({"counts": counts, "problems": rows, "channels": channels})
         return
     from rich.table import Table
 
@@ -124,6 +153,8 @@ def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
     for state in ("pending", "sending", "sent", "logged", "uncertain", "failed"):
         table.add_row(state, str(counts.get(state, 0)))
     console().print(table)
+    for name, by_state in sorted(channels.items()):
+        console().print(f"channel {name}: " + ", ".join(f"{k} {v}" for k, v in sorted(by_state.items())))
     for row in rows:
         console().print(f"#{row['id']} {row['kind']} {row['status']}: {row['error']}")
 

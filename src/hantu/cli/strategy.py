@@ -30,6 +30,14 @@ STALE_HELP = ("Run even when the data ends before the previous trading day (rese
               "stale store is refused with exit code 7.")
 
 
+
+def _reason(text: str) -> str:
+    """A stored (English) reason as the user reads it, in HANTU_LANGUAGE (--json keeps the stored text)."""
+    from hantu.config.settings import get_settings
+    from hantu.notify.i18n import reason
+
+    return reason(text, get_settings().language)
+
 def _day(raw: str | None) -> date | None:
     if raw is None:
         return None
@@ -125,7 +133,8 @@ def screen(
                   + "; ".join(outcome.filters_off) + "[/yellow]")
     table = _table("watchlist", ["#", "code", "name", "sector", "score", "why"])
     for i, s in enumerate(outcome.watchlist, start=1):
-        table.add_row(str(i), s.code, s.name, s.sector or "-", f"{s.score:.1f}", " / ".join(s.reasons))
+        table.add_row(str(i), s.code, s.name, s.sector or "-", f"{s.score:.1f}",
+                      " / ".join(_reason(r) for r in s.reasons))
     out.print(table)
 
 
@@ -167,7 +176,7 @@ def select(
                       f"{c.target_price:,}", f"{c.weight:.1%}", f"{c.score:.1f}")
     out.print(table)
     for c in outcome.candidates:
-        out.print(f"{c.rank}. {c.name} ({c.code}): {c.reason}")
+        out.print(f"{c.rank}. {c.name} ({c.code}): {_reason(c.reason)}")
     if outcome.skipped:
         out.print("not taken: " + "; ".join(f"{code} ({why})" for code, why in list(outcome.skipped.items())[:10]))
 
@@ -220,7 +229,7 @@ def _print_explain(report: dict[str, Any]) -> None:
               f"{report['strategy']} on {report['on']} (data {report['data_date']}): score {report['score']:.1f}, "
               f"{verdict}{rank}")
     for reason in report["reasons"]:
-        out.print(f"  • {reason}")
+        out.print(f"  • {_reason(reason)}")
     table = _table("indicators", ["indicator", "value"])
     for key, value in report["indicators"].items():
         table.add_row(key, f"{value:,.4f}" if abs(value) < 1000 else f"{value:,.0f}")

@@ -239,6 +239,28 @@ def semantic_findings(
     if strategies is not None:
         found.extend(strategy_findings(settings, strategies))
     found.extend(data_source_findings(settings, env_file))
+    found.extend(notify_url_findings(settings))
+    return found
+
+
+def notify_url_findings(settings: Settings) -> list[Finding]:
+    """An error per NOTIFY_URLS entry apprise cannot use (named by place and scheme: the URL holds a token).
+
+    Imports apprise (~1 s), only when NOTIFY_URLS is set."""
+    urls = settings.notify_url_list()
+    if not urls:
+        return []
+    try:
+        import apprise
+    except ImportError:
+        return [Finding("error", "NOTIFY_URLS", "NOTIFY_URLS is set but apprise is not installed "
+                                                "(pip install -e .: it is a dependency)")]
+    found = []
+    for place, url in enumerate(urls, 1):
+        if not apprise.Apprise().add(url):
+            scheme = url.split("://", 1)[0] if "://" in url else "no scheme"
+            found.append(Finding("error", "NOTIFY_URLS", f"entry {place} ({scheme}://…) is not a URL apprise "
+                                 "can use: see https://github.com/caronc/apprise/wiki for the syntax"))
     return found
 
 
@@ -408,10 +430,14 @@ def explain_defaults(settings: Settings) -> list[Finding]:
         if settings.api_server_key
         else " (loopback only, no key)"
     )
+    urls = settings.notify_url_list()
+    channels = (f"{len(urls)} more channel(s) beside Telegram: "
+                + ", ".join(u.split("://", 1)[0] + "://…" for u in urls)) if urls else "Telegram only"
     return [
         Finding("info", "TRADING_MODE", mode),
         Finding("info", "DATABASE", db),
         Finding("info", "TELEGRAM", telegram),
+        Finding("info", "NOTIFY_URLS", channels),
         Finding("info", "API", api),
         Finding("info", "HANTU_HOME", f"data directory {settings.hantu_home}"),
         Finding("info", "APP_KEY", mask(settings.app_key.get_secret_value() if settings.app_key else None)),

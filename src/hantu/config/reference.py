@@ -41,6 +41,13 @@ span several keys (checked by `hantu config check` and, with the same rules, by 
   `HANTU_DATA_SOURCE=kis` needs `APP_KEY` and `APP_SECRET`.
 - Telegram is optional (unset: a warning, messages stay in the outbox and the log); `TELEGRAM_BOT_TOKEN`
   needs `TELEGRAM_CHAT_ID`.
+- `NOTIFY_URLS` adds channels beside Telegram, in [apprise](https://github.com/caronc/apprise/wiki) URL
+  syntax, separated by spaces: a Discord webhook `discord://WEBHOOK_ID/WEBHOOK_TOKEN`, a Slack webhook
+  `slack://TOKEN_A/TOKEN_B/TOKEN_C`, e-mail `mailtos://USER:PASSWORD@smtp.example.com?to=me@example.com`, any
+  JSON webhook `json://host:port/path`. Every broadcast message (not the replies to Telegram commands) goes to
+  each channel once, in order, retried with backoff while the channel is down, independently of Telegram;
+  `hantu notify status` shows each channel's deliveries. An entry apprise cannot use is an error; the URLs
+  hold tokens and are masked in logs like every secret. apprise is loaded only at the first delivery.
 - An `API_HOST` that is not loopback needs `API_SERVER_KEY` (the API server refuses to start without it).
 - `DB_HOST` without `DATABASE_URL` needs `DB_USER` and `DB_NAME`; the password comes from `~/.pgpass`
   (or `$PGPASSFILE`, libpq format, mode 600, with a line for the database) unless `DB_PASSWORD` or

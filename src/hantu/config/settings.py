@@ -102,9 +102,16 @@ class Settings(BaseSettings):
     telegram_api_base: str = Field(
         "https://api.telegram.org", validation_alias="TELEGRAM_API_BASE",
         description="Telegram Bot API base URL (the Telegram sandbox in tests and the demo).")
+    notify_urls: SecretStr | None = Field(
+        None, validation_alias="NOTIFY_URLS",
+        description="More channels for every notification, beside Telegram: apprise URLs separated by spaces "
+        "(discord://webhook_id/token, slack://T../B../token, mailtos://user:pass@host?to=addr, "
+        "json://host/path). Each channel gets every message once, in order, with the outbox's retry rules. "
+        "Unset: Telegram only.")
     language: Literal["ko", "en"] = Field(
         "ko", validation_alias="HANTU_LANGUAGE",
-        description="Language of Telegram messages and dashboard labels: ko or en.")
+        description="Language of what a user reads — Telegram messages, dashboard labels, selection and exit "
+        "reasons, backtest reports: ko or en (stored reasons, logs and --json stay English).")
 
     # --- API server -------------------------------------------------------------------------------
     api_host: str = Field(
@@ -215,6 +222,11 @@ class Settings(BaseSettings):
     def logs_dir(self) -> Path:
         return self.hantu_home / "logs"
 
+    def notify_url_list(self) -> list[str]:
+        """The `NOTIFY_URLS` entries, in order."""
+        raw = self.notify_urls.get_secret_value() if self.notify_urls is not None else ""
+        return raw.split()  # not on commas: an apprise URL may hold some (mailtos://…?to=a@x,b@y)
+
     def secret_values(self) -> list[str]:
         """Every configured secret, for the log masking filter."""
         values: list[str] = []
@@ -223,6 +235,7 @@ class Settings(BaseSettings):
             secret = getattr(self, name)
             if secret is not None:
                 values.append(secret.get_secret_value())
+        values.extend(self.notify_url_list())  # webhook URLs carry their tokens
         password = url_password(self.resolved_database_url)
         if password:
             values.append(password)

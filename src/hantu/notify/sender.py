@@ -35,12 +35,17 @@ Without a bot token (or without a chat id) messages are claimed and marked `logg
 them on Telegram), delivered to the log (`hantu.notify` at INFO) instead — and to `on_delivered`, the hook the
 demo uses to print them.
 
+Other channels (`NOTIFY_URLS`: Discord, Slack, e-mail … through apprise) are delivered by the same loop,
+after Telegram's turn and independently of it, each with its own state and the same rules:
+`hantu.notify.channels`.
+
 Run one sender per database (the scheduler embeds one; `hantu notify run` is the stand-alone form).
 """
 
 from __future__ import annotations
 
 import logging
+import subprocess
 import threading
 import uuid
 from collections import deque
@@ -53,6 +58,7 @@ from sqlalchemy import CursorResult, select, update
 
 from hantu.clock import Clock
 from hantu.config import Settings
+from hantu.notify.channels import ChannelProcess, ChannelSender, channels_from_urls
 from hantu.notify.formatting import split_message, strip_tags
 from hantu.notify.telegram import TelegramClient, TelegramError
 from hantu.store.db import Database
@@ -140,8 +146,10 @@ class OutboxSender:
         batch_size: int = 100,
         idle_seconds: float = 1.0,
         max_backoff: float = 300.0,
+        channels: ChannelSender | None = None,
     ) -> None:
         self.database = database
+        self.channels = channels
         self.clock = clock
         self.client = client
         self.chat_id = chat_id
@@ -169,6 +177,10 @@ class OutboxSender:
         """A sender for the configured bot token, chat id and API base (log-only without a token)."""
         token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None
         client = TelegramClient(token, settings.telegram_api_base) if token else None
+        urls = settings.notify_url_list()
+        if urls and "channels" not in kwargs:
+            kwargs["channels"] = ChannelProcess(database, clock, channels_from_urls(urls),
+                                                max_backoff=kwargs.get("max_backoff", 300.0))
         return cls(database, clock, client, settings.telegram_chat_id, on_delivered, **kwargs)
 
     # --- running ------------------------------------------------------------------------------------
@@ -193,7 +205,16 @@ class OutboxSender:
         return len(rows)
 
     def run_once(self) -> int:
-        """Send every message that is due now (respecting order and limits). Returns how many were delivered."""
+        """Send every message that is due now (respecting order and limits), on Telegram and then on the other
+        channels. Returns how many were delivered to Telegram (or the log)."""
+        if self.channels is not None:
+            self.channels.start()
+        delivered = self._run_telegram()
+        if self.channels is not None:
+            self.channels.run_once(self._stopped)
+        return delivered
+
+    def _run_telegram(self) -> int:
         if not self._recovered:
             self.recover()
         now = self.clock.now()
@@ -261,6 +282,11 @@ class OutboxSender:
             self._wake.wait(timeout=wait / max(self.clock.speed, 1e-9))
             self._wake.clear()
         self._drain()
+        if isinstance(self.channels, ChannelProcess):
+            try:
+                self.channels.wait(timeout=max(self._grace, 1.0))
+            except subprocess.TimeoutExpired:
+                log.warning("channel delivery child still running at stop; leaving it to finish")
 
     @property
     def request_timeout(self) -> float:

@@ -18,13 +18,13 @@ STRATEGY = r"^[a-z][a-z0-9_\-]{0,63}$"
 async def screening(on: IsoDate | None = Query(None, alias="date"), strategy: str | None = Query(None, pattern=STRATEGY),
                     ctx: ApiContext = Depends(get_ctx)) -> ScreeningOut:
     with ctx.read() as session:
-        return views.screening(session, on, strategy)
+        return views.screening(session, on, strategy, ctx.settings.language)
 
 
 @router.get("/watchlist", response_model=ScreeningOut, summary="The current watchlist (the newest screening)")
 async def watchlist(ctx: ApiContext = Depends(get_ctx)) -> ScreeningOut:
     with ctx.read() as session:
-        return views.screening(session, None, None)
+        return views.screening(session, None, None, ctx.settings.language)
 
 
 @router.get("/screening/runs", response_model=Page[ScreenRunOut], summary="Screening runs, newest first")
@@ -41,7 +41,7 @@ async def selections(on: IsoDate | None = Query(None, alias="date"), strategy: s
                      ctx: ApiContext = Depends(get_ctx)) -> SelectionsOut:
     with ctx.read() as session:
         # no date: the newest run. Live, no run is dated after today; a simulated day (the demo) may be
-        return views.selections(session, on, strategy)
+        return views.selections(session, on, strategy, ctx.settings.language)
 
 
 @router.get("/selections/runs", response_model=Page[SelectionRunOut], summary="Selection runs, newest first")

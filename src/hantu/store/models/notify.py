@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hantu.store.base import Base, KstDateTime
@@ -54,4 +54,27 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(KstDateTime())
     delivered_via: Mapped[str | None] = mapped_column(String(16))  # telegram | log
     telegram_message_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+
+class ChannelDelivery(Base):
+    """One outbox message's delivery to one extra channel (a `NOTIFY_URLS` entry: Discord, Slack, e-mail …).
+
+    Telegram's state stays on the outbox row; each other channel keeps its own here, with the same states and
+    rules (in id order per channel, claimed before the request, backoff and retry while it fails, a row left
+    `sending` by a crash becomes `uncertain` and is never resent). A row appears when the channel first tries
+    the message."""
+
+    __tablename__ = "notify_channel_delivery"
+    __table_args__ = (UniqueConstraint("message_id", "channel", name="uq_notify_channel_delivery_message"),
+                      Index("ix_notify_channel_delivery_channel_status", "channel", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(Integer, ForeignKey("notify_outbox.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(64))  # e.g. "discord-1": the scheme and place in NOTIFY_URLS
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)  # pending|sending|sent|failed|uncertain
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(KstDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(KstDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
