@@ -1,5 +1,6 @@
 """The API process stays lean and broker-free: serving every read route imports no numpy/pandas/Alembic and no
-broker client (the API never calls KIS on a request path). Checked in a fresh interpreter."""
+broker client (the API never calls KIS on a request path). Checked in a fresh interpreter. The market-data routes
+compute in a child process (`hantu.api.market_child`), so they are served here too."""
 
 from __future__ import annotations
 
@@ -16,14 +17,15 @@ import json, sys
 from fastapi.testclient import TestClient
 from hantu.api.app import create_app
 app = create_app()
-paths = [p for p in app.state.route_paths if "{" not in p and "/controls/" not in p and not p.startswith("/api/v1/data")]
+paths = [p for p in app.state.route_paths if "{" not in p and "/controls/" not in p]  # /data*: in a child
 statuses = {}
 with TestClient(app, base_url="http://127.0.0.1") as client:
     for path in paths:
         statuses[path] = client.get(path, headers={"X-API-Key": sys.argv[1]}).status_code
     statuses["/api/v1/backtests/1"] = client.get("/api/v1/backtests/1", headers={"X-API-Key": sys.argv[1]}).status_code
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("numpy", "pandas", "pyarrow", "alembic", "matplotlib")
-                or m.startswith(("hantu.broker.kis", "hantu.broker.paper", "hantu.trading.engine", "hantu.market.store")))
+                or m.startswith(("hantu.broker.kis", "hantu.broker.paper", "hantu.trading.engine", "hantu.market.store",
+                                 "hantu.notify.templates", "jinja2", "websockets")))
 print(json.dumps({"statuses": statuses, "loaded": loaded}))
 """
 

@@ -52,9 +52,50 @@ def test_sub_command_help_imports_only_its_module() -> None:
             "print('PYDANTIC', 'pydantic' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert "Market data" in out
-    assert "CLI ['hantu.cli.common', 'hantu.cli.data', 'hantu.cli.main']" in out
+    assert "CLI ['hantu.cli.common', 'hantu.cli.data', 'hantu.cli.lean', 'hantu.cli.main']" in out
     assert "SETTINGS False" in out
     assert "PYDANTIC False" in out  # typer coerces an unset help flag through pydantic (LazyGroup.get_help_option)
+
+
+EVERY_HELP = """
+import contextlib, io, sys
+import typer
+from hantu.cli.main import app
+root = typer.main.get_command(app)
+paths = []
+def walk(command, prefix):
+    paths.append(prefix)
+    for name, sub in command.commands.items() if hasattr(command, "commands") else ():
+        walk(sub, prefix + [name])
+walk(root, [])  # loads every command module: none may import a heavy library either
+shown = 0
+for path in paths:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            root.main([*path, "--help"], prog_name="hantu")
+        except SystemExit as done:
+            assert done.code in (0, None), (path, done.code)
+    shown += "Usage: hantu" in out.getvalue()
+heavy = [m for m in ("numpy", "sqlalchemy", "fastapi", "pandas", "httpx", "alembic", "pydantic",
+                     "pydantic_settings", "hantu.config.settings", "hantu.store", "uvicorn") if m in sys.modules]
+print("PATHS", len(paths), "SHOWN", shown, "HEAVY", heavy)
+"""
+
+
+def test_every_help_imports_no_heavy_library() -> None:
+    """Every `hantu … --help` (every group and command of the tree) stays off pydantic, SQLAlchemy and numpy:
+    one process runs them all, so the union of what they import is checked (P6: each ≤ 0.3 s). A group's own
+    options are processed before its sub-command's --help (`hantu jobs run --help`): hantu.cli.lean."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", EVERY_HELP], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    words = done.stdout.split()
+    paths, shown = int(words[words.index("PATHS") + 1]), int(words[words.index("SHOWN") + 1])
+    assert paths >= 60 and shown == paths, done.stdout  # the whole tree, each with its help text
+    assert done.stdout.rstrip().endswith("HEAVY []"), done.stdout
 
 
 def test_lazy_command_table_matches_the_commands() -> None:

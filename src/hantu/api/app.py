@@ -121,8 +121,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from hantu.api.dashboard import DashboardPage
 
     app.add_middleware(DashboardPage, language=settings.language, key_required=ctx.api_key is not None)
+    from hantu.api.routes.data import store_fingerprint
+
     app.add_middleware(ResponseCache, version=ctx.version, clock=ctx.clock, metrics=ctx.metrics,
-                       uncached=(f"{API_PREFIX}/logs", f"{API_PREFIX}/data"))
+                       uncached=(f"{API_PREFIX}/logs",),
+                       files={f"{API_PREFIX}/data": lambda: store_fingerprint(settings.hantu_home)})
     app.add_middleware(ApiKeyMiddleware, key=ctx.api_key)
     origins = cors_origins(settings)
     if origins:  # outside the key check, so that preflights and 401s carry the CORS headers

@@ -7,13 +7,15 @@ PostgreSQL's current snapshot (which changes when a writing transaction starts o
 server's, so on a server shared with other databases their writes cost recomputations too) — so an answer never
 outlives a database change, and time-dependent answers expire with their time bucket (`BUCKET_SECONDS`). Concurrent
 misses of one key wait for the first (single flight). Any write request (POST, ...) clears the cache. Routes that read
-files (logs, market data status) are not cached.
+files are either not cached (logs) or keyed by those files' names and modification times too (`files`: the
+market data status and benchmark, whose figures a child process computes from the market store).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import text
@@ -128,12 +130,14 @@ class ResponseCache:
     """Pure ASGI middleware; sits inside the key check, so only authorised requests ever reach it."""
 
     def __init__(self, app: Any, version: DataVersion, clock: Clock, metrics: Any = None,
-                 prefix: str = "/api/v1/", uncached: tuple[str, ...] = ()) -> None:
+                 prefix: str = "/api/v1/", uncached: tuple[str, ...] = (),
+                 files: Mapping[str, Callable[[], object]] | None = None) -> None:
         self.app = app
         self.version = version
         self.clock = clock
         self.prefix = prefix
         self.uncached = uncached
+        self.files = tuple((files or {}).items())  # path prefix -> fingerprint of the files its answers read
         self.buckets = {prefix + name: seconds for name, seconds in BUCKET_SECONDS.items()}
         # one answer per URL: (the key it was computed under, response start message, body)
         self.entries: dict[tuple[Any, ...], tuple[tuple[Any, ...], dict[str, Any], bytes]] = {}
@@ -148,7 +152,8 @@ class ResponseCache:
         if version is None:
             return None
         bucket = self.buckets.get(path, DEFAULT_BUCKET_SECONDS)
-        return path, scope.get("query_string", b""), version, int(self.clock.now().timestamp()) // bucket
+        files = next((fingerprint() for start, fingerprint in self.files if path.startswith(start)), None)
+        return path, scope.get("query_string", b""), version, int(self.clock.now().timestamp()) // bucket, files
 
     def _lookup(self, key: tuple[Any, ...]) -> tuple[dict[str, Any], bytes] | None:
         entry = self.entries.get(key[:2])

@@ -31,5 +31,6 @@ def serve(host: str | None = None, port: int | None = None, access_log: bool = F
 
     app = create_app(settings.model_copy(update={"api_host": host, "api_port": port}))
     log.info("API server on http://%s:%s (%s)", host, port, "key required" if key else "loopback, no key")
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=access_log, server_header=False,
+    # ws="none": no WebSocket route, so the websockets library stays out of the process (memory, P2)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=access_log, server_header=False, ws="none",
                 proxy_headers=False, timeout_graceful_shutdown=5)

@@ -82,7 +82,11 @@ def load_entry(name: str, entry: LazyEntry) -> Any:
     else:
         parent.command(name)(target)
         parent.command("_")(lambda: None)  # two commands: typer keeps a group (one would collapse into it)
-    return typer.main.get_group(parent).commands[name]
+    command = typer.main.get_group(parent).commands[name]
+    from hantu.cli.lean import lean_tree
+
+    lean_tree(command)  # its --help without pydantic
+    return command
 
 
 class _Commands(MutableMapping[str, Any]):

@@ -7,12 +7,14 @@ transaction as the event means an event is never recorded without its alert, nor
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from hantu.market.names import display_name
-from hantu.notify.outbox import Priority, enqueue
+
+if TYPE_CHECKING:
+    from hantu.notify.outbox import Priority
 
 log = logging.getLogger(__name__)
 
@@ -30,4 +32,7 @@ def alert(session: Session, kind: str, data: dict[str, Any], priority: Priority 
     if payload.get("code") and not payload.get("name"):
         payload["name"] = display_name(session, str(payload["code"]))
     log.info("alert %s %s", kind, payload)
+    # the outbox and its templates load with the first alert: readers of the trading modules (the API) skip them
+    from hantu.notify.outbox import enqueue
+
     enqueue(session, kind, payload, priority=priority, dedupe_key=dedupe_key)

@@ -1,18 +1,20 @@
 """`/data`: how complete and how fresh the market data is; `/data/benchmark`: the cap-weighted market.
 
-The only routes that load numpy (through `hantu.market.store`), lazily; their answers are cached until a block
-or the store's meta file changes.
+The only routes that need numpy (through `hantu.market.store`): a child process computes their figures
+(`hantu.api.market_child`), so numpy and the market panel never enter the API process; the answers are cached
+until a block, the master or the store's meta file changes.
 """
 
 from __future__ import annotations
 
 import threading
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import func, select
 
+from hantu.api import market_child
 from hantu.api.context import ApiContext, get_ctx
 from hantu.api.schemas import DataStatus, IsoDate, JobRunOut, MarketBenchmark, MarketDataStatus
 from hantu.market.closes import market_root
@@ -29,22 +31,19 @@ def _fingerprint(root: Path) -> tuple[object, ...]:
     return tuple((p.name, p.stat().st_mtime) for p in paths if p.exists())
 
 
+def store_fingerprint(hantu_home: Path) -> tuple[object, ...]:
+    """What the answers of these routes read from files (the response cache keys them by it)."""
+    return _fingerprint(market_root(hantu_home))
+
+
 def market_status(root: Path) -> MarketDataStatus | None:
     key = _fingerprint(root)
     with _lock:
         cached = _cache.get(str(root))
         if cached is not None and cached[0] == key:
             return cached[1]
-        if not key:
-            result = None
-        else:
-            from hantu.market.store import MarketStore
-
-            status = MarketStore(root).status()
-            result = None if status.days == 0 else MarketDataStatus(
-                first_date=status.first_date, last_date=status.last_date, days=status.days, stocks=status.stocks,
-                stocks_last_day=status.stocks_last_day, gaps=status.gaps, last_update=status.last_update,
-                last_source=status.last_source)
+        found = market_child.run_child("status", str(root)) if key else None
+        result = None if found is None else MarketDataStatus.model_validate(found)
         _cache[str(root)] = (key, result)
         return result
 
@@ -67,7 +66,6 @@ def data_status(ctx: ApiContext = Depends(get_ctx)) -> DataStatus:
                       required_close=needed, fresh=fresh)
 
 
-BENCHMARK_DAYS = 120  # calendar days the dashboard's market line covers by default
 _bench_cache: dict[tuple[str, date | None, date | None], tuple[tuple[object, ...], MarketBenchmark]] = {}
 
 
@@ -75,41 +73,19 @@ def market_benchmark(root: Path, start: date | None, end: date | None) -> Market
     """The cap-weighted KOSPI / KOSDAQ over the stored days of `start … end` (default: the last 120 days)."""
     key = _fingerprint(root)
     cache_key = (str(root), start, end)
-    with _lock:
+    with _lock:  # one child at a time: fifty dashboards opening at once wait for the first one's answer
         cached = _bench_cache.get(cache_key)
         if cached is not None and cached[0] == key:
             return cached[1]
-    from hantu.backtest.benchmark import MARKETS, cap_weighted_returns
-    from hantu.market.store import MarketStore
-
-    store = MarketStore(root)
-    days = store.trading_dates()
-    if not days:
-        return MarketBenchmark(dates=[], indices={}, total_return={}, gap_days=[])
-    last = min(end or days[-1], days[-1])
-    panel = store.load_range(start or last - timedelta(days=BENCHMARK_DAYS), last)
-    indices: dict[str, list[float]] = {}
-    totals: dict[str, float] = {}
-    for name in MARKETS:
-        rets = cap_weighted_returns(panel, name)
-        if rets is None:
-            continue
-        rets = rets.copy()
-        rets[0] = 0.0
-        level = 100.0
-        series = []
-        for r in rets.tolist():
-            level *= 1.0 + r
-            series.append(round(level, 4))
-        indices[name], totals[name] = series, round(series[-1] / 100.0 - 1.0, 6)
-    starts = panel.segment_starts()
-    result = MarketBenchmark(dates=[panel.date_at(i) for i in range(panel.shape[0])], indices=indices,
-                             total_return=totals, gap_days=[panel.date_at(i) for i in range(1, panel.shape[0])
-                                                            if starts[i]])
-    with _lock:
-        _bench_cache.clear()
+        if not key:
+            result = MarketBenchmark(dates=[], indices={}, total_return={}, gap_days=[])
+        else:
+            result = MarketBenchmark.model_validate(market_child.run_child(
+                "benchmark", str(root), start.isoformat() if start else "", end.isoformat() if end else ""))
+        if len(_bench_cache) >= 16:
+            _bench_cache.clear()
         _bench_cache[cache_key] = (key, result)
-    return result
+        return result
 
 
 @router.get("/data/benchmark", response_model=MarketBenchmark,
