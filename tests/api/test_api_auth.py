@@ -15,7 +15,7 @@ from helpers import REPO_ROOT, hantu_cmd
 # Auth does not depend on the database backend: these run on SQLite only (the read tests cover both).
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
-SAMPLE_PARAMS = {"order_id": "C-20260316-0003", "job": "screening", "run_id": "1", "token": "0123456789abcdef"}
+SAMPLE_PARAMS = {"order_id": "C-20260316-0003", "job": "screening", "run_id": "1", "token": "0123456789abcdef", "day": "2026-03-16"}
 
 
 def all_operations(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]

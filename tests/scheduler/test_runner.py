@@ -114,7 +114,7 @@ def test_restart_at_1030_catches_up_phase1_and_2_and_reruns_nothing(  # type: ig
 def test_restart_after_close_skips_with_reasons(database, isolated_env: Path) -> None:  # type: ignore[no-untyped-def]
     recorder = Recorder()
     make_runner(database, isolated_env, recorder, "2026-11-27 16:10", "2026-11-27 16:20").run()
-    assert [c[0] for c in recorder.calls] == ["close_out", "daily_report"]  # still within their windows
+    assert [c[0] for c in recorder.calls] == ["close_out", "drift_report", "daily_report"]  # still within their windows
     skipped = {r.job: r.error for r in runs(database) if r.status == "skipped"}
     assert set(skipped) == {"data_sync", "screening", "selection", "trading_session"}
     assert "window closed at 15:30" in skipped["trading_session"]

@@ -40,6 +40,7 @@ NOT_TRADE_ROWS = {  # (module, what the scan reports): what the row is
     ("api/controls.py", "assigns row.updated_at"): "a key_values row (queued control requests)",
     ("trading/reconcile.py", "assigns cursor.updated_at"): "a key_values row (the last reconciliation row alerted)",
     ("scheduler/reports.py", "setattr(row, ...)"): "a daily_reports row (the day's figures replaced)",
+    ("bot/actions.py", "assigns row.status"): "a control_actions row (a confirmation decided or settled)",
 }
 RAW_WRITE = re.compile(rf"\b(insert\s+into|update|delete\s+from)\s+({'|'.join(sorted(TABLES))})\b", re.I)
 
