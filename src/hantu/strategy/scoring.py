@@ -80,7 +80,7 @@ class Composite:
 
 
 def composite_score(components: Mapping[str, Mapping[str, np.ndarray]], weights: Mapping[str, float],
-                    reference: np.ndarray) -> Composite:
+                    reference: np.ndarray, keep_ranks: bool = True) -> Composite:
     """Weighted mean of factor-group scores; a group's score is the mean percentile rank of its components.
 
     `components[group][name]` holds raw values where higher is better (negate a lower-is-better factor before).
@@ -101,9 +101,11 @@ def composite_score(components: Mapping[str, Mapping[str, np.ndarray]], weights:
                 rank = rank_rows(np.where(reference, raw, np.nan))
             else:
                 rank = _rank_within(raw) if everyone else percentile_rank(raw, raw[reference])
-            ranks[f"{group}.{name}"] = rank
+            if keep_ranks:
+                ranks[f"{group}.{name}"] = rank
             stacked.append(rank)
         matrix = np.stack(stacked)
+        del stacked
         counts = (~np.isnan(matrix)).sum(axis=0)
         with np.errstate(invalid="ignore"):
             groups[group] = np.where(counts > 0, np.nansum(matrix, axis=0) / np.maximum(counts, 1), np.nan) * 100.0
