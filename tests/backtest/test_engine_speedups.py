@@ -258,3 +258,52 @@ def test_limit_prices_in_integers_equal_the_decimal_figures(base: float, day: da
     lower_raw = int(-((-(Decimal(base) * (1 - rules.PRICE_LIMIT))).to_integral_value(ROUND_FLOOR)))
     assert rules.limit_prices(base, day, market) == (rules.round_to_tick(lower_raw, "up", day, market),
                                                      rules.round_to_tick(upper_raw, "down", day, market))
+
+
+def test_composite_without_ranks_kept_has_the_same_scores() -> None:
+    """`keep_ranks=False` (the backtest's chunks) changes what is kept, not the scores or group figures."""
+    rng = np.random.default_rng(5)
+    components = {"trend": {"a": rng.normal(size=(6, 30)), "b": rng.integers(0, 3, (6, 30)) * 1.0},
+                  "value": {"c": rng.normal(size=30)}}
+    eligible = rng.random((6, 30)) < 0.6
+    kept = composite_score(components, {"trend": 0.6, "value": 0.4}, eligible)
+    lean = composite_score(components, {"trend": 0.6, "value": 0.4}, eligible, keep_ranks=False)
+    assert lean.components == {} and set(kept.components) == {"trend.a", "trend.b", "value.c"}
+    np.testing.assert_array_equal(lean.score, kept.score)
+    for group in kept.groups:
+        np.testing.assert_array_equal(lean.groups[group], kept.groups[group])
+
+
+@pytest.mark.parametrize("name", ["momentum", "rsi2"])
+def test_factor_blocks_joined_in_place_equal_one_block(name, sample_store, sample_panel, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A chunk's factor table made over blocks of stocks (written straight into the joined arrays) is the
+    one-block table, array for array and bit for bit (indicators, components, rule, hand-over)."""
+    from hantu.backtest import screens
+    from hantu.strategy.registry import create_strategy
+
+    strategy = create_strategy(name, {"rsi2": {"rules.trend_days": 50}}.get(name))
+    source = screens.PanelScreens(strategy, sample_panel, sample_store.instruments(), prefetch=False)
+    first = source._chunk_first(sample_panel.shape[0] - 1)
+    base = max(0, first - source.lookback + 1)
+    view = sample_panel.slice_days(base, sample_panel.shape[0])
+    prices = screens.adjusted_prices(view)
+    eligibility = screens.eligibility_series(view, prices, source.flags, source.config.filters, source.lookback)
+    columns = np.flatnonzero(eligibility.eligible[first - base:].any(axis=0))
+    assert columns.size > 2 * 37
+    whole = source._traded_factors(strategy, view, prices, eligibility, columns, first - base)
+    monkeypatch.setattr(screens, "FACTOR_BLOCK", 37)
+    joined = source._traded_factors(strategy, view, prices, eligibility, columns, first - base)
+    assert joined.indicators.keys() == whole.indicators.keys() and joined.handover.keys() == whole.handover.keys()
+    for key, values in whole.indicators.items():
+        assert joined.indicators[key].dtype == np.asarray(values).dtype
+        np.testing.assert_array_equal(joined.indicators[key], values)
+    for group, parts in whole.components.items():
+        for part, values in parts.items():
+            np.testing.assert_array_equal(joined.components[group][part], values)
+    for key, values in whole.handover.items():
+        np.testing.assert_array_equal(joined.handover[key], values)
+    if whole.rule_passed is None:
+        assert joined.rule_passed is None
+    else:
+        np.testing.assert_array_equal(joined.rule_passed, whole.rule_passed)
+    assert list(joined.rule_reasons) == list(whole.rule_reasons)
