@@ -41,7 +41,9 @@ def _ranks_of(v: np.ndarray) -> np.ndarray:
     starts_group[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=starts_group[1:])
     starts = np.flatnonzero(starts_group)
-    sizes = np.diff(starts, append=n)
+    sizes = np.empty_like(starts)  # np.diff(starts, append=n), without its concatenation (a backtest ranks
+    np.subtract(starts[1:], starts[:-1], out=sizes[:-1])  # ~12,000 rows per run)
+    sizes[-1] = n - starts[-1]
     ranks = np.empty(n)
     ranks[order] = np.repeat((starts + sizes / 2.0) / n, sizes)
     return ranks
