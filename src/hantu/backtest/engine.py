@@ -124,6 +124,7 @@ class BacktestEngine:
         self.progress = progress
         self._markets = [_market_of(m) for m in panel.markets]
         self._columns = {str(code): col for col, code in enumerate(panel.codes)}
+        self._days = panel.dates.astype("datetime64[D]").tolist()  # each row's date, made once (read per stock-day)
         # corporate actions: the factor of each (row, column) ex-date (1 elsewhere); held positions turn into
         # the new shares on that day (`_apply_actions`), prices stay raw won
         self._step = _action_steps(panel)
@@ -251,7 +252,7 @@ class BacktestEngine:
                           panel.close[row, col], panel.volume[row, col])
         if not (v > 0 and math.isfinite(o) and math.isfinite(h) and math.isfinite(lo) and math.isfinite(c)):
             return None  # no trade that day: nothing can fill
-        day = panel.date_at(row)
+        day = self._days[row]
         recorded = self.minutes.bars(day, str(panel.codes[col])) if self.minutes is not None else None
         if recorded is not None:
             self._recorded_days[day] = self._recorded_days.get(day, 0) + 1
