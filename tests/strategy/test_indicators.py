@@ -92,3 +92,5 @@ def test_cumsum_days_gives_the_bits_of_np_cumsum(shape: tuple[int, int]) -> None
     valid = ~np.isnan(x)
     counts = ind.cumsum_days(valid, np.int64)
     assert counts.dtype == np.int64 and np.array_equal(counts, np.cumsum(valid, axis=0, dtype=np.int64))
+    widened = ind.cumsum_days(valid)  # no dtype: np.cumsum's own (a count, not a logical or)
+    assert widened.dtype == np.cumsum(valid, axis=0).dtype and np.array_equal(widened, np.cumsum(valid, axis=0))

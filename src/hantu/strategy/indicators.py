@@ -98,9 +98,9 @@ def cumsum_days(x: Array, dtype: type | None = None) -> Array:
     """`np.cumsum(x, axis=0, dtype=dtype)`, the same bits: numpy accumulates along the first axis one element
     at a time (~8 ns each on a wide panel), so over many stocks adding whole rows in place is several times
     faster (31 × 2,900: 0.05 ms against 0.5 ms); a narrow array keeps `np.cumsum`."""
-    if x.ndim != 2 or x.shape[1] < ROW_CUMSUM_MIN_COLUMNS:
-        return np.cumsum(x, axis=0, dtype=dtype)
-    out = np.array(x, dtype=dtype if dtype is not None else None, copy=True)
+    if x.ndim != 2 or x.shape[1] < ROW_CUMSUM_MIN_COLUMNS or (dtype is None and x.dtype.kind != "f"):
+        return np.cumsum(x, axis=0, dtype=dtype)  # (np.cumsum widens bools and small ints: no dtype, its own)
+    out = np.array(x, dtype=dtype, copy=True)
     for k in range(1, out.shape[0]):
         np.add(out[k - 1], out[k], out=out[k])
     return out
