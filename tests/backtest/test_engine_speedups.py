@@ -120,6 +120,41 @@ def test_exits_at_open_shortcut_gives_the_same_run() -> None:
     np.testing.assert_array_equal(fast.equity, plain.equity)
 
 
+class AtrSmaCross(PlainSmaCross):
+    """Half the candidates carry an ATR, so an ATR stop (which reads the high since entry) can sell those
+    positions and not the others: a held set mixing positions a risk rule reads with ones only the signal sells."""
+
+    def select(self, panel, screen, on):  # type: ignore[no-untyped-def]
+        return [replace(c, atr=300.0) if int(c.code) % 2 else c for c in super().select(panel, screen, on)]
+
+
+class SignalAtrSmaCross(AtrSmaCross):
+    def exits_at_open(self) -> dict[str, str]:
+        return dict.fromkeys(self.sell_signals, "sma cross down")
+
+
+def test_exits_at_open_with_risk_rules_on_part_of_the_held_set_gives_the_same_run() -> None:
+    """With `ExitsAtOpen` only the positions a risk rule reads keep their high on the object (the others' in
+    the engine's array, `_raise_highs`): the ATR stops fire where the general path fires them."""
+    rng = np.random.default_rng(5)
+    closes = np.round(10_000 * np.cumprod(1 + rng.normal(0, 0.03, (150, 16)), axis=0) / 10) * 10
+    opens = np.round(closes * (1 + rng.normal(0, 0.01, closes.shape)) / 10) * 10
+    panel = make_panel(
+        closes, opens=opens, highs=np.maximum(opens, closes) * 1.03, lows=np.minimum(opens, closes) * 0.97
+    )
+    config = ours_config(10**9)
+    config = replace(config, risk=replace(config.risk, atr_stop_multiple=2.0))
+    start, end = panel.date_at(0), panel.date_at(panel.shape[0] - 1)
+    plain = BacktestEngine(AtrSmaCross(), panel, config).run(start, end)
+    fast = BacktestEngine(SignalAtrSmaCross(), panel, config).run(start, end)
+    reasons = {f.reason for f in plain.fills}
+    assert "atr_stop" in reasons and "strategy: sma cross down" in reasons
+    assert [(f.at, f.code, f.side, f.quantity, f.price, f.reason) for f in fast.fills] == [
+        (f.at, f.code, f.side, f.quantity, f.price, f.reason) for f in plain.fills
+    ]
+    np.testing.assert_array_equal(fast.equity, plain.equity)
+
+
 def test_frozen_overrides_read_the_file_once(isolated_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     isolated_env.mkdir(parents=True, exist_ok=True)
     override = isolated_env / "calendar_overrides.toml"
