@@ -3,7 +3,7 @@
 The scheduler's nightly refresh runs `hantu backtest --lean --max-mb N` beside the long-running scheduler, in a
 unit with a MemoryMax: a panel that would not fit is refused up front with the figures (days × stocks), instead
 of the child growing until the kernel kills the tree. The estimate is linear in the panel's cells, measured with
-`bench/scheduler_rss.py` (momentum, sample market, lean: 250 MB at 388 × 2,488, 268 MB at 388 × 2,888).
+`bench/scheduler_rss.py` (momentum, sample market, lean: 101 MB at 300 × 300, 250 MB at 388 × 2,488, 268 MB at 388 × 2,888).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from datetime import date, timedelta
 
 from hantu.backtest.single import WARMUP_CALENDAR_DAYS
 
-BASE_MB = 80.0  # the child's interpreter with numpy, SQLAlchemy, settings and the strategy imported
-BYTES_PER_CELL = 180.0  # the float64 panel (8 fields) and one lean screening chunk of indicators, per day × stock
+BASE_MB = 100.0  # the child on a tiny panel: its interpreter with numpy, SQLAlchemy, settings, the strategy
+BYTES_PER_CELL = 170.0  # the float64 panel (8 fields) and one lean screening chunk of indicators, per day × stock
 
 
 class PanelTooLarge(ValueError):

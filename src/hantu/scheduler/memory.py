@@ -11,11 +11,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
-import os
 import subprocess
-import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,11 +35,12 @@ def _libc() -> Any:
     return libc
 
 
-def rss_mb(pid: int | str = "self") -> float | None:
-    """VmRSS of `pid` in MB (None where /proc is not there, or the process has gone)."""
+def rss_mb(pid: int | str = "self", key: str = "VmRSS") -> float | None:
+    """VmRSS (or `key`: VmHWM, the peak since the process's exec) of `pid` in MB; None where /proc is not there,
+    or the process has gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         return None
@@ -63,7 +61,7 @@ class OverCeiling(RuntimeError):
 
 @dataclass(frozen=True)
 class Finished:
-    """A child that ran to its end: exit code, output, and its peak RSS (the kernel's `ru_maxrss`)."""
+    """A child that ran to its end: exit code, output, and its peak RSS (its VmHWM, read while it ran)."""
 
     returncode: int
     stdout: str
@@ -71,29 +69,23 @@ class Finished:
     peak_mb: float
 
 
-def run_bounded(command: list[str], *, ceiling_mb: float, timeout: float, stop: threading.Event | None = None,
-                poll: float = 0.1) -> Finished:
+def run_bounded(command: list[str], *, ceiling_mb: float, timeout: float, poll: float = 0.1) -> Finished:
     """Run `command` as a child whose RSS is watched every `poll` seconds: killed over `ceiling_mb`
-    (`OverCeiling`), past `timeout` (`subprocess.TimeoutExpired`) or when `stop` is set (`InterruptedError`).
+    (`OverCeiling`) or past `timeout` (`subprocess.TimeoutExpired`).
 
     The unit's MemoryMax holds the scheduler and the child together: a child that grows past its share is
     stopped here, with a clear message, rather than the kernel's OOM killer taking the scheduler with it."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         child = subprocess.Popen(command, stdout=out, stderr=err, text=True)
-        started, seen = time.monotonic(), 0.0
+        started, peak = time.monotonic(), 0.0
         try:
-            while True:
-                pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-                if pid:
-                    child.returncode = os.waitstatus_to_exitcode(status)
-                    break
-                seen = max(seen, rss_mb(child.pid) or 0.0)
-                if seen > ceiling_mb:
-                    raise OverCeiling(f"the child reached {seen:.0f} MB RSS, over its ceiling of {ceiling_mb:.0f} MB")
+            # VmHWM, not the kernel's ru_maxrss: that one counts the forked scheduler's pages before the exec
+            while child.poll() is None:
+                peak = max(peak, rss_mb(child.pid, "VmHWM") or 0.0)
+                if peak > ceiling_mb:
+                    raise OverCeiling(f"the child reached {peak:.0f} MB RSS, over its ceiling of {ceiling_mb:.0f} MB")
                 if time.monotonic() - started > timeout:
                     raise subprocess.TimeoutExpired(command, timeout)
-                if stop is not None and stop.is_set():
-                    raise InterruptedError("stop requested")
                 time.sleep(poll)
         except BaseException:
             child.kill()
@@ -101,5 +93,4 @@ def run_bounded(command: list[str], *, ceiling_mb: float, timeout: float, stop: 
             raise
         out.seek(0)
         err.seek(0)
-        peak = usage.ru_maxrss / (1 << 20 if sys.platform == "darwin" else 1 << 10)  # bytes on macOS, kB elsewhere
-        return Finished(child.returncode, out.read(), err.read(), round(max(peak, seen), 1))
+        return Finished(child.returncode, out.read(), err.read(), peak)
