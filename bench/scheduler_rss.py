@@ -136,7 +136,7 @@ def main() -> None:
           f"MB; peak PSS of the tree {tree_pss / 1024:.1f} MB (shared library pages counted once)")
     refresh = next((r.get("figures") or {} for r in runs if r["job"] == "backtest_refresh"), {})
     if refresh.get("child_peak_rss_mb") is not None:
-        print(f"  backtest refresh: child peak {refresh['child_peak_rss_mb']} MB (ru_maxrss; ceiling "
+        print(f"  backtest refresh: child peak {refresh['child_peak_rss_mb']} MB (VmHWM; ceiling "
               f"{refresh.get('child_ceiling_mb')} MB), scheduler {refresh.get('scheduler_rss_before_release_mb')} "
               f"MB → {refresh.get('scheduler_rss_mb')} MB after releasing freed memory")
     print("jobs: " + ", ".join(f"{r['job']}={r['status']}" for r in reversed(runs)))
