@@ -463,7 +463,7 @@ def backtest_refresh(ctx: JobContext) -> dict[str, Any]:
                "--from", start.isoformat(), "--to", dates[-1].isoformat(), "--lean", "--json",
                "--max-mb", str(ceiling)]
     held = memory.rss_mb()
-    memory.release()  # what the day's jobs freed goes back to the OS before the child takes its share
+    memory.release(collect=True)  # what the day's jobs freed goes back to the OS before the child takes its share
     scheduler_mb = memory.rss_mb()
     try:  # a stopping scheduler lets the child finish, as every job finishes its in-flight work
         done = memory.run_bounded(command, ceiling_mb=ceiling, timeout=BACKTEST_TIMEOUT_SECONDS)
