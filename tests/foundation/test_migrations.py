@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 
 from hantu.store.db import Database
 from hantu.store.migrate import MIGRATIONS_DIR, current_revision, downgrade, head_revision, upgrade
-from hantu.store.models import Base
+from hantu.store.models import all_metadata
 
 
 def test_migrations_from_empty_reach_head(db_url: str) -> None:
@@ -31,7 +31,7 @@ def test_models_match_migrations(db_url: str) -> None:
     upgrade(database)
     with database.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        diff = compare_metadata(context, Base.metadata)
+        diff = compare_metadata(context, all_metadata())
     database.dispose()
     assert diff == []
 

@@ -55,11 +55,13 @@ def _without_adapter(param: TyperOption | TyperArgument, value: Any) -> tuple[bo
     """(True, what typer's adapter would return) when the value needs no adapter, else (False, value)."""
     descriptor = param.type_descriptor
     info = descriptor.parameter_info
+    multi = param.multiple or param.nargs == -1
+    if value is None and not multi:
+        return True, None  # typer's coercion returns None for any type (an unset `--config PATH` too)
     if info.parser is not None or descriptor.is_file or descriptor.is_path:
         return False, value
-    multi = param.multiple or param.nargs == -1
     if value is None:
-        return (False, value) if multi else (True, None)
+        return False, value
     if multi:
         if value in ((), []) and get_origin(descriptor.annotation) is list:
             return True, []

@@ -212,8 +212,13 @@ def version() -> None:
     typer.echo(f"hantu {__version__}")
 
 
+WHOLE_PROCESS = False  # set by `run`: the command is the whole process (read by hantu.cli.oneshot)
+
+
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: the command is the whole process."""
+    global WHOLE_PROCESS
+    WHOLE_PROCESS = True
     run_app(app)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import typer
 
 from hantu.cli.common import EXIT_ERROR, EXIT_STALE_DATA, EXIT_USAGE, console, fail, print_json
+from hantu.cli.oneshot import command, started
 
 app = typer.Typer(help="Strategies: list the registered ones, check one for look-ahead.\n\n"
                   "Examples:\n  hantu strategy list --json\n  hantu strategy check momentum",
@@ -79,7 +80,9 @@ def _setup():
     from hantu.market.store import open_market_store
 
     init_cli_logging()
-    return open_database(), open_market_store(get_settings())
+    database, store = open_database(), open_market_store(get_settings())
+    started()  # the command's start-up ends here (hantu.cli.oneshot)
+    return database, store
 
 
 def _table(title: str, columns: list[str]):
@@ -91,6 +94,7 @@ def _table(title: str, columns: list[str]):
     return table
 
 
+@command
 def screen(
     day: str | None = typer.Option(None, "--date", "-d", help=DATE_HELP),
     strategy: str | None = typer.Option(None, "--strategy", "-s", help=STRATEGY_HELP),
@@ -138,6 +142,7 @@ def screen(
     out.print(table)
 
 
+@command
 def select(
     day: str | None = typer.Option(None, "--date", "-d", help=DATE_HELP),
     strategy: str | None = typer.Option(None, "--strategy", "-s", help=STRATEGY_HELP),
@@ -181,6 +186,7 @@ def select(
         out.print("not taken: " + "; ".join(f"{code} ({why})" for code, why in list(outcome.skipped.items())[:10]))
 
 
+@command
 def explain(
     code: str = typer.Argument(..., help="6-digit stock code, e.g. 005930."),
     day: str | None = typer.Option(None, "--date", "-d", help=DATE_HELP),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from hantu.store.models import Base
+from hantu.store.models import all_metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = all_metadata()
 
 
 def run_on(connection: Connection) -> None:
