@@ -34,8 +34,20 @@ def proc_status(pid: int) -> dict[str, int]:
     return values
 
 
-def tree_rss_kb(root: int) -> int:
-    """Summed VmRSS of `root` and all its descendants (what the unit's cgroup holds, page cache aside)."""
+def pss_kb(pid: int) -> int:
+    """Proportional set size: shared pages (the libraries both processes map) divided among their users."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss_kb(root: int) -> tuple[int, int, int]:
+    """Summed VmRSS of `root` and all its descendants (what the unit's cgroup holds, page cache aside), the
+    root's own share of it, and the tree's summed PSS."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -46,12 +58,13 @@ def tree_rss_kb(root: int) -> int:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
-    total, todo = 0, [root]
+    total, pss, todo = 0, 0, [root]
     while todo:
         pid = todo.pop()
         total += proc_status(pid).get("VmRSS", 0)
+        pss += pss_kb(pid)
         todo.extend(children.get(pid, []))
-    return total
+    return total, proc_status(root).get("VmRSS", 0), pss
 
 
 def main() -> None:
@@ -95,12 +108,15 @@ def main() -> None:
         day_proc = subprocess.Popen([*hantu, "run", "--clock", "sim", "--start", f"{day} 05:55", "--speed",
                                      str(args.speed), "--until", f"{day} 18:30"], env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        peak = tree_peak = 0
+        peak = tree_peak = tree_pss = root_at_peak = 0
         day_started = time.perf_counter()
         while day_proc.poll() is None:
             status = proc_status(day_proc.pid)
             peak = max(peak, status.get("VmHWM", 0), status.get("VmRSS", 0))
-            tree_peak = max(tree_peak, tree_rss_kb(day_proc.pid))
+            tree, root, pss = tree_rss_kb(day_proc.pid)
+            if tree > tree_peak:
+                tree_peak, root_at_peak = tree, root
+            tree_pss = max(tree_pss, pss)
             time.sleep(0.05)
         day_wall = time.perf_counter() - day_started
         jobs = subprocess.run([*hantu, "jobs", "--json"], env=env, capture_output=True, text=True).stdout
@@ -116,6 +132,13 @@ def main() -> None:
           f"speed {args.speed:g}")
     print(f"peak RSS, process tree {tree_peak / 1024:7.1f} MB (budget 350 MB; the scheduler and its backtest "
           "refresh child, sampled every 50 ms)")
+    print(f"  at that peak: scheduler {root_at_peak / 1024:.1f} MB + children {(tree_peak - root_at_peak) / 1024:.1f} "
+          f"MB; peak PSS of the tree {tree_pss / 1024:.1f} MB (shared library pages counted once)")
+    refresh = next((r.get("figures") or {} for r in runs if r["job"] == "backtest_refresh"), {})
+    if refresh.get("child_peak_rss_mb") is not None:
+        print(f"  backtest refresh: child peak {refresh['child_peak_rss_mb']} MB (VmHWM; ceiling "
+              f"{refresh.get('child_ceiling_mb')} MB), scheduler {refresh.get('scheduler_rss_before_release_mb')} "
+              f"MB → {refresh.get('scheduler_rss_mb')} MB after releasing freed memory")
     print("jobs: " + ", ".join(f"{r['job']}={r['status']}" for r in reversed(runs)))
 
 

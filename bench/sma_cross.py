@@ -38,6 +38,20 @@ def crosses(close: np.ndarray, fast: int, slow: int) -> tuple[np.ndarray, np.nda
     return up, down
 
 
+def last_crosses(close: np.ndarray, fast: int, slow: int) -> tuple[np.ndarray, np.ndarray]:
+    """`crosses` of the last row only (stocks,), from the last `slow + 1` rows: the four sums it compares, not
+    a moving average over the whole window (a daily screen needs one day's cross). The same bits: whole-won
+    sums are exact in any order, and a NaN in a window makes its average NaN, as `sma`'s count rule does."""
+
+    def mean(n: int, back: int) -> np.ndarray:
+        end = close.shape[0] - back
+        return close[end - n : end].sum(axis=0) / n
+
+    with np.errstate(invalid="ignore"):
+        f, s, f0, s0 = mean(fast, 0), mean(slow, 0), mean(fast, 1), mean(slow, 1)
+        return (f > s) & (f0 <= s0), (f < s) & (f0 >= s0)
+
+
 class SmaCross(Strategy):
     name = "sma_cross"
     lookback_days = 0  # set in __init__: the window the engine passes to `screen`
@@ -54,10 +68,10 @@ class SmaCross(Strategy):
         if panel.shape[0] < slow + 1:
             self.sell_signals, self._exits = frozenset(), {}
             return ScreenResult(on=on, scores=[], watchlist=[])
-        up, down = crosses(panel.close[-(slow + 1) :], fast, slow)
-        self.sell_signals = frozenset(codes[down[-1]].tolist())
+        up, down = last_crosses(panel.close, fast, slow)
+        self.sell_signals = frozenset(codes[down].tolist())
         self._exits = dict.fromkeys(self.sell_signals, "sma cross down")
-        bought = codes[up[-1]].tolist()
+        bought = codes[up].tolist()
         scores = [
             StockScore(c, c, 1.0, True, ()) for c in bought
         ]  # the passed stocks only: nothing else is read

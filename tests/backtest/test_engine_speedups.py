@@ -120,6 +120,41 @@ def test_exits_at_open_shortcut_gives_the_same_run() -> None:
     np.testing.assert_array_equal(fast.equity, plain.equity)
 
 
+class AtrSmaCross(PlainSmaCross):
+    """Half the candidates carry an ATR, so an ATR stop (which reads the high since entry) can sell those
+    positions and not the others: a held set mixing positions a risk rule reads with ones only the signal sells."""
+
+    def select(self, panel, screen, on):  # type: ignore[no-untyped-def]
+        return [replace(c, atr=300.0) if int(c.code) % 2 else c for c in super().select(panel, screen, on)]
+
+
+class SignalAtrSmaCross(AtrSmaCross):
+    def exits_at_open(self) -> dict[str, str]:
+        return dict.fromkeys(self.sell_signals, "sma cross down")
+
+
+def test_exits_at_open_with_risk_rules_on_part_of_the_held_set_gives_the_same_run() -> None:
+    """With `ExitsAtOpen` only the positions a risk rule reads keep their high on the object (the others' in
+    the engine's array, `_raise_highs`): the ATR stops fire where the general path fires them."""
+    rng = np.random.default_rng(5)
+    closes = np.round(10_000 * np.cumprod(1 + rng.normal(0, 0.03, (150, 16)), axis=0) / 10) * 10
+    opens = np.round(closes * (1 + rng.normal(0, 0.01, closes.shape)) / 10) * 10
+    panel = make_panel(
+        closes, opens=opens, highs=np.maximum(opens, closes) * 1.03, lows=np.minimum(opens, closes) * 0.97
+    )
+    config = ours_config(10**9)
+    config = replace(config, risk=replace(config.risk, atr_stop_multiple=2.0))
+    start, end = panel.date_at(0), panel.date_at(panel.shape[0] - 1)
+    plain = BacktestEngine(AtrSmaCross(), panel, config).run(start, end)
+    fast = BacktestEngine(SignalAtrSmaCross(), panel, config).run(start, end)
+    reasons = {f.reason for f in plain.fills}
+    assert "atr_stop" in reasons and "strategy: sma cross down" in reasons
+    assert [(f.at, f.code, f.side, f.quantity, f.price, f.reason) for f in fast.fills] == [
+        (f.at, f.code, f.side, f.quantity, f.price, f.reason) for f in plain.fills
+    ]
+    np.testing.assert_array_equal(fast.equity, plain.equity)
+
+
 def test_frozen_overrides_read_the_file_once(isolated_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     isolated_env.mkdir(parents=True, exist_ok=True)
     override = isolated_env / "calendar_overrides.toml"
@@ -258,3 +293,52 @@ def test_limit_prices_in_integers_equal_the_decimal_figures(base: float, day: da
     lower_raw = int(-((-(Decimal(base) * (1 - rules.PRICE_LIMIT))).to_integral_value(ROUND_FLOOR)))
     assert rules.limit_prices(base, day, market) == (rules.round_to_tick(lower_raw, "up", day, market),
                                                      rules.round_to_tick(upper_raw, "down", day, market))
+
+
+def test_composite_without_ranks_kept_has_the_same_scores() -> None:
+    """`keep_ranks=False` (the backtest's chunks) changes what is kept, not the scores or group figures."""
+    rng = np.random.default_rng(5)
+    components = {"trend": {"a": rng.normal(size=(6, 30)), "b": rng.integers(0, 3, (6, 30)) * 1.0},
+                  "value": {"c": rng.normal(size=30)}}
+    eligible = rng.random((6, 30)) < 0.6
+    kept = composite_score(components, {"trend": 0.6, "value": 0.4}, eligible)
+    lean = composite_score(components, {"trend": 0.6, "value": 0.4}, eligible, keep_ranks=False)
+    assert lean.components == {} and set(kept.components) == {"trend.a", "trend.b", "value.c"}
+    np.testing.assert_array_equal(lean.score, kept.score)
+    for group in kept.groups:
+        np.testing.assert_array_equal(lean.groups[group], kept.groups[group])
+
+
+@pytest.mark.parametrize("name", ["momentum", "rsi2"])
+def test_factor_blocks_joined_in_place_equal_one_block(name, sample_store, sample_panel, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A chunk's factor table made over blocks of stocks (written straight into the joined arrays) is the
+    one-block table, array for array and bit for bit (indicators, components, rule, hand-over)."""
+    from hantu.backtest import screens
+    from hantu.strategy.registry import create_strategy
+
+    strategy = create_strategy(name, {"rsi2": {"rules.trend_days": 50}}.get(name))
+    source = screens.PanelScreens(strategy, sample_panel, sample_store.instruments(), prefetch=False)
+    first = source._chunk_first(sample_panel.shape[0] - 1)
+    base = max(0, first - source.lookback + 1)
+    view = sample_panel.slice_days(base, sample_panel.shape[0])
+    prices = screens.adjusted_prices(view)
+    eligibility = screens.eligibility_series(view, prices, source.flags, source.config.filters, source.lookback)
+    columns = np.flatnonzero(eligibility.eligible[first - base:].any(axis=0))
+    assert columns.size > 2 * 37
+    whole = source._traded_factors(strategy, view, prices, eligibility, columns, first - base)
+    monkeypatch.setattr(screens, "FACTOR_BLOCK", 37)
+    joined = source._traded_factors(strategy, view, prices, eligibility, columns, first - base)
+    assert joined.indicators.keys() == whole.indicators.keys() and joined.handover.keys() == whole.handover.keys()
+    for key, values in whole.indicators.items():
+        assert joined.indicators[key].dtype == np.asarray(values).dtype
+        np.testing.assert_array_equal(joined.indicators[key], values)
+    for group, parts in whole.components.items():
+        for part, values in parts.items():
+            np.testing.assert_array_equal(joined.components[group][part], values)
+    for key, values in whole.handover.items():
+        np.testing.assert_array_equal(joined.handover[key], values)
+    if whole.rule_passed is None:
+        assert joined.rule_passed is None
+    else:
+        np.testing.assert_array_equal(joined.rule_passed, whole.rule_passed)
+    assert list(joined.rule_reasons) == list(whole.rule_reasons)

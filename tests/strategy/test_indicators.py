@@ -80,3 +80,17 @@ def test_bad_windows_are_clear_errors() -> None:
         ind.sma(col(1, 2), 0)
     with pytest.raises(ValueError, match="fast window"):
         ind.macd(col(1, 2), 26, 12)
+
+
+@pytest.mark.parametrize("shape", [(31, 2900), (200, 300), (40, 5), (1, 400)])
+def test_cumsum_days_gives_the_bits_of_np_cumsum(shape: tuple[int, int]) -> None:
+    """The row-by-row sum of wide panels (`ind.cumsum_days`) is `np.cumsum(axis=0)` bit for bit, floats and counts."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(shape) * 1e5
+    x[rng.random(shape) < 0.1] = np.nan
+    assert np.array_equal(ind.cumsum_days(x), np.cumsum(x, axis=0), equal_nan=True)
+    valid = ~np.isnan(x)
+    counts = ind.cumsum_days(valid, np.int64)
+    assert counts.dtype == np.int64 and np.array_equal(counts, np.cumsum(valid, axis=0, dtype=np.int64))
+    widened = ind.cumsum_days(valid)  # no dtype: np.cumsum's own (a count, not a logical or)
+    assert widened.dtype == np.cumsum(valid, axis=0).dtype and np.array_equal(widened, np.cumsum(valid, axis=0))

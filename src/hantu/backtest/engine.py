@@ -124,6 +124,7 @@ class BacktestEngine:
         self.progress = progress
         self._markets = [_market_of(m) for m in panel.markets]
         self._columns = {str(code): col for col, code in enumerate(panel.codes)}
+        self._days = panel.dates.astype("datetime64[D]").tolist()  # each row's date, made once (read per stock-day)
         # corporate actions: the factor of each (row, column) ex-date (1 elsewhere); held positions turn into
         # the new shares on that day (`_apply_actions`), prices stay raw won
         self._step = _action_steps(panel)
@@ -227,16 +228,21 @@ class BacktestEngine:
 
     def _raise_highs(self, row: int) -> None:
         """After the close: each held position's high since entry takes the day's high (array operations over
-        the held set; only the positions whose high moved are touched one by one)."""
+        the held set). Only positions an exit rule reads are touched one by one: with `ExitsAtOpen` that is the
+        ones a risk rule can sell; the others' high lives in `_high` (`_apply_actions` reads it from there)."""
         cols = np.flatnonzero(self._quantity)
         if not cols.size:
             return
         highs = self.panel.high[row, cols]
         raised = np.flatnonzero(highs > self._high[cols])  # NaN (no trade) compares False
         self._high[cols[raised]] = highs[raised]
-        positions = self.positions
+        positions = self.positions if self._open_exits is None else self._risky
+        if not positions:
+            return
         for col, high in zip(cols[raised].tolist(), highs[raised].tolist(), strict=True):
-            positions[col].high_since_entry = high
+            position = positions.get(col)
+            if position is not None:
+                position.high_since_entry = high
 
     # --- one trading day -------------------------------------------------------------------------------
 
@@ -246,7 +252,7 @@ class BacktestEngine:
                           panel.close[row, col], panel.volume[row, col])
         if not (v > 0 and math.isfinite(o) and math.isfinite(h) and math.isfinite(lo) and math.isfinite(c)):
             return None  # no trade that day: nothing can fill
-        day = panel.date_at(row)
+        day = self._days[row]
         recorded = self.minutes.bars(day, str(panel.codes[col])) if self.minutes is not None else None
         if recorded is not None:
             self._recorded_days[day] = self._recorded_days.get(day, 0) + 1
@@ -364,7 +370,7 @@ class BacktestEngine:
             if position.target_price:
                 position.target_price = rules.round_to_tick(position.target_price * factor, "up", day, market)
             position.atr *= factor
-            position.high_since_entry *= factor
+            position.high_since_entry = float(self._high[col]) * factor  # `_high` is the held set's truth
             position._held = None
             self._quantity[col] = quantity  # the held set's arrays follow the position
             self._high[col] = position.high_since_entry if quantity else np.nan
@@ -453,21 +459,21 @@ class BacktestEngine:
                 return None  # the day order never reaches its limit: it expires at the close
             fill_point = crossed
         bar = self._rest_of_day(row, col, p, fill_point)
-        probe = match(Side.BUY, order_type, 1, limit, bar, day, market, config.fill,
-                      self._price_limits(row, col, day))
+        limits = self._price_limits(row, col, day)
+        probe = match(Side.BUY, order_type, 1, limit, bar, day, market, config.fill, limits)
         if probe is None:
             return None
         price = probe.price
-        limits = self._price_limits(row, col, day)
         # the live session's sizing (`hantu.trading.sizing`), on the equity at the open
         wanted = entry_order(decision, candidate.weight, self._equity_at_open, price, limits[1] if limits else None,
                              risk.max_position_weight, config.fill.commission_rate).quantity
-        affordable = affordable_quantity(self.cash, price, day, market, config.fill)
+        # the cash covers `wanted` (the cost is monotone in the quantity): no need to search the most it covers
+        covered = wanted > 0 and buy_cash_needed(wanted, price, day, market, config.fill) <= self.cash
+        affordable = wanted if covered else affordable_quantity(self.cash, price, day, market, config.fill)
         quantity = min(wanted, affordable, self._volume_left(row, col))
         if quantity <= 0:
             return None
-        result = match(Side.BUY, order_type, quantity, limit, bar, day, market, config.fill,
-                       self._price_limits(row, col, day))
+        result = match(Side.BUY, order_type, quantity, limit, bar, day, market, config.fill, limits)
         if result is None or result.quantity <= 0:
             return None
         trade = Trade(code=str(self.panel.codes[col]), name=str(self.panel.names[col]), entry_date=day,

@@ -95,6 +95,8 @@ CHUNK_DAYS = 125  # days per pass: memory holds (CHUNK_DAYS + lookback) rows of 
 
 FACTOR_BLOCK = 512  # stocks per `factors` call of a chunk: its warm-up rows exist for this many stocks at a time
 
+_NOT_KEPT = np.empty((0, 0))  # a chunk's eligibility arrays that no per-day read needs
+
 PREFETCH_MIN_MEMORY = 1 << 30  # bytes available (host and cgroup) below which chunks are not prefetched
 
 
@@ -121,6 +123,50 @@ def memory_available() -> int:
     except (OSError, ValueError, IndexError):
         pass
     return available
+
+
+class _Joined:
+    """The factor tables of a chunk's blocks of stocks joined into one, each block's traded rows written
+    straight into arrays made once for all the stocks (the values `np.concatenate` of the cut blocks gives,
+    without the cut copies and the joined copy existing beside each other)."""
+
+    def __init__(self, offset: int, stocks: int) -> None:
+        self.offset, self.stocks = offset, stocks
+        self.indicators: dict[str, np.ndarray] = {}
+        self.components: dict[str, dict[str, np.ndarray]] = {}
+        self.handover: dict[str, np.ndarray] = {}
+        self.rule_passed: np.ndarray | None = None
+        self.rule_reasons: list[Any] = []
+        self.any_rule = False
+
+    def _into(self, out: np.ndarray | None, values: Any, k: int) -> np.ndarray:
+        values = np.asarray(values)
+        part = values[self.offset:] if values.ndim == 2 else values
+        if out is None:
+            out = np.empty((*part.shape[:-1], self.stocks), dtype=part.dtype)
+        elif out.dtype != np.result_type(out, part):  # as np.concatenate would promote
+            out = out.astype(np.result_type(out, part))
+        out[..., k:k + part.shape[-1]] = part
+        return out
+
+    def add(self, table: FactorTable, k: int) -> None:
+        for key, values in table.indicators.items():
+            self.indicators[key] = self._into(self.indicators.get(key), values, k)
+        for group, parts in table.components.items():
+            into = self.components.setdefault(group, {})
+            for name, values in parts.items():
+                into[name] = self._into(into.get(name), values, k)
+        for key, values in table.handover.items():
+            self.handover[key] = self._into(self.handover.get(key), values, k)
+        if k == 0:
+            self.any_rule = table.rule_passed is not None
+        if self.any_rule:
+            self.rule_passed = self._into(self.rule_passed, table.rule_passed, k)
+        self.rule_reasons.extend(table.rule_reasons)
+
+    def table(self) -> FactorTable:
+        return FactorTable(indicators=self.indicators, components=self.components, rule_passed=self.rule_passed,
+                           rule_reasons=self.rule_reasons, handover=self.handover)
 
 
 class PanelScreens:
@@ -218,9 +264,11 @@ class PanelScreens:
         table = self._traded_factors(strategy, view, prices, eligibility, columns, offset)
         # every traded day's ranks in one pass (one sort per component and chunk, not per day)
         reference = eligibility.eligible[offset:][:, columns]
-        scored = composite_score(table.components, self.weights, reference)
+        scored = composite_score(table.components, self.weights, reference, keep_ranks=False)
         table.components = {}  # ranked: only the indicators, rule and hand-over are read per day
         composite = Composite(score=scored.score, groups=scored.groups, components={})  # the ranks are not read
+        # per day only who is eligible is read: the history and traded-value arrays go with the factors
+        eligibility = replace(eligibility, history=_NOT_KEPT, avg_traded_value=_NOT_KEPT)
         return _Chunk(base=base, end=end, prices=prices, eligibility=eligibility, factor_columns=columns,
                       table=table, regimes=market_regimes(prices, self.config.selection), offset=offset,
                       composite=composite, scale=scale)
@@ -262,22 +310,12 @@ class PanelScreens:
         warm-up rows of every indicator (two thirds of a chunk) never exist for all stocks at once, which
         bounds the pass's memory. Factors are per stock (the framework ranks across stocks afterwards, and
         already hands `factors` a subset of the stocks), so a block's values are the whole pass's."""
-        blocks = [cls._trimmed(cls._factors(strategy, view, prices, eligibility, columns[k:k + FACTOR_BLOCK]),
-                               offset) for k in range(0, max(columns.size, 1), FACTOR_BLOCK)]
-        if len(blocks) == 1:
-            return blocks[0]
-        first = blocks[0]
-
-        def joined(parts: list[Any]) -> np.ndarray:
-            return np.concatenate([np.asarray(part) for part in parts], axis=-1)
-
-        return FactorTable(
-            indicators={key: joined([b.indicators[key] for b in blocks]) for key in first.indicators},
-            components={group: {name: joined([b.components[group][name] for b in blocks]) for name in parts}
-                        for group, parts in first.components.items()},
-            rule_passed=(joined([b.rule_passed for b in blocks]) if first.rule_passed is not None else None),
-            rule_reasons=[reason for b in blocks for reason in b.rule_reasons],
-            handover={key: joined([b.handover[key] for b in blocks]) for key in first.handover})
+        if columns.size <= FACTOR_BLOCK:
+            return cls._trimmed(cls._factors(strategy, view, prices, eligibility, columns), offset)
+        joined = _Joined(offset, columns.size)
+        for k in range(0, columns.size, FACTOR_BLOCK):
+            joined.add(cls._factors(strategy, view, prices, eligibility, columns[k:k + FACTOR_BLOCK]), k)
+        return joined.table()
 
     @staticmethod
     def _trimmed(table: FactorTable, offset: int) -> FactorTable:

@@ -106,6 +106,10 @@ def backtest(
     lean: bool = typer.Option(False, "--lean", help="Use less memory, at some speed (a single run): no thread "
                                                     "computing the next screening chunk ahead (the same "
                                                     "result; the scheduler's nightly refresh runs this way)."),
+    max_mb: int = typer.Option(None, "--max-mb", min=1,
+                               help="Refuse (before loading anything) a single run whose panel would need more "
+                                    "than this many MB of RSS, estimated from its days × stocks (the scheduler "
+                                    "passes HANTU_REFRESH_MAX_MB)."),
 ) -> None:
     """Run a backtest, store it and write its HTML + JSON report under $HANTU_HOME/reports.
 
@@ -121,13 +125,14 @@ def backtest(
     if fill_model not in FILL_MODELS:
         fail(f"--fill-model must be one of {', '.join(FILL_MODELS)}, got {fill_model!r}", EXIT_USAGE)
     _run(strategy, from_, to, param, grid, walk_forward, cash, as_json, allow_gaps, risk, allow_short_history,
-         workers, cluster, fill_model, lean)
+         workers, cluster, fill_model, lean, max_mb)
 
 
 def _run(strategy: str | None, from_: str | None, to: str | None, param: list[str], grid: list[str],
          walk_forward: str | None, cash: int | None, as_json: bool, allow_gaps: bool = False,
          risk: list[str] | None = None, allow_short_history: bool = False, workers: int = 1,
-         cluster: str | None = None, fill_model: str = "standard", lean: bool = False) -> None:
+         cluster: str | None = None, fill_model: str = "standard", lean: bool = False,
+         max_mb: int | None = None) -> None:
     from datetime import timedelta
 
     from hantu.backtest.engine import BacktestConfig
@@ -169,6 +174,8 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
     if cash <= 0:
         fail("--cash must be positive", EXIT_USAGE)
     _check_settings(name, params, grid_values, walk_forward, start, end)
+    if max_mb is not None:
+        _check_footprint(store, stored_days, start, end, max_mb)
     database = open_database()
     saved, were_saved = saved_risk_limits(database)
     try:
@@ -225,6 +232,16 @@ def _run(strategy: str | None, from_: str | None, to: str | None, param: list[st
         console().print(f"fill model: calibrated from {c.fills} fills of {c.days} drift report(s): slippage mean "
                         f"{c.mean_ticks:+.2f}, median {c.median_ticks:+.1f}, p90 {c.p90_ticks:+.1f} ticks → "
                         f"market orders {c.slippage_ticks} tick(s) worse", soft_wrap=True, markup=False)
+
+
+def _check_footprint(store: Any, stored_days: list[date], start: date, end: date, max_mb: int) -> None:
+    """`--max-mb`: refuse a panel that would not fit, before it is loaded."""
+    from hantu.backtest.footprint import PanelTooLarge, check_fits, loaded_days
+
+    try:
+        check_fits(loaded_days(stored_days, start, end), len(store.instruments()), max_mb)
+    except PanelTooLarge as error:
+        fail(str(error))
 
 
 def _print_risk(limits: dict[str, Any], source: str) -> None:

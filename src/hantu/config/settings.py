@@ -159,6 +159,9 @@ class Settings(BaseSettings):
         "INFO", validation_alias="LOG_LEVEL",
         description="Log level of every process (stderr and the JSON log files).")
     # --- operations ------------------------------------------------------------------------------
+    refresh_max_mb: int = Field(
+        300, validation_alias="HANTU_REFRESH_MAX_MB", ge=100,
+        description="Memory ceiling (MB RSS) of the scheduler's nightly backtest refresh child: refused before it starts when its panel would not fit (estimated from days × stocks), stopped when it grows past it, so that the scheduler's unit stays within its MemoryMax.")
     min_available_mb: int = Field(
         800, validation_alias="HANTU_MIN_AVAILABLE_MB", ge=0,
         description="Deploys and `hantu doctor` fail when less memory than this is available (MB).")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import time
 from collections.abc import Mapping
 from datetime import date, timedelta
@@ -29,6 +30,7 @@ from hantu.clock import Clock
 from hantu.config import Settings
 from hantu.market import calendar
 from hantu.market.instruments import DEFAULT_MARKET, market_or_default
+from hantu.scheduler import memory
 from hantu.scheduler.runner import JobContext, JobFunc, JobInterrupted
 from hantu.store.db import Database
 
@@ -446,19 +448,27 @@ def backtest_refresh(ctx: JobContext) -> dict[str, Any]:
     the idle scheduler, and a child returns all of it to the OS when it ends, keeping the long-running process
     lean; `--lean` (no thread computing the next screening chunk ahead) bounds the child, so that the scheduler's
     tree stays within its unit's memory (`bench/scheduler_rss.py` prints the tree's peak during this job).
+    The child has a ceiling, `HANTU_REFRESH_MAX_MB`: it refuses a panel that would not fit (`--max-mb`) and is
+    stopped if it grows past it; before it starts, the scheduler hands what the day's jobs freed back to the OS.
     """
     import json
-    import subprocess
-    import sys
 
     services = _services(ctx)
     dates = [d for d in services.store.trading_dates() if d <= ctx.day]
     if len(dates) < 30:
         return {"skipped": f"only {len(dates)} trading days of data"}
     start = max(dates[0], ctx.day - timedelta(days=BACKTEST_REFRESH_DAYS))
+    ceiling = services.settings.refresh_max_mb
     command = [sys.executable, "-m", "hantu", "backtest", "--strategy", services.strategy.name,
-               "--from", start.isoformat(), "--to", dates[-1].isoformat(), "--lean", "--json"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=BACKTEST_TIMEOUT_SECONDS)
+               "--from", start.isoformat(), "--to", dates[-1].isoformat(), "--lean", "--json",
+               "--max-mb", str(ceiling)]
+    held = memory.rss_mb()
+    memory.release(collect=True)  # what the day's jobs freed goes back to the OS before the child takes its share
+    scheduler_mb = memory.rss_mb()
+    try:  # a stopping scheduler lets the child finish, as every job finishes its in-flight work
+        done = memory.run_bounded(command, ceiling_mb=ceiling, timeout=BACKTEST_TIMEOUT_SECONDS)
+    except memory.OverCeiling as error:
+        raise RuntimeError(f"backtest stopped: {error} (HANTU_REFRESH_MAX_MB)") from error
     if done.returncode != 0:
         raise RuntimeError(f"backtest exited {done.returncode}: {done.stderr.strip()[-800:]}")
     result = json.loads(done.stdout)
@@ -466,7 +476,8 @@ def backtest_refresh(ctx: JobContext) -> dict[str, Any]:
     return {"backtest_id": result.get("id"), "start": result.get("start"), "end": result.get("end"),
             "report_path": result.get("report_path"), "final_equity": result.get("final_equity"),
             "total_return": metrics.get("total_return"), "max_drawdown": metrics.get("max_drawdown"),
-            "sharpe": metrics.get("sharpe")}
+            "sharpe": metrics.get("sharpe"), "child_peak_rss_mb": done.peak_mb, "child_ceiling_mb": ceiling,
+            "scheduler_rss_mb": scheduler_mb, "scheduler_rss_before_release_mb": held}
 
 
 # --- Saturday 03:00 ------------------------------------------------------------------------------------

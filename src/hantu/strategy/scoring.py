@@ -41,7 +41,9 @@ def _ranks_of(v: np.ndarray) -> np.ndarray:
     starts_group[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=starts_group[1:])
     starts = np.flatnonzero(starts_group)
-    sizes = np.diff(starts, append=n)
+    sizes = np.empty_like(starts)  # np.diff(starts, append=n), without its concatenation (a backtest ranks
+    np.subtract(starts[1:], starts[:-1], out=sizes[:-1])  # ~12,000 rows per run)
+    sizes[-1] = n - starts[-1]
     ranks = np.empty(n)
     ranks[order] = np.repeat((starts + sizes / 2.0) / n, sizes)
     return ranks
@@ -80,7 +82,7 @@ class Composite:
 
 
 def composite_score(components: Mapping[str, Mapping[str, np.ndarray]], weights: Mapping[str, float],
-                    reference: np.ndarray) -> Composite:
+                    reference: np.ndarray, keep_ranks: bool = True) -> Composite:
     """Weighted mean of factor-group scores; a group's score is the mean percentile rank of its components.
 
     `components[group][name]` holds raw values where higher is better (negate a lower-is-better factor before).
@@ -101,9 +103,11 @@ def composite_score(components: Mapping[str, Mapping[str, np.ndarray]], weights:
                 rank = rank_rows(np.where(reference, raw, np.nan))
             else:
                 rank = _rank_within(raw) if everyone else percentile_rank(raw, raw[reference])
-            ranks[f"{group}.{name}"] = rank
+            if keep_ranks:
+                ranks[f"{group}.{name}"] = rank
             stacked.append(rank)
         matrix = np.stack(stacked)
+        del stacked
         counts = (~np.isnan(matrix)).sum(axis=0)
         with np.errstate(invalid="ignore"):
             groups[group] = np.where(counts > 0, np.nansum(matrix, axis=0) / np.maximum(counts, 1), np.nan) * 100.0
