@@ -59,3 +59,43 @@ def test_no_key_no_cached_answer(keyed) -> None:  # type: ignore[no-untyped-def]
     assert keyed.get("/api/v1/account").status_code == 200
     eventually_hit(keyed, "/api/v1/account")
     assert keyed.get("/api/v1/account", headers={"X-API-Key": "nope"}).status_code == 401
+
+
+def test_cache_holds_at_most_max_bytes(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The response cache is bounded in bytes as well as entries: large pages cannot grow the lean process."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from hantu.api import cache
+
+    monkeypatch.setattr(cache, "MAX_BYTES", 1000)
+
+    class Version:
+        async def current(self) -> str:
+            return "1"
+
+    class Clock:
+        def now(self) -> datetime:
+            return datetime(2026, 1, 5, tzinfo=UTC)
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        size = int(scope["query_string"].decode().split("=")[1])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"x" * size})
+
+    middleware = cache.ResponseCache(app, version=Version(), clock=Clock())  # type: ignore[arg-type]
+
+    async def get(size: int) -> None:
+        async def send(_message):  # type: ignore[no-untyped-def]
+            return None
+        scope = {"type": "http", "method": "GET", "path": "/api/v1/orders", "query_string": f"n={size}".encode()}
+        await middleware(scope, None, send)
+
+    async def run() -> None:
+        for size in (400, 300, 400, 500, 5000, 100):
+            await get(size)
+            assert middleware.held == sum(len(e[2]) for e in middleware.entries.values()) <= 1000
+
+    asyncio.run(run())
+    # 500 B after 700 B held: cleared first; 5000 B is never held; then 100 B
+    assert middleware.held == 100 and len(middleware.entries) == 1

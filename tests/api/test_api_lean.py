@@ -40,3 +40,47 @@ def test_read_routes_import_nothing_heavy_and_no_broker(seeded, isolated_env) ->
     assert len(report["statuses"]) >= 20
     assert {path: code for path, code in report["statuses"].items() if code not in (200, 503)} == {}
     assert report["loaded"] == []
+
+
+SERVE = r"""
+import json, sys
+import uvicorn
+captured = {}
+def run(app, **options):  # what serve() hands uvicorn: record the process's modules instead of listening
+    captured["start"] = sorted(m for m, v in sys.modules.items() if v is not None)  # None: kept out
+    from fastapi.testclient import TestClient
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        for path in sys.argv[2:]:
+            assert client.get(path, headers={"X-API-Key": sys.argv[1]}).status_code == 200, path
+    captured["served"] = sorted(m for m, v in sys.modules.items() if v is not None)
+uvicorn.run = run
+from hantu.api.server import serve
+serve()
+print(json.dumps(captured))
+"""
+# Kept out of the server process (P2: the API <= 80 MB): what each costs is in docs/performance.md.
+HEAVY = ("numpy", "pandas", "pyarrow", "alembic", "matplotlib", "jinja2", "websockets", "prometheus_client",
+         "pydantic.v1", "typer", "rich", "apprise", "httpx", "psycopg", "hantu.backtest", "hantu.strategy",
+         "hantu.broker.kis", "hantu.market.store", "hantu.cli", "hantu.notify.templates")
+DASHBOARD_PATHS = ["/api/v1/status", "/api/v1/account", "/api/v1/positions", "/api/v1/orders?limit=50",
+                   "/api/v1/fills?limit=50", "/api/v1/jobs?limit=15", "/api/v1/performance", "/api/v1/selections",
+                   "/api/v1/watchlist", "/api/v1/backtests", "/api/v1/data/benchmark", "/metrics", "/health", "/"]
+
+
+def _heavy(modules: list[str]) -> list[str]:
+    return [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_server_start_up_and_dashboard_routes_import_nothing_heavy(seeded, isolated_env) -> None:  # type: ignore[no-untyped-def]
+    """The server as `api-server/main.py` starts it (`hantu.api.server.serve`), at start-up and after serving the
+    routes the dashboard polls, holds none of `HEAVY` (the TestClient's own httpx is discounted: uvicorn serves
+    without it)."""
+    env = {**os.environ, "API_SERVER_KEY": API_KEY, "LOG_LEVEL": "WARNING"}
+    result = subprocess.run([sys.executable, "-c", SERVE, API_KEY, *DASHBOARD_PATHS], capture_output=True,
+                            text=True, env=env, timeout=180)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert _heavy(report["start"]) == []
+    client_side = ("httpx", "rich")  # imported by fastapi.testclient in this test process, not by the server
+    assert [m for m in _heavy(report["served"]) if not m.startswith(client_side)] == []

@@ -24,6 +24,7 @@ from hantu.clock import Clock
 from hantu.store.db import Database
 
 MAX_ENTRIES = 512
+MAX_BYTES = 8 * 1024 * 1024  # bodies held at most (a `limit=500` page is ~200 kB): the cache cannot grow the process
 SNAPSHOT_SQL = "SELECT pg_current_snapshot()::text"
 # How long an answer may be reused while the database does not change, by what else it depends on: the status
 # shows the time and the heartbeat's age; valuations read the market store's files (which a commit does not
@@ -143,6 +144,7 @@ class ResponseCache:
         self.entries: dict[tuple[Any, ...], tuple[tuple[Any, ...], dict[str, Any], bytes]] = {}
         self.inflight: dict[tuple[Any, ...], asyncio.Future[None]] = {}
         self.metrics = metrics
+        self.held = 0  # bytes of the cached bodies
 
     async def _key(self, scope: dict[str, Any]) -> tuple[Any, ...] | None:
         path = scope["path"]
@@ -154,6 +156,10 @@ class ResponseCache:
         bucket = self.buckets.get(path, DEFAULT_BUCKET_SECONDS)
         files = next((fingerprint() for start, fingerprint in self.files if path.startswith(start)), None)
         return path, scope.get("query_string", b""), version, int(self.clock.now().timestamp()) // bucket, files
+
+    def _clear(self) -> None:
+        self.entries.clear()
+        self.held = 0
 
     def _lookup(self, key: tuple[Any, ...]) -> tuple[dict[str, Any], bytes] | None:
         entry = self.entries.get(key[:2])
@@ -172,7 +178,7 @@ class ResponseCache:
             try:
                 await self.app(scope, receive, send)
             finally:
-                self.entries.clear()
+                self._clear()
             return
         key = await self._key(scope) if scope["method"] == "GET" else None
         if key is None:
@@ -204,9 +210,15 @@ class ResponseCache:
         try:
             await self.app(scope, receive, capture)
             if captured.get("status") == 200:
-                if len(self.entries) >= MAX_ENTRIES:
-                    self.entries.clear()
-                self.entries[key[:2]] = (key, captured, b"".join(chunks))
+                body = b"".join(chunks)
+                old = self.entries.pop(key[:2], None)
+                if old is not None:
+                    self.held -= len(old[2])
+                if len(self.entries) >= MAX_ENTRIES or self.held + len(body) > MAX_BYTES:
+                    self._clear()
+                if len(body) <= MAX_BYTES:
+                    self.entries[key[:2]] = (key, captured, body)
+                    self.held += len(body)
         finally:
             del self.inflight[key]
             done.set_result(None)

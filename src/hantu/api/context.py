@@ -49,7 +49,9 @@ class ApiContext:
                                 f"{type(error.orig).__name__ if error.orig else 'error'}") from None
 
 
-def get_ctx(request: Request) -> ApiContext:
+async def get_ctx(request: Request) -> ApiContext:
+    """The app's context. A coroutine: FastAPI runs a plain-function dependency on its thread pool, one thread hop
+    per request for an attribute read (latency, P4)."""
     return request.app.state.ctx
 
 

@@ -8,14 +8,27 @@ arrive on a non-loopback address.
 from __future__ import annotations
 
 import logging
+import sys
 
 from hantu.api.security import check_bind
 
 log = logging.getLogger(__name__)
 
+# Modules this process never needs although a library imports them: FastAPI imports `pydantic.v1` (1.4 MB, 22
+# modules) only to refuse pydantic-v1 models, at every route it builds and in `jsonable_encoder`; this app has
+# none. Marked absent, its check answers "not a v1 model" (it catches the ImportError) without the import.
+ABSENT = ("pydantic.v1",)
+
+
+def keep_out_unused() -> None:
+    """Mark `ABSENT` as not importable in this process (before the app is built; a module already imported stays)."""
+    for name in ABSENT:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+
 
 def serve(host: str | None = None, port: int | None = None, access_log: bool = False) -> None:
     """Serve until interrupted. Raises `UnsafeBindError` (before listening) for a keyless public bind."""
+    keep_out_unused()
     from hantu.config import get_settings
     from hantu.log import setup_from_settings
 
