@@ -40,7 +40,7 @@ BUDGETS = (
     Budget("P2", "API server RSS after the load runs", "api", r"server RSS[^\n]*?([\d.]+) MB after|server RSS after[^\n]*?([\d.]+) MB", 80, "MB", "memory"),
     Budget("P4", "API p99, 50 clients back to back (own client)", "api", r"latency ms:[^\n]*p99 ([\d.]+)",
            20, "ms", "wall"),
-    Budget("P4", "API p99 per route (wrk)", "api", r"p99\s+([\d.]+)ms", 20, "ms", "wall"),
+    Budget("P4", "API p99 per route (wrk)", "api", r"p99\s+([\d.]+)\s?ms", 20, "ms", "wall"),
     Budget("P4", "API errors", "api", r"errors (\d+)", 0, "", "count"),
     Budget("#19", "`hantu data sample` peak RSS, 2,900 × 1,300", "sample", r"peak RSS ([\d.]+) MB", 300, "MB",
            "memory"),
