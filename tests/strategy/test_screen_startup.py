@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CHILD = """
 import atexit, gc, json, runpy, sys
 def report():  # registered first, so it runs after the command's own exit hook (atexit is last-in first-out)
@@ -51,6 +53,14 @@ def test_screen_imports_only_what_it_needs(tmp_path: Path, isolated_env: Path) -
     assert report["frozen"] > 10_000  # the start-up objects are frozen before the interpreter's last collection
 
 
+@pytest.fixture
+def unfrozen() -> None:
+    """In-process tests share a worker with the API app, whose start-up freezes its objects (api/app.py):
+    start these from an unfrozen collector."""
+    gc.unfreeze()
+
+
+@pytest.mark.usefixtures("unfrozen")
 def test_a_one_shot_command_pauses_the_collector_until_started_and_restores_it() -> None:
     from hantu.cli.oneshot import command, started
 
@@ -71,6 +81,7 @@ def test_a_one_shot_command_pauses_the_collector_until_started_and_restores_it()
     assert gc.get_freeze_count() == 0
 
 
+@pytest.mark.usefixtures("unfrozen")
 def test_a_failing_one_shot_command_restores_the_collector() -> None:
     from hantu.cli.oneshot import command, started
 
