@@ -20,7 +20,7 @@ import numpy as np
 from hantu.market.panel import DailyPanel
 from hantu.market.store import guess_is_preferred, guess_is_spac
 from hantu.strategy.config import Filters
-from hantu.strategy.indicators import Prices, average_traded_value
+from hantu.strategy.indicators import Prices, average_traded_value, cumsum_days
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ def eligibility_series(panel: DailyPanel, prices: Prices, flags: InstrumentFlags
         if enabled:
             static &= ~mask
     ok &= static[None, :]
-    counts = np.cumsum(~np.isnan(prices.close), axis=0, dtype=np.int64)
+    counts = cumsum_days(~np.isnan(prices.close), np.int64)
     history = counts.copy()
     history[window:] -= counts[:-window]
     ok &= history >= filters.min_history_days
