@@ -5,7 +5,7 @@ from __future__ import annotations
 from api_seed import NOW, OPEN_ORDER
 from sqlalchemy import select
 
-from hantu.store.kv import kv_get, kv_set
+from hantu.store.kv import kv_get
 from hantu.store.models import AuditEntry
 
 
@@ -65,13 +65,17 @@ def test_cancel_order_is_a_request_for_the_engine(client, seeded) -> None:  # ty
 
 
 def test_risk_daily_loss_block_shows_in_status(client, seeded) -> None:  # type: ignore[no-untyped-def]
-    from hantu.api.queries import DAILY_BLOCK_KEY
-    from hantu.trading.risk import DAILY_BLOCK_KEY as RISK_KEY
+    from hantu.trading.risk import RiskManager
 
-    assert DAILY_BLOCK_KEY == RISK_KEY
     assert client.get("/api/v1/status").json()["risk"][0]["active"] is False
     with seeded.session() as s:
-        kv_set(s, DAILY_BLOCK_KEY, {"day": NOW.date().isoformat(), "loss": 0.031})
+        shadow = RiskManager("shadow", owns_kill_switch=False)
+        assert shadow.update_equity(s, 10_000_000, NOW) == []
+        assert shadow.update_equity(s, 9_690_000, NOW) == ["daily_loss"]  # another book's block
+    assert client.get("/api/v1/status").json()["risk"][0]["active"] is False
+    with seeded.session() as s:
+        assert RiskManager("paper").update_equity(s, 10_000_000, NOW) == []
+        assert RiskManager("paper").update_equity(s, 9_690_000, NOW) == ["daily_loss"]
     risk = client.get("/api/v1/status").json()["risk"][0]
     assert risk == {"name": "daily_loss", "active": True, "reason": "daily loss 3.1%", "day": "2026-03-16"}
 

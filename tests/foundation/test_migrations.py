@@ -73,3 +73,37 @@ def test_two_processes_upgrading_together(db_url: str, tmp_path: Path) -> None:
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
         assert out.strip() == head_revision()
+
+
+def test_the_process_wide_risk_marks_become_the_one_books(db_url: str) -> None:
+    """0020: with one book the old marks are its own (its drawdown peak survives the upgrade); with two they cannot
+    be attributed and restart."""
+    from datetime import datetime
+
+    from hantu.clock import KST
+    from hantu.store.kv import kv_get, kv_set
+    from hantu.store.models import TradeAccount
+    from hantu.trading.risk import PEAK_KEY, RiskManager, book_key
+
+    database = Database(db_url)
+    upgrade(database, "0019")
+    moment = datetime(2026, 11, 6, 9, 0, tzinfo=KST)
+    with database.session() as session:
+        session.add(TradeAccount(broker="kis", base_cash=10_000_000, base_positions={}, base_at=moment,
+                                 cash=10_000_000, updated_at=moment))
+        kv_set(session, PEAK_KEY, 12_000_000)
+        kv_set(session, "trading.risk.daily_block", {"day": "2026-11-06", "loss": 0.04})
+    assert upgrade(database) == head_revision()
+    with database.session() as session:
+        assert kv_get(session, PEAK_KEY) is None
+        assert kv_get(session, book_key(PEAK_KEY, "kis")) == 12_000_000
+        assert RiskManager("kis").entries_blocked(session, moment) == "daily loss limit reached (4.0%)"
+    downgrade(database, "0019")
+    with database.session() as session:
+        session.add(TradeAccount(broker="shadow", base_cash=5_000_000, base_positions={}, base_at=moment,
+                                 cash=5_000_000, updated_at=moment))
+    upgrade(database)
+    with database.session() as session:
+        assert kv_get(session, PEAK_KEY) is None and kv_get(session, book_key(PEAK_KEY, "shadow")) is None
+        assert kv_get(session, book_key(PEAK_KEY, "kis")) is None  # two books: the old mark is nobody's
+    database.dispose()

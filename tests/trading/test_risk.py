@@ -288,3 +288,30 @@ def test_position_levels_win_over_percentages() -> None:
     assert check_exit(held, 9_790, at("10:00"), config).rule == "stop_loss"
     assert check_exit(held, 10_200, at("10:00"), config).rule == "take_profit"
     assert check_exit(held, 10_100, at("10:00"), config) is None
+
+
+def test_two_books_in_one_database_keep_their_own_equity_marks(rig) -> None:  # type: ignore[no-untyped-def]
+    """A shadow book beside the account (5 M won against 10 M) is measured against its own peak and day start:
+    the account's marks never read as its drawdown, and its breach blocks only its own entries."""
+    from hantu.trading.risk import RiskManager
+
+    configure(rig, max_drawdown=0.1, daily_loss_limit=0.5)
+    account = RiskManager("kis")
+    shadow = RiskManager("shadow", owns_kill_switch=False)
+    now = rig.clock.now()
+    with rig.database.session() as session:
+        assert account.update_equity(session, 10_000_000, now) == []
+        assert shadow.update_equity(session, 5_000_000, now) == []  # not a 50 % drawdown of the account's peak
+        assert account.update_equity(session, 10_100_000, now) == []
+        assert shadow.update_equity(session, 4_400_000, now) == ["max_drawdown"]  # 12 % of its own 5 M
+        assert not halt_state(session).halted  # the shadow book does not halt the account
+        assert account.entries_blocked(session, now) is None
+        assert "max drawdown" in (shadow.entries_blocked(session, now) or "")
+        assert shadow.update_equity(session, 4_300_000, now) == []  # tripped once
+    with rig.database.session() as session:
+        resume_trading(session, "cli", "test", "checked")
+    with rig.database.session() as session:
+        assert shadow.entries_blocked(session, now) is None
+        assert shadow.update_equity(session, 4_300_000, now) == []  # measured from 4.4 M again, not from 5 M
+        assert account.update_equity(session, 9_000_000, now) == ["max_drawdown"]  # the account's own 10.1 M
+        assert halt_state(session).halted  # the account owns the kill switch

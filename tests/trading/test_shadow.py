@@ -244,6 +244,9 @@ def test_a_shadow_book_beside_the_kis_account_reads_the_one_socket_of_the_kis_se
     assert report.feed == "StreamingFeed" and report.errors == 0
     assert report.shadow is not None and "error" not in report.shadow, report.shadow
     assert report.shadow["feed"] == "FeedView" and report.shadow["errors"] == 0
+    # Each book is measured against its own equity: the 5 M shadow book is no 50 % drawdown of the 10 M account
+    # (with one set of marks for both, whichever book marked second halted the day for both).
+    assert not report.halted and not report.shadow["halted"] and report.shadow["blocked"] == 0
     assert shadow.sandbox.stats()["ws_connections"] == 1  # one socket for the app key, two sessions on it
     assert shadow.broker.market.ticks > 10
     with shadow.database.session() as session:

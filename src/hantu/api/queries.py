@@ -18,7 +18,7 @@ from hantu.domain.order_state import OPEN
 from hantu.scheduler.heartbeat import REQUESTS_KEY as JOB_REQUESTS_KEY
 from hantu.store.kv import kv_get
 from hantu.store.models import JobRun
-from hantu.trading.risk import DAILY_BLOCK_KEY
+from hantu.trading.risk import daily_block
 
 T = TypeVar("T")
 
@@ -61,12 +61,12 @@ def job_requests(session: Session) -> list[JobRequestOut]:
 
 
 
-def risk_halts(session: Session, today: date) -> list[RiskHalt]:
-    """Halts besides the kill switch: the daily loss limit blocks new entries for the rest of its day.
+def risk_halts(session: Session, broker: str, today: date) -> list[RiskHalt]:
+    """Halts besides the kill switch: the book's daily loss limit blocks its new entries for the rest of its day.
 
     (A max-drawdown breach sets the kill switch itself, with source `risk`: it shows in `halt`.)"""
-    block = kv_get(session, DAILY_BLOCK_KEY) or {}
-    if not isinstance(block, dict) or not block.get("day"):
+    block = daily_block(session, broker)
+    if not block.get("day"):
         return [RiskHalt(name="daily_loss", active=False)]
     loss = block.get("loss")
     reason = f"daily loss {loss:.1%}" if isinstance(loss, int | float) else "daily loss limit"

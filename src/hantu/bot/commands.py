@@ -75,7 +75,7 @@ def _reply_data(command: str, args: str, session: Session, answers: Answers, now
     if command == "trades":
         return "cmd_trades", reads.trades(session, answers, args)
     if command == "risk":
-        return "cmd_risk", reads.risk(session, now)
+        return "cmd_risk", reads.risk(session, answers, now)
     if command == "logs":
         return "cmd_logs", reads.logs(answers.logs_dir, args)
     if command in ("help", "start"):

@@ -19,12 +19,11 @@ from sqlalchemy.orm import Session
 from hantu.bot.queries import Answers
 from hantu.log import parse_log_line, tail_lines
 from hantu.market.names import stock_names
-from hantu.store.kv import kv_get
 from hantu.store.models import TradeFill
 from hantu.store.models.scheduler import DailyReport
 from hantu.trading.halt import halt_state
 from hantu.trading.pnl import realized_for
-from hantu.trading.risk import DAILY_BLOCK_KEY, load_config
+from hantu.trading.risk import daily_block, load_config
 
 MAX_DAYS = 365
 MAX_ROWS = 30
@@ -70,9 +69,9 @@ def trades(session: Session, answers: Answers, args: str) -> dict[str, Any]:
                        for f in fills]}
 
 
-def risk(session: Session, now: datetime) -> dict[str, Any]:
+def risk(session: Session, answers: Answers, now: datetime) -> dict[str, Any]:
     state = halt_state(session)
-    block = kv_get(session, DAILY_BLOCK_KEY) or {}
+    block = daily_block(session, answers.account.broker)
     return {"limits": asdict(load_config(session)), "halted": state.halted, "halt_reason": state.reason,
             "daily_blocked": block.get("day") == now.date().isoformat()}
 

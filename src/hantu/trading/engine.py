@@ -43,12 +43,13 @@ class TradingEngine:
     """Orders, risk and the book for one broker. The real-money opt-in is the broker's to check: a `KisBroker` on a
     prod account cannot be built without it (`hantu.config.require_real_money_opt_in`)."""
 
-    def __init__(self, database: Database, broker: Broker, clock: Clock, markets: dict[str, str] | None = None) -> None:
+    def __init__(self, database: Database, broker: Broker, clock: Clock, markets: dict[str, str] | None = None,
+                 *, owns_kill_switch: bool = True) -> None:
         self.database = database
         self.broker = broker
         self.clock = clock
         self.orders = OrderManager(database, broker, clock)
-        self.risk = RiskManager(broker.name, broker.commission_rate)
+        self.risk = RiskManager(broker.name, broker.commission_rate, owns_kill_switch=owns_kill_switch)
         self._markets = dict(markets or {})
         self.holds = MarketHolds(database, broker.name)
 

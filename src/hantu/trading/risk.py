@@ -2,14 +2,20 @@
 
 Configuration and state are persisted (key-value table), so every limit still holds after a restart:
 - `trading.risk.config` — the limits (`RiskConfig`; `hantu trade risk --set key=value` changes them);
+
+and, per book (`book_key`: `<key>:<broker>`, so a shadow book beside the account never mixes its equity with
+the account's):
 - `trading.risk.peak` — the equity peak (max drawdown is measured from it);
 - `trading.risk.day_start` — the equity at the start of each trading day (daily loss is measured from it);
-- `trading.risk.daily_block` — the day on which the daily loss limit tripped (no new entries for the rest of it).
+- `trading.risk.last_equity` — the last equity mark;
+- `trading.risk.daily_block` — the day on which the daily loss limit tripped (no new entries for the rest of it);
+- `trading.risk.drawdown_block` — a book that does not own the kill switch (the shadow book traded beside the
+  account) breached its max drawdown: no new entries in that book until someone resumes.
 
-A max-drawdown breach sets the kill switch (`hantu.trading.halt`, source `risk`), which stays set until someone
-resumes; `resume_trading` then restarts the drawdown measurement from the current equity. The kill switch blocks
-new entries; exits (stops, targets, flattening, manual sells) stay allowed unless `halt_blocks_exits` is set —
-cutting risk is always allowed by default.
+A max-drawdown breach of the process's own book sets the kill switch (`hantu.trading.halt`, source `risk`), which
+stays set until someone resumes; `resume_trading` then restarts the drawdown measurement from the current equity.
+The kill switch blocks new entries; exits (stops, targets, flattening, manual sells) stay allowed unless
+`halt_blocks_exits` is set — cutting risk is always allowed by default.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hantu.broker.fill_model import FillParams, buy_cash_needed
@@ -29,7 +35,7 @@ from hantu.market import calendar, rules
 from hantu.market.rules import DEFAULT_COMMISSION_RATE
 from hantu.store.audit import audit
 from hantu.store.kv import kv_get, kv_set
-from hantu.store.models import TradeAccount, TradeOrder, TradePosition
+from hantu.store.models import KeyValue, TradeAccount, TradeOrder, TradePosition
 from hantu.trading.alerts import alert
 from hantu.trading.halt import HaltState, halt_state, set_halt
 from hantu.trading.orders import open_quantity
@@ -41,6 +47,9 @@ PEAK_KEY = "trading.risk.peak"
 DAY_START_KEY = "trading.risk.day_start"
 DAILY_BLOCK_KEY = "trading.risk.daily_block"
 LAST_EQUITY_KEY = "trading.risk.last_equity"
+DRAWDOWN_BLOCK_KEY = "trading.risk.drawdown_block"
+# The account-level marks kept per book (`book_key`); migration 0020 moved the old process-wide ones.
+BOOK_KEYS = (PEAK_KEY, DAY_START_KEY, DAILY_BLOCK_KEY, LAST_EQUITY_KEY, DRAWDOWN_BLOCK_KEY)
 ENTRY_PURPOSES = ("entry", "manual")
 # Orders that never reached the market do not count as entries.
 NOT_AN_ENTRY = (OrderStatus.REJECTED.value,)
@@ -163,57 +172,89 @@ class OrderCheck:
         return self.upper_limit or self.price
 
 
-class RiskManager:
-    """Limits on orders and on the account; stateless between calls (all state is in the database)."""
+def book_key(key: str, broker: str) -> str:
+    """The key of one book's account-level risk mark (`BOOK_KEYS`)."""
+    return f"{key}:{broker}"
 
-    def __init__(self, broker_name: str, commission_rate: float = DEFAULT_COMMISSION_RATE) -> None:
+
+def daily_block(session: Session, broker: str) -> dict[str, Any]:
+    """The book's daily-loss block (`{"day", "loss"}`), or {} when it never tripped."""
+    block = kv_get(session, book_key(DAILY_BLOCK_KEY, broker))
+    return block if isinstance(block, dict) else {}
+
+
+class RiskManager:
+    """Limits on orders and on the account; stateless between calls (all state is in the database).
+
+    `owns_kill_switch`: whether this book's drawdown breach halts the process (the book the process trades);
+    False for a book traded beside it (`SHADOW_STRATEGY`), whose breach blocks only its own entries."""
+
+    def __init__(self, broker_name: str, commission_rate: float = DEFAULT_COMMISSION_RATE, *,
+                 owns_kill_switch: bool = True) -> None:
         self.broker_name = broker_name
         self.fees = FillParams(commission_rate=commission_rate)  # the broker's: cash checks include its costs
+        self.owns_kill_switch = owns_kill_switch
+
+    def _key(self, key: str) -> str:
+        return book_key(key, self.broker_name)
 
     # --- account-level state -------------------------------------------------------------------------------
     def update_equity(self, session: Session, equity: int, now: datetime) -> list[str]:
         """Record equity: day start, peak; trip the daily loss and drawdown limits. Returns what tripped."""
         config = load_config(session)
         day = now.date().isoformat()
-        starts = dict(kv_get(session, DAY_START_KEY) or {})
+        starts = dict(kv_get(session, self._key(DAY_START_KEY)) or {})
         if day not in starts:
             starts = {k: v for k, v in starts.items() if k >= (now.date().replace(day=1).isoformat())}
             starts[day] = equity
-            kv_set(session, DAY_START_KEY, starts)
-        peak = kv_get(session, PEAK_KEY)
+            kv_set(session, self._key(DAY_START_KEY), starts)
+        peak = kv_get(session, self._key(PEAK_KEY))
         if peak is None or equity > peak:
-            kv_set(session, PEAK_KEY, equity)
+            kv_set(session, self._key(PEAK_KEY), equity)
             peak = equity
-        if kv_get(session, LAST_EQUITY_KEY) != equity:
-            kv_set(session, LAST_EQUITY_KEY, equity)
+        if kv_get(session, self._key(LAST_EQUITY_KEY)) != equity:
+            kv_set(session, self._key(LAST_EQUITY_KEY), equity)
         tripped: list[str] = []
         start = starts[day]
         loss = (start - equity) / start if start else 0.0
-        block = kv_get(session, DAILY_BLOCK_KEY) or {}
+        block = daily_block(session, self.broker_name)
         if loss >= config.daily_loss_limit and block.get("day") != day:
-            kv_set(session, DAILY_BLOCK_KEY, {"day": day, "loss": loss})
+            kv_set(session, self._key(DAILY_BLOCK_KEY), {"day": day, "loss": loss})
             alert(session, "risk_halt", {"reason": "daily loss limit", "metric": "daily_loss_pct",
                                          "value": round(loss * 100, 2), "limit": config.daily_loss_limit * 100,
-                                         "source": "risk"}, priority="critical", dedupe_key=f"daily_loss:{day}")
+                                         "source": "risk", "book": self.broker_name}, priority="critical",
+                  dedupe_key=f"daily_loss:{self.broker_name}:{day}")
             tripped.append("daily_loss")
         drawdown = (peak - equity) / peak if peak else 0.0
-        if drawdown >= config.max_drawdown and not halt_state(session).halted:
-            set_halt(session, True, f"max drawdown {drawdown:.1%} >= {config.max_drawdown:.0%}", "risk",
-                     "risk-manager", now)
+        if drawdown >= config.max_drawdown and not self._drawdown_halted(session):
+            reason = f"max drawdown {drawdown:.1%} >= {config.max_drawdown:.0%}"
+            if self.owns_kill_switch:
+                set_halt(session, True, reason, "risk", "risk-manager", now)
+            else:
+                kv_set(session, self._key(DRAWDOWN_BLOCK_KEY), {"at": now.isoformat(), "reason": reason})
+                log.warning("book %s: %s; its new entries are blocked until resumed", self.broker_name, reason)
             alert(session, "risk_halt", {"reason": "max drawdown", "metric": "drawdown_pct",
                                          "value": round(drawdown * 100, 2), "limit": config.max_drawdown * 100,
-                                         "source": "risk"}, priority="critical")
+                                         "source": "risk", "book": self.broker_name}, priority="critical")
             tripped.append("max_drawdown")
         return tripped
 
+    def _drawdown_halted(self, session: Session) -> bool:
+        if self.owns_kill_switch:
+            return halt_state(session).halted
+        return bool(kv_get(session, self._key(DRAWDOWN_BLOCK_KEY)))
+
     def entries_blocked(self, session: Session, now: datetime) -> str | None:
-        """Why no new entry may be opened now (kill switch, daily loss), or None."""
+        """Why no new entry may be opened now (kill switch, this book's daily loss or drawdown), or None."""
         state = halt_state(session)
         if state.halted:
             return f"trading halted ({state.by}: {state.reason})"
-        block = kv_get(session, DAILY_BLOCK_KEY) or {}
+        block = daily_block(session, self.broker_name)
         if block.get("day") == now.date().isoformat():
             return f"daily loss limit reached ({block.get('loss', 0):.1%})"
+        drawdown = kv_get(session, self._key(DRAWDOWN_BLOCK_KEY))
+        if isinstance(drawdown, dict):
+            return f"book {self.broker_name} blocked: {drawdown.get('reason', 'max drawdown')}"
         return None
 
     # --- orders --------------------------------------------------------------------------------------------
@@ -310,9 +351,6 @@ class RiskManager:
               & TradeOrder.broker_order_id.is_(None))))
         return set(rows)
 
-    def count_orders(self, session: Session, day: date) -> int:
-        return int(session.scalar(select(func.count(TradeOrder.id)).where(TradeOrder.trading_date == day)) or 0)
-
 
 def _reserve_unit(order: TradeOrder) -> int | None:
     """What one share of an open buy holds of the cash: its limit, or the market buy's checked price (None for a
@@ -325,12 +363,25 @@ def resume_trading(session: Session, source: str, actor: str, reason: str, now: 
     """Clear the kill switch; a drawdown halt also restarts the drawdown measurement from the last equity.
 
     The one way to resume (CLI, API, Telegram): `set_halt(False)` alone would leave the old peak, and the next
-    equity mark would trip the same drawdown halt again.
+    equity mark would trip the same drawdown halt again. A book blocked by its own drawdown (one that does not own
+    the kill switch) is unblocked too, its measurement restarted the same way.
     """
     state = halt_state(session)
     resumed = set_halt(session, False, reason, source, actor, now)
-    if state.by.startswith("risk"):
-        last = kv_get(session, LAST_EQUITY_KEY)
-        if last is not None:
-            kv_set(session, PEAK_KEY, last)
+    for broker in _books_with_marks(session):
+        blocked = bool(kv_get(session, book_key(DRAWDOWN_BLOCK_KEY, broker)))
+        if state.by.startswith("risk") or blocked:
+            last = kv_get(session, book_key(LAST_EQUITY_KEY, broker))
+            if last is not None:
+                kv_set(session, book_key(PEAK_KEY, broker), last)
+        if blocked:
+            kv_set(session, book_key(DRAWDOWN_BLOCK_KEY, broker), None)
     return resumed
+
+
+def _books_with_marks(session: Session) -> list[str]:
+    """The books that have account-level risk marks (their last equity, or a drawdown block)."""
+    prefixes = (book_key(LAST_EQUITY_KEY, ""), book_key(DRAWDOWN_BLOCK_KEY, ""))
+    keys = session.scalars(select(KeyValue.key).where(KeyValue.key.startswith(prefixes[0], autoescape=True)
+                                                      | KeyValue.key.startswith(prefixes[1], autoescape=True)))
+    return sorted({key.split(":", 1)[1] for key in keys})

@@ -124,7 +124,7 @@ class TradingSession:
 
     def __init__(self, database: Database, broker: Broker, clock: Clock, feed: PriceFeed | None = None,
                  config: SessionConfig | None = None, *, home: Path,
-                 actions: Sequence[CorporateAction] = ()) -> None:
+                 actions: Sequence[CorporateAction] = (), owns_kill_switch: bool = True) -> None:
         self.database = database
         self.home = Path(home)  # `HANTU_HOME`: where the session lock lives
         self.actions = list(actions)  # the market store's corporate actions, for reconciliation
@@ -133,7 +133,8 @@ class TradingSession:
         self.feed: PriceFeed = feed or (broker.feed if isinstance(broker, FeedingBroker)
                                         else BrokerPollingFeed(broker))
         self.config = config or SessionConfig()
-        self.engine = TradingEngine(database, broker, clock)
+        # A book traded beside the process's own (`Beside`) never halts the process on its drawdown.
+        self.engine = TradingEngine(database, broker, clock, owns_kill_switch=owns_kill_switch)
         self._needs_reconcile = True
         self._errors_in_row = 0
         self._last_look: dict[str, datetime] = {}
@@ -647,7 +648,8 @@ def _start_beside(beside: Beside | None, live: LiveFeed | None, day: date, clock
 
     def trade() -> None:
         try:
-            session = TradingSession(database, shadow, clock, shadow_feed, config, home=home, actions=actions)
+            session = TradingSession(database, shadow, clock, shadow_feed, config, home=home, actions=actions,
+                                     owns_kill_switch=False)
             report = session.run(day, beside.candidates, beside.strategy, stop)
             report.feed = type(shadow_feed).__name__
             out.update({k: v for k, v in report.as_dict().items() if k != "reconciliations"})

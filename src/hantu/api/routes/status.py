@@ -31,7 +31,7 @@ async def status(ctx: ApiContext = Depends(get_ctx)) -> Status:
     with ctx.read() as session:
         heartbeat = read_heartbeat(session)
         halt = halt_state(session)
-        risk = risk_halts(session, ctx.clock.today())
+        risk = risk_halts(session, ctx.account.broker, ctx.clock.today())
         account = account_out(ctx.account.view(session, ctx.clock.today()))
     return Status(
         now=ctx.clock.now(),
