@@ -311,10 +311,11 @@ def _target_hit(d: Mapping[str, Any], t: T) -> str:
 # =================================================================================================
 
 
-@template("risk_halt", required=["reason"], optional=["metric", "value", "limit", "source"], floor="critical")
+@template("risk_halt", required=["reason"], optional=["metric", "value", "limit", "source", "book"],
+          floor="critical")
 def _risk_halt(d: Mapping[str, Any], t: T) -> str:
     """reason; metric: e.g. "daily_loss_pct"; value and limit: the figure and the limit it broke (percent);
-    source: risk|cli|api|telegram."""
+    source: risk|cli|api|telegram; book: the broker book whose limit it was (a shadow book halts only itself)."""
     figure = None
     if _opt(d, "metric") and _opt(d, "value"):
         limit = f" ({t('한도', 'limit')} {t.s(d['limit'])})" if _opt(d, "limit") else ""
@@ -324,6 +325,7 @@ def _risk_halt(d: Mapping[str, Any], t: T) -> str:
         t(f"• 사유: {t.s(d['reason'])}", f"• Reason: {t.s(d['reason'])}"),
         figure,
         t(f"• 출처: {t.s(d['source'])}", f"• Source: {t.s(d['source'])}") if _opt(d, "source") else None,
+        t(f"• 장부: {t.s(d['book'])}", f"• Book: {t.s(d['book'])}") if _opt(d, "book") else None,
         t("재개: /resume 또는 hantu trade resume", "Resume with /resume or hantu trade resume"),
     )
 

@@ -9,8 +9,9 @@ the account's):
 - `trading.risk.day_start` — the equity at the start of each trading day (daily loss is measured from it);
 - `trading.risk.last_equity` — the last equity mark;
 - `trading.risk.daily_block` — the day on which the daily loss limit tripped (no new entries for the rest of it);
-- `trading.risk.drawdown_block` — a book that does not own the kill switch (the shadow book traded beside the
-  account) breached its max drawdown: no new entries in that book until someone resumes.
+- `trading.risk.book_halt` — the halt of a book that does not own the kill switch (the shadow book traded beside
+  the account), set where the kill switch would be (max drawdown, repeated broker errors): no new entries in
+  that book until someone resumes.
 
 A max-drawdown breach of the process's own book sets the kill switch (`hantu.trading.halt`, source `risk`), which
 stays set until someone resumes; `resume_trading` then restarts the drawdown measurement from the current equity.
@@ -47,9 +48,9 @@ PEAK_KEY = "trading.risk.peak"
 DAY_START_KEY = "trading.risk.day_start"
 DAILY_BLOCK_KEY = "trading.risk.daily_block"
 LAST_EQUITY_KEY = "trading.risk.last_equity"
-DRAWDOWN_BLOCK_KEY = "trading.risk.drawdown_block"
+BOOK_HALT_KEY = "trading.risk.book_halt"
 # The account-level marks kept per book (`book_key`); migration 0020 moved the old process-wide ones.
-BOOK_KEYS = (PEAK_KEY, DAY_START_KEY, DAILY_BLOCK_KEY, LAST_EQUITY_KEY, DRAWDOWN_BLOCK_KEY)
+BOOK_KEYS = (PEAK_KEY, DAY_START_KEY, DAILY_BLOCK_KEY, LAST_EQUITY_KEY, BOOK_HALT_KEY)
 ENTRY_PURPOSES = ("entry", "manual")
 # Orders that never reached the market do not count as entries.
 NOT_AN_ENTRY = (OrderStatus.REJECTED.value,)
@@ -226,23 +227,26 @@ class RiskManager:
                   dedupe_key=f"daily_loss:{self.broker_name}:{day}")
             tripped.append("daily_loss")
         drawdown = (peak - equity) / peak if peak else 0.0
-        if drawdown >= config.max_drawdown and not self._drawdown_halted(session):
-            reason = f"max drawdown {drawdown:.1%} >= {config.max_drawdown:.0%}"
-            if self.owns_kill_switch:
-                set_halt(session, True, reason, "risk", "risk-manager", now)
-            else:
-                kv_set(session, self._key(DRAWDOWN_BLOCK_KEY), {"at": now.isoformat(), "reason": reason})
-                log.warning("book %s: %s; its new entries are blocked until resumed", self.broker_name, reason)
+        if drawdown >= config.max_drawdown and not self.halted(session):
+            self.halt(session, f"max drawdown {drawdown:.1%} >= {config.max_drawdown:.0%}", "risk-manager", now)
             alert(session, "risk_halt", {"reason": "max drawdown", "metric": "drawdown_pct",
                                          "value": round(drawdown * 100, 2), "limit": config.max_drawdown * 100,
                                          "source": "risk", "book": self.broker_name}, priority="critical")
             tripped.append("max_drawdown")
         return tripped
 
-    def _drawdown_halted(self, session: Session) -> bool:
+    def halt(self, session: Session, reason: str, actor: str, now: datetime) -> None:
+        """A risk rule stops this book's new entries: the kill switch (source `risk`) when the book owns it,
+        else the book's own halt (the account beside it trades on)."""
         if self.owns_kill_switch:
-            return halt_state(session).halted
-        return bool(kv_get(session, self._key(DRAWDOWN_BLOCK_KEY)))
+            set_halt(session, True, reason, "risk", actor, now)
+            return
+        kv_set(session, self._key(BOOK_HALT_KEY), {"at": now.isoformat(), "reason": reason, "by": actor})
+        log.warning("book %s halted: %s; its new entries are blocked until resumed", self.broker_name, reason)
+
+    def halted(self, session: Session) -> bool:
+        """Whether this book's entries are halted: the kill switch, or (a book beside it) its own halt."""
+        return halt_state(session).halted or bool(kv_get(session, self._key(BOOK_HALT_KEY)))
 
     def entries_blocked(self, session: Session, now: datetime) -> str | None:
         """Why no new entry may be opened now (kill switch, this book's daily loss or drawdown), or None."""
@@ -252,9 +256,9 @@ class RiskManager:
         block = daily_block(session, self.broker_name)
         if block.get("day") == now.date().isoformat():
             return f"daily loss limit reached ({block.get('loss', 0):.1%})"
-        drawdown = kv_get(session, self._key(DRAWDOWN_BLOCK_KEY))
-        if isinstance(drawdown, dict):
-            return f"book {self.broker_name} blocked: {drawdown.get('reason', 'max drawdown')}"
+        own = kv_get(session, self._key(BOOK_HALT_KEY))
+        if isinstance(own, dict):
+            return f"book {self.broker_name} halted ({own.get('by', 'risk')}: {own.get('reason', '')})"
         return None
 
     # --- orders --------------------------------------------------------------------------------------------
@@ -363,25 +367,25 @@ def resume_trading(session: Session, source: str, actor: str, reason: str, now: 
     """Clear the kill switch; a drawdown halt also restarts the drawdown measurement from the last equity.
 
     The one way to resume (CLI, API, Telegram): `set_halt(False)` alone would leave the old peak, and the next
-    equity mark would trip the same drawdown halt again. A book blocked by its own drawdown (one that does not own
-    the kill switch) is unblocked too, its measurement restarted the same way.
+    equity mark would trip the same drawdown halt again. A book halted on its own (one that does not own the kill
+    switch) is resumed too, its drawdown measurement restarted the same way.
     """
     state = halt_state(session)
     resumed = set_halt(session, False, reason, source, actor, now)
     for broker in _books_with_marks(session):
-        blocked = bool(kv_get(session, book_key(DRAWDOWN_BLOCK_KEY, broker)))
+        blocked = bool(kv_get(session, book_key(BOOK_HALT_KEY, broker)))
         if state.by.startswith("risk") or blocked:
             last = kv_get(session, book_key(LAST_EQUITY_KEY, broker))
             if last is not None:
                 kv_set(session, book_key(PEAK_KEY, broker), last)
         if blocked:
-            kv_set(session, book_key(DRAWDOWN_BLOCK_KEY, broker), None)
+            kv_set(session, book_key(BOOK_HALT_KEY, broker), None)
     return resumed
 
 
 def _books_with_marks(session: Session) -> list[str]:
     """The books that have account-level risk marks (their last equity, or a drawdown block)."""
-    prefixes = (book_key(LAST_EQUITY_KEY, ""), book_key(DRAWDOWN_BLOCK_KEY, ""))
+    prefixes = (book_key(LAST_EQUITY_KEY, ""), book_key(BOOK_HALT_KEY, ""))
     keys = session.scalars(select(KeyValue.key).where(KeyValue.key.startswith(prefixes[0], autoescape=True)
                                                       | KeyValue.key.startswith(prefixes[1], autoescape=True)))
     return sorted({key.split(":", 1)[1] for key in keys})

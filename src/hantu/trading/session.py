@@ -54,7 +54,6 @@ from hantu.trading.book import OrderBook
 from hantu.trading.engine import TradingEngine
 from hantu.trading.exits import exit_signal, stop_level
 from hantu.trading.feed import BrokerPollingFeed, StreamingFeed
-from hantu.trading.halt import halt_state, set_halt
 from hantu.trading.minutes import MinuteRecorder, chart_fetch, watched_codes
 from hantu.trading.orders import CANCEL_REQUESTS_KEY, broker_stops, open_quantity
 from hantu.trading.reconcile import ReconcileReport, reconcile
@@ -208,7 +207,7 @@ class TradingSession:
         report.stopped_early = stop.is_set()
         self._finish(day)
         with self.database.session() as session:
-            report.halted = halt_state(session).halted
+            report.halted = self.engine.risk.halted(session)
         return report
 
     def _pause(self, seconds: float, stop: threading.Event) -> None:
@@ -230,13 +229,14 @@ class TradingSession:
         self._needs_reconcile = True  # whatever happened, look at the broker's books before acting again
         log.warning("broker error (%d in a row): %s", self._errors_in_row, error)
         if self._errors_in_row == self.config.max_consecutive_errors:
+            risk = self.engine.risk
             with self.database.session() as session:
-                if not halt_state(session).halted:
-                    set_halt(session, True, f"broker unreachable: {error}"[:200], "risk", "session-loop",
-                             self.clock.now())
+                if not risk.halted(session):
+                    risk.halt(session, f"broker unreachable: {error}"[:200], "session-loop", self.clock.now())
                     alert(session, "risk_halt", {"reason": f"broker errors: {error}"[:200], "source": "risk",
                                                  "metric": "consecutive_errors", "value": self._errors_in_row,
-                                                 "limit": self.config.max_consecutive_errors},
+                                                 "limit": self.config.max_consecutive_errors,
+                                                 "book": self.broker.name},
                           priority="critical")
 
     def _finish(self, day: date) -> None:
