@@ -9,7 +9,7 @@ and after it. Re-runnable; run it on a quiet machine for figures that describe t
 With `--only`, the other benches' sections already in the doc are kept as they are (each says when it ran),
 and the tables are rebuilt from all the sections; a run without `--only` replaces everything.
 
-NAME is one of: startup, screening, backtest, scaling, peers, api, sample, channels, scheduler.
+NAME is one of: startup, screening, backtest, scaling, peers, api, api_real, sample, channels, scheduler.
 `--home DIR` keeps the 2,900 × 1,250 sample market between runs (it takes a minute to generate).
 """
 
@@ -77,6 +77,10 @@ def benches(home: Path) -> dict[str, tuple[str, list[str]]]:
         "api": (
             "P2/P4: the API under 50 back-to-back clients (own client and wrk), RSS after the requests",
             [py, str(HERE / "api_load.py"), "--think-ms", "0", "--seconds", "20", "--wrk"],
+        ),
+        "api_real": (
+            "P2/P4: the same load on a market store of every real KRX window (~2,900 stocks), RSS after it",
+            [py, str(HERE / "api_load.py"), "--real", "--think-ms", "0", "--seconds", "20"],
         ),
         "sample": (
             "`hantu data sample` peak memory at 2,900 × 1,300 (streamed to the store)",

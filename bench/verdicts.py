@@ -38,6 +38,8 @@ BUDGETS = (
     Budget("#19", "SMA cross vs vectorbt (vectorbt time / ours, compiled runs)", "peers",
            r"second runs ([\d.]+)", 1, "×", "ratio", more_is_better=True),
     Budget("P2", "API server RSS after the load runs", "api", r"server RSS[^\n]*?([\d.]+) MB after|server RSS after[^\n]*?([\d.]+) MB", 80, "MB", "memory"),
+    Budget("P2", "API server RSS after the load runs, real-data store", "api_real",
+           r"server RSS[^\n]*?([\d.]+) MB after", 80, "MB", "memory"),
     Budget("P4", "API p99, 50 clients back to back (own client)", "api", r"latency ms:[^\n]*p99 ([\d.]+)",
            20, "ms", "wall"),
     Budget("P4", "API p99 per route (wrk)", "api", r"p99\s+([\d.]+)\s?ms", 20, "ms", "wall"),
