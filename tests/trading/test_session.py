@@ -178,6 +178,28 @@ def test_a_cancel_requested_through_the_api_is_carried_out(rig) -> None:  # type
         assert kv_get(s, CANCEL_REQUESTS_KEY) == []
 
 
+def test_a_cancel_request_for_another_books_order_is_left_to_that_books_session(rig) -> None:  # type: ignore[no-untyped-def]
+    """Two books in one database (a shadow book beside the account): the paper session neither cancels the KIS
+    book's order through its own broker nor drops the request; the KIS book's session carries it out."""
+    from hantu.domain.order_state import OrderStatus
+    from hantu.store.kv import kv_get, kv_set
+
+    rig.clock.set(at("14:00"))
+    now = rig.clock.now()
+    with rig.database.session() as s:
+        s.add(TradeOrder(client_order_id="K-20261106-0001", broker="kis", broker_order_id="0000117", trading_date=DAY,
+                         code="100010", side="buy", order_type="limit", quantity=3, limit_price=9_000,
+                         status=OrderStatus.SUBMITTED, purpose="entry", source="engine", created_at=now,
+                         sent_at=now, updated_at=now))
+        kv_set(s, CANCEL_REQUESTS_KEY, [{"order_id": "K-20261106-0001", "by": "api:test"}])
+    session = TradingSession(rig.database, rig.broker, rig.clock, config=FAST, home=hantu_home())
+    session._cancel_requests()
+    with rig.database.session() as s:
+        assert kv_get(s, CANCEL_REQUESTS_KEY) == [{"order_id": "K-20261106-0001", "by": "api:test"}]
+        order = s.scalars(select(TradeOrder).where(TradeOrder.broker == "kis")).one()
+        assert order.status == OrderStatus.SUBMITTED and order.cancel_reason is None
+
+
 def test_no_session_on_a_holiday(rig) -> None:  # type: ignore[no-untyped-def]
     from datetime import date
 

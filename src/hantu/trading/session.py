@@ -252,14 +252,16 @@ class TradingSession:
 
         A request leaves the list only once its cancel was sent, or its order is no longer live, or there is no
         such order: a crash or a broker error before that leaves it for the next iteration (or the next start,
-        which syncs first, so an order the broker already cancelled is not cancelled again).
+        which syncs first, so an order the broker already cancelled is not cancelled again). A request for an
+        order of another book (the account beside a shadow book, or the other way round) is that book's session's
+        to carry out: left in the list.
         """
         with self.database.session() as session:
             items = kv_get(session, CANCEL_REQUESTS_KEY)
             if not isinstance(items, list) or not items:
                 return
             wanted = {str(i["order_id"]) for i in items if _valid_request(i)}
-            found = {o.client_order_id: (o.id, o.status, bool(o.broker_order_id)) for o in session.scalars(
+            found = {o.client_order_id: (o.id, o.status, bool(o.broker_order_id), o.broker) for o in session.scalars(
                 select(TradeOrder).where(TradeOrder.client_order_id.in_(wanted)))} if wanted else {}
         dropped: set[str] = set()
         for client_id in sorted(wanted):
@@ -267,7 +269,9 @@ class TradingSession:
                 log.warning("cancel requested for unknown order %s: dropped", client_id)
                 dropped.add(client_id)
                 continue
-            order_id, status, at_broker = found[client_id]
+            order_id, status, at_broker, book = found[client_id]
+            if book != self.broker.name:
+                continue  # another book's order: its own session cancels it
             if status in PENDING:
                 continue  # its fate is not known yet: a later sync tells whether there is anything to cancel
             if status not in LIVE or not at_broker:
