@@ -118,6 +118,9 @@ class _StoredCandidates:
     def candidates_after(self, row: int) -> list[Candidate]:
         return list(self.candidates) if row == self.row else []
 
+    def close(self) -> None:
+        """Nothing to release."""
+
 
 class _DayEngine(BacktestEngine):
     """The backtest engine for one day, starting from the account's positions at the open."""

@@ -176,9 +176,7 @@ class BacktestEngine:
             candidates = self.screens.candidates_after(row) if row < last and not after_gap[row + 1] else []
             if self.progress is not None:
                 self.progress(i + 1, days)
-        close = getattr(self.screens, "close", None)
-        if close is not None:
-            close()
+        self.screens.close()
         for trade in self.trades:
             trade._end_row = last
             if not trade.closed:

@@ -44,6 +44,10 @@ class ScreenSource(Protocol):
         """Entry candidates for the day after panel row `row`, decided from rows `<= row` only."""
         ...
 
+    def close(self) -> None:
+        """Release what the source holds (a prefetching thread); the engine calls it at the end of a run."""
+        ...
+
 
 class WindowScreens:
     """Screen and select on the trailing `lookback` rows ending at the decision day."""
@@ -60,6 +64,9 @@ class WindowScreens:
         day = self.panel.date_at(row)
         screen = self.strategy.screen(view, day)
         return list(self.strategy.select(view, screen, day))
+
+    def close(self) -> None:
+        """Nothing to release: each day is screened on the caller's thread."""
 
 
 class _Ranked:
