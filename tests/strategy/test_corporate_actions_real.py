@@ -190,3 +190,43 @@ def test_backtest_holding_through_a_bonus_issue_keeps_shares_and_pnl(krx_stores)
     # equity never shows the artificial drop
     rows = np.arange(ex_row - 1, ex_row + 1) - (ex_row - 3)
     assert outcome.equity[rows[1]] / outcome.equity[rows[0]] > 0.95
+
+
+def test_the_paper_broker_holds_through_a_real_bonus_issue(krx_stores, database) -> None:  # type: ignore[no-untyped-def]
+    """제우스 (079370), 1:3 bonus issue on 2024-01-16 (52,800 → 17,770 raw): the paper broker replaying the store
+    turns 10 shares into 30 at a third of the price, and its ex-date limits stand around the adjusted base
+    17,600 (raw, the day's every price would sit below the lower limit and a market order fill at 36,960)."""
+    from datetime import timedelta
+
+    from hantu.broker.base import OrderRequest
+    from hantu.broker.paper import PaperBroker
+    from hantu.broker.paper.feed import PaperFeed
+    from hantu.clock import KST, FrozenClock
+    from hantu.domain.orders import OrderType, Side
+    from hantu.market.corporate_actions import CorporateAction
+    from hantu.store.migrate import upgrade
+    from hantu.trading.reconcile import known_actions, reconcile
+
+    store = _store(krx_stores, "2024q1")
+    code, ex_date, before = "079370", date(2024, 1, 16), date(2024, 1, 15)
+    upgrade(database)
+    clock = FrozenClock(datetime(2024, 1, 15, 9, 30, tzinfo=KST))
+    broker = PaperBroker(database, PaperFeed.from_store(store, ex_date), clock)
+    reconcile(database, broker, clock)
+    broker.place(OrderRequest("before-the-issue", code, Side.BUY, 10, OrderType.MARKET))
+    clock.advance(timedelta(minutes=10))
+    assert reconcile(database, broker, clock).mismatches == []
+    (held,) = broker.positions()
+    assert held.quantity == 10 and 40_000 < held.avg_price < 60_000
+
+    clock.set(datetime(2024, 1, 16, 9, 30, tzinfo=KST))
+    (after,) = broker.positions()
+    assert after.quantity == 30 and after.avg_price == pytest.approx(held.avg_price / 3)
+    quote = broker.quote(code)
+    assert (quote.lower_limit, quote.upper_limit) == (12_320, 22_850)  # 17,600 ∓ 30 %, on the tick grid
+    assert quote.lower_limit <= quote.price <= quote.upper_limit
+    actions = [a for a in known_actions(store) if a.code == code]
+    assert [(a.ex_date, a.kind) for a in actions] == [(ex_date, "bonus_issue")]
+    assert isinstance(actions[0], CorporateAction) and before < ex_date
+    report = reconcile(database, broker, clock, actions=actions)
+    assert report.mismatches == [] and report.rebased

@@ -66,3 +66,63 @@ def test_a_difference_no_action_explains_stays_a_mismatch() -> None:
     bonus = CorporateAction(CODE, date(2024, 1, 8), 1 / 3, "bonus_issue", "detected")
     events, rest = corporate_action_events(items, book, [bonus], date(2024, 1, 9))
     assert rest == [] and events[0]["avg_after"] == round(50_000 / 3, 2) and "무상증자" in events[0]["text"]
+
+
+def test_the_paper_broker_books_a_split_on_its_ex_date_and_the_engine_adopts_it(database) -> None:  # type: ignore[no-untyped-def]
+    """The paper broker replays the store's raw prices: across a 1:5 split its holding becomes five times the
+    shares at a fifth of the price (the cost basis kept), its price limits on the ex-date stand around the
+    adjusted base, and the engine's reconciliation adopts the new count as the split. A 2:1 consolidation of an
+    odd holding pays the fractional share in cash at the adjusted base."""
+    from dataclasses import replace
+    from datetime import date
+
+    import numpy as np
+    from simkit import DAY, at, make_panel
+
+    from hantu.broker.paper import PaperBroker
+    from hantu.broker.paper.feed import PaperFeed
+    from hantu.clock import FrozenClock
+
+    monday = date(2026, 11, 9)
+    panel = make_panel(days=6, end=monday)
+    split, merged = panel.column(CODE), panel.column("100020")
+    factor = np.ones(panel.shape)
+    close, open_, high, low = (a.copy() for a in (panel.close, panel.open, panel.high, panel.low))
+    for col, f in ((split, 0.2), (merged, 2.0)):
+        factor[:-1, col] = f
+        for a in (close, open_, high, low):
+            a[-1, col] = round(a[-2, col] * f)  # the ex-date trades flat at the adjusted base
+    panel = replace(panel, close=close, open=open_, high=high, low=low, factor=factor)
+    clock = FrozenClock(at("09:30", DAY))
+    broker = PaperBroker(database, PaperFeed(panel), clock)
+    reconcile(database, broker, clock)
+    broker.place(OrderRequest("before-split", CODE, Side.BUY, 10, OrderType.MARKET))
+    broker.place(OrderRequest("before-merge", "100020", Side.BUY, 7, OrderType.MARKET))
+    clock.advance(timedelta(minutes=10))
+    assert reconcile(database, broker, clock).mismatches == []
+    held = {p.code: p for p in broker.positions()}
+    cash_before = broker.cash().cash
+    friday_close = int(panel.close[-2, merged])
+
+    clock.set(at("09:30", monday))
+    after = {p.code: p for p in broker.positions()}
+    assert after[CODE].quantity == 50
+    assert after[CODE].avg_price == pytest.approx(held[CODE].avg_price * 0.2)
+    assert after["100020"].quantity == 3  # 7 / 2 = 3.5: three new shares, half a share paid in cash
+    assert broker.cash().cash == cash_before + round(0.5 * int(friday_close * 2.0))
+    quote = broker.quote(CODE)
+    assert quote.lower_limit is not None and quote.upper_limit is not None
+    assert quote.lower_limit <= quote.price <= quote.upper_limit  # the base is the adjusted close
+    actions = [CorporateAction(CODE, monday, 0.2, "split", "manual"),
+               CorporateAction("100020", monday, 2.0, "reverse_split", "manual")]
+    report = reconcile(database, broker, clock, actions=actions)
+    # the share counts are the actions'; the fractional share's cash is a difference the reconciliation takes
+    # as the new base (told, not explained: with KIS the 단주 대금 arrives weeks after the ex-date)
+    assert report.rebased and [m["field"] for m in report.mismatches] == ["cash"]
+    assert report.mismatches[0]["broker"] - report.mismatches[0]["ours"] == round(0.5 * int(friday_close * 2.0))
+    assert reconcile(database, broker, clock, actions=actions).mismatches == []
+    with database.session() as session:
+        assert session.get(TradePosition, ("paper", CODE)).quantity == 50
+        assert session.get(TradePosition, ("paper", "100020")).quantity == 3
+    clock.advance(timedelta(minutes=30))
+    assert {p.code: p.quantity for p in broker.positions()} == {CODE: 50, "100020": 3}  # booked once

@@ -127,7 +127,7 @@ class BacktestEngine:
         self._days = panel.dates.astype("datetime64[D]").tolist()  # each row's date, made once (read per stock-day)
         # corporate actions: the factor of each (row, column) ex-date (1 elsewhere); held positions turn into
         # the new shares on that day (`_apply_actions`), prices stay raw won
-        self._step = _action_steps(panel)
+        self._step = panel.action_steps()
         self._actions = ({} if self._step is None else
                          {(int(r), int(c)): float(self._step[r, c]) for r, c in zip(*np.nonzero(self._step != 1.0),
                                                                                      strict=True)})
@@ -526,15 +526,6 @@ class BacktestEngine:
             trade.exit_reason = reason
             del self.positions[col]
             self._risky.pop(col, None)
-
-
-def _action_steps(panel: DailyPanel) -> np.ndarray | None:
-    """(T, N): the corporate-action factor taking effect on each row (1 on other days), None without any."""
-    if panel.factor is None or panel.factor.shape[0] < 2:
-        return None
-    step = np.ones_like(panel.factor)
-    step[1:] = panel.factor[:-1] / panel.factor[1:]
-    return None if bool(np.all(step == 1.0)) else step
 
 
 def affordable_quantity(cash: float, price: int, day: date, market: str, fill: FillParams) -> int:

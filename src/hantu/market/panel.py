@@ -139,6 +139,22 @@ class DailyPanel:
                           factor=None if view.factor is None else view.factor[:, listed],
                           **{f: getattr(view, f)[:, listed] for f in fields})
 
+    # --- corporate actions ------------------------------------------------------------------------------
+    def action_steps(self) -> np.ndarray | None:
+        """(T, N): the corporate-action factor taking effect on each row (old shares per new share: 0.2 on the
+        ex-date of a 1:5 split), 1 on other days; None without any action in the panel."""
+        if self.factor is None or self.factor.shape[0] < 2:
+            return None
+        step = np.ones_like(self.factor)
+        step[1:] = self.factor[:-1] / self.factor[1:]
+        return None if bool(np.all(step == 1.0)) else step
+
+    def action_step(self, row: int, col: int) -> float:
+        """`action_steps()[row, col]` alone (1.0 without an action that day)."""
+        if self.factor is None or row <= 0 or row >= self.factor.shape[0]:
+            return 1.0
+        return float(self.factor[row - 1, col] / self.factor[row, col])
+
     # --- the adjusted view (backward-adjusted: the panel's last day keeps its raw prices) ---------------
     def price_scale(self) -> np.ndarray | None:
         """(T, N) multipliers raw → adjusted, relative to the panel's last row; None when nothing to adjust."""

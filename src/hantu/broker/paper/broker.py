@@ -56,6 +56,7 @@ from hantu.config.settings import DEFAULT_PAPER_STARTING_CASH
 from hantu.domain.order_state import OrderStatus
 from hantu.domain.orders import OrderInvalid, OrderType, Side, spec
 from hantu.market import calendar
+from hantu.market.corporate_actions import adjust_position
 from hantu.market.order_rules import validate_order
 from hantu.store.db import Database
 from hantu.store.models import PaperAccount, PaperFill, PaperHolding, PaperOrder
@@ -251,12 +252,40 @@ class PaperBroker:
                         "restarts from each open order's placement or last fill", self.account,
                         since.isoformat(timespec="minutes"), now.isoformat(timespec="minutes"))
             since = None
+        if since is not None and since.date() < now.date():
+            self._corporate_actions(session, account, since.date(), now.date())
         open_orders = session.scalars(select(PaperOrder).where(PaperOrder.account == self.account,
                                                                PaperOrder.status.in_(OPEN_STATES))
                                       .order_by(PaperOrder.broker_order_id)).all()
         for order in open_orders:
             self._match_order(session, account, order, since, now)
         account.matched_until = now
+
+    def _corporate_actions(self, session: Session, account: PaperAccount, after: date, through: date) -> None:
+        """Holdings across the ex-dates in (`after`, `through`], as a broker books them: a split, consolidation
+        or bonus issue turns the holding into the new shares (the cost basis kept), a fractional share is paid
+        in cash at the adjusted base price. The engine's reconciliation then adopts the new count as that
+        event (`reconcile.corporate_action_events`)."""
+        holdings = session.scalars(select(PaperHolding).where(PaperHolding.account == self.account,
+                                                              PaperHolding.quantity > 0)).all()
+        for holding in holdings:
+            if not self.feed.has(holding.code):
+                continue
+            for day in calendar.trading_days(after + timedelta(days=1), through):
+                step = self.feed.share_step(holding.code, day)
+                if step == 1.0:
+                    continue
+                quantity, avg_price, fraction = adjust_position(holding.quantity, holding.avg_price, step)
+                base = self.feed.previous_close(holding.code, day) or 0
+                cash_in = round(fraction * base) if fraction > 0 else 0
+                log.info("paper book %r: %s %d shares → %d on %s (factor %g; %d won for the fraction)",
+                         self.account, holding.code, holding.quantity, quantity, day, step, cash_in)
+                account.cash += cash_in
+                holding.quantity, holding.avg_price = quantity, avg_price
+                if quantity == 0:
+                    session.delete(holding)
+                    break
+        session.flush()
 
     def _match_order(self, session: Session, account: PaperAccount, order: PaperOrder, since: datetime | None,
                      now: datetime) -> None:

@@ -75,12 +75,20 @@ class PaperFeed:
                 float(p.close[row, col]), float(p.volume[row, col]))
 
     def previous_close(self, code: str, day: date) -> int | None:
-        """The last close before `day` (the base of the daily price limits)."""
+        """The last close before `day` (the base of the daily price limits and the 장전 시간외 price); on an
+        ex-date the adjusted base, as KRX sets it (the close × the day's factor: a fifth after a 1:5 split)."""
         col = self.panel.column(code)
         end = int(np.searchsorted(self.panel.dates, np.datetime64(day, "D"), side="left"))
         closes = self.panel.close[:end, col]
         valid = closes[np.isfinite(closes)]
-        return int(valid[-1]) if valid.size else None
+        if not valid.size:
+            return None
+        return int(float(valid[-1]) * self.share_step(code, day))
+
+    def share_step(self, code: str, day: date) -> float:
+        """The corporate-action factor taking effect on `day` (old shares per new share), 1.0 on other days."""
+        row = self._row(day)
+        return 1.0 if row is None else self.panel.action_step(row, self.panel.column(code))
 
     def price_limits(self, code: str, day: date) -> tuple[int, int] | None:
         base = self.previous_close(code, day)

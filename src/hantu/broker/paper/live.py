@@ -232,6 +232,10 @@ class LiveMarket:
         not fill (it expires at 08:40) rather than fill at a guessed price."""
         return None
 
+    def share_step(self, code: str, day: date) -> float:
+        """Unknown live (the quote says nothing of a split): 1.0, the shadow book's holdings stay as they are."""
+        return 1.0
+
     def has(self, code: str) -> bool:
         with self._lock:
             if code in self._last or code in self._refs:

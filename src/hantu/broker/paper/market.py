@@ -34,7 +34,12 @@ class PaperMarket(Protocol):
         ...
 
     def previous_close(self, code: str, day: date) -> int | None:
-        """The last close before `day` (the 장전 시간외 price), None when the market does not know it."""
+        """The last close before `day` (the 장전 시간외 price; adjusted on an ex-date), None when unknown."""
+        ...
+
+    def share_step(self, code: str, day: date) -> float:
+        """The corporate-action factor taking effect on `day` (old shares per new share: 0.2 on the ex-date of a
+        1:5 split), 1.0 on other days: the broker turns its holdings into the new shares on that day."""
         ...
 
     def market(self, code: str) -> str: ...
