@@ -230,3 +230,29 @@ def test_the_paper_broker_holds_through_a_real_bonus_issue(krx_stores, database)
     assert isinstance(actions[0], CorporateAction) and before < ex_date
     report = reconcile(database, broker, clock, actions=actions)
     assert report.mismatches == [] and report.rebased
+
+
+def test_the_kis_sandbox_quotes_the_adjusted_base_on_a_real_ex_date(krx_stores, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The same 제우스 ex-date through the KIS sandbox's inquire-price: the limits stand around the adjusted base
+    17,600, as KRX sets them; the day's price is inside them and no static VI is open all day."""
+    from hantu.broker.kis.api import KisApi
+    from hantu.broker.kis.client import KisClient
+    from hantu.broker.kis.config import KisConfig
+    from hantu.clock import KST, FrozenClock
+    from hantu.sandbox.kis.app import start_kis_sandbox
+    from hantu.sandbox.kis.state import SandboxOptions
+
+    root = dict(krx_stores)["2024q1"]
+    clock = FrozenClock(datetime(2024, 1, 16, 11, 0, tzinfo=KST))
+    with start_kis_sandbox(root, clock, SandboxOptions(rate_limits={"prod": 500.0, "virtual": 500.0})) as handle:
+        account = handle.create_account("virtual")
+        config = KisConfig(app_key=account.app_key, app_secret=account.app_secret, server="virtual",
+                           account=account.cano + account.product_code, base_url=handle.base_url,
+                           rate_limit=200.0, home=tmp_path, timeout=5.0)
+        api = KisApi(KisClient(config, clock))
+        try:
+            price = api.price("079370")
+        finally:
+            api.close()
+    assert (price.lower_limit, price.upper_limit) == (12_320, 22_850)
+    assert price.lower_limit <= price.price <= price.upper_limit and not price.in_vi

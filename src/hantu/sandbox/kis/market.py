@@ -152,12 +152,14 @@ class MarketReplay:
                 float(p.volume[row, c]), float(p.amount[row, c]))
 
     def prev_close(self, code: str, row: int) -> int:
-        """The last close before `row` (skipping no-trade days); the day's own open if none."""
+        """The last close before `row` (skipping no-trade days); the day's own open if none. On an ex-date the
+        adjusted base (the close × the day's corporate-action factor), as KRX sets the base price (기준가)."""
         c = self.column(code)
         closes = self.panel.close[:row, c]
         valid = closes[np.isfinite(closes)]
         if valid.size:
-            return _num(valid[-1])
+            step = self.panel.action_step(row, c)
+            return _num(valid[-1]) if step == 1.0 else int(float(valid[-1]) * step)
         return _num(self.panel.open[row, c]) or _num(self.panel.close[row, c])
 
     def path(self, code: str, day: date) -> IntradayPath:
