@@ -49,8 +49,6 @@ DAY_START_KEY = "trading.risk.day_start"
 DAILY_BLOCK_KEY = "trading.risk.daily_block"
 LAST_EQUITY_KEY = "trading.risk.last_equity"
 BOOK_HALT_KEY = "trading.risk.book_halt"
-# The account-level marks kept per book (`book_key`); migration 0020 moved the old process-wide ones.
-BOOK_KEYS = (PEAK_KEY, DAY_START_KEY, DAILY_BLOCK_KEY, LAST_EQUITY_KEY, BOOK_HALT_KEY)
 ENTRY_PURPOSES = ("entry", "manual")
 # Orders that never reached the market do not count as entries.
 NOT_AN_ENTRY = (OrderStatus.REJECTED.value,)
@@ -174,7 +172,8 @@ class OrderCheck:
 
 
 def book_key(key: str, broker: str) -> str:
-    """The key of one book's account-level risk mark (`BOOK_KEYS`)."""
+    """The key of one book's account-level risk mark (the peak, day starts, last equity, daily block, book halt;
+    migration 0020 gave the old process-wide marks to the one book there was)."""
     return f"{key}:{broker}"
 
 
