@@ -248,7 +248,7 @@ class RiskManager:
         return halt_state(session).halted or bool(kv_get(session, self._key(BOOK_HALT_KEY)))
 
     def entries_blocked(self, session: Session, now: datetime) -> str | None:
-        """Why no new entry may be opened now (kill switch, this book's daily loss or drawdown), or None."""
+        """Why no new entry may be opened now (kill switch, this book's daily loss or its own halt), or None."""
         state = halt_state(session)
         if state.halted:
             return f"trading halted ({state.by}: {state.reason})"
@@ -383,7 +383,7 @@ def resume_trading(session: Session, source: str, actor: str, reason: str, now: 
 
 
 def _books_with_marks(session: Session) -> list[str]:
-    """The books that have account-level risk marks (their last equity, or a drawdown block)."""
+    """The books that have account-level risk marks (their last equity, or a book halt)."""
     prefixes = (book_key(LAST_EQUITY_KEY, ""), book_key(BOOK_HALT_KEY, ""))
     keys = session.scalars(select(KeyValue.key).where(KeyValue.key.startswith(prefixes[0], autoescape=True)
                                                       | KeyValue.key.startswith(prefixes[1], autoescape=True)))

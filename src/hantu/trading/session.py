@@ -132,7 +132,7 @@ class TradingSession:
         self.feed: PriceFeed = feed or (broker.feed if isinstance(broker, FeedingBroker)
                                         else BrokerPollingFeed(broker))
         self.config = config or SessionConfig()
-        # A book traded beside the process's own (`Beside`) never halts the process on its drawdown.
+        # A book traded beside the process's own (`Beside`) never halts the process on its risk limits.
         self.engine = TradingEngine(database, broker, clock, owns_kill_switch=owns_kill_switch)
         self._needs_reconcile = True
         self._errors_in_row = 0

@@ -268,10 +268,11 @@ class PaperBroker:
         event (`reconcile.corporate_action_events`)."""
         holdings = session.scalars(select(PaperHolding).where(PaperHolding.account == self.account,
                                                               PaperHolding.quantity > 0)).all()
+        days = calendar.trading_days(after + timedelta(days=1), through)
         for holding in holdings:
             if not self.feed.has(holding.code):
                 continue
-            for day in calendar.trading_days(after + timedelta(days=1), through):
+            for day in days:
                 step = self.feed.share_step(holding.code, day)
                 if step == 1.0:
                     continue
