@@ -188,6 +188,10 @@ class RecordedMinutes:
     def __bool__(self) -> bool:
         return bool(self._days)
 
+    def has_day(self, day: date) -> bool:
+        """Whether any stock has recorded minute bars on `day` (the engine walks those days stock by stock)."""
+        return day in self._days
+
     def bars(self, day: date, code: str) -> MinuteBars | None:
         if day not in self._days:
             return None

@@ -36,7 +36,7 @@ from hantu.backtest.gaps import segment_warnings
 from hantu.backtest.metrics import compute_metrics, monthly_returns, return_figures
 from hantu.backtest.result import BacktestOutcome, FillRecord, Trade
 from hantu.backtest.screens import ScreenSource, screen_source_for
-from hantu.broker.fill_model import Bar, FillParams, buy_cash_needed, match
+from hantu.broker.fill_model import Bar, FillParams, buy_cash_needed, market_fill_prices, match, trade_costs
 from hantu.clock import KST
 from hantu.domain.orders import OrderType, Side
 from hantu.market import rules
@@ -110,19 +110,31 @@ def _market_of(raw: str) -> str:
     return market_or_default(str(raw))
 
 
+def _at_open_market(event: tuple[Any, ...]) -> bool:
+    """Whether a day's event is a market order at the open (`_sell_at_open` / `_buy_at_open` take those): every
+    exit is a market sell; an entry is a market buy unless its decision names a limit."""
+    kind, payload = event[2], event[5]
+    return kind == "exit" or not payload[1].limit_price
+
+
 class BacktestEngine:
     """Runs one strategy over one panel; `run(start, end)` returns the outcome (not yet stored)."""
 
     def __init__(self, strategy: Strategy, panel: DailyPanel, config: BacktestConfig | None = None,
                  screens: ScreenSource | None = None, progress: Progress | None = None,
-                 minutes: RecordedMinutes | None = None) -> None:
+                 minutes: RecordedMinutes | None = None, open_batch: bool = True) -> None:
         self.strategy = strategy
+        # market orders at the open priced for all their stocks at once (`_sell_at_open`, `_buy_at_open`): the
+        # same fills as one order at a time through `match` (tests run both); False keeps the one-at-a-time path
+        self.open_batch = open_batch
         self.minutes = minutes if minutes else None  # a store without any day is no store
         self.panel = panel
         self.config = config or BacktestConfig()
         self.screens = screens or screen_source_for(strategy, panel)
         self.progress = progress
         self._markets = [_market_of(m) for m in panel.markets]
+        self._market_names = sorted(set(self._markets))
+        self._market_ids = np.array([self._market_names.index(m) for m in self._markets], dtype=np.int64)
         self._columns = {str(code): col for col, code in enumerate(panel.codes)}
         self._days = panel.dates.astype("datetime64[D]").tolist()  # each row's date, made once (read per stock-day)
         # corporate actions: the factor of each (row, column) ex-date (1 elsewhere); held positions turn into
@@ -160,6 +172,8 @@ class BacktestEngine:
         self.fills: list[FillRecord] = []
         self.trades: list[Trade] = []
         self._recorded_days: dict[date, int] = {}  # stock-days walked on recorded minute bars, per day
+        self._walked: set[int] = set()  # the day's stock-days counted (`_walk`)
+        self._tradeable: np.ndarray | None = None  # the day's stocks that traded (`_trades_today`)
         self._synthetic_days = 0
         days = last - first + 1
         equity = np.zeros(days)
@@ -255,13 +269,34 @@ class BacktestEngine:
         if recorded is not None:
             self._recorded_days[day] = self._recorded_days.get(day, 0) + 1
             return DayPath.from_minutes(recorded, self._markets[col])
-        self._synthetic_days += 1
+        self._walk(col)
         return DayPath.from_bar(day, self._markets[col], float(o), float(h), float(lo), float(c), *bounds)
+
+    def _walk(self, col: int) -> None:
+        """Count a stock-day on the synthetic path once, whether its DayPath was made or only its open read."""
+        if col not in self._walked:
+            self._walked.add(col)
+            self._synthetic_days += 1
+
+    def _trades_today(self, row: int, col: int) -> bool:
+        """Whether the stock traded on `row` (the test `_day_path` makes), from the row's arrays made once."""
+        if self._tradeable is None:
+            panel = self.panel
+            with np.errstate(invalid="ignore"):
+                self._tradeable = ((panel.volume[row] > 0) & np.isfinite(panel.open[row]) & np.isfinite(panel.high[row])
+                                   & np.isfinite(panel.low[row]) & np.isfinite(panel.close[row]))
+        return bool(self._tradeable[col])
 
     def _trade_day(self, row: int, candidates: list[Candidate]) -> None:
         day = self.panel.date_at(row)
         bounds = _session_bounds(day)
         self._paths: dict[int, DayPath | None] = {}
+        self._walked = set()
+        self._tradeable = None
+        # at the open every order is a market order priced from the day's bar: priced at once unless the day
+        # walks recorded minute bars (their first minute is the open then)
+        batch = self.open_batch and (self.minutes is None or not self.minutes.has_day(day))
+        at_open = bounds[0]  # DayPath.time(0.0) of the synthetic path
         self._used_volume: dict[int, int] = {}
         self._limits: dict[tuple[int, int], tuple[int, int] | None] = {}
         self._entries_today = 0
@@ -308,7 +343,15 @@ class BacktestEngine:
                     push_exit(col, 0.0, True)
                     continue
                 why = open_exits.get(position.code)
-                p = path(col) if why else None
+                if not why:
+                    continue
+                if batch:  # a sell at the open needs no path: only whether the stock trades today
+                    if self._trades_today(row, col):
+                        self._walk(col)
+                        seq += 1
+                        heapq.heappush(events, (at_open, seq, "exit", col, 0.0, f"strategy: {why}"))
+                    continue
+                p = path(col)
                 if p is not None:
                     seq += 1
                     heapq.heappush(events, (p.time(0.0), seq, "exit", col, 0.0, f"strategy: {why}"))
@@ -316,30 +359,64 @@ class BacktestEngine:
             column = self._columns.get(candidate.code)
             if column is None:
                 continue
-            p = path(column)
-            if column in self.positions or p is None:
-                continue
-            entry = p.first_firing(0.0, partial(self._entry_decision, candidate, p))
+            if batch:
+                if not self._trades_today(row, column):
+                    continue
+                self._walk(column)
+                if column in self.positions:
+                    continue
+                # the open first, from the bar (as `first_firing` asks it first); the path only if not there
+                o = float(self.panel.open[row, column])
+                decision = self._decide_entry(candidate, round(o), at_open, o)
+                if decision is not None:
+                    seq += 1
+                    heapq.heappush(events, (at_open, seq, "entry", column, 0.0, (candidate, decision)))
+                    continue
+                p = path(column)
+                assert p is not None
+                entry = p.first_firing(0.0, partial(self._entry_decision, candidate, p), include_start=False)
+            else:
+                p = path(column)
+                if column in self.positions or p is None:
+                    continue
+                entry = p.first_firing(0.0, partial(self._entry_decision, candidate, p))
             if entry is not None:
                 s, decision = entry
                 seq += 1
                 heapq.heappush(events, (p.time(s), seq, "entry", column, s, (candidate, decision)))
 
+        def watch_bought(col: int, filled_at: float) -> None:
+            bought = self.positions[col]
+            if open_exits is None or bought.risk_rule or open_exits.get(bought.code):
+                push_exit(col, filled_at, False)
+            # else: no risk rule, and the strategy's daily signal does not sell it today (`ExitsAtOpen`)
+
         while events:
+            if batch and events[0][4] == 0.0 and _at_open_market(events[0]):
+                kind = events[0][2]
+                run: list[tuple[Any, ...]] = []
+                cols: set[int] = set()
+                while (events and events[0][4] == 0.0 and events[0][2] == kind and events[0][3] not in cols
+                       and _at_open_market(events[0])):
+                    event = heapq.heappop(events)
+                    cols.add(event[3])
+                    run.append(event)
+                if kind == "exit":
+                    self._sell_at_open(row, day, at_open, [(e[3], e[5]) for e in run])
+                else:
+                    for col in self._buy_at_open(row, day, at_open, [(e[3], *e[5]) for e in run]):
+                        watch_bought(col, 0.0)
+                continue
             _, _, kind, col, s, payload = heapq.heappop(events)
-            p = self._paths[col]
+            p = path(col)
             assert p is not None
             if kind == "exit":
                 self._sell(row, col, p, s, payload)
             else:
                 candidate, decision = payload
                 filled_at = self._buy(row, col, p, s, candidate, decision)
-                if filled_at is None:
-                    continue
-                bought = self.positions[col]
-                if open_exits is None or bought.risk_rule or open_exits.get(bought.code):
-                    push_exit(col, filled_at, False)
-                # else: no risk rule, and the strategy's daily signal does not sell it today (`ExitsAtOpen`)
+                if filled_at is not None:
+                    watch_bought(col, filled_at)
 
     def _apply_actions(self, row: int) -> None:
         """A split, consolidation or bonus issue on `row` for a held stock: the position becomes the new shares
@@ -380,7 +457,10 @@ class BacktestEngine:
     # --- decisions ------------------------------------------------------------------------------------
 
     def _entry_decision(self, candidate: Candidate, p: DayPath, s: float) -> Decision | None:
-        decision = self.strategy.on_price(candidate, p.price(s), p.time(s), p.open)
+        return self._decide_entry(candidate, p.price(s), p.time(s), p.open)
+
+    def _decide_entry(self, candidate: Candidate, price: int, now: datetime, day_open: float) -> Decision | None:
+        decision = self.strategy.on_price(candidate, price, now, day_open)
         if decision is None:
             return None
         match decision.action:
@@ -430,9 +510,9 @@ class BacktestEngine:
                                  if math.isfinite(base) and base > 0 else None)
         return self._limits[key]
 
-    def _record(self, row: int, col: int, p: DayPath, s: float, side: Side, quantity: int, price: int,
+    def _record(self, col: int, day: date, at: datetime, side: Side, quantity: int, price: int,
                 commission: int, tax: int, reason: str) -> FillRecord:
-        fill = FillRecord(day=p.day, at=p.time(s), code=str(self.panel.codes[col]), side=side.value,
+        fill = FillRecord(day=day, at=at, code=str(self.panel.codes[col]), side=side.value,
                           quantity=quantity, price=price, commission=commission, tax=tax, reason=reason)
         self.fills.append(fill)
         self.cash += fill.cash_flow
@@ -474,11 +554,20 @@ class BacktestEngine:
         result = match(Side.BUY, order_type, quantity, limit, bar, day, market, config.fill, limits)
         if result is None or result.quantity <= 0:
             return None
+        self._bought(row, col, day, p.time(fill_point), candidate, decision.reason, result.quantity, result.price,
+                     result.commission, result.tax)
+        return fill_point
+
+    def _bought(self, row: int, col: int, day: date, at: datetime, candidate: Candidate, reason: str,
+                quantity: int, price: int, commission: int, tax: int) -> None:
+        """The books of an entry fill: its round trip, the position (and the held set's arrays), the day's
+        entry count."""
         trade = Trade(code=str(self.panel.codes[col]), name=str(self.panel.names[col]), entry_date=day,
                       entry_row=row)
         self.trades.append(trade)
-        fill = self._record(row, col, p, fill_point, Side.BUY, result.quantity, result.price, result.commission,
-                            result.tax, decision.reason)
+        fill = self._record(col, day, at, Side.BUY, quantity, price, commission, tax, reason)
+        risk = self.config.risk
+        market = self._markets[col]
         trade.quantity += fill.quantity
         trade.entry_cost += fill.amount
         trade.fees += fill.commission
@@ -496,7 +585,105 @@ class BacktestEngine:
         self._quantity[col] = position.quantity
         self._high[col] = position.high_since_entry
         self._entries_today += 1
-        return fill_point
+
+    # --- market orders at the open, many stocks at once ------------------------------------------------
+
+    def _open_quotes(self, row: int, cols: np.ndarray, side: Side, day: date) -> tuple[np.ndarray, np.ndarray,
+                                                                                       np.ndarray]:
+        """What `match` gives a market order of `side` at `row`'s open in each of `cols`, from the day's bar:
+        (fill price, 0 where none; the shares the volume share allows; the upper price limit, 0 if unknown).
+        The bar is `_rest_of_day` at the open (high and low over the whole path), the limits
+        `_price_limits`'s, the price `fill_model.market_fill_prices` per market."""
+        panel = self.panel
+        o, h, lo, c, v = (panel.open[row, cols], panel.high[row, cols], panel.low[row, cols],
+                          panel.close[row, cols], panel.volume[row, cols])
+        high = np.maximum(np.maximum(h, o), c)  # the path's anchors clamp the extremes to the open and close
+        low = np.minimum(np.minimum(lo, o), c)
+        cap = np.floor(v * self.config.fill.volume_share).astype(np.int64)
+        if row > 0:
+            base = self._marks.at(row - 1)[cols] * (self._step[row, cols] if self._step is not None else 1.0)
+        else:
+            base = np.full(cols.size, np.nan)
+        known = np.isfinite(base) & (base >= 1)
+        whole = np.where(known, np.trunc(np.where(known, base, 1.0)), 1.0).astype(np.int64)
+        unbounded = np.int64(2**62)
+        price = np.zeros(cols.size, dtype=np.int64)
+        upper = np.zeros(cols.size, dtype=np.int64)
+        ids = self._market_ids[cols]
+        for market_id in np.unique(ids).tolist():
+            m = ids == market_id
+            market = self._market_names[market_id]
+            lower_m, upper_m = rules.limit_price_arrays(whole[m], day, market)
+            lower_m = np.where(known[m], lower_m, 0)
+            upper[m] = np.where(known[m], upper_m, 0)
+            price[m] = market_fill_prices(side, np.rint(o[m]), np.rint(low[m]), np.rint(high[m]), v[m], day,
+                                          market, self.config.fill, lower_m,
+                                          np.where(known[m], upper_m, unbounded))
+        return price, cap, upper
+
+    def _open_costs(self, side: Side, cols: np.ndarray, amounts: np.ndarray, day: date) -> tuple[np.ndarray,
+                                                                                                 np.ndarray]:
+        """`trade_costs` of each amount (commission, tax), per market (`rules.cost_arrays`)."""
+        commission = np.zeros(cols.size, dtype=np.int64)
+        tax = np.zeros(cols.size, dtype=np.int64)
+        ids = self._market_ids[cols]
+        for market_id in np.unique(ids).tolist():
+            m = ids == market_id
+            commission[m], tax[m] = rules.cost_arrays(side, amounts[m], self._market_names[market_id], day,
+                                                      rate=self.config.fill.commission_rate)
+        return commission, tax
+
+    def _sell_at_open(self, row: int, day: date, at: datetime, run: list[tuple[int, str]]) -> None:
+        """`_sell` at the open for each (column, reason) of `run` (distinct columns, in event order)."""
+        cols = np.array([col for col, _ in run], dtype=np.int64)
+        price, cap, _ = self._open_quotes(row, cols, Side.SELL, day)
+        used = self._used_volume
+        positions = [self.positions.get(col) for col, _ in run]
+        quantity = np.array([min(position.quantity, max(int(cap[i]) - used.get(position.col, 0), 0))
+                             if position is not None and price[i] > 0 else 0
+                             for i, position in enumerate(positions)], dtype=np.int64)
+        commission, tax = self._open_costs(Side.SELL, cols, quantity * price, day)
+        for i, position in enumerate(positions):
+            if quantity[i] > 0 and position is not None:
+                self._sold(row, position, day, at, run[i][1], int(quantity[i]), int(price[i]), int(commission[i]),
+                           int(tax[i]))
+
+    def _buy_at_open(self, row: int, day: date, at: datetime,
+                     run: list[tuple[int, Candidate, Decision]]) -> list[int]:
+        """`_buy` of a market entry at the open for each (column, candidate, decision) of `run` (distinct
+        columns, in event order): the same limits, sizing and cash checks in the same order; returns the
+        columns bought."""
+        config = self.config
+        risk = config.risk
+        cols = np.array([col for col, _, _ in run], dtype=np.int64)
+        price, cap, upper = self._open_quotes(row, cols, Side.BUY, day)
+        wanted = np.array([entry_order(decision, candidate.weight, self._equity_at_open, int(price[i]),
+                                       int(upper[i]) or None, risk.max_position_weight,
+                                       config.fill.commission_rate).quantity if price[i] > 0 and cap[i] >= 1 else 0
+                           for i, (_, candidate, decision) in enumerate(run)], dtype=np.int64)
+        commission, tax = self._open_costs(Side.BUY, cols, wanted * price, day)
+        need = wanted * price + commission + tax  # `buy_cash_needed` of the wanted shares
+        bought: list[int] = []
+        for i, (col, candidate, decision) in enumerate(run):
+            if len(self.positions) >= risk.max_open_positions or self._entries_today >= risk.max_new_entries_per_day:
+                break  # neither count goes down before the open's entries are done
+            want, quote = int(wanted[i]), int(price[i])
+            if quote <= 0 or cap[i] < 1:
+                continue
+            market = self._markets[col]
+            affordable = want if want > 0 and need[i] <= self.cash else affordable_quantity(self.cash, quote, day,
+                                                                                            market, config.fill)
+            quantity = min(want, affordable, max(int(cap[i]) - self._used_volume.get(col, 0), 0))
+            if quantity <= 0:
+                continue
+            if quantity == want:
+                fee, levy = int(commission[i]), int(tax[i])
+            else:
+                costs = trade_costs(Side.BUY, quantity, quote, day, market, config.fill)
+                fee, levy = costs.commission, costs.tax
+            self._bought(row, col, day, at, candidate, decision.reason, quantity, quote, fee, levy)
+            bought.append(col)
+        return bought
 
     def _sell(self, row: int, col: int, p: DayPath, s: float, reason: str) -> None:
         position = self.positions.get(col)
@@ -510,8 +697,14 @@ class BacktestEngine:
                        self._price_limits(row, col, p.day))
         if result is None:
             return
-        fill = self._record(row, col, p, s, Side.SELL, result.quantity, result.price, result.commission,
-                            result.tax, reason)
+        self._sold(row, position, p.day, p.time(s), reason, result.quantity, result.price, result.commission,
+                   result.tax)
+
+    def _sold(self, row: int, position: _Position, day: date, at: datetime, reason: str, quantity: int,
+              price: int, commission: int, tax: int) -> None:
+        """The books of an exit fill: the round trip, the position (closed when flat) and the held set."""
+        col = position.col
+        fill = self._record(col, day, at, Side.SELL, quantity, price, commission, tax, reason)
         trade = position.trade
         trade.exit_quantity += fill.quantity
         trade.exit_proceeds += fill.amount
@@ -521,7 +714,7 @@ class BacktestEngine:
         position.quantity -= fill.quantity
         self._quantity[col] = position.quantity
         if position.quantity == 0:
-            trade.exit_date = p.day
+            trade.exit_date = day
             trade.exit_row = row
             trade.exit_reason = reason
             del self.positions[col]

@@ -34,9 +34,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from hantu.domain.orders import OrderType, Side, spec
 from hantu.market import rules
+
+if TYPE_CHECKING:  # the array helper imports numpy when called: the paper broker's scalar path stays numpy-free
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,28 @@ def market_fill_price(side: Side, bar: Bar, on: date, market: str, params: FillP
     if 0 < low <= high:
         price = min(max(price, low), high)
     return int(price)
+
+
+def market_fill_prices(side: Side, open_: np.ndarray, low: np.ndarray, high: np.ndarray, volume: np.ndarray,
+                       on: date, market: str, params: FillParams, lower_limit: np.ndarray,
+                       upper_limit: np.ndarray) -> np.ndarray:
+    """`market_fill_price` of many bars of one market and day at once (int64 won, 0 where the bar did not
+    trade): the same slippage steps through the same tick table, then the daily limits (pass 0 and a bound
+    above any price where a limit is unknown), then the bar's low..high. Tested against the scalar rule."""
+    import numpy as np
+
+    trades = (np.asarray(volume) > 0) & (np.asarray(open_) > 0)
+    price = np.where(trades, open_, 1.0).astype(np.float64)  # a placeholder where nothing trades
+    for _ in range(params.slippage_ticks):
+        if side is Side.BUY:
+            price = rules.round_to_ticks(price + rules.tick_sizes(price, on, market), on, market, "up")
+        else:
+            lower = np.maximum(price - rules.tick_sizes(np.maximum(price - 1, 1), on, market), 1)
+            price = rules.round_to_ticks(lower, on, market, "down")
+    price = np.minimum(np.maximum(price, lower_limit), upper_limit)
+    inside = (low > 0) & (low <= high)
+    price = np.where(inside, np.minimum(np.maximum(price, low), high), price)
+    return np.where(trades, price, 0).astype(np.int64)
 
 
 def fillable_quantity(remaining: int, bar_volume: int, params: FillParams) -> int:

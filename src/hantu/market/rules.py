@@ -167,15 +167,21 @@ def round_to_tick(price: float, direction: TickDirection, on: date, market: str)
     raise ValueError(f"direction must be up, down or nearest, got {direction!r}")
 
 
-def round_to_ticks(prices: np.ndarray, on: date, market: str) -> np.ndarray:
-    """Nearest valid tick prices for an array (float in, float out; NaN stays NaN). Vectorised
-    `round_to_tick(..., "nearest", ...)` for generators; the tick is taken at the rounded-down price."""
+def round_to_ticks(prices: np.ndarray, on: date, market: str, direction: TickDirection = "nearest") -> np.ndarray:
+    """`round_to_tick` for an array of positive prices (float in, float out; NaN stays NaN): the same steps,
+    so the same prices (tested against the scalar rule); the tick is taken at the rounded-down price."""
     import numpy as np
 
     p = np.asarray(prices, dtype=np.float64)
     ticks = tick_sizes(np.floor(p + _EPS), on, market)
     down = np.floor(p / ticks + _EPS) * ticks
     up = np.ceil(p / ticks - _EPS) * ticks
+    if direction == "up":
+        return up
+    if direction == "down":
+        return np.maximum(down, 1.0)
+    if direction != "nearest":
+        raise ValueError(f"direction must be up, down or nearest, got {direction!r}")
     out = np.where(up - p <= p - down + _EPS, up, down)
     return np.maximum(out, 1.0)
 
@@ -190,6 +196,19 @@ def limit_prices(base: int, on: date, market: str) -> tuple[int, int]:
     upper_raw = n * (den + num) // (d * den)
     lower_raw = -(-n * (den - num) // (d * den))
     return round_to_tick(lower_raw, "up", on, market), round_to_tick(upper_raw, "down", on, market)
+
+
+def limit_price_arrays(base: np.ndarray, on: date, market: str) -> tuple[np.ndarray, np.ndarray]:
+    """`limit_prices` of an array of whole-won bases (int64, each > 0): the same integer steps, so the same
+    limits (tested against the scalar rule); a backtest prices a day's orders at the open at once."""
+    import numpy as np
+
+    num, den = _ratio(PRICE_LIMIT)
+    b = np.asarray(base, dtype=np.int64)
+    upper_raw = b * (den + num) // den
+    lower_raw = -(-b * (den - num) // den)
+    return (round_to_ticks(lower_raw.astype(np.float64), on, market, "up").astype(np.int64),
+            round_to_ticks(upper_raw.astype(np.float64), on, market, "down").astype(np.int64))
 
 
 def limit_bounds(base: np.ndarray, on: date, market: str) -> tuple[np.ndarray, np.ndarray]:
@@ -269,6 +288,27 @@ def costs(side: Side | str, amount: int, market: str, on: date, rate: float = DE
         num, den = _tax_ratio(on, market)
         tax = amount * num // den
     return Costs(commission=commission, tax=tax)
+
+
+def cost_arrays(side: Side, amounts: np.ndarray, market: str, on: date,
+                rate: float = DEFAULT_COMMISSION_RATE) -> tuple[np.ndarray, np.ndarray]:
+    """`costs` of an array of whole-won amounts (commission, tax), truncated to the won as `costs` does. The
+    exact integer products run in int64 when they fit and in Python integers otherwise (never rounded)."""
+    import numpy as np
+
+    a = np.asarray(amounts, dtype=np.int64)
+    if a.size and int(a.min()) < 0:
+        raise ValueError("amounts must be non-negative")
+
+    def floor_product(ratio: tuple[int, int]) -> np.ndarray:
+        num, den = ratio
+        if not a.size or int(a.max()) * num < 2**62:
+            return a * num // den
+        return np.array([int(x) * num // den for x in a.tolist()], dtype=np.int64)
+
+    commission = floor_product(_commission_ratio(rate))
+    tax = floor_product(_tax_ratio(on, market)) if side is Side.SELL else np.zeros_like(a)
+    return commission, tax
 
 
 @lru_cache(maxsize=64)
