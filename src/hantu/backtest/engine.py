@@ -36,7 +36,15 @@ from hantu.backtest.gaps import segment_warnings
 from hantu.backtest.metrics import compute_metrics, monthly_returns, return_figures
 from hantu.backtest.result import BacktestOutcome, FillRecord, Trade
 from hantu.backtest.screens import ScreenSource, screen_source_for
-from hantu.broker.fill_model import Bar, FillParams, buy_cash_needed, market_fill_prices, match, trade_costs
+from hantu.broker.fill_model import (
+    Bar,
+    FillParams,
+    buy_cash_needed,
+    cash_flow,
+    market_fill_prices,
+    match,
+    trade_costs,
+)
 from hantu.clock import KST
 from hantu.domain.orders import OrderType, Side
 from hantu.market import rules
@@ -293,6 +301,7 @@ class BacktestEngine:
         self._paths: dict[int, DayPath | None] = {}
         self._walked = set()
         self._tradeable = None
+        self._rule_groups: dict[tuple[date, Callable[[date, str], object]], np.ndarray] = {}
         # at the open every order is a market order priced from the day's bar: priced at once unless the day
         # walks recorded minute bars (their first minute is the open then)
         batch = self.open_batch and (self.minutes is None or not self.minutes.has_day(day))
@@ -515,7 +524,7 @@ class BacktestEngine:
         fill = FillRecord(day=day, at=at, code=str(self.panel.codes[col]), side=side.value,
                           quantity=quantity, price=price, commission=commission, tax=tax, reason=reason)
         self.fills.append(fill)
-        self.cash += fill.cash_flow
+        self.cash += cash_flow(side, quantity, price, commission, tax)
         self._used_volume[col] = self._used_volume.get(col, 0) + quantity
         return fill
 
@@ -599,7 +608,7 @@ class BacktestEngine:
                           panel.close[row, cols], panel.volume[row, cols])
         high = np.maximum(np.maximum(h, o), c)  # the path's anchors clamp the extremes to the open and close
         low = np.minimum(np.minimum(lo, o), c)
-        cap = np.floor(v * self.config.fill.volume_share).astype(np.int64)
+        cap = np.floor(np.where(v > 0, v, 0.0) * self.config.fill.volume_share).astype(np.int64)
         if row > 0:
             base = self._marks.at(row - 1)[cols] * (self._step[row, cols] if self._step is not None else 1.0)
         else:
@@ -609,10 +618,7 @@ class BacktestEngine:
         unbounded = np.int64(2**62)
         price = np.zeros(cols.size, dtype=np.int64)
         upper = np.zeros(cols.size, dtype=np.int64)
-        ids = self._market_ids[cols]
-        for market_id in np.unique(ids).tolist():
-            m = ids == market_id
-            market = self._market_names[market_id]
+        for m, market in self._same_rule(cols, day, rules.tick_ladder):
             lower_m, upper_m = rules.limit_price_arrays(whole[m], day, market)
             lower_m = np.where(known[m], lower_m, 0)
             upper[m] = np.where(known[m], upper_m, 0)
@@ -626,27 +632,39 @@ class BacktestEngine:
         """`trade_costs` of each amount (commission, tax), per market (`rules.cost_arrays`)."""
         commission = np.zeros(cols.size, dtype=np.int64)
         tax = np.zeros(cols.size, dtype=np.int64)
-        ids = self._market_ids[cols]
-        for market_id in np.unique(ids).tolist():
-            m = ids == market_id
-            commission[m], tax[m] = rules.cost_arrays(side, amounts[m], self._market_names[market_id], day,
+        for m, market in self._same_rule(cols, day, rules.sell_tax_rate_decimal):
+            commission[m], tax[m] = rules.cost_arrays(side, amounts[m], market, day,
                                                       rate=self.config.fill.commission_rate)
         return commission, tax
+
+    def _same_rule(self, cols: np.ndarray, day: date,
+                   rule: Callable[[date, str], object]) -> list[tuple[np.ndarray, str]]:
+        """`cols` split by what `rule(day, market)` gives (the tick ladder, the sell tax): (mask, one market of
+        the group) per group, so markets under the same table on `day` are priced in one pass."""
+        names = self._market_names
+        key = (day, rule)
+        group_of = self._rule_groups.get(key)
+        if group_of is None:
+            values = [rule(day, name) for name in names]
+            group_of = self._rule_groups[key] = np.array([values.index(v) for v in values], dtype=np.int64)
+        groups = group_of[self._market_ids[cols]]
+        return [(groups == g, names[g]) for g in np.unique(groups).tolist()]
 
     def _sell_at_open(self, row: int, day: date, at: datetime, run: list[tuple[int, str]]) -> None:
         """`_sell` at the open for each (column, reason) of `run` (distinct columns, in event order)."""
         cols = np.array([col for col, _ in run], dtype=np.int64)
-        price, cap, _ = self._open_quotes(row, cols, Side.SELL, day)
+        quotes, caps, _ = self._open_quotes(row, cols, Side.SELL, day)
         used = self._used_volume
         positions = [self.positions.get(col) for col, _ in run]
-        quantity = np.array([min(position.quantity, max(int(cap[i]) - used.get(position.col, 0), 0))
-                             if position is not None and price[i] > 0 else 0
-                             for i, position in enumerate(positions)], dtype=np.int64)
-        commission, tax = self._open_costs(Side.SELL, cols, quantity * price, day)
-        for i, position in enumerate(positions):
-            if quantity[i] > 0 and position is not None:
-                self._sold(row, position, day, at, run[i][1], int(quantity[i]), int(price[i]), int(commission[i]),
-                           int(tax[i]))
+        price = quotes.tolist()
+        quantity = [min(position.quantity, max(cap - used.get(position.col, 0), 0))
+                    if position is not None and quote > 0 else 0
+                    for position, quote, cap in zip(positions, price, caps.tolist(), strict=True)]
+        commission, tax = self._open_costs(Side.SELL, cols, np.array(quantity, dtype=np.int64) * quotes, day)
+        for position, (_, reason), q, quote, fee, levy in zip(positions, run, quantity, price, commission.tolist(),
+                                                              tax.tolist(), strict=True):
+            if q > 0 and position is not None:
+                self._sold(row, position, day, at, reason, q, quote, fee, levy)
 
     def _buy_at_open(self, row: int, day: date, at: datetime,
                      run: list[tuple[int, Candidate, Decision]]) -> list[int]:
@@ -656,28 +674,31 @@ class BacktestEngine:
         config = self.config
         risk = config.risk
         cols = np.array([col for col, _, _ in run], dtype=np.int64)
-        price, cap, upper = self._open_quotes(row, cols, Side.BUY, day)
-        wanted = np.array([entry_order(decision, candidate.weight, self._equity_at_open, int(price[i]),
-                                       int(upper[i]) or None, risk.max_position_weight,
-                                       config.fill.commission_rate).quantity if price[i] > 0 and cap[i] >= 1 else 0
-                           for i, (_, candidate, decision) in enumerate(run)], dtype=np.int64)
-        commission, tax = self._open_costs(Side.BUY, cols, wanted * price, day)
-        need = wanted * price + commission + tax  # `buy_cash_needed` of the wanted shares
+        quotes, caps, uppers = self._open_quotes(row, cols, Side.BUY, day)
+        price, cap = quotes.tolist(), caps.tolist()
+        wanted = [entry_order(decision, candidate.weight, self._equity_at_open, quote, upper or None,
+                              risk.max_position_weight, config.fill.commission_rate).quantity
+                  if quote > 0 and room >= 1 else 0
+                  for (_, candidate, decision), quote, room, upper in zip(run, price, cap, uppers.tolist(),
+                                                                          strict=True)]
+        commissions, taxes = self._open_costs(Side.BUY, cols, np.array(wanted, dtype=np.int64) * quotes, day)
+        commission, tax = commissions.tolist(), taxes.tolist()
         bought: list[int] = []
         for i, (col, candidate, decision) in enumerate(run):
             if len(self.positions) >= risk.max_open_positions or self._entries_today >= risk.max_new_entries_per_day:
                 break  # neither count goes down before the open's entries are done
-            want, quote = int(wanted[i]), int(price[i])
+            want, quote = wanted[i], price[i]
             if quote <= 0 or cap[i] < 1:
                 continue
             market = self._markets[col]
-            affordable = want if want > 0 and need[i] <= self.cash else affordable_quantity(self.cash, quote, day,
-                                                                                            market, config.fill)
-            quantity = min(want, affordable, max(int(cap[i]) - self._used_volume.get(col, 0), 0))
+            need = want * quote + commission[i] + tax[i]  # `buy_cash_needed` of the wanted shares
+            affordable = want if want > 0 and need <= self.cash else affordable_quantity(self.cash, quote, day,
+                                                                                         market, config.fill)
+            quantity = min(want, affordable, max(cap[i] - self._used_volume.get(col, 0), 0))
             if quantity <= 0:
                 continue
             if quantity == want:
-                fee, levy = int(commission[i]), int(tax[i])
+                fee, levy = commission[i], tax[i]
             else:
                 costs = trade_costs(Side.BUY, quantity, quote, day, market, config.fill)
                 fee, levy = costs.commission, costs.tax
