@@ -16,6 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(
     os.environ.get("HANTU_TEST_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data" / "krx"
 ).resolve()
+KRX_WINDOWS = ["2021q1", "2022q1", "2023q1", "2024q1"]  # the real windows in SHARED_DATA (krx-daily-<w>.csv.gz)
 
 
 def hantu_cmd(*args: str) -> list[str]:

@@ -1,4 +1,5 @@
-"""A small sample market (the market helper's generator, through its store), shared by the backtest tests."""
+"""The markets the backtest tests share: a small sample market (the market helper's generator, through its
+store) and the real KRX windows (../shared/data/krx, imported once per run)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,21 @@ def sample_store(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-u
 def sample_panel(sample_store):  # type: ignore[no-untyped-def]
     days = sample_store.trading_dates()
     return sample_store.load_range(days[0], days[-1])
+
+
+@pytest.fixture(scope="session")
+def real_windows(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Each real KRX window as `MarketData` (panel and instruments); skips without the shared data."""
+    from hantu.backtest.single import MarketData
+    from hantu.market.store import MarketStore
+
+    from helpers import KRX_WINDOWS, SHARED_DATA, krx_window_store
+
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    out = {}
+    for window in KRX_WINDOWS:
+        store = MarketStore(krx_window_store(tmp_path_factory, window))
+        days = store.trading_dates()
+        out[window] = MarketData(store.load_range(days[0], days[-1]), store.instruments())
+    return out

@@ -31,9 +31,7 @@ from hantu.strategy.base import (
 )
 from hantu.trading.risk import RiskConfig
 
-from helpers import SHARED_DATA, krx_window_store
-
-WINDOWS = ["2021q1", "2022q1", "2023q1", "2024q1"]
+from helpers import KRX_WINDOWS as WINDOWS
 
 
 class BuyAndStop(Strategy):
@@ -105,18 +103,9 @@ def test_a_stop_at_the_days_low_sells_at_the_low() -> None:
     assert _outside(panel, outcome.fills) == []
 
 
-@pytest.fixture(scope="module")
-def windows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, MarketData]:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA}")
-    from hantu.market.store import MarketStore
-
-    out = {}
-    for window in WINDOWS:
-        store = MarketStore(krx_window_store(tmp_path_factory, window))
-        days = store.trading_dates()
-        out[window] = MarketData(store.load_range(days[0], days[-1]), store.instruments())
-    return out
+@pytest.fixture
+def windows(real_windows: dict[str, MarketData]) -> dict[str, MarketData]:
+    return real_windows
 
 
 def _run(

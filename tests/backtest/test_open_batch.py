@@ -18,7 +18,7 @@ from backtest.crosscheck import SmaCross as PlainSmaCross
 from hantu.backtest.engine import BacktestConfig, BacktestEngine
 from hantu.backtest.result import BacktestOutcome
 from hantu.backtest.screens import screen_source_for
-from hantu.backtest.single import make_strategy
+from hantu.backtest.single import MarketData, make_strategy
 from hantu.broker.fill_model import Bar, FillParams, market_fill_price, market_fill_prices
 from hantu.domain.orders import Side
 from hantu.market import rules
@@ -26,9 +26,8 @@ from hantu.market.panel import DailyPanel
 from hantu.strategy.base import Candidate, Decision, DecisionAction
 from hantu.trading.risk import RiskConfig
 
-from helpers import SHARED_DATA, krx_window_store
+from helpers import KRX_WINDOWS as WINDOWS
 
-WINDOWS = ["2021q1", "2022q1", "2023q1", "2024q1"]
 DAYS = [date(2022, 6, 2), date(2023, 1, 25), date(2024, 3, 4), date(2025, 6, 2)]  # both tick tables, 3 tax rates
 MARKETS = ["KOSPI", "KOSDAQ", "KONEX", "ETF"]
 
@@ -94,18 +93,9 @@ STRATEGIES = {
 }
 
 
-@pytest.fixture(scope="module")
-def windows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DailyPanel]:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA}")
-    from hantu.market.store import MarketStore
-
-    out = {}
-    for window in WINDOWS:
-        store = MarketStore(krx_window_store(tmp_path_factory, window))
-        days = store.trading_dates()
-        out[window] = store.load_range(days[0], days[-1])
-    return out
+@pytest.fixture
+def windows(real_windows: dict[str, MarketData]) -> dict[str, DailyPanel]:
+    return {window: market.panel for window, market in real_windows.items()}
 
 
 @pytest.mark.parametrize("window", WINDOWS)
