@@ -128,6 +128,20 @@ def test_html_is_self_contained_with_charts_heatmap_and_trades(report) -> None: 
     assert shown and float(shown.group(1)) == pytest.approx(data["metrics"]["total_return"] * 100, abs=0.006)
 
 
+def test_the_json_report_lists_every_field_of_every_fill(report) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import fields
+
+    from hantu.backtest.result import FillRecord
+
+    _, data, _ = report
+    assert data["fills"], "the toy run traded"
+    names = [f.name for f in fields(FillRecord)]
+    for fill in data["fills"]:
+        assert list(fill) == names
+        date.fromisoformat(fill["day"])
+        assert fill["at"].startswith(fill["day"] + "T")
+
+
 def test_metric_helpers_on_hand_made_curves() -> None:
     assert max_drawdown(np.array([100, 120, 90, 95, 130, 117])) == (pytest.approx(-0.25), 2)
     months = monthly_returns([date(2024, 1, 30), date(2024, 1, 31), date(2024, 2, 1)],

@@ -149,9 +149,10 @@ th{background:#f6f6f6}.heat td{min-width:48px}.meta{color:#666;font-size:12px}
 .warning{background:#fff3cd;border:1px solid #e0b400;padding:6px 10px;font-size:13px}"""
 
 
-def render_html(outcome: BacktestOutcome, lang: Language = "ko") -> str:
-    """The whole report as one HTML document, in `lang` (HANTU_LANGUAGE)."""
-    data = outcome.to_dict()
+def render_html(outcome: BacktestOutcome, lang: Language = "ko", data: dict[str, Any] | None = None) -> str:
+    """The whole report as one HTML document, in `lang` (HANTU_LANGUAGE); `data` is `outcome.to_dict()` when
+    the caller made it already."""
+    data = outcome.to_dict() if data is None else data
     dates = data["curve"]["dates"]
     equity = data["curve"]["equity"]
     drawdown = [float(x) for x in drawdown_series(outcome.equity)] if len(outcome.equity) else []
@@ -242,6 +243,7 @@ def write_report(outcome: BacktestOutcome, directory: Path, stem: str,
     directory.mkdir(parents=True, exist_ok=True)
     html_path = directory / f"{stem}.html"
     json_path = directory / f"{stem}.json"
-    html_path.write_text(render_html(outcome, lang), encoding="utf-8")
-    json_path.write_text(json.dumps(outcome.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+    data = outcome.to_dict()  # made once for both files
+    html_path.write_text(render_html(outcome, lang, data), encoding="utf-8")
+    json_path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     return html_path, json_path

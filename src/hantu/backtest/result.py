@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -33,6 +33,12 @@ class FillRecord:
     def cash_flow(self) -> int:
         """Change of cash: a buy pays amount + commission, a sell receives amount − commission − tax."""
         return cash_flow(self.side, self.quantity, self.price, self.commission, self.tax)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (dates as ISO text): every field, named as the dataclass names them."""
+        return {"day": self.day.isoformat(), "at": self.at.isoformat(), "code": self.code, "side": self.side,
+                "quantity": self.quantity, "price": self.price, "commission": self.commission, "tax": self.tax,
+                "reason": self.reason}
 
 
 @dataclass
@@ -136,6 +142,6 @@ class BacktestOutcome:
             },
             "benchmark_gap_days": [d.isoformat() for d in self.benchmark_gap_days],
             "trades": [t.to_dict() for t in self.trades],
-            "fills": [{**asdict(f), "day": f.day.isoformat(), "at": f.at.isoformat()} for f in self.fills],
+            "fills": [f.to_dict() for f in self.fills],
             "elapsed_s": self.elapsed_s, "warnings": list(self.warnings),
         }
