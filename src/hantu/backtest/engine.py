@@ -10,6 +10,9 @@ The timeline of one trading day `t`, as in live trading:
    events of all stocks are processed in time order, so cash and position limits see the real sequence;
    a stock-day with recorded minute bars (`minutes`, see `daypath.RecordedMinutes`) walks those bars instead
    of the synthetic path, and the outcome's `metrics["intraday"]` counts the stock-days of each kind;
+   the market orders at the open of a day without minute bars are priced for all their stocks at once from the
+   day's bars (`_sell_at_open`, `_buy_at_open`: the fill model's array form, then the cash and limit checks
+   one order at a time in event order; the same fills as one by one, tests/backtest/test_open_batch.py);
 3. after the close, positions are marked, equity recorded, and the strategy screens and selects for `t+1`
    from `panel` rows up to `t` (views, no copies: nothing after `t` is reachable).
 
