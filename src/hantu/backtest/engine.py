@@ -270,11 +270,10 @@ class BacktestEngine:
     # --- one trading day -------------------------------------------------------------------------------
 
     def _day_path(self, row: int, col: int, bounds: tuple[datetime, datetime]) -> DayPath | None:
-        panel = self.panel
-        o, h, lo, c, v = (panel.open[row, col], panel.high[row, col], panel.low[row, col],
-                          panel.close[row, col], panel.volume[row, col])
-        if not (v > 0 and math.isfinite(o) and math.isfinite(h) and math.isfinite(lo) and math.isfinite(c)):
+        if not self._trades_today(row, col):
             return None  # no trade that day: nothing can fill
+        panel = self.panel
+        o, h, lo, c = panel.open[row, col], panel.high[row, col], panel.low[row, col], panel.close[row, col]
         day = self._days[row]
         recorded = self.minutes.bars(day, str(panel.codes[col])) if self.minutes is not None else None
         if recorded is not None:
@@ -290,7 +289,8 @@ class BacktestEngine:
             self._synthetic_days += 1
 
     def _trades_today(self, row: int, col: int) -> bool:
-        """Whether the stock traded on `row` (the test `_day_path` makes), from the row's arrays made once."""
+        """Whether the stock traded on `row` (a volume and four finite prices), from the row's arrays made once
+        a day: a stock-day without a trade has no path and fills nothing."""
         if self._tradeable is None:
             panel = self.panel
             with np.errstate(invalid="ignore"):
@@ -304,7 +304,7 @@ class BacktestEngine:
         self._paths: dict[int, DayPath | None] = {}
         self._walked = set()
         self._tradeable = None
-        self._rule_groups: dict[tuple[date, Callable[[date, str], object]], np.ndarray] = {}
+        self._rule_groups: dict[Callable[[date, str], object], np.ndarray] = {}  # the day's (`_same_rule`)
         # at the open every order is a market order priced from the day's bar: priced at once unless the day
         # walks recorded minute bars (their first minute is the open then)
         batch = self.open_batch and (self.minutes is None or not self.minutes.has_day(day))
@@ -617,7 +617,7 @@ class BacktestEngine:
         else:
             base = np.full(cols.size, np.nan)
         known = np.isfinite(base) & (base >= 1)
-        whole = np.where(known, np.trunc(np.where(known, base, 1.0)), 1.0).astype(np.int64)
+        whole = np.trunc(np.where(known, base, 1.0)).astype(np.int64)  # `int(base)`; 1 where unknown (unused)
         unbounded = np.int64(2**62)
         price = np.zeros(cols.size, dtype=np.int64)
         upper = np.zeros(cols.size, dtype=np.int64)
@@ -645,11 +645,10 @@ class BacktestEngine:
         """`cols` split by what `rule(day, market)` gives (the tick ladder, the sell tax): (mask, one market of
         the group) per group, so markets under the same table on `day` are priced in one pass."""
         names = self._market_names
-        key = (day, rule)
-        group_of = self._rule_groups.get(key)
+        group_of = self._rule_groups.get(rule)
         if group_of is None:
             values = [rule(day, name) for name in names]
-            group_of = self._rule_groups[key] = np.array([values.index(v) for v in values], dtype=np.int64)
+            group_of = self._rule_groups[rule] = np.array([values.index(v) for v in values], dtype=np.int64)
         groups = group_of[self._market_ids[cols]]
         return [(groups == g, names[g]) for g in np.unique(groups).tolist()]
 
