@@ -149,3 +149,27 @@ def test_no_fill_outside_the_days_range_on_the_real_windows(
     )
     outcome = _run(windows[window], strategy, params, config)
     assert _outside(windows[window].panel, outcome.fills) == []
+
+
+def _off_tick(panel: DailyPanel, fills: list[Any]) -> list[Any]:
+    """The fills whose price is not a valid order price of the stock's market on that day."""
+    from hantu.market import rules
+    from hantu.market.instruments import market_or_default
+
+    bad = []
+    for fill in fills:
+        market = market_or_default(str(panel.markets[panel.column(fill.code)]))
+        if rules.round_to_tick(fill.price, "nearest", fill.day, market) != fill.price:
+            bad.append(fill)
+    return bad
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+def test_every_fill_on_the_real_windows_is_on_the_tick_grid(windows: dict[str, MarketData], window: str) -> None:
+    """A take profit fires between two anchors of the day path; the rest of the day it sells into used to have
+    the raw path's low there (e.g. 49,475 won where the tick is 50), and the fill was clamped to it."""
+    for take_profit in (None, 0.03):
+        config = BacktestConfig(risk=RiskConfig(take_profit_pct=take_profit))
+        for strategy, params in {"momentum": {}, "volatility_breakout": {}, "rsi2": {"rules.trend_days": 10}}.items():
+            outcome = _run(windows[window], strategy, params, config)
+            assert _off_tick(windows[window].panel, outcome.fills) == [], (strategy, take_profit)

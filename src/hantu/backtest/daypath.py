@@ -123,6 +123,13 @@ class DayPath:
     def low_between(self, s0: float, s1: float) -> float:
         return min(self.raw_price(s0), self.raw_price(s1), *self._inside(s0, s1))
 
+    def traded_range(self, s0: float, s1: float) -> tuple[int, int]:
+        """The lowest and highest prices traded on [s0, s1], on the tick grid: the prices at both points
+        (`price`, tick-valid between anchors) and the anchors between them. `low_between` / `high_between` give
+        the raw path, whose value between two anchors lies between ticks."""
+        points = (self.price(s0), self.price(s1), *(round(x) for x in self._inside(s0, s1)))
+        return min(points), max(points)
+
     def _inside(self, s0: float, s1: float) -> tuple[float, ...]:
         """The anchor prices strictly between the points s0 and s1."""
         return self.prices[int(s0) + 1: math.ceil(s1)]

@@ -503,9 +503,11 @@ class BacktestEngine:
     # --- orders through the fill model ----------------------------------------------------------------
 
     def _rest_of_day(self, row: int, col: int, p: DayPath, s: float) -> Bar:
+        """The bar an order placed at point `s` fills on: the rest of the day, its low and high on the tick grid
+        (a fill is never clamped to a price between ticks)."""
         volume = int(self.panel.volume[row, col])
-        return Bar(open=p.price(s), high=round(p.high_between(s, p.last)),
-                   low=round(p.low_between(s, p.last)), close=round(p.close), volume=volume)
+        low, high = p.traded_range(s, p.last)
+        return Bar(open=p.price(s), high=high, low=low, close=round(p.close), volume=volume)
 
     def _volume_left(self, row: int, col: int) -> int:
         """Shares our orders may still take in this stock today (the fill model's volume share of the day)."""
