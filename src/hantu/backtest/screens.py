@@ -7,8 +7,10 @@
   arrays computed once for the whole panel (`factors` with `rows=EVERY_DAY`, `universe.eligibility_series`) and
   takes each day's row: the same factors, composite ranks, watchlist rule, regime and `candidate` code, in a
   fraction of the time. Every indicator at row `t` uses rows `<= t` only. The one difference from the live
-  screen is warm-up: a recursive indicator (EMA, Wilder's RSI/ATR) has seen the whole history instead of the
-  live `history_days` window, which moves values slightly (tests bound how often the watchlist differs).
+  screen is warm-up: a recursive indicator (EMA, Wilder's RSI/ATR) has seen every row since its chunk's
+  warm-up began (`lookback_days` to `lookback_days + chunk_days - 1` rows) instead of the live window of
+  `lookback_days`, which moves values slightly (tests bound how often the watchlist differs; a shorter chunk
+  is nearer the live screen).
 
 Gaps: chunks never span a gap in the data (`DailyPanel.segment_starts`) and their warm-up rows never reach back
 across one, so every indicator restarts after a gap exactly as the live screen's `last_segment` window does.
@@ -96,8 +98,10 @@ class _Chunk:
     scale: np.ndarray | None = None  # raw → adjusted multipliers of the chunk (None: no action inside)
 
 
-CHUNK_DAYS = 125  # days per pass: memory holds (CHUNK_DAYS + lookback) rows of indicator arrays, twice with prefetch
-# (125 measured best on 2,500 × 1,250: 2.2 s and 521 MB peak, against 2.4 s and 646 MB with 250)
+CHUNK_DAYS = 63  # days per pass (a quarter): memory holds (CHUNK_DAYS + lookback) rows of indicator arrays, twice
+# with prefetch. Momentum on 2,900 × 1,250 (bench/backtest.py, 3 runs each): 63 days 362–364 MB peak, 2.41–2.50 s;
+# 80 days 375–377 MB; 100 days 386–387 MB; 125 days 409–410 MB, 2.38–2.54 s (the warm-up recomputed per chunk
+# costs less than the fresh pages of a larger one)
 
 
 FACTOR_BLOCK = 512  # stocks per `factors` call of a chunk: its warm-up rows exist for this many stocks at a time
@@ -203,8 +207,8 @@ class PanelScreens:
         self._span = (0, 0)  # panel rows [first, end) whose tables are computed; `_base` is the chunk's row 0
         self._base = 0
         self.chunk: _Chunk | None = None
-        # a worker thread only pays with a second core, and costs one more chunk of memory (~100 MB at 2,900
-        # stocks): on a small machine or under a tight cgroup limit (the 1 GB VM) memory wins
+        # a worker thread only pays with a second core, and costs one more chunk of memory (~50 MB at 2,900
+        # stocks, kept and transient): on a small machine or under a tight cgroup limit (the 1 GB VM) memory wins
         self.prefetch = ((os.cpu_count() or 1) > 1 and memory_available() >= PREFETCH_MIN_MEMORY
                          if prefetch is None else prefetch)
         self._pending: dict[int, Future[_Chunk]] = {}
