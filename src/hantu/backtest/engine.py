@@ -34,6 +34,7 @@ from typing import Any, assert_never
 import numpy as np
 
 from hantu.backtest.benchmark import benchmarks
+from hantu.backtest.collector import fewer_collections
 from hantu.backtest.daypath import DayPath, RecordedMinutes
 from hantu.backtest.gaps import segment_warnings
 from hantu.backtest.metrics import compute_metrics, monthly_returns, return_figures
@@ -146,7 +147,9 @@ class BacktestEngine:
         self._markets = [_market_of(m) for m in panel.markets]
         self._market_names = sorted(set(self._markets))
         self._market_ids = np.array([self._market_names.index(m) for m in self._markets], dtype=np.int64)
-        self._columns = {str(code): col for col, code in enumerate(panel.codes)}
+        self._codes: list[str] = [str(code) for code in panel.codes]  # made once: a fill and a trade name theirs
+        self._names: list[str] = [str(name) for name in panel.names]
+        self._columns = {code: col for col, code in enumerate(self._codes)}
         self._days = panel.dates.astype("datetime64[D]").tolist()  # each row's date, made once (read per stock-day)
         # corporate actions: the factor of each (row, column) ex-date (1 elsewhere); held positions turn into
         # the new shares on that day (`_apply_actions`), prices stay raw won
@@ -162,7 +165,8 @@ class BacktestEngine:
     # --- the run ---------------------------------------------------------------------------------------
 
     def run(self, start: date, end: date) -> BacktestOutcome:
-        with frozen_overrides():  # one calendar for the whole run, its override file read once
+        # one calendar for the whole run (its override file read once); the collector less often (`collector`)
+        with frozen_overrides(), fewer_collections():
             return self._run(start, end)
 
     def _run(self, start: date, end: date) -> BacktestOutcome:
@@ -275,7 +279,7 @@ class BacktestEngine:
         panel = self.panel
         o, h, lo, c = panel.open[row, col], panel.high[row, col], panel.low[row, col], panel.close[row, col]
         day = self._days[row]
-        recorded = self.minutes.bars(day, str(panel.codes[col])) if self.minutes is not None else None
+        recorded = self.minutes.bars(day, self._codes[col]) if self.minutes is not None else None
         if recorded is not None:
             self._recorded_days[day] = self._recorded_days.get(day, 0) + 1
             return DayPath.from_minutes(recorded, self._markets[col])
@@ -525,13 +529,12 @@ class BacktestEngine:
         return self._limits[key]
 
     def _record(self, col: int, day: date, at: datetime, side: Side, quantity: int, price: int,
-                commission: int, tax: int, reason: str) -> FillRecord:
-        fill = FillRecord(day=day, at=at, code=str(self.panel.codes[col]), side=side.value,
-                          quantity=quantity, price=price, commission=commission, tax=tax, reason=reason)
-        self.fills.append(fill)
+                commission: int, tax: int, reason: str) -> None:
+        """A fill into the run's list, the cash and the day's volume used in the stock."""
+        self.fills.append(FillRecord(day=day, at=at, code=self._codes[col], side=side.value, quantity=quantity,
+                                     price=price, commission=commission, tax=tax, reason=reason))
         self.cash += cash_flow(side, quantity, price, commission, tax)
         self._used_volume[col] = self._used_volume.get(col, 0) + quantity
-        return fill
 
     def _buy(self, row: int, col: int, p: DayPath, s: float, candidate: Candidate,
              decision: Decision) -> float | None:
@@ -576,20 +579,17 @@ class BacktestEngine:
                 quantity: int, price: int, commission: int, tax: int) -> None:
         """The books of an entry fill: its round trip, the position (and the held set's arrays), the day's
         entry count."""
-        trade = Trade(code=str(self.panel.codes[col]), name=str(self.panel.names[col]), entry_date=day,
-                      entry_row=row)
+        self._record(col, day, at, Side.BUY, quantity, price, commission, tax, reason)
+        amount = quantity * price  # the fill's `amount`
+        trade = Trade(code=self._codes[col], name=self._names[col], entry_date=day, entry_row=row,
+                      quantity=quantity, entry_cost=amount, fees=commission)
         self.trades.append(trade)
-        fill = self._record(col, day, at, Side.BUY, quantity, price, commission, tax, reason)
         risk = self.config.risk
-        market = self._markets[col]
-        trade.quantity += fill.quantity
-        trade.entry_cost += fill.amount
-        trade.fees += fill.commission
         previous = self.positions.get(col)  # a second entry event for a stock bought earlier today
         position = self.positions[col] = _Position(
-            code=trade.code, col=col, market=market, quantity=fill.quantity, cost=fill.amount, entry_date=day,
+            code=trade.code, col=col, market=self._markets[col], quantity=quantity, cost=amount, entry_date=day,
             stop_price=candidate.stop_price, target_price=candidate.target_price,
-            high_since_entry=float(fill.price), atr=candidate.atr, trade=trade)
+            high_since_entry=float(price), atr=candidate.atr, trade=trade)
         position.risk_rule = has_exit_rule(position.held(), risk)
         self._opened += 1
         position.order = previous.order if previous is not None else self._opened  # the dict keeps its place
@@ -729,14 +729,14 @@ class BacktestEngine:
               price: int, commission: int, tax: int) -> None:
         """The books of an exit fill: the round trip, the position (closed when flat) and the held set."""
         col = position.col
-        fill = self._record(col, day, at, Side.SELL, quantity, price, commission, tax, reason)
+        self._record(col, day, at, Side.SELL, quantity, price, commission, tax, reason)
         trade = position.trade
-        trade.exit_quantity += fill.quantity
-        trade.exit_proceeds += fill.amount
-        trade.fees += fill.commission
-        trade.taxes += fill.tax
-        position.cost -= round(position.cost * fill.quantity / position.quantity)
-        position.quantity -= fill.quantity
+        trade.exit_quantity += quantity
+        trade.exit_proceeds += quantity * price  # the fill's `amount`
+        trade.fees += commission
+        trade.taxes += tax
+        position.cost -= round(position.cost * quantity / position.quantity)
+        position.quantity -= quantity
         self._quantity[col] = position.quantity
         if position.quantity == 0:
             trade.exit_date = day

@@ -95,7 +95,8 @@ def cash_flow(side: Side | str, quantity: int, price: int, commission: int, tax:
     """The one definition of what a fill does to cash (used by the paper broker and the engine's ledger).
     `amount` is the exact traded value when `price` is a rounded average; default quantity × price."""
     amount = quantity * price if amount is None else amount
-    return -(amount + commission + tax) if Side(side) is Side.BUY else amount - commission - tax
+    buy = (side if isinstance(side, Side) else Side(side)) is Side.BUY  # a text side is checked; a Side is one
+    return -(amount + commission + tax) if buy else amount - commission - tax
 
 
 def limit_fill_price(side: Side, limit_price: int, bar: Bar) -> int | None:
