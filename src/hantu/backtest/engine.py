@@ -57,7 +57,7 @@ from hantu.market.corporate_actions import adjust_position
 from hantu.market.instruments import market_or_default
 from hantu.market.panel import DailyPanel
 from hantu.strategy.base import Candidate, Decision, DecisionAction, ExitsAtOpen, HeldPosition, Strategy
-from hantu.trading.exits import exit_signal, has_exit_rule
+from hantu.trading.exits import exit_rule_for, exit_signal
 from hantu.trading.risk import RiskConfig
 from hantu.trading.sizing import entry_order
 
@@ -91,7 +91,7 @@ class _Position:
     high_since_entry: float
     atr: float
     trade: Trade
-    risk_rule: bool = True  # whether a rule of the risk manager can sell it (`has_exit_rule`)
+    risk_rule: bool = True  # whether a rule of the risk manager can sell it (`exits.exit_rule_for`)
     order: int = 0  # when it was opened in the run (the order of `positions`, which is the order of its events)
 
     _held: HeldPosition | None = None
@@ -118,6 +118,9 @@ def _session_bounds(day: date) -> tuple[datetime, datetime]:
                 datetime(day.year, day.month, day.day, 15, 19, tzinfo=KST))
 
 
+_SIDE_TEXT = {side: side.value for side in Side}  # a fill's `side` text (a dict lookup; `.value` is a descriptor call)
+
+
 def _market_of(raw: str) -> str:
     return market_or_default(str(raw))
 
@@ -125,8 +128,7 @@ def _market_of(raw: str) -> str:
 def _at_open_market(event: tuple[Any, ...]) -> bool:
     """Whether a day's event is a market order at the open (`_sell_at_open` / `_buy_at_open` take those): every
     exit is a market sell; an entry is a market buy unless its decision names a limit."""
-    kind, payload = event[2], event[5]
-    return kind == "exit" or not payload[1].limit_price
+    return event[2] == "exit" or not event[5][1].limit_price
 
 
 class BacktestEngine:
@@ -187,8 +189,8 @@ class BacktestEngine:
         self.fills: list[FillRecord] = []
         self.trades: list[Trade] = []
         self._recorded_days: dict[date, int] = {}  # stock-days walked on recorded minute bars, per day
-        self._walked: set[int] = set()  # the day's stock-days counted (`_walk`)
-        self._tradeable: np.ndarray | None = None  # the day's stocks that traded (`_trades_today`)
+        self._walked: set[int] = set()  # the day's stock-days on the synthetic path (a path made or its open read)
+        self._tradeable: np.ndarray | None = None  # the day's stocks that traded (`_tradeable_today`)
         self._synthetic_days = 0
         days = last - first + 1
         equity = np.zeros(days)
@@ -198,6 +200,7 @@ class BacktestEngine:
         candidates = self.screens.candidates_after(first - 1) if first > 0 and not after_gap[first] else []
         for i, row in enumerate(range(first, last + 1)):
             self._trade_day(row, candidates)
+            self._synthetic_days += len(self._walked)
             holdings[i] = self._holdings_value(row)
             cash[i] = self.cash
             equity[i] = self.cash + holdings[i]
@@ -283,24 +286,21 @@ class BacktestEngine:
         if recorded is not None:
             self._recorded_days[day] = self._recorded_days.get(day, 0) + 1
             return DayPath.from_minutes(recorded, self._markets[col])
-        self._walk(col)
+        self._walked.add(col)
         return DayPath.from_bar(day, self._markets[col], float(o), float(h), float(lo), float(c), *bounds)
 
-    def _walk(self, col: int) -> None:
-        """Count a stock-day on the synthetic path once, whether its DayPath was made or only its open read."""
-        if col not in self._walked:
-            self._walked.add(col)
-            self._synthetic_days += 1
-
     def _trades_today(self, row: int, col: int) -> bool:
-        """Whether the stock traded on `row` (a volume and four finite prices), from the row's arrays made once
-        a day: a stock-day without a trade has no path and fills nothing."""
+        """Whether the stock traded on `row`: a stock-day without a trade has no path and fills nothing."""
+        return bool(self._tradeable_today(row)[col])
+
+    def _tradeable_today(self, row: int) -> np.ndarray:
+        """Which stocks traded on `row` (a volume and four finite prices), made once a day."""
         if self._tradeable is None:
             panel = self.panel
             with np.errstate(invalid="ignore"):
                 self._tradeable = ((panel.volume[row] > 0) & np.isfinite(panel.open[row]) & np.isfinite(panel.high[row])
                                    & np.isfinite(panel.low[row]) & np.isfinite(panel.close[row]))
-        return bool(self._tradeable[col])
+        return self._tradeable
 
     def _trade_day(self, row: int, candidates: list[Candidate]) -> None:
         day = self.panel.date_at(row)
@@ -339,6 +339,7 @@ class BacktestEngine:
                 heapq.heappush(events, (p.time(s), seq, "exit", col, s, reason))
 
         open_exits = self._open_exits.exits_at_open() if self._open_exits is not None else None
+        tradeable, walked = self._tradeable_today(row), self._walked  # read per order at the open (`batch`)
         if open_exits is None:
             for col in list(self.positions):
                 push_exit(col, 0.0, True)
@@ -362,8 +363,8 @@ class BacktestEngine:
                 if not why:
                     continue
                 if batch:  # a sell at the open needs no path: only whether the stock trades today
-                    if self._trades_today(row, col):
-                        self._walk(col)
+                    if tradeable[col]:
+                        walked.add(col)
                         seq += 1
                         heapq.heappush(events, (at_open, seq, "exit", col, 0.0, f"strategy: {why}"))
                     continue
@@ -376,9 +377,9 @@ class BacktestEngine:
             if column is None:
                 continue
             if batch:
-                if not self._trades_today(row, column):
+                if not tradeable[column]:
                     continue
-                self._walk(column)
+                walked.add(column)
                 if column in self.positions:
                     continue
                 # the open first, from the bar (as `first_firing` asks it first); the path only if not there
@@ -412,11 +413,13 @@ class BacktestEngine:
                 kind = events[0][2]
                 run: list[tuple[Any, ...]] = []
                 cols: set[int] = set()
-                while (events and events[0][4] == 0.0 and events[0][2] == kind and events[0][3] not in cols
-                       and _at_open_market(events[0])):
-                    event = heapq.heappop(events)
-                    cols.add(event[3])
-                    run.append(event)
+                while events:  # the run: market orders of one kind at the open, one per stock, in event order
+                    head = events[0]
+                    if head[4] != 0.0 or head[2] != kind or head[3] in cols or not _at_open_market(head):
+                        break
+                    heapq.heappop(events)
+                    cols.add(head[3])
+                    run.append(head)
                 if kind == "exit":
                     self._sell_at_open(row, day, at_open, [(e[3], e[5]) for e in run])
                 else:
@@ -531,7 +534,7 @@ class BacktestEngine:
     def _record(self, col: int, day: date, at: datetime, side: Side, quantity: int, price: int,
                 commission: int, tax: int, reason: str) -> None:
         """A fill into the run's list, the cash and the day's volume used in the stock."""
-        self.fills.append(FillRecord(day=day, at=at, code=self._codes[col], side=side.value, quantity=quantity,
+        self.fills.append(FillRecord(day=day, at=at, code=self._codes[col], side=_SIDE_TEXT[side], quantity=quantity,
                                      price=price, commission=commission, tax=tax, reason=reason))
         self.cash += cash_flow(side, quantity, price, commission, tax)
         self._used_volume[col] = self._used_volume.get(col, 0) + quantity
@@ -590,7 +593,7 @@ class BacktestEngine:
             code=trade.code, col=col, market=self._markets[col], quantity=quantity, cost=amount, entry_date=day,
             stop_price=candidate.stop_price, target_price=candidate.target_price,
             high_since_entry=float(price), atr=candidate.atr, trade=trade)
-        position.risk_rule = has_exit_rule(position.held(), risk)
+        position.risk_rule = exit_rule_for(position.stop_price, position.target_price, position.atr, risk)
         self._opened += 1
         position.order = previous.order if previous is not None else self._opened  # the dict keeps its place
         self._risky.pop(col, None)
@@ -652,7 +655,8 @@ class BacktestEngine:
             values = [rule(day, name) for name in names]
             group_of = self._rule_groups[rule] = np.array([values.index(v) for v in values], dtype=np.int64)
         groups = group_of[self._market_ids[cols]]
-        return [(groups == g, names[g]) for g in np.unique(groups).tolist()]
+        present = np.flatnonzero(np.bincount(groups, minlength=len(names)))  # a few groups: no sort (`np.unique`)
+        return [(groups == g, names[g]) for g in present.tolist()]
 
     def _sell_at_open(self, row: int, day: date, at: datetime, run: list[tuple[int, str]]) -> None:
         """`_sell` at the open for each (column, reason) of `run` (distinct columns, in event order)."""

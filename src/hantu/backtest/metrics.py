@@ -91,8 +91,9 @@ def return_figures(equity: np.ndarray, initial: float) -> dict[str, float | None
 def trade_figures(trades: Sequence[TradeFigures]) -> dict[str, float | int | None]:
     """Win rate, profit factor and holding time over closed round trips."""
     closed = [t for t in trades if t.closed]
-    wins = [t.pnl for t in closed if t.pnl > 0]
-    losses = [t.pnl for t in closed if t.pnl <= 0]
+    pnls = [t.pnl for t in closed]  # each once: a property, summed three ways below
+    wins = [p for p in pnls if p > 0]
+    losses = [p for p in pnls if p <= 0]
     gross_loss = -sum(losses)
     return {
         "trades": len(closed),
@@ -100,7 +101,7 @@ def trade_figures(trades: Sequence[TradeFigures]) -> dict[str, float | int | Non
         "win_rate": _finite(len(wins) / len(closed)) if closed else None,
         "profit_factor": _finite(sum(wins) / gross_loss) if gross_loss > 0 else None,
         "avg_holding_days": _finite(sum(t.holding_days for t in closed) / len(closed)) if closed else None,
-        "avg_trade_pnl": _finite(sum(t.pnl for t in closed) / len(closed)) if closed else None,
+        "avg_trade_pnl": _finite(sum(pnls) / len(closed)) if closed else None,
     }
 
 

@@ -47,8 +47,16 @@ def target_level(position: HeldPosition, config: RiskConfig) -> float | None:
 
 def has_exit_rule(position: HeldPosition, config: RiskConfig) -> bool:
     """Whether any rule of `check_exit` can ever fire for `position` (a backtest skips the check otherwise)."""
-    return (stop_level(position, config) is not None or target_level(position, config) is not None
-            or config.trailing_stop_pct is not None or (config.atr_stop_multiple is not None and position.atr > 0)
+    return exit_rule_for(position.stop_price, position.target_price, position.atr, config)
+
+
+def exit_rule_for(stop_price: int | None, target_price: int | None, atr: float, config: RiskConfig) -> bool:
+    """`has_exit_rule` from the three fields of a position it depends on (a backtest asks it per entry fill,
+    before any `HeldPosition` is made): a stop or target level exists (`stop_level`, `target_level`: the
+    position's own, else the configured percentage), or a rule that needs no level is configured."""
+    return (bool(stop_price) or config.stop_loss_pct is not None or bool(target_price)
+            or config.take_profit_pct is not None or config.trailing_stop_pct is not None
+            or (config.atr_stop_multiple is not None and atr > 0)
             or config.max_holding_days is not None or config.exit_time is not None)
 
 
