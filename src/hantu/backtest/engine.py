@@ -187,6 +187,8 @@ class BacktestEngine:
         self._quantity = np.zeros(panel.shape[1])
         self._high = np.full(panel.shape[1], np.nan)
         self.fills: list[FillRecord] = []
+        self._held_value = 0.0  # the held shares at the last close's marks (the run starts flat)
+        self._fees = self._taxes = self._traded = 0  # the fills' commissions, taxes and traded won (`_record`)
         self.trades: list[Trade] = []
         self._recorded_days: dict[date, int] = {}  # stock-days walked on recorded minute bars, per day
         self._walked: set[int] = set()  # the day's stock-days on the synthetic path (a path made or its open read)
@@ -201,7 +203,7 @@ class BacktestEngine:
         for i, row in enumerate(range(first, last + 1)):
             self._trade_day(row, candidates)
             self._synthetic_days += len(self._walked)
-            holdings[i] = self._holdings_value(row)
+            holdings[i] = self._held_value = self._holdings_value(row)
             cash[i] = self.cash
             equity[i] = self.cash + holdings[i]
             self._raise_highs(row)
@@ -222,9 +224,7 @@ class BacktestEngine:
         marks = benchmarks(panel, first, last, initial)
         bench = marks.equal_weight
         dates = [panel.date_at(r) for r in range(first, last + 1)]
-        fees = sum(f.commission for f in self.fills)
-        taxes = sum(f.tax for f in self.fills)
-        traded = float(sum(f.amount for f in self.fills))
+        fees, taxes, traded = self._fees, self._taxes, float(self._traded)
         outcome = BacktestOutcome(
             strategy=self.strategy.name, params=dict(self.strategy.params), start=dates[0], end=dates[-1],
             initial_cash=initial, stocks=int(panel.shape[1]), dates=dates, equity=equity, cash=cash,
@@ -316,7 +316,7 @@ class BacktestEngine:
         self._used_volume: dict[int, int] = {}
         self._limits: dict[tuple[int, int], tuple[int, int] | None] = {}
         self._entries_today = 0
-        self._equity_at_open = self.cash + (self._holdings_value(row - 1) if row > 0 else 0.0)
+        self._equity_at_open = self.cash + self._held_value  # nothing moves between the last close and this open
         if self._actions:
             self._apply_actions(row)
         events: list[tuple[datetime, int, str, int, float, Any]] = []
@@ -537,6 +537,9 @@ class BacktestEngine:
         self.fills.append(FillRecord(day=day, at=at, code=self._codes[col], side=_SIDE_TEXT[side], quantity=quantity,
                                      price=price, commission=commission, tax=tax, reason=reason))
         self.cash += cash_flow(side, quantity, price, commission, tax)
+        self._fees += commission
+        self._taxes += tax
+        self._traded += quantity * price
         self._used_volume[col] = self._used_volume.get(col, 0) + quantity
 
     def _buy(self, row: int, col: int, p: DayPath, s: float, candidate: Candidate,
@@ -646,17 +649,20 @@ class BacktestEngine:
         return commission, tax
 
     def _same_rule(self, cols: np.ndarray, day: date,
-                   rule: Callable[[date, str], object]) -> list[tuple[np.ndarray, str]]:
+                   rule: Callable[[date, str], object]) -> list[tuple[np.ndarray | slice, str]]:
         """`cols` split by what `rule(day, market)` gives (the tick ladder, the sell tax): (mask, one market of
-        the group) per group, so markets under the same table on `day` are priced in one pass."""
+        the group) per group, so markets under the same table on `day` are priced in one pass. One group (every
+        market under one table, as since 2023) is the slice of them all: views, not masked copies."""
         names = self._market_names
         group_of = self._rule_groups.get(rule)
         if group_of is None:
             values = [rule(day, name) for name in names]
             group_of = self._rule_groups[rule] = np.array([values.index(v) for v in values], dtype=np.int64)
         groups = group_of[self._market_ids[cols]]
-        present = np.flatnonzero(np.bincount(groups, minlength=len(names)))  # a few groups: no sort (`np.unique`)
-        return [(groups == g, names[g]) for g in present.tolist()]
+        present = np.flatnonzero(np.bincount(groups, minlength=len(names))).tolist()  # a few: no sort
+        if len(present) == 1:
+            return [(slice(None), names[present[0]])]
+        return [(groups == g, names[g]) for g in present]
 
     def _sell_at_open(self, row: int, day: date, at: datetime, run: list[tuple[int, str]]) -> None:
         """`_sell` at the open for each (column, reason) of `run` (distinct columns, in event order)."""
