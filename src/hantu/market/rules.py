@@ -172,16 +172,17 @@ def round_to_ticks(prices: np.ndarray, on: date, market: str, direction: TickDir
     so the same prices (tested against the scalar rule); the tick is taken at the rounded-down price."""
     import numpy as np
 
+    if direction not in ("up", "down", "nearest"):
+        raise ValueError(f"direction must be up, down or nearest, got {direction!r}")
     p = np.asarray(prices, dtype=np.float64)
     ticks = tick_sizes(np.floor(p + _EPS), on, market)
-    down = np.floor(p / ticks + _EPS) * ticks
-    up = np.ceil(p / ticks - _EPS) * ticks
+    units = p / ticks
     if direction == "up":
-        return up
+        return np.ceil(units - _EPS) * ticks
+    down = np.floor(units + _EPS) * ticks
     if direction == "down":
         return np.maximum(down, 1.0)
-    if direction != "nearest":
-        raise ValueError(f"direction must be up, down or nearest, got {direction!r}")
+    up = np.ceil(units - _EPS) * ticks
     out = np.where(up - p <= p - down + _EPS, up, down)
     return np.maximum(out, 1.0)
 

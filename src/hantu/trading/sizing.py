@@ -35,9 +35,16 @@ def entry_order(decision: Decision, weight: float | None, equity: float, price: 
     """The order a `buy` decision becomes (see the module docstring); `price` is the latest price and
     `upper_limit` the day's upper price limit when known."""
     limit = decision.limit_price or None
+    quantity = entry_shares(decision, weight, equity, price, upper_limit, max_position_weight, commission_rate)
+    return EntryOrder(OrderType.LIMIT if limit else OrderType.MARKET, limit, quantity)
+
+
+def entry_shares(decision: Decision, weight: float | None, equity: float, price: float, upper_limit: float | None,
+                 max_position_weight: float, commission_rate: float) -> int:
+    """`entry_order`'s quantity alone (the backtest sizes every entry at the open through this, and needs no
+    order object for it)."""
     if decision.quantity is not None:
-        quantity = int(decision.quantity)
-    else:
-        quantity = entry_quantity(equity, weight, limit or upper_limit or price, max_position_weight,
-                                  commission_rate)
-    return EntryOrder(OrderType.LIMIT if limit else OrderType.MARKET, limit, max(quantity, 0))
+        return max(int(decision.quantity), 0)
+    quantity = entry_quantity(equity, weight, decision.limit_price or upper_limit or price, max_position_weight,
+                              commission_rate)
+    return max(quantity, 0)
