@@ -3,7 +3,7 @@
 A run allocates a record per fill, per round trip and per position, and the strategy's candidates and
 decisions per day: hundreds of thousands of container objects on a long run of a generic strategy, none of
 them in a reference cycle. At CPython's default threshold (a young collection every 700 allocations, an older
-one every 10 of those) the collector walks the surviving records again and again: 20–35 % of the CPU time of
+one every 10 of those) the collector walks the surviving records again and again: 20–30 % of the CPU time of
 the SMA cross on 2,900 × 1,250 (bench/peers.py). The young threshold is raised for the run and put back after
 it; cycles are still collected, 50,000 allocations apart (a bounded amount of garbage, a few MB at most).
 """
