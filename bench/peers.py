@@ -254,6 +254,8 @@ def main() -> None:
                         help="runs of ours and of vectorbt, each in one process: the first, then the median of the rest")
     parser.add_argument("--json", type=Path, help="also write the figures here (bench/all.py reads them)")
     args = parser.parse_args()
+    if args.runs < 2:
+        parser.error("--runs must be at least 2 (the first run, then the compiled ones)")
     print(machine_line())
     python = ensure_peers(args.peers)
     figures: dict = {"stocks": args.stocks, "days": args.days, "fast": args.fast, "slow": args.slow}
