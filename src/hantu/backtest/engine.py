@@ -706,7 +706,7 @@ class BacktestEngine:
             if quote <= 0 or cap[i] < 1:
                 continue
             market = self._markets[col]
-            need = want * quote + commission[i] + tax[i]  # `buy_cash_needed` of the wanted shares
+            need = -cash_flow(Side.BUY, want, quote, commission[i], tax[i])  # `buy_cash_needed` of the wanted shares
             affordable = want if want > 0 and need <= self.cash else affordable_quantity(self.cash, quote, day,
                                                                                          market, config.fill)
             quantity = min(want, affordable, max(cap[i] - self._used_volume.get(col, 0), 0))
