@@ -224,7 +224,7 @@ class BacktestEngine:
         initial = self.config.initial_cash
         marks = benchmarks(panel, first, last, initial)
         bench = marks.equal_weight
-        dates = [panel.date_at(r) for r in range(first, last + 1)]
+        dates = self._days[first:last + 1]
         fees, taxes, traded = self._fees, self._taxes, float(self._traded)
         outcome = BacktestOutcome(
             strategy=self.strategy.name, params=dict(self.strategy.params), start=dates[0], end=dates[-1],
@@ -302,7 +302,7 @@ class BacktestEngine:
         return self._tradeable
 
     def _trade_day(self, row: int, candidates: list[Candidate]) -> None:
-        day = self.panel.date_at(row)
+        day = self._days[row]
         bounds = _session_bounds(day)
         self._paths: dict[int, DayPath | None] = {}
         self._walked = set()
