@@ -188,7 +188,6 @@ class BacktestEngine:
         self._high = np.full(panel.shape[1], np.nan)
         self.fills: list[FillRecord] = []
         self._held_value = 0.0  # the held shares at the last close's marks (the run starts flat)
-        self._fees = self._taxes = self._traded = 0  # the fills' commissions, taxes and traded won (`_record`)
         self.trades: list[Trade] = []
         self._recorded_days: dict[date, int] = {}  # stock-days walked on recorded minute bars, per day
         self._walked: set[int] = set()  # the day's stock-days on the synthetic path (a path made or its open read)
@@ -225,7 +224,9 @@ class BacktestEngine:
         marks = benchmarks(panel, first, last, initial)
         bench = marks.equal_weight
         dates = self._days[first:last + 1]
-        fees, taxes, traded = self._fees, self._taxes, float(self._traded)
+        fees = sum(f.commission for f in self.fills)
+        taxes = sum(f.tax for f in self.fills)
+        traded = float(sum(f.amount for f in self.fills))
         outcome = BacktestOutcome(
             strategy=self.strategy.name, params=dict(self.strategy.params), start=dates[0], end=dates[-1],
             initial_cash=initial, stocks=int(panel.shape[1]), dates=dates, equity=equity, cash=cash,
@@ -538,9 +539,6 @@ class BacktestEngine:
         self.fills.append(FillRecord(day, at, self._codes[col], _SIDE_TEXT[side], quantity, price, commission, tax,
                                      reason))
         self.cash += cash_flow(side, quantity, price, commission, tax)
-        self._fees += commission
-        self._taxes += tax
-        self._traded += quantity * price
         self._used_volume[col] = self._used_volume.get(col, 0) + quantity
 
     def _buy(self, row: int, col: int, p: DayPath, s: float, candidate: Candidate,
