@@ -61,6 +61,11 @@ class SmaCross(Strategy):
         self.lookback_days = slow + 1
         self.sell_signals: frozenset[str] = frozenset()
         self._exits: dict[str, str] = {}
+        # one score, candidate and decision per stock, made on its first cross and reused (they are frozen and
+        # depend on the code only)
+        self._scores: dict[str, StockScore] = {}
+        self._candidates: dict[str, Candidate] = {}
+        self._decisions: dict[str, Decision] = {}
 
     def screen(self, panel: DailyPanel, on: date, instruments: Any = None) -> ScreenResult:
         fast, slow = self.params["fast"], self.params["slow"]
@@ -72,30 +77,28 @@ class SmaCross(Strategy):
         self.sell_signals = frozenset(codes[down].tolist())
         self._exits = dict.fromkeys(self.sell_signals, "sma cross down")
         bought = codes[up].tolist()
-        scores = [
-            StockScore(c, c, 1.0, True, ()) for c in bought
-        ]  # the passed stocks only: nothing else is read
+        known = self._scores
+        scores = [known.get(c) or known.setdefault(c, StockScore(c, c, 1.0, True, ())) for c in bought]
+        # the passed stocks only: nothing else is read
         return ScreenResult(on=on, scores=scores, watchlist=bought)
 
     def select(self, panel: DailyPanel, screen: ScreenResult, on: date) -> list[Candidate]:
-        return [
-            Candidate(
-                code=c,
-                name=c,
-                rank=k + 1,
-                entry_price=0,
-                stop_price=0,
-                target_price=0,
-                weight=0.0,
-                reason="sma cross up",
-            )
-            for k, c in enumerate(screen.watchlist)
-        ]
+        known = self._candidates
+        return [known.get(c) or known.setdefault(c, self._candidate(c)) for c in screen.watchlist]
+
+    @staticmethod
+    def _candidate(code: str) -> Candidate:
+        """The rank is 1 for all: every crossed stock is bought, in watchlist order."""
+        return Candidate(code=code, name=code, rank=1, entry_price=0, stop_price=0, target_price=0, weight=0.0,
+                         reason="sma cross up")
 
     def on_price(
         self, candidate: Candidate, price: float, now: datetime, day_open: float | None
     ) -> Decision | None:
-        return Decision(DecisionAction.BUY, candidate.code, "sma cross up", quantity=self.params["quantity"])
+        code = candidate.code
+        known = self._decisions
+        return known.get(code) or known.setdefault(
+            code, Decision(DecisionAction.BUY, code, "sma cross up", quantity=self.params["quantity"]))
 
     def exits_at_open(self) -> dict[str, str]:
         """The engine's shortcut (`hantu.strategy.base.ExitsAtOpen`): the stocks `exit_reason` sells today."""

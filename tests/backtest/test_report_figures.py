@@ -129,13 +129,11 @@ def test_html_is_self_contained_with_charts_heatmap_and_trades(report) -> None: 
 
 
 def test_the_json_report_lists_every_field_of_every_fill(report) -> None:  # type: ignore[no-untyped-def]
-    from dataclasses import fields
-
     from hantu.backtest.result import FillRecord
 
     _, data, _ = report
     assert data["fills"], "the toy run traded"
-    names = [f.name for f in fields(FillRecord)]
+    names = list(FillRecord._fields)
     for fill in data["fills"]:
         assert list(fill) == names
         date.fromisoformat(fill["day"])
