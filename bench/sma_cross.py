@@ -43,12 +43,14 @@ def last_crosses(close: np.ndarray, fast: int, slow: int) -> tuple[np.ndarray, n
     a moving average over the whole window (a daily screen needs one day's cross). The same bits: whole-won
     sums are exact in any order, and a NaN in a window makes its average NaN, as `sma`'s count rule does."""
 
-    def mean(n: int, back: int) -> np.ndarray:
-        end = close.shape[0] - back
-        return close[end - n : end].sum(axis=0) / n
+    def means(n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The mean of the last `n` rows and of the `n` before the last row: the `n - 1` rows they share are
+        summed once (exact sums of whole won, so the same bits; a NaN in either window still makes it NaN)."""
+        shared = close[-n:-1].sum(axis=0)
+        return (shared + close[-1]) / n, (shared + close[-n - 1]) / n
 
     with np.errstate(invalid="ignore"):
-        f, s, f0, s0 = mean(fast, 0), mean(slow, 0), mean(fast, 1), mean(slow, 1)
+        (f, f0), (s, s0) = means(fast), means(slow)
         return (f > s) & (f0 <= s0), (f < s) & (f0 >= s0)
 
 

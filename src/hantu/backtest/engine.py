@@ -78,7 +78,7 @@ class BacktestConfig:
     fill: FillParams = field(default_factory=FillParams)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Position:
     code: str
     col: int

@@ -43,7 +43,7 @@ class FillRecord(NamedTuple):
                 "reason": self.reason}
 
 
-@dataclass
+@dataclass(slots=True)
 class Trade:
     """One round trip: every buy fill of a position until it is flat again."""
 
